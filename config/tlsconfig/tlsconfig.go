@@ -1,0 +1,102 @@
+// Package tlsconfig is the TLS section shared by every network client of
+// auditrelay (Kafka, OTLP, Splunk HEC, Datadog, webhooks): the config keys,
+// their validation and the *tls.Config they produce. It is not a TLS server
+// configuration.
+package tlsconfig
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// Config is the `tls:` section of a client.
+type Config struct {
+	// Enabled turns TLS on. It is implied by any other key being set.
+	Enabled bool `koanf:"enabled"`
+	// CAFile is a PEM bundle of CAs to trust instead of the system pool.
+	CAFile string `koanf:"ca_file"`
+	// CertFile and KeyFile are the client certificate and key (mTLS);
+	// both or neither.
+	CertFile string `koanf:"cert_file"`
+	KeyFile  string `koanf:"key_file"`
+	// ServerName overrides the name checked in the server's certificate.
+	ServerName string `koanf:"server_name"`
+	// InsecureSkipVerify disables certificate verification. Only for
+	// tests; it must be spelled out and is logged as a warning.
+	InsecureSkipVerify bool `koanf:"insecure_skip_verify"`
+	// MinVersion is "1.2" (default) or "1.3".
+	MinVersion string `koanf:"min_version"`
+}
+
+// Active reports whether TLS is to be used.
+func (c *Config) Active() bool {
+	return c.Enabled || c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.ServerName != "" || c.InsecureSkipVerify
+}
+
+// Validate reports every problem, each naming its key relative to the tls
+// section (the caller prefixes "tls.").
+func (c *Config) Validate() error {
+	var errs []error
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		errs = append(errs, pipeline.FieldError("cert_file", "cert_file and key_file must be set together"))
+	}
+	switch c.MinVersion {
+	case "", "1.2", "1.3":
+	default:
+		errs = append(errs, pipeline.FieldError("min_version", "must be 1.2 or 1.3, got %q", c.MinVersion))
+	}
+	for key, p := range map[string]string{"ca_file": c.CAFile, "cert_file": c.CertFile, "key_file": c.KeyFile} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			errs = append(errs, pipeline.FieldError(key, "cannot read %s: %v", p, errors.Unwrap(err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Resolve makes relative file paths relative to base.
+func (c *Config) Resolve(base string) {
+	for _, p := range []*string{&c.CAFile, &c.CertFile, &c.KeyFile} {
+		if *p != "" && !filepath.IsAbs(*p) && base != "" {
+			*p = filepath.Join(base, *p)
+		}
+	}
+}
+
+// Load returns the client TLS configuration, or nil when TLS is not active.
+func (c *Config) Load() (*tls.Config, error) {
+	if !c.Active() {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // opt-in, documented
+	if c.MinVersion == "1.3" {
+		tc.MinVersion = tls.VersionTLS13
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file: %s holds no PEM certificate", c.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}

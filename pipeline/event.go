@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Event is one log record travelling through the pipeline.
+//
+// Raw holds the event object exactly as the provider sent it, byte for byte,
+// until a transform changes it. Sinks write Raw; they never re-encode an event
+// they did not change. The other fields are a parsed index over Raw that
+// sources fill so that transforms and sinks can route without decoding Raw.
+type Event struct {
+	// ID is the provider's unique id of the event (audit_log-..., log_...).
+	ID string
+	// Type is the event type (login.failed, chat.completions.create, ...).
+	Type string
+	// Time is when the event took effect (effective_at, created_at).
+	Time time.Time
+	// ObservedAt is when auditrelay fetched the event.
+	ObservedAt time.Time
+	// Source is the name of the source (one organization) that produced it.
+	Source string
+	// ActorID, ActorEmail and ProjectID are copied from the event when present.
+	ActorID    string
+	ActorEmail string
+	ProjectID  string
+	// Schema names the shape of Raw: "openai.audit_log" as fetched, or the
+	// name of the schema a transform mapped it to (ocsf, ecs).
+	Schema string
+	// Raw is the JSON object of the event.
+	Raw []byte
+
+	obj   map[string]any
+	dirty bool
+}
+
+// Object decodes Raw once and returns the decoded object; later calls return
+// the same map. Numbers decode as json.Number so that re-encoding does not
+// change them. A transform that changes the map must call SetObject so that
+// Finalize re-encodes it. Object is not safe for concurrent use.
+func (e *Event) Object() (map[string]any, error) {
+	if e.obj != nil {
+		return e.obj, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.Raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	e.obj = m
+	return m, nil
+}
+
+// SetObject replaces the event's content with m; Raw is re-encoded by Finalize.
+func (e *Event) SetObject(m map[string]any) {
+	e.obj = m
+	e.dirty = true
+}
+
+// SetRaw replaces the event's content with already encoded JSON and drops any
+// decoded object.
+func (e *Event) SetRaw(raw []byte) {
+	e.Raw = raw
+	e.obj = nil
+	e.dirty = false
+}
+
+// Finalize encodes a changed object back into Raw. The runner calls it once
+// per event after the last transform, before the fan-out, so that sinks (which
+// may run concurrently) only ever read Raw.
+func (e *Event) Finalize() error {
+	if !e.dirty {
+		return nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e.obj); err != nil {
+		return err
+	}
+	e.Raw = bytes.TrimRight(buf.Bytes(), "\n")
+	e.dirty = false
+	return nil
+}
+
+// Batch is a group of events handed from a source to its consumer.
+//
+// A source delivers a window as one or more batches. WindowStart marks the
+// first batch of a window attempt (a retried window starts again with
+// WindowStart set), WindowEnd the last one: once it has been acknowledged the
+// source saves its cursor. Sinks that group a window (Kafka transactions) use
+// the marks; others ignore them. A batch may be empty (every event filtered)
+// and still carries its marks.
+type Batch struct {
+	// Source is the name of the source that produced the batch.
+	Source string
+	// Events are ordered oldest first.
+	Events      []Event
+	WindowStart bool
+	WindowEnd   bool
+}
+
+// Bytes returns the total size of the events' Raw payloads.
+func (b *Batch) Bytes() int {
+	n := 0
+	for i := range b.Events {
+		n += len(b.Events[i].Raw)
+	}
+	return n
+}

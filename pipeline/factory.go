@@ -1,0 +1,226 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Config is a component's configuration: a plain struct, decoded from the
+// component's section of the config file with unknown keys refused.
+type Config interface {
+	// Validate reports every problem of the config at once, each error
+	// naming its key (see FieldError), joined with errors.Join.
+	Validate() error
+}
+
+// Kind is the role of a component.
+type Kind int
+
+// The kinds of components.
+const (
+	KindSource Kind = iota + 1
+	KindTransform
+	KindSink
+	KindStore
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindSource:
+		return "source"
+	case KindTransform:
+		return "transform"
+	case KindSink:
+		return "sink"
+	case KindStore:
+		return "checkpoint"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Factory creates components of one type.
+type Factory interface {
+	Kind() Kind
+	// Type is the value of the `type` key that selects this factory.
+	Type() string
+	// DefaultConfig returns a new pointer to a config struct holding the
+	// defaults; the config file is decoded over it.
+	DefaultConfig() Config
+}
+
+// SourceFactory creates sources.
+type SourceFactory interface {
+	Factory
+	CreateSource(set Settings, cfg Config) (Source, error)
+}
+
+// TransformFactory creates transforms.
+type TransformFactory interface {
+	Factory
+	CreateTransform(set Settings, cfg Config) (Transform, error)
+}
+
+// SinkFactory creates sinks.
+type SinkFactory interface {
+	Factory
+	CreateSink(set Settings, cfg Config) (Sink, error)
+}
+
+// StoreHost gives a checkpoint store access to the sinks already created,
+// so that a Kafka store can share the transactional producer of a Kafka sink.
+type StoreHost struct {
+	Sinks map[string]Sink
+}
+
+// StoreFactory creates checkpoint stores.
+type StoreFactory interface {
+	Factory
+	CreateStore(set Settings, cfg Config, host StoreHost) (CheckpointStore, error)
+}
+
+type factory[C Config] struct {
+	kind Kind
+	typ  string
+	def  func() C
+}
+
+func (f factory[C]) Kind() Kind            { return f.kind }
+func (f factory[C]) Type() string          { return f.typ }
+func (f factory[C]) DefaultConfig() Config { return f.def() }
+
+func typed[C Config](typ string, cfg Config) (C, error) {
+	c, ok := cfg.(C)
+	if !ok {
+		var zero C
+		return zero, fmt.Errorf("%s: config of type %T, want %T", typ, cfg, zero)
+	}
+	return c, nil
+}
+
+type sourceFactory[C Config] struct {
+	factory[C]
+	create func(Settings, C) (Source, error)
+}
+
+func (f sourceFactory[C]) CreateSource(set Settings, cfg Config) (Source, error) {
+	c, err := typed[C](f.typ, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return f.create(set, c)
+}
+
+// NewSourceFactory returns a SourceFactory for type typ.
+func NewSourceFactory[C Config](typ string, def func() C, create func(Settings, C) (Source, error)) SourceFactory {
+	return sourceFactory[C]{factory[C]{KindSource, typ, def}, create}
+}
+
+type transformFactory[C Config] struct {
+	factory[C]
+	create func(Settings, C) (Transform, error)
+}
+
+func (f transformFactory[C]) CreateTransform(set Settings, cfg Config) (Transform, error) {
+	c, err := typed[C](f.typ, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return f.create(set, c)
+}
+
+// NewTransformFactory returns a TransformFactory for type typ.
+func NewTransformFactory[C Config](typ string, def func() C, create func(Settings, C) (Transform, error)) TransformFactory {
+	return transformFactory[C]{factory[C]{KindTransform, typ, def}, create}
+}
+
+type sinkFactory[C Config] struct {
+	factory[C]
+	create func(Settings, C) (Sink, error)
+}
+
+func (f sinkFactory[C]) CreateSink(set Settings, cfg Config) (Sink, error) {
+	c, err := typed[C](f.typ, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return f.create(set, c)
+}
+
+// NewSinkFactory returns a SinkFactory for type typ.
+func NewSinkFactory[C Config](typ string, def func() C, create func(Settings, C) (Sink, error)) SinkFactory {
+	return sinkFactory[C]{factory[C]{KindSink, typ, def}, create}
+}
+
+type storeFactory[C Config] struct {
+	factory[C]
+	create func(Settings, C, StoreHost) (CheckpointStore, error)
+}
+
+func (f storeFactory[C]) CreateStore(set Settings, cfg Config, host StoreHost) (CheckpointStore, error) {
+	c, err := typed[C](f.typ, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return f.create(set, c, host)
+}
+
+// NewStoreFactory returns a StoreFactory for type typ.
+func NewStoreFactory[C Config](typ string, def func() C, create func(Settings, C, StoreHost) (CheckpointStore, error)) StoreFactory {
+	return storeFactory[C]{factory[C]{KindStore, typ, def}, create}
+}
+
+// Registry holds the factories the binary was built with. It is filled
+// explicitly (cmd/auditrelay/components.go), never from init functions.
+type Registry struct {
+	factories map[Kind]map[string]Factory
+}
+
+// NewRegistry returns a registry holding fs. It fails when a factory's kind
+// is unknown or a type is registered twice for one kind.
+func NewRegistry(fs ...Factory) (*Registry, error) {
+	r := &Registry{factories: map[Kind]map[string]Factory{}}
+	var errs []error
+	for _, f := range fs {
+		switch f.(type) {
+		case SourceFactory, TransformFactory, SinkFactory, StoreFactory:
+		default:
+			errs = append(errs, fmt.Errorf("factory %q (%T) implements no factory interface", f.Type(), f))
+			continue
+		}
+		m := r.factories[f.Kind()]
+		if m == nil {
+			m = map[string]Factory{}
+			r.factories[f.Kind()] = m
+		}
+		if _, dup := m[f.Type()]; dup {
+			errs = append(errs, fmt.Errorf("%s type %q registered twice", f.Kind(), f.Type()))
+			continue
+		}
+		m[f.Type()] = f
+	}
+	return r, errors.Join(errs...)
+}
+
+// Factory returns the factory of kind k and type typ.
+func (r *Registry) Factory(k Kind, typ string) (Factory, bool) {
+	f, ok := r.factories[k][typ]
+	return f, ok
+}
+
+// Types lists the registered types of kind k, sorted.
+func (r *Registry) Types(k Kind) []string {
+	var out []string
+	for t := range r.factories[k] {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FieldError returns an error for config key key, e.g.
+// FieldError("poll_interval", "must be > 0"). The config package prefixes it
+// with the path of the component's section.
+func FieldError(key, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...))
+}

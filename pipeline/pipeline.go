@@ -1,0 +1,287 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// ComponentSpec is one configured component, its config already decoded
+// and validated.
+type ComponentSpec struct {
+	Name   string
+	Type   string
+	Config Config
+	// Retry applies to sinks only.
+	Retry RetryPolicy
+}
+
+// Spec describes a whole pipeline.
+type Spec struct {
+	Sources    []ComponentSpec
+	Transforms []ComponentSpec
+	Sinks      []ComponentSpec
+	// DeadLetter, when set, receives events a sink rejected permanently.
+	DeadLetter *ComponentSpec
+	Checkpoint ComponentSpec
+	// BaseDir is the directory relative paths are resolved against.
+	BaseDir string
+	// DrainTimeout bounds the shutdown drain (default 30s).
+	DrainTimeout time.Duration
+}
+
+type namedSource struct {
+	name string
+	src  Source
+}
+
+type namedTransform struct {
+	name string
+	t    Transform
+}
+
+type namedSink struct {
+	name string
+	sink Sink
+}
+
+// Pipeline is a built, not yet started, set of components.
+type Pipeline struct {
+	log          *slog.Logger
+	tel          Telemetry
+	store        CheckpointStore
+	sources      []namedSource
+	transforms   []namedTransform
+	sinks        []namedSink
+	deadLetter   *namedSink
+	head         Consumer
+	drainTimeout time.Duration
+}
+
+// Build creates every component of spec through the factories of reg.
+// Nothing is started.
+func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if tel == nil {
+		tel = NopTelemetry{}
+	}
+	p := &Pipeline{log: log, tel: tel, drainTimeout: spec.DrainTimeout}
+	if p.drainTimeout <= 0 {
+		p.drainTimeout = 30 * time.Second
+	}
+	settings := func(k Kind, c ComponentSpec) Settings {
+		return Settings{Name: c.Name, Type: c.Type, BaseDir: spec.BaseDir, Telemetry: tel,
+			Logger: log.With(k.String(), c.Name)}
+	}
+	lookup := func(k Kind, c ComponentSpec) (Factory, error) {
+		f, ok := reg.Factory(k, c.Type)
+		if !ok {
+			return nil, fmt.Errorf("%s %q: unknown type %q", k, c.Name, c.Type)
+		}
+		return f, nil
+	}
+	if len(spec.Sources) == 0 {
+		return nil, errors.New("no sources configured")
+	}
+	if len(spec.Sinks) == 0 {
+		return nil, errors.New("no sinks configured")
+	}
+
+	var dlq Consumer
+	if spec.DeadLetter != nil {
+		f, err := lookup(KindSink, *spec.DeadLetter)
+		if err != nil {
+			return nil, err
+		}
+		s, err := f.(SinkFactory).CreateSink(settings(KindSink, *spec.DeadLetter), spec.DeadLetter.Config)
+		if err != nil {
+			return nil, fmt.Errorf("dead_letter: %w", err)
+		}
+		p.deadLetter = &namedSink{spec.DeadLetter.Name, s}
+		dlq = &retryingSink{name: spec.DeadLetter.Name, sink: s, policy: spec.DeadLetter.Retry, tel: tel, log: log}
+	}
+	sinkMap := map[string]Sink{}
+	var wrapped []Consumer
+	for _, c := range spec.Sinks {
+		f, err := lookup(KindSink, c)
+		if err != nil {
+			return nil, err
+		}
+		s, err := f.(SinkFactory).CreateSink(settings(KindSink, c), c.Config)
+		if err != nil {
+			return nil, fmt.Errorf("sink %q: %w", c.Name, err)
+		}
+		p.sinks = append(p.sinks, namedSink{c.Name, s})
+		sinkMap[c.Name] = s
+		wrapped = append(wrapped, &retryingSink{name: c.Name, sink: s, policy: c.Retry, deadLetter: dlq, tel: tel, log: log})
+	}
+	for _, c := range spec.Transforms {
+		f, err := lookup(KindTransform, c)
+		if err != nil {
+			return nil, err
+		}
+		t, err := f.(TransformFactory).CreateTransform(settings(KindTransform, c), c.Config)
+		if err != nil {
+			return nil, fmt.Errorf("transform %q: %w", c.Name, err)
+		}
+		p.transforms = append(p.transforms, namedTransform{c.Name, t})
+	}
+	f, err := lookup(KindStore, spec.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	p.store, err = f.(StoreFactory).CreateStore(settings(KindStore, spec.Checkpoint), spec.Checkpoint.Config, StoreHost{Sinks: sinkMap})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	for _, c := range spec.Sources {
+		f, err := lookup(KindSource, c)
+		if err != nil {
+			return nil, err
+		}
+		s, err := f.(SourceFactory).CreateSource(settings(KindSource, c), c.Config)
+		if err != nil {
+			return nil, fmt.Errorf("source %q: %w", c.Name, err)
+		}
+		p.sources = append(p.sources, namedSource{c.Name, s})
+	}
+	p.head = &chain{transforms: p.transforms, next: FanOut(wrapped...), tel: tel}
+	return p, nil
+}
+
+// chain runs the transforms in order, then encodes changed events and hands
+// the batch to the fan-out.
+type chain struct {
+	transforms []namedTransform
+	next       Consumer
+	tel        Telemetry
+}
+
+func (c *chain) Consume(ctx context.Context, b Batch) error {
+	if len(c.transforms) > 0 {
+		// Transforms change events in place; the source keeps its own
+		// copy so that a retried window is transformed afresh.
+		evs := make([]Event, len(b.Events))
+		copy(evs, b.Events)
+		b.Events = evs
+	}
+	for _, t := range c.transforms {
+		n := len(b.Events)
+		var err error
+		b, err = t.t.Process(ctx, b)
+		if err != nil {
+			return fmt.Errorf("transform %q: %w", t.name, err)
+		}
+		if d := n - len(b.Events); d > 0 {
+			c.tel.EventsFiltered(t.name, d)
+		}
+	}
+	for i := range b.Events {
+		if err := b.Events[i].Finalize(); err != nil {
+			return Permanent(fmt.Errorf("encoding event %s: %w", b.Events[i].ID, err))
+		}
+	}
+	return c.next.Consume(ctx, b)
+}
+
+// FanOut returns a consumer that hands each batch to every consumer
+// concurrently and succeeds only when all of them succeeded.
+func FanOut(cs ...Consumer) Consumer {
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	return fanOut(cs)
+}
+
+type fanOut []Consumer
+
+func (f fanOut) Consume(ctx context.Context, b Batch) error {
+	errs := make([]error, len(f))
+	var wg sync.WaitGroup
+	for i, c := range f {
+		wg.Go(func() { errs[i] = c.Consume(ctx, b) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// RunOptions modify how Run behaves.
+type RunOptions struct {
+	// Once makes every source catch up and return, then Run returns.
+	Once bool
+}
+
+// Run starts the sinks (dead-letter first), the transforms, the store and
+// the sources, runs the sources until ctx is done (or, with Once, until they
+// caught up), then shuts everything down upstream first so that each stage
+// drains into a live consumer. It returns the sources' errors joined.
+func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
+	var started []Component
+	defer func() {
+		// Shutdown is not bounded by ctx (which is done by now): it gets
+		// its own deadline so that files are flushed and transactions closed.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.drainTimeout)
+		defer cancel()
+		for i := len(started) - 1; i >= 0; i-- {
+			if e := started[i].Shutdown(sctx); e != nil {
+				err = errors.Join(err, fmt.Errorf("shutdown: %w", e))
+			}
+		}
+	}()
+	start := func(what string, c Component) error {
+		if err := c.Start(ctx); err != nil {
+			return fmt.Errorf("starting %s: %w", what, err)
+		}
+		started = append(started, c)
+		return nil
+	}
+	if p.deadLetter != nil {
+		if err := start("dead_letter sink "+p.deadLetter.name, p.deadLetter.sink); err != nil {
+			return err
+		}
+	}
+	for _, s := range p.sinks {
+		if err := start(fmt.Sprintf("sink %q", s.name), s.sink); err != nil {
+			return err
+		}
+	}
+	for _, t := range p.transforms {
+		if err := start(fmt.Sprintf("transform %q", t.name), t.t); err != nil {
+			return err
+		}
+	}
+	if err := start("checkpoint store", p.store); err != nil {
+		return err
+	}
+	for _, s := range p.sources {
+		if err := start(fmt.Sprintf("source %q", s.name), s.src); err != nil {
+			return err
+		}
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(p.sources))
+	var wg sync.WaitGroup
+	for i, s := range p.sources {
+		wg.Go(func() {
+			host := SourceHost{Next: p.head, Store: p.store, Once: opts.Once, DrainTimeout: p.drainTimeout}
+			if e := s.src.Run(runCtx, host); e != nil {
+				errs[i] = fmt.Errorf("source %q: %w", s.name, e)
+				p.log.Error("source stopped", "source", s.name, "err", e)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Head returns the consumer sources deliver to: the transforms, then the
+// fan-out to the sinks. For tests and tools that drive a pipeline by hand.
+func (p *Pipeline) Head() Consumer { return p.head }

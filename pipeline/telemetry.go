@@ -1,0 +1,44 @@
+package pipeline
+
+import "time"
+
+// Telemetry receives the measurements of every component. Implementations
+// (the Prometheus one in package telemetry) must be safe for concurrent use
+// and must not block. Label values passed here are component names, event
+// types and status codes, never secrets or event content.
+type Telemetry interface {
+	// PageFetched records one HTTP request of a source: its status (0 for a
+	// transport error) and how long it took.
+	PageFetched(source string, status int, d time.Duration)
+	// EventsFetched counts events a source received (after de-duplication).
+	EventsFetched(source string, n int)
+	// Retried records a retry and the wait before it, by reason
+	// ("429", "5xx", "transport", "garbled", "sink").
+	Retried(component, reason string, wait time.Duration)
+	// WindowCommitted records a committed window: its events, how long it
+	// took from first fetch to commit, and the new cursor time.
+	WindowCommitted(source string, events int, d time.Duration, cursor time.Time)
+	// EventsFiltered counts events a transform dropped.
+	EventsFiltered(transform string, n int)
+	// SinkBatch records one batch handed to a sink: events, bytes, latency
+	// and outcome (err == nil is an acknowledgement).
+	SinkBatch(sink string, events, bytes int, d time.Duration, err error)
+	// DeadLettered counts events a sink rejected and the dead-letter sink took.
+	DeadLettered(sink string, n int)
+	// InFlight adds delta to the number of batches being delivered.
+	InFlight(delta int)
+}
+
+// NopTelemetry discards every measurement.
+type NopTelemetry struct{}
+
+var _ Telemetry = NopTelemetry{}
+
+func (NopTelemetry) PageFetched(string, int, time.Duration)                {}
+func (NopTelemetry) EventsFetched(string, int)                             {}
+func (NopTelemetry) Retried(string, string, time.Duration)                 {}
+func (NopTelemetry) WindowCommitted(string, int, time.Duration, time.Time) {}
+func (NopTelemetry) EventsFiltered(string, int)                            {}
+func (NopTelemetry) SinkBatch(string, int, int, time.Duration, error)      {}
+func (NopTelemetry) DeadLettered(string, int)                              {}
+func (NopTelemetry) InFlight(int)                                          {}

@@ -1,0 +1,92 @@
+package openaisim
+
+import (
+	"strconv"
+)
+
+// jw appends JSON to a byte slice without reflection. key and elem insert the
+// separating comma themselves: none directly after '{' or '['.
+type jw struct{ b []byte }
+
+func (w *jw) raw(s string) { w.b = append(w.b, s...) }
+
+func (w *jw) sep() {
+	if n := len(w.b); n > 0 {
+		if c := w.b[n-1]; c != '{' && c != '[' && c != ':' {
+			w.b = append(w.b, ',')
+		}
+	}
+}
+
+// key writes the (comma and) "k": prefix of a field.
+func (w *jw) key(k string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+}
+
+// elem prepares the next array element.
+func (w *jw) elem() { w.sep() }
+
+func (w *jw) open()   { w.sep(); w.b = append(w.b, '{') }
+func (w *jw) close()  { w.b = append(w.b, '}') }
+func (w *jw) openA()  { w.sep(); w.b = append(w.b, '[') }
+func (w *jw) closeA() { w.b = append(w.b, ']') }
+
+func (w *jw) str(s string) { w.b = appendJSONString(w.b, s) }
+func (w *jw) int(v int64)  { w.b = strconv.AppendInt(w.b, v, 10) }
+func (w *jw) bool(v bool)  { w.b = strconv.AppendBool(w.b, v) }
+func (w *jw) null()        { w.b = append(w.b, "null"...) }
+
+func (w *jw) kstr(k, v string) { w.key(k); w.str(v) }
+func (w *jw) kint(k string, v int64) {
+	w.key(k)
+	w.int(v)
+}
+func (w *jw) kbool(k string, v bool) { w.key(k); w.bool(v) }
+
+// kid writes "k":"<prefix><n random base62>".
+func (w *jw) kid(k, prefix string, r *rng, n int) {
+	w.key(k)
+	w.b = append(w.b, '"')
+	w.b = append(w.b, prefix...)
+	w.b = r.appendAlnum(w.b, n)
+	w.b = append(w.b, '"')
+}
+
+// idstr returns "<prefix><n random base62>".
+func idstr(prefix string, r *rng, n int) string {
+	b := make([]byte, 0, len(prefix)+n)
+	b = append(b, prefix...)
+	return string(r.appendAlnum(b, n))
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"':
+			b = append(b, '\\', '"')
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexLower[c>>4], hexLower[c&15])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
