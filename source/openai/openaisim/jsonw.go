@@ -4,15 +4,16 @@ import (
 	"strconv"
 )
 
-// jw appends JSON to a byte slice without reflection. key and elem insert the
-// separating comma themselves: none directly after '{' or '['.
+// jw appends JSON to a byte slice without reflection. key, elem and open
+// insert the separating comma themselves: none at the start, after '{', '[',
+// ':' or another comma.
 type jw struct{ b []byte }
 
 func (w *jw) raw(s string) { w.b = append(w.b, s...) }
 
 func (w *jw) sep() {
 	if n := len(w.b); n > 0 {
-		if c := w.b[n-1]; c != '{' && c != '[' && c != ':' {
+		if c := w.b[n-1]; c != '{' && c != '[' && c != ':' && c != ',' {
 			w.b = append(w.b, ',')
 		}
 	}

@@ -1,0 +1,537 @@
+package openaisim
+
+import (
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+const (
+	actorNull uint8 = iota
+	actorSess
+	actorKey
+)
+
+// meta is what filtering needs to know about event i; it is cheap to
+// compute (a handful of draws) and carries the stream on to the payload.
+type meta struct {
+	typ   int
+	late  bool
+	actor uint8
+	who   int    // user index (session) or key index (api key)
+	proj  int    // project index, -1 when absent
+	res   uint64 // directory index for directory kinds, random bits for generic ids
+	r     rng
+}
+
+func (s *Server) auditMeta(i int64) meta {
+	r := newRNG(s.key ^ uint64(i))
+	m := meta{proj: -1}
+	m.late = r.next() < s.lateCut
+	m.typ = pickType(r.next())
+	t := &catalog[m.typ]
+	d := s.dir
+	switch t.res {
+	case resProject:
+		m.res = uint64(r.intn(len(d.projects)))
+	case resUser:
+		m.res = uint64(r.intn(len(d.users)))
+	case resKey:
+		m.res = uint64(r.intn(len(d.keys)))
+	case resAccount:
+		m.res = uint64(r.intn(len(d.accounts)))
+	case resGeneric:
+		m.res = r.next()
+	}
+	switch t.scope {
+	case scopeRes:
+		switch t.res {
+		case resProject:
+			m.proj = int(m.res)
+		case resKey:
+			m.proj = d.keys[m.res].project
+		case resAccount:
+			m.proj = d.accounts[m.res].project
+		default:
+			m.proj = r.intn(len(d.projects))
+		}
+	case scopeAlways:
+		m.proj = r.intn(len(d.projects))
+	case scopeSome:
+		if x := r.next(); x&1 == 0 {
+			m.proj = int(x>>1) % len(d.projects)
+		}
+	}
+	if t.actor == actorSession {
+		m.actor, m.who = actorSess, r.intn(len(d.users))
+	} else {
+		switch x := r.intn(100); {
+		case x < 3:
+			m.actor = actorNull
+		case x < 63:
+			m.actor, m.who = actorSess, r.intn(len(d.users))
+		default:
+			m.actor, m.who = actorKey, r.intn(len(d.keys))
+		}
+	}
+	m.r = r
+	return m
+}
+
+// appendResID appends the event's resource id (unquoted); ok is false when
+// the type has none.
+func (s *Server) appendResID(b []byte, m *meta) ([]byte, bool) {
+	t := &catalog[m.typ]
+	switch t.res {
+	case resProject:
+		return append(b, s.dir.projects[m.res].id...), true
+	case resUser:
+		return append(b, s.dir.users[m.res].id...), true
+	case resKey:
+		return append(b, s.dir.keys[m.res].id...), true
+	case resAccount:
+		return append(b, s.dir.accounts[m.res].id...), true
+	case resOrg:
+		return append(b, s.dir.orgID...), true
+	case resGeneric:
+		b = append(b, t.prefix...)
+		return appendAlnumOf(b, m.res, 24), true
+	}
+	return b, false
+}
+
+func appendDate(b []byte, sec int64) []byte {
+	y, mo, d := time.Unix(sec, 0).UTC().Date()
+	b = strconv.AppendInt(b, int64(y), 10)
+	b = append(b, byte('0'+int(mo)/10), byte('0'+int(mo)%10), byte('0'+d/10), byte('0'+d%10))
+	return b
+}
+
+const auditIDPrefix = "audit_log-"
+
+func (s *Server) appendAuditID(b []byte, i, sec int64) []byte {
+	b = append(b, auditIDPrefix...)
+	b = appendHex64(b, s.auditID.enc(uint64(i)))
+	b = append(b, '_')
+	return appendDate(b, sec)
+}
+
+// decodeAuditID returns the index an id stands for, if it is one of this
+// simulator's ids of an event that exists (visible or late) before limit.
+func (s *Server) decodeAuditID(id string, limit int64) (int64, bool) {
+	const n = len(auditIDPrefix)
+	if len(id) < n+16+1+8 || id[:n] != auditIDPrefix || id[n+16] != '_' {
+		return 0, false
+	}
+	x, ok := parseHex64(id[n : n+16])
+	if !ok {
+		return 0, false
+	}
+	u := s.auditID.dec(x)
+	if u >= uint64(limit) {
+		return 0, false
+	}
+	i := int64(u)
+	if string(appendDate(nil, s.audit.seconds(i))) != id[n+17:] {
+		return 0, false
+	}
+	return i, true
+}
+
+func (s *Server) visible(late bool, inst, now int64) bool {
+	if late {
+		return inst+s.lateNs <= now
+	}
+	return inst <= now
+}
+
+// appendEvent renders audit event i.
+func (s *Server) appendEvent(b []byte, i int64) []byte {
+	m := s.auditMeta(i)
+	return s.appendEventMeta(b, i, &m)
+}
+
+func (s *Server) appendEventMeta(b []byte, i int64, m *meta) []byte {
+	t := &catalog[m.typ]
+	d := s.dir
+	r := &m.r
+	sec := s.audit.seconds(i)
+	w := jw{b: b}
+	w.open()
+	w.key("id")
+	w.b = append(w.b, '"')
+	w.b = s.appendAuditID(w.b, i, sec)
+	w.b = append(w.b, '"')
+	w.kstr("type", t.name)
+	w.kint("effective_at", sec)
+	if m.proj >= 0 {
+		p := &d.projects[m.proj]
+		w.key("project")
+		w.open()
+		w.kstr("id", p.id)
+		w.kstr("name", p.name)
+		w.close()
+	}
+	w.key("actor")
+	switch m.actor {
+	case actorNull:
+		w.null()
+	case actorSess:
+		u := &d.users[m.who]
+		w.open()
+		w.kstr("type", "session")
+		w.key("session")
+		w.open()
+		w.key("user")
+		w.open()
+		w.kstr("id", u.id)
+		w.kstr("email", u.email)
+		w.close()
+		ip, pl := u.ip, u.place
+		if r.chance(0.1) { // travelling, or a VPN
+			ip = "185." + strconv.Itoa(r.intn(256)) + "." + strconv.Itoa(r.intn(256)) + "." + strconv.Itoa(r.between(1, 254))
+			pl = r.intn(len(places))
+		}
+		w.kstr("ip_address", ip)
+		if !r.chance(0.08) { // older events carry only user and ip_address
+			w.kstr("user_agent", u.ua)
+			w.kstr("ja3", u.ja3)
+			w.kstr("ja4", u.ja4)
+			p := &places[pl]
+			w.key("ip_address_details")
+			w.open()
+			w.kstr("country", p.country)
+			w.kstr("city", p.city)
+			w.kstr("region", p.region)
+			w.kstr("region_code", p.regionCode)
+			w.kstr("asn", p.asn)
+			w.kstr("latitude", p.lat)
+			w.kstr("longitude", p.lon)
+			w.close()
+		}
+		w.close()
+		w.close()
+	case actorKey:
+		k := &d.keys[m.who]
+		w.open()
+		w.kstr("type", "api_key")
+		w.key("api_key")
+		w.open()
+		w.kstr("id", k.id)
+		if k.account >= 0 {
+			w.kstr("type", "service_account")
+			w.key("service_account")
+			w.open()
+			w.kstr("id", d.accounts[k.account].id)
+			w.close()
+		} else {
+			u := &d.users[max(k.user, 0)]
+			w.kstr("type", "user")
+			w.key("user")
+			w.open()
+			w.kstr("id", u.id)
+			w.kstr("email", u.email)
+			w.close()
+		}
+		w.close()
+		w.close()
+	}
+	w.key(t.name)
+	w.open()
+	if t.res != resNone {
+		w.key("id")
+		w.b = append(w.b, '"')
+		w.b, _ = s.appendResID(w.b, m)
+		w.b = append(w.b, '"')
+	}
+	if t.payload != nil {
+		t.payload(&w, r, s, m)
+	}
+	w.close()
+	if !t.known { // undocumented types come with fields nobody has seen yet
+		w.kint("schema_version", int64(r.between(2, 4)))
+		w.key("x_trace")
+		w.open()
+		w.kid("span_id", "", r, 16)
+		w.kstr("region", pick(r, []string{"us-east-1", "eu-west-1", "ap-northeast-1"}))
+		w.close()
+	}
+	w.close()
+	return w.b
+}
+
+// Event returns the raw JSON of audit event i (in effective_at order),
+// whether or not it is visible yet.
+func (s *Server) Event(i int) []byte { return s.appendEvent(nil, int64(i)) }
+
+// EventID returns the id of audit event i.
+func (s *Server) EventID(i int) string {
+	return string(s.appendAuditID(nil, int64(i), s.audit.seconds(int64(i))))
+}
+
+// VisibleIDs returns the ids of the audit events with effective_at before
+// until that are visible now, oldest first.
+func (s *Server) VisibleIDs(until time.Time) []string {
+	now := s.now().UnixNano()
+	hi := s.audit.count(now)
+	hi = s.audit.firstAtOrAfter(ceilSeconds(until), hi)
+	var out []string
+	for i := int64(0); i < hi; i++ {
+		m := s.auditMeta(i)
+		if s.visible(m.late, s.audit.instant(i), now) {
+			out = append(out, s.EventID(int(i)))
+		}
+	}
+	return out
+}
+
+// ceilSeconds is the smallest whole second s with s >= t, so that
+// "effective_at < t" is "effective_at < ceilSeconds(t)".
+func ceilSeconds(t time.Time) int64 {
+	sec := t.Unix()
+	if t.Nanosecond() > 0 {
+		sec++
+	}
+	return sec
+}
+
+// auditFilter is a parsed audit_logs query. nil sets match anything.
+type auditFilter struct {
+	types                 []bool
+	tenantOnly            bool
+	projects              []bool
+	actorIDs              bool
+	users, keys, accounts []bool
+	emails                bool
+	emailUsers            []bool
+	resources             map[string]struct{}
+	scratch               []byte
+	hasTypes, hasProjects bool
+	lo, hi                int64 // effective_at bounds: lo <= sec < hi
+	after, before         int64 // index cursors, -1 when unset
+	limit                 int
+}
+
+func arrayParam(q url.Values, name string) []string {
+	return q[name+"[]"]
+}
+
+func (s *Server) parseAuditQuery(w http.ResponseWriter, r *http.Request, count int64) (*auditFilter, bool) {
+	q := r.URL.Query()
+	f := &auditFilter{lo: math.MinInt64, hi: math.MaxInt64, after: -1, before: -1}
+	var ok bool
+	if f.limit, ok = parseLimit(w, r); !ok {
+		return nil, false
+	}
+	for _, b := range []struct {
+		name string
+		add  int64
+		lo   bool
+	}{{"gt", 1, true}, {"gte", 0, true}, {"lt", 0, false}, {"lte", 1, false}} {
+		param := "effective_at[" + b.name + "]"
+		v := q.Get(param)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			badRequest(w, "Invalid '"+param+"': expected an integer (Unix seconds), but got '"+v+"' instead.", param, "invalid_type")
+			return nil, false
+		}
+		if b.lo {
+			f.lo = max(f.lo, n+b.add)
+		} else {
+			f.hi = min(f.hi, n+b.add)
+		}
+	}
+	if v := q.Get("tenant_only"); v != "" {
+		t, err := strconv.ParseBool(v)
+		if err != nil {
+			badRequest(w, "Invalid 'tenant_only': expected a boolean, but got '"+v+"' instead.", "tenant_only", "invalid_type")
+			return nil, false
+		}
+		f.tenantOnly = t
+	}
+	if types := arrayParam(q, "event_types"); len(types) > 0 {
+		f.hasTypes = true
+		f.types = make([]bool, len(catalog))
+		for _, name := range types {
+			i, known := catalogIndex[name]
+			if f.tenantOnly && (!known || !catalog[i].tenant) {
+				badRequest(w, "Invalid 'event_types': with tenant_only=true every event type must be tenant-scoped, but got '"+name+"'.", "event_types", "invalid_value")
+				return nil, false
+			}
+			if known {
+				f.types[i] = true
+			}
+		}
+	}
+	d := s.dir
+	if ids := arrayParam(q, "project_ids"); len(ids) > 0 {
+		f.hasProjects = true
+		f.projects = make([]bool, len(d.projects))
+		for _, id := range ids {
+			for i := range d.projects {
+				if d.projects[i].id == id {
+					f.projects[i] = true
+				}
+			}
+		}
+	}
+	if ids := arrayParam(q, "actor_ids"); len(ids) > 0 {
+		f.actorIDs = true
+		f.users, f.keys, f.accounts = make([]bool, len(d.users)), make([]bool, len(d.keys)), make([]bool, len(d.accounts))
+		for _, id := range ids {
+			for i := range d.users {
+				f.users[i] = f.users[i] || d.users[i].id == id
+			}
+			for i := range d.keys {
+				f.keys[i] = f.keys[i] || d.keys[i].id == id
+			}
+			for i := range d.accounts {
+				f.accounts[i] = f.accounts[i] || d.accounts[i].id == id
+			}
+		}
+	}
+	if emails := arrayParam(q, "actor_emails"); len(emails) > 0 {
+		f.emails = true
+		f.emailUsers = make([]bool, len(d.users))
+		for _, e := range emails {
+			for i := range d.users {
+				f.emailUsers[i] = f.emailUsers[i] || d.users[i].email == e
+			}
+		}
+	}
+	if ids := arrayParam(q, "resource_ids"); len(ids) > 0 {
+		f.resources = make(map[string]struct{}, len(ids))
+		for _, id := range ids {
+			f.resources[id] = struct{}{}
+		}
+	}
+	for _, c := range []struct {
+		name string
+		dst  *int64
+	}{{"after", &f.after}, {"before", &f.before}} {
+		v := q.Get(c.name)
+		if v == "" {
+			continue
+		}
+		i, ok := s.decodeAuditID(v, count)
+		if !ok {
+			badRequest(w, "Invalid '"+c.name+"': no audit log with id '"+v+"' was found.", c.name, "invalid_value")
+			return nil, false
+		}
+		*c.dst = i
+	}
+	return f, true
+}
+
+func (s *Server) match(f *auditFilter, m *meta) bool {
+	t := &catalog[m.typ]
+	if t.tenant != f.tenantOnly {
+		return false
+	}
+	if f.hasTypes && !f.types[m.typ] {
+		return false
+	}
+	if f.hasProjects && (m.proj < 0 || !f.projects[m.proj]) {
+		return false
+	}
+	if f.actorIDs || f.emails {
+		user := -1
+		switch m.actor {
+		case actorNull:
+			return false
+		case actorSess:
+			user = m.who
+			if f.actorIDs && !f.users[m.who] {
+				return false
+			}
+		case actorKey:
+			k := &s.dir.keys[m.who]
+			user = k.user
+			if f.actorIDs && !f.keys[m.who] && (k.user < 0 || !f.users[k.user]) && (k.account < 0 || !f.accounts[k.account]) {
+				return false
+			}
+		}
+		if f.emails && (user < 0 || !f.emailUsers[user]) {
+			return false
+		}
+	}
+	if f.resources != nil {
+		var ok bool
+		f.scratch, ok = s.appendResID(f.scratch[:0], m)
+		if !ok {
+			return false
+		}
+		if _, hit := f.resources[string(f.scratch)]; !hit {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
+	now := s.now().UnixNano()
+	count := s.audit.count(now)
+	f, ok := s.parseAuditQuery(w, r, count)
+	if !ok {
+		return
+	}
+	lo, hi := int64(0), count
+	if f.lo != math.MinInt64 {
+		lo = s.audit.firstAtOrAfter(f.lo, count)
+	}
+	if f.hi != math.MaxInt64 {
+		hi = s.audit.firstAtOrAfter(f.hi, count)
+	}
+	if f.after >= 0 {
+		hi = min(hi, f.after)
+	}
+	if f.before >= 0 {
+		lo = max(lo, f.before+1)
+	}
+
+	var idx [101]int64
+	var metas [101]meta
+	n := 0
+	hasMore := false
+	take := func(i int64) bool { // false: stop
+		m := s.auditMeta(i)
+		if !s.visible(m.late, s.audit.instant(i), now) || !s.match(f, &m) {
+			return true
+		}
+		if n == f.limit {
+			hasMore = true
+			return false
+		}
+		idx[n], metas[n] = i, m
+		n++
+		return true
+	}
+	if f.before >= 0 && f.after < 0 {
+		// The page just newer than the cursor, still served newest first.
+		for i := lo; i < hi && take(i); i++ {
+		}
+		for a, b := 0, n-1; a < b; a, b = a+1, b-1 {
+			idx[a], idx[b] = idx[b], idx[a]
+			metas[a], metas[b] = metas[b], metas[a]
+		}
+	} else {
+		for i := hi - 1; i >= lo && take(i); i-- {
+		}
+	}
+
+	var first, last string
+	if n > 0 {
+		first, last = s.EventID(int(idx[0])), s.EventID(int(idx[n-1]))
+	}
+	if bw, ok := w.(*buffered); ok {
+		bw.events = int64(n)
+	}
+	writeList(w, n, first, last, hasMore, func(w *jw, k int) {
+		w.b = s.appendEventMeta(w.b, idx[k], &metas[k])
+	}, nil)
+}

@@ -1,0 +1,503 @@
+package openaisim
+
+import (
+	"strings"
+)
+
+// resKind says what an event type's resource (obj[type].id) is.
+type resKind uint8
+
+const (
+	resNone    resKind = iota // no id in the payload
+	resGeneric                // prefix + base62 derived from meta.res
+	resProject
+	resUser
+	resKey
+	resAccount
+	resOrg
+)
+
+// scope says when an event carries "project".
+type scope uint8
+
+const (
+	scopeNone   scope = iota
+	scopeRes          // the project of the resource (key, service account, project)
+	scopeAlways       // a random project
+	scopeSome         // a random project, half of the time
+)
+
+type actorRule uint8
+
+const (
+	actorAny     actorRule = iota // null, session or api key
+	actorSession                  // always a session (logins, tenant admin)
+)
+
+type evType struct {
+	name    string
+	weight  int
+	res     resKind
+	prefix  string // for resGeneric
+	scope   scope
+	actor   actorRule
+	tenant  bool
+	known   bool // listed in OpenAI's description
+	payload func(w *jw, r *rng, s *Server, m *meta)
+}
+
+// Audit event types. Organization types are those of section 2 of the API
+// notes (all 59), weighted so logins and API key changes dominate; then a
+// few tenant.* types and two types OpenAI does not document, which carry
+// extra unknown fields to prove pass-through.
+var catalog = []evType{
+	{name: "api_key.created", weight: 60, res: resKey, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.key("scopes")
+		w.openA()
+		for _, sc := range pickScopes(r) {
+			w.elem()
+			w.str(sc)
+		}
+		w.closeA()
+		w.close()
+	}},
+	{name: "api_key.updated", weight: 25, res: resKey, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.key("scopes")
+		w.openA()
+		for _, sc := range pickScopes(r) {
+			w.elem()
+			w.str(sc)
+		}
+		w.closeA()
+		w.close()
+	}},
+	{name: "api_key.deleted", weight: 40, res: resKey, scope: scopeRes},
+	{name: "certificate.created", weight: 4, res: resGeneric, prefix: "cert_", payload: certName},
+	{name: "certificate.updated", weight: 3, res: resGeneric, prefix: "cert_", payload: certName},
+	{name: "certificate.deleted", weight: 3, res: resGeneric, prefix: "cert_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		certName(w, r, s, m)
+		w.key("certificate")
+		w.b = appendPEM(w.b, r)
+	}},
+	{name: "certificates.activated", weight: 2, payload: certList},
+	{name: "certificates.deactivated", weight: 2, payload: certList},
+	{name: "checkpoint.permission.created", weight: 4, res: resGeneric, prefix: "cp_", scope: scopeAlways, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.kstr("project_id", s.dir.projects[r.intn(len(s.dir.projects))].id)
+		w.key("fine_tuned_model_checkpoint")
+		w.b = append(w.b, `"ft:gpt-4o-mini-2024-07-18:`...)
+		w.b = append(w.b, strings.ToLower(s.dir.orgName)...)
+		w.b = append(w.b, "::"...)
+		w.b = r.appendAlnum(w.b, 8)
+		w.b = append(w.b, `:ckpt-step-`...)
+		w.b = append(w.b, pick(r, []string{"100", "200", "400", "800"})...)
+		w.b = append(w.b, '"')
+		w.close()
+	}},
+	{name: "checkpoint.permission.deleted", weight: 2, res: resGeneric, prefix: "cp_", scope: scopeAlways},
+	{name: "external_key.registered", weight: 2, res: resGeneric, prefix: "ekey_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.kstr("provider", pick(r, []string{"aws_kms", "gcp_kms", "azure_key_vault"}))
+		w.kid("key_ref", "arn:aws:kms:us-east-1:1234567890:key/", r, 20)
+		w.close()
+	}},
+	{name: "external_key.removed", weight: 1, res: resGeneric, prefix: "ekey_"},
+	{name: "group.created", weight: 4, res: resGeneric, prefix: "group_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.kstr("group_name", pick(r, groupNames))
+		w.close()
+	}},
+	{name: "group.updated", weight: 3, res: resGeneric, prefix: "group_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.kstr("group_name", pick(r, groupNames))
+		w.close()
+	}},
+	{name: "group.deleted", weight: 2, res: resGeneric, prefix: "group_"},
+	{name: "invite.sent", weight: 8, res: resGeneric, prefix: "invite-", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.key("email")
+		w.b = append(w.b, '"')
+		w.b = append(w.b, strings.ToLower(pick(r, firstNames))...)
+		w.b = append(w.b, '.')
+		w.b = r.appendHex(w.b, 4)
+		w.b = append(w.b, '@')
+		w.b = append(w.b, s.dir.domain...)
+		w.b = append(w.b, '"')
+		w.kstr("role", pick(r, []string{"reader", "reader", "owner"}))
+		w.close()
+	}},
+	{name: "invite.accepted", weight: 6, res: resGeneric, prefix: "invite-"},
+	{name: "invite.deleted", weight: 2, res: resGeneric, prefix: "invite-"},
+	{name: "ip_allowlist.created", weight: 2, res: resGeneric, prefix: "ipal_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kstr("name", pick(r, []string{"Office egress", "VPN", "CI runners", "Datacenter"}))
+		allowedIPs(w, r)
+	}},
+	{name: "ip_allowlist.updated", weight: 2, res: resGeneric, prefix: "ipal_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		allowedIPs(w, r)
+	}},
+	{name: "ip_allowlist.deleted", weight: 1, res: resGeneric, prefix: "ipal_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kstr("name", pick(r, []string{"Office egress", "VPN", "CI runners", "Datacenter"}))
+		allowedIPs(w, r)
+	}},
+	{name: "ip_allowlist.config.activated", weight: 1, payload: ipConfigs},
+	{name: "ip_allowlist.config.deactivated", weight: 1, payload: ipConfigs},
+	{name: "login.succeeded", weight: 300, actor: actorSession, payload: func(w *jw, r *rng, s *Server, m *meta) {}},
+	{name: "login.failed", weight: 40, actor: actorSession, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		e := pick(r, loginErrors)
+		w.kstr("error_code", e[0])
+		w.kstr("error_message", e[1])
+	}},
+	{name: "logout.succeeded", weight: 80, actor: actorSession, payload: func(w *jw, r *rng, s *Server, m *meta) {}},
+	{name: "logout.failed", weight: 3, actor: actorSession, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kstr("error_code", "session_not_found")
+		w.kstr("error_message", "The session has already expired or been revoked.")
+	}},
+	{name: "organization.updated", weight: 4, res: resOrg, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		switch r.intn(5) {
+		case 0:
+			w.kstr("title", s.dir.orgName+" "+pick(r, []string{"Inc.", "AI", "Platform", "Labs"}))
+		case 1:
+			w.kstr("description", "Production organization for "+s.dir.orgName)
+		case 2:
+			w.kstr("threads_ui_visibility", pick(r, []string{"ANY_ROLE", "OWNERS", "NONE"}))
+			w.kstr("usage_dashboard_visibility", pick(r, []string{"ANY_ROLE", "OWNERS"}))
+		case 3:
+			w.kstr("api_call_logging", pick(r, []string{"enabled_per_project", "enabled_for_all_projects", "disabled"}))
+			w.key("api_call_logging_project_ids")
+			w.str(s.dir.projects[r.intn(len(s.dir.projects))].id)
+		default:
+			w.kstr("name", strings.ToLower(s.dir.orgName)+"-"+string(r.appendHex(nil, 4)))
+		}
+		w.close()
+	}},
+	{name: "project.created", weight: 4, res: resProject, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		p := &s.dir.projects[m.proj]
+		w.key("data")
+		w.open()
+		w.kstr("name", p.name)
+		w.kstr("title", p.name)
+		w.close()
+	}},
+	{name: "project.updated", weight: 4, res: resProject, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.kstr("title", s.dir.projects[m.proj].name+" "+pick(r, []string{"(prod)", "v2", "EU", "sandbox"}))
+		w.close()
+	}},
+	{name: "project.archived", weight: 2, res: resProject, scope: scopeRes},
+	{name: "project.deleted", weight: 1, res: resProject, scope: scopeRes},
+	{name: "rate_limit.updated", weight: 5, res: resGeneric, prefix: "rl-", scope: scopeAlways, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.kint("max_requests_per_1_minute", int64(r.between(1, 100)*100))
+		w.kint("max_tokens_per_1_minute", int64(r.between(1, 200)*10000))
+		if r.chance(0.3) {
+			w.kint("max_images_per_1_minute", int64(r.between(1, 50)))
+		}
+		if r.chance(0.2) {
+			w.kint("max_audio_megabytes_per_1_minute", int64(r.between(1, 100)))
+		}
+		if r.chance(0.4) {
+			w.kint("max_requests_per_1_day", int64(r.between(1, 100)*1000))
+		}
+		if r.chance(0.3) {
+			w.kint("batch_1_day_max_input_tokens", int64(r.between(1, 100)*1000000))
+		}
+		w.close()
+	}},
+	{name: "rate_limit.deleted", weight: 1, res: resGeneric, prefix: "rl-", scope: scopeAlways},
+	{name: "resource.deleted", weight: 3, res: resGeneric, prefix: "file-", scope: scopeSome, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kstr("object", pick(r, []string{"file", "vector_store", "assistant", "batch"}))
+	}},
+	{name: "tunnel.created", weight: 1, res: resGeneric, prefix: "tunnel_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kstr("name", pick(r, []string{"onprem-connector", "vpc-link", "private-egress"}))
+	}},
+	{name: "tunnel.updated", weight: 1, res: resGeneric, prefix: "tunnel_"},
+	{name: "tunnel.deleted", weight: 1, res: resGeneric, prefix: "tunnel_"},
+	{name: "workload_identity_provider.created", weight: 1, res: resGeneric, prefix: "wip_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.kstr("issuer", pick(r, []string{"https://token.actions.githubusercontent.com", "https://accounts.google.com", "https://oidc.eks.us-east-1.amazonaws.com/id/"}))
+		w.kstr("audience", "https://api.openai.com")
+		w.close()
+	}},
+	{name: "workload_identity_provider.updated", weight: 1, res: resGeneric, prefix: "wip_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.kstr("audience", "https://api.openai.com/"+string(r.appendHex(nil, 6)))
+		w.close()
+	}},
+	{name: "workload_identity_provider.deleted", weight: 1, res: resGeneric, prefix: "wip_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kstr("name", "github-actions")
+	}},
+	{name: "workload_identity_provider_mapping.created", weight: 1, res: resGeneric, prefix: "wipm_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kid("identity_provider_id", "wip_", r, 20)
+		w.key("data")
+		w.open()
+		w.kstr("subject", "repo:"+strings.ToLower(s.dir.orgName)+"/backend:ref:refs/heads/main")
+		w.close()
+	}},
+	{name: "workload_identity_provider_mapping.updated", weight: 1, res: resGeneric, prefix: "wipm_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kid("identity_provider_id", "wip_", r, 20)
+		w.key("changes_requested")
+		w.open()
+		w.kstr("subject", "repo:"+strings.ToLower(s.dir.orgName)+"/*:environment:production")
+		w.close()
+	}},
+	{name: "workload_identity_provider_mapping.deleted", weight: 1, res: resGeneric, prefix: "wipm_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kid("identity_provider_id", "wip_", r, 20)
+	}},
+	{name: "role.created", weight: 3, res: resGeneric, prefix: "role_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kstr("role_name", pick(r, []string{"Billing viewer", "Model deployer", "Auditor", "Key manager"}))
+		permissions(w, r)
+		w.kstr("resource_type", "api.organization")
+		w.kstr("resource_id", s.dir.orgID)
+	}},
+	{name: "role.updated", weight: 2, res: resGeneric, prefix: "role_", payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.kstr("role_name", pick(r, []string{"Billing viewer", "Model deployer", "Auditor", "Key manager"}))
+		w.kstr("description", "Updated by the platform team")
+		permissions(w, r)
+		w.close()
+	}},
+	{name: "role.deleted", weight: 1, res: resGeneric, prefix: "role_"},
+	{name: "role.assignment.created", weight: 4, res: resGeneric, prefix: "ra_", payload: roleAssignment},
+	{name: "role.assignment.deleted", weight: 2, res: resGeneric, prefix: "ra_", payload: roleAssignment},
+	{name: "role.bound_to_resource", weight: 1, res: resGeneric, prefix: "rb_", payload: roleBinding},
+	{name: "role.unbound_from_resource", weight: 1, res: resGeneric, prefix: "rb_", payload: roleBinding},
+	{name: "scim.enabled", weight: 1, res: resGeneric, prefix: "scim_"},
+	{name: "scim.disabled", weight: 1, res: resGeneric, prefix: "scim_"},
+	{name: "service_account.created", weight: 5, res: resAccount, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.kstr("role", s.dir.accounts[m.res].role)
+		w.close()
+	}},
+	{name: "service_account.updated", weight: 2, res: resAccount, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.kstr("role", pick(r, []string{"member", "owner"}))
+		w.close()
+	}},
+	{name: "service_account.deleted", weight: 2, res: resAccount, scope: scopeRes},
+	{name: "user.added", weight: 8, res: resUser, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("data")
+		w.open()
+		w.kstr("role", s.dir.users[m.res].role)
+		w.close()
+	}},
+	{name: "user.updated", weight: 5, res: resUser, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.key("changes_requested")
+		w.open()
+		w.kstr("role", pick(r, []string{"owner", "reader"}))
+		w.close()
+	}},
+	{name: "user.deleted", weight: 3, res: resUser},
+
+	// Tenant-scoped types: only served with tenant_only=true. OpenAI
+	// publishes no payload schema for them.
+	{name: "tenant.user.added", weight: 3, res: resUser, actor: actorSession, tenant: true, payload: tenantPayload},
+	{name: "tenant.user.updated", weight: 2, res: resUser, actor: actorSession, tenant: true, payload: tenantPayload},
+	{name: "tenant.policy.updated", weight: 2, res: resGeneric, prefix: "pol_", actor: actorSession, tenant: true, payload: tenantPayload},
+	{name: "tenant.sso_connection.updated", weight: 1, res: resGeneric, prefix: "sso_", actor: actorSession, tenant: true, payload: tenantPayload},
+	{name: "tenant.group.member.added", weight: 2, res: resGeneric, prefix: "group_", actor: actorSession, tenant: true, payload: tenantPayload},
+	{name: "tenant.admin_api_key.created", weight: 1, res: resGeneric, prefix: "key_", actor: actorSession, tenant: true, payload: tenantPayload},
+	{name: "tenant.session_revocation.started", weight: 1, res: resUser, actor: actorSession, tenant: true, payload: tenantPayload},
+	{name: "tenant.billing.alerts.updated", weight: 1, res: resOrg, actor: actorSession, tenant: true, payload: tenantPayload},
+
+	// Types OpenAI does not list (yet): consumers must pass them through.
+	{name: "widget.frobnicated", weight: 3, res: resGeneric, prefix: "wdg_", scope: scopeSome, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kint("frobnication_level", int64(r.between(1, 11)))
+		w.key("knobs")
+		w.openA()
+		for n := r.between(1, 4); n > 0; n-- {
+			w.open()
+			w.kstr("name", pick(r, []string{"gain", "skew", "jitter", "warp"}))
+			w.kint("value", int64(r.intn(1000)))
+			w.close()
+		}
+		w.closeA()
+		w.key("nested")
+		w.raw(`{"deeper":{"still":[1,2.5,"three",null,true]}}`)
+	}},
+	{name: "vector_store.file_batch.reindexed", weight: 2, res: resGeneric, prefix: "vs_", scope: scopeAlways, payload: func(w *jw, r *rng, s *Server, m *meta) {
+		w.kid("file_batch_id", "vsfb_", r, 24)
+		w.kint("file_count", int64(r.between(1, 500)))
+		w.kstr("reason", pick(r, []string{"embedding_model_upgrade", "chunking_strategy_changed"}))
+	}},
+}
+
+var (
+	catalogIndex = map[string]int{}
+	catalogCum   []uint64 // cumulative weights
+	catalogTotal uint64
+)
+
+func init() {
+	for i := range catalog {
+		t := &catalog[i]
+		t.tenant = strings.HasPrefix(t.name, "tenant.")
+		t.known = !strings.HasPrefix(t.name, "widget.") && !strings.HasPrefix(t.name, "vector_store.")
+		catalogIndex[t.name] = i
+		catalogTotal += uint64(t.weight)
+		catalogCum = append(catalogCum, catalogTotal)
+	}
+}
+
+// EventTypes returns the names of every audit event type the simulator emits:
+// the organization types, some tenant.* types and a few undocumented ones.
+func EventTypes() []string {
+	out := make([]string, len(catalog))
+	for i := range catalog {
+		out[i] = catalog[i].name
+	}
+	return out
+}
+
+func pickType(x uint64) int {
+	x %= catalogTotal
+	lo, hi := 0, len(catalogCum)-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if catalogCum[mid] > x {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+var groupNames = []string{"Platform Engineering", "Data Science", "Security", "Support", "Contractors", "Finance"}
+
+var apiScopes = []string{"api.model.read", "api.model.request", "api.files.read", "api.files.write", "api.fine_tuning.jobs.write",
+	"api.assistants.read", "api.assistants.write", "api.threads.write", "api.vector_stores.read", "api.batch.write", "api.responses.write"}
+
+func pickScopes(r *rng) []string {
+	start := r.intn(len(apiScopes))
+	n := r.between(1, 5)
+	if start+n > len(apiScopes) {
+		n = len(apiScopes) - start
+	}
+	return apiScopes[start : start+n]
+}
+
+var loginErrors = [][2]string{
+	{"invalid_credentials", "The email or password you entered is incorrect."},
+	{"mfa_failed", "The multi-factor authentication code was invalid or expired."},
+	{"account_locked", "Too many failed attempts; the account is temporarily locked."},
+	{"sso_required", "This organization requires single sign-on; password login is disabled."},
+	{"ip_not_allowed", "Login from this IP address is not permitted by the organization's IP allowlist."},
+}
+
+func certName(w *jw, r *rng, s *Server, m *meta) {
+	w.kstr("name", pick(r, []string{"mtls-client-2025", "gateway-ca", "partner-edge", "internal-root-r2"}))
+}
+
+func certList(w *jw, r *rng, s *Server, m *meta) {
+	w.key("certificates")
+	w.openA()
+	for n := r.between(1, 3); n > 0; n-- {
+		w.open()
+		w.kid("id", "cert_", r, 24)
+		certName(w, r, s, m)
+		w.close()
+	}
+	w.closeA()
+}
+
+func ipConfigs(w *jw, r *rng, s *Server, m *meta) {
+	w.key("configs")
+	w.openA()
+	for n := r.between(1, 2); n > 0; n-- {
+		w.open()
+		w.kid("id", "ipal_", r, 24)
+		w.kstr("name", pick(r, []string{"Office egress", "VPN", "CI runners", "Datacenter"}))
+		w.close()
+	}
+	w.closeA()
+}
+
+func allowedIPs(w *jw, r *rng) {
+	w.key("allowed_ips")
+	w.openA()
+	for n := r.between(1, 4); n > 0; n-- {
+		w.elem()
+		w.str(pick(r, []string{"203.0.113.0/24", "198.51.100.7/32", "192.0.2.0/25", "100.64.10.0/22", "2001:db8::/48"}))
+	}
+	w.closeA()
+}
+
+func permissions(w *jw, r *rng) {
+	w.key("permissions")
+	w.openA()
+	for _, p := range pickScopes(r) {
+		w.elem()
+		w.str(p)
+	}
+	w.closeA()
+}
+
+func roleAssignment(w *jw, r *rng, s *Server, m *meta) {
+	u := &s.dir.users[r.intn(len(s.dir.users))]
+	w.kstr("principal_id", u.id)
+	w.kstr("principal_type", "user")
+	if r.chance(0.5) {
+		w.kstr("resource_id", s.dir.orgID)
+		w.kstr("resource_type", "api.organization")
+	} else {
+		w.kstr("resource_id", s.dir.projects[r.intn(len(s.dir.projects))].id)
+		w.kstr("resource_type", "api.project")
+	}
+}
+
+func roleBinding(w *jw, r *rng, s *Server, m *meta) {
+	w.kid("role_id", "role_", r, 24)
+	w.kstr("resource_id", s.dir.projects[r.intn(len(s.dir.projects))].id)
+	w.kstr("resource_type", "api.project")
+	permissions(w, r)
+	w.kid("workspace_id", "ws_", r, 20)
+	w.kid("connector_id", "conn_", r, 20)
+	w.kstr("connector_name", pick(r, []string{"Google Drive", "SharePoint", "GitHub", "Slack"}))
+	w.kbool("enabled", r.chance(0.8))
+	w.kstr("source", pick(r, []string{"admin_console", "api", "scim"}))
+}
+
+func tenantPayload(w *jw, r *rng, s *Server, m *meta) {
+	w.kid("tenant_id", "tnt_", r, 20)
+	w.key("details")
+	w.open()
+	w.kstr("actor_surface", pick(r, []string{"admin_console", "scim", "api"}))
+	w.kstr("workspace_name", s.dir.orgName+" Workspace")
+	w.kint("version", int64(r.between(1, 40)))
+	w.close()
+}
+
+func appendPEM(b []byte, r *rng) []byte {
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b = append(b, `"-----BEGIN CERTIFICATE-----\nMIIC`...)
+	for line := 0; line < 5; line++ {
+		n := 64
+		if line == 0 {
+			n = 60
+		}
+		for i := 0; i < n; i++ {
+			b = append(b, b64[r.next()&63])
+		}
+		b = append(b, `\n`...)
+	}
+	b = append(b, `-----END CERTIFICATE-----\n"`...)
+	return b
+}

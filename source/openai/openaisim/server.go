@@ -1,0 +1,501 @@
+package openaisim
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is a simulated OpenAI organization. All methods are safe for
+// concurrent use.
+type Server struct {
+	opts    Options
+	now     func() time.Time
+	key     uint64 // mixed seed
+	dir     *directory
+	audit   timeline
+	logs    timeline
+	auditID feistel
+	logID   feistel
+	lateCut uint64 // an index is late iff its late draw < lateCut
+	lateNs  int64
+	handler http.Handler
+
+	faults   atomic.Pointer[Faults]
+	faultSeq atomic.Uint64
+	reqSeq   atomic.Uint64
+
+	stats struct {
+		requests, pages, events, logs, unauthorized, badRequests, notFound atomic.Int64
+		faults                                                             [8]atomic.Int64
+	}
+
+	mu  sync.Mutex
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Stats are counters since New. Events and Logs count records served in
+// responses that were not corrupted by a fault.
+type Stats struct {
+	Requests     int64               // every request received
+	Faults       map[FaultKind]int64 // injected faults, by kind
+	Pages        int64               // list pages served successfully (all list endpoints)
+	Events       int64               // audit events served
+	Logs         int64               // request-log records served
+	Unauthorized int64               // 401s
+	BadRequests  int64               // 400s
+	NotFound     int64               // 404s
+}
+
+// FaultCount is the total of injected faults of every kind.
+func (s Stats) FaultCount() int64 {
+	var n int64
+	for _, v := range s.Faults {
+		n += v
+	}
+	return n
+}
+
+// New builds a simulator. It panics if opts.Validate fails: call Validate
+// first when the options come from a user.
+func New(opts Options) *Server {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Users == 0 {
+		opts.Users = 25
+	}
+	if opts.Projects == 0 {
+		opts.Projects = 8
+	}
+	if opts.Start.IsZero() {
+		opts.Start = opts.Now().Add(-opts.Span)
+	}
+	s := &Server{opts: opts, now: opts.Now, key: mix(uint64(opts.Seed) ^ 0x6f70656e6169)}
+	startNs := opts.Start.UnixNano()
+	s.dir = newDirectory(s.key, opts.Users, opts.Projects, opts.Start.Unix())
+	s.audit = newTimeline(s.key^1, int64(opts.Events), startNs, int64(opts.Span), opts.Rate)
+	s.logs = newTimeline(s.key^2, int64(opts.OrgLogEvents), startNs, int64(opts.Span), opts.OrgLogRate)
+	s.auditID = newFeistel(s.key ^ 3)
+	s.logID = newFeistel(s.key ^ 4)
+	s.lateNs = int64(opts.LateDelay)
+	switch {
+	case opts.LateFraction >= 1:
+		s.lateCut = ^uint64(0)
+	case opts.LateFraction > 0:
+		s.lateCut = uint64(opts.LateFraction * (1 << 63) * 2)
+	}
+	f := opts.Faults.withDefaults()
+	s.faults.Store(&f)
+	s.handler = s.routes()
+	return s
+}
+
+// SetFaults replaces the fault settings; it is safe while serving. It panics
+// if f.Validate fails.
+func (s *Server) SetFaults(f Faults) {
+	if err := f.Validate(); err != nil {
+		panic(err)
+	}
+	f = f.withDefaults()
+	s.faults.Store(&f)
+}
+
+// Options returns the effective options (defaults filled in).
+func (s *Server) Options() Options { return s.opts }
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Requests:     s.stats.requests.Load(),
+		Pages:        s.stats.pages.Load(),
+		Events:       s.stats.events.Load(),
+		Logs:         s.stats.logs.Load(),
+		Unauthorized: s.stats.unauthorized.Load(),
+		BadRequests:  s.stats.badRequests.Load(),
+		NotFound:     s.stats.notFound.Load(),
+		Faults:       map[FaultKind]int64{},
+	}
+	for i, k := range AllFaultKinds {
+		if n := s.stats.faults[i].Load(); n > 0 {
+			st.Faults[k] = n
+		}
+	}
+	return st
+}
+
+// Handler serves the simulated API under /v1/.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on 127.0.0.1 on a free port and serves in the background. It
+// returns the base URL, e.g. "http://127.0.0.1:41234/v1".
+func (s *Server) Start() (baseURL string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return "http://" + s.ln.Addr().String() + "/v1", nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln) //nolint:errcheck // Serve returns ErrServerClosed after Close
+	return "http://" + ln.Addr().String() + "/v1", nil
+}
+
+// Close stops the listener started by Start and closes its connections. It
+// is safe without Start and safe twice.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Close()
+	s.srv = nil
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/organization/audit_logs", s.serveAuditLogs)
+	mux.HandleFunc("GET /v1/organization/users", s.serveUsers)
+	mux.HandleFunc("GET /v1/organization/projects", s.serveProjects)
+	mux.HandleFunc("GET /v1/organization/projects/{project_id}/api_keys", s.serveAPIKeys)
+	mux.HandleFunc("GET /v1/organization/projects/{project_id}/service_accounts", s.serveServiceAccounts)
+	mux.HandleFunc("GET /v1/organization_logs", s.serveOrgLogs)
+	mux.HandleFunc("GET /v1/organization_logs/{log_id}", s.serveOrgLog)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Invalid URL ("+r.Method+" "+r.URL.Path+")", "invalid_request_error", "", "")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, mux) })
+}
+
+// buffered collects a response so that faults can rewrite it and so that
+// every response carries a Content-Length.
+type buffered struct {
+	h      http.Header
+	status int
+	body   []byte
+	events int64 // audit events in the body
+	logs   int64 // request logs in the body
+	page   bool  // a list page
+}
+
+func (b *buffered) Header() http.Header { return b.h }
+func (b *buffered) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *buffered) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+var bufPool = sync.Pool{New: func() any { return &buffered{body: make([]byte, 0, 64<<10)} }}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	begin := time.Now()
+	n := s.reqSeq.Add(1)
+	s.stats.requests.Add(1)
+	h := w.Header()
+	h.Set("x-request-id", "req_"+string(appendHex64(appendHex64(nil, mix(s.key^n)), mix(n^s.key<<1))))
+	h.Set("openai-version", "2020-10-01")
+	h.Set("openai-organization", s.dir.orgID)
+
+	if s.opts.APIKey != "" && !s.authorized(r) {
+		s.stats.unauthorized.Add(1)
+		h.Set("openai-processing-ms", "1")
+		auth := r.Header.Get("Authorization")
+		if auth == "" {
+			writeError(w, http.StatusUnauthorized, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys.", "invalid_request_error", "", "")
+		} else {
+			writeError(w, http.StatusUnauthorized, "Incorrect API key provided: "+redactKey(auth)+". You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", "", "invalid_api_key")
+		}
+		return
+	}
+
+	f := s.faults.Load()
+	kind, draw := s.drawFault(f)
+	if kind != "" {
+		s.stats.faults[kind.index()].Add(1)
+	}
+	switch kind {
+	case Fault429:
+		h.Set("openai-processing-ms", "2")
+		h.Set("x-should-retry", "true")
+		secs := int64((f.RetryAfter + time.Second - 1) / time.Second)
+		switch draw % 3 {
+		case 0:
+			h.Set("Retry-After", strconv.FormatInt(secs, 10))
+		case 1:
+			h.Set("Retry-After", s.now().Add(time.Duration(secs+1)*time.Second).UTC().Format(http.TimeFormat))
+		default:
+			h.Set("Retry-After", strconv.FormatInt(secs, 10))
+			h.Set("Retry-After-Ms", strconv.FormatInt(f.RetryAfter.Milliseconds(), 10))
+		}
+		writeError(w, http.StatusTooManyRequests, "Rate limit reached for requests on this organization. Please try again later.", "requests", "", "rate_limit_exceeded")
+		return
+	case Fault500:
+		h.Set("openai-processing-ms", "3")
+		writeError(w, http.StatusInternalServerError, "The server had an error while processing your request. Sorry about that!", "server_error", "", "")
+		return
+	case Fault503:
+		h.Set("openai-processing-ms", "3")
+		writeError(w, http.StatusServiceUnavailable, "The server is overloaded or not ready yet.", "server_error", "", "")
+		return
+	case FaultReset:
+		resetConn(w)
+		return
+	case FaultSlow:
+		t := time.NewTimer(f.SlowDelay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	b := bufPool.Get().(*buffered)
+	b.h, b.status, b.body, b.events, b.logs, b.page = h, 0, b.body[:0], 0, 0, false
+	defer func() {
+		b.h = nil
+		if cap(b.body) <= 1<<20 {
+			bufPool.Put(b)
+		}
+	}()
+	next.ServeHTTP(b, r)
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	body := b.body
+	corrupt := false
+	if b.status == http.StatusOK {
+		switch kind {
+		case FaultTruncated:
+			body, corrupt = body[:len(body)/2], true
+		case FaultGarbled:
+			body, corrupt = garble(draw, len(body)), true
+		case FaultEnvelope:
+			body, corrupt = breakEnvelope(body, draw), true
+		}
+	}
+	switch b.status {
+	case http.StatusOK:
+		if !corrupt {
+			if b.page {
+				s.stats.pages.Add(1)
+			}
+			s.stats.events.Add(b.events)
+			s.stats.logs.Add(b.logs)
+		}
+	case http.StatusBadRequest:
+		s.stats.badRequests.Add(1)
+	case http.StatusNotFound:
+		s.stats.notFound.Add(1)
+	}
+	h.Set("openai-processing-ms", strconv.FormatInt(time.Since(begin).Milliseconds()+1, 10))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(b.status)
+	w.Write(body) //nolint:errcheck // the client went away
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	auth := r.Header.Get("Authorization")
+	const p = "Bearer "
+	return len(auth) > len(p) && auth[:len(p)] == p && auth[len(p):] == s.opts.APIKey
+}
+
+func redactKey(auth string) string {
+	k := auth
+	if len(k) > 7 && k[:7] == "Bearer " {
+		k = k[7:]
+	}
+	if len(k) <= 8 {
+		return "****"
+	}
+	return k[:5] + "***" + k[len(k)-4:]
+}
+
+// drawFault decides, from the seeded sequence, whether this request is
+// faulted. draw is a further deterministic number for the fault's variant.
+func (s *Server) drawFault(f *Faults) (FaultKind, uint64) {
+	if f.Rate <= 0 {
+		return "", 0
+	}
+	n := s.faultSeq.Add(1)
+	r := newRNG(s.key ^ 0x6661756c74 ^ n*0x9e3779b97f4a7c15)
+	if !r.chance(f.Rate) {
+		return "", 0
+	}
+	return f.Kinds[r.intn(len(f.Kinds))], r.next()
+}
+
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0) //nolint:errcheck // best effort: send a RST
+	}
+	conn.Close()
+}
+
+func garble(draw uint64, n int) []byte {
+	if n < 64 {
+		n = 64
+	}
+	if n > 4096 {
+		n = 4096
+	}
+	r := newRNG(draw)
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte(r.next())
+	}
+	out[0] = 0xff // never a valid JSON start
+	return out
+}
+
+// breakEnvelope returns valid JSON whose envelope is wrong.
+func breakEnvelope(body []byte, draw uint64) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return []byte(`{"object":"list","data":"unavailable"}`)
+	}
+	if _, isList := m["data"]; isList {
+		switch draw % 4 {
+		case 0: // data is an object, not an array
+			m["data"] = append(append([]byte(`{"items":`), m["data"]...), '}')
+		case 1: // has_more missing
+			delete(m, "has_more")
+		case 2: // data null
+			m["data"] = json.RawMessage("null")
+		default: // has_more of the wrong type, object renamed
+			m["has_more"] = json.RawMessage(`"maybe"`)
+			m["object"] = json.RawMessage(`"page"`)
+		}
+	} else {
+		delete(m, "id")
+		m["object"] = json.RawMessage(`"list"`)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return []byte(`{}`)
+	}
+	return out
+}
+
+// writeError writes OpenAI's error body.
+func writeError(w http.ResponseWriter, status int, msg, typ, param, code string) {
+	var b jw
+	b.raw(`{"error":{`)
+	b.kstr("message", msg)
+	b.kstr("type", typ)
+	b.key("param")
+	if param == "" {
+		b.null()
+	} else {
+		b.str(param)
+	}
+	b.key("code")
+	if code == "" {
+		b.null()
+	} else {
+		b.str(code)
+	}
+	b.raw("}}\n")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b.b) //nolint:errcheck // the client went away
+}
+
+func badRequest(w http.ResponseWriter, msg, param, code string) {
+	writeError(w, http.StatusBadRequest, msg, "invalid_request_error", param, code)
+}
+
+// parseLimit validates limit (1..100, default 20) like OpenAI.
+func parseLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 20, true
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		badRequest(w, "Invalid 'limit': expected an integer, but got '"+v+"' instead.", "limit", "invalid_type")
+		return 0, false
+	case n < 1:
+		badRequest(w, "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got "+v+" instead.", "limit", "integer_below_min_value")
+		return 0, false
+	case n > 100:
+		badRequest(w, "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got "+v+" instead.", "limit", "integer_above_max_value")
+		return 0, false
+	}
+	return n, true
+}
+
+// writeList writes the list envelope around items rendered by each.
+func writeList(w http.ResponseWriter, n int, firstID, lastID string, hasMore bool, each func(w *jw, i int), extra func(w *jw)) {
+	b := jw{b: make([]byte, 0, 256+n*512)}
+	if bw, ok := w.(*buffered); ok {
+		b.b = bw.body[:0]
+		bw.page = true
+	}
+	b.raw(`{"object":"list","data":[`)
+	for i := 0; i < n; i++ {
+		each(&b, i)
+	}
+	b.raw(`],"first_id":`)
+	if n == 0 {
+		b.null()
+	} else {
+		b.str(firstID)
+	}
+	b.raw(`,"last_id":`)
+	if n == 0 {
+		b.null()
+	} else {
+		b.str(lastID)
+	}
+	b.raw(`,"has_more":`)
+	b.bool(hasMore)
+	if extra != nil {
+		extra(&b)
+	}
+	b.raw("}\n")
+	w.Header().Set("Content-Type", "application/json")
+	if bw, ok := w.(*buffered); ok {
+		bw.status = http.StatusOK
+		bw.body = b.b
+		return
+	}
+	w.Write(b.b) //nolint:errcheck // the client went away
+}
