@@ -1,0 +1,31 @@
+// Package redact provides the "redact" transform: it keeps content that must
+// not leave the organization out of every sink.
+//
+// Three things are redacted:
+//   - request-log content: under api_request, the prompt (prompt, messages,
+//     input) when prompt_truncated is true and the response when
+//     response_body_truncated is true; with content: all, always; with
+//     content: none, never;
+//   - configured field paths (JSON pointers, "*" matches any key or index;
+//     by default the PEM of certificate.deleted);
+//   - every string value and object key of every event, scanned for
+//     patterns: e-mail, IPv4, IPv6, OpenAI keys, other API key formats,
+//     bearer tokens and JWTs, card numbers (Luhn-checked), PEM blocks.
+//
+// A redacted value becomes a marker string, so the JSON stays valid and the
+// place of the value stays visible:
+//
+//	mask:   [REDACTED:email len=18]
+//	hash:   [REDACTED:email len=18 hmac=3f9a0c2d51e7b64a]
+//	remove: whole fields are deleted; a match inside a string becomes [REDACTED:email]
+//
+// hmac is the first 8 bytes of HMAC-SHA256(hash_key, value) in hex (e-mail
+// addresses lowercased first), so two events about the same user carry the
+// same hmac without revealing the user. len is the length in bytes of the
+// original value (of its compact JSON for objects and arrays). Overlapping
+// matches are merged before replacement and the result is scanned again, so
+// no part of a matched secret survives. Markers are never redacted again.
+//
+// It is not a DLP engine: free text that matches no pattern (a name, an
+// address) passes; use content: all to drop request content entirely.
+package redact

@@ -1,0 +1,156 @@
+package redact
+
+import (
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// hint is a cheap property of a string, computed in one pass, that a
+// pattern needs before its regular expression is worth running.
+type hint uint8
+
+const (
+	hintAt     hint = 1 << iota // '@'
+	hintDots                    // at least three '.'
+	hintColons                  // at least two ':'
+	hintDigits                  // at least 13 digits
+	hintDash                    // '-' or '_' (key formats)
+	hintBearer                  // "earer" or "eyJ"
+	hintAny    = hintAt | hintDots | hintColons | hintDigits | hintDash | hintBearer
+)
+
+func hints(s string) hint {
+	var h hint
+	dots, colons, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		case c == ':':
+			colons++
+		case c == '@':
+			h |= hintAt
+		case c == '-' || c == '_':
+			h |= hintDash
+		case (c == 'e' || c == 'E') && i+1 < len(s) && (s[i+1]|0x20 == 'a' || s[i+1] == 'y'):
+			h |= hintBearer
+		}
+	}
+	if dots >= 3 {
+		h |= hintDots
+	}
+	if colons >= 2 {
+		h |= hintColons
+	}
+	if digits >= 13 {
+		h |= hintDigits
+	}
+	if h&hintBearer == 0 && (strings.Contains(s, "AKIA") || strings.Contains(s, "ASIA") || strings.Contains(s, "AIza")) {
+		h |= hintDash // AWS and Google keys have no dash: route them with the key formats
+	}
+	return h
+}
+
+type pattern struct {
+	name  string
+	need  hint
+	re    *regexp.Regexp
+	valid func(s string, start, end int) bool // nil: every match counts
+}
+
+var builtins = map[string]pattern{
+	"email": {name: "email", need: hintAt,
+		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)},
+	"ipv4": {name: "ipv4", need: hintDots,
+		re:    regexp.MustCompile(`(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])`),
+		valid: validIPv4},
+	"ipv6": {name: "ipv6", need: hintColons,
+		re:    regexp.MustCompile(`[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*`),
+		valid: validIPv6},
+	"openai_key": {name: "openai_key", need: hintDash,
+		re: regexp.MustCompile(`sk-[A-Za-z0-9_\-]{20,}`)},
+	"api_key": {name: "api_key", need: hintDash,
+		re: regexp.MustCompile(`(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|xox[abposr]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35}|[rs]k_(?:live|test)_[0-9A-Za-z]{16,}|glpat-[0-9A-Za-z_\-]{20,}`)},
+	"bearer": {name: "bearer", need: hintBearer,
+		re: regexp.MustCompile(`(?i:bearer)[ \t]+[A-Za-z0-9\-._~+/]+=*|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*`)},
+	"card": {name: "card", need: hintDigits,
+		re:    regexp.MustCompile(`[0-9](?:[ \-]?[0-9]){12,18}`),
+		valid: validCard},
+	"pem": {name: "pem", need: hintDash,
+		re: regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*-----(?s:.*?-----END [A-Z0-9 ]*-----|.*)`)},
+}
+
+// BuiltinPatterns lists the names of the built-in patterns, sorted.
+func BuiltinPatterns() []string {
+	out := make([]string, 0, len(builtins))
+	for n := range builtins {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// validIPv4 refuses matches glued to other digits or dots (1.2.3.4.5, a
+// longer number) and version numbers after a name ("Chrome/126.0.0.0").
+func validIPv4(s string, start, end int) bool {
+	if start > 0 {
+		c := s[start-1]
+		if c >= '0' && c <= '9' || c == '.' || c == '/' || isAlnum(c) {
+			return false
+		}
+	}
+	if end < len(s) {
+		c := s[end]
+		if c >= '0' && c <= '9' || (c == '.' && end+1 < len(s) && s[end+1] >= '0' && s[end+1] <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func validIPv6(s string, start, end int) bool {
+	cand := strings.TrimRight(s[start:end], ".")
+	if len(cand) < 3 {
+		return false
+	}
+	a, err := netip.ParseAddr(cand)
+	return err == nil && a.Is6()
+}
+
+func validCard(s string, start, end int) bool {
+	if start > 0 && (isAlnum(s[start-1])) || end < len(s) && isAlnum(s[end]) {
+		return false
+	}
+	var digits []byte
+	for i := start; i < end; i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			digits = append(digits, s[i]-'0')
+		}
+	}
+	if len(digits) < 13 || len(digits) > 19 {
+		return false
+	}
+	sum := 0
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i])
+		if (len(digits)-1-i)%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+// markerRE finds markers this transform wrote; they are never redacted again.
+var markerRE = regexp.MustCompile(`\[REDACTED:[a-z0-9_]+(?: len=[0-9]+)?(?: hmac=[0-9a-f]+)?\]`)

@@ -1,0 +1,326 @@
+package redact
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/transformtest"
+)
+
+const testKey = "0123456789abcdef-test-key"
+
+func mustNew(t testing.TB, mut func(*Config)) *Redactor {
+	t.Helper()
+	c := DefaultConfig()
+	if mut != nil {
+		mut(c)
+	}
+	r, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func hashMode(c *Config) { c.Mode, c.HashKey = ModeHash, testKey }
+
+func TestScan(t *testing.T) {
+	tests := []struct {
+		name, in string
+		mode     func(*Config)
+		want     string
+	}{
+		{"email mask", "mail bob@corp.example now", nil, "mail [REDACTED:email len=16] now"},
+		{"email hash ignores case", "BOB@corp.example", hashMode, "[REDACTED:email len=16 hmac=" + mac("bob@corp.example") + "]"},
+		{"ipv4", "from 10.1.2.3.", nil, "from [REDACTED:ipv4 len=8]."},
+		{"ipv4 cidr", "203.0.113.0/24", nil, "[REDACTED:ipv4 len=11]/24"},
+		{"version is not an ip", "Chrome/126.0.0.0 Safari", nil, "Chrome/126.0.0.0 Safari"},
+		{"ipv6", "at 2001:db8::1 ok", nil, "at [REDACTED:ipv6 len=11] ok"},
+		{"time is not ipv6", "12:30:45", nil, "12:30:45"},
+		{"mac is not ipv6", "aa:bb:cc:dd:ee:ff", nil, "aa:bb:cc:dd:ee:ff"},
+		{"openai key", "key sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345", nil, "key [REDACTED:openai_key len=40]"},
+		{"admin key", "sk-admin-0123456789abcdefghijKLMN", nil, "[REDACTED:openai_key len=33]"},
+		{"aws key", "AKIAIOSFODNN7EXAMPLE", nil, "[REDACTED:api_key len=20]"},
+		{"github token", "ghp_0123456789abcdefghijABCDEFGHIJ0123", nil, "[REDACTED:api_key len=38]"},
+		{"bearer", "Authorization: BEARER abc.def-123", nil, "Authorization: [REDACTED:bearer len=18]"},
+		{"jwt", "tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc", nil, "tok [REDACTED:bearer len=40]"},
+		{"card luhn", "card 4111 1111 1111 1111!", nil, "card [REDACTED:card len=19]!"},
+		{"card bad luhn", "card 4111 1111 1111 1112", nil, "card 4111 1111 1111 1112"},
+		{"pem", "x -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- y", nil, "x [REDACTED:pem len=58] y"},
+		{"pem unterminated", "-----BEGIN CERTIFICATE-----\nMIIC", nil, "[REDACTED:pem len=32]"},
+		{"overlap merged", "bob@10.1.2.3.example", nil, "[REDACTED:email len=20]"},
+		{"marker kept", "[REDACTED:email len=16]", nil, "[REDACTED:email len=16]"},
+		{"remove mode", "a bob@corp.example b", func(c *Config) { c.Mode = ModeRemove }, "a [REDACTED:email] b"},
+		{"custom", "ticket ACME-1234", func(c *Config) { c.CustomPatterns = []CustomPattern{{"ticket", `ACME-[0-9]+`}} }, "ticket [REDACTED:ticket len=9]"},
+		{"patterns off", "bob@corp.example", func(c *Config) { c.Patterns = nil }, "bob@corp.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustNew(t, tt.mode)
+			got, _ := r.scan(tt.in)
+			if got != tt.want {
+				t.Fatalf("scan(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func mac(s string) string {
+	r, _ := New(&Config{Mode: ModeHash, HashKey: testKey, Content: ContentNone})
+	m := r.marker("x", s)
+	return m[strings.Index(m, "hmac=")+5 : len(m)-1]
+}
+
+func TestHashCorrelates(t *testing.T) {
+	r := mustNew(t, hashMode)
+	a, _ := r.scan("grace@acme.example")
+	b, _ := r.scan("Grace@ACME.example")
+	c, _ := r.scan("linus@acme.example")
+	if a != b || a == c {
+		t.Fatalf("same user must hash alike, others not: %q %q %q", a, b, c)
+	}
+	other := mustNew(t, func(c *Config) { c.Mode, c.HashKey = ModeHash, "another-key-0123456789" })
+	if d, _ := other.scan("grace@acme.example"); d == a {
+		t.Fatal("the key does not change the hash")
+	}
+}
+
+func TestContent(t *testing.T) {
+	corpus := transformtest.Corpus(t)
+	var req1, req2 pipeline.Event
+	for _, e := range corpus {
+		switch e.ID {
+		case "log_req001":
+			req1 = e
+		case "log_req002":
+			req2 = e
+		}
+	}
+	tests := []struct {
+		name    string
+		mut     func(*Config)
+		ev      pipeline.Event
+		present []string // keys of api_request still holding a non-marker
+		gone    []string // keys of api_request removed
+		marked  []string // keys of api_request replaced by a marker
+	}{
+		{"truncated prompt redacted, full response scanned only", nil, req1, []string{"response"}, nil, []string{"messages"}},
+		{"truncated response redacted, full prompt kept", nil, req2, []string{"prompt"}, nil, []string{"response"}},
+		{"all", func(c *Config) { c.Content = ContentAll }, req2, nil, nil, []string{"prompt", "response"}},
+		{"none", func(c *Config) { c.Content = ContentNone }, req1, []string{"messages", "response"}, nil, nil},
+		{"remove", func(c *Config) { c.Mode = ModeRemove }, req1, []string{"response"}, []string{"messages"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustNew(t, tt.mut)
+			ev := transformtest.Clone([]pipeline.Event{tt.ev})[0]
+			if err := r.Event(&ev); err != nil {
+				t.Fatal(err)
+			}
+			obj, _ := ev.Object()
+			req := obj["api_request"].(map[string]any)
+			for _, k := range tt.present {
+				if s, ok := req[k].(string); !ok && req[k] == nil || ok && strings.HasPrefix(s, "[REDACTED") {
+					t.Errorf("%s: want kept, got %v", k, req[k])
+				}
+			}
+			for _, k := range tt.gone {
+				if _, ok := req[k]; ok {
+					t.Errorf("%s: want removed, got %v", k, req[k])
+				}
+			}
+			for _, k := range tt.marked {
+				if s, _ := req[k].(string); !strings.HasPrefix(s, "[REDACTED:"+k+" len=") {
+					t.Errorf("%s: want a marker, got %v", k, req[k])
+				}
+			}
+		})
+	}
+}
+
+func TestFieldsAndIndex(t *testing.T) {
+	var cert pipeline.Event
+	for _, e := range transformtest.Corpus(t) {
+		if e.Type == "certificate.deleted" {
+			cert = e
+		}
+	}
+	if !strings.Contains(string(cert.Raw), "BEGIN CERTIFICATE") {
+		t.Fatal("corpus lacks the PEM")
+	}
+	r := mustNew(t, func(c *Config) { c.Patterns = nil })
+	ev := transformtest.Clone([]pipeline.Event{cert})[0]
+	if err := r.Event(&ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ev.Raw), "MIIC") || !strings.Contains(string(ev.Raw), `"certificate":"[REDACTED:field len=`) {
+		t.Fatalf("PEM not redacted by field path: %s", ev.Raw)
+	}
+
+	r = mustNew(t, hashMode)
+	ev = pipeline.Event{ActorEmail: "grace@acme.example", Raw: []byte(`{"a":1}`)}
+	if err := r.Event(&ev); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ev.ActorEmail, "[REDACTED:email") {
+		t.Fatalf("index field ActorEmail kept %q", ev.ActorEmail)
+	}
+	if string(ev.Raw) != `{"a":1}` {
+		t.Fatalf("untouched event was re-encoded: %s", ev.Raw)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mut  func(*Config)
+		want []string
+	}{
+		{"hash without key", func(c *Config) { c.Mode = ModeHash }, []string{"hash_key"}},
+		{"short key", func(c *Config) { c.Mode, c.HashKey = ModeHash, "short" }, []string{"hash_key"}},
+		{"bad everything", func(c *Config) {
+			c.Mode, c.Content, c.Fields, c.Patterns = "x", "y", []string{"nope"}, []string{"email", "zip"}
+			c.CustomPatterns = []CustomPattern{{"Bad Name", "("}, {"empty", "a*"}}
+		}, []string{"mode", "content", "fields[0]", "patterns[1]", "custom_patterns[0].name", "custom_patterns[0].regex", "custom_patterns[1].regex"}},
+		{"default", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			if tt.mut != nil {
+				tt.mut(c)
+			}
+			err := c.Validate()
+			if len(tt.want) == 0 && err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tt.want {
+				if err == nil || !strings.Contains(err.Error(), k+":") {
+					t.Errorf("error %v does not name %s", err, k)
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), testKey) {
+				t.Fatal("secret in error")
+			}
+		})
+	}
+}
+
+// TestGolden runs the corpus through redact in hash mode.
+func TestGolden(t *testing.T) {
+	r := mustNew(t, hashMode)
+	evs := transformtest.Corpus(t)
+	b, err := r.Process(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := transformtest.Lines(t, b.Events)
+	for _, leak := range []string{"grace@acme.example", "198.51.100.23", "sk-proj-", "4111 1111", "BEGIN CERTIFICATE", "eyJhbGci"} {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("output still holds %q", leak)
+		}
+	}
+	transformtest.Golden(t, filepath.Join("testdata", "corpus.golden.jsonl"), out)
+}
+
+// checkRedacted asserts the fuzz properties on one input: valid JSON out, no
+// pattern match left, no matched text left.
+func checkRedacted(t *testing.T, r *Redactor, raw []byte) {
+	var probe map[string]any
+	if json.Unmarshal(raw, &probe) != nil {
+		return // sources only hand on JSON objects
+	}
+	var before []string
+	collect(probe, func(s string) {
+		for _, sp := range r.find(s) {
+			before = append(before, s[sp.start:sp.end])
+		}
+	})
+	ev := pipeline.Event{Raw: raw}
+	if err := r.Event(&ev); err != nil {
+		return
+	}
+	if err := ev.Finalize(); err != nil {
+		t.Fatalf("finalize: %v", err)
+	}
+	if !json.Valid(ev.Raw) {
+		t.Fatalf("invalid JSON out: %q", ev.Raw)
+	}
+	var out any
+	_ = json.Unmarshal(ev.Raw, &out)
+	var rest strings.Builder
+	collect(out, func(s string) {
+		if sp := r.find(s); len(sp) > 0 {
+			t.Fatalf("match %q survived in %q", s[sp[0].start:sp[0].end], s)
+		}
+		rest.WriteString(markerRE.ReplaceAllString(s, " "))
+		rest.WriteByte(0)
+	})
+	for _, m := range before {
+		if strings.Contains(rest.String(), m) {
+			t.Fatalf("matched text %q survived in %q", m, ev.Raw)
+		}
+	}
+}
+
+func collect(v any, f func(string)) {
+	switch v := v.(type) {
+	case string:
+		f(v)
+	case json.Number:
+		f(v.String())
+	case map[string]any:
+		for k, x := range v {
+			f(k)
+			collect(x, f)
+		}
+	case []any:
+		for _, x := range v {
+			collect(x, f)
+		}
+	}
+}
+
+func FuzzRedact(f *testing.F) {
+	for _, e := range transformtest.Corpus(f) {
+		f.Add(e.Raw)
+	}
+	f.Add([]byte(`{"k":"a@b.co 1.2.3.4 ::1 sk-aaaaaaaaaaaaaaaaaaaaaaaa"}`))
+	f.Add([]byte(`{"bob@x.io":{"n":4111111111111111}}`))
+	masks := mustNew(f, nil)
+	hashes := mustNew(f, hashMode)
+	removes := mustNew(f, func(c *Config) { c.Mode = ModeRemove; c.Content = ContentAll })
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, r := range []*Redactor{masks, hashes, removes} {
+			checkRedacted(t, r, append([]byte(nil), raw...))
+		}
+	})
+}
+
+func BenchmarkRedact(b *testing.B) {
+	corpus := transformtest.Corpus(b)
+	r := mustNew(b, hashMode)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		evs := transformtest.Clone(corpus)
+		for i := range evs {
+			if _, err := evs[i].Object(); err != nil { // decoding is the chain's, not redact's
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if _, err := r.Process(context.Background(), pipeline.Batch{Events: evs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/event")
+	b.ReportMetric(0, "ns/op")
+}
