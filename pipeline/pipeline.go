@@ -160,6 +160,7 @@ type chain struct {
 	transforms []namedTransform
 	next       Consumer
 	tel        Telemetry
+	delivered  func(Batch)
 }
 
 func (c *chain) Consume(ctx context.Context, b Batch) error {
@@ -186,7 +187,13 @@ func (c *chain) Consume(ctx context.Context, b Batch) error {
 			return Permanent(fmt.Errorf("encoding event %s: %w", b.Events[i].ID, err))
 		}
 	}
-	return c.next.Consume(ctx, b)
+	if err := c.next.Consume(ctx, b); err != nil {
+		return err
+	}
+	if c.delivered != nil {
+		c.delivered(b)
+	}
+	return nil
 }
 
 // FanOut returns a consumer that hands each batch to every consumer
@@ -281,6 +288,11 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// OnDelivered registers f to be called after every batch all sinks
+// acknowledged, with the batch as the sinks received it. Call it before Run;
+// f must be safe for concurrent use and must not block.
+func (p *Pipeline) OnDelivered(f func(Batch)) { p.head.(*chain).delivered = f }
 
 // Head returns the consumer sources deliver to: the transforms, then the
 // fan-out to the sinks. For tests and tools that drive a pipeline by hand.

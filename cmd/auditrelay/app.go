@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/auditrelay/auditrelay/config"
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK      = 0 // done, or stopped by SIGINT/SIGTERM after committing
+	exitFailure = 1 // a runtime failure: a refused key, a sink failing for good
+	exitUsage   = 2 // a bad command line or an invalid config
+)
+
+// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// Main is the program with its outside world made explicit.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Environ        []string
+}
+
+type command struct {
+	name, summary string
+	run           func(m *Main, ctx context.Context, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run the pipeline of a config file (daemon, or --once to catch up and exit)", (*Main).cmdRun},
+		{"validate", "check a config file and print it as it will run, secrets masked", (*Main).cmdValidate},
+		{"demo", "run the whole pipeline against the built-in simulator, no key needed", (*Main).cmdDemo},
+		{"simulate", "serve the built-in simulator of OpenAI's Admin API over HTTP", (*Main).cmdSimulate},
+		{"version", "print the version", (*Main).cmdVersion},
+	}
+}
+
+func (m *Main) usage() {
+	fmt.Fprintf(m.Stderr, "auditrelay forwards OpenAI organization audit logs to Kafka, OTLP, Splunk, Datadog and files.\n\nUsage: auditrelay <command> [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(m.Stderr, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(m.Stderr, "\nRun 'auditrelay <command> -h' for a command's flags.\n")
+}
+
+// Run runs the command in args and returns the process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		m.usage()
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		m.usage()
+		return exitOK
+	case "-v", "--version":
+		return m.cmdVersion(ctx, nil)
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(m, ctx, args[1:])
+		}
+	}
+	fmt.Fprintf(m.Stderr, "auditrelay: unknown command %q\n\n", args[0])
+	m.usage()
+	return exitUsage
+}
+
+func (m *Main) flags(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: auditrelay %s %s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags; it returns an exit code and false when the caller
+// must stop.
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+func (m *Main) newLogger(level, format string) *slog.Logger {
+	var lv slog.Level
+	switch level {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, opts))
+}
+
+// loadConfig loads path and reports problems on stderr; ok is false when
+// the caller must exit with code.
+func (m *Main) loadConfig(path string) (*config.Config, *pipeline.Registry, int, bool) {
+	reg, err := components()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay: %v\n", err)
+		return nil, nil, exitFailure, false
+	}
+	if path == "" {
+		fmt.Fprintln(m.Stderr, "auditrelay: -c FILE is required")
+		return nil, nil, exitUsage, false
+	}
+	cfg, err := config.Load(path, reg, m.Environ)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay: %s: %v\n", path, err)
+		return nil, nil, exitUsage, false
+	}
+	return cfg, reg, 0, true
+}
+
+func (m *Main) cmdRun(ctx context.Context, args []string) int {
+	fs := m.flags("run", "-c FILE [--once]")
+	path := fs.String("c", "auditrelay.yaml", "config `file`")
+	once := fs.Bool("once", false, "catch up to now minus settle, commit, and exit (for cron and tests)")
+	level := fs.String("log-level", "", "override log.level (debug, info, warn, error)")
+	format := fs.String("log-format", "", "override log.format (text, json)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	cfg, reg, code, ok := m.loadConfig(*path)
+	if !ok {
+		return code
+	}
+	log := m.newLogger(firstNonEmpty(*level, cfg.Log.Level), firstNonEmpty(*format, cfg.Log.Format))
+	return m.runPipeline(ctx, reg, cfg, log, *once)
+}
+
+func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, once bool) int {
+	p, err := pipeline.Build(reg, cfg.Spec, log, nil)
+	if err != nil {
+		log.Error("building the pipeline failed", "err", err)
+		return exitFailure
+	}
+	log.Info("auditrelay starting", "version", version, "sources", len(cfg.Spec.Sources), "sinks", len(cfg.Spec.Sinks), "once", once)
+	if err := p.Run(ctx, pipeline.RunOptions{Once: once}); err != nil {
+		log.Error("auditrelay stopped with an error", "err", err)
+		return exitFailure
+	}
+	log.Info("auditrelay stopped")
+	return exitOK
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (m *Main) cmdValidate(_ context.Context, args []string) int {
+	fs := m.flags("validate", "-c FILE")
+	path := fs.String("c", "auditrelay.yaml", "config `file`")
+	quiet := fs.Bool("q", false, "print nothing when valid")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	cfg, _, code, ok := m.loadConfig(*path)
+	if !ok {
+		return code
+	}
+	if *quiet {
+		return exitOK
+	}
+	out, err := yaml.Marshal(cfg.Effective())
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(m.Stdout, "# %s is valid; effective configuration (secrets masked):\n%s", *path, out)
+	return exitOK
+}
+
+func (m *Main) cmdVersion(context.Context, []string) int {
+	rev := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	reg, err := components()
+	fmt.Fprintf(m.Stdout, "auditrelay %s%s %s %s/%s\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if err == nil {
+		for _, k := range []pipeline.Kind{pipeline.KindSource, pipeline.KindTransform, pipeline.KindSink, pipeline.KindStore} {
+			types := reg.Types(k)
+			sort.Strings(types)
+			fmt.Fprintf(m.Stdout, "  %-11s %s\n", k.String()+"s:", strings.Join(types, ", "))
+		}
+	}
+	return exitOK
+}
+
+// stderrIsTerminal reports whether f is a character device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

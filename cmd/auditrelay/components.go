@@ -1,0 +1,23 @@
+package main
+
+import (
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/file"
+	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/openai"
+)
+
+// components lists every factory this binary is built with. Adding a
+// component means adding one line here; nothing registers itself.
+func components() (*pipeline.Registry, error) {
+	return pipeline.NewRegistry(
+		// checkpoint stores
+		checkpoint.NewFileFactory(),
+		checkpoint.NewMemoryFactory(),
+		// sources
+		openai.NewFactory(),
+		// transforms
+		// sinks
+		file.NewFactory(),
+	)
+}

@@ -1,0 +1,20 @@
+// Command auditrelay forwards OpenAI organization audit logs to Kafka,
+// OpenTelemetry, Splunk, Datadog and files.
+//
+// main turns signals into context cancellation and hands off to Main, which
+// the tests drive directly.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
+	os.Exit(m.Run(ctx, os.Args[1:]))
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+// simFlags are the simulator options shared by simulate and demo.
+type simFlags struct {
+	seed                  int64
+	events, orgLogs       int
+	span                  time.Duration
+	rate                  float64
+	faultRate             float64
+	faultKinds            string
+	lateFraction          float64
+	lateDelay, retryAfter time.Duration
+	apiKey                string
+}
+
+func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
+	fs := m.flags("simulate", "[--listen ADDR] [--events N] [--rate R] [--faults P]")
+	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve on")
+	var sf simFlags
+	fs.Int64Var(&sf.seed, "seed", 1, "seed: the same seed serves the same events")
+	fs.IntVar(&sf.events, "events", 10000, "historical audit events")
+	fs.IntVar(&sf.orgLogs, "org-logs", 10000, "historical request-log records (/v1/organization_logs)")
+	fs.DurationVar(&sf.span, "span", 720*time.Hour, "period the historical events cover, ending now")
+	fs.Float64Var(&sf.rate, "rate", 0.2, "new events per second after start")
+	fs.Float64Var(&sf.faultRate, "faults", 0, "fraction of requests that fail (0..1)")
+	fs.StringVar(&sf.faultKinds, "fault-kinds", "", "comma-separated kinds: 429,500,503,slow,reset,truncated,garbled,envelope (default all)")
+	fs.DurationVar(&sf.retryAfter, "retry-after", time.Second, "Retry-After announced by 429s")
+	fs.Float64Var(&sf.lateFraction, "late-fraction", 0, "fraction of events that become visible late")
+	fs.DurationVar(&sf.lateDelay, "late-delay", time.Minute, "how late late events are")
+	fs.StringVar(&sf.apiKey, "api-key", "", "require this bearer key (default: accept any)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	sim, err := sf.server()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay simulate: %v\n", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay simulate: %v\n", err)
+		return exitFailure
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(m.Stdout, "simulator serving %d audit events at http://%s/v1 (Ctrl-C stops)\n", sf.events, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		return exitOK
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return exitOK
+		}
+		fmt.Fprintf(m.Stderr, "auditrelay simulate: %v\n", err)
+		return exitFailure
+	}
+}
+
+func (sf *simFlags) server() (*openaisim.Server, error) {
+	opts := openaisim.Options{
+		Seed: sf.seed, Events: sf.events, Span: sf.span, Rate: sf.rate,
+		OrgLogEvents: sf.orgLogs, OrgLogRate: sf.rate,
+		LateFraction: sf.lateFraction, LateDelay: sf.lateDelay, APIKey: sf.apiKey,
+		Faults: openaisim.Faults{Rate: sf.faultRate, RetryAfter: sf.retryAfter},
+	}
+	if sf.faultKinds != "" {
+		kinds, err := openaisim.ParseFaultKinds(sf.faultKinds)
+		if err != nil {
+			return nil, err
+		}
+		opts.Faults.Kinds = kinds
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return openaisim.New(opts), nil
+}

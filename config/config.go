@@ -1,0 +1,585 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// EnvPrefix starts every environment variable that overrides a key. Levels
+// are separated by a double underscore and list indices are numbers:
+// AUDITRELAY_SOURCES__0__API_KEY overrides sources[0].api_key and
+// AUDITRELAY_CHECKPOINT__DIR overrides checkpoint.dir.
+const EnvPrefix = "AUDITRELAY_"
+
+// LogConfig is the `log:` section.
+type LogConfig struct {
+	// Level is debug, info (default), warn or error.
+	Level string `koanf:"level"`
+	// Format is text (default) or json.
+	Format string `koanf:"format"`
+}
+
+// ServerConfig is the `server:` section: the HTTP server of /metrics,
+// /healthz and /readyz.
+type ServerConfig struct {
+	// Listen is host:port; empty disables the server. Loopback by default.
+	Listen string `koanf:"listen"`
+	// StuckAfter turns /readyz red when a source has not committed a
+	// window for this long although it should have (default 15m).
+	StuckAfter time.Duration `koanf:"stuck_after"`
+	// SinkFailingAfter turns /readyz red when a sink has failed every
+	// batch for this long (default 2m).
+	SinkFailingAfter time.Duration `koanf:"sink_failing_after"`
+}
+
+// top is the shape of the file; component sections stay raw until their
+// factory is known.
+type top struct {
+	Sources         []map[string]any `koanf:"sources"`
+	Transforms      []map[string]any `koanf:"transforms"`
+	Sinks           []map[string]any `koanf:"sinks"`
+	DeadLetter      map[string]any   `koanf:"dead_letter"`
+	Checkpoint      map[string]any   `koanf:"checkpoint"`
+	Log             LogConfig        `koanf:"log"`
+	Server          ServerConfig     `koanf:"server"`
+	ShutdownTimeout time.Duration    `koanf:"shutdown_timeout"`
+}
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	// Path is the config file, BaseDir its directory.
+	Path    string
+	BaseDir string
+	// Spec is the pipeline to build, every component config decoded.
+	Spec   pipeline.Spec
+	Log    LogConfig
+	Server ServerConfig
+}
+
+// Error holds every problem found in a configuration. Callers exit with
+// status 2 when they see it.
+type Error struct {
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	if len(e.Problems) == 1 {
+		return "invalid config: " + e.Problems[0]
+	}
+	return fmt.Sprintf("invalid config (%d problems):\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// Load reads the file at path, applies the AUDITRELAY_* variables of environ
+// (os.Environ() in the binary) and decodes every section through reg.
+func Load(path string, reg *pipeline.Registry, environ []string) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		return nil, &Error{Problems: []string{fmt.Sprintf("reading %s: %v", path, err)}}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return decode(k.Raw(), abs, filepath.Dir(abs), reg, environ)
+}
+
+// Parse is Load for a config held in memory; relative paths are relative
+// to baseDir.
+func Parse(data []byte, baseDir string, reg *pipeline.Registry, environ []string) (*Config, error) {
+	raw, err := yaml.Parser().Unmarshal(data)
+	if err != nil {
+		return nil, &Error{Problems: []string{fmt.Sprintf("parsing YAML: %v", err)}}
+	}
+	return decode(raw, "", baseDir, reg, environ)
+}
+
+type problems struct{ list []string }
+
+func (p *problems) add(path string, err error) {
+	if err == nil {
+		return
+	}
+	for _, e := range flatten(err) {
+		msg := e.Error()
+		if path != "" {
+			msg = path + "." + msg
+		}
+		p.list = append(p.list, msg)
+	}
+}
+
+func (p *problems) addf(format string, args ...any) { p.list = append(p.list, fmt.Sprintf(format, args...)) }
+
+// flatten unwraps errors.Join trees into their leaves.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, environ []string) (*Config, error) {
+	var p problems
+	if err := applyEnv(raw, environ); err != nil {
+		p.addf("%v", err)
+	}
+	expandRefs(raw, "", baseDir, environ, &p)
+
+	var t top
+	t.Server.StuckAfter = 15 * time.Minute
+	t.Server.SinkFailingAfter = 2 * time.Minute
+	t.ShutdownTimeout = 30 * time.Second
+	decodeStrict(raw, &t, "", &p)
+
+	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server}
+	c.Spec.BaseDir = baseDir
+	c.Spec.DrainTimeout = t.ShutdownTimeout
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		p.addf("log.level: must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		p.addf("log.format: must be text or json, got %q", c.Log.Format)
+	}
+	if t.ShutdownTimeout <= 0 {
+		p.addf("shutdown_timeout: must be > 0")
+	}
+	if t.Server.StuckAfter <= 0 {
+		p.addf("server.stuck_after: must be > 0")
+	}
+	if t.Server.SinkFailingAfter <= 0 {
+		p.addf("server.sink_failing_after: must be > 0")
+	}
+
+	if len(t.Sources) == 0 {
+		p.addf("sources: at least one source is required")
+	}
+	if len(t.Sinks) == 0 {
+		p.addf("sinks: at least one sink is required")
+	}
+	c.Spec.Sources = components(reg, pipeline.KindSource, "sources", t.Sources, true, &p)
+	c.Spec.Transforms = components(reg, pipeline.KindTransform, "transforms", t.Transforms, false, &p)
+	c.Spec.Sinks = components(reg, pipeline.KindSink, "sinks", t.Sinks, false, &p)
+	if t.DeadLetter != nil {
+		if _, ok := t.DeadLetter["name"]; !ok {
+			t.DeadLetter["name"] = "dead_letter"
+		}
+		if s := component(reg, pipeline.KindSink, "dead_letter", t.DeadLetter, &p); s != nil {
+			c.Spec.DeadLetter = s
+			for _, o := range c.Spec.Sinks {
+				if o.Name == s.Name {
+					p.addf("dead_letter.name: %q is also the name of a sink", s.Name)
+				}
+			}
+		}
+	}
+	if t.Checkpoint == nil {
+		t.Checkpoint = map[string]any{"type": "file"}
+	}
+	if _, ok := t.Checkpoint["name"]; !ok {
+		t.Checkpoint["name"] = "checkpoint"
+	}
+	if s := component(reg, pipeline.KindStore, "checkpoint", t.Checkpoint, &p); s != nil {
+		c.Spec.Checkpoint = *s
+	}
+	if len(p.list) > 0 {
+		return nil, &Error{Problems: p.list}
+	}
+	return c, nil
+}
+
+func components(reg *pipeline.Registry, kind pipeline.Kind, key string, sections []map[string]any, nameRequired bool, p *problems) []pipeline.ComponentSpec {
+	var out []pipeline.ComponentSpec
+	seen := map[string]string{}
+	for i, sec := range sections {
+		path := fmt.Sprintf("%s[%d]", key, i)
+		if sec == nil {
+			p.addf("%s: empty section", path)
+			continue
+		}
+		if _, ok := sec["name"]; !ok {
+			if nameRequired {
+				p.addf("%s.name: must be set (it keys the checkpoint)", path)
+				continue
+			}
+			sec["name"] = sec["type"]
+		}
+		s := component(reg, kind, path, sec, p)
+		if s == nil {
+			continue
+		}
+		if prev, dup := seen[s.Name]; dup {
+			p.addf("%s.name: %q is already the name of %s", path, s.Name, prev)
+			continue
+		}
+		seen[s.Name] = path
+		out = append(out, *s)
+	}
+	return out
+}
+
+// component decodes one section: its name and type, a sink's retry policy,
+// and the rest into the factory's default config.
+func component(reg *pipeline.Registry, kind pipeline.Kind, path string, sec map[string]any, p *problems) *pipeline.ComponentSpec {
+	name, _ := sec["name"].(string)
+	typ, _ := sec["type"].(string)
+	ok := true
+	if name == "" {
+		p.addf("%s.name: must be a non-empty string", path)
+		ok = false
+	}
+	if typ == "" {
+		p.addf("%s.type: must be set (one of %s)", path, strings.Join(reg.Types(kind), ", "))
+		return nil
+	}
+	f, found := reg.Factory(kind, typ)
+	if !found {
+		p.addf("%s.type: unknown %s type %q (known: %s)", path, kind, typ, strings.Join(reg.Types(kind), ", "))
+		return nil
+	}
+	rest := map[string]any{}
+	for k, v := range sec {
+		if k != "name" && k != "type" && !(kind == pipeline.KindSink && k == "retry") {
+			rest[k] = v
+		}
+	}
+	spec := &pipeline.ComponentSpec{Name: name, Type: typ, Config: f.DefaultConfig(), Retry: pipeline.DefaultRetryPolicy()}
+	if kind == pipeline.KindSink {
+		if r, has := sec["retry"]; has {
+			n := len(p.list)
+			decodeStrict(r, &spec.Retry, path+".retry", p)
+			if len(p.list) == n {
+				p.add(path+".retry", spec.Retry.Validate())
+			}
+		}
+	}
+	n := len(p.list)
+	decodeStrict(rest, spec.Config, path, p)
+	if len(p.list) == n { // validate only what decoded cleanly
+		p.add(path, spec.Config.Validate())
+	}
+	if !ok || len(p.list) > n {
+		return nil
+	}
+	return spec
+}
+
+// decodeStrict decodes in into out, reporting unknown keys and type errors
+// with their paths.
+func decodeStrict(in any, out any, path string, p *problems) {
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.TextUnmarshallerHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		),
+		WeaklyTypedInput: true,
+		Metadata:         &md,
+		Result:           out,
+		TagName:          "koanf",
+	})
+	if err != nil {
+		p.addf("%s: %v", path, err)
+		return
+	}
+	prefix := ""
+	if path != "" {
+		prefix = path + "."
+	}
+	if err := dec.Decode(in); err != nil {
+		for _, e := range flatten(err) {
+			p.addf("%s%s", prefix, cleanDecodeError(e.Error()))
+		}
+	}
+	sort.Strings(md.Unused)
+	for _, k := range md.Unused {
+		p.addf("%s%s: unknown key", prefix, k)
+	}
+}
+
+// cleanDecodeError turns mapstructure's "'key' expected type ..." into
+// "key: expected type ...".
+func cleanDecodeError(s string) string {
+	s = strings.TrimPrefix(s, "decoding failed due to the following error(s):\n\n")
+	if strings.HasPrefix(s, "'") {
+		if end := strings.Index(s[1:], "'"); end >= 0 {
+			return s[1:end+1] + ":" + s[end+2:]
+		}
+	}
+	return s
+}
+
+// applyEnv merges AUDITRELAY_* variables into raw.
+func applyEnv(raw map[string]any, environ []string) error {
+	k := koanf.New(".")
+	err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(key, val string) (string, any) {
+			key = strings.ToLower(strings.TrimPrefix(key, EnvPrefix))
+			return strings.ReplaceAll(key, "__", "."), val
+		},
+	}), nil)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	keys := k.Keys()
+	sort.Strings(keys)
+	for _, key := range keys {
+		if err := setPath(raw, strings.Split(key, "."), k.String(key)); err != nil {
+			errs = append(errs, fmt.Errorf("%s%s: %v", EnvPrefix, strings.ToUpper(strings.ReplaceAll(key, ".", "__")), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func setPath(node map[string]any, parts []string, val string) error {
+	key := parts[0]
+	if len(parts) == 1 {
+		node[key] = val
+		return nil
+	}
+	next := node[key]
+	if idx, err := strconv.Atoi(parts[1]); err == nil {
+		list, _ := next.([]any)
+		if next != nil && list == nil {
+			return fmt.Errorf("%s is not a list", key)
+		}
+		for len(list) <= idx {
+			list = append(list, map[string]any{})
+		}
+		node[key] = list
+		if len(parts) == 2 {
+			list[idx] = val
+			return nil
+		}
+		m, ok := list[idx].(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s[%d] is not a section", key, idx)
+		}
+		return setPath(m, parts[2:], val)
+	}
+	m, _ := next.(map[string]any)
+	if m == nil {
+		if next != nil {
+			return fmt.Errorf("%s is not a section", key)
+		}
+		m = map[string]any{}
+		node[key] = m
+	}
+	return setPath(m, parts[1:], val)
+}
+
+// expandRefs replaces ${env:NAME} and ${file:PATH} in every string value.
+func expandRefs(node any, path, baseDir string, environ []string, p *problems) any {
+	switch v := node.(type) {
+	case map[string]any:
+		for k, child := range v {
+			cp := k
+			if path != "" {
+				cp = path + "." + k
+			}
+			v[k] = expandRefs(child, cp, baseDir, environ, p)
+		}
+	case []any:
+		for i, child := range v {
+			v[i] = expandRefs(child, fmt.Sprintf("%s[%d]", path, i), baseDir, environ, p)
+		}
+	case string:
+		out, err := expandString(v, baseDir, environ)
+		if err != nil {
+			p.addf("%s: %v", path, err)
+			return v
+		}
+		return out
+	}
+	return node
+}
+
+func expandString(s, baseDir string, environ []string) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		end := strings.Index(s[i:], "}")
+		if end < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		ref := s[i+2 : i+end]
+		b.WriteString(s[:i])
+		s = s[i+end+1:]
+		kind, arg, _ := strings.Cut(ref, ":")
+		switch kind {
+		case "env":
+			val, ok := lookupEnv(environ, arg)
+			if !ok {
+				return "", fmt.Errorf("environment variable %s is not set", arg)
+			}
+			b.WriteString(val)
+		case "file":
+			fp := arg
+			if !filepath.IsAbs(fp) {
+				fp = filepath.Join(baseDir, fp)
+			}
+			data, err := os.ReadFile(fp)
+			if err != nil {
+				return "", fmt.Errorf("reading secret file %s: %v", arg, errors.Unwrap(err))
+			}
+			b.WriteString(strings.TrimRight(string(data), "\r\n"))
+		default:
+			return "", fmt.Errorf("unknown reference ${%s}: use ${env:NAME} or ${file:PATH}", kind)
+		}
+	}
+}
+
+func lookupEnv(environ []string, name string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Effective returns the configuration as it will run, defaults filled in
+// and secrets masked, as a YAML-friendly tree.
+func (c *Config) Effective() map[string]any {
+	comp := func(s pipeline.ComponentSpec, kind pipeline.Kind) map[string]any {
+		m := map[string]any{"name": s.Name, "type": s.Type}
+		if cm, ok := toTree(reflect.ValueOf(s.Config)).(map[string]any); ok {
+			for k, v := range cm {
+				m[k] = v
+			}
+		}
+		if kind == pipeline.KindSink {
+			m["retry"] = toTree(reflect.ValueOf(s.Retry))
+		}
+		return m
+	}
+	list := func(specs []pipeline.ComponentSpec, kind pipeline.Kind) []any {
+		out := []any{}
+		for _, s := range specs {
+			out = append(out, comp(s, kind))
+		}
+		return out
+	}
+	out := map[string]any{
+		"sources":          list(c.Spec.Sources, pipeline.KindSource),
+		"transforms":       list(c.Spec.Transforms, pipeline.KindTransform),
+		"sinks":            list(c.Spec.Sinks, pipeline.KindSink),
+		"checkpoint":       comp(c.Spec.Checkpoint, pipeline.KindStore),
+		"log":              toTree(reflect.ValueOf(c.Log)),
+		"server":           toTree(reflect.ValueOf(c.Server)),
+		"shutdown_timeout": c.Spec.DrainTimeout.String(),
+	}
+	if c.Spec.DeadLetter != nil {
+		out["dead_letter"] = comp(*c.Spec.DeadLetter, pipeline.KindSink)
+	}
+	return out
+}
+
+var (
+	secretType   = reflect.TypeFor[pipeline.Secret]()
+	durationType = reflect.TypeFor[time.Duration]()
+)
+
+type textMarshaler interface{ MarshalText() ([]byte, error) }
+
+// toTree converts a config struct to maps keyed by koanf tags, masking
+// pipeline.Secret values.
+func toTree(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	if v.Type() == secretType {
+		return v.Interface().(pipeline.Secret).String()
+	}
+	if v.Type() == durationType {
+		return time.Duration(v.Int()).String()
+	}
+	if v.CanInterface() && v.Kind() != reflect.Pointer {
+		if tm, ok := v.Interface().(textMarshaler); ok {
+			b, err := tm.MarshalText()
+			if err == nil {
+				return string(b)
+			}
+		}
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return toTree(v.Elem())
+	case reflect.Struct:
+		m := map[string]any{}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag := f.Tag.Get("koanf")
+			name, opts, _ := strings.Cut(tag, ",")
+			if name == "-" {
+				continue
+			}
+			if opts == "squash" || (f.Anonymous && name == "") {
+				if sub, ok := toTree(v.Field(i)).(map[string]any); ok {
+					for k, val := range sub {
+						m[k] = val
+					}
+				}
+				continue
+			}
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			m[name] = toTree(v.Field(i))
+		}
+		return m
+	case reflect.Slice, reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = toTree(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		m := map[string]any{}
+		for _, k := range v.MapKeys() {
+			m[fmt.Sprint(k.Interface())] = toTree(v.MapIndex(k))
+		}
+		return m
+	}
+	if v.CanInterface() {
+		return v.Interface()
+	}
+	return nil
+}

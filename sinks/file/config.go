@@ -1,0 +1,42 @@
+package file
+
+import (
+	"errors"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// Config configures the file sink.
+type Config struct {
+	// Path is the file to append to; "-" is standard output. A relative
+	// path is relative to the config file's directory.
+	Path string `koanf:"path"`
+	// Format is jsonl (default: each line the event object as delivered)
+	// or text (one readable summary line per event, for people).
+	Format string `koanf:"format"`
+	// Fsync syncs the file before acknowledging each batch (default true).
+	// Without it a power loss can lose acknowledged events.
+	Fsync bool `koanf:"fsync"`
+	// Mode is the permission of a newly created file (default 0600: audit
+	// logs name people).
+	Mode uint32 `koanf:"mode"`
+}
+
+var _ pipeline.Config = (*Config)(nil)
+
+func defaultConfig() *Config { return &Config{Format: "jsonl", Fsync: true, Mode: 0o600} }
+
+// Validate implements pipeline.Config.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Path == "" {
+		errs = append(errs, pipeline.FieldError("path", `must be set (a file, or "-" for standard output)`))
+	}
+	if c.Format != "jsonl" && c.Format != "text" {
+		errs = append(errs, pipeline.FieldError("format", "must be jsonl or text, got %q", c.Format))
+	}
+	if c.Mode > 0o777 || c.Mode == 0 {
+		errs = append(errs, pipeline.FieldError("mode", "must be a permission between 0001 and 0777"))
+	}
+	return errors.Join(errs...)
+}

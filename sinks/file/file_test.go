@@ -1,0 +1,137 @@
+package file
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+func batch(ids ...string) pipeline.Batch {
+	b := pipeline.Batch{Source: "acme"}
+	for _, id := range ids {
+		b.Events = append(b.Events, pipeline.Event{ID: id, Type: "login.failed", Time: time.Unix(1700000000, 0),
+			Raw: []byte(`{"id":"` + id + `","type":"login.failed","x":{"unknown":[1,2.50,"é"]}}`)})
+	}
+	return b
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func TestWritesRawBytesAndAppends(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub", "audit.jsonl")
+	for round := range 2 {
+		s := New(path, "jsonl", true, 0o600)
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Consume(ctx, batch("a", "b")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Consume(ctx, pipeline.Batch{WindowEnd: true}); err != nil {
+			t.Fatal("empty batch:", err)
+		}
+		if err := s.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Shutdown(ctx); err != nil {
+			t.Fatal("second shutdown:", err)
+		}
+		lines := readLines(t, path)
+		if len(lines) != 2*(round+1) {
+			t.Fatalf("round %d: %d lines, want %d", round, len(lines), 2*(round+1))
+		}
+		if want := `{"id":"a","type":"login.failed","x":{"unknown":[1,2.50,"é"]}}`; lines[0] != want {
+			t.Fatalf("line changed:\n got %s\nwant %s", lines[0], want)
+		}
+	}
+	st, _ := os.Stat(path)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+func TestConcurrentBatchesKeepLinesWhole(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	s := New(path, "jsonl", false, 0o600)
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if err := s.Consume(ctx, batch("x", "y", "z")); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s.Shutdown(ctx)
+	lines := readLines(t, path)
+	if len(lines) != 8*50*3 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, `{"id":"`) || !strings.HasSuffix(l, `}}`) {
+			t.Fatalf("torn line %q", l)
+		}
+	}
+}
+
+func TestConsumeBeforeStartIsPermanent(t *testing.T) {
+	s := New(filepath.Join(t.TempDir(), "x"), "jsonl", true, 0o600)
+	err := s.Consume(context.Background(), batch("a"))
+	if !pipeline.IsPermanent(err) {
+		t.Fatalf("err = %v, want permanent", err)
+	}
+}
+
+func TestStartFailsOnBadPath(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, nil, 0o600)
+	if err := New(filepath.Join(f, "audit.jsonl"), "jsonl", true, 0o600).Start(context.Background()); err == nil {
+		t.Fatal("Start below a regular file succeeded")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		c    Config
+		want string
+	}{
+		{Config{Format: "jsonl", Mode: 0o600}, "path: must be set"},
+		{Config{Path: "x", Format: "xml", Mode: 0o600}, "format: must be jsonl or text"},
+		{Config{Path: "x", Format: "text", Mode: 0o1777}, "mode:"},
+	} {
+		err := tc.c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.c, err, tc.want)
+		}
+	}
+	if err := defaultConfig().Validate(); err == nil {
+		t.Error("default config without path validated")
+	}
+}

@@ -1,0 +1,378 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// cursor is what the source saves after each window: the window's end
+// and the ids it delivered that a later window's overlap will read again.
+type cursor struct {
+	V int `json:"v"`
+	// Time is the end of the last committed window (unix seconds,
+	// exclusive): every event with an earlier effective_at that was
+	// visible then has been delivered.
+	Time int64 `json:"time"`
+	// Seen maps ids delivered with effective_at >= Time - overlap to their
+	// effective_at, so that re-reading the overlap delivers nothing twice.
+	Seen map[string]int64 `json:"seen"`
+
+	initial bool // no saved cursor: the first window starts at Time, no overlap
+}
+
+// window is one fetched window, ready to deliver.
+type window struct {
+	lo, hi    int64            // [lo, hi) in unix seconds
+	events    []pipeline.Event // not yet delivered, oldest first
+	fetched   int              // events read, duplicates included
+	pages     int
+	next      cursor // the cursor once the window is delivered
+	startedAt time.Time
+}
+
+var errTooMany = errors.New("window holds more than max_window_events")
+
+// AuditSource is the "openai_audit_logs" source.
+type AuditSource struct {
+	name   string
+	cfg    Config
+	log    *slog.Logger
+	tel    pipeline.Telemetry
+	client *Client
+	now    func() time.Time
+}
+
+var _ pipeline.Source = (*AuditSource)(nil)
+
+// NewAuditSource returns a source for cfg (already validated).
+func NewAuditSource(set pipeline.Settings, cfg Config) *AuditSource {
+	log := set.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tel := set.Telemetry
+	if tel == nil {
+		tel = pipeline.NopTelemetry{}
+	}
+	return &AuditSource{
+		name: set.Name,
+		cfg:  cfg,
+		log:  log,
+		tel:  tel,
+		now:  time.Now,
+		client: NewClient(ClientConfig{
+			BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries,
+			RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
+			Name: set.Name, Logger: log, Telemetry: tel, UserAgent: "auditrelay",
+		}),
+	}
+}
+
+// Start implements pipeline.Component. The source needs nothing before Run.
+func (s *AuditSource) Start(context.Context) error { return nil }
+
+// Shutdown implements pipeline.Component.
+func (s *AuditSource) Shutdown(context.Context) error { return nil }
+
+func (s *AuditSource) loadCursor(ctx context.Context, store pipeline.CheckpointStore) (cursor, error) {
+	raw, err := store.Load(ctx, s.name)
+	if err != nil {
+		return cursor{}, err
+	}
+	if raw == nil {
+		start := s.cfg.StartAt.Resolve(s.now())
+		s.log.Info("no checkpoint, starting from start_at", "start_at", start.UTC().Format(time.RFC3339))
+		return cursor{V: 1, Time: start.Unix(), Seen: map[string]int64{}, initial: true}, nil
+	}
+	var c cursor
+	if err := json.Unmarshal(raw, &c); err != nil || c.V != 1 {
+		return cursor{}, pipeline.Permanent(fmt.Errorf("checkpoint of %q is unreadable (%v); move it away to start from start_at", s.name, err))
+	}
+	if c.Seen == nil {
+		c.Seen = map[string]int64{}
+	}
+	s.log.Info("resuming from checkpoint", "cursor", time.Unix(c.Time, 0).UTC().Format(time.RFC3339), "seen", len(c.Seen))
+	return c, nil
+}
+
+// Run implements pipeline.Source.
+func (s *AuditSource) Run(ctx context.Context, host pipeline.SourceHost) error {
+	cur, err := s.loadCursor(ctx, host.Store)
+	if err != nil {
+		return err
+	}
+	target := s.now().Add(-s.cfg.Settle).Unix()
+
+	if s.cfg.Prefetch == 0 {
+		return s.fetchLoop(ctx, cur, host.Once, target, func(w *window) error {
+			return s.deliver(ctx, host, w)
+		})
+	}
+
+	// The fetcher runs ahead of the deliverer by up to Prefetch windows.
+	windows := make(chan *window, s.cfg.Prefetch-1)
+	fctx, cancelFetch := context.WithCancel(ctx)
+	defer cancelFetch()
+	fetchErr := make(chan error, 1)
+	go func() {
+		defer close(windows)
+		fetchErr <- s.fetchLoop(fctx, cur, host.Once, target, func(w *window) error {
+			select {
+			case windows <- w:
+				return nil
+			case <-fctx.Done():
+				return fctx.Err()
+			}
+		})
+	}()
+	for w := range windows {
+		if ctx.Err() != nil {
+			break // a window not started is fetched again after restart
+		}
+		if err := s.deliver(ctx, host, w); err != nil {
+			cancelFetch()
+			for range windows {
+			}
+			<-fetchErr
+			return err
+		}
+	}
+	cancelFetch()
+	for range windows {
+	}
+	err = <-fetchErr
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// fetchLoop walks windows forward from cur and hands each to emit.
+func (s *AuditSource) fetchLoop(ctx context.Context, cur cursor, once bool, target int64, emit func(*window) error) error {
+	span := int64(s.cfg.MaxWindow / time.Second)
+	failures := 0
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		end := s.now().Add(-s.cfg.Settle).Unix()
+		if once && end > target {
+			end = target
+		}
+		if cur.Time >= end {
+			if once {
+				return nil
+			}
+			if err := pipeline.Sleep(ctx, s.cfg.PollInterval); err != nil {
+				return nil
+			}
+			continue
+		}
+		hi := min(end, cur.Time+span)
+		lo := cur.Time - int64(s.cfg.Overlap/time.Second)
+		if cur.initial {
+			lo = cur.Time
+		}
+		w, err := s.fetchWindow(ctx, lo, hi, cur)
+		if errors.Is(err, errTooMany) {
+			span = max((hi-cur.Time)/2, 1)
+			s.log.Debug("window too large, splitting", "from", lo, "to", hi, "new_span_s", span)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if pipeline.IsPermanent(err) {
+				return err
+			}
+			failures++
+			if once && failures >= 3 {
+				return fmt.Errorf("fetching window %s..%s: %w", fmtUnix(lo), fmtUnix(hi), err)
+			}
+			wait := min(time.Duration(failures)*5*time.Second, 5*time.Minute)
+			s.log.Error("fetching window failed; cursor unchanged, will retry", "from", fmtUnix(lo), "to", fmtUnix(hi), "err", err, "retry_in", wait)
+			if pipeline.Sleep(ctx, wait) != nil {
+				return nil
+			}
+			continue
+		}
+		failures = 0
+		if w.fetched < s.cfg.MaxWindowEvents/4 {
+			span = min(span*2, int64(s.cfg.MaxWindow/time.Second))
+		}
+		if err := emit(w); err != nil {
+			return err
+		}
+		cur = w.next
+		if hi == end && !once {
+			// Caught up: wait for new events instead of polling tiny windows.
+			if err := pipeline.Sleep(ctx, s.cfg.PollInterval); err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func fmtUnix(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
+func (s *AuditSource) query(lo, hi int64) url.Values {
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(s.cfg.PageSize))
+	q.Set("effective_at[gte]", strconv.FormatInt(lo, 10))
+	q.Set("effective_at[lt]", strconv.FormatInt(hi, 10))
+	for key, list := range map[string][]string{"event_types[]": s.cfg.EventTypes, "project_ids[]": s.cfg.ProjectIDs,
+		"actor_ids[]": s.cfg.ActorIDs, "actor_emails[]": s.cfg.ActorEmails, "resource_ids[]": s.cfg.ResourceIDs} {
+		for _, v := range list {
+			q.Add(key, v)
+		}
+	}
+	if s.cfg.TenantOnly {
+		q.Set("tenant_only", "true")
+	}
+	return q
+}
+
+// fetchWindow reads every page of [lo, hi) and returns the events the
+// cursor has not seen, oldest first, with the cursor to save afterwards.
+func (s *AuditSource) fetchWindow(ctx context.Context, lo, hi int64, cur cursor) (*window, error) {
+	w := &window{lo: lo, hi: hi, startedAt: time.Now()}
+	q := s.query(lo, hi)
+	var all []pipeline.Event // newest first, as the API pages
+	for {
+		var page []pipeline.Event
+		var env *ListEnvelope
+		observed := s.now().UTC()
+		err := s.client.Get(ctx, "/organization/audit_logs", q, func(body []byte) error {
+			page = page[:0]
+			var err error
+			if env, err = DecodeList(body); err != nil {
+				return err
+			}
+			for _, raw := range env.Data {
+				ev, err := ParseAuditLog(raw, s.name, observed)
+				if err != nil {
+					return err
+				}
+				if t := ev.Time.Unix(); t < lo || t >= hi {
+					return fmt.Errorf("event %s effective_at %d outside the requested window [%d, %d)", ev.ID, t, lo, hi)
+				}
+				page = append(page, ev)
+			}
+			if *env.HasMore && len(page) > 0 && env.LastID != nil && *env.LastID != page[len(page)-1].ID {
+				return fmt.Errorf("last_id %q is not the id of the last event", *env.LastID)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		w.pages++
+		all = append(all, page...)
+		if len(all) > s.cfg.MaxWindowEvents && hi-max(lo, cur.Time) > 1 {
+			return nil, errTooMany
+		}
+		if !*env.HasMore || len(page) == 0 {
+			break
+		}
+		q.Set("after", page[len(page)-1].ID)
+	}
+	w.fetched = len(all)
+
+	// Oldest first: the API pages newest first; a stable sort by time
+	// keeps the API's order among events of one second.
+	slices.Reverse(all)
+	slices.SortStableFunc(all, func(a, b pipeline.Event) int { return a.Time.Compare(b.Time) })
+
+	overlapStart := hi - int64(s.cfg.Overlap/time.Second)
+	next := cursor{V: 1, Time: hi, Seen: make(map[string]int64)}
+	for id, t := range cur.Seen {
+		if t >= overlapStart {
+			next.Seen[id] = t
+		}
+	}
+	inWindow := make(map[string]struct{}, len(all))
+	w.events = all[:0]
+	for _, ev := range all {
+		if _, dup := inWindow[ev.ID]; dup {
+			continue
+		}
+		inWindow[ev.ID] = struct{}{}
+		if t := ev.Time.Unix(); t >= overlapStart {
+			next.Seen[ev.ID] = t
+		}
+		if _, seen := cur.Seen[ev.ID]; seen {
+			continue
+		}
+		w.events = append(w.events, ev)
+	}
+	w.next = next
+	return w, nil
+}
+
+// deliver hands a window to the consumer in batches and saves the cursor
+// once all of them were acknowledged. When ctx is done meanwhile it keeps
+// going for up to host.DrainTimeout so that a shutdown commits the window
+// instead of replaying it.
+func (s *AuditSource) deliver(ctx context.Context, host pipeline.SourceHost, w *window) error {
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(host.DrainTimeout, cancel)
+		context.AfterFunc(dctx, func() { t.Stop() })
+	})
+	defer stop()
+
+	cursorBytes, err := json.Marshal(w.next)
+	if err != nil {
+		return pipeline.Permanent(err)
+	}
+	for attempt := 0; ; attempt++ {
+		err := s.deliverOnce(dctx, host.Next, w)
+		if err == nil {
+			err = host.Store.Save(dctx, s.name, cursorBytes)
+			if err == nil {
+				s.tel.EventsFetched(s.name, len(w.events))
+				s.tel.WindowCommitted(s.name, len(w.events), time.Since(w.startedAt), time.Unix(w.hi, 0))
+				s.log.Info("window committed", "from", fmtUnix(w.lo), "to", fmtUnix(w.hi),
+					"events", len(w.events), "duplicates", w.fetched-len(w.events), "pages", w.pages,
+					"took", time.Since(w.startedAt).Round(time.Millisecond))
+				return nil
+			}
+			err = fmt.Errorf("saving checkpoint: %w", err)
+		}
+		if dctx.Err() != nil {
+			s.log.Warn("shutdown interrupted a window; it will be delivered again after restart", "from", fmtUnix(w.lo), "to", fmtUnix(w.hi))
+			return nil
+		}
+		if pipeline.IsPermanent(err) {
+			return err
+		}
+		wait := min(time.Duration(attempt+1)*time.Second, 30*time.Second)
+		s.log.Warn("delivering window failed; retrying it whole", "err", err, "retry_in", wait)
+		if pipeline.Sleep(dctx, wait) != nil {
+			return nil
+		}
+	}
+}
+
+func (s *AuditSource) deliverOnce(ctx context.Context, next pipeline.Consumer, w *window) error {
+	n := len(w.events)
+	for i := 0; i == 0 || i < n; i += s.cfg.BatchSize {
+		end := min(i+s.cfg.BatchSize, n)
+		b := pipeline.Batch{Source: s.name, Events: w.events[i:end], WindowStart: i == 0, WindowEnd: end == n}
+		if err := next.Consume(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

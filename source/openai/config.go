@@ -1,0 +1,193 @@
+package openai
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// DefaultBaseURL is OpenAI's API root.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// StartAt is where a source without a cursor begins: an RFC 3339 time, or
+// a duration back from now ("720h").
+type StartAt struct {
+	Time time.Time
+	Ago  time.Duration
+}
+
+// UnmarshalText parses an RFC 3339 time or a Go duration.
+func (s *StartAt) UnmarshalText(b []byte) error {
+	v := strings.TrimSpace(string(b))
+	if d, err := time.ParseDuration(v); err == nil {
+		if d < 0 {
+			return fmt.Errorf("start_at duration %q must be positive (it counts back from now)", v)
+		}
+		*s = StartAt{Ago: d}
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return fmt.Errorf("start_at %q is neither an RFC 3339 time nor a duration such as 720h", v)
+	}
+	*s = StartAt{Time: t}
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s StartAt) MarshalText() ([]byte, error) {
+	if !s.Time.IsZero() {
+		return []byte(s.Time.Format(time.RFC3339)), nil
+	}
+	return []byte(s.Ago.String()), nil
+}
+
+// Resolve returns the start time relative to now.
+func (s StartAt) Resolve(now time.Time) time.Time {
+	if !s.Time.IsZero() {
+		return s.Time
+	}
+	return now.Add(-s.Ago)
+}
+
+// Config configures the audit-log source.
+type Config struct {
+	// BaseURL is the API root (default https://api.openai.com/v1).
+	BaseURL string `koanf:"base_url"`
+	// APIKey is the organization's Admin API key (use ${env:...}).
+	APIKey pipeline.Secret `koanf:"api_key"`
+	// StartAt is where to begin without a cursor (default 720h back).
+	StartAt StartAt `koanf:"start_at"`
+	// PollInterval is the wait between windows once caught up (default 30s).
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// PageSize is the `limit` of each request, 1..100 (default 100).
+	PageSize int `koanf:"page_size"`
+	// Overlap is how far back each window re-reads to catch events that
+	// became visible late (default 5m). Events later than overlap+settle
+	// are missed: raise it if your organization shows such delays.
+	Overlap time.Duration `koanf:"overlap"`
+	// Settle keeps the window's end this far behind now (default 10s).
+	Settle time.Duration `koanf:"settle"`
+	// MaxWindowEvents bounds the events held in memory for one window; a
+	// larger window is split in halves by time (default 10000).
+	MaxWindowEvents int `koanf:"max_window_events"`
+	// MaxWindow is the longest window (default 24h); backfills start with
+	// it and adapt.
+	MaxWindow time.Duration `koanf:"max_window"`
+	// BatchSize is the number of events per batch handed to the sinks
+	// (default 1000).
+	BatchSize int `koanf:"batch_size"`
+	// Prefetch is how many windows may be fetched ahead while earlier ones
+	// are being delivered (default 1; 0 fetches and delivers in turn).
+	Prefetch int `koanf:"prefetch"`
+	// Filters, passed to the API.
+	EventTypes  []string `koanf:"event_types"`
+	ProjectIDs  []string `koanf:"project_ids"`
+	ActorIDs    []string `koanf:"actor_ids"`
+	ActorEmails []string `koanf:"actor_emails"`
+	ResourceIDs []string `koanf:"resource_ids"`
+	// TenantOnly asks for tenant.* events (every listed type must then be a
+	// tenant type).
+	TenantOnly bool `koanf:"tenant_only"`
+	// Timeout bounds one HTTP request (default 60s).
+	Timeout time.Duration `koanf:"timeout"`
+	// MaxRetries is the number of retries of one request (default 10).
+	MaxRetries int `koanf:"max_retries"`
+	// RetryWaitMin/RetryWaitMax bound the backoff (default 500ms, 30s).
+	RetryWaitMin time.Duration `koanf:"retry_wait_min"`
+	RetryWaitMax time.Duration `koanf:"retry_wait_max"`
+}
+
+var _ pipeline.Config = (*Config)(nil)
+
+func defaultConfig() *Config {
+	return &Config{
+		BaseURL:         DefaultBaseURL,
+		StartAt:         StartAt{Ago: 720 * time.Hour},
+		PollInterval:    30 * time.Second,
+		PageSize:        100,
+		Overlap:         5 * time.Minute,
+		Settle:          10 * time.Second,
+		MaxWindowEvents: 10000,
+		MaxWindow:       24 * time.Hour,
+		BatchSize:       1000,
+		Prefetch:        1,
+		Timeout:         60 * time.Second,
+		MaxRetries:      10,
+		RetryWaitMin:    500 * time.Millisecond,
+		RetryWaitMax:    30 * time.Second,
+	}
+}
+
+// Validate implements pipeline.Config.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("base_url", "must be an http(s) URL such as %s", DefaultBaseURL)
+	}
+	if c.APIKey == "" {
+		add("api_key", "must be set (an Admin API key; use ${env:OPENAI_ADMIN_KEY})")
+	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
+		add("api_key", "contains white space")
+	}
+	if c.PollInterval <= 0 {
+		add("poll_interval", "must be > 0")
+	}
+	if c.PageSize < 1 || c.PageSize > 100 {
+		add("page_size", "must be between 1 and 100, got %d", c.PageSize)
+	}
+	if c.Overlap < 0 {
+		add("overlap", "must be >= 0")
+	}
+	if c.Settle < 0 {
+		add("settle", "must be >= 0")
+	}
+	if c.MaxWindowEvents < c.PageSize {
+		add("max_window_events", "must be >= page_size (%d)", c.PageSize)
+	}
+	if c.MaxWindow < time.Second {
+		add("max_window", "must be >= 1s")
+	}
+	if c.BatchSize < 1 {
+		add("batch_size", "must be >= 1")
+	}
+	if c.Prefetch < 0 || c.Prefetch > 16 {
+		add("prefetch", "must be between 0 and 16")
+	}
+	if c.Timeout <= 0 {
+		add("timeout", "must be > 0")
+	}
+	if c.MaxRetries < 0 {
+		add("max_retries", "must be >= 0")
+	}
+	if c.RetryWaitMin <= 0 {
+		add("retry_wait_min", "must be > 0")
+	}
+	if c.RetryWaitMax < c.RetryWaitMin {
+		add("retry_wait_max", "must be >= retry_wait_min")
+	}
+	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
+		add("start_at", "is in the future")
+	}
+	for key, list := range map[string][]string{"event_types": c.EventTypes, "project_ids": c.ProjectIDs,
+		"actor_ids": c.ActorIDs, "actor_emails": c.ActorEmails, "resource_ids": c.ResourceIDs} {
+		for i, v := range list {
+			if strings.TrimSpace(v) == "" {
+				add(fmt.Sprintf("%s[%d]", key, i), "must not be empty")
+			}
+		}
+	}
+	if c.TenantOnly {
+		for i, t := range c.EventTypes {
+			if !strings.HasPrefix(t, "tenant.") {
+				add(fmt.Sprintf("event_types[%d]", i), "%q is not a tenant.* type, but tenant_only is true", t)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
