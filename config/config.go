@@ -123,7 +123,9 @@ func (p *problems) add(path string, err error) {
 	}
 }
 
-func (p *problems) addf(format string, args ...any) { p.list = append(p.list, fmt.Sprintf(format, args...)) }
+func (p *problems) addf(format string, args ...any) {
+	p.list = append(p.list, fmt.Sprintf(format, args...))
+}
 
 // flatten unwraps errors.Join trees into their leaves.
 func flatten(err error) []error {
