@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/file"
+	"github.com/auditrelay/auditrelay/sinks/otlp"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
@@ -19,5 +20,6 @@ func components() (*pipeline.Registry, error) {
 		// transforms
 		// sinks
 		file.NewFactory(),
+		otlp.NewFactory(),
 	)
 }

@@ -1,0 +1,269 @@
+package otlp
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/auditrelay/auditrelay/config/tlsconfig"
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// Protocols of the sink.
+const (
+	ProtocolGRPC         = "grpc"
+	ProtocolHTTPProtobuf = "http/protobuf"
+	ProtocolHTTPJSON     = "http/json"
+)
+
+// Presets fill endpoint and protocol (and check headers) for common
+// destinations; keys set explicitly win.
+const (
+	// PresetDatadogAgent is the OTLP ingest of a Datadog Agent
+	// (otlp_config.receiver.protocols.grpc) on the same host.
+	PresetDatadogAgent = "datadog_agent"
+	// PresetDatadog is Datadog's OTLP logs intake; needs site and the
+	// dd-api-key header.
+	PresetDatadog = "datadog"
+	// PresetSplunkOTel is the Splunk distribution of the OpenTelemetry
+	// Collector running as an agent on the same host.
+	PresetSplunkOTel = "splunk_otel"
+)
+
+// Config configures the OTLP sink.
+type Config struct {
+	// Preset fills endpoint and protocol for a known destination:
+	// datadog_agent, datadog, splunk_otel. Empty: none.
+	Preset string `koanf:"preset"`
+	// Site is the Datadog site for preset datadog (default datadoghq.com).
+	Site string `koanf:"site"`
+	// Endpoint is host:port for grpc (an http:// or https:// prefix is
+	// accepted; https turns TLS on), a URL for http/* ("/v1/logs" is
+	// appended when the URL has no path). Default localhost:4317 for grpc,
+	// http://localhost:4318 for http.
+	Endpoint string `koanf:"endpoint"`
+	// Protocol is grpc (default), http/protobuf or http/json.
+	Protocol string `koanf:"protocol"`
+	// Headers are sent with every request (gRPC metadata or HTTP headers),
+	// typically a vendor's API key. Values are secrets.
+	Headers map[string]pipeline.Secret `koanf:"headers"`
+	// Compression is gzip (default) or none.
+	Compression string `koanf:"compression"`
+	// TLS configures the client; see package tlsconfig.
+	TLS tlsconfig.Config `koanf:"tls"`
+	// Timeout bounds one export request (default 10s).
+	Timeout time.Duration `koanf:"timeout"`
+	// MaxRecords is the most log records per request (default 1000).
+	MaxRecords int `koanf:"max_records"`
+	// MaxBytes bounds the events' JSON size per request (default 3 MiB,
+	// under the 4 MiB a collector's gRPC receiver accepts by default). An
+	// event larger than this is sent alone.
+	MaxBytes int `koanf:"max_bytes"`
+	// ServiceName is the resource's service.name (default auditrelay).
+	ServiceName string `koanf:"service_name"`
+	// ResourceAttributes are added to every resource (e.g.
+	// deployment.environment.name, openai.organization.id).
+	ResourceAttributes map[string]string `koanf:"resource_attributes"`
+	// Body is "structured" (default: the event object as an OTLP map) or
+	// "string" (the event's JSON text, byte for byte).
+	Body string `koanf:"body"`
+	// DefaultSeverity is the severity of events no rule matches: TRACE,
+	// DEBUG, INFO (default), WARN, ERROR, FATAL (optionally 2-4 suffixed).
+	DefaultSeverity string `koanf:"default_severity"`
+	// Severity rules are tried in order before the built-in table; the
+	// first whose pattern matches the event type wins.
+	Severity []SeverityRule `koanf:"severity"`
+}
+
+// SeverityRule maps event types matching Match to Level. Match is an event
+// type ("login.failed"), a prefix ending in ".*" ("api_key.*"), a suffix
+// starting with "*." ("*.deleted"), or "*".
+type SeverityRule struct {
+	Match string `koanf:"match"`
+	Level string `koanf:"level"`
+}
+
+var _ pipeline.Config = (*Config)(nil)
+
+func defaultConfig() *Config {
+	return &Config{
+		Compression: "gzip",
+		Timeout:     10 * time.Second,
+		MaxRecords:  1000,
+		MaxBytes:    3 << 20,
+		ServiceName: "auditrelay",
+		Body:        "structured",
+		// Endpoint, Protocol and Site stay empty so that a preset can
+		// fill them; resolved() applies the final defaults.
+		DefaultSeverity: "INFO",
+	}
+}
+
+// resolved returns a copy with the preset and the protocol defaults applied.
+func (c *Config) resolved() Config {
+	r := *c
+	switch c.Preset {
+	case PresetDatadogAgent, PresetSplunkOTel:
+		if r.Protocol == "" {
+			r.Protocol = ProtocolGRPC
+		}
+	case PresetDatadog:
+		if r.Protocol == "" {
+			r.Protocol = ProtocolHTTPProtobuf
+		}
+		if r.Site == "" {
+			r.Site = "datadoghq.com"
+		}
+		if r.Endpoint == "" {
+			r.Endpoint = "https://otlp." + r.Site + "/v1/logs"
+		}
+		if _, ok := r.Headers["dd-protocol"]; !ok {
+			h := make(map[string]pipeline.Secret, len(r.Headers)+1)
+			for k, v := range r.Headers {
+				h[k] = v
+			}
+			h["dd-protocol"] = "otlp"
+			r.Headers = h
+		}
+	}
+	if r.Protocol == "" {
+		r.Protocol = ProtocolGRPC
+	}
+	if r.Endpoint == "" {
+		if r.Protocol == ProtocolGRPC {
+			r.Endpoint = "localhost:4317"
+		} else {
+			r.Endpoint = "http://localhost:4318"
+		}
+	}
+	return r
+}
+
+// Validate implements pipeline.Config.
+func (c *Config) Validate() error {
+	r := c.resolved()
+	var errs []error
+	switch c.Preset {
+	case "", PresetDatadogAgent, PresetSplunkOTel:
+	case PresetDatadog:
+		if r.Protocol == ProtocolGRPC {
+			errs = append(errs, pipeline.FieldError("protocol", "preset datadog needs http/protobuf or http/json"))
+		}
+		if !hasHeader(r.Headers, "dd-api-key") {
+			errs = append(errs, pipeline.FieldError("headers", "preset datadog needs the dd-api-key header"))
+		}
+	default:
+		errs = append(errs, pipeline.FieldError("preset", "must be one of datadog_agent, datadog, splunk_otel, got %q", c.Preset))
+	}
+	switch r.Protocol {
+	case ProtocolGRPC:
+		if _, _, err := grpcTarget(r.Endpoint); err != nil {
+			errs = append(errs, pipeline.FieldError("endpoint", "%v", err))
+		}
+	case ProtocolHTTPProtobuf, ProtocolHTTPJSON:
+		if _, err := httpURL(r.Endpoint); err != nil {
+			errs = append(errs, pipeline.FieldError("endpoint", "%v", err))
+		}
+	default:
+		errs = append(errs, pipeline.FieldError("protocol", "must be grpc, http/protobuf or http/json, got %q", c.Protocol))
+	}
+	for k := range c.Headers {
+		if k == "" || strings.ContainsAny(k, " :\r\n") {
+			errs = append(errs, pipeline.FieldError("headers", "invalid header name %q", k))
+		}
+	}
+	switch c.Compression {
+	case "gzip", "none":
+	default:
+		errs = append(errs, pipeline.FieldError("compression", "must be gzip or none, got %q", c.Compression))
+	}
+	errs = append(errs, prefixed("tls.", c.TLS.Validate())...)
+	if c.Timeout <= 0 {
+		errs = append(errs, pipeline.FieldError("timeout", "must be > 0"))
+	}
+	if c.MaxRecords <= 0 {
+		errs = append(errs, pipeline.FieldError("max_records", "must be > 0"))
+	}
+	if c.MaxBytes <= 0 {
+		errs = append(errs, pipeline.FieldError("max_bytes", "must be > 0"))
+	}
+	if c.ServiceName == "" {
+		errs = append(errs, pipeline.FieldError("service_name", "must be set"))
+	}
+	switch c.Body {
+	case "structured", "string":
+	default:
+		errs = append(errs, pipeline.FieldError("body", "must be structured or string, got %q", c.Body))
+	}
+	if _, err := parseLevel(c.DefaultSeverity); err != nil {
+		errs = append(errs, pipeline.FieldError("default_severity", "%v", err))
+	}
+	for i, rule := range c.Severity {
+		if rule.Match == "" {
+			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].match", i), "must be set"))
+		}
+		if _, err := parseLevel(rule.Level); err != nil {
+			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].level", i), "%v", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasHeader(h map[string]pipeline.Secret, name string) bool {
+	for k, v := range h {
+		if strings.EqualFold(k, name) && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// grpcTarget returns the dial target of a grpc endpoint and whether its
+// scheme asked for TLS.
+func grpcTarget(endpoint string) (target string, https bool, err error) {
+	switch {
+	case strings.HasPrefix(endpoint, "https://"):
+		endpoint, https = strings.TrimPrefix(endpoint, "https://"), true
+	case strings.HasPrefix(endpoint, "http://"):
+		endpoint = strings.TrimPrefix(endpoint, "http://")
+	}
+	endpoint = strings.TrimSuffix(endpoint, "/")
+	if endpoint == "" || strings.Contains(endpoint, "/") || !strings.Contains(endpoint, ":") {
+		return "", false, fmt.Errorf("want host:port for grpc, got %q", endpoint)
+	}
+	return endpoint, https, nil
+}
+
+// httpURL returns the URL requests are posted to.
+func httpURL(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("want an http:// or https:// URL, got %q", endpoint)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/v1/logs"
+	}
+	return u.String(), nil
+}
+
+// prefixed returns the errors joined in err, each prefixed with the path of
+// the section they belong to.
+func prefixed(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	out := make([]error, len(list))
+	for i, e := range list {
+		out[i] = fmt.Errorf("%s%w", prefix, e)
+	}
+	return out
+}

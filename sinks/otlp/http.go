@@ -1,0 +1,164 @@
+package otlp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+type httpExporter struct {
+	url     string
+	json    bool
+	gzip    bool
+	headers map[string]string
+	client  *http.Client
+	bufs    sync.Pool // *bytes.Buffer
+	gzips   sync.Pool // *gzip.Writer
+}
+
+func newHTTPExporter(c *Config, tc *tls.Config) (*httpExporter, error) {
+	u, err := httpURL(c.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	tr.MaxIdleConnsPerHost = 16
+	e := &httpExporter{
+		url:     u,
+		json:    c.Protocol == ProtocolHTTPJSON,
+		gzip:    c.Compression == "gzip",
+		headers: map[string]string{},
+		client:  &http.Client{Transport: tr, Timeout: c.Timeout},
+	}
+	for k, v := range c.Headers {
+		e.headers[k] = v.Value()
+	}
+	return e, nil
+}
+
+func (e *httpExporter) close() error {
+	e.client.CloseIdleConnections()
+	return nil
+}
+
+func (e *httpExporter) export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	resp := plogotlp.NewExportResponse()
+	var body []byte
+	var err error
+	ctype := "application/x-protobuf"
+	if e.json {
+		ctype = "application/json"
+		body, err = req.MarshalJSON()
+	} else {
+		body, err = req.MarshalProto()
+	}
+	if err != nil {
+		return resp, pipeline.Permanent(fmt.Errorf("encoding request: %w", err))
+	}
+	buf, _ := e.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() { buf.Reset(); e.bufs.Put(buf) }()
+	if e.gzip {
+		zw, _ := e.gzips.Get().(*gzip.Writer)
+		if zw == nil {
+			zw, _ = gzip.NewWriterLevel(buf, gzip.BestSpeed)
+		} else {
+			zw.Reset(buf)
+		}
+		_, _ = zw.Write(body)
+		err = zw.Close()
+		e.gzips.Put(zw)
+		if err != nil {
+			return resp, pipeline.Permanent(fmt.Errorf("compressing request: %w", err))
+		}
+		body = buf.Bytes()
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return resp, pipeline.Permanent(err)
+	}
+	hreq.Header.Set("Content-Type", ctype)
+	hreq.Header.Set("User-Agent", "auditrelay")
+	if e.gzip {
+		hreq.Header.Set("Content-Encoding", "gzip")
+	}
+	for k, v := range e.headers {
+		hreq.Header.Set(k, v)
+	}
+	hresp, err := e.client.Do(hreq)
+	if err != nil {
+		return resp, err // transport errors are retryable
+	}
+	defer hresp.Body.Close()
+	rbody, err := io.ReadAll(io.LimitReader(hresp.Body, 1<<20))
+	if err != nil {
+		return resp, fmt.Errorf("reading response: %w", err)
+	}
+	if hresp.StatusCode/100 == 2 {
+		if len(rbody) > 0 {
+			if strings.HasPrefix(hresp.Header.Get("Content-Type"), "application/json") {
+				err = resp.UnmarshalJSON(rbody)
+			} else {
+				err = resp.UnmarshalProto(rbody)
+			}
+			if err != nil {
+				// The records were accepted; an unreadable response
+				// only loses the partial-success detail.
+				return plogotlp.NewExportResponse(), nil
+			}
+		}
+		return resp, nil
+	}
+	return resp, classifyHTTP(hresp, rbody, time.Now())
+}
+
+// classifyHTTP applies the OTLP/HTTP rules: 429, 502, 503 and 504 are
+// retryable (honouring Retry-After), every other status is permanent.
+func classifyHTTP(r *http.Response, body []byte, now time.Time) error {
+	msg := strings.TrimSpace(string(body))
+	if len(msg) > 256 || !isText(r.Header.Get("Content-Type")) {
+		msg = fmt.Sprintf("%d bytes of %s", len(body), r.Header.Get("Content-Type"))
+	}
+	err := fmt.Errorf("http status %d: %s", r.StatusCode, msg)
+	switch r.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		if d, ok := retryAfter(r.Header.Get("Retry-After"), now); ok {
+			return pipeline.RetryAfter(err, d)
+		}
+		return err
+	}
+	return pipeline.Permanent(err)
+}
+
+func isText(ctype string) bool {
+	return ctype == "" || strings.HasPrefix(ctype, "text/") || strings.HasPrefix(ctype, "application/json")
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(h string, now time.Time) (time.Duration, bool) {
+	if h == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}

@@ -1,0 +1,157 @@
+package otlp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// exporter sends one request. Implementations are safe for concurrent use.
+type exporter interface {
+	// export blocks until the destination answered req or ctx is done; it
+	// returns the response (for partial success) or a classified error.
+	export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error)
+	close() error
+}
+
+// Sink exports events as OTLP log records. Consume is safe for concurrent
+// use; Start and Shutdown follow pipeline.Component.
+type Sink struct {
+	name string
+	cfg  Config // resolved
+	log  *slog.Logger
+	m    *mapper
+
+	mu  sync.Mutex
+	exp exporter
+}
+
+var _ pipeline.Sink = (*Sink)(nil)
+
+// New returns a sink for c (already validated). It does not connect; Start
+// does.
+func New(set pipeline.Settings, c *Config) (*Sink, error) {
+	m, err := newMapper(c)
+	if err != nil {
+		return nil, fmt.Errorf("otlp sink %q: %w", set.Name, err)
+	}
+	log := set.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sink{name: set.Name, cfg: c.resolved(), log: log, m: m}, nil
+}
+
+// Start creates the client. gRPC connects lazily, so an unreachable
+// collector does not fail Start: the first Consume reports it as a
+// retryable error. ctx is not kept.
+func (s *Sink) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.exp != nil {
+		return nil
+	}
+	tc, err := s.cfg.TLS.Load()
+	if err != nil {
+		return fmt.Errorf("otlp sink %q: %w", s.name, err)
+	}
+	if s.cfg.TLS.InsecureSkipVerify {
+		s.log.Warn("TLS certificate verification is disabled (tls.insecure_skip_verify)")
+	}
+	switch s.cfg.Protocol {
+	case ProtocolGRPC:
+		s.exp, err = newGRPCExporter(&s.cfg, tc)
+	default:
+		s.exp, err = newHTTPExporter(&s.cfg, tc)
+	}
+	if err != nil {
+		return fmt.Errorf("otlp sink %q: endpoint: %w", s.name, err)
+	}
+	s.log.Info("otlp sink ready", "endpoint", s.cfg.Endpoint, "protocol", s.cfg.Protocol)
+	return nil
+}
+
+// Shutdown closes the client. Consume calls in flight fail. It is safe
+// without Start and more than once.
+func (s *Sink) Shutdown(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.exp == nil {
+		return nil
+	}
+	err := s.exp.close()
+	s.exp = nil
+	return err
+}
+
+func (s *Sink) exporter() (exporter, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.exp == nil {
+		return nil, pipeline.Permanent(fmt.Errorf("otlp sink %q: not started", s.name))
+	}
+	return s.exp, nil
+}
+
+// Consume exports b in requests of at most max_records records and
+// max_bytes, one after the other, and returns nil once the destination
+// accepted all of them. It blocks; ctx cancels the request in flight. It
+// reads b and never modifies it or keeps it. A retryable failure of any
+// request fails the whole batch (the runner retries it, so records of
+// requests that had succeeded are sent again: at-least-once). Records a
+// destination reports as rejected (OTLP partial success) come back as a
+// *pipeline.RejectedError naming every event of that request, because
+// OTLP does not say which records were refused.
+func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
+	if len(b.Events) == 0 {
+		return nil
+	}
+	exp, err := s.exporter()
+	if err != nil {
+		return err
+	}
+	var rejected []pipeline.Rejection
+	for start := 0; start < len(b.Events); {
+		end := s.split(b.Events, start)
+		evs := b.Events[start:end]
+		req := plogotlp.NewExportRequestFromLogs(s.m.logs(b.Source, evs))
+		resp, err := exp.export(ctx, req)
+		if err != nil {
+			return fmt.Errorf("otlp sink %q: exporting %d records to %s: %w", s.name, len(evs), s.cfg.Endpoint, err)
+		}
+		if ps := resp.PartialSuccess(); ps.RejectedLogRecords() > 0 {
+			reason := fmt.Sprintf("the destination rejected %d of the %d records of the request holding this event: %s",
+				ps.RejectedLogRecords(), len(evs), ps.ErrorMessage())
+			for i := range evs {
+				rejected = append(rejected, pipeline.Rejection{Event: evs[i], Reason: reason})
+			}
+		} else if msg := ps.ErrorMessage(); msg != "" {
+			s.log.Warn("destination accepted the records with a warning", "warning", msg)
+		}
+		start = end
+	}
+	if len(rejected) > 0 {
+		return &pipeline.RejectedError{Sink: s.name, Rejected: rejected}
+	}
+	return nil
+}
+
+// split returns the end of the request starting at evs[start]: at most
+// MaxRecords events and MaxBytes of JSON, at least one event.
+func (s *Sink) split(evs []pipeline.Event, start int) int {
+	end, size := start, 0
+	for end < len(evs) && end-start < s.cfg.MaxRecords {
+		n := len(evs[end].Raw)
+		if end > start && size+n > s.cfg.MaxBytes {
+			break
+		}
+		size += n
+		end++
+	}
+	return end
+}

@@ -1,0 +1,465 @@
+package otlp
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// collector records what an OTLP server received and answers with reply.
+type collector struct {
+	mu       sync.Mutex
+	ids      []string
+	requests int
+	headers  []string // values of the x-api-key header seen
+	reply    func(n int) (plogotlp.ExportResponse, error)
+}
+
+func (c *collector) take(ld plog.Logs, key string) (plogotlp.ExportResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.requests++
+	c.headers = append(c.headers, key)
+	n := ld.LogRecordCount()
+	if c.reply != nil {
+		if resp, err := c.reply(n); err != nil || resp.PartialSuccess().RejectedLogRecords() > 0 {
+			return resp, err
+		}
+	}
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				v, _ := lrs.At(k).Attributes().Get("openai.event.id")
+				c.ids = append(c.ids, v.Str())
+			}
+		}
+	}
+	return plogotlp.NewExportResponse(), nil
+}
+
+func (c *collector) received() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ids...)
+}
+
+type grpcServer struct {
+	plogotlp.UnimplementedGRPCServer
+	c *collector
+}
+
+func (s *grpcServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	key := ""
+	if v := md.Get("x-api-key"); len(v) > 0 {
+		key = v[0]
+	}
+	return s.c.take(req.Logs(), key)
+}
+
+func startGRPC(t testing.TB, c *collector) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	plogotlp.RegisterGRPCServer(srv, &grpcServer{c: c})
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	return ln.Addr().String()
+}
+
+// startHTTP serves OTLP/HTTP as the collector's receiver does: protobuf or
+// JSON by Content-Type, gzip by Content-Encoding, errors as HTTP statuses.
+func startHTTP(t testing.TB, c *collector, status func() (int, string)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/logs" || r.Method != http.MethodPost {
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		var body io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			body = zr
+		}
+		data, err := io.ReadAll(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if status != nil {
+			if code, ra := status(); code != 0 {
+				if ra != "" {
+					w.Header().Set("Retry-After", ra)
+				}
+				http.Error(w, "refused", code)
+				return
+			}
+		}
+		req := plogotlp.NewExportRequest()
+		isJSON := r.Header.Get("Content-Type") == "application/json"
+		if isJSON {
+			err = req.UnmarshalJSON(data)
+		} else {
+			err = req.UnmarshalProto(data)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := c.take(req.Logs(), r.Header.Get("X-Api-Key"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		var out []byte
+		if isJSON {
+			out, _ = resp.MarshalJSON()
+			w.Header().Set("Content-Type", "application/json")
+		} else {
+			out, _ = resp.MarshalProto()
+			w.Header().Set("Content-Type", "application/x-protobuf")
+		}
+		_, _ = w.Write(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func newSink(t testing.TB, mod func(*Config)) *Sink {
+	t.Helper()
+	c := defaultConfig()
+	mod(c)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(pipeline.Settings{Name: "otel"}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	return s
+}
+
+func manyEvents(t testing.TB, n int) []pipeline.Event {
+	base := loadEvents(t)
+	evs := make([]pipeline.Event, n)
+	for i := range evs {
+		ev := base[i%len(base)]
+		ev.ID = fmt.Sprintf("ev-%06d", i)
+		evs[i] = ev
+	}
+	return evs
+}
+
+func ids(evs []pipeline.Event) string {
+	s := make([]string, len(evs))
+	for i := range evs {
+		s[i] = evs[i].ID
+	}
+	return strings.Join(s, ",")
+}
+
+func TestDeliverAllProtocols(t *testing.T) {
+	for _, proto := range []string{ProtocolGRPC, ProtocolHTTPProtobuf, ProtocolHTTPJSON} {
+		for _, comp := range []string{"gzip", "none"} {
+			t.Run(proto+"/"+comp, func(t *testing.T) {
+				c := &collector{}
+				var endpoint string
+				if proto == ProtocolGRPC {
+					endpoint = startGRPC(t, c)
+				} else {
+					endpoint = startHTTP(t, c, nil)
+				}
+				s := newSink(t, func(cfg *Config) {
+					cfg.Protocol, cfg.Endpoint, cfg.Compression = proto, endpoint, comp
+					cfg.MaxRecords = 100
+					cfg.Headers = map[string]pipeline.Secret{"X-Api-Key": "k3y"}
+				})
+				evs := manyEvents(t, 250)
+				if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
+					t.Fatal(err)
+				}
+				if got := strings.Join(c.received(), ","); got != ids(evs) {
+					t.Errorf("received %d ids, not the batch in order", len(c.received()))
+				}
+				if c.requests != 3 {
+					t.Errorf("requests = %d, want 3 (max_records 100)", c.requests)
+				}
+				for _, h := range c.headers {
+					if h != "k3y" {
+						t.Errorf("header x-api-key = %q", h)
+					}
+				}
+				// An empty batch (everything filtered) is acknowledged
+				// without a request.
+				if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", WindowEnd: true}); err != nil || c.requests != 3 {
+					t.Errorf("empty batch: err %v, requests %d", err, c.requests)
+				}
+			})
+		}
+	}
+}
+
+func TestSplitByBytes(t *testing.T) {
+	c := &collector{}
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c); cfg.MaxBytes = 1500 })
+	evs := manyEvents(t, 20)
+	if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.received(), ","); got != ids(evs) {
+		t.Errorf("received %v", c.received())
+	}
+	if c.requests < 5 {
+		t.Errorf("requests = %d, want the batch split by max_bytes", c.requests)
+	}
+}
+
+func withRetryInfo(code codes.Code, d time.Duration) error {
+	st, _ := status.New(code, "slow down").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
+	return st.Err()
+}
+
+func partial(n int64) plogotlp.ExportResponse {
+	r := plogotlp.NewExportResponse()
+	r.PartialSuccess().SetRejectedLogRecords(n)
+	r.PartialSuccess().SetErrorMessage("record too large")
+	return r
+}
+
+// outcome is how the runner will treat an error.
+func outcome(err error) string {
+	var rej *pipeline.RejectedError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &rej):
+		return fmt.Sprintf("rejected %d", len(rej.Rejected))
+	case pipeline.IsPermanent(err):
+		return "permanent"
+	}
+	if d, ok := pipeline.RetryDelay(err); ok {
+		return "retry after " + d.String()
+	}
+	return "retry"
+}
+
+func TestGRPCErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		reply func(int) (plogotlp.ExportResponse, error)
+		want  string
+	}{
+		{"unavailable", func(int) (plogotlp.ExportResponse, error) {
+			return plogotlp.NewExportResponse(), status.Error(codes.Unavailable, "down")
+		}, "retry"},
+		{"unavailable with retry info", func(int) (plogotlp.ExportResponse, error) {
+			return plogotlp.NewExportResponse(), withRetryInfo(codes.Unavailable, 3*time.Second)
+		}, "retry after 3s"},
+		{"resource exhausted with retry info", func(int) (plogotlp.ExportResponse, error) {
+			return plogotlp.NewExportResponse(), withRetryInfo(codes.ResourceExhausted, 2*time.Second)
+		}, "retry after 2s"},
+		{"resource exhausted without retry info", func(int) (plogotlp.ExportResponse, error) {
+			return plogotlp.NewExportResponse(), status.Error(codes.ResourceExhausted, "too big")
+		}, "permanent"},
+		{"unauthenticated", func(int) (plogotlp.ExportResponse, error) {
+			return plogotlp.NewExportResponse(), status.Error(codes.Unauthenticated, "bad key")
+		}, "permanent"},
+		{"invalid argument", func(int) (plogotlp.ExportResponse, error) {
+			return plogotlp.NewExportResponse(), status.Error(codes.InvalidArgument, "bad")
+		}, "permanent"},
+		{"partial success", func(int) (plogotlp.ExportResponse, error) { return partial(1), nil }, "rejected 10"},
+		{"warning only", func(int) (plogotlp.ExportResponse, error) {
+			r := plogotlp.NewExportResponse()
+			r.PartialSuccess().SetErrorMessage("deprecated field")
+			return r, nil
+		}, "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &collector{reply: tt.reply}
+			s := newSink(t, func(cfg *Config) {
+				cfg.Endpoint = startGRPC(t, c)
+				cfg.Headers = map[string]pipeline.Secret{"x-api-key": "s3cr3t-value"}
+			})
+			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 10)})
+			if got := outcome(err); got != tt.want {
+				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("error leaks a header value: %v", err)
+			}
+		})
+	}
+}
+
+func TestHTTPErrors(t *testing.T) {
+	tests := []struct {
+		code int
+		ra   string
+		want string
+	}{
+		{429, "7", "retry after 7s"},
+		{503, "", "retry"},
+		{502, "1", "retry after 1s"},
+		{504, "", "retry"},
+		{400, "", "permanent"},
+		{401, "", "permanent"},
+		{403, "", "permanent"},
+		{404, "", "permanent"},
+		{413, "", "permanent"},
+		{500, "", "permanent"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			c := &collector{}
+			url := startHTTP(t, c, func() (int, string) { return tt.code, tt.ra })
+			s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPProtobuf, url })
+			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 3)})
+			if got := outcome(err); got != tt.want {
+				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+	t.Run("partial success over http/json", func(t *testing.T) {
+		c := &collector{reply: func(int) (plogotlp.ExportResponse, error) { return partial(2), nil }}
+		url := startHTTP(t, c, nil)
+		s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPJSON, url })
+		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 4)})
+		if got := outcome(err); got != "rejected 4" {
+			t.Errorf("outcome = %q (%v)", got, err)
+		}
+	})
+	t.Run("connection refused is retryable", func(t *testing.T) {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := ln.Addr().String()
+		ln.Close()
+		s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPProtobuf, "http://"+addr })
+		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 1)})
+		if got := outcome(err); got != "retry" {
+			t.Errorf("outcome = %q (%v)", got, err)
+		}
+	})
+}
+
+// TestCollectorOutage stops the gRPC server mid-run: Consume fails
+// retryably while it is down and delivers everything once it is back.
+func TestCollectorOutage(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	c := &collector{}
+	srv := grpc.NewServer()
+	plogotlp.RegisterGRPCServer(srv, &grpcServer{c: c})
+	go func() { _ = srv.Serve(ln) }()
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = addr; cfg.Timeout = 2 * time.Second })
+	evs := manyEvents(t, 30)
+	if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs[:10]}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	err = s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs[10:20]})
+	if got := outcome(err); got != "retry" {
+		t.Fatalf("while down: outcome %q (%v), want retry", got, err)
+	}
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("relisten on %s: %v", addr, err)
+	}
+	srv2 := grpc.NewServer()
+	plogotlp.RegisterGRPCServer(srv2, &grpcServer{c: c})
+	go func() { _ = srv2.Serve(ln2) }()
+	defer srv2.Stop()
+	// The runner retries with backoff; do the same here.
+	for _, b := range [][]pipeline.Event{evs[10:20], evs[20:]} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: b})
+			if err == nil {
+				break
+			}
+			if pipeline.IsPermanent(err) || time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if got := strings.Join(c.received(), ","); got != ids(evs) {
+		t.Errorf("after the outage: received %d of %d", len(c.received()), len(evs))
+	}
+}
+
+func TestConcurrentConsume(t *testing.T) {
+	c := &collector{}
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c) })
+	evs := manyEvents(t, 400)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			b := pipeline.Batch{Source: fmt.Sprint("src", i), Events: evs[i*100 : (i+1)*100]}
+			if err := s.Consume(context.Background(), b); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(c.received()); n != 400 {
+		t.Errorf("received %d, want 400", n)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	s, err := New(pipeline.Settings{Name: "x"}, defaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Errorf("shutdown before start: %v", err)
+	}
+	if err := s.Consume(context.Background(), pipeline.Batch{Events: manyEvents(t, 1)}); !pipeline.IsPermanent(err) {
+		t.Errorf("consume before start: %v, want a permanent error", err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}
+}
