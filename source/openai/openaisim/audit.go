@@ -272,15 +272,23 @@ func (s *Server) EventID(i int) string {
 }
 
 // VisibleIDs returns the ids of the audit events with effective_at before
-// until that are visible now, oldest first.
-func (s *Server) VisibleIDs(until time.Time) []string {
+// until that are visible now, oldest first: exactly what a reader without
+// filters (tenant_only=false) can fetch, so tenant.* events are left out (see
+// VisibleTenantIDs).
+func (s *Server) VisibleIDs(until time.Time) []string { return s.visibleIDs(until, false) }
+
+// VisibleTenantIDs is VisibleIDs for the tenant.* events, which only
+// tenant_only=true queries return.
+func (s *Server) VisibleTenantIDs(until time.Time) []string { return s.visibleIDs(until, true) }
+
+func (s *Server) visibleIDs(until time.Time, tenant bool) []string {
 	now := s.now().UnixNano()
 	hi := s.audit.count(now)
 	hi = s.audit.firstAtOrAfter(ceilSeconds(until), hi)
 	var out []string
 	for i := int64(0); i < hi; i++ {
 		m := s.auditMeta(i)
-		if s.visible(m.late, s.audit.instant(i), now) {
+		if catalog[m.typ].tenant == tenant && s.visible(m.late, s.audit.instant(i), now) {
 			out = append(out, s.EventID(int(i)))
 		}
 	}

@@ -31,6 +31,11 @@
 // request from a seeded sequence and can be changed at run time with
 // SetFaults.
 //
+// For assertions, VisibleIDs (and VisibleTenantIDs, VisibleLogIDs) list what
+// a complete reader can fetch right now, Event and Log render any record,
+// EventID and LogID name it, and Stats counts requests, pages, records
+// served and faults by kind.
+//
 // It is for tests, benchmarks and the demo and simulate commands. It is not
 // a mock of every Admin endpoint, it does not accept writes, and it makes no
 // claim about OpenAI's undocumented rate limits or retention.
