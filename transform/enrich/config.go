@@ -1,0 +1,88 @@
+package enrich
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/auditrelay/auditrelay/config/tlsconfig"
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// SeverityRule overrides the severity of the event types matching Match.
+type SeverityRule struct {
+	// Match is an event type pattern; '*' matches any run of characters
+	// (dots included), '?' one character.
+	Match string `koanf:"match"`
+	// Level is info, low, medium, high or critical.
+	Level string `koanf:"level"`
+}
+
+// Config configures the enrich transform.
+type Config struct {
+	// BaseURL of the Admin API. Default https://api.openai.com/v1.
+	BaseURL string `koanf:"base_url"`
+	// APIKey is the admin key (sk-admin-...). Without it the directory is
+	// not loaded and only severity, labels, ingested_at and host are added.
+	APIKey pipeline.Secret `koanf:"api_key"`
+	// RefreshInterval is how often the directory is reloaded. Default 10m.
+	RefreshInterval time.Duration `koanf:"refresh_interval"`
+	// TTL is how long a loaded directory may be used; after that, events
+	// pass unenriched until a refresh succeeds. Default 1h.
+	TTL time.Duration `koanf:"ttl"`
+	// MaxEntries bounds the directory (users + projects + keys + service
+	// accounts). Default 100000.
+	MaxEntries int `koanf:"max_entries"`
+	// Timeout bounds one directory load. Default 30s.
+	Timeout time.Duration `koanf:"timeout"`
+	// Severity rules are checked in order before the default table; the
+	// first match wins. (A list, not a map: event types contain dots.)
+	Severity []SeverityRule `koanf:"severity"`
+	// Labels are added as auditrelay.labels.
+	Labels map[string]string `koanf:"labels"`
+	// Host is auditrelay.host. Default: the machine's host name.
+	Host string `koanf:"host"`
+	// TLS configures the client.
+	TLS tlsconfig.Config `koanf:"tls"`
+}
+
+var _ pipeline.Config = (*Config)(nil)
+
+// Validate implements pipeline.Config.
+func (c *Config) Validate() error {
+	var errs []error
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, pipeline.FieldError("base_url", "must be an http(s) URL, got %q", c.BaseURL))
+	}
+	if c.RefreshInterval <= 0 {
+		errs = append(errs, pipeline.FieldError("refresh_interval", "must be > 0"))
+	}
+	if c.TTL < c.RefreshInterval {
+		errs = append(errs, pipeline.FieldError("ttl", "must be >= refresh_interval (%s), got %s", c.RefreshInterval, c.TTL))
+	}
+	if c.MaxEntries <= 0 {
+		errs = append(errs, pipeline.FieldError("max_entries", "must be > 0"))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, pipeline.FieldError("timeout", "must be > 0"))
+	}
+	for i, r := range c.Severity {
+		if r.Match == "" {
+			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].match", i), "must be set"))
+		}
+		if _, ok := levels[r.Level]; !ok {
+			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].level", i), "must be info, low, medium, high or critical, got %q", r.Level))
+		}
+	}
+	if err := c.TLS.Validate(); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				errs = append(errs, fmt.Errorf("tls.%w", e))
+			}
+		} else {
+			errs = append(errs, fmt.Errorf("tls.%w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

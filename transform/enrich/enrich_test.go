@@ -1,0 +1,301 @@
+package enrich
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/transform/ocsf"
+	"github.com/auditrelay/auditrelay/transform/redact"
+	"github.com/auditrelay/auditrelay/transform/transformtest"
+)
+
+const simKey = "sk-admin-test-0123456789"
+
+func startSim(t testing.TB) (*openaisim.Server, string) {
+	srv := openaisim.New(openaisim.Options{Seed: 1, Events: 500, Span: time.Hour, Users: 25, Projects: 8, APIKey: simKey})
+	base, err := srv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, base
+}
+
+func newEnricher(t testing.TB, base string, mut func(*Config)) *Enricher {
+	c := DefaultConfig()
+	c.BaseURL, c.APIKey, c.Host, c.Timeout = base, simKey, "relay-1", 10*time.Second
+	if mut != nil {
+		mut(c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return New(c, slog.New(slog.DiscardHandler), nil, time.Now)
+}
+
+func auditrelay(t testing.TB, e *pipeline.Event) map[string]any {
+	obj, err := e.Object()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, ok := obj["auditrelay"].(map[string]any)
+	if !ok {
+		t.Fatalf("event %s has no auditrelay object", e.ID)
+	}
+	return ar
+}
+
+func simEvents(t testing.TB, srv *openaisim.Server, n int) []pipeline.Event {
+	evs := make([]pipeline.Event, n)
+	for i := range evs {
+		ev, err := transformtest.Index(srv.Event(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs[i] = ev
+	}
+	return evs
+}
+
+// TestSimulator resolves the simulator's events against its directory over
+// real HTTP.
+func TestSimulator(t *testing.T) {
+	srv, base := startSim(t)
+	e := newEnricher(t, base, func(c *Config) { c.Labels = map[string]string{"env": "test"} })
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(t.Context())
+	d := e.dir.Load()
+	if d == nil || len(d.users) != 25 || len(d.projects) != 8 || len(d.keys) == 0 {
+		t.Fatalf("directory not loaded: %+v", d)
+	}
+	evs := simEvents(t, srv, 500)
+	b, err := e.Process(t.Context(), pipeline.Batch{Source: "acme", Events: evs, WindowEnd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, enriched := 0, 0
+	for i := range b.Events {
+		ev := &b.Events[i]
+		ar := auditrelay(t, ev)
+		if ar["enriched"] == true {
+			enriched++
+		}
+		if a, ok := ar["actor"].(map[string]any); ok {
+			named++
+			if ev.ActorEmail != "" && a["email"] != ev.ActorEmail {
+				t.Errorf("%s: actor %v, event says %s", ev.ID, a, ev.ActorEmail)
+			}
+		}
+		if ar["host"] != "relay-1" || ar["labels"].(map[string]any)["env"] != "test" || ar["severity"] == "" {
+			t.Errorf("%s: static fields missing: %v", ev.ID, ar)
+		}
+		obj, _ := ev.Object()
+		var orig map[string]any
+		_ = json.Unmarshal(srv.Event(i), &orig)
+		for k := range orig {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("%s: OpenAI field %s lost", ev.ID, k)
+			}
+		}
+	}
+	if named < 200 || enriched < 400 {
+		t.Fatalf("only %d of 500 events got an actor name, %d enriched", named, enriched)
+	}
+	if !b.WindowEnd || b.Source != "acme" {
+		t.Fatal("marks lost")
+	}
+}
+
+// TestAPIDown: the directory cannot load; delivery goes on, marked.
+func TestAPIDown(t *testing.T) {
+	tests := []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"refused key", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) }},
+		{"garbage", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{not json")) }},
+		{"hangs", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.h)
+			defer srv.Close()
+			e := newEnricher(t, srv.URL, func(c *Config) { c.Timeout = 300 * time.Millisecond })
+			e.loader.client.RetryMax = 0
+			if err := e.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer e.Shutdown(t.Context())
+			evs := transformtest.Corpus(t)
+			b, err := e.Process(t.Context(), pipeline.Batch{Events: evs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range b.Events {
+				if ar := auditrelay(t, &b.Events[i]); ar["enriched"] != false {
+					t.Fatalf("%s: enriched = %v with the API down", b.Events[i].ID, ar["enriched"])
+				}
+			}
+		})
+	}
+}
+
+func TestTTLExpires(t *testing.T) {
+	_, base := startSim(t)
+	now := time.Unix(1_750_000_000, 0)
+	c := DefaultConfig()
+	c.BaseURL, c.APIKey = base, simKey
+	e := New(c, slog.New(slog.DiscardHandler), nil, func() time.Time { return now })
+	e.Refresh(t.Context())
+	ev := pipeline.Event{Type: "login.succeeded", Raw: []byte(`{"type":"login.succeeded"}`)}
+	b, _ := e.Process(t.Context(), pipeline.Batch{Events: []pipeline.Event{ev}})
+	if auditrelay(t, &b.Events[0])["enriched"] != true {
+		t.Fatal("fresh directory: want enriched")
+	}
+	now = now.Add(c.TTL + time.Second)
+	b, _ = e.Process(t.Context(), pipeline.Batch{Events: []pipeline.Event{{Type: "login.succeeded", Raw: []byte(`{"type":"x"}`)}}})
+	if auditrelay(t, &b.Events[0])["enriched"] != false {
+		t.Fatal("directory older than ttl: want enriched=false")
+	}
+}
+
+func TestSeverity(t *testing.T) {
+	rules := append([]SeverityRule{{"login.failed", "critical"}, {"tenant.*", "low"}}, defaultSeverity...)
+	tests := []struct{ typ, want string }{
+		{"login.failed", "critical"},
+		{"login.succeeded", "info"},
+		{"tenant.user.added", "low"},
+		{"organization.updated", "high"},
+		{"user.deleted", "high"},
+		{"user.added", "medium"},
+		{"project.created", "low"},
+		{"widget.frobnicated", "info"},
+		{"organization.user.deleted", "high"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			if got := severityOf(rules, tt.typ); got != tt.want {
+				t.Fatalf("severity %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := DefaultConfig()
+	c.BaseURL, c.RefreshInterval, c.TTL, c.MaxEntries, c.Timeout = "ftp://x", time.Hour, time.Minute, 0, 0
+	c.Severity = []SeverityRule{{"", "loud"}}
+	c.TLS.MinVersion = "1.0"
+	c.APIKey = "sk-admin-secret-value"
+	err := c.Validate()
+	for _, k := range []string{"base_url:", "ttl:", "max_entries:", "timeout:", "severity[0].match:", "severity[0].level:", "tls.min_version:"} {
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("error %v does not name %s", err, k)
+		}
+	}
+	if strings.Contains(err.Error(), "secret-value") {
+		t.Fatal("secret in error")
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGolden enriches the corpus against a fixed directory.
+func TestGolden(t *testing.T) {
+	e := New(&Config{TTL: time.Hour, Host: "relay-1", Labels: map[string]string{"env": "prod"}},
+		slog.New(slog.DiscardHandler), nil, func() time.Time { return time.Unix(1_748_740_000, 0) })
+	e.dir.Store(&directory{loadedAt: time.Unix(1_748_739_000, 0),
+		users: map[string]user{"user-grace": {"Grace Hopper", "grace@acme.example", "owner"},
+			"user-ada": {"Ada Lovelace", "ada@acme.example", "reader"}, "user-linus": {"Linus Torvalds", "linus@acme.example", "reader"}},
+		projects: map[string]project{"proj_support": {"Support Copilot", "active"}},
+		keys: map[string]key{"key_Owner123": {"ci key", "user", "user-ada", "Ada Lovelace"},
+			"key_Bot456": {"bot key", "service_account", "svc_acct_bot", "Support Bot"}, "key_AbCdEf123": {"new key", "user", "user-grace", "Grace Hopper"}},
+		accounts: map[string]account{"svc_acct_bot": {"Support Bot", "member"}}})
+	b, err := e.Process(t.Context(), pipeline.Batch{Events: transformtest.Corpus(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	transformtest.Golden(t, filepath.Join("testdata", "corpus.golden.jsonl"), transformtest.Lines(t, b.Events))
+}
+
+// FuzzEnrich: any JSON object enriches without panic into valid JSON.
+func FuzzEnrich(f *testing.F) {
+	for _, e := range transformtest.Corpus(f) {
+		f.Add(e.Raw, e.Type)
+	}
+	e := New(&Config{TTL: time.Hour}, slog.New(slog.DiscardHandler), nil, time.Now)
+	e.dir.Store(&directory{loadedAt: time.Now().Add(time.Hour), users: map[string]user{}, projects: map[string]project{}, keys: map[string]key{}, accounts: map[string]account{}})
+	f.Fuzz(func(t *testing.T, raw []byte, typ string) {
+		b, err := e.Process(context.Background(), pipeline.Batch{Events: []pipeline.Event{{Raw: raw, Type: typ}}})
+		if err != nil {
+			return
+		}
+		if err := b.Events[0].Finalize(); err != nil {
+			t.Fatal(err)
+		}
+		if !json.Valid(b.Events[0].Raw) {
+			t.Fatalf("invalid JSON: %s", b.Events[0].Raw)
+		}
+	})
+}
+
+func benchChain(b *testing.B, withEnrich, withRedact, withOCSF bool) {
+	srv, base := startSim(b)
+	e := newEnricher(b, base, nil)
+	e.Refresh(b.Context())
+	rc := redact.DefaultConfig()
+	rc.Mode, rc.HashKey = redact.ModeHash, "0123456789abcdef0123"
+	r, err := redact.New(rc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := ocsf.New(ocsf.DefaultConfig())
+	corpus := simEvents(b, srv, 500)
+	var chain []pipeline.Transform
+	if withEnrich {
+		chain = append(chain, e)
+	}
+	if withRedact {
+		chain = append(chain, r)
+	}
+	if withOCSF {
+		chain = append(chain, m)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		evs := transformtest.Clone(corpus)
+		b.StartTimer()
+		batch := pipeline.Batch{Events: evs}
+		for _, t := range chain {
+			if batch, err = t.Process(b.Context(), batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for i := range batch.Events { // what the runner does after the chain
+			if err := batch.Events[i].Finalize(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/event")
+}
+
+// The chain benchmarks include decoding and encoding each event once (the
+// cost the first transform and the runner's Finalize pay).
+func BenchmarkEnrichWarm(b *testing.B)   { benchChain(b, true, false, false) }
+func BenchmarkEnrichRedact(b *testing.B) { benchChain(b, true, true, false) }
+func BenchmarkDefaultChain(b *testing.B) { benchChain(b, true, true, true) }

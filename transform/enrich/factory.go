@@ -1,0 +1,45 @@
+package enrich
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// NewFactory returns the factory of the enrich transform, type "enrich".
+func NewFactory() pipeline.TransformFactory {
+	return pipeline.NewTransformFactory("enrich", DefaultConfig,
+		func(set pipeline.Settings, c *Config) (pipeline.Transform, error) {
+			cfg := *c
+			if cfg.Host == "" {
+				cfg.Host, _ = os.Hostname()
+			}
+			cfg.TLS.Resolve(set.BaseDir)
+			tc, err := cfg.TLS.Load()
+			if err != nil {
+				return nil, fmt.Errorf("enrich: tls: %w", err)
+			}
+			var hc *http.Client
+			if tc != nil {
+				hc = cleanhttp.DefaultPooledClient()
+				hc.Transport.(*http.Transport).TLSClientConfig = tc
+			}
+			return New(&cfg, set.Logger, hc, time.Now), nil
+		})
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() *Config {
+	return &Config{
+		BaseURL:         "https://api.openai.com/v1",
+		RefreshInterval: 10 * time.Minute,
+		TTL:             time.Hour,
+		MaxEntries:      100_000,
+		Timeout:         30 * time.Second,
+	}
+}
