@@ -6,6 +6,11 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/otlp"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai"
+	"github.com/auditrelay/auditrelay/transform/dedup"
+	"github.com/auditrelay/auditrelay/transform/enrich"
+	"github.com/auditrelay/auditrelay/transform/filter"
+	"github.com/auditrelay/auditrelay/transform/ocsf"
+	"github.com/auditrelay/auditrelay/transform/redact"
 )
 
 // components lists every factory this binary is built with. Adding a
@@ -18,6 +23,11 @@ func components() (*pipeline.Registry, error) {
 		// sources
 		openai.NewFactory(),
 		// transforms
+		filter.NewFactory(),
+		dedup.NewFactory(),
+		enrich.NewFactory(),
+		redact.NewFactory(),
+		ocsf.NewFactory(),
 		// sinks
 		file.NewFactory(),
 		otlp.NewFactory(),
