@@ -60,7 +60,9 @@ type Source interface {
 	// (then it finishes the window in flight within host.DrainTimeout,
 	// saves its cursor and returns nil) or, with host.Once, until it has
 	// caught up. It returns a non-nil error only for a failure that retrying
-	// cannot fix (a refused key, a permanently failing sink).
+	// cannot fix (a refused key, a permanently failing sink). After such an
+	// error the runner may call Run again; the source then resumes from its
+	// saved cursor.
 	Run(ctx context.Context, host SourceHost) error
 }
 

@@ -226,7 +226,9 @@ type RunOptions struct {
 // Run starts the sinks (dead-letter first), the transforms, the store and
 // the sources, runs the sources until ctx is done (or, with Once, until they
 // caught up), then shuts everything down upstream first so that each stage
-// drains into a live consumer. It returns the sources' errors joined.
+// drains into a live consumer. A failing source does not stop the others
+// (see runSource). It returns the sources' errors joined: with Once every
+// failure, otherwise only those of sources that failed as ctx ended.
 func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
 	var started []Component
 	defer func() {
@@ -271,22 +273,74 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
 		}
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	if obs, ok := p.tel.(RunObserver); ok {
+		obs.Running()
+	}
 	errs := make([]error, len(p.sources))
 	var wg sync.WaitGroup
 	for i, s := range p.sources {
-		wg.Go(func() {
-			host := SourceHost{Next: p.head, Store: p.store, Once: opts.Once, DrainTimeout: p.drainTimeout}
-			if e := s.src.Run(runCtx, host); e != nil {
-				errs[i] = fmt.Errorf("source %q: %w", s.name, e)
-				p.log.Error("source stopped", "source", s.name, "err", e)
-				cancel()
-			}
-		})
+		wg.Go(func() { errs[i] = p.runSource(ctx, s, opts) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// RunObserver is an optional interface of a Telemetry; Run calls its
+// methods when the Telemetry given to Build implements it. They must not
+// block and must be safe for concurrent use.
+type RunObserver interface {
+	// Running is called once every component has started, just before the
+	// sources run.
+	Running()
+	// SourceFailed is called when a source's Run returned err; unless the
+	// pipeline is stopping or runs with Once, the source is run again after
+	// retryIn.
+	SourceFailed(source string, err error, retryIn time.Duration)
+}
+
+// Bounds of the wait before a failed source is run again.
+const (
+	sourceRestartMin = time.Second
+	sourceRestartMax = 5 * time.Minute
+)
+
+// runSource runs one source. A source's failure never stops the others:
+// several organizations share one process, and one organization's refused
+// key or failing API must not hold back the rest. With Once the failure is
+// returned when Run returns; otherwise the source is run again (it resumes
+// from its checkpoint) with exponential back-off until ctx is done, and the
+// failure is reported to a RunObserver so that readiness turns red.
+func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions) error {
+	obs, _ := p.tel.(RunObserver)
+	host := SourceHost{Next: p.head, Store: p.store, Once: opts.Once, DrainTimeout: p.drainTimeout}
+	wait := sourceRestartMin
+	for {
+		t0 := time.Now()
+		err := s.src.Run(ctx, host)
+		if err == nil {
+			return nil
+		}
+		err = fmt.Errorf("source %q: %w", s.name, err)
+		if opts.Once || ctx.Err() != nil {
+			p.log.Error("source stopped", "source", s.name, "err", err)
+			if obs != nil {
+				obs.SourceFailed(s.name, err, 0)
+			}
+			return err
+		}
+		if time.Since(t0) > sourceRestartMax {
+			wait = sourceRestartMin // it ran well for a while: start over
+		}
+		p.log.Error("source failed; the other sources keep running, this one restarts from its checkpoint",
+			"source", s.name, "err", err, "retry_in", wait)
+		if obs != nil {
+			obs.SourceFailed(s.name, err, wait)
+		}
+		if Sleep(ctx, wait) != nil {
+			return nil // stopping: the failure was reported and logged
+		}
+		wait = min(2*wait, sourceRestartMax)
+	}
 }
 
 // OnDelivered registers f to be called after every batch all sinks
