@@ -279,9 +279,10 @@ func component(reg *pipeline.Registry, kind pipeline.Kind, path string, sec map[
 	}
 	n := len(p.list)
 	decodeStrict(rest, spec.Config, path, p)
-	if len(p.list) == n { // validate only what decoded cleanly
-		p.add(path, spec.Config.Validate())
-	}
+	// Validate even after decode problems, so that every problem of the
+	// section is reported at once (a value that failed to decode keeps
+	// its default and is not reported twice).
+	p.add(path, spec.Config.Validate())
 	if !ok || len(p.list) > n {
 		return nil
 	}
@@ -294,6 +295,7 @@ func decodeStrict(in any, out any, path string, p *problems) {
 	var md mapstructure.Metadata
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			yamlTimeToString,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
@@ -320,6 +322,17 @@ func decodeStrict(in any, out any, path string, p *problems) {
 	for _, k := range md.Unused {
 		p.addf("%s%s: unknown key", prefix, k)
 	}
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// yamlTimeToString undoes YAML's implicit timestamp typing, so that a
+// value such as start_at: 2026-01-01T00:00:00Z reaches its own parser.
+func yamlTimeToString(_ reflect.Type, to reflect.Type, data any) (any, error) {
+	if tm, ok := data.(time.Time); ok && to != timeType {
+		return tm.Format(time.RFC3339Nano), nil
+	}
+	return data, nil
 }
 
 // cleanDecodeError turns mapstructure's "'key' expected type ..." into

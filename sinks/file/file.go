@@ -2,9 +2,12 @@ package file
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,6 +46,9 @@ func (s *Sink) Start(context.Context) error {
 		if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
 			return fmt.Errorf("file sink: %w", err)
 		}
+		if err := trimTornLine(s.path); err != nil {
+			return fmt.Errorf("file sink: %w", err)
+		}
 		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
 		if err != nil {
 			return fmt.Errorf("file sink: %w", err)
@@ -51,6 +57,49 @@ func (s *Sink) Start(context.Context) error {
 	}
 	s.buf = bufio.NewWriterSize(s.out, 256<<10)
 	return nil
+}
+
+// trimTornLine removes a partial last line that a crash in the middle of a
+// write left behind. Such a line was never acknowledged: its event is
+// delivered again, whole, on a line of its own, instead of being glued to
+// the next record.
+func trimTornLine(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 || !st.Mode().IsRegular() {
+		return err
+	}
+	size := st.Size()
+	buf := make([]byte, 64<<10)
+	end := size
+	for end > 0 {
+		n := int64(len(buf))
+		if n > end {
+			n = end
+		}
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			end = end - n + int64(i) + 1
+			break
+		}
+		end -= n
+	}
+	if end == size {
+		return nil
+	}
+	if err := f.Truncate(end); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // Consume writes the batch and, with fsync, syncs the file before

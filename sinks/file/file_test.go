@@ -135,3 +135,26 @@ func TestValidate(t *testing.T) {
 		t.Error("default config without path validated")
 	}
 }
+
+func TestStartTrimsTornLastLine(t *testing.T) {
+	for _, tc := range []struct{ before, after string }{
+		{"", ""},
+		{"{\"id\":\"a\"}\n", "{\"id\":\"a\"}\n"},
+		{"{\"id\":\"a\"}\n{\"id\":\"b", "{\"id\":\"a\"}\n"},
+		{"{\"id\":\"tor", ""},
+	} {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		if tc.before != "" {
+			os.WriteFile(path, []byte(tc.before), 0o600)
+		}
+		s := New(path, "jsonl", true, 0o600)
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s.Shutdown(context.Background())
+		got, _ := os.ReadFile(path)
+		if string(got) != tc.after {
+			t.Errorf("after Start on %q: %q, want %q", tc.before, got, tc.after)
+		}
+	}
+}

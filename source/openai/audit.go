@@ -71,7 +71,7 @@ func NewAuditSource(set pipeline.Settings, cfg Config) *AuditSource {
 		now:  time.Now,
 		client: NewClient(ClientConfig{
 			BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries,
-			RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
+			RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax, MaxServerWait: cfg.MaxServerWait,
 			Name: set.Name, Logger: log, Telemetry: tel, UserAgent: "auditrelay",
 		}),
 	}

@@ -100,6 +100,9 @@ type Config struct {
 	// RetryWaitMin/RetryWaitMax bound the backoff (default 500ms, 30s).
 	RetryWaitMin time.Duration `koanf:"retry_wait_min"`
 	RetryWaitMax time.Duration `koanf:"retry_wait_max"`
+	// MaxServerWait caps a wait the server asks for with Retry-After
+	// (default 5m).
+	MaxServerWait time.Duration `koanf:"max_retry_after"`
 }
 
 var _ pipeline.Config = (*Config)(nil)
@@ -120,6 +123,7 @@ func defaultConfig() *Config {
 		MaxRetries:      10,
 		RetryWaitMin:    500 * time.Millisecond,
 		RetryWaitMax:    30 * time.Second,
+		MaxServerWait:   5 * time.Minute,
 	}
 }
 
@@ -170,6 +174,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetryWaitMax < c.RetryWaitMin {
 		add("retry_wait_max", "must be >= retry_wait_min")
+	}
+	if c.MaxServerWait <= 0 {
+		add("max_retry_after", "must be > 0")
 	}
 	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
 		add("start_at", "is in the future")

@@ -1,0 +1,198 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/auditrelay/auditrelay/config"
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/file"
+	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/openai"
+)
+
+func registry(t *testing.T) *pipeline.Registry {
+	t.Helper()
+	r, err := pipeline.NewRegistry(openai.NewFactory(), file.NewFactory(), checkpoint.NewFileFactory(), checkpoint.NewMemoryFactory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+const valid = `
+sources:
+  - name: acme
+    type: openai_audit_logs
+    api_key: ${env:OPENAI_ADMIN_KEY}
+    start_at: 720h
+transforms: []
+sinks:
+  - name: archive
+    type: file
+    path: audit.jsonl
+checkpoint:
+  type: file
+  dir: state
+`
+
+var env = []string{"OPENAI_ADMIN_KEY=sk-admin-s3cr3t-value"}
+
+func TestValidConfig(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Parse([]byte(valid), dir, registry(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := c.Spec.Sources[0].Config.(*openai.Config)
+	if src.APIKey.Value() != "sk-admin-s3cr3t-value" {
+		t.Fatal("api_key reference not expanded")
+	}
+	if src.PageSize != 100 || src.Overlap != 5*time.Minute || src.BaseURL != openai.DefaultBaseURL {
+		t.Fatalf("defaults not applied: %+v", src)
+	}
+	if got := src.StartAt.Resolve(time.Now()); time.Since(got) < 719*time.Hour {
+		t.Fatalf("start_at 720h resolved to %v", got)
+	}
+	if c.Spec.Checkpoint.Config.(*checkpoint.FileConfig).Dir != "state" || c.BaseDir != dir {
+		t.Fatal("checkpoint dir or base dir wrong")
+	}
+	if c.Spec.Sinks[0].Retry != pipeline.DefaultRetryPolicy() {
+		t.Fatal("sink retry defaults missing")
+	}
+}
+
+func TestEffectiveConfigMasksSecrets(t *testing.T) {
+	c, err := config.Parse([]byte(valid), t.TempDir(), registry(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(c.Effective())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cr3t") {
+		t.Fatalf("secret in effective config:\n%s", out)
+	}
+	for _, want := range []string{"api_key: '[redacted]'", "page_size: 100", "overlap: 5m0s", "start_at: 720h0m0s", "path: audit.jsonl"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("effective config lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEnvironmentOverridesAndFileSecrets(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key.txt"), []byte("sk-admin-from-file\n"), 0o600)
+	yml := strings.Replace(valid, "${env:OPENAI_ADMIN_KEY}", "${file:key.txt}", 1)
+	c, err := config.Parse([]byte(yml), dir, registry(t), []string{
+		"AUDITRELAY_SOURCES__0__PAGE_SIZE=50",
+		"AUDITRELAY_SOURCES__0__EVENT_TYPES=login.failed,user.deleted",
+		"AUDITRELAY_CHECKPOINT__DIR=/var/lib/auditrelay",
+		"AUDITRELAY_LOG__LEVEL=debug",
+		"UNRELATED=1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := c.Spec.Sources[0].Config.(*openai.Config)
+	if src.APIKey.Value() != "sk-admin-from-file" {
+		t.Fatalf("file secret = %q", src.APIKey.Value())
+	}
+	if src.PageSize != 50 || len(src.EventTypes) != 2 || src.EventTypes[1] != "user.deleted" {
+		t.Fatalf("env overrides not applied: page_size %d event_types %v", src.PageSize, src.EventTypes)
+	}
+	if c.Spec.Checkpoint.Config.(*checkpoint.FileConfig).Dir != "/var/lib/auditrelay" || c.Log.Level != "debug" {
+		t.Fatal("env overrides of sections not applied")
+	}
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	src := func(extra string) string {
+		return "sources:\n  - name: acme\n    type: openai_audit_logs\n    api_key: k\n" + extra + "sinks:\n  - {name: out, type: file, path: a.jsonl}\n"
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		env        []string
+		want       []string
+	}{
+		{"unknown top key", src("") + "sourcez: []\n", nil, []string{"sourcez: unknown key"}},
+		{"unknown source key", src("    pol_interval: 5s\n"), nil, []string{"sources[0].pol_interval: unknown key"}},
+		{"unknown nested key", src("") + "log:\n  levle: debug\n", nil, []string{"log.levle: unknown key"}},
+		{"poll interval zero", src("    poll_interval: 0s\n"), nil, []string{"sources[0].poll_interval: must be > 0"}},
+		{"poll interval not a duration", src("    poll_interval: soon\n"), nil, []string{"sources[0].poll_interval"}},
+		{"page size too large", src("    page_size: 101\n"), nil, []string{"sources[0].page_size: must be between 1 and 100"}},
+		{"page size zero", src("    page_size: 0\n"), nil, []string{"sources[0].page_size"}},
+		{"negative overlap", src("    overlap: -1m\n"), nil, []string{"sources[0].overlap: must be >= 0"}},
+		{"bad start_at", src("    start_at: yesterday\n"), nil, []string{"sources[0].start_at"}},
+		{"start_at in future", src("    start_at: 2999-01-01T00:00:00Z\n"), nil, []string{"sources[0].start_at: is in the future"}},
+		{"bad base url", src("    base_url: ftp://x\n"), nil, []string{"sources[0].base_url: must be an http(s) URL"}},
+		{"max window events below page size", src("    max_window_events: 10\n"), nil, []string{"sources[0].max_window_events"}},
+		{"tenant_only with org type", src("    tenant_only: true\n    event_types: [login.failed]\n"), nil, []string{"sources[0].event_types[0]"}},
+		{"empty filter value", src("    project_ids: ['']\n"), nil, []string{"sources[0].project_ids[0]: must not be empty"}},
+		{"missing api key", "sources:\n  - {name: acme, type: openai_audit_logs}\nsinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources[0].api_key: must be set"}},
+		{"missing env var", "sources:\n  - {name: acme, type: openai_audit_logs, api_key: '${env:NOPE}'}\nsinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources[0].api_key: environment variable NOPE is not set"}},
+		{"missing secret file", "sources:\n  - {name: acme, type: openai_audit_logs, api_key: '${file:/nonexistent/key}'}\nsinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources[0].api_key: reading secret file"}},
+		{"unknown reference kind", "sources:\n  - {name: acme, type: openai_audit_logs, api_key: '${vault:x}'}\nsinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources[0].api_key: unknown reference"}},
+		{"source without name", "sources:\n  - {type: openai_audit_logs, api_key: k}\nsinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources[0].name: must be set"}},
+		{"duplicate source names", "sources:\n  - {name: a, type: openai_audit_logs, api_key: k}\n  - {name: a, type: openai_audit_logs, api_key: k}\nsinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources[1].name: \"a\" is already the name of sources[0]"}},
+		{"unknown source type", "sources:\n  - {name: a, type: openai_audit_log, api_key: k}\nsinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources[0].type: unknown source type \"openai_audit_log\""}},
+		{"no sources", "sinks:\n  - {name: o, type: file, path: a}\n", nil, []string{"sources: at least one source"}},
+		{"no sinks", "sources:\n  - {name: a, type: openai_audit_logs, api_key: k}\n", nil, []string{"sinks: at least one sink"}},
+		{"sink without path", src("") + "  - {name: other, type: file}\n", nil, []string{"sinks[1].path: must be set"}},
+		{"sink bad format", src("") + "  - {name: other, type: file, path: x, format: xml}\n", nil, []string{"sinks[1].format"}},
+		{"sink type missing", src("") + "  - {name: other}\n", nil, []string{"sinks[1].type: must be set"}},
+		{"sink retry invalid", src("") + "  - {name: other, type: file, path: x, retry: {multiplier: 0.5}}\n", nil, []string{"sinks[1].retry.multiplier: must be >= 1"}},
+		{"sink retry unknown key", src("") + "  - {name: other, type: file, path: x, retry: {tries: 3}}\n", nil, []string{"sinks[1].retry.tries: unknown key"}},
+		{"checkpoint unknown type", src("") + "checkpoint: {type: s3}\n", nil, []string{"checkpoint.type: unknown checkpoint type \"s3\""}},
+		{"checkpoint without dir", src("") + "checkpoint: {type: file, dir: ''}\n", nil, []string{"checkpoint.dir: must be set"}},
+		{"bad log level", src("") + "log: {level: loud}\n", nil, []string{"log.level: must be debug, info, warn or error"}},
+		{"bad env override type", src(""), []string{"AUDITRELAY_SOURCES__0__PAGE_SIZE=many"}, []string{"sources[0].page_size"}},
+		{"not yaml", "sources: [\n", nil, []string{"parsing YAML"}},
+		{"errors reported together", src("    page_size: 0\n    poll_interval: 0s\n    bogus: 1\n"), nil,
+			[]string{"sources[0].page_size", "sources[0].bogus: unknown key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tc.yaml), t.TempDir(), registry(t), tc.env)
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want *config.Error", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestErrorsNeverShowSecrets(t *testing.T) {
+	yml := "sources:\n  - {name: acme, type: openai_audit_logs, api_key: 'sk-admin-topsecret x', page_size: 0}\nsinks:\n  - {name: o, type: file, path: a}\n"
+	_, err := config.Parse([]byte(yml), t.TempDir(), registry(t), nil)
+	if err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadResolvesRelativeToFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auditrelay.yaml")
+	os.WriteFile(p, []byte(valid), 0o600)
+	c, err := config.Load(p, registry(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseDir != dir || c.Path != p {
+		t.Fatalf("BaseDir %q Path %q", c.BaseDir, c.Path)
+	}
+	if _, err := config.Load(filepath.Join(dir, "missing.yaml"), registry(t), env); err == nil {
+		t.Fatal("missing file loaded")
+	}
+}
