@@ -4,6 +4,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/file"
 	"github.com/auditrelay/auditrelay/sinks/otlp"
+	"github.com/auditrelay/auditrelay/sinks/splunkhec"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/transform/dedup"
@@ -31,5 +32,6 @@ func components() (*pipeline.Registry, error) {
 		// sinks
 		file.NewFactory(),
 		otlp.NewFactory(),
+		splunkhec.NewFactory(),
 	)
 }

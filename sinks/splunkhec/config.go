@@ -1,0 +1,125 @@
+package splunkhec
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/auditrelay/auditrelay/config/tlsconfig"
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// Config configures the Splunk HEC sink.
+type Config struct {
+	// Endpoint is the HEC base URL, e.g. https://splunk.example:8088
+	// (required); the sink posts to /services/collector/event under it.
+	Endpoint string `koanf:"endpoint"`
+	// Token is the HEC token (required).
+	Token pipeline.Secret `koanf:"token"`
+	// Index is the target index; empty: the token's default index.
+	Index string `koanf:"index"`
+	// Source is the event source; empty: "auditrelay:<source name>".
+	Source string `koanf:"source"`
+	// Sourcetype defaults to "openai:audit".
+	Sourcetype string `koanf:"sourcetype"`
+	// Host defaults to this machine's host name.
+	Host string `koanf:"host"`
+	// Fields are indexed fields added to every event (besides
+	// auditrelay_source, the source name).
+	Fields map[string]string `koanf:"fields"`
+	// Compression is gzip (default) or none.
+	Compression string `koanf:"compression"`
+	// TLS configures the client; see package tlsconfig.
+	TLS tlsconfig.Config `koanf:"tls"`
+	// Timeout bounds one HTTP request (default 30s).
+	Timeout time.Duration `koanf:"timeout"`
+	// MaxEvents is the most events per request (default 1000).
+	MaxEvents int `koanf:"max_events"`
+	// MaxBytes bounds a request body before compression (default 1 MiB,
+	// within HEC's default max_content_length). A larger single event is
+	// sent alone; if HEC refuses it (413) it goes to the dead-letter path.
+	MaxBytes int `koanf:"max_bytes"`
+	// Ack configures indexer acknowledgement.
+	Ack AckConfig `koanf:"ack"`
+}
+
+// AckConfig configures indexer acknowledgement. The token must have
+// indexer acknowledgement enabled in Splunk.
+type AckConfig struct {
+	// Enabled makes a batch count as delivered only once HEC reports every
+	// request of it indexed.
+	Enabled bool `koanf:"enabled"`
+	// PollInterval is the wait between ack polls (default 1s).
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// Timeout is how long to wait for the acks before failing the batch
+	// (retryably; it is then sent again) (default 2m).
+	Timeout time.Duration `koanf:"timeout"`
+}
+
+var _ pipeline.Config = (*Config)(nil)
+
+func defaultConfig() *Config {
+	return &Config{
+		Sourcetype:  "openai:audit",
+		Compression: "gzip",
+		Timeout:     30 * time.Second,
+		MaxEvents:   1000,
+		MaxBytes:    1 << 20,
+		Ack:         AckConfig{PollInterval: time.Second, Timeout: 2 * time.Minute},
+	}
+}
+
+// Validate implements pipeline.Config.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Endpoint == "" {
+		errs = append(errs, pipeline.FieldError("endpoint", "must be set"))
+	} else if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, pipeline.FieldError("endpoint", "want an http:// or https:// URL, got %q", c.Endpoint))
+	}
+	if c.Token == "" {
+		errs = append(errs, pipeline.FieldError("token", "must be set"))
+	}
+	switch c.Compression {
+	case "gzip", "none":
+	default:
+		errs = append(errs, pipeline.FieldError("compression", "must be gzip or none, got %q", c.Compression))
+	}
+	errs = append(errs, prefixed("tls.", c.TLS.Validate())...)
+	if c.Timeout <= 0 {
+		errs = append(errs, pipeline.FieldError("timeout", "must be > 0"))
+	}
+	if c.MaxEvents <= 0 {
+		errs = append(errs, pipeline.FieldError("max_events", "must be > 0"))
+	}
+	if c.MaxBytes <= 0 {
+		errs = append(errs, pipeline.FieldError("max_bytes", "must be > 0"))
+	}
+	if c.Ack.Enabled {
+		if c.Ack.PollInterval <= 0 {
+			errs = append(errs, pipeline.FieldError("ack.poll_interval", "must be > 0"))
+		}
+		if c.Ack.Timeout < c.Ack.PollInterval {
+			errs = append(errs, pipeline.FieldError("ack.timeout", "must be >= ack.poll_interval"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// prefixed returns the errors joined in err, each prefixed with the path of
+// the section they belong to.
+func prefixed(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	out := make([]error, len(list))
+	for i, e := range list {
+		out[i] = fmt.Errorf("%s%w", prefix, e)
+	}
+	return out
+}

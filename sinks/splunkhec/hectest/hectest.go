@@ -1,0 +1,410 @@
+// Package hectest is an in-process Splunk HTTP Event Collector for tests and
+// benchmarks. It enforces the documented HEC contract instead of accepting
+// anything: the /services/collector/event path, "Authorization: Splunk
+// <token>", newline-separated (or concatenated) JSON event objects with a
+// non-empty "event", numeric "time", string-valued "fields", an allowed
+// "index", gzip bodies, max_content_length (413), HEC's status codes and
+// JSON replies, and indexer acknowledgement (channel header, ackId, the
+// /services/collector/ack endpoint). Faults can be injected per request.
+//
+// It is not a Splunk indexer: it keeps the events it accepted in memory.
+package hectest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Token is the one valid HEC token (required).
+	Token string
+	// MaxContentLength is the largest request body accepted, after gzip
+	// decoding (default 1 MiB, a common HEC setting); larger bodies get 413.
+	MaxContentLength int
+	// Ack turns indexer acknowledgement on: requests must carry a channel
+	// (X-Splunk-Request-Channel header or ?channel=), replies carry an
+	// ackId, and events count as indexed only once an ack poll saw them.
+	Ack bool
+	// AckAfterPolls is how many polls an ackId stays false before it turns
+	// true (default 1: the first poll already reports it).
+	AckAfterPolls int
+	// Indexes lists the allowed indexes; empty allows any.
+	Indexes []string
+}
+
+// Fault is one kind of injected failure.
+type Fault string
+
+// The faults a Server can inject. Each affects one request.
+const (
+	FaultBusy       Fault = "busy"        // 503, code 9 "Server is busy", Retry-After: 1
+	FaultInternal   Fault = "internal"    // 500, code 8
+	FaultUnhealthy  Fault = "unhealthy"   // 503, code 18 "queues are full"
+	FaultBadToken   Fault = "bad_token"   // 403, code 4 "Invalid token"
+	FaultReset      Fault = "reset"       // the connection is closed without a reply
+	FaultAckLost    Fault = "ack_lost"    // 200 with an ackId that never turns true
+	FaultTooLarge   Fault = "too_large"   // 413
+	FaultBadRequest Fault = "bad_request" // 400, code 6, invalid-event-number 0
+)
+
+// Event is one event the server accepted.
+type Event struct {
+	Time       float64           `json:"time"`
+	Host       string            `json:"host"`
+	Source     string            `json:"source"`
+	Sourcetype string            `json:"sourcetype"`
+	Index      string            `json:"index"`
+	Fields     map[string]string `json:"fields"`
+	Event      json.RawMessage   `json:"event"`
+}
+
+// Server is a running HEC. Its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+
+	mu       sync.Mutex
+	faults   []Fault
+	indexed  []Event
+	pending  map[int][]Event // ackId -> events
+	polls    map[int]int
+	lost     map[int]bool
+	nextAck  int
+	requests int
+	codes    map[int]int // HTTP status -> count
+}
+
+// New starts a server on a loopback port.
+func New(opts Options) *Server {
+	if opts.MaxContentLength <= 0 {
+		opts.MaxContentLength = 1 << 20
+	}
+	if opts.AckAfterPolls <= 0 {
+		opts.AckAfterPolls = 1
+	}
+	s := &Server{opts: opts, pending: map[int][]Event{}, polls: map[int]int{}, lost: map[int]bool{}, codes: map[int]int{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/services/collector/event", s.event)
+	mux.HandleFunc("/services/collector/event/1.0", s.event)
+	mux.HandleFunc("/services/collector/ack", s.ack)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.reply(w, http.StatusNotFound, 404, "The requested URL was not found on this server.", nil)
+	})
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// URL is the server's base URL (http://127.0.0.1:PORT).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Inject queues faults; each is applied to one coming request, in order.
+func (s *Server) Inject(f ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f...)
+}
+
+// Events returns the events indexed so far (acknowledged when Ack is on).
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.indexed...)
+}
+
+// Requests returns the number of event requests received.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// Statuses returns how many event requests got each HTTP status.
+func (s *Server) Statuses() map[int]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[int]int, len(s.codes))
+	for k, v := range s.codes {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) reply(w http.ResponseWriter, status, code int, text string, extra map[string]any) {
+	body := map[string]any{"text": text, "code": code}
+	for k, v := range extra {
+		body[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (s *Server) auth(w http.ResponseWriter, r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		s.reply(w, http.StatusUnauthorized, 2, "Token is required", nil)
+		return false
+	}
+	tok, ok := strings.CutPrefix(h, "Splunk ")
+	if !ok {
+		s.reply(w, http.StatusUnauthorized, 3, "Invalid authorization", nil)
+		return false
+	}
+	if tok != s.opts.Token {
+		s.reply(w, http.StatusForbidden, 4, "Invalid token", nil)
+		return false
+	}
+	return true
+}
+
+func channel(r *http.Request) string {
+	if c := r.Header.Get("X-Splunk-Request-Channel"); c != "" {
+		return c
+	}
+	return r.URL.Query().Get("channel")
+}
+
+func (s *Server) event(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	var fault Fault
+	if len(s.faults) > 0 {
+		fault, s.faults = s.faults[0], s.faults[1:]
+	}
+	s.mu.Unlock()
+	rec := &statusRecorder{ResponseWriter: w}
+	s.handleEvent(rec, r, fault)
+	s.mu.Lock()
+	s.codes[rec.status]++
+	s.mu.Unlock()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, fault Fault) {
+	if r.Method != http.MethodPost {
+		s.reply(w, http.StatusMethodNotAllowed, 404, "Method not allowed", nil)
+		return
+	}
+	switch fault {
+	case FaultReset:
+		if hj, ok := w.(*statusRecorder).ResponseWriter.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				_ = c.Close()
+				return
+			}
+		}
+	case FaultBusy:
+		s.reply(w, http.StatusServiceUnavailable, 9, "Server is busy", nil)
+		return
+	case FaultUnhealthy:
+		s.reply(w, http.StatusServiceUnavailable, 18, "HEC is unhealthy, queues are full", nil)
+		return
+	case FaultInternal:
+		s.reply(w, http.StatusInternalServerError, 8, "Internal server error", nil)
+		return
+	case FaultBadToken:
+		s.reply(w, http.StatusForbidden, 4, "Invalid token", nil)
+		return
+	case FaultTooLarge:
+		s.reply(w, http.StatusRequestEntityTooLarge, 413, "Content too large", nil)
+		return
+	case FaultBadRequest:
+		s.reply(w, http.StatusBadRequest, 6, "Invalid data format", map[string]any{"invalid-event-number": 0})
+		return
+	}
+	if !s.auth(w, r) {
+		return
+	}
+	ch := channel(r)
+	if s.opts.Ack && ch == "" {
+		s.reply(w, http.StatusBadRequest, 10, "Data channel is missing", nil)
+		return
+	}
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			s.reply(w, http.StatusBadRequest, 6, "Invalid data format", nil)
+			return
+		}
+		body = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(body, int64(s.opts.MaxContentLength)+1))
+	if err != nil {
+		s.reply(w, http.StatusBadRequest, 6, "Invalid data format", nil)
+		return
+	}
+	if len(data) > s.opts.MaxContentLength {
+		s.reply(w, http.StatusRequestEntityTooLarge, 413, "Content too large", nil)
+		return
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		s.reply(w, http.StatusBadRequest, 5, "No data", nil)
+		return
+	}
+	evs, bad, code, text := s.parse(data)
+	if code != 0 {
+		// HEC indexes the events before the first invalid one.
+		s.accept(evs[:bad], -1)
+		s.reply(w, http.StatusBadRequest, code, text, map[string]any{"invalid-event-number": bad})
+		return
+	}
+	if !s.opts.Ack {
+		s.accept(evs, -1)
+		s.reply(w, http.StatusOK, 0, "Success", nil)
+		return
+	}
+	s.mu.Lock()
+	id := s.nextAck
+	s.nextAck++
+	s.pending[id] = evs
+	if fault == FaultAckLost {
+		s.lost[id] = true
+	}
+	s.mu.Unlock()
+	s.reply(w, http.StatusOK, 0, "Success", map[string]any{"ackId": id})
+}
+
+func (s *Server) accept(evs []Event, ackID int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.indexed = append(s.indexed, evs...)
+}
+
+// parse decodes the events of a request; on the first invalid one it
+// returns the events before it, its number and HEC's code and text.
+func (s *Server) parse(data []byte) (evs []Event, bad, code int, text string) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for i := 0; ; i++ {
+		var m map[string]json.RawMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return evs, 0, 0, ""
+		} else if err != nil || m == nil {
+			return evs, i, 6, "Invalid data format"
+		}
+		ev, c, t := s.check(m)
+		if c != 0 {
+			return evs, i, c, t
+		}
+		evs = append(evs, ev)
+	}
+}
+
+func (s *Server) check(m map[string]json.RawMessage) (Event, int, string) {
+	var ev Event
+	raw, ok := m["event"]
+	if !ok {
+		return ev, 12, "Event field is required"
+	}
+	if t := string(bytes.TrimSpace(raw)); t == "null" || t == `""` || t == "" {
+		return ev, 13, "Event field cannot be blank"
+	}
+	ev.Event = append(json.RawMessage(nil), raw...)
+	if t, ok := m["time"]; ok {
+		ts := strings.Trim(string(t), `"`)
+		f, err := strconv.ParseFloat(ts, 64)
+		if err != nil {
+			return ev, 6, "Invalid data format"
+		}
+		ev.Time = f
+	}
+	for k, dst := range map[string]*string{"host": &ev.Host, "source": &ev.Source, "sourcetype": &ev.Sourcetype, "index": &ev.Index} {
+		if v, ok := m[k]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return ev, 6, "Invalid data format"
+			}
+		}
+	}
+	if ev.Index != "" && len(s.opts.Indexes) > 0 {
+		found := false
+		for _, ix := range s.opts.Indexes {
+			found = found || ix == ev.Index
+		}
+		if !found {
+			return ev, 7, "Incorrect index"
+		}
+	}
+	if f, ok := m["fields"]; ok {
+		if err := json.Unmarshal(f, &ev.Fields); err != nil {
+			return ev, 15, "Error in handling indexed fields"
+		}
+	}
+	for k := range m {
+		switch k {
+		case "event", "time", "host", "source", "sourcetype", "index", "fields":
+		default:
+			return ev, 6, fmt.Sprintf("Invalid data format: unknown key %q", k)
+		}
+	}
+	return ev, 0, ""
+}
+
+func (s *Server) ack(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.reply(w, http.StatusMethodNotAllowed, 404, "Method not allowed", nil)
+		return
+	}
+	if !s.auth(w, r) {
+		return
+	}
+	if !s.opts.Ack {
+		s.reply(w, http.StatusBadRequest, 14, "ACK is disabled", nil)
+		return
+	}
+	if channel(r) == "" {
+		s.reply(w, http.StatusBadRequest, 10, "Data channel is missing", nil)
+		return
+	}
+	var req struct {
+		Acks []int `json:"acks"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		s.reply(w, http.StatusBadRequest, 6, "Invalid data format", nil)
+		return
+	}
+	out := map[string]bool{}
+	s.mu.Lock()
+	for _, id := range req.Acks {
+		evs, ok := s.pending[id]
+		if !ok {
+			out[strconv.Itoa(id)] = false
+			continue
+		}
+		s.polls[id]++
+		if s.lost[id] || s.polls[id] < s.opts.AckAfterPolls {
+			out[strconv.Itoa(id)] = false
+			continue
+		}
+		s.indexed = append(s.indexed, evs...)
+		delete(s.pending, id)
+		out[strconv.Itoa(id)] = true
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_ = json.NewEncoder(w).Encode(map[string]any{"acks": out})
+}
