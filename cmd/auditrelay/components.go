@@ -2,12 +2,14 @@ package main
 
 import (
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/datadog"
 	"github.com/auditrelay/auditrelay/sinks/file"
 	"github.com/auditrelay/auditrelay/sinks/otlp"
 	"github.com/auditrelay/auditrelay/sinks/splunkhec"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/transform/dedup"
+	"github.com/auditrelay/auditrelay/transform/ecs"
 	"github.com/auditrelay/auditrelay/transform/enrich"
 	"github.com/auditrelay/auditrelay/transform/filter"
 	"github.com/auditrelay/auditrelay/transform/ocsf"
@@ -29,9 +31,11 @@ func components() (*pipeline.Registry, error) {
 		enrich.NewFactory(),
 		redact.NewFactory(),
 		ocsf.NewFactory(),
+		ecs.NewFactory(),
 		// sinks
 		file.NewFactory(),
 		otlp.NewFactory(),
 		splunkhec.NewFactory(),
+		datadog.NewFactory(),
 	)
 }
