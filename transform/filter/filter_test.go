@@ -44,8 +44,12 @@ func TestProcess(t *testing.T) {
 			count(func(e pipeline.Event) bool { return e.ActorEmail == "grace@acme.example" }),
 			func(e pipeline.Event) bool { return e.ActorEmail == "grace@acme.example" }},
 		{"include lists AND", Config{Include: Match{Types: []string{"api_key.*"}, ProjectIDs: []string{"proj_support"}}},
-			count(func(e pipeline.Event) bool { return strings.HasPrefix(e.Type, "api_key.") && e.ProjectID == "proj_support" }),
-			func(e pipeline.Event) bool { return strings.HasPrefix(e.Type, "api_key.") && e.ProjectID == "proj_support" }},
+			count(func(e pipeline.Event) bool {
+				return strings.HasPrefix(e.Type, "api_key.") && e.ProjectID == "proj_support"
+			}),
+			func(e pipeline.Event) bool {
+				return strings.HasPrefix(e.Type, "api_key.") && e.ProjectID == "proj_support"
+			}},
 		{"exclude lists OR", Config{Exclude: Match{Types: []string{"login.*"}, ActorIDs: []string{"user-grace"}}},
 			count(func(e pipeline.Event) bool { return !strings.HasPrefix(e.Type, "login.") && e.ActorID != "user-grace" }),
 			func(e pipeline.Event) bool { return !strings.HasPrefix(e.Type, "login.") && e.ActorID != "user-grace" }},

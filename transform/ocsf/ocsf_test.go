@@ -185,7 +185,7 @@ func TestValidatorCatchesMissing(t *testing.T) {
 	defs := loadDefs(t)
 	tests := []struct {
 		name, drop, want string
-		set         func(o map[string]any)
+		set              func(o map[string]any)
 	}{
 		{"auth without user", "user", "missing required user", nil},
 		{"auth without service", "service", "at least one of", nil},

@@ -73,7 +73,7 @@ func Index(raw []byte) (pipeline.Event, error) {
 				User struct{ ID, Email string } `json:"user"`
 			} `json:"session"`
 			APIKey *struct {
-				ID   string                       `json:"id"`
+				ID   string                      `json:"id"`
 				User *struct{ ID, Email string } `json:"user"`
 			} `json:"api_key"`
 		} `json:"actor"`
