@@ -17,6 +17,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/telemetry"
 )
 
 // Exit codes, documented in the README.
@@ -33,6 +34,9 @@ var version = "dev"
 type Main struct {
 	Stdout, Stderr io.Writer
 	Environ        []string
+	// Reload delivers SIGHUP: `run` re-reads its config on every value.
+	// Nil disables reloading.
+	Reload <-chan os.Signal
 }
 
 type command struct {
@@ -160,18 +164,17 @@ func (m *Main) cmdRun(ctx context.Context, args []string) int {
 }
 
 func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, once bool) int {
-	p, err := pipeline.Build(reg, cfg.Spec, log, nil)
-	if err != nil {
-		log.Error("building the pipeline failed", "err", err)
-		return exitFailure
+	tel := telemetry.New(telemetry.Options{Version: version, StuckAfter: cfg.Server.StuckAfter, SinkFailingAfter: cfg.Server.SinkFailingAfter})
+	if cfg.Server.Listen != "" {
+		stop, err := serve(ctx, cfg.Server.Listen, tel.Handler(log), log)
+		if err != nil {
+			log.Error("starting the metrics and health server failed", "err", err)
+			return exitFailure
+		}
+		defer stop()
 	}
 	log.Info("auditrelay starting", "version", version, "sources", len(cfg.Spec.Sources), "sinks", len(cfg.Spec.Sinks), "once", once)
-	if err := p.Run(ctx, pipeline.RunOptions{Once: once}); err != nil {
-		log.Error("auditrelay stopped with an error", "err", err)
-		return exitFailure
-	}
-	log.Info("auditrelay stopped")
-	return exitOK
+	return m.runReloading(ctx, reg, cfg, log, tel, once)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -15,6 +15,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
+	// SIGHUP reloads the config of `run` instead of ending the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(), Reload: hup}
 	os.Exit(m.Run(ctx, os.Args[1:]))
 }
