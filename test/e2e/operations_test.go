@@ -1,0 +1,130 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+// TestOperationsBinary drives the built binary as a daemon: /metrics and
+// /readyz answer, a real SIGHUP with a broken config is refused and the
+// process keeps delivering, a valid one switches the sink, and SIGTERM
+// exits 0.
+func TestOperationsBinary(t *testing.T) {
+	_, base := startSimulator(t, openaisim.Options{Seed: 5, Events: 200, Span: time.Hour, Rate: 20, APIKey: "sk-admin-e2e-test"})
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfgText := func(out string) string {
+		return fmt.Sprintf(`sources:
+  - name: acme
+    type: openai_audit_logs
+    base_url: %s
+    api_key: ${env:OPENAI_ADMIN_KEY}
+    start_at: 2h
+    poll_interval: 200ms
+    settle: 0s
+    overlap: 2s
+sinks:
+  - name: archive
+    type: file
+    path: %s
+checkpoint:
+  type: file
+  dir: state
+log:
+  format: json
+server:
+  listen: %s
+`, base, out, addr)
+	}
+	cfg := writeConfig(t, cfgText("first.jsonl"))
+	dir := filepath.Dir(cfg)
+	cmd := exec.Command(auditrelayBin(t), "run", "-c", cfg)
+	cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
+	stderr := &opsLog{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+	})
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	lines := func(name string) int {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return bytes.Count(b, []byte("\n"))
+	}
+	wait("ready", func() bool { c, _ := get("/readyz"); return c == 200 })
+	wait("events delivered", func() bool { return lines("first.jsonl") >= 150 })
+	if _, m := get("/metrics"); !strings.Contains(m, `auditrelay_events_delivered_total{sink="archive"}`) {
+		t.Fatalf("/metrics lacks the delivered counter:\n%.2000s", m)
+	}
+
+	if err := os.WriteFile(cfg, []byte(cfgText("first.jsonl")+"unknown_section: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	wait("refused reload logged", func() bool { return strings.Contains(stderr.String(), "reload refused") })
+	n := lines("first.jsonl")
+	wait("still delivering", func() bool { return lines("first.jsonl") > n })
+
+	if err := os.WriteFile(cfg, []byte(cfgText("second.jsonl")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	wait("new sink receiving", func() bool { return lines("second.jsonl") >= 10 })
+
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+	}
+}
+
+// opsLog collects the daemon's stderr; exec writes it from its own goroutine.
+type opsLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *opsLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *opsLog) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
