@@ -1,8 +1,6 @@
 package otlp
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -123,13 +121,13 @@ func newMapper(c *Config) (*mapper, error) {
 	return m, nil
 }
 
-func (m *mapper) severity(typ string, obj map[string]any) level {
+func (m *mapper) severity(typ string, obj pcommon.Map) level {
 	for _, r := range m.rules {
 		if r.matches(typ) {
 			return r.lvl
 		}
 	}
-	if ok, isBool := obj["success"].(bool); isBool && !ok {
+	if v, ok := obj.Get("success"); ok && v.Type() == pcommon.ValueTypeBool && !v.Bool() {
 		return m.fail
 	}
 	return m.def
@@ -158,16 +156,26 @@ func (m *mapper) logs(source string, evs []pipeline.Event) plog.Logs {
 
 // record fills lr from ev. It reads ev.Raw and never changes ev.
 func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
-	obj, err := decodeObject(ev.Raw)
-	if err != nil {
+	// The event object, decoded once: it is the body, or (body: string) a
+	// scratch map the attributes are read from.
+	var obj pcommon.Map
+	if m.structured {
+		obj = lr.Body().SetEmptyMap()
+	} else {
+		obj = pcommon.NewMap()
+	}
+	if err := parseObject(ev.Raw, obj); err != nil {
 		// Not a JSON object: keep it intact as a string body.
-		obj = nil
+		obj = pcommon.NewMap()
+		lr.Body().SetStr(string(ev.Raw))
+	} else if !m.structured {
+		lr.Body().SetStr(string(ev.Raw))
 	}
 	typ := ev.Type
 	if typ == "" {
-		typ, _ = obj["type"].(string)
+		typ = getStr(obj, "type")
 		if typ == "" {
-			typ, _ = obj["event"].(string) // request logs
+			typ = getStr(obj, "event") // request logs
 		}
 	}
 	t := ev.Time
@@ -187,120 +195,129 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	lr.SetSeverityText(lvl.text)
 	lr.SetEventName(typ)
 
-	if m.structured && obj != nil {
-		putMap(lr.Body().SetEmptyMap(), obj)
-	} else {
-		lr.Body().SetStr(string(ev.Raw))
-	}
-
 	a := lr.Attributes()
 	a.EnsureCapacity(12)
 	putStr(a, "event.name", typ)
 	id := ev.ID
 	if id == "" {
-		id, _ = obj["id"].(string)
+		id = getStr(obj, "id")
 	}
 	putStr(a, "openai.event.id", id)
 	if ev.Schema != "" && ev.Schema != "openai.audit_log" {
 		putStr(a, "openai.event.schema", ev.Schema)
 	}
-	if p, ok := obj["project"].(map[string]any); ok {
-		putStr(a, "openai.project.id", str(p["id"]))
-		putStr(a, "openai.project.name", str(p["name"]))
+	if p, ok := getMap(obj, "project"); ok {
+		putStr(a, "openai.project.id", getStr(p, "id"))
+		putStr(a, "openai.project.name", getStr(p, "name"))
 	} else {
 		putStr(a, "openai.project.id", ev.ProjectID)
 	}
-	if payload, ok := obj[typ].(map[string]any); ok {
-		putStr(a, "openai.resource.id", str(payload["id"]))
-		putStr(a, "error.type", str(payload["error_code"]))
+	if payload, ok := getMap(obj, typ); ok {
+		putStr(a, "openai.resource.id", getStr(payload, "id"))
+		putStr(a, "error.type", getStr(payload, "error_code"))
 	}
 	m.actor(a, obj, ev)
 }
 
 // actor maps the actor object onto semantic convention attributes where
 // they exist and openai.* otherwise.
-func (m *mapper) actor(a pcommon.Map, obj map[string]any, ev *pipeline.Event) {
-	actor, _ := obj["actor"].(map[string]any)
-	if actor == nil {
+func (m *mapper) actor(a, obj pcommon.Map, ev *pipeline.Event) {
+	actor, ok := getMap(obj, "actor")
+	if !ok {
 		putStr(a, "user.id", ev.ActorID)
 		putStr(a, "user.email", ev.ActorEmail)
 		return
 	}
-	atype := str(actor["type"])
+	atype := getStr(actor, "type")
 	putStr(a, "openai.actor.type", atype)
-	var user map[string]any
+	var user pcommon.Map
+	hasUser := false
 	switch atype {
 	case "session":
-		s, _ := actor["session"].(map[string]any)
-		user, _ = s["user"].(map[string]any)
-		putStr(a, "client.address", str(s["ip_address"]))
-		putStr(a, "user_agent.original", str(s["user_agent"]))
-		putStr(a, "tls.client.ja3", str(s["ja3"]))
-		putStr(a, "openai.tls.client.ja4", str(s["ja4"]))
-		if g, ok := s["ip_address_details"].(map[string]any); ok {
-			putStr(a, "geo.country.iso_code", str(g["country"]))
-			putStr(a, "geo.locality.name", str(g["city"]))
-			if cc, rc := str(g["country"]), str(g["region_code"]); cc != "" && rc != "" {
+		s, _ := getMap(actor, "session")
+		user, hasUser = getMap(s, "user")
+		putStr(a, "client.address", getStr(s, "ip_address"))
+		putStr(a, "user_agent.original", getStr(s, "user_agent"))
+		putStr(a, "tls.client.ja3", getStr(s, "ja3"))
+		putStr(a, "openai.tls.client.ja4", getStr(s, "ja4"))
+		if g, ok := getMap(s, "ip_address_details"); ok {
+			cc := getStr(g, "country")
+			putStr(a, "geo.country.iso_code", cc)
+			putStr(a, "geo.locality.name", getStr(g, "city"))
+			if rc := getStr(g, "region_code"); cc != "" && rc != "" {
 				putStr(a, "geo.region.iso_code", cc+"-"+rc)
 			}
-			putFloat(a, "geo.location.lat", g["latitude"])
-			putFloat(a, "geo.location.lon", g["longitude"])
-			putStr(a, "openai.client.asn", str(g["asn"]))
+			putFloat(a, "geo.location.lat", g, "latitude")
+			putFloat(a, "geo.location.lon", g, "longitude")
+			putStr(a, "openai.client.asn", getStr(g, "asn"))
 		}
 	case "api_key":
-		k, _ := actor["api_key"].(map[string]any)
-		putStr(a, "openai.api_key.id", str(k["id"]))
-		putStr(a, "openai.api_key.type", str(k["type"]))
-		user, _ = k["user"].(map[string]any)
-		if sa, ok := k["service_account"].(map[string]any); ok {
-			putStr(a, "openai.service_account.id", str(sa["id"]))
+		k, _ := getMap(actor, "api_key")
+		putStr(a, "openai.api_key.id", getStr(k, "id"))
+		putStr(a, "openai.api_key.type", getStr(k, "type"))
+		user, hasUser = getMap(k, "user")
+		if sa, ok := getMap(k, "service_account"); ok {
+			putStr(a, "openai.service_account.id", getStr(sa, "id"))
 		}
 	}
 	// Request logs: actor {type: user|organization|api_key, id, name}.
-	putStr(a, "openai.actor.id", str(actor["id"]))
-	putStr(a, "openai.actor.name", str(actor["name"]))
-	if user != nil {
-		putStr(a, "user.id", str(user["id"]))
-		putStr(a, "user.email", str(user["email"]))
+	putStr(a, "openai.actor.id", getStr(actor, "id"))
+	putStr(a, "openai.actor.name", getStr(actor, "name"))
+	if hasUser {
+		putStr(a, "user.id", getStr(user, "id"))
+		putStr(a, "user.email", getStr(user, "email"))
 	} else if atype == "session" || atype == "api_key" {
 		putStr(a, "user.id", ev.ActorID)
 		putStr(a, "user.email", ev.ActorEmail)
 	}
 }
 
-func decodeObject(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
-		return nil, err
+// getMap returns m[k] when it is a map. A zero m (absent parent) is empty.
+func getMap(m pcommon.Map, k string) (pcommon.Map, bool) {
+	if m == (pcommon.Map{}) {
+		return m, false
 	}
-	if obj == nil {
-		return nil, fmt.Errorf("not a JSON object")
+	v, ok := m.Get(k)
+	if !ok || v.Type() != pcommon.ValueTypeMap {
+		return pcommon.Map{}, false
 	}
-	return obj, nil
+	return v.Map(), true
 }
 
-func unixField(obj map[string]any, keys ...string) time.Time {
+// getStr returns m[k] as a string when it is a string or a number.
+func getStr(m pcommon.Map, k string) string {
+	if m == (pcommon.Map{}) {
+		return ""
+	}
+	v, ok := m.Get(k)
+	if !ok {
+		return ""
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble:
+		return v.AsString()
+	}
+	return ""
+}
+
+func unixField(obj pcommon.Map, keys ...string) time.Time {
 	for _, k := range keys {
-		if n, ok := obj[k].(json.Number); ok {
-			if f, err := n.Float64(); err == nil {
-				sec := int64(f)
-				return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
-			}
+		v, ok := obj.Get(k)
+		if !ok {
+			continue
+		}
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			return time.Unix(v.Int(), 0).UTC()
+		case pcommon.ValueTypeDouble:
+			f := v.Double()
+			sec := int64(f)
+			return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
 		}
 	}
 	return time.Time{}
-}
-
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	}
-	return ""
 }
 
 func putStr(a pcommon.Map, k, v string) {
@@ -309,57 +326,21 @@ func putStr(a pcommon.Map, k, v string) {
 	}
 }
 
-// putFloat puts a number that may arrive as a JSON number or a string.
-func putFloat(a pcommon.Map, k string, v any) {
-	var f float64
-	var err error
-	switch x := v.(type) {
-	case json.Number:
-		f, err = x.Float64()
-	case string:
-		f, err = strconv.ParseFloat(x, 64)
-	default:
+// putFloat puts m[key], a number that may arrive as a JSON number or a
+// string, as a double.
+func putFloat(a pcommon.Map, k string, m pcommon.Map, key string) {
+	v, ok := m.Get(key)
+	if !ok {
 		return
 	}
-	if err == nil {
-		a.PutDouble(k, f)
-	}
-}
-
-// putMap copies src into dst with its keys sorted, so that a record's body
-// is the same from one run to the next.
-func putMap(dst pcommon.Map, src map[string]any) {
-	dst.EnsureCapacity(len(src))
-	for _, k := range slices.Sorted(maps.Keys(src)) {
-		putValue(dst.PutEmpty(k), src[k])
-	}
-}
-
-func putValue(dst pcommon.Value, v any) {
-	switch x := v.(type) {
-	case nil:
-		// An empty value is OTLP's null.
-	case string:
-		dst.SetStr(x)
-	case bool:
-		dst.SetBool(x)
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			dst.SetInt(i)
-		} else if f, err := x.Float64(); err == nil {
-			dst.SetDouble(f)
-		} else {
-			dst.SetStr(x.String())
+	switch v.Type() {
+	case pcommon.ValueTypeDouble:
+		a.PutDouble(k, v.Double())
+	case pcommon.ValueTypeInt:
+		a.PutDouble(k, float64(v.Int()))
+	case pcommon.ValueTypeStr:
+		if f, err := strconv.ParseFloat(v.Str(), 64); err == nil {
+			a.PutDouble(k, f)
 		}
-	case map[string]any:
-		putMap(dst.SetEmptyMap(), x)
-	case []any:
-		s := dst.SetEmptySlice()
-		s.EnsureCapacity(len(x))
-		for _, e := range x {
-			putValue(s.AppendEmpty(), e)
-		}
-	default:
-		dst.SetStr(fmt.Sprint(x))
 	}
 }

@@ -1,0 +1,221 @@
+package otlp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// parseObject decodes the JSON object in b straight into dst, keeping the
+// keys in their original order, with integers as ints and other numbers as
+// doubles. It avoids the map[string]any a generic decoder would build.
+func parseObject(b []byte, dst pcommon.Map) error {
+	p := jsonParser{b: b}
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '{' {
+		return errors.New("not a JSON object")
+	}
+	if err := p.object(dst); err != nil {
+		return err
+	}
+	p.ws()
+	if p.i != len(p.b) {
+		return fmt.Errorf("trailing data at offset %d", p.i)
+	}
+	return nil
+}
+
+type jsonParser struct {
+	b []byte
+	i int
+}
+
+func (p *jsonParser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) errAt(what string) error {
+	return fmt.Errorf("invalid JSON at offset %d: %s", p.i, what)
+}
+
+func (p *jsonParser) object(dst pcommon.Map) error {
+	p.i++ // {
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return nil
+	}
+	for {
+		p.ws()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return p.errAt("want a key")
+		}
+		k, err := p.str()
+		if err != nil {
+			return err
+		}
+		p.ws()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return p.errAt("want ':'")
+		}
+		p.i++
+		p.ws()
+		if err := p.value(dst.PutEmpty(k)); err != nil {
+			return err
+		}
+		p.ws()
+		if p.i >= len(p.b) {
+			return p.errAt("unterminated object")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return nil
+		default:
+			return p.errAt("want ',' or '}'")
+		}
+	}
+}
+
+func (p *jsonParser) array(dst pcommon.Slice) error {
+	p.i++ // [
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		return nil
+	}
+	for {
+		p.ws()
+		if err := p.value(dst.AppendEmpty()); err != nil {
+			return err
+		}
+		p.ws()
+		if p.i >= len(p.b) {
+			return p.errAt("unterminated array")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return nil
+		default:
+			return p.errAt("want ',' or ']'")
+		}
+	}
+}
+
+func (p *jsonParser) value(dst pcommon.Value) error {
+	if p.i >= len(p.b) {
+		return p.errAt("want a value")
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object(dst.SetEmptyMap())
+	case c == '[':
+		return p.array(dst.SetEmptySlice())
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		dst.SetStr(s)
+		return nil
+	case c == 't':
+		return p.lit("true", func() { dst.SetBool(true) })
+	case c == 'f':
+		return p.lit("false", func() { dst.SetBool(false) })
+	case c == 'n':
+		return p.lit("null", func() {}) // an empty value is OTLP's null
+	case c == '-' || c >= '0' && c <= '9':
+		return p.num(dst)
+	}
+	return p.errAt("unexpected character")
+}
+
+func (p *jsonParser) lit(word string, set func()) error {
+	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+		return p.errAt("bad literal")
+	}
+	p.i += len(word)
+	set()
+	return nil
+}
+
+func (p *jsonParser) num(dst pcommon.Value) error {
+	start := p.i
+	isFloat := false
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if c >= '0' && c <= '9' || c == '-' || c == '+' {
+			p.i++
+		} else if c == '.' || c == 'e' || c == 'E' {
+			isFloat = true
+			p.i++
+		} else {
+			break
+		}
+	}
+	s := string(p.b[start:p.i])
+	if !isFloat {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			dst.SetInt(n)
+			return nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		// Out of range for a double too: keep the digits.
+		if _, ok := err.(*strconv.NumError); ok && len(s) > 0 {
+			dst.SetStr(s)
+			return nil
+		}
+		return p.errAt("bad number")
+	}
+	dst.SetDouble(f)
+	return nil
+}
+
+// str reads a JSON string at p.i.
+func (p *jsonParser) str() (string, error) {
+	start := p.i
+	p.i++ // "
+	escaped := false
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '\\':
+			escaped = true
+			p.i += 2
+		case c == '"':
+			p.i++
+			if !escaped && utf8.Valid(p.b[start+1:p.i-1]) {
+				return string(p.b[start+1 : p.i-1]), nil
+			}
+			// Escapes, or invalid UTF-8 (which encoding/json replaces
+			// with U+FFFD, as OTLP's protobuf strings require).
+			var s string
+			if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
+				return "", p.errAt("bad string escape")
+			}
+			return s, nil
+		case c < 0x20:
+			return "", p.errAt("control character in string")
+		default:
+			p.i++
+		}
+	}
+	return "", p.errAt("unterminated string")
+}
