@@ -55,8 +55,11 @@ type Config struct {
 	TLS tlsconfig.Config `koanf:"tls"`
 	// Timeout bounds one export request (default 10s).
 	Timeout time.Duration `koanf:"timeout"`
-	// MaxRecords is the most log records per request (default 1000).
+	// MaxRecords is the most log records per request (default 250).
 	MaxRecords int `koanf:"max_records"`
+	// MaxConcurrentRequests is how many requests of one batch may be in
+	// flight at once (default 4); 1 sends them one after the other.
+	MaxConcurrentRequests int `koanf:"max_concurrent_requests"`
 	// MaxBytes bounds the events' JSON size per request (default 3 MiB,
 	// under the 4 MiB a collector's gRPC receiver accepts by default). An
 	// event larger than this is sent alone.
@@ -89,12 +92,13 @@ var _ pipeline.Config = (*Config)(nil)
 
 func defaultConfig() *Config {
 	return &Config{
-		Compression: "gzip",
-		Timeout:     10 * time.Second,
-		MaxRecords:  1000,
-		MaxBytes:    3 << 20,
-		ServiceName: "auditrelay",
-		Body:        "structured",
+		Compression:           "gzip",
+		Timeout:               10 * time.Second,
+		MaxRecords:            250,
+		MaxConcurrentRequests: 4,
+		MaxBytes:              3 << 20,
+		ServiceName:           "auditrelay",
+		Body:                  "structured",
 		// Endpoint, Protocol and Site stay empty so that a preset can
 		// fill them; resolved() applies the final defaults.
 		DefaultSeverity: "INFO",
@@ -185,6 +189,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRecords <= 0 {
 		errs = append(errs, pipeline.FieldError("max_records", "must be > 0"))
+	}
+	if c.MaxConcurrentRequests <= 0 {
+		errs = append(errs, pipeline.FieldError("max_concurrent_requests", "must be > 0"))
 	}
 	if c.MaxBytes <= 0 {
 		errs = append(errs, pipeline.FieldError("max_bytes", "must be > 0"))

@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -99,8 +100,9 @@ func (s *Sink) exporter() (exporter, error) {
 }
 
 // Consume exports b in requests of at most max_records records and
-// max_bytes, one after the other, and returns nil once the destination
-// accepted all of them. It blocks; ctx cancels the request in flight. It
+// max_bytes, up to max_concurrent_requests of them at a time (mapping and
+// the destination's work overlap), and returns nil once the destination
+// accepted all of them. It blocks; ctx cancels the requests in flight. It
 // reads b and never modifies it or keeps it. A retryable failure of any
 // request fails the whole batch (the runner retries it, so records of
 // requests that had succeeded are sent again: at-least-once). Records a
@@ -115,30 +117,76 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if err != nil {
 		return err
 	}
-	var rejected []pipeline.Rejection
+	var chunks [][]pipeline.Event
 	for start := 0; start < len(b.Events); {
 		end := s.split(b.Events, start)
-		evs := b.Events[start:end]
-		req := plogotlp.NewExportRequestFromLogs(s.m.logs(b.Source, evs))
-		resp, err := exp.export(ctx, req)
-		if err != nil {
-			return fmt.Errorf("otlp sink %q: exporting %d records to %s: %w", s.name, len(evs), s.cfg.Endpoint, err)
-		}
-		if ps := resp.PartialSuccess(); ps.RejectedLogRecords() > 0 {
-			reason := fmt.Sprintf("the destination rejected %d of the %d records of the request holding this event: %s",
-				ps.RejectedLogRecords(), len(evs), ps.ErrorMessage())
-			for i := range evs {
-				rejected = append(rejected, pipeline.Rejection{Event: evs[i], Reason: reason})
-			}
-		} else if msg := ps.ErrorMessage(); msg != "" {
-			s.log.Warn("destination accepted the records with a warning", "warning", msg)
-		}
+		chunks = append(chunks, b.Events[start:end])
 		start = end
 	}
-	if len(rejected) > 0 {
-		return &pipeline.RejectedError{Sink: s.name, Rejected: rejected}
+	rejected := make([][]pipeline.Rejection, len(chunks))
+	errs := make([]error, len(chunks))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, s.cfg.MaxConcurrentRequests)
+	var wg sync.WaitGroup
+	for i, evs := range chunks {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			rejected[i], errs[i] = s.send(ctx, exp, b.Source, evs)
+			if errs[i] != nil {
+				cancel() // the batch fails anyway: stop the other requests
+			}
+		})
+	}
+	wg.Wait()
+	// Report the first real failure, not the cancellations it caused.
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, context.Canceled) {
+			return e
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var all []pipeline.Rejection
+	for _, r := range rejected {
+		all = append(all, r...)
+	}
+	if len(all) > 0 {
+		return &pipeline.RejectedError{Sink: s.name, Rejected: all}
 	}
 	return nil
+}
+
+// send exports one request and returns the events the destination rejected.
+func (s *Sink) send(ctx context.Context, exp exporter, source string, evs []pipeline.Event) ([]pipeline.Rejection, error) {
+	req := plogotlp.NewExportRequestFromLogs(s.m.logs(source, evs))
+	resp, err := exp.export(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("otlp sink %q: exporting %d records to %s: %w", s.name, len(evs), s.cfg.Endpoint, err)
+	}
+	ps := resp.PartialSuccess()
+	if ps.RejectedLogRecords() == 0 {
+		if msg := ps.ErrorMessage(); msg != "" {
+			s.log.Warn("destination accepted the records with a warning", "warning", msg)
+		}
+		return nil, nil
+	}
+	reason := fmt.Sprintf("the destination rejected %d of the %d records of the request holding this event: %s",
+		ps.RejectedLogRecords(), len(evs), ps.ErrorMessage())
+	out := make([]pipeline.Rejection, len(evs))
+	for i := range evs {
+		out[i] = pipeline.Rejection{Event: evs[i], Reason: reason}
+	}
+	return out, nil
 }
 
 // split returns the end of the request starting at evs[start]: at most

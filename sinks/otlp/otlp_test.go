@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,6 +185,12 @@ func manyEvents(t testing.TB, n int) []pipeline.Event {
 	return evs
 }
 
+func sorted(ids []string) string {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
+}
+
 func ids(evs []pipeline.Event) string {
 	s := make([]string, len(evs))
 	for i := range evs {
@@ -212,8 +219,8 @@ func TestDeliverAllProtocols(t *testing.T) {
 				if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
 					t.Fatal(err)
 				}
-				if got := strings.Join(c.received(), ","); got != ids(evs) {
-					t.Errorf("received %d ids, not the batch in order", len(c.received()))
+				if got := sorted(c.received()); got != ids(evs) {
+					t.Errorf("received %d ids, not the batch", len(c.received()))
 				}
 				if c.requests != 3 {
 					t.Errorf("requests = %d, want 3 (max_records 100)", c.requests)
@@ -235,7 +242,8 @@ func TestDeliverAllProtocols(t *testing.T) {
 
 func TestSplitByBytes(t *testing.T) {
 	c := &collector{}
-	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c); cfg.MaxBytes = 1500 })
+	// One request at a time: the records arrive in the batch's order.
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c); cfg.MaxBytes = 1500; cfg.MaxConcurrentRequests = 1 })
 	evs := manyEvents(t, 20)
 	if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
 		t.Fatal(err)
@@ -419,7 +427,7 @@ func TestCollectorOutage(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	if got := strings.Join(c.received(), ","); got != ids(evs) {
+	if got := sorted(c.received()); got != ids(evs) {
 		t.Errorf("after the outage: received %d of %d", len(c.received()), len(evs))
 	}
 }
@@ -461,5 +469,24 @@ func TestLifecycle(t *testing.T) {
 		if err := s.Shutdown(context.Background()); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
+	}
+}
+
+// TestOneRequestFails fails one of the concurrent requests of a batch: the
+// batch fails with that request's (retryable) error, not with the
+// cancellation of its siblings.
+func TestOneRequestFails(t *testing.T) {
+	calls := 0
+	c := &collector{reply: func(int) (plogotlp.ExportResponse, error) {
+		calls++
+		if calls == 2 {
+			return plogotlp.NewExportResponse(), withRetryInfo(codes.Unavailable, time.Second)
+		}
+		return plogotlp.NewExportResponse(), nil
+	}}
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c); cfg.MaxRecords = 10 })
+	err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 100)})
+	if got := outcome(err); got != "retry after 1s" {
+		t.Errorf("outcome %q (%v), want the failed request's retry", got, err)
 	}
 }

@@ -249,6 +249,9 @@ func TestOTLPCollector(t *testing.T) {
 		t.Fatalf("auditrelay exited %d:\n%s", exit, stderr)
 	}
 	want := simEvents(t, sim, n)
+	if len(want) < n*9/10 {
+		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
+	}
 	recs := waitRecords(t, 3*len(want), out)
 	byProto := map[string]map[string]record{}
 	for _, r := range recs {
@@ -365,6 +368,9 @@ func TestOTLPCollectorOutage(t *testing.T) {
 		t.Errorf("no retry logged: the outage was not seen by the sinks")
 	}
 	want := simEvents(t, sim, n)
+	if len(want) < n*9/10 {
+		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
+	}
 	recs := waitRecords(t, 2*len(want), out1, out2)
 	seen := map[string]map[string]bool{"grpc": {}, "http/protobuf": {}}
 	for _, r := range recs {
