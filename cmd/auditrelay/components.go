@@ -25,6 +25,7 @@ func components() (*pipeline.Registry, error) {
 		checkpoint.NewMemoryFactory(),
 		// sources
 		openai.NewFactory(),
+		openai.NewOrgLogsFactory(),
 		// transforms
 		filter.NewFactory(),
 		dedup.NewFactory(),

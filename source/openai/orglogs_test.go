@@ -1,0 +1,225 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+// orgCollector records delivered events; failEvery>0 fails every n-th batch.
+type orgCollector struct {
+	mu        sync.Mutex
+	ids       []string
+	pending   []string
+	raw       map[string][]byte
+	batches   int
+	failAt    map[int]bool // batch numbers (1-based) that fail once
+	stopAfter int // cancel after this many delivered events
+	cancel    context.CancelFunc
+}
+
+func (c *orgCollector) Consume(_ context.Context, b pipeline.Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batches++
+	if c.failAt[c.batches] {
+		return errors.New("sink down")
+	}
+	// Like a transactional sink: a window counts once its last batch is
+	// acknowledged; a retried window starts again with WindowStart.
+	if b.WindowStart {
+		c.pending = c.pending[:0]
+	}
+	for _, ev := range b.Events {
+		c.pending = append(c.pending, ev.ID)
+		if c.raw == nil {
+			c.raw = map[string][]byte{}
+		}
+		c.raw[ev.ID] = ev.Raw
+	}
+	if b.WindowEnd {
+		c.ids = append(c.ids, c.pending...)
+		c.pending = c.pending[:0]
+	}
+	if c.stopAfter > 0 && len(c.ids) >= c.stopAfter && c.cancel != nil {
+		c.cancel()
+	}
+	return nil
+}
+
+func newOrgSim(t *testing.T, opts openaisim.Options) (*openaisim.Server, string) {
+	t.Helper()
+	if opts.APIKey == "" {
+		opts.APIKey = "sk-admin-test"
+	}
+	sim := openaisim.New(opts)
+	base, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim, base
+}
+
+func orgSource(base, order string, mut func(*OrgLogsConfig)) *OrgLogsSource {
+	cfg := defaultOrgLogsConfig()
+	cfg.BaseURL, cfg.APIKey, cfg.Order = base, "sk-admin-test", order
+	cfg.PageSize, cfg.BatchSize, cfg.MaxWindowEvents = 61, 150, 500
+	cfg.RetryWaitMin, cfg.RetryWaitMax = time.Millisecond, 10*time.Millisecond
+	cfg.StartAt = StartAt{Ago: 48 * time.Hour}
+	if mut != nil {
+		mut(cfg)
+	}
+	return NewOrgLogsSource(pipeline.Settings{Name: "acme"}, *cfg)
+}
+
+func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name   string
+		order  string
+		faults openaisim.Faults
+		max    int
+	}{
+		{"asc", "asc", openaisim.Faults{}, 500},
+		{"desc", "desc", openaisim.Faults{}, 500},
+		{"asc 429 storm", "asc", openaisim.Faults{Rate: 0.15, Kinds: []openaisim.FaultKind{openaisim.Fault429, openaisim.FaultTruncated}, RetryAfter: time.Millisecond}, 500},
+		{"desc 429 storm", "desc", openaisim.Faults{Rate: 0.15, Kinds: []openaisim.FaultKind{openaisim.Fault429, openaisim.Fault503, openaisim.FaultEnvelope}, RetryAfter: time.Millisecond}, 500},
+		{"desc bounded memory", "desc", openaisim.Faults{}, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, base := newOrgSim(t, openaisim.Options{Seed: 7, OrgLogEvents: 1200, Span: 24 * time.Hour, Start: now.Add(-24 * time.Hour), Faults: tc.faults})
+			want := sim.VisibleLogIDs(now.Add(time.Hour))
+			store := checkpoint.NewMemory()
+			col := &orgCollector{}
+			src := orgSource(base, tc.order, func(c *OrgLogsConfig) { c.MaxWindowEvents = tc.max })
+			if err := src.Run(context.Background(), pipeline.SourceHost{Next: col, Store: store, Once: true, DrainTimeout: time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			checkSameIDs(t, col.ids, want)
+			for _, id := range want[:3] {
+				var obj map[string]any
+				if err := json.Unmarshal(col.raw[id], &obj); err != nil || obj["id"] != id {
+					t.Fatalf("raw of %s: %v %s", id, err, col.raw[id])
+				}
+			}
+			// A second run delivers nothing new.
+			col2 := &orgCollector{}
+			if err := src.Run(context.Background(), pipeline.SourceHost{Next: col2, Store: store, Once: true, DrainTimeout: time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			if len(col2.ids) != 0 {
+				t.Fatalf("second run delivered %d events again", len(col2.ids))
+			}
+		})
+	}
+}
+
+func checkSameIDs(t *testing.T, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("delivered %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("event %d is %s, want %s (order or gap)", i, got[i], want[i])
+		}
+	}
+}
+
+func TestOrgLogsResumesAfterInterruptionAndFailures(t *testing.T) {
+	now := time.Now()
+	for _, order := range []string{"asc", "desc"} {
+		t.Run(order, func(t *testing.T) {
+			sim, base := newOrgSim(t, openaisim.Options{Seed: 3, OrgLogEvents: 900, Span: 10 * time.Hour, Start: now.Add(-10 * time.Hour)})
+			want := sim.VisibleLogIDs(now.Add(time.Hour))
+			store := checkpoint.NewMemory()
+			// First run: stopped after ~300 events (asc) or after the first
+			// bounded window (desc).
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			first := &orgCollector{stopAfter: 300, cancel: cancel}
+			src := orgSource(base, order, func(c *OrgLogsConfig) { c.MaxWindowEvents = 300 })
+			if err := src.Run(ctx, pipeline.SourceHost{Next: first, Store: store, DrainTimeout: time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			// Second run with a sink failing twice.
+			second := &orgCollector{failAt: map[int]bool{2: true, 4: true}}
+			if err := src.Run(context.Background(), pipeline.SourceHost{Next: second, Store: store, Once: true, DrainTimeout: time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			got := append(append([]string(nil), first.ids...), second.ids...)
+			checkSameIDs(t, got, want)
+		})
+	}
+}
+
+func TestOrgLogsRefusedKeyIsPermanent(t *testing.T) {
+	_, base := newOrgSim(t, openaisim.Options{Seed: 1, OrgLogEvents: 10, Span: time.Hour, APIKey: "sk-admin-other"})
+	src := orgSource(base, "asc", nil)
+	err := src.Run(context.Background(), pipeline.SourceHost{Next: &orgCollector{}, Store: checkpoint.NewMemory(), Once: true})
+	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "admin key was refused") {
+		t.Fatalf("got %v, want a permanent refused-key error", err)
+	}
+	if strings.Contains(err.Error(), "sk-admin-test") {
+		t.Fatal("error leaks the key")
+	}
+}
+
+func TestParseOrganizationLog(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw      string
+		wantErr        bool
+		id, typ, actor string
+		email, project string
+	}{
+		{name: "user actor", raw: `{"id":"log_1","event":"chat.completions.create","created_at":1700000000,"actor":{"type":"user","id":"user_1","name":"ana@example.com"},"project":{"id":"proj_1"}}`,
+			id: "log_1", typ: "chat.completions.create", actor: "user_1", email: "ana@example.com", project: "proj_1"},
+		{name: "api key actor", raw: `{"id":"log_2","event":"embeddings.create","created_at":1700000001,"actor":{"type":"api_key","id":"key_1","name":"ci key"},"project_id":"proj_2"}`,
+			id: "log_2", typ: "embeddings.create", actor: "key_1", project: "proj_2"},
+		{name: "no actor", raw: `{"id":"log_3","event":"organization.user.deleted","created_at":1700000002,"actor":null}`, id: "log_3", typ: "organization.user.deleted"},
+		{name: "missing event", raw: `{"id":"log_4","created_at":1}`, wantErr: true},
+		{name: "missing created_at", raw: `{"id":"log_5","event":"x"}`, wantErr: true},
+		{name: "not json", raw: `{"id":`, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := ParseOrganizationLog(json.RawMessage(tc.raw), "acme", time.Now())
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if ev.ID != tc.id || ev.Type != tc.typ || ev.ActorID != tc.actor || ev.ActorEmail != tc.email || ev.ProjectID != tc.project || ev.Schema != SchemaOrganizationLog {
+				t.Fatalf("got %+v", ev)
+			}
+			if string(ev.Raw) != tc.raw {
+				t.Fatal("raw changed")
+			}
+		})
+	}
+}
+
+func TestOrgLogsConfigValidate(t *testing.T) {
+	c := defaultOrgLogsConfig()
+	c.Order, c.PageSize = "sideways", 500
+	err := c.Validate()
+	for _, key := range []string{"api_key", "order", "page_size"} {
+		if err == nil || !strings.Contains(err.Error(), key+":") {
+			t.Fatalf("error %v does not name %s", err, key)
+		}
+	}
+	ok := defaultOrgLogsConfig()
+	ok.APIKey = "sk-admin-x"
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
