@@ -4,6 +4,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/datadog"
 	"github.com/auditrelay/auditrelay/sinks/file"
+	"github.com/auditrelay/auditrelay/sinks/kafka"
 	"github.com/auditrelay/auditrelay/sinks/otlp"
 	"github.com/auditrelay/auditrelay/sinks/splunkhec"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
@@ -23,6 +24,7 @@ func components() (*pipeline.Registry, error) {
 		// checkpoint stores
 		checkpoint.NewFileFactory(),
 		checkpoint.NewMemoryFactory(),
+		kafka.NewStoreFactory(),
 		// sources
 		openai.NewFactory(),
 		openai.NewOrgLogsFactory(),
@@ -38,5 +40,6 @@ func components() (*pipeline.Registry, error) {
 		otlp.NewFactory(),
 		splunkhec.NewFactory(),
 		datadog.NewFactory(),
+		kafka.NewFactory(),
 	)
 }
