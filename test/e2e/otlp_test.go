@@ -47,18 +47,18 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// collector is a running OpenTelemetry Collector writing the logs it
+// otelCollector is a running OpenTelemetry Collector writing the logs it
 // receives as OTLP JSON lines to out.
-type collector struct {
+type otelCollector struct {
 	grpcPort, httpPort int
 	out                string
 	cmd                *exec.Cmd
 	stderr             *bytes.Buffer
 }
 
-func startCollector(t testing.TB, grpcPort, httpPort int, out string) *collector {
+func startCollector(t testing.TB, grpcPort, httpPort int, out string) *otelCollector {
 	t.Helper()
-	c := &collector{grpcPort: grpcPort, httpPort: httpPort, out: out, stderr: new(bytes.Buffer)}
+	c := &otelCollector{grpcPort: grpcPort, httpPort: httpPort, out: out, stderr: new(bytes.Buffer)}
 	c.cmd = exec.Command(otelcolBin(t), "--config", "file:"+filepath.Join(repoRoot(), "deploy", "otelcol", "collector-e2e.yaml"))
 	c.cmd.Env = append(os.Environ(), fmt.Sprintf("OTELCOL_GRPC_PORT=%d", grpcPort), fmt.Sprintf("OTELCOL_HTTP_PORT=%d", httpPort), "OTELCOL_OUT="+out)
 	c.cmd.Stderr = c.stderr
@@ -84,7 +84,7 @@ func startCollector(t testing.TB, grpcPort, httpPort int, out string) *collector
 }
 
 // stop shuts the collector down gracefully (the file exporter flushes).
-func (c *collector) stop(t testing.TB) {
+func (c *otelCollector) stop(t testing.TB) {
 	if c.cmd.Process == nil || c.cmd.ProcessState != nil {
 		return
 	}
@@ -100,8 +100,8 @@ func (c *collector) stop(t testing.TB) {
 	}
 }
 
-// record is what the tests check of one received log record.
-type record struct {
+// otelRecord is what the tests check of one received log record.
+type otelRecord struct {
 	id, name, protocol string
 	sevNum             int32
 	sevText            string
@@ -110,10 +110,10 @@ type record struct {
 	body               map[string]any
 }
 
-// readRecords parses the collector's output files.
-func readRecords(t testing.TB, files ...string) []record {
+// readOTLPRecords parses the collector's output files.
+func readOTLPRecords(t testing.TB, files ...string) []otelRecord {
 	t.Helper()
-	var out []record
+	var out []otelRecord
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if os.IsNotExist(err) {
@@ -140,7 +140,7 @@ func readRecords(t testing.TB, files ...string) []record {
 					lrs := sls.At(j).LogRecords()
 					for k := 0; k < lrs.Len(); k++ {
 						lr := lrs.At(k)
-						r := record{name: lr.EventName(), protocol: proto.Str(), sevNum: int32(lr.SeverityNumber()), sevText: lr.SeverityText(),
+						r := otelRecord{name: lr.EventName(), protocol: proto.Str(), sevNum: int32(lr.SeverityNumber()), sevText: lr.SeverityText(),
 							ts: lr.Timestamp().AsTime(), attrs: lr.Attributes().AsRaw()}
 						r.id, _ = r.attrs["openai.event.id"].(string)
 						if lr.Body().Type().String() == "Map" {
@@ -155,8 +155,8 @@ func readRecords(t testing.TB, files ...string) []record {
 	return out
 }
 
-// simEvents returns the simulator's visible events by id.
-func simEvents(t testing.TB, sim *openaisim.Server, n int) map[string]map[string]any {
+// visibleSimEvents returns the simulator's visible events by id.
+func visibleSimEvents(t testing.TB, sim *openaisim.Server, n int) map[string]map[string]any {
 	t.Helper()
 	visible := map[string]bool{}
 	for _, id := range sim.VisibleIDs(time.Now()) {
@@ -178,8 +178,8 @@ func simEvents(t testing.TB, sim *openaisim.Server, n int) map[string]map[string
 	return out
 }
 
-// wantSeverity is the default severity table of the otlp sink, restated.
-func wantSeverity(typ string) int32 {
+// wantOTLPSeverity is the default severity table of the otlp sink, restated.
+func wantOTLPSeverity(typ string) int32 {
 	for _, suf := range []string{".failed", ".deleted", ".removed", ".archived", ".disabled", ".deactivated", ".unbound_from_resource"} {
 		if strings.HasSuffix(typ, suf) {
 			return 13
@@ -191,11 +191,11 @@ func wantSeverity(typ string) int32 {
 	return 0 // INFO or INFO2: checked loosely
 }
 
-func waitRecords(t testing.TB, want int, files ...string) []record {
+func waitOTLPRecords(t testing.TB, want int, files ...string) []otelRecord {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		recs := readRecords(t, files...)
+		recs := readOTLPRecords(t, files...)
 		if len(recs) >= want || time.Now().After(deadline) {
 			return recs
 		}
@@ -233,7 +233,7 @@ func otlpSink(name, protocol, endpoint string) string {
 
 // TestOTLPCollector sends the simulator's events through auditrelay to a
 // real collector over gRPC, HTTP/protobuf and HTTP/JSON at once and checks
-// every record the collector wrote.
+// every otelRecord the collector wrote.
 func TestOTLPCollector(t *testing.T) {
 	const n = 3000
 	sim, base := startSimulator(t, openaisim.Options{Seed: 4, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
@@ -248,15 +248,15 @@ func TestOTLPCollector(t *testing.T) {
 	if exit != 0 {
 		t.Fatalf("auditrelay exited %d:\n%s", exit, stderr)
 	}
-	want := simEvents(t, sim, n)
+	want := visibleSimEvents(t, sim, n)
 	if len(want) < n*9/10 {
 		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
 	}
-	recs := waitRecords(t, 3*len(want), out)
-	byProto := map[string]map[string]record{}
+	recs := waitOTLPRecords(t, 3*len(want), out)
+	byProto := map[string]map[string]otelRecord{}
 	for _, r := range recs {
 		if byProto[r.protocol] == nil {
-			byProto[r.protocol] = map[string]record{}
+			byProto[r.protocol] = map[string]otelRecord{}
 		}
 		byProto[r.protocol][r.id] = r
 	}
@@ -285,7 +285,7 @@ func TestOTLPCollector(t *testing.T) {
 				if r.name != typ || r.attrs["event.name"] != typ {
 					problems = append(problems, fmt.Sprintf("event name %q/%v, want %q", r.name, r.attrs["event.name"], typ))
 				}
-				if s := wantSeverity(typ); s != 0 && r.sevNum != s || s == 0 && (r.sevNum < 9 || r.sevNum > 12) {
+				if s := wantOTLPSeverity(typ); s != 0 && r.sevNum != s || s == 0 && (r.sevNum < 9 || r.sevNum > 12) {
 					problems = append(problems, fmt.Sprintf("severity %d %s for %s", r.sevNum, r.sevText, typ))
 				}
 				if actor, ok := ev["actor"].(map[string]any); ok && actor["type"] != r.attrs["openai.actor.type"] {
@@ -347,7 +347,7 @@ func TestOTLPCollectorOutage(t *testing.T) {
 	}()
 	// Let some events through, then take the collector away.
 	deadline := time.Now().Add(30 * time.Second)
-	for len(readRecords(t, out1)) == 0 {
+	for len(readOTLPRecords(t, out1)) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("no event reached the collector before the outage")
 		}
@@ -367,11 +367,11 @@ func TestOTLPCollectorOutage(t *testing.T) {
 	if !strings.Contains(r.stderr, "retrying") {
 		t.Errorf("no retry logged: the outage was not seen by the sinks")
 	}
-	want := simEvents(t, sim, n)
+	want := visibleSimEvents(t, sim, n)
 	if len(want) < n*9/10 {
 		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
 	}
-	recs := waitRecords(t, 2*len(want), out1, out2)
+	recs := waitOTLPRecords(t, 2*len(want), out1, out2)
 	seen := map[string]map[string]bool{"grpc": {}, "http/protobuf": {}}
 	for _, r := range recs {
 		seen[r.protocol][r.id] = true
