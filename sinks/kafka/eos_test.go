@@ -1,0 +1,223 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// instance is one auditrelay process as far as Kafka is concerned.
+type instance struct {
+	sink  *Sink
+	store *Store
+}
+
+func newInstance(t *testing.T, addr string, crash func(string) bool) *instance {
+	t.Helper()
+	cfg := testConfig(addr, "audit")
+	cfg.ExactlyOnce = true
+	cfg.CreateTopics = true
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(testSettings("k"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.crashBeforeCommit = crash
+	st := NewStore(s, "cursors")
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// A killed process does not clean up; the clients are closed at the
+	// end of the test only, after newer instances fenced them.
+	t.Cleanup(func() {
+		ctx := context.WithoutCancel(t.Context())
+		st.Shutdown(ctx)
+		s.Shutdown(ctx)
+	})
+	return &instance{s, st}
+}
+
+// TestExactlyOnceAcrossCrashes runs a source of 300 events in windows of
+// two batches, kills the instance at random points (after the first batch,
+// after producing the window, after writing the cursor but before the
+// commit, right after the commit) many times, injects produce errors that
+// abort the transaction mid-window, and checks that a read_committed
+// consumer sees every event exactly once.
+func TestExactlyOnceAcrossCrashes(t *testing.T) {
+	c, addr := newCluster(t, kfake.SeedTopics(3, "audit"))
+	const total, window = 300, 10
+	rng := rand.New(rand.NewPCG(1, 2))
+	var failNext atomic.Bool
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if failNext.CompareAndSwap(true, false) {
+			return produceError(kerr.UnknownServerError.Code)(req)
+		}
+		return nil, nil, false
+	})
+	crashes, injected := 0, 0
+	for restarts := 0; ; restarts++ {
+		if restarts > 400 {
+			t.Fatal("no progress after 400 restarts")
+		}
+		var crashInSave atomic.Bool
+		in := newInstance(t, addr, func(string) bool { return crashInSave.Load() })
+		ctx := t.Context()
+		raw, err := in.store.Load(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := 0
+		if raw != nil {
+			if next, err = strconv.Atoi(string(raw)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if next >= total {
+			break
+		}
+		crashed := false
+		for next < total && !crashed {
+			point := rng.IntN(6) // 0..3 crash points, 4 and 5 run through
+			evs := events(next, window, "acme")
+			first := pipeline.Batch{Source: "acme", Events: evs[:window/2], WindowStart: true}
+			second := pipeline.Batch{Source: "acme", Events: evs[window/2:], WindowEnd: true}
+			if err := in.sink.Consume(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			if point == 0 {
+				crashed = true
+				break
+			}
+			if rng.IntN(4) == 0 {
+				// A broker error aborts the transaction mid-window; the
+				// runner's retry of the batch replays the window.
+				failNext.Store(true)
+				injected++
+				if err := in.sink.Consume(ctx, second); err == nil || pipeline.IsPermanent(err) {
+					t.Fatalf("Consume with an injected broker error = %v, want a retryable error", err)
+				}
+			}
+			if err := in.sink.Consume(ctx, second); err != nil {
+				t.Fatal(err)
+			}
+			if point == 1 {
+				crashed = true
+				break
+			}
+			crashInSave.Store(point == 2)
+			err := in.store.Save(ctx, "acme", []byte(strconv.Itoa(next+window)))
+			if point == 2 {
+				if !errors.Is(err, errCrashed) {
+					t.Fatalf("Save with crash hook = %v", err)
+				}
+				crashed = true
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			next += window
+			if point == 3 {
+				crashed = true
+			}
+		}
+		if crashed {
+			crashes++
+		}
+	}
+	if crashes < 20 || injected < 5 {
+		t.Fatalf("only %d crashes and %d injected errors: the test did not exercise recovery", crashes, injected)
+	}
+	committed := readAll(t, addr, "audit", true)
+	seen := map[string]int{}
+	for _, r := range committed {
+		id, _ := header(r, "event.id")
+		seen[id]++
+	}
+	for i := range total {
+		id := event(i, "acme").ID
+		if seen[id] != 1 {
+			t.Errorf("event %s seen %d times by a read_committed consumer", id, seen[id])
+		}
+	}
+	if len(committed) != total {
+		t.Errorf("read_committed consumer saw %d records, want %d", len(committed), total)
+	}
+	all := readAll(t, addr, "audit", false)
+	if len(all) <= total {
+		t.Errorf("read_uncommitted saw %d records: no aborted data was written, so the crashes proved nothing", len(all))
+	}
+	t.Logf("%d crashes, %d injected produce errors, %d records written, %d committed", crashes, injected, len(all), len(committed))
+}
+
+func TestFencing(t *testing.T) {
+	_, addr := newCluster(t, kfake.SeedTopics(1, "audit"))
+	ctx := t.Context()
+	a := newInstance(t, addr, nil)
+	if _, err := a.store.Load(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 5, "acme"), WindowStart: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A second replica starts by mistake with the same transactional id.
+	b := newInstance(t, addr, nil)
+	if _, err := b.store.Load(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(5, 5, "acme"), WindowEnd: true})
+	if err == nil {
+		err = a.store.Save(ctx, "acme", []byte("10"))
+	}
+	if err == nil || !pipeline.IsPermanent(err) || !errors.Is(err, ErrFenced) ||
+		!strings.Contains(err.Error(), `fenced by another instance using transactional id "auditrelay-acme"`) {
+		t.Fatalf("first instance after being fenced: %v, want a permanent fenced error", err)
+	}
+	// It stays stopped for that source.
+	if err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 1, "acme"), WindowStart: true}); !errors.Is(err, ErrFenced) {
+		t.Fatalf("fenced instance accepted a new window: %v", err)
+	}
+	// The new instance delivers and commits.
+	if err := b.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 10, "acme"), WindowStart: true, WindowEnd: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.Save(ctx, "acme", []byte("10")); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(readAll(t, addr, "audit", true)); got != 10 {
+		t.Fatalf("read_committed sees %d records, want 10 (only the new instance's)", got)
+	}
+	c := newInstance(t, addr, nil)
+	if got, err := c.store.Load(ctx, "acme"); err != nil || string(got) != "10" {
+		t.Fatalf("Load = %q, %v; want 10", got, err)
+	}
+}
+
+func TestExactlyOnceNeedsKafkaStore(t *testing.T) {
+	_, addr := newCluster(t, kfake.SeedTopics(1, "audit"))
+	cfg := testConfig(addr, "audit")
+	cfg.ExactlyOnce = true
+	s, err := New(testSettings("k"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "exactly_once needs the kafka checkpoint store") {
+		t.Fatalf("Start = %v", err)
+	}
+}
