@@ -49,7 +49,9 @@ type Config struct {
 	// Headers are sent with every request (gRPC metadata or HTTP headers),
 	// typically a vendor's API key. Values are secrets.
 	Headers map[string]pipeline.Secret `koanf:"headers"`
-	// Compression is gzip (default) or none.
+	// Compression is gzip or none. Default gzip, except none for the
+	// presets that send to an agent on the same host (datadog_agent,
+	// splunk_otel), where compressing only costs CPU on both sides.
 	Compression string `koanf:"compression"`
 	// TLS configures the client; see package tlsconfig.
 	TLS tlsconfig.Config `koanf:"tls"`
@@ -92,7 +94,6 @@ var _ pipeline.Config = (*Config)(nil)
 
 func defaultConfig() *Config {
 	return &Config{
-		Compression:           "gzip",
 		Timeout:               10 * time.Second,
 		MaxRecords:            250,
 		MaxConcurrentRequests: 4,
@@ -112,6 +113,9 @@ func (c *Config) resolved() Config {
 	case PresetDatadogAgent, PresetSplunkOTel:
 		if r.Protocol == "" {
 			r.Protocol = ProtocolGRPC
+		}
+		if r.Compression == "" {
+			r.Compression = "none"
 		}
 	case PresetDatadog:
 		if r.Protocol == "" {
@@ -134,6 +138,9 @@ func (c *Config) resolved() Config {
 	}
 	if r.Protocol == "" {
 		r.Protocol = ProtocolGRPC
+	}
+	if r.Compression == "" {
+		r.Compression = "gzip"
 	}
 	if r.Endpoint == "" {
 		if r.Protocol == ProtocolGRPC {
@@ -179,7 +186,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch c.Compression {
-	case "gzip", "none":
+	case "", "gzip", "none":
 	default:
 		errs = append(errs, pipeline.FieldError("compression", "must be gzip or none, got %q", c.Compression))
 	}

@@ -78,6 +78,13 @@ func TestPresetResolution(t *testing.T) {
 			if r.Endpoint != tt.endpoint || r.Protocol != tt.prot {
 				t.Errorf("got %s %s, want %s %s", r.Endpoint, r.Protocol, tt.endpoint, tt.prot)
 			}
+			wantComp := "gzip"
+			if tt.preset == PresetDatadogAgent || tt.preset == PresetSplunkOTel {
+				wantComp = "none"
+			}
+			if r.Compression != wantComp {
+				t.Errorf("compression %q, want %q", r.Compression, wantComp)
+			}
 			if tt.preset == PresetDatadog && r.Headers["dd-protocol"] != "otlp" {
 				t.Errorf("dd-protocol header not set")
 			}

@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -124,9 +123,12 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 		start = end
 	}
 	rejected := make([][]pipeline.Rejection, len(chunks))
-	errs := make([]error, len(chunks))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The first failure fails the batch and cancels the other requests;
+	// their cancellations are not what went wrong, so only it is reported.
+	var first error
+	var failOnce sync.Once
 	sem := make(chan struct{}, s.cfg.MaxConcurrentRequests)
 	var wg sync.WaitGroup
 	for i, evs := range chunks {
@@ -135,26 +137,21 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			errs[i] = ctx.Err()
+			failOnce.Do(func() { first = ctx.Err() })
 			break
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			rejected[i], errs[i] = s.send(ctx, exp, b.Source, evs)
-			if errs[i] != nil {
-				cancel() // the batch fails anyway: stop the other requests
+			var err error
+			rejected[i], err = s.send(ctx, exp, b.Source, evs)
+			if err != nil {
+				failOnce.Do(func() { first = err; cancel() })
 			}
 		})
 	}
 	wg.Wait()
-	// Report the first real failure, not the cancellations it caused.
-	for _, e := range errs {
-		if e != nil && !errors.Is(e, context.Canceled) {
-			return e
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if first != nil {
+		return first
 	}
 	var all []pipeline.Rejection
 	for _, r := range rejected {

@@ -402,12 +402,15 @@ func BenchmarkOTLPSink(b *testing.B) {
 	grpcPort, httpPort := freePort(b), freePort(b)
 	startCollector(b, grpcPort, httpPort, filepath.Join(b.TempDir(), "bench.jsonl"))
 	sinks := map[string]string{
-		"file":      "  - name: archive\n    type: file\n    path: audit.jsonl\n",
-		"otlp_grpc": otlpSink("otel", "grpc", fmt.Sprintf("127.0.0.1:%d", grpcPort)),
-		"otlp_http": otlpSink("otel", "http/protobuf", fmt.Sprintf("http://127.0.0.1:%d", httpPort)),
+		"file": "  - name: archive\n    type: file\n    path: audit.jsonl\n",
+		// A collector on loopback is deployed like an agent: no compression.
+		"otlp_grpc":      otlpSink("otel", "grpc", fmt.Sprintf("127.0.0.1:%d", grpcPort)) + "    compression: none\n",
+		"otlp_http":      otlpSink("otel", "http/protobuf", fmt.Sprintf("http://127.0.0.1:%d", httpPort)) + "    compression: none\n",
+		"otlp_grpc_gzip": otlpSink("otel", "grpc", fmt.Sprintf("127.0.0.1:%d", grpcPort)),
+		"otlp_http_gzip": otlpSink("otel", "http/protobuf", fmt.Sprintf("http://127.0.0.1:%d", httpPort)),
 	}
 	rates := map[string]float64{}
-	for _, name := range []string{"file", "otlp_grpc", "otlp_http"} {
+	for _, name := range []string{"file", "otlp_grpc", "otlp_http", "otlp_grpc_gzip", "otlp_http_gzip"} {
 		b.Run(name, func(b *testing.B) {
 			var total time.Duration
 			for b.Loop() {
