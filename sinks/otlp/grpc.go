@@ -96,6 +96,9 @@ func classifyGRPC(err error) error {
 		if hasInfo {
 			return pipeline.RetryAfter(err, delay)
 		}
+		if strings.Contains(st.Message(), "larger than max") {
+			return fmt.Errorf("%w: %w", errTooLarge, err)
+		}
 	}
 	return pipeline.Permanent(err)
 }

@@ -141,6 +141,8 @@ func classifyHTTP(r *http.Response, body []byte, now time.Time) error {
 			return pipeline.RetryAfter(err, d)
 		}
 		return err
+	case http.StatusRequestEntityTooLarge:
+		return fmt.Errorf("%w: %w", errTooLarge, err)
 	}
 	return pipeline.Permanent(err)
 }

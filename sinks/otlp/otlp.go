@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -167,6 +168,19 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 func (s *Sink) send(ctx context.Context, exp exporter, source string, evs []pipeline.Event) ([]pipeline.Rejection, error) {
 	req := plogotlp.NewExportRequestFromLogs(s.m.logs(source, evs))
 	resp, err := exp.export(ctx, req)
+	if errors.Is(err, errTooLarge) {
+		if len(evs) == 1 {
+			return []pipeline.Rejection{{Event: evs[0], Reason: "the destination refused the record as too large: " + err.Error()}}, nil
+		}
+		// Halve the request until the destination takes it.
+		h := len(evs) / 2
+		r1, err := s.send(ctx, exp, source, evs[:h])
+		if err != nil {
+			return nil, err
+		}
+		r2, err := s.send(ctx, exp, source, evs[h:])
+		return append(r1, r2...), err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("otlp sink %q: exporting %d records to %s: %w", s.name, len(evs), s.cfg.Endpoint, err)
 	}
@@ -185,6 +199,10 @@ func (s *Sink) send(ctx context.Context, exp exporter, source string, evs []pipe
 	}
 	return out, nil
 }
+
+// errTooLarge marks a request the destination refused for its size (HTTP
+// 413, gRPC's "message larger than max"): the sink splits it.
+var errTooLarge = errors.New("request too large")
 
 // split returns the end of the request starting at evs[start]: at most
 // MaxRecords events and MaxBytes of JSON, at least one event.

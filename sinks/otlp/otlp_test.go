@@ -348,7 +348,7 @@ func TestHTTPErrors(t *testing.T) {
 		{401, "", "permanent"},
 		{403, "", "permanent"},
 		{404, "", "permanent"},
-		{413, "", "permanent"},
+		{413, "", "rejected 3"}, // split down to single records, each refused
 		{500, "", "permanent"},
 	}
 	for _, tt := range tests {
@@ -488,5 +488,34 @@ func TestOneRequestFails(t *testing.T) {
 	err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 100)})
 	if got := outcome(err); got != "retry after 1s" {
 		t.Errorf("outcome %q (%v), want the failed request's retry", got, err)
+	}
+}
+
+// TestTooLargeSplits: a receiver with a small max message size refuses the
+// big requests; the sink halves them until they pass, and a record that is
+// too large on its own goes to the dead-letter path.
+func TestTooLargeSplits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(16 << 10))
+	plogotlp.RegisterGRPCServer(srv, &grpcServer{c: c})
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = ln.Addr().String(); cfg.Compression = "none" })
+	evs := manyEvents(t, 100)
+	big := evs[7]
+	big.ID = "big"
+	big.Raw = []byte(`{"id":"big","type":"x","pad":"` + strings.Repeat("y", 20<<10) + `"}`)
+	evs[7] = big
+	err = s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
+	var rej *pipeline.RejectedError
+	if !errors.As(err, &rej) || len(rej.Rejected) != 1 || rej.Rejected[0].Event.ID != "big" {
+		t.Fatalf("got %v, want only the big event rejected", err)
+	}
+	if n := len(c.received()); n != 99 {
+		t.Errorf("received %d, want 99", n)
 	}
 }
