@@ -1,0 +1,177 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+// startKfakeBroker builds test/kfakebroker and runs it as its own process on
+// a loopback port with topics; it returns the broker's address.
+func startKfakeBroker(t *testing.T, topics ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "kfakebroker")
+	build := exec.Command("go", "build", "-o", bin, "./test/kfakebroker")
+	build.Dir = repoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building kfakebroker: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-port", fmt.Sprint(freePort(t)), "-partitions", "3", "-topics", strings.Join(topics, ","))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("kfakebroker printed no address: %v\n%s", err, stderr.String())
+	}
+	return strings.TrimSpace(line)
+}
+
+// kcatRecord is one record as kcat prints it with -f '%k\t%h\t%s\n'.
+type kcatRecord struct {
+	key     string
+	headers map[string]string
+	value   string
+}
+
+// kcatConsume reads topic from the beginning to its end with kcat, which
+// reads committed records only.
+func kcatConsume(t *testing.T, addr, topic string) []kcatRecord {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "kcat", "-C", "-b", addr, "-t", topic, "-o", "beginning", "-e", "-q", "-f", `%k\t%h\t%s\n`)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kcat -C %s: %v\n%s", topic, err, stderr.String())
+	}
+	var recs []kcatRecord
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), "\t", 3)
+		if len(parts) != 3 {
+			t.Fatalf("kcat line without key, headers and value: %q", sc.Text())
+		}
+		r := kcatRecord{key: parts[0], headers: map[string]string{}, value: parts[2]}
+		for h := range strings.SplitSeq(parts[1], ",") {
+			if k, v, ok := strings.Cut(h, "="); ok {
+				r.headers[k] = v
+			}
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// TestKafkaSinkWithKcat runs `auditrelay run --once` from the simulator
+// into a kfake broker in its own process, at-least-once with a file
+// checkpoint and exactly-once with the Kafka checkpoint store, and reads the
+// topics back with kcat (librdkafka, read_committed): one record per
+// visible event, keyed by id, with the configured headers, the value equal
+// to the event as the simulator served it. A second run resumes from the
+// cursor and writes nothing new.
+func TestKafkaSinkWithKcat(t *testing.T) {
+	if _, err := exec.LookPath("kcat"); err != nil {
+		t.Skip("kcat is not on PATH (make e2e installs it)")
+	}
+	const n = 3000
+	sim, base := startSimulator(t, openaisim.Options{Seed: 11, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
+	addr := startKfakeBroker(t, "audit-plain", "audit-eos")
+	want := map[string]string{}
+	visible := map[string]bool{}
+	for _, id := range sim.VisibleIDs(time.Now()) {
+		visible[id] = true
+	}
+	for i := range n {
+		if visible[sim.EventID(i)] {
+			want[sim.EventID(i)] = string(sim.Event(i))
+		}
+	}
+	if len(want) < n*9/10 {
+		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
+	}
+	for _, tc := range []struct {
+		name, topic, extra, checkpoint string
+	}{
+		{"at_least_once", "audit-plain", "", "type: file\n  dir: state"},
+		{"exactly_once", "audit-eos", "exactly_once: true\n    create_topics: true", "type: kafka\n  sink: kafka\n  topic: auditrelay-checkpoints"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, fmt.Sprintf(`
+sources:
+  - name: acme
+    type: openai_audit_logs
+    base_url: %s
+    api_key: ${env:OPENAI_ADMIN_KEY}
+    start_at: 720h
+sinks:
+  - name: kafka
+    type: kafka
+    brokers: [%s]
+    topic: %s
+    key: id
+    compression: zstd
+    headers:
+      static: {env: e2e}
+    %s
+    retry: {initial_interval: 50ms, max_interval: 500ms}
+checkpoint:
+  %s
+`, base, addr, tc.topic, tc.extra, tc.checkpoint))
+			for run := range 2 {
+				if _, stderr, exit := runAuditrelay(t, 2*time.Minute, "run", "-c", cfg, "--once"); exit != 0 {
+					t.Fatalf("run %d: auditrelay exited %d:\n%s", run, exit, stderr)
+				}
+			}
+			recs := kcatConsume(t, addr, tc.topic)
+			if len(recs) != len(want) {
+				t.Errorf("kcat read %d records, want %d (one per visible event, none twice)", len(recs), len(want))
+			}
+			seen := map[string]bool{}
+			for _, r := range recs {
+				var ev struct{ ID, Type string }
+				if err := json.Unmarshal([]byte(r.value), &ev); err != nil {
+					t.Fatalf("value is not JSON: %v: %q", err, r.value)
+				}
+				if seen[ev.ID] {
+					t.Errorf("event %s delivered twice", ev.ID)
+				}
+				seen[ev.ID] = true
+				if w, ok := want[ev.ID]; !ok {
+					t.Errorf("record for unknown event %s", ev.ID)
+				} else if r.value != w {
+					t.Errorf("value of %s differs from the simulator's event:\n got %s\nwant %s", ev.ID, r.value, w)
+				}
+				if r.key != ev.ID {
+					t.Errorf("key of %s = %q", ev.ID, r.key)
+				}
+				for k, v := range map[string]string{"event.id": ev.ID, "event.type": ev.Type, "event.source": "acme", "event.schema": "openai.audit_log", "env": "e2e"} {
+					if r.headers[k] != v {
+						t.Errorf("header %s of %s = %q, want %q", k, ev.ID, r.headers[k], v)
+					}
+				}
+			}
+		})
+	}
+}
