@@ -27,7 +27,6 @@ type Sink struct {
 	name    string
 	cfg     Config
 	log     *slog.Logger
-	tel     pipeline.Telemetry
 	url     string
 	ackURL  string
 	channel string
@@ -47,12 +46,8 @@ func New(set pipeline.Settings, c *Config) (*Sink, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tel := set.Telemetry
-	if tel == nil {
-		tel = pipeline.NopTelemetry{}
-	}
 	base := strings.TrimRight(c.Endpoint, "/")
-	s := &Sink{name: set.Name, cfg: *c, log: log, tel: tel,
+	s := &Sink{name: set.Name, cfg: *c, log: log,
 		url: base + "/services/collector/event", ackURL: base + "/services/collector/ack",
 		auth: "Splunk " + c.Token.Value(), channel: newChannel()}
 	s.meta = append(s.meta, `"host":`...)
@@ -249,7 +244,6 @@ type reply struct {
 	Text    string `json:"text"`
 	Code    int    `json:"code"`
 	AckID   *int64 `json:"ackId"`
-	Invalid *int   `json:"invalid-event-number"`
 	Acks    map[string]bool
 	status  int
 	invalid int
@@ -302,7 +296,7 @@ func (s *Sink) post(ctx context.Context, url string, body []byte, compress bool)
 		Acks    map[string]bool `json:"acks"`
 	}
 	_ = json.Unmarshal(data, &raw)
-	res.Text, res.Code, res.AckID, res.Invalid, res.Acks = raw.Text, raw.Code, raw.AckID, raw.Invalid, raw.Acks
+	res.Text, res.Code, res.AckID, res.Acks = raw.Text, raw.Code, raw.AckID, raw.Acks
 	what := fmt.Sprintf("HEC status %d, code %d: %s", resp.StatusCode, raw.Code, raw.Text)
 	switch st := resp.StatusCode; {
 	case st/100 == 2:

@@ -269,12 +269,12 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, fault Fault
 	evs, bad, code, text := s.parse(data)
 	if code != 0 {
 		// HEC indexes the events before the first invalid one.
-		s.accept(evs[:bad], -1)
+		s.accept(evs[:bad])
 		s.reply(w, http.StatusBadRequest, code, text, map[string]any{"invalid-event-number": bad})
 		return
 	}
 	if !s.opts.Ack {
-		s.accept(evs, -1)
+		s.accept(evs)
 		s.reply(w, http.StatusOK, 0, "Success", nil)
 		return
 	}
@@ -289,7 +289,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, fault Fault
 	s.reply(w, http.StatusOK, 0, "Success", map[string]any{"ackId": id})
 }
 
-func (s *Server) accept(evs []Event, ackID int) {
+func (s *Server) accept(evs []Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.indexed = append(s.indexed, evs...)
