@@ -52,7 +52,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, pipeline.FieldError("min_version", "must be 1.2 or 1.3, got %q", c.MinVersion))
 	}
 	for key, p := range map[string]string{"ca_file": c.CAFile, "cert_file": c.CertFile, "key_file": c.KeyFile} {
-		if p == "" {
+		if p == "" || !filepath.IsAbs(p) {
+			// Relative paths are resolved against the config file's
+			// directory by the component (Resolve) and checked by Load.
 			continue
 		}
 		if _, err := os.Stat(p); err != nil {
