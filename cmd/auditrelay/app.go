@@ -50,6 +50,10 @@ func commands() []command {
 		{"validate", "check a config file and print it as it will run, secrets masked", (*Main).cmdValidate},
 		{"demo", "run the whole pipeline against the built-in simulator, no key needed", (*Main).cmdDemo},
 		{"simulate", "serve the built-in simulator of OpenAI's Admin API over HTTP", (*Main).cmdSimulate},
+		{"list", "list recent audit or request logs, newest first", (*Main).cmdList},
+		{"get", "print one log by id as pretty JSON", (*Main).cmdGet},
+		{"export", "export a time range to CSV or JSON lines, resumable", (*Main).cmdExport},
+		{"stats", "count logs by type, actor, project, model or day, with success rates", (*Main).cmdStats},
 		{"version", "print the version", (*Main).cmdVersion},
 	}
 }

@@ -22,7 +22,7 @@ type orgCollector struct {
 	raw       map[string][]byte
 	batches   int
 	failAt    map[int]bool // batch numbers (1-based) that fail once
-	stopAfter int // cancel after this many delivered events
+	stopAfter int          // cancel after this many delivered events
 	cancel    context.CancelFunc
 }
 

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// statRow is one group of stats.
+type statRow struct {
+	Key       string   `json:"key"`
+	Count     int      `json:"count"`
+	Share     float64  `json:"share"`
+	Succeeded int      `json:"succeeded,omitempty"`
+	Failed    int      `json:"failed,omitempty"`
+	Success   *float64 `json:"success_rate,omitempty"`
+}
+
+func (m *Main) cmdStats(ctx context.Context, args []string) int {
+	fs := m.flags("stats", "--since 24h --by type|actor|project|model|day [--top N] [-o table|json|csv]")
+	q := m.addQueryFlags(fs, "24h", "table, json or csv")
+	by := fs.String("by", "type", "group by type, actor, project, model or day")
+	top := fs.Int("top", 20, "show the N largest groups (0: all)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	switch *by {
+	case "type", "actor", "project", "model", "day":
+	default:
+		fmt.Fprintf(m.Stderr, "auditrelay stats: --by must be type, actor, project, model or day, got %q\n", *by)
+		return exitUsage
+	}
+	if q.output != "table" && q.output != "json" && q.output != "csv" {
+		fmt.Fprintf(m.Stderr, "auditrelay stats: -o must be table, json or csv, got %q\n", q.output)
+		return exitUsage
+	}
+	api, code, ok := m.open(q)
+	if !ok {
+		return code
+	}
+	if *by == "model" && api.kind == apiAudit {
+		fmt.Fprintln(m.Stderr, "auditrelay stats: --by model needs the request-log API (--api requests); audit logs carry no model")
+		return exitUsage
+	}
+	qq, err := q.resolve(time.Now())
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
+		return exitUsage
+	}
+	groups := map[string]*statRow{}
+	total, withSuccess := 0, 0
+	err = api.walk(ctx, qq, "", func(p *page, _ string) (bool, error) {
+		for i := range p.events {
+			ev := &p.events[i]
+			var ix struct {
+				Success    *bool `json:"success"`
+				APIRequest *struct {
+					Model string `json:"model"`
+				} `json:"api_request"`
+			}
+			_ = json.Unmarshal(ev.Raw, &ix) // the source parsed it already
+			key := statKey(*by, ev, ix.APIRequest != nil, func() string { return ix.APIRequest.Model })
+			g := groups[key]
+			if g == nil {
+				g = &statRow{Key: key}
+				groups[key] = g
+			}
+			g.Count++
+			total++
+			if ix.Success != nil {
+				withSuccess++
+				if *ix.Success {
+					g.Succeeded++
+				} else {
+					g.Failed++
+				}
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
+		return exitFailure
+	}
+	rows := make([]statRow, 0, len(groups))
+	for _, g := range groups {
+		g.Share = float64(g.Count) / float64(max(total, 1))
+		if n := g.Succeeded + g.Failed; n > 0 {
+			r := float64(g.Succeeded) / float64(n)
+			g.Success = &r
+		}
+		rows = append(rows, *g)
+	}
+	slices.SortFunc(rows, func(a, b statRow) int {
+		if *by == "day" {
+			return -cmpString(a.Key, b.Key)
+		}
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return cmpString(a.Key, b.Key)
+	})
+	if *top > 0 && len(rows) > *top {
+		rows = rows[:*top]
+	}
+	switch q.output {
+	case "json":
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"by": *by, "since": qq.since.UTC(), "until": qq.until.UTC(), "total": total, "groups": rows})
+	case "csv":
+		w := csv.NewWriter(m.Stdout)
+		_ = w.Write([]string{*by, "count", "share", "succeeded", "failed", "success_rate"})
+		for _, r := range rows {
+			rate := ""
+			if r.Success != nil {
+				rate = strconv.FormatFloat(*r.Success, 'f', 4, 64)
+			}
+			_ = w.Write([]string{r.Key, strconv.Itoa(r.Count), strconv.FormatFloat(r.Share, 'f', 4, 64), strconv.Itoa(r.Succeeded), strconv.Itoa(r.Failed), rate})
+		}
+		w.Flush()
+	default:
+		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%s\tCOUNT\tSHARE\t", upper(*by))
+		if withSuccess > 0 {
+			fmt.Fprint(tw, "SUCCESS\t")
+		}
+		fmt.Fprintln(tw)
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t", r.Key, r.Count, 100*r.Share)
+			if withSuccess > 0 {
+				if r.Success != nil {
+					fmt.Fprintf(tw, "%.1f%%\t", 100**r.Success)
+				} else {
+					fmt.Fprint(tw, "-\t")
+				}
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+		fmt.Fprintf(m.Stdout, "%d events from %s to %s\n", total, qq.since.UTC().Format(time.RFC3339), qq.until.UTC().Format(time.RFC3339))
+	}
+	return exitOK
+}
+
+func statKey(by string, ev *pipeline.Event, hasRequest bool, model func() string) string {
+	var k string
+	switch by {
+	case "type":
+		k = ev.Type
+	case "actor":
+		k = firstNonEmpty(ev.ActorEmail, ev.ActorID)
+	case "project":
+		k = ev.ProjectID
+	case "model":
+		if hasRequest {
+			k = model()
+		}
+	case "day":
+		k = ev.Time.UTC().Format(time.DateOnly)
+	}
+	if k == "" {
+		return "(none)"
+	}
+	return k
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 32
+		}
+	}
+	return string(b)
+}
