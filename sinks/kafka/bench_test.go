@@ -18,7 +18,6 @@ func BenchmarkSink(b *testing.B) {
 			_, addr := newCluster(b, kfake.SeedTopics(6, "audit"))
 			cfg := testConfig(addr, "audit")
 			cfg.Compression = comp
-			cfg.Linger = 5 * time.Millisecond
 			s := startSink(b, cfg)
 			batch := pipeline.Batch{Source: "acme", Events: events(0, 1000, "acme")}
 			size := batch.Bytes()
