@@ -4,6 +4,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/datadog"
 	"github.com/auditrelay/auditrelay/sinks/file"
+	"github.com/auditrelay/auditrelay/sinks/webhook"
 	"github.com/auditrelay/auditrelay/sinks/kafka"
 	"github.com/auditrelay/auditrelay/sinks/otlp"
 	"github.com/auditrelay/auditrelay/sinks/splunkhec"
@@ -37,6 +38,7 @@ func components() (*pipeline.Registry, error) {
 		ecs.NewFactory(),
 		// sinks
 		file.NewFactory(),
+		webhook.NewFactory(),
 		otlp.NewFactory(),
 		splunkhec.NewFactory(),
 		datadog.NewFactory(),

@@ -212,4 +212,3 @@ func TestStats(t *testing.T) {
 		t.Fatalf("audit --by model: exit %d %s", code, errs)
 	}
 }
-

@@ -1,0 +1,13 @@
+// Package webhook is the "webhook" sink: it POSTs the events that match a
+// filter (event types with wildcards, actors, projects) to an HTTP endpoint,
+// as generic JSON ({"events":[...raw events...]}) or as a Slack-compatible
+// message ({"text": ...}), signed with HMAC-SHA256 so that the receiver can
+// verify the sender:
+//
+//	X-Auditrelay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
+//
+// 2xx is delivered; 408, 429 and 5xx are retryable (Retry-After honoured by
+// the runner); any other status is permanent. Events that do not match the
+// filter count as delivered. It is meant for alerts (a user was deleted),
+// not for bulk forwarding.
+package webhook
