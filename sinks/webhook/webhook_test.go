@@ -117,7 +117,9 @@ func TestFailingReceiverRetriedWithoutLoss(t *testing.T) {
 			r := &receiver{ids: map[string]int{}, fail: tc.fail}
 			srv := httptest.NewServer(r)
 			defer srv.Close()
-			s := newSink(t, srv.URL, func(c *Config) { c.Filter.EventTypes, c.MaxEvents = []string{"organization.user.*", "login.failed"}, tc.max })
+			s := newSink(t, srv.URL, func(c *Config) {
+				c.Filter.EventTypes, c.MaxEvents = []string{"organization.user.*", "login.failed"}, tc.max
+			})
 			b := events(60)
 			_, err := deliver(context.Background(), s, b)
 			if tc.permanent {
