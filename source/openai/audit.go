@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -156,9 +158,14 @@ func (s *AuditSource) Run(ctx context.Context, host pipeline.SourceHost) error {
 	return err
 }
 
-// fetchLoop walks windows forward from cur and hands each to emit.
+// fetchLoop walks windows forward from cur and hands each to emit, in
+// order. Up to FetchConcurrency consecutive windows are fetched at once;
+// de-duplication and the cursors are then computed window by window, so
+// the result is the same as fetching them one after the other.
 func (s *AuditSource) fetchLoop(ctx context.Context, cur cursor, once bool, target int64, emit func(*window) error) error {
-	span := int64(s.cfg.MaxWindow / time.Second)
+	maxSpan := int64(s.cfg.MaxWindow / time.Second)
+	span := maxSpan
+	overlap := int64(s.cfg.Overlap / time.Second)
 	failures := 0
 	for {
 		if ctx.Err() != nil {
@@ -177,50 +184,85 @@ func (s *AuditSource) fetchLoop(ctx context.Context, cur cursor, once bool, targ
 			}
 			continue
 		}
-		hi := min(end, cur.Time+span)
-		lo := cur.Time - int64(s.cfg.Overlap/time.Second)
+		// Plan consecutive windows from the cursor. A source without a
+		// cursor reads nothing before start_at.
+		floor := int64(math.MinInt64)
 		if cur.initial {
-			lo = cur.Time
+			floor = cur.Time
 		}
-		w, err := s.fetchWindow(ctx, lo, hi, cur)
-		if errors.Is(err, errTooMany) {
-			span = max((hi-cur.Time)/2, 1)
-			s.log.Debug("window too large, splitting", "from", lo, "to", hi, "new_span_s", span)
-			continue
+		var plans []rawWindow
+		for t := cur.Time; len(plans) < s.cfg.FetchConcurrency && t < end; {
+			hi := min(end, t+span)
+			plans = append(plans, rawWindow{lo: max(t-overlap, floor), hi: hi, from: t})
+			t = hi
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		s.fetchAll(ctx, plans)
+		caughtUp := false
+		for i := range plans {
+			p := &plans[i]
+			if errors.Is(p.err, errTooMany) {
+				span = max((p.hi-p.from)/2, 1)
+				s.log.Debug("window too large, splitting", "from", fmtUnix(p.lo), "to", fmtUnix(p.hi), "new_span_s", span)
+				break
 			}
-			if pipeline.IsPermanent(err) {
+			if err := p.err; err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if pipeline.IsPermanent(err) {
+					return err
+				}
+				failures++
+				if once && failures >= 3 {
+					return fmt.Errorf("fetching window %s..%s: %w", fmtUnix(p.lo), fmtUnix(p.hi), err)
+				}
+				wait := min(time.Duration(failures)*5*time.Second, 5*time.Minute)
+				s.log.Error("fetching window failed; cursor unchanged, will retry", "from", fmtUnix(p.lo), "to", fmtUnix(p.hi), "err", err, "retry_in", wait)
+				if pipeline.Sleep(ctx, wait) != nil {
+					return nil
+				}
+				break
+			}
+			failures = 0
+			if len(p.events) < s.cfg.MaxWindowEvents/4 {
+				span = min(span*2, maxSpan)
+			}
+			w := s.finishWindow(p, cur)
+			if err := emit(w); err != nil {
 				return err
 			}
-			failures++
-			if once && failures >= 3 {
-				return fmt.Errorf("fetching window %s..%s: %w", fmtUnix(lo), fmtUnix(hi), err)
-			}
-			wait := min(time.Duration(failures)*5*time.Second, 5*time.Minute)
-			s.log.Error("fetching window failed; cursor unchanged, will retry", "from", fmtUnix(lo), "to", fmtUnix(hi), "err", err, "retry_in", wait)
-			if pipeline.Sleep(ctx, wait) != nil {
-				return nil
-			}
-			continue
+			cur = w.next
+			caughtUp = p.hi == end
 		}
-		failures = 0
-		if w.fetched < s.cfg.MaxWindowEvents/4 {
-			span = min(span*2, int64(s.cfg.MaxWindow/time.Second))
-		}
-		if err := emit(w); err != nil {
-			return err
-		}
-		cur = w.next
-		if hi == end && !once {
+		if caughtUp && !once {
 			// Caught up: wait for new events instead of polling tiny windows.
 			if err := pipeline.Sleep(ctx, s.cfg.PollInterval); err != nil {
 				return nil
 			}
 		}
 	}
+}
+
+// rawWindow is a window as fetched: every event of [lo, hi), newest first.
+type rawWindow struct {
+	lo, hi    int64
+	from      int64 // the window's own start (lo minus the overlap)
+	events    []pipeline.Event
+	pages     int
+	startedAt time.Time
+	err       error
+}
+
+func (s *AuditSource) fetchAll(ctx context.Context, plans []rawWindow) {
+	if len(plans) == 1 {
+		s.fetchRaw(ctx, &plans[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range plans {
+		wg.Go(func() { s.fetchRaw(ctx, &plans[i]) })
+	}
+	wg.Wait()
 }
 
 func fmtUnix(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
@@ -242,12 +284,11 @@ func (s *AuditSource) query(lo, hi int64) url.Values {
 	return q
 }
 
-// fetchWindow reads every page of [lo, hi) and returns the events the
-// cursor has not seen, oldest first, with the cursor to save afterwards.
-func (s *AuditSource) fetchWindow(ctx context.Context, lo, hi int64, cur cursor) (*window, error) {
-	w := &window{lo: lo, hi: hi, startedAt: time.Now()}
+// fetchRaw reads every page of [w.lo, w.hi).
+func (s *AuditSource) fetchRaw(ctx context.Context, w *rawWindow) {
+	w.startedAt = time.Now()
+	lo, hi := w.lo, w.hi
 	q := s.query(lo, hi)
-	var all []pipeline.Event // newest first, as the API pages
 	for {
 		var page []pipeline.Event
 		var env *ListEnvelope
@@ -274,27 +315,34 @@ func (s *AuditSource) fetchWindow(ctx context.Context, lo, hi int64, cur cursor)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			w.err = err
+			return
 		}
 		w.pages++
-		all = append(all, page...)
-		if len(all) > s.cfg.MaxWindowEvents && hi-max(lo, cur.Time) > 1 {
-			return nil, errTooMany
+		w.events = append(w.events, page...)
+		if len(w.events) > s.cfg.MaxWindowEvents && hi-w.from > 1 {
+			w.events, w.err = nil, errTooMany
+			return
 		}
 		if !*env.HasMore || len(page) == 0 {
-			break
+			return
 		}
 		q.Set("after", page[len(page)-1].ID)
 	}
-	w.fetched = len(all)
+}
 
+// finishWindow orders a fetched window oldest first, drops what cur has
+// seen, and computes the cursor to save once it is delivered.
+func (s *AuditSource) finishWindow(r *rawWindow, cur cursor) *window {
+	all := r.events
+	w := &window{lo: r.lo, hi: r.hi, fetched: len(all), pages: r.pages, startedAt: r.startedAt}
 	// Oldest first: the API pages newest first; a stable sort by time
 	// keeps the API's order among events of one second.
 	slices.Reverse(all)
 	slices.SortStableFunc(all, func(a, b pipeline.Event) int { return a.Time.Compare(b.Time) })
 
-	overlapStart := hi - int64(s.cfg.Overlap/time.Second)
-	next := cursor{V: 1, Time: hi, Seen: make(map[string]int64)}
+	overlapStart := r.hi - int64(s.cfg.Overlap/time.Second)
+	next := cursor{V: 1, Time: r.hi, Seen: make(map[string]int64)}
 	for id, t := range cur.Seen {
 		if t >= overlapStart {
 			next.Seen[id] = t
@@ -316,7 +364,7 @@ func (s *AuditSource) fetchWindow(ctx context.Context, lo, hi int64, cur cursor)
 		w.events = append(w.events, ev)
 	}
 	w.next = next
-	return w, nil
+	return w
 }
 
 // deliver hands a window to the consumer in batches and saves the cursor

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -354,12 +353,9 @@ type ListEnvelope struct {
 // the next page).
 func DecodeList(body []byte) (*ListEnvelope, error) {
 	var env ListEnvelope
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&env); err != nil {
+	// Unmarshal also refuses trailing data after the object.
+	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the list object")
 	}
 	if env.Object != "list" {
 		return nil, fmt.Errorf("object is %q, want \"list\"", env.Object)

@@ -84,6 +84,10 @@ type Config struct {
 	// Prefetch is how many windows may be fetched ahead while earlier ones
 	// are being delivered (default 1; 0 fetches and delivers in turn).
 	Prefetch int `koanf:"prefetch"`
+	// FetchConcurrency is how many consecutive windows are fetched at once
+	// during a backfill (default 2). They are still delivered and
+	// committed in order; memory grows with it (max_window_events each).
+	FetchConcurrency int `koanf:"fetch_concurrency"`
 	// Filters, passed to the API.
 	EventTypes  []string `koanf:"event_types"`
 	ProjectIDs  []string `koanf:"project_ids"`
@@ -109,21 +113,22 @@ var _ pipeline.Config = (*Config)(nil)
 
 func defaultConfig() *Config {
 	return &Config{
-		BaseURL:         DefaultBaseURL,
-		StartAt:         StartAt{Ago: 720 * time.Hour},
-		PollInterval:    30 * time.Second,
-		PageSize:        100,
-		Overlap:         5 * time.Minute,
-		Settle:          10 * time.Second,
-		MaxWindowEvents: 10000,
-		MaxWindow:       24 * time.Hour,
-		BatchSize:       1000,
-		Prefetch:        1,
-		Timeout:         60 * time.Second,
-		MaxRetries:      10,
-		RetryWaitMin:    500 * time.Millisecond,
-		RetryWaitMax:    30 * time.Second,
-		MaxServerWait:   5 * time.Minute,
+		BaseURL:          DefaultBaseURL,
+		StartAt:          StartAt{Ago: 720 * time.Hour},
+		PollInterval:     30 * time.Second,
+		PageSize:         100,
+		Overlap:          5 * time.Minute,
+		Settle:           10 * time.Second,
+		MaxWindowEvents:  10000,
+		MaxWindow:        24 * time.Hour,
+		BatchSize:        1000,
+		Prefetch:         1,
+		FetchConcurrency: 2,
+		Timeout:          60 * time.Second,
+		MaxRetries:       10,
+		RetryWaitMin:     500 * time.Millisecond,
+		RetryWaitMax:     30 * time.Second,
+		MaxServerWait:    5 * time.Minute,
 	}
 }
 
@@ -162,6 +167,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Prefetch < 0 || c.Prefetch > 16 {
 		add("prefetch", "must be between 0 and 16")
+	}
+	if c.FetchConcurrency < 1 || c.FetchConcurrency > 16 {
+		add("fetch_concurrency", "must be between 1 and 16")
 	}
 	if c.Timeout <= 0 {
 		add("timeout", "must be > 0")

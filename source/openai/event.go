@@ -27,19 +27,25 @@ type auditIndex struct {
 	Project     *struct {
 		ID string `json:"id"`
 	} `json:"project"`
-	Actor *struct {
-		Type    string `json:"type"`
-		Session *struct {
-			User *userRef `json:"user"`
-		} `json:"session"`
-		APIKey *struct {
-			ID             string   `json:"id"`
-			User           *userRef `json:"user"`
-			ServiceAccount *struct {
-				ID string `json:"id"`
-			} `json:"service_account"`
-		} `json:"api_key"`
-	} `json:"actor"`
+	Actor *actorIndex `json:"actor"`
+}
+
+type actorIndex struct {
+	Type    string        `json:"type"`
+	Session *sessionIndex `json:"session"`
+	APIKey  *apiKeyIndex  `json:"api_key"`
+}
+
+type sessionIndex struct {
+	User *userRef `json:"user"`
+}
+
+type apiKeyIndex struct {
+	ID             string   `json:"id"`
+	User           *userRef `json:"user"`
+	ServiceAccount *struct {
+		ID string `json:"id"`
+	} `json:"service_account"`
 }
 
 // ParseAuditLog builds a pipeline event from one audit log object. It
@@ -47,8 +53,14 @@ type auditIndex struct {
 // types and fields included.
 func ParseAuditLog(raw json.RawMessage, source string, observed time.Time) (pipeline.Event, error) {
 	var ix auditIndex
-	if err := json.Unmarshal(raw, &ix); err != nil {
-		return pipeline.Event{}, err
+	if err := scanAuditIndex(raw, &ix); err != nil {
+		// The scanner only knows the shapes it reads; encoding/json is
+		// the reference and decides (a string where an object was
+		// expected, say).
+		ix = auditIndex{}
+		if err := json.Unmarshal(raw, &ix); err != nil {
+			return pipeline.Event{}, err
+		}
 	}
 	switch {
 	case ix.ID == "":

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+// The test binary doubles as the auditrelay binary, so that the crash
+// tests can kill a real process without building one.
+func TestMain(m *testing.M) {
+	if os.Getenv("AUDITRELAY_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func auditrelayCmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "AUDITRELAY_TEST_AS_MAIN=1", "OPENAI_ADMIN_KEY=sk-admin-crash-test")
+	return cmd
+}
+
+func startSim(t *testing.T, o openaisim.Options) (*openaisim.Server, string) {
+	t.Helper()
+	sim := openaisim.New(o)
+	base, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim, base
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readIDs reads a JSONL file and returns the id of every line; a line that
+// is not a JSON object fails the test.
+func readIDs(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ids []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var ev struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.ID == "" {
+			t.Fatalf("%s line %d is not an event: %v: %.80q", path, n, err, sc.Text())
+		}
+		ids = append(ids, ev.ID)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func crashConfig(base string, maxWindow int) string {
+	return fmt.Sprintf(`
+sources:
+  - name: acme
+    type: openai_audit_logs
+    base_url: %s
+    api_key: ${env:OPENAI_ADMIN_KEY}
+    start_at: 800h
+    settle: 0s
+    max_window_events: %d
+    batch_size: 100
+    retry_wait_min: 5ms
+    retry_wait_max: 50ms
+sinks:
+  - name: archive
+    type: file
+    path: out/audit.jsonl
+checkpoint:
+  type: file
+  dir: state
+log:
+  level: warn
+`, base, maxWindow)
+}
+
+// TestKillDashNineAtRandomPoints runs the real binary against the simulator,
+// kills it with SIGKILL at random moments of a multi-window backfill, and
+// restarts it until it finishes. Every event must be in the file, whole,
+// and duplicates are bounded by one window per kill.
+func TestKillDashNineAtRandomPoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process crash test skipped in -short mode")
+	}
+	sim, base := startSim(t, openaisim.Options{Seed: 42, Events: 20000, Span: 720 * time.Hour,
+		Faults: openaisim.Faults{Rate: 0.05, Kinds: []openaisim.FaultKind{openaisim.Fault429, openaisim.Fault500, openaisim.FaultReset}, RetryAfter: 10 * time.Millisecond}})
+	const maxWindow = 1000
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "auditrelay.yaml", crashConfig(base, maxWindow))
+	rng := rand.New(rand.NewPCG(7, 7))
+	kills := 0
+	for run := 0; ; run++ {
+		if run > 150 {
+			t.Fatalf("not finished after %d runs", run)
+		}
+		cmd := auditrelayCmd(context.Background(), "run", "-c", cfg, "--once")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run %d failed: %v\n%s", run, err, stderr.String())
+			}
+		case <-time.After(time.Duration(100+rng.IntN(400)) * time.Millisecond):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+			continue
+		}
+		break
+	}
+	if kills < 5 {
+		t.Fatalf("only %d kills: the backfill finished too fast to test crashes", kills)
+	}
+	want := sim.VisibleIDs(time.Now())
+	got := readIDs(t, filepath.Join(dir, "out", "audit.jsonl"))
+	count := map[string]int{}
+	dups := 0
+	for _, id := range got {
+		count[id]++
+		if count[id] > 1 {
+			dups++
+		}
+	}
+	for _, id := range want {
+		if count[id] == 0 {
+			t.Fatalf("%s missing after %d kills", id, kills)
+		}
+	}
+	if len(count) != len(want) {
+		t.Fatalf("%d distinct ids in the file, the simulator has %d", len(count), len(want))
+	}
+	if dups > kills*maxWindow {
+		t.Fatalf("%d duplicates after %d kills: more than one window per kill", dups, kills)
+	}
+	t.Logf("%d events, %d kills, %d duplicates (bound %d)", len(want), kills, dups, kills*maxWindow)
+}
+
+// TestSIGTERMCommitsAndExitsZero stops the daemon with SIGTERM several times;
+// each stop must exit 0 after committing, so the restarts deliver no
+// duplicate at all.
+func TestSIGTERMCommitsAndExitsZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test skipped in -short mode")
+	}
+	sim, base := startSim(t, openaisim.Options{Seed: 43, Events: 20000, Span: 720 * time.Hour})
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "auditrelay.yaml", crashConfig(base, 1000))
+	rng := rand.New(rand.NewPCG(8, 8))
+	stops := 0
+	for run := 0; ; run++ {
+		if run > 100 {
+			t.Fatal("not finished")
+		}
+		cmd := auditrelayCmd(context.Background(), "run", "-c", cfg, "--once")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run failed: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(time.Duration(100+rng.IntN(300)) * time.Millisecond):
+			cmd.Process.Signal(syscall.SIGTERM)
+			if err := <-done; err != nil {
+				t.Fatalf("SIGTERM: exit %v, want 0\n%s", err, stderr.String())
+			}
+			stops++
+			continue
+		}
+		break
+	}
+	if stops < 3 {
+		t.Fatalf("only %d stops", stops)
+	}
+	got := readIDs(t, filepath.Join(dir, "out", "audit.jsonl"))
+	want := sim.VisibleIDs(time.Now())
+	seen := map[string]bool{}
+	for _, id := range got {
+		if seen[id] {
+			t.Fatalf("%s delivered twice across %d graceful stops", id, stops)
+		}
+		seen[id] = true
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("%d events delivered, simulator has %d", len(seen), len(want))
+	}
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.yaml", crashConfig("http://127.0.0.1:1/v1", 1000))
+	bad := writeFile(t, dir, "bad.yaml", "sources:\n  - {name: a, type: openai_audit_logs, api_key: 'sk-admin-visible?', page_size: 500, bogus: 1}\nsinks: []\n")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		env      []string
+		code     int
+		out, err []string
+	}{
+		{"valid", []string{"validate", "-c", good}, []string{"OPENAI_ADMIN_KEY=sk-admin-zzz-secret"}, 0, []string{"is valid", "api_key: '[redacted]'"}, nil},
+		{"invalid", []string{"validate", "-c", bad}, nil, 2, nil, []string{"sources[0].page_size", "sources[0].bogus: unknown key", "sinks: at least one sink"}},
+		{"missing file", []string{"validate", "-c", filepath.Join(dir, "nope.yaml")}, nil, 2, nil, []string{"nope.yaml"}},
+		{"unknown command", []string{"frobnicate"}, nil, 2, nil, []string{"unknown command"}},
+		{"bad flag", []string{"run", "--bogus"}, nil, 2, nil, []string{"flag provided but not defined"}},
+		{"version", []string{"version"}, nil, 0, []string{"auditrelay", "openai_audit_logs"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			m := &Main{Stdout: &out, Stderr: &errb, Environ: tc.env}
+			if code := m.Run(context.Background(), tc.args); code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out.String(), errb.String())
+			}
+			for _, w := range tc.out {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tc.err {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errb.String())
+				}
+			}
+			all := out.String() + errb.String()
+			if strings.Contains(all, "zzz-secret") || strings.Contains(all, "visible?") {
+				t.Fatalf("a secret was printed:\n%s", all)
+			}
+		})
+	}
+}
+
+func TestRunOnceAndDemo(t *testing.T) {
+	sim, base := startSim(t, openaisim.Options{Seed: 44, Events: 3000, Span: 72 * time.Hour})
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "auditrelay.yaml", crashConfig(base, 1000))
+	var out, errb bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb, Environ: []string{"OPENAI_ADMIN_KEY=sk-admin-run-once"}}
+	if code := m.Run(context.Background(), []string{"run", "-c", cfg, "--once"}); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if got, want := len(readIDs(t, filepath.Join(dir, "out", "audit.jsonl"))), len(sim.VisibleIDs(time.Now())); got != want {
+		t.Fatalf("%d events written, want %d", got, want)
+	}
+	if strings.Contains(errb.String(), "sk-admin-run-once") {
+		t.Fatal("key in logs")
+	}
+
+	out.Reset()
+	errb.Reset()
+	jsonl := filepath.Join(dir, "demo.jsonl")
+	m = &Main{Stdout: &out, Stderr: &errb}
+	if code := m.Run(context.Background(), []string{"demo", "--events", "30", "--out", jsonl}); code != 0 {
+		t.Fatalf("demo exit %d\n%s", code, errb.String())
+	}
+	if n := len(readIDs(t, jsonl)); n < 30 {
+		t.Fatalf("demo wrote %d events, want >= 30", n)
+	}
+	if !strings.Contains(out.String(), "events delivered") {
+		t.Fatalf("demo summary missing:\n%s", out.String())
+	}
+}

@@ -1,0 +1,118 @@
+package openai
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/file"
+	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+// BenchmarkBackfill compares, in one run and against one simulator over
+// real HTTP, the audit-log source feeding the file sink with a bare pager
+// that fetches the same pages and writes the raw events (the floor). Each
+// iteration reads the whole organization. Compare the events/s metrics:
+//
+//	go test -run '^$' -bench Backfill -benchtime 3x ./source/openai/
+func BenchmarkBackfill(b *testing.B) {
+	const events = 50000
+	sim := openaisim.New(openaisim.Options{Seed: 1, Events: events, Span: 720 * time.Hour, APIKey: "sk-admin-bench"})
+	base, err := sim.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	visible := len(sim.VisibleIDs(time.Now())) // tenant.* events need tenant_only
+
+	b.Run("bare_pager", func(b *testing.B) {
+		dir := b.TempDir()
+		for b.Loop() {
+			if n := barePager(b, base, filepath.Join(dir, "bare.jsonl")); n != visible {
+				b.Fatalf("bare pager read %d events", n)
+			}
+		}
+		b.ReportMetric(float64(visible*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("source_to_file", func(b *testing.B) {
+		dir := b.TempDir()
+		cfg := *defaultConfig()
+		cfg.BaseURL, cfg.APIKey, cfg.Settle = base, "sk-admin-bench", 0
+		cfg.StartAt = StartAt{Ago: 800 * time.Hour}
+		for b.Loop() {
+			sink := file.New(filepath.Join(dir, "audit.jsonl"), "jsonl", true, 0o600)
+			ctx := context.Background()
+			if err := sink.Start(ctx); err != nil {
+				b.Fatal(err)
+			}
+			var n int
+			count := pipeline.ConsumerFunc(func(ctx context.Context, bt pipeline.Batch) error {
+				n += len(bt.Events)
+				return sink.Consume(ctx, bt)
+			})
+			src := NewAuditSource(pipeline.Settings{Name: "bench"}, cfg)
+			if err := src.Run(ctx, pipeline.SourceHost{Next: count, Store: checkpoint.NewMemory(), Once: true, DrainTimeout: time.Second}); err != nil {
+				b.Fatal(err)
+			}
+			sink.Shutdown(ctx)
+			os.Remove(filepath.Join(dir, "audit.jsonl"))
+			if n != visible {
+				b.Fatalf("source delivered %d events", n)
+			}
+		}
+		b.ReportMetric(float64(visible*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+func barePager(b *testing.B, base, path string) int {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 256<<10)
+	n, after := 0, ""
+	for {
+		q := url.Values{"limit": {"100"}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		req, _ := http.NewRequest(http.MethodGet, base+"/organization/audit_logs?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer sk-admin-bench")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var page struct {
+			Data    []json.RawMessage `json:"data"`
+			LastID  string            `json:"last_id"`
+			HasMore bool              `json:"has_more"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			b.Fatal(err)
+		}
+		for _, ev := range page.Data {
+			w.Write(ev)
+			w.WriteByte('\n')
+		}
+		n += len(page.Data)
+		if !page.HasMore || len(page.Data) == 0 {
+			break
+		}
+		after = page.LastID
+	}
+	w.Flush()
+	f.Sync()
+	return n
+}
