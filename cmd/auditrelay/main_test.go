@@ -21,7 +21,7 @@ import (
 // The test binary doubles as the auditrelay binary, so that the crash
 // tests can kill a real process without building one.
 func TestMain(m *testing.M) {
-	if os.Getenv("AUDITRELAY_TEST_AS_MAIN") == "1" {
+	if os.Getenv("TEST_RUN_AS_AUDITRELAY") == "1" {
 		main()
 		return
 	}
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 
 func auditrelayCmd(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "AUDITRELAY_TEST_AS_MAIN=1", "OPENAI_ADMIN_KEY=sk-admin-crash-test")
+	cmd.Env = append(os.Environ(), "TEST_RUN_AS_AUDITRELAY=1", "OPENAI_ADMIN_KEY=sk-admin-crash-test")
 	return cmd
 }
 
