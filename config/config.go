@@ -87,25 +87,36 @@ func (e *Error) Error() string {
 // Load reads the file at path, applies the AUDITRELAY_* variables of environ
 // (os.Environ() in the binary) and decodes every section through reg.
 func Load(path string, reg *pipeline.Registry, environ []string) (*Config, error) {
-	k := koanf.New(".")
-	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+	// The file is parsed as it is, not loaded into a koanf tree: koanf
+	// splits keys on its delimiter, and map keys such as event types
+	// (login.failed) or labels (team.name) must stay whole.
+	data, err := file.Provider(path).ReadBytes()
+	if err != nil {
 		return nil, &Error{Problems: []string{fmt.Sprintf("reading %s: %v", path, err)}}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	return decode(k.Raw(), abs, filepath.Dir(abs), reg, environ)
+	return Parse(data, filepath.Dir(abs), reg, environ, abs)
 }
 
 // Parse is Load for a config held in memory; relative paths are relative
 // to baseDir.
-func Parse(data []byte, baseDir string, reg *pipeline.Registry, environ []string) (*Config, error) {
+// path, if given, is recorded as the config's Path.
+func Parse(data []byte, baseDir string, reg *pipeline.Registry, environ []string, path ...string) (*Config, error) {
 	raw, err := yaml.Parser().Unmarshal(data)
 	if err != nil {
 		return nil, &Error{Problems: []string{fmt.Sprintf("parsing YAML: %v", err)}}
 	}
-	return decode(raw, "", baseDir, reg, environ)
+	if raw == nil {
+		raw = map[string]any{}
+	}
+	p := ""
+	if len(path) > 0 {
+		p = path[0]
+	}
+	return decode(raw, p, baseDir, reg, environ)
 }
 
 type problems struct{ list []string }

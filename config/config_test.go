@@ -181,6 +181,18 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	}
 }
 
+func TestDottedMapKeysStayWhole(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auditrelay.yaml")
+	// A file sink has no map key; decode the top level with an unknown
+	// dotted key and check the error names it whole.
+	os.WriteFile(p, []byte(valid+"log.level: debug\n"), 0o600)
+	_, err := config.Load(p, registry(t), env)
+	if err == nil || !strings.Contains(err.Error(), "log.level: unknown key") {
+		t.Fatalf("err = %v; want the dotted key reported whole", err)
+	}
+}
+
 func TestLoadResolvesRelativeToFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "auditrelay.yaml")
