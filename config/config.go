@@ -119,7 +119,25 @@ func Parse(data []byte, baseDir string, reg *pipeline.Registry, environ []string
 	return decode(raw, p, baseDir, reg, environ)
 }
 
-type problems struct{ list []string }
+// problems collects what is wrong with a config. refs are the values that
+// ${env:...} and ${file:...} references expanded to: a reference may sit in
+// a field that is not a secret (a mistake worth an error), and its value must
+// not show in that error.
+type problems struct{ list, refs []string }
+
+// masked returns the problems with every expanded reference value hidden.
+func (p *problems) masked() []string {
+	out := make([]string, len(p.list))
+	for i, s := range p.list {
+		for _, r := range p.refs {
+			if len(r) >= 4 { // shorter values would mask ordinary words
+				s = strings.ReplaceAll(s, r, "***")
+			}
+		}
+		out[i] = s
+	}
+	return out
+}
 
 func (p *problems) add(path string, err error) {
 	if err == nil {
@@ -218,7 +236,7 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 		c.Spec.Checkpoint = *s
 	}
 	if len(p.list) > 0 {
-		return nil, &Error{Problems: p.list}
+		return nil, &Error{Problems: p.masked()}
 	}
 	return c, nil
 }
@@ -431,12 +449,20 @@ func expandRefs(node any, path, baseDir string, environ []string, p *problems) a
 			}
 			v[k] = expandRefs(child, cp, baseDir, environ, p)
 		}
+	case map[any]any:
+		// YAML allows keys that are not strings ({0: x}); they are read as
+		// their text, so that decoding reports them as unknown keys.
+		m := make(map[string]any, len(v))
+		for k, child := range v {
+			m[fmt.Sprint(k)] = child
+		}
+		return expandRefs(m, path, baseDir, environ, p)
 	case []any:
 		for i, child := range v {
 			v[i] = expandRefs(child, fmt.Sprintf("%s[%d]", path, i), baseDir, environ, p)
 		}
 	case string:
-		out, err := expandString(v, baseDir, environ)
+		out, err := expandString(v, baseDir, environ, &p.refs)
 		if err != nil {
 			p.addf("%s: %v", path, err)
 			return v
@@ -446,7 +472,7 @@ func expandRefs(node any, path, baseDir string, environ []string, p *problems) a
 	return node
 }
 
-func expandString(s, baseDir string, environ []string) (string, error) {
+func expandString(s, baseDir string, environ []string, refs *[]string) (string, error) {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
@@ -469,6 +495,7 @@ func expandString(s, baseDir string, environ []string) (string, error) {
 			if !ok {
 				return "", fmt.Errorf("environment variable %s is not set", arg)
 			}
+			*refs = append(*refs, val)
 			b.WriteString(val)
 		case "file":
 			fp := arg
@@ -479,7 +506,9 @@ func expandString(s, baseDir string, environ []string) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("reading secret file %s: %v", arg, errors.Unwrap(err))
 			}
-			b.WriteString(strings.TrimRight(string(data), "\r\n"))
+			val := strings.TrimRight(string(data), "\r\n")
+			*refs = append(*refs, val)
+			b.WriteString(val)
 		default:
 			return "", fmt.Errorf("unknown reference ${%s}: use ${env:NAME} or ${file:PATH}", kind)
 		}
