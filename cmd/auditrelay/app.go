@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -156,6 +157,7 @@ func (m *Main) cmdRun(ctx context.Context, args []string) int {
 	once := fs.Bool("once", false, "catch up to now minus settle, commit, and exit (for cron and tests)")
 	level := fs.String("log-level", "", "override log.level (debug, info, warn, error)")
 	format := fs.String("log-format", "", "override log.format (text, json)")
+	prof, args := profileFlags(args)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -164,7 +166,74 @@ func (m *Main) cmdRun(ctx context.Context, args []string) int {
 		return code
 	}
 	log := m.newLogger(firstNonEmpty(*level, cfg.Log.Level), firstNonEmpty(*format, cfg.Log.Format))
+	stop, err := prof.start()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay: %v\n", err)
+		return exitUsage
+	}
+	defer stop()
 	return m.runPipeline(ctx, reg, cfg, log, *once)
+}
+
+// profiles are the hidden benchmark flags of run: --cpuprofile FILE writes
+// a CPU profile of the whole run, --memprofile FILE the allocation profile
+// at exit. They are left out of the usage on purpose.
+type profiles struct{ cpu, mem string }
+
+// profileFlags takes the hidden profile flags out of args.
+func profileFlags(args []string) (profiles, []string) {
+	var p profiles
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		var dst *string
+		switch {
+		case !strings.HasPrefix(args[i], "-"):
+		case name == "cpuprofile":
+			dst = &p.cpu
+		case name == "memprofile":
+			dst = &p.mem
+		}
+		if dst == nil {
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			i++
+			val = args[i]
+		}
+		*dst = val
+	}
+	return p, rest
+}
+
+// start starts the CPU profile; the returned function stops it and writes
+// the allocation profile.
+func (p profiles) start() (func(), error) {
+	var cpu *os.File
+	if p.cpu != "" {
+		f, err := os.Create(p.cpu)
+		if err != nil {
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+		cpu = f
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if p.mem != "" {
+			if f, err := os.Create(p.mem); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}
+	}, nil
 }
 
 func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, once bool) int {
