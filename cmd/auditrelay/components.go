@@ -9,6 +9,7 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/splunkhec"
 	"github.com/auditrelay/auditrelay/sinks/webhook"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	filesource "github.com/auditrelay/auditrelay/source/file"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/transform/dedup"
 	"github.com/auditrelay/auditrelay/transform/ecs"
@@ -29,6 +30,7 @@ func components() (*pipeline.Registry, error) {
 		// sources
 		openai.NewFactory(),
 		openai.NewOrgLogsFactory(),
+		filesource.NewFactory(),
 		// transforms
 		filter.NewFactory(),
 		dedup.NewFactory(),

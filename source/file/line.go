@@ -1,0 +1,125 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/openai"
+)
+
+var errBlank = errors.New("blank line")
+
+// parseLine indexes one JSONL line (without its line terminator; white
+// space around the object is ignored). An object with effective_at and type
+// is an audit log, one with event and created_at a request log. The event's
+// Raw is line trimmed of white space, sharing line's memory. It returns
+// errBlank for a blank line.
+func parseLine(line []byte, source string, observed time.Time) (pipeline.Event, error) {
+	raw := bytes.TrimSpace(line)
+	if len(raw) == 0 {
+		return pipeline.Event{}, errBlank
+	}
+	if raw[0] != '{' {
+		return pipeline.Event{}, errors.New("not a JSON object")
+	}
+	if !json.Valid(raw) {
+		// Name the problem the way encoding/json sees it.
+		var v any
+		err := json.Unmarshal(raw, &v)
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
+		return pipeline.Event{}, fmt.Errorf("invalid JSON: %w", err)
+	}
+	// The substrings only choose which parser to try first; the parsers
+	// read the top-level keys and decide.
+	audit := bytes.Contains(raw, []byte(`"effective_at"`))
+	request := bytes.Contains(raw, []byte(`"created_at"`))
+	var auditErr error
+	if audit {
+		ev, err := openai.ParseAuditLog(raw, source, observed)
+		if err == nil {
+			return ev, nil
+		}
+		auditErr = err
+	}
+	if request {
+		ev, err := openai.ParseOrganizationLog(raw, source, observed)
+		if err == nil {
+			return ev, nil
+		}
+		if auditErr == nil {
+			return pipeline.Event{}, err
+		}
+	}
+	if auditErr != nil {
+		return pipeline.Event{}, auditErr
+	}
+	return pipeline.Event{}, errors.New("neither an audit log (id, type, effective_at) nor a request log (id, event, created_at)")
+}
+
+// lineReader splits a stream into lines of at most max bytes, counting the
+// bytes each line spans so that a caller can record offsets.
+type lineReader struct {
+	br      *bufio.Reader
+	max     int
+	scratch []byte
+}
+
+func newLineReader(r io.Reader, max int) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// next returns the next line without its terminator ("\n" or "\r\n") and
+// n, the number of bytes it spans including the terminator. line is valid
+// until the next call. complete is false when the stream ended (err !=
+// nil) before a newline; line then holds what was read. tooLong reports a
+// line of more than max bytes; its bytes are discarded (line is nil) but
+// counted in n. err is io.EOF at the end of the stream, or the read error.
+func (lr *lineReader) next() (line []byte, n int64, complete, tooLong bool, err error) {
+	lr.scratch = lr.scratch[:0]
+	for {
+		frag, err := lr.br.ReadSlice('\n')
+		n += int64(len(frag))
+		content := len(lr.scratch) + len(frag)
+		if err == nil {
+			content-- // the newline
+		}
+		if !tooLong && content > lr.max {
+			tooLong = true
+			lr.scratch = lr.scratch[:0]
+		}
+		switch {
+		case tooLong:
+		case err == nil && len(lr.scratch) == 0:
+			line = frag
+		default:
+			lr.scratch = append(lr.scratch, frag...)
+			line = lr.scratch
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if tooLong {
+			return nil, n, err == nil, true, err
+		}
+		if err != nil {
+			return line, n, false, false, err
+		}
+		line = line[:len(line)-1]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		return line, n, true, false, nil
+	}
+}
+
+// buffered reports whether the next call can return without reading the
+// underlying stream.
+func (lr *lineReader) buffered() int { return lr.br.Buffered() }
