@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -125,20 +126,27 @@ func TestKillDashNineAtRandomPoints(t *testing.T) {
 		if run > 150 {
 			t.Fatalf("not finished after %d runs", run)
 		}
-		cmd := auditrelayCmd(context.Background(), "run", "-c", cfg, "--once")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
+		cmd := auditrelayCmd(context.Background(), "run", "-c", cfg, "--once", "--log-level", "info")
+		stderr := &watcher{want: "auditrelay starting", seen: make(chan struct{})}
+		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
+		case <-stderr.seen:
+		case err := <-done:
+			t.Fatalf("run %d exited before starting: %v\n%s", run, err, stderr.String())
+		}
+		// A random moment after start; the range widens with every run so
+		// that a slow (loaded, -race) machine still finishes.
+		select {
 		case err := <-done:
 			if err != nil {
 				t.Fatalf("run %d failed: %v\n%s", run, err, stderr.String())
 			}
-		case <-time.After(time.Duration(100+rng.IntN(400)) * time.Millisecond):
+		case <-time.After(time.Duration(50+rng.IntN(300+20*run)) * time.Millisecond):
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-done
 			kills++
@@ -180,7 +188,7 @@ func TestSIGTERMCommitsAndExitsZero(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process test skipped in -short mode")
 	}
-	sim, base := startSim(t, openaisim.Options{Seed: 43, Events: 20000, Span: 720 * time.Hour})
+	sim, base := startSim(t, openaisim.Options{Seed: 43, Events: 8000, Span: 720 * time.Hour})
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "auditrelay.yaml", crashConfig(base, 1000))
 	rng := rand.New(rand.NewPCG(8, 8))
@@ -189,20 +197,28 @@ func TestSIGTERMCommitsAndExitsZero(t *testing.T) {
 		if run > 100 {
 			t.Fatal("not finished")
 		}
-		cmd := auditrelayCmd(context.Background(), "run", "-c", cfg, "--once")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
+		cmd := auditrelayCmd(context.Background(), "run", "-c", cfg, "--once", "--log-level", "info")
+		stderr := &watcher{want: "auditrelay starting", seen: make(chan struct{})}
+		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		// Signal only once main has installed its handlers (it logs
+		// "auditrelay starting" after that); before, SIGTERM would kill
+		// the process the default way, which is not what this tests.
+		select {
+		case <-stderr.seen:
+		case err := <-done:
+			t.Fatalf("exited before starting: %v\n%s", err, stderr.String())
+		}
 		select {
 		case err := <-done:
 			if err != nil {
 				t.Fatalf("run failed: %v\n%s", err, stderr.String())
 			}
-		case <-time.After(time.Duration(100+rng.IntN(300)) * time.Millisecond):
+		case <-time.After(time.Duration(50+rng.IntN(300+20*run)) * time.Millisecond):
 			cmd.Process.Signal(syscall.SIGTERM)
 			if err := <-done; err != nil {
 				t.Fatalf("SIGTERM: exit %v, want 0\n%s", err, stderr.String())
@@ -227,6 +243,32 @@ func TestSIGTERMCommitsAndExitsZero(t *testing.T) {
 	if len(seen) != len(want) {
 		t.Fatalf("%d events delivered, simulator has %d", len(seen), len(want))
 	}
+}
+
+// watcher is a stderr that closes seen once want has been written.
+type watcher struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	done bool
+}
+
+func (w *watcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *watcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 func TestValidateExitCodes(t *testing.T) {
