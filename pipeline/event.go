@@ -72,6 +72,13 @@ func (e *Event) SetRaw(raw []byte) {
 	e.dirty = false
 }
 
+// RawCurrent reports whether Raw holds the event's current content: false
+// after SetObject until Finalize or SetRaw. A transform that edits Raw
+// directly (cheaper than a decode and an encode when it changes a few
+// values) may do so only while RawCurrent is true, and hands the result to
+// SetRaw; otherwise it works on Object. Not safe for concurrent use.
+func (e *Event) RawCurrent() bool { return !e.dirty }
+
 // Finalize encodes a changed object back into Raw. The runner calls it once
 // per event after the last transform, before the fan-out, so that sinks (which
 // may run concurrently) only ever read Raw.

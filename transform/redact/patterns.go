@@ -21,21 +21,37 @@ const (
 	hintAny    = hintAt | hintDots | hintColons | hintDigits | hintDash | hintBearer
 )
 
-func hints(s string) hint {
+// hintClass sorts the bytes hints looks at; 0 for the others.
+var hintClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1
+	}
+	t['.'], t[':'], t['@'], t['e'], t['E'], t['-'], t['_'], t['A'] = 2, 3, 4, 5, 5, 6, 6, 6
+	return t
+}()
+
+func hints[T ~string | ~[]byte](s T) hint {
 	var h hint
 	dots, colons, digits := 0, 0, 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
+		switch hintClass[s[i]] {
+		case 0:
+		case 1:
 			digits++
-		case c == '.':
+		case 2:
 			dots++
-		case c == ':':
+		case 3:
 			colons++
-		case c == '@':
+		case 4:
 			h |= hintAt
-		case (c == 'e' || c == 'E') && i+1 < len(s) && (s[i+1]|0x20 == 'a' || s[i+1] == 'y'):
-			h |= hintBearer
+		case 5:
+			if i+1 < len(s) && (s[i+1]|0x20 == 'a' || s[i+1] == 'y') {
+				h |= hintBearer
+			}
+		case 6:
+			if keyPrefixAt(s, i) {
+				h |= hintDash
+			}
 		}
 	}
 	if dots >= 3 {
@@ -46,9 +62,6 @@ func hints(s string) hint {
 	}
 	if digits >= 13 {
 		h |= hintDigits
-	}
-	if hasKeyPrefix(s) {
-		h |= hintDash
 	}
 	return h
 }
@@ -150,14 +163,33 @@ func validCard(s string, start, end int) bool {
 	return sum%10 == 0
 }
 
-// hasKeyPrefix reports whether s holds one of the fixed prefixes every
-// key-shaped pattern starts with; strings without one skip the key regular
-// expressions. It must stay a superset of those patterns.
-func hasKeyPrefix(s string) bool {
-	return strings.Contains(s, "sk-") || strings.Contains(s, "-----") || strings.Contains(s, "AKIA") ||
-		strings.Contains(s, "ASIA") || strings.Contains(s, "AIza") || strings.Contains(s, "xox") ||
-		strings.Contains(s, "glpat-") || strings.Contains(s, "github_pat_") || strings.Contains(s, "_live_") ||
-		strings.Contains(s, "_test_") || strings.Contains(s, "gh") && strings.IndexByte(s, '_') >= 0
+// keyPrefixAt reports whether the '-', '_' or 'A' at s[i] ends or starts one
+// of the fixed prefixes every key-shaped pattern starts with (sk-, -----,
+// xox?-, glpat-, gh?_, github_pat_, ?k_live_, ?k_test_, AKIA, ASIA, AIza);
+// strings without one skip the key regular expressions. It must stay a
+// superset of those patterns' prefixes.
+func keyPrefixAt[T ~string | ~[]byte](s T, i int) bool {
+	switch s[i] {
+	case '-':
+		return at(s, i-2, "sk") || at(s, i+1, "----") || at(s, i-4, "xox") || at(s, i-5, "glpat")
+	case '_':
+		return at(s, i-3, "gh") || at(s, i-5, "_live") || at(s, i-5, "_test") || at(s, i-10, "github_pat")
+	default: // 'A'
+		return at(s, i+1, "KIA") || at(s, i+1, "SIA") || at(s, i+1, "Iza")
+	}
+}
+
+// at reports whether s holds lit at offset i.
+func at[T ~string | ~[]byte](s T, i int, lit string) bool {
+	if i < 0 || i+len(lit) > len(s) {
+		return false
+	}
+	for j := 0; j < len(lit); j++ {
+		if s[i+j] != lit[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // markerRE finds markers this transform wrote; they are never redacted again.

@@ -25,6 +25,7 @@ type Redactor struct {
 	patterns []pattern
 	need     hint // union of the patterns' hints
 	macs     sync.Pool
+	cache    scanCache
 }
 
 var _ pipeline.Transform = (*Redactor)(nil)
@@ -76,8 +77,19 @@ func (r *Redactor) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	return b, nil
 }
 
-// Event redacts one event in place.
+// Event redacts one event in place. While Raw is current (no transform
+// before it changed the decoded object) it edits the bytes and leaves an
+// event with nothing to redact untouched; otherwise it works on the decoded
+// object.
 func (r *Redactor) Event(e *pipeline.Event) error {
+	if e.RawCurrent() && r.eventRaw(e) {
+		return nil
+	}
+	return r.eventObject(e)
+}
+
+// eventObject redacts the decoded object of e.
+func (r *Redactor) eventObject(e *pipeline.Event) error {
 	obj, err := e.Object()
 	if err != nil {
 		return err
@@ -267,6 +279,31 @@ func (r *Redactor) scan(s string) (string, bool) {
 	if r.need&hintNone == 0 && (len(s) < 3 || hints(s)&r.need == 0) {
 		return s, false
 	}
+	if res, ok := r.cache.get([]byte(s)); ok {
+		return res.out, res.changed
+	}
+	out, changed := r.scanMatches(s)
+	r.cache.put(s, scanResult{out, changed})
+	return out, changed
+}
+
+// scanBytes is scan for the bytes of a token; it copies them only when
+// they are worth scanning and not cached.
+func (r *Redactor) scanBytes(b []byte) (string, bool) {
+	if r.need&hintNone == 0 && (len(b) < 3 || hints(b)&r.need == 0) {
+		return "", false
+	}
+	if res, ok := r.cache.get(b); ok {
+		return res.out, res.changed
+	}
+	s := string(b)
+	out, changed := r.scanMatches(s)
+	r.cache.put(s, scanResult{out, changed})
+	return out, changed
+}
+
+// scanMatches replaces every pattern match in s, rescanning the result.
+func (r *Redactor) scanMatches(s string) (string, bool) {
 	out, changed := s, false
 	for pass := 0; pass < 3; pass++ {
 		spans := r.find(out)

@@ -1,0 +1,569 @@
+package rawjson
+
+import (
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// ErrSyntax reports input this package does not accept.
+var ErrSyntax = errors.New("rawjson: malformed JSON")
+
+const maxDepth = 1000
+
+// Kind says what a token handed to a Rewrite callback is.
+type Kind uint8
+
+// The token kinds.
+const (
+	Key    Kind = iota + 1 // an object key (a string token)
+	String                 // a string value
+	Number                 // a number value
+)
+
+// Span is the position [Start, End) of a value in the input.
+type Span struct{ Start, End int }
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// str scans the string token at s.i. plain reports that the bytes between
+// the quotes are the decoded string: no escapes, valid UTF-8.
+func (s *scanner) str() (plain bool, err error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return false, ErrSyntax
+	}
+	start := s.i + 1
+	s.i++
+	escaped, nonASCII := false, false
+	for s.i < len(s.b) {
+		for s.i < len(s.b) && plainByte[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return !escaped && (!nonASCII || utf8.Valid(s.b[start:s.i-1])), nil
+		case c == '\\':
+			escaped = true
+			if s.i+1 >= len(s.b) {
+				return false, ErrSyntax
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) {
+					return false, ErrSyntax
+				}
+				for _, h := range s.b[s.i+2 : s.i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return false, ErrSyntax
+					}
+				}
+				s.i += 6
+			default:
+				return false, ErrSyntax
+			}
+		case c < 0x20:
+			return false, ErrSyntax
+		default:
+			if c >= 0x80 {
+				nonASCII = true
+			}
+			s.i++
+		}
+	}
+	return false, ErrSyntax
+}
+
+// plainByte marks the bytes a string holds as they are: printable ASCII
+// other than '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func (s *scanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && isDigit(s.b[s.i]) {
+		s.i++
+	}
+	return s.i > start
+}
+
+// num scans a number token: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) num() error {
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return ErrSyntax
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if !s.digits() {
+			return ErrSyntax
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if !s.digits() {
+			return ErrSyntax
+		}
+	}
+	return nil
+}
+
+func (s *scanner) lit(word string) error {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return ErrSyntax
+	}
+	s.i += len(word)
+	return nil
+}
+
+// value scans one value; fn, when not nil, sees every key, string and
+// number token.
+func (s *scanner) value(depth int, fn func(start int, k Kind, plain bool) error) error {
+	s.ws()
+	if s.i >= len(s.b) {
+		return ErrSyntax
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		if depth >= maxDepth {
+			return ErrSyntax
+		}
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return nil
+		}
+		for {
+			s.ws()
+			start := s.i
+			plain, err := s.str()
+			if err != nil {
+				return err
+			}
+			if fn != nil {
+				if err := fn(start, Key, plain); err != nil {
+					return err
+				}
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return ErrSyntax
+			}
+			s.i++
+			if err := s.value(depth+1, fn); err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return ErrSyntax
+			}
+			switch s.b[s.i] {
+			case ',':
+				s.i++
+			case '}':
+				s.i++
+				return nil
+			default:
+				return ErrSyntax
+			}
+		}
+	case c == '[':
+		if depth >= maxDepth {
+			return ErrSyntax
+		}
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.value(depth+1, fn); err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return ErrSyntax
+			}
+			switch s.b[s.i] {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return ErrSyntax
+			}
+		}
+	case c == '"':
+		start := s.i
+		plain, err := s.str()
+		if err == nil && fn != nil {
+			err = fn(start, String, plain)
+		}
+		return err
+	case c == '-' || isDigit(c):
+		start := s.i
+		err := s.num()
+		if err == nil && fn != nil {
+			err = fn(start, Number, true)
+		}
+		return err
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	}
+	return ErrSyntax
+}
+
+// end checks that only white space follows the top-level value.
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return ErrSyntax
+	}
+	return nil
+}
+
+// Rewrite walks the JSON object b and calls fn with every key, string and
+// number token (strings with their quotes). plain reports that a string
+// token's content between the quotes is its decoded value (no escapes,
+// valid UTF-8); numbers are always plain. When fn returns a non-nil
+// replacement, the token is replaced by it; fn must return valid JSON.
+// Rewrite returns b itself when nothing was replaced, else a new slice; b is
+// never modified. An error from fn stops the walk and is returned.
+func Rewrite(b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return nil, ErrSyntax
+	}
+	var out []byte
+	copied := 0
+	err := s.value(0, func(start int, k Kind, plain bool) error {
+		rep, err := fn(b[start:s.i], k, plain)
+		if err != nil || rep == nil {
+			return err
+		}
+		if out == nil {
+			out = make([]byte, 0, len(b)+len(rep)+64)
+		}
+		out = append(out, b[copied:start]...)
+		out = append(out, rep...)
+		copied = s.i
+		return nil
+	})
+	if err == nil {
+		err = s.end()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return b, nil
+	}
+	return append(out, b[copied:]...), nil
+}
+
+// Valid reports whether b is one JSON object this package accepts.
+func Valid(b []byte) bool {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return false
+	}
+	return s.value(0, nil) == nil && s.end() == nil
+}
+
+// Members scans the object b and sets spans[j] to the position of the value
+// of every member whose key is keys[j], or leaves it zero when there is
+// none. With duplicate keys the last one wins, as with encoding/json; each
+// also calls dup, when not nil, so that a caller that edits values can
+// edit every copy. b must hold exactly one object (white space around it
+// allowed); the whole object is validated.
+func Members(b []byte, keys []string, spans []Span, dup func(j int, sp Span)) error {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return ErrSyntax
+	}
+	s.i++
+	s.ws()
+	if s.i < len(b) && b[s.i] == '}' {
+		s.i++
+		return s.end()
+	}
+	var matched []int // indexes into keys of the current member
+	for {
+		s.ws()
+		kstart := s.i
+		plain, err := s.str()
+		if err != nil {
+			return err
+		}
+		matched = matched[:0]
+		key := b[kstart+1 : s.i-1]
+		for j, k := range keys {
+			if plain && string(key) == k || !plain && unquote(b[kstart:s.i]) == k {
+				matched = append(matched, j)
+			}
+		}
+		s.ws()
+		if s.i >= len(b) || b[s.i] != ':' {
+			return ErrSyntax
+		}
+		s.i++
+		s.ws()
+		vstart := s.i
+		if err := s.value(1, nil); err != nil {
+			return err
+		}
+		for _, j := range matched {
+			if spans[j] != (Span{}) && dup != nil {
+				dup(j, spans[j])
+			}
+			spans[j] = Span{vstart, s.i}
+		}
+		s.ws()
+		if s.i >= len(b) {
+			return ErrSyntax
+		}
+		switch b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return s.end()
+		default:
+			return ErrSyntax
+		}
+	}
+}
+
+// Each calls fn with the key and value position of every member of the
+// object b, or with the index and value position of every element of the
+// array b (key then empty). It returns ErrSyntax when b is neither.
+func Each(b []byte, fn func(key string, index int, sp Span)) error {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) {
+		return ErrSyntax
+	}
+	open := b[s.i]
+	if open != '{' && open != '[' {
+		return ErrSyntax
+	}
+	close := byte('}')
+	if open == '[' {
+		close = ']'
+	}
+	s.i++
+	s.ws()
+	if s.i < len(b) && b[s.i] == close {
+		s.i++
+		return s.end()
+	}
+	for n := 0; ; n++ {
+		s.ws()
+		var key string
+		if open == '{' {
+			kstart := s.i
+			if _, err := s.str(); err != nil {
+				return err
+			}
+			key = unquote(b[kstart:s.i])
+			s.ws()
+			if s.i >= len(b) || b[s.i] != ':' {
+				return ErrSyntax
+			}
+			s.i++
+			s.ws()
+		}
+		vstart := s.i
+		if err := s.value(1, nil); err != nil {
+			return err
+		}
+		fn(key, n, Span{vstart, s.i})
+		s.ws()
+		if s.i >= len(b) {
+			return ErrSyntax
+		}
+		switch b[s.i] {
+		case ',':
+			s.i++
+		case close:
+			s.i++
+			return s.end()
+		default:
+			return ErrSyntax
+		}
+	}
+}
+
+// Lookup returns the value at a path of keys in the object b (last
+// duplicate wins), or nil when a key is missing or a step is not an
+// object.
+func Lookup(b []byte, path ...string) []byte {
+	var sp [1]Span
+	for _, k := range path {
+		sp[0] = Span{}
+		if Members(b, []string{k}, sp[:], nil) != nil || sp[0] == (Span{}) {
+			return nil
+		}
+		b = b[sp[0].Start:sp[0].End]
+	}
+	return b
+}
+
+// Str returns the string a string token holds; ok is false for any other
+// value (nil included).
+func Str(tok []byte) (s string, ok bool) {
+	if len(tok) < 2 || tok[0] != '"' {
+		return "", false
+	}
+	return unquote(tok), true
+}
+
+// unquote decodes a string token that the scanner accepted.
+func unquote(tok []byte) string {
+	in := tok[1 : len(tok)-1]
+	plain := true
+	for _, c := range in {
+		if c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(in)
+	}
+	var s string
+	if json.Unmarshal(tok, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// IsObject reports whether v is an object value.
+func IsObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
+
+// IsNull reports whether v is absent (nil) or the literal null.
+func IsNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
+
+// AppendString appends s as a JSON string the way encoding/json does with
+// HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
+// escaped.
+func AppendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// InsertMember returns the object obj with the member key: val appended
+// after its last member; val must be encoded JSON. obj must be a valid
+// object (Valid); it is not modified.
+func InsertMember(obj []byte, key string, val []byte) []byte {
+	end := len(obj) - 1
+	for end >= 0 && obj[end] != '}' {
+		end--
+	}
+	prev := end - 1
+	for prev >= 0 && (obj[prev] == ' ' || obj[prev] == '\t' || obj[prev] == '\n' || obj[prev] == '\r') {
+		prev--
+	}
+	out := make([]byte, 0, len(obj)+len(key)+len(val)+4)
+	out = append(out, obj[:end]...)
+	if prev >= 0 && obj[prev] != '{' {
+		out = append(out, ',')
+	}
+	out = AppendString(out, key)
+	out = append(out, ':')
+	out = append(out, val...)
+	return append(out, obj[end:]...)
+}

@@ -1,0 +1,180 @@
+package rawjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func decode(t *testing.T, b []byte) any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("decode %q: %v", b, err)
+	}
+	return v
+}
+
+func TestValid(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`{}`, true},
+		{` {"a":[1,-2.5e+3,true,false,null,{"b":"\u00e9\n"}]} `, true},
+		{`{"a":1}x`, false},
+		{`{"a":01}`, false},
+		{`{"a":"\x"}`, false},
+		{"{\"a\":\"\x01\"}", false},
+		{`{"a":1,}`, false},
+		{`[1]`, false},
+		{`{"a" 1}`, false},
+		{`{"a":tru}`, false},
+		{`{"a":"\u12"}`, false},
+		{`{"a":-}`, false},
+		{`{"a":1.}`, false},
+		{strings.Repeat(`{"a":`, 1001) + "1" + strings.Repeat("}", 1001), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := Valid([]byte(tt.in)); got != tt.want {
+				t.Fatalf("Valid(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMembersAndLookup(t *testing.T) {
+	obj := []byte(`{"a":{"b":{"c":"x\"y"}},"k":1,"k":"last","e\u0073c":true,"n":null}`)
+	tests := []struct {
+		path []string
+		want string
+	}{
+		{[]string{"a", "b", "c"}, `"x\"y"`},
+		{[]string{"k"}, `"last"`},
+		{[]string{"esc"}, `true`},
+		{[]string{"n"}, `null`},
+		{[]string{"missing"}, ``},
+		{[]string{"k", "x"}, ``},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.path, "/"), func(t *testing.T) {
+			if got := Lookup(obj, tt.path...); string(got) != tt.want {
+				t.Fatalf("Lookup(%v) = %s, want %s", tt.path, got, tt.want)
+			}
+		})
+	}
+	var dups []Span
+	spans := make([]Span, 2)
+	if err := Members(obj, []string{"k", "a"}, spans, func(j int, sp Span) { dups = append(dups, sp) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(dups) != 1 || string(obj[dups[0].Start:dups[0].End]) != "1" {
+		t.Fatalf("duplicates: %v", dups)
+	}
+	if s, ok := Str(Lookup(obj, "a", "b", "c")); !ok || s != `x"y` {
+		t.Fatalf("Str = %q %v", s, ok)
+	}
+}
+
+func TestInsertMember(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{}`, `{"k":1}`},
+		{` { } `, ` { "k":1} `},
+		{`{"a":2}`, `{"a":2,"k":1}`},
+		{"{\"a\":2\n}\n", "{\"a\":2\n,\"k\":1}\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := InsertMember([]byte(tt.in), "k", []byte("1")); string(got) != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// encodeStd is what encoding/json writes for s with HTML escaping off.
+func encodeStd(s string) string {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	_ = e.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"b\\s", "\x00\x1f\b\f\n\r\t", "<&>", "é\u2028\u2029", "bad\xff\xfeutf8", "\xe2\x80"} {
+		t.Run(s, func(t *testing.T) {
+			if got, want := string(AppendString(nil, s)), encodeStd(s); got != want {
+				t.Fatalf("got %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// FuzzRawJSON checks the package against encoding/json: the same objects
+// are valid, Rewrite sees every string and number, AppendString agrees.
+func FuzzRawJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,"x",{"b":null}],"c":"\u00e9"}`, `{"a":1}x`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got := string(AppendString(nil, string(b))); got != encodeStd(string(b)) {
+			t.Fatalf("AppendString(%q) = %s, want %s", b, got, encodeStd(string(b)))
+		}
+		trimmed := bytes.TrimLeft(b, " \t\r\n")
+		std := json.Valid(b) && len(trimmed) > 0 && trimmed[0] == '{'
+		if Valid(b) != std {
+			if !std || !strings.Contains(string(b), strings.Repeat("{", 100)) && !strings.Contains(string(b), strings.Repeat("[", 100)) {
+				t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, !std, std)
+			}
+			return
+		}
+		if !std {
+			if _, err := Rewrite(b, func([]byte, Kind, bool) ([]byte, error) { return nil, nil }); err == nil {
+				t.Fatalf("Rewrite accepted %q", b)
+			}
+			return
+		}
+		// Re-encoding every string and number through Str/AppendString
+		// keeps the decoded value.
+		out, err := Rewrite(b, func(tok []byte, k Kind, plain bool) ([]byte, error) {
+			if k == Number {
+				return append([]byte(nil), tok...), nil
+			}
+			s, ok := Str(tok)
+			if !ok {
+				t.Fatalf("Str(%q) failed", tok)
+			}
+			if plain && s != string(tok[1:len(tok)-1]) {
+				t.Fatalf("plain token %q decodes to %q", tok, s)
+			}
+			return AppendString(nil, s), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(decode(t, out), decode(t, b)) {
+			t.Fatalf("Rewrite changed the value: %q -> %q", b, out)
+		}
+		// Members finds every top-level key with its last value.
+		m := decode(t, b).(map[string]any)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		spans := make([]Span, len(keys))
+		if err := Members(b, keys, spans, nil); err != nil {
+			t.Fatal(err)
+		}
+		for j, k := range keys {
+			if got := decode(t, b[spans[j].Start:spans[j].End]); !reflect.DeepEqual(got, m[k]) {
+				t.Fatalf("member %q = %v, want %v", k, got, m[k])
+			}
+		}
+	})
+}

@@ -1,0 +1,223 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
+)
+
+// The raw path redacts an event by editing its encoded bytes: the tokens
+// that change are replaced, everything else (key order, spacing, number
+// spelling) stays as the provider sent it, and an event with nothing to
+// redact keeps its Raw untouched. Whatever it does not handle itself
+// (malformed JSON, duplicate content keys, a key that holds a match,
+// overlapping field paths, whole values removed in remove mode) makes it
+// give up before changing anything, and the event goes through the decoded
+// object instead, which has the last word on every such case.
+
+// errFallback stops the raw path.
+var errFallback = errors.New("redact: event needs the decoded object")
+
+// edit is a value redacted whole (request content, a field path).
+type edit struct {
+	rawjson.Span
+	kind string
+}
+
+// eventRaw redacts e through its bytes; false means that it changed nothing
+// and the event needs the object path.
+func (r *Redactor) eventRaw(e *pipeline.Event) bool {
+	raw := e.Raw
+	edits, err := r.wholeValues(raw)
+	if err != nil {
+		return false
+	}
+	if len(edits) > 0 {
+		if r.mode == ModeRemove {
+			return false
+		}
+		if raw, err = r.applyEdits(raw, edits); err != nil {
+			return false
+		}
+	}
+	switch {
+	case len(r.patterns) > 0:
+		if raw, err = rawjson.Rewrite(raw, r.rewriteToken); err != nil {
+			return false
+		}
+		if s, ok := r.scan(e.ActorEmail); ok {
+			e.ActorEmail = s
+		}
+	default:
+		if !rawjson.Valid(e.Raw) { // the object path reports the error
+			return false
+		}
+	}
+	if len(raw) != len(e.Raw) || &raw[0] != &e.Raw[0] {
+		e.SetRaw(raw)
+	}
+	return true
+}
+
+var contentKeys = []string{"prompt_truncated", "response_body_truncated", "prompt", "messages", "input", "response"}
+
+// wholeValues finds the request content and field-path values to redact,
+// ordered by position; overlapping ones need the object path.
+func (r *Redactor) wholeValues(raw []byte) ([]edit, error) {
+	var edits []edit
+	if r.content != ContentNone && mayHoldKey(raw, "api_request") {
+		var top [1]rawjson.Span
+		dup := false
+		if err := rawjson.Members(raw, []string{"api_request"}, top[:], func(int, rawjson.Span) { dup = true }); err != nil {
+			return nil, err
+		}
+		if dup {
+			return nil, errFallback
+		}
+		if req := raw[top[0].Start:top[0].End]; rawjson.IsObject(req) {
+			var sp [6]rawjson.Span
+			if err := rawjson.Members(req, contentKeys, sp[:], func(int, rawjson.Span) { dup = true }); err != nil {
+				return nil, err
+			}
+			if dup {
+				return nil, errFallback
+			}
+			val := func(j int) []byte { return req[sp[j].Start:sp[j].End] }
+			all := r.content == ContentAll
+			add := func(j int) {
+				if v := val(j); !rawjson.IsNull(v) && !isMarkerToken(v) {
+					edits = append(edits, edit{rawjson.Span{Start: top[0].Start + sp[j].Start, End: top[0].Start + sp[j].End}, contentKeys[j]})
+				}
+			}
+			if all || string(val(0)) == "true" {
+				add(2)
+				add(3)
+				add(4)
+			}
+			if all || string(val(1)) == "true" {
+				add(5)
+			}
+		}
+	}
+	for _, segs := range r.fields {
+		if segs[0] != "*" && !mayHoldKey(raw, segs[0]) {
+			continue
+		}
+		if err := collectPath(raw, rawjson.Span{End: len(raw)}, segs, &edits); err != nil {
+			return nil, err
+		}
+	}
+	if len(edits) < 2 {
+		return edits, nil
+	}
+	slices.SortFunc(edits, func(a, b edit) int { return a.Start - b.Start })
+	for i := 1; i < len(edits); i++ {
+		if edits[i].Start < edits[i-1].End {
+			return nil, errFallback
+		}
+	}
+	return edits, nil
+}
+
+// mayHoldKey is a quick test that saves a walk of raw: false means that no
+// object in raw has the key. Without escapes in raw, a key can only be
+// spelled one way.
+func mayHoldKey(raw []byte, key string) bool {
+	var buf [64]byte
+	return bytes.IndexByte(raw, '\\') >= 0 || bytes.Contains(raw, rawjson.AppendString(buf[:0], key))
+}
+
+// collectPath adds the values at the JSON pointer segs under the value at
+// v; "*" matches any key or index. Every copy of a duplicated key counts.
+func collectPath(raw []byte, v rawjson.Span, segs []string, out *[]edit) error {
+	b := raw[v.Start:v.End]
+	if len(segs) == 0 || !rawjson.IsObject(b) && (len(b) == 0 || b[0] != '[') {
+		return nil
+	}
+	var err error
+	isArray := b[0] == '['
+	eachErr := rawjson.Each(b, func(key string, i int, sp rawjson.Span) {
+		if err != nil {
+			return
+		}
+		if isArray && segs[0] != "*" && segs[0] != strconv.Itoa(i) || !isArray && segs[0] != "*" && segs[0] != key {
+			return
+		}
+		sp = rawjson.Span{Start: v.Start + sp.Start, End: v.Start + sp.End}
+		if len(segs) > 1 {
+			err = collectPath(raw, sp, segs[1:], out)
+			return
+		}
+		if val := raw[sp.Start:sp.End]; !rawjson.IsNull(val) && !isMarkerToken(val) {
+			*out = append(*out, edit{sp, "field"})
+		}
+	})
+	if eachErr != nil {
+		return eachErr
+	}
+	return err
+}
+
+// isMarkerToken reports whether a value is a string that is one marker.
+func isMarkerToken(v []byte) bool {
+	s, ok := rawjson.Str(v)
+	return ok && markerRE.FindString(s) == s && s != ""
+}
+
+// applyEdits replaces each edit's value by its marker.
+func (r *Redactor) applyEdits(raw []byte, edits []edit) ([]byte, error) {
+	out := make([]byte, 0, len(raw)+64*len(edits))
+	prev := 0
+	for _, ed := range edits {
+		v := raw[ed.Start:ed.End]
+		var val string
+		if s, ok := rawjson.Str(v); ok {
+			val = s
+		} else {
+			// What the object path measures and hashes: the value as
+			// encoding/json marshals it (keys sorted, compact).
+			dec := json.NewDecoder(bytes.NewReader(v))
+			dec.UseNumber()
+			var x any
+			if err := dec.Decode(&x); err != nil {
+				return nil, err
+			}
+			b, err := json.Marshal(x)
+			if err != nil {
+				return nil, err
+			}
+			val = string(b)
+		}
+		out = append(out, raw[prev:ed.Start]...)
+		out = rawjson.AppendString(out, r.marker(ed.kind, val))
+		prev = ed.End
+	}
+	return append(out, raw[prev:]...), nil
+}
+
+// rewriteToken scans one key, string or number token.
+func (r *Redactor) rewriteToken(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
+	var out string
+	var changed bool
+	switch {
+	case k == rawjson.Number:
+		out, changed = r.scanBytes(tok)
+	case plain:
+		out, changed = r.scanBytes(tok[1 : len(tok)-1])
+	default:
+		s, _ := rawjson.Str(tok)
+		out, changed = r.scan(s)
+	}
+	if !changed {
+		return nil, nil
+	}
+	if k == rawjson.Key {
+		return nil, errFallback // renamed keys may collide: the object path handles that
+	}
+	return rawjson.AppendString(make([]byte, 0, len(out)+2), out), nil
+}
