@@ -224,3 +224,21 @@ func (r *Registry) Types(k Kind) []string {
 func FieldError(key, format string, args ...any) error {
 	return fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...))
 }
+
+// SectionErrors prefixes every error joined in err with the key of the
+// nested section it belongs to, e.g. SectionErrors("tls", err) turns
+// "ca_file: ..." into "tls.ca_file: ...". It returns nil for nil.
+func SectionErrors(section string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	out := make([]error, len(list))
+	for i, e := range list {
+		out[i] = fmt.Errorf("%s.%w", section, e)
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -71,6 +72,20 @@ func (c *Config) Resolve(base string) {
 			*p = filepath.Join(base, *p)
 		}
 	}
+}
+
+// HTTPTransport returns a transport for an HTTP client of a sink or
+// source: the default transport's settings, this TLS configuration, and
+// enough idle connections per host for concurrent batches.
+func (c *Config) HTTPTransport() (*http.Transport, error) {
+	tc, err := c.Load()
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	tr.MaxIdleConnsPerHost = 16
+	return tr, nil
 }
 
 // Load returns the client TLS configuration, or nil when TLS is not active.

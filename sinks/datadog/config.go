@@ -2,7 +2,6 @@ package datadog
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"time"
 
@@ -87,7 +86,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, pipeline.FieldError("compression", "must be gzip or none, got %q", c.Compression))
 	}
-	errs = append(errs, prefixed("tls.", c.TLS.Validate())...)
+	errs = append(errs, pipeline.SectionErrors("tls", c.TLS.Validate())...)
 	if c.Timeout <= 0 {
 		errs = append(errs, pipeline.FieldError("timeout", "must be > 0"))
 	}
@@ -98,21 +97,4 @@ func (c *Config) Validate() error {
 		errs = append(errs, pipeline.FieldError("max_bytes", "must be in %d..%d", maxEntry, maxPayload))
 	}
 	return errors.Join(errs...)
-}
-
-// prefixed returns the errors joined in err, each prefixed with the path of
-// the section they belong to.
-func prefixed(prefix string, err error) []error {
-	if err == nil {
-		return nil
-	}
-	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	}
-	out := make([]error, len(list))
-	for i, e := range list {
-		out[i] = fmt.Errorf("%s%w", prefix, e)
-	}
-	return out
 }

@@ -188,10 +188,10 @@ func (c *Config) Validate() error {
 		add("client_id", "must be set")
 	}
 	if err := c.TLS.Validate(); err != nil {
-		errs = append(errs, prefixed("tls.", err))
+		errs = append(errs, pipeline.SectionErrors("tls", err)...)
 	}
 	if err := c.SASL.validate(); err != nil {
-		errs = append(errs, prefixed("sasl.", err))
+		errs = append(errs, pipeline.SectionErrors("sasl", err)...)
 	}
 	if c.Partitions == 0 || c.Partitions < -1 {
 		add("partitions", "must be >= 1 or -1 (broker default), got %d", c.Partitions)
@@ -235,18 +235,6 @@ func (s *SASLConfig) validate() error {
 		errs = append(errs, pipeline.FieldError("password", "must be set with mechanism %s", s.Mechanism))
 	}
 	return errors.Join(errs...)
-}
-
-// prefixed prefixes the key of every error joined in err.
-func prefixed(prefix string, err error) error {
-	var out []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			out = append(out, fmt.Errorf("%s%w", prefix, e))
-		}
-		return errors.Join(out...)
-	}
-	return fmt.Errorf("%s%w", prefix, err)
 }
 
 // topicFields is what a topic template sees.

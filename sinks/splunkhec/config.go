@@ -2,7 +2,6 @@ package splunkhec
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"time"
 
@@ -86,7 +85,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, pipeline.FieldError("compression", "must be gzip or none, got %q", c.Compression))
 	}
-	errs = append(errs, prefixed("tls.", c.TLS.Validate())...)
+	errs = append(errs, pipeline.SectionErrors("tls", c.TLS.Validate())...)
 	if c.Timeout <= 0 {
 		errs = append(errs, pipeline.FieldError("timeout", "must be > 0"))
 	}
@@ -105,21 +104,4 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// prefixed returns the errors joined in err, each prefixed with the path of
-// the section they belong to.
-func prefixed(prefix string, err error) []error {
-	if err == nil {
-		return nil
-	}
-	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	}
-	out := make([]error, len(list))
-	for i, e := range list {
-		out[i] = fmt.Errorf("%s%w", prefix, e)
-	}
-	return out
 }

@@ -78,12 +78,10 @@ func New(set pipeline.Settings, cfg Config) (*Sink, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tc, err := cfg.TLS.Load()
+	tr, err := cfg.TLS.HTTPTransport()
 	if err != nil {
 		return nil, fmt.Errorf("webhook %q: tls: %w", set.Name, err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
 	return &Sink{name: set.Name, cfg: cfg, log: log, now: time.Now,
 		client: &http.Client{Timeout: cfg.Timeout, Transport: tr,
 			// A redirect could carry the signed body elsewhere.
