@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // minRefreshGap bounds refreshes triggered by unknown ids.
@@ -158,13 +159,19 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	missed := false
 	for i := range b.Events {
 		ev := &b.Events[i]
+		if ev.RawCurrent() {
+			if ok, done := e.enrichRaw(ev, d, now); done {
+				missed = missed || !ok && d != nil
+				continue
+			}
+		}
 		obj, err := ev.Object()
 		if err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("enrich: event %s: %w", ev.ID, err))
 		}
-		if !e.enrich(ev, obj, d, now) && d != nil {
-			missed = true
-		}
+		ar, ok := e.enrich(ev, objectFields(obj), d, now)
+		missed = missed || !ok && d != nil
+		obj["auditrelay"] = ar
 		ev.SetObject(obj)
 	}
 	if missed && e.loader != nil {
@@ -176,11 +183,27 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	return b, nil
 }
 
-// enrich fills obj["auditrelay"]; it reports whether every id was resolved.
-func (e *Enricher) enrich(ev *pipeline.Event, obj map[string]any, d *directory, now time.Time) bool {
+// enrichRaw appends the auditrelay object to the event's bytes, keeping
+// the rest as it is. done is false when the event needs the decoded object:
+// malformed JSON (the object path reports it) or an auditrelay member
+// already there (the object path replaces it).
+func (e *Enricher) enrichRaw(ev *pipeline.Event, d *directory, now time.Time) (ok, done bool) {
+	f, err := newRawFields(ev.Raw, ev.Type)
+	if err != nil || f.has("auditrelay") {
+		return false, false
+	}
+	ar, ok := e.enrich(ev, f, d, now)
+	var buf [512]byte
+	ev.SetRaw(rawjson.InsertMember(ev.Raw, "auditrelay", appendJSON(buf[:0], ar)))
+	return ok, true
+}
+
+// enrich builds the auditrelay object of an event; it reports whether
+// every id was resolved.
+func (e *Enricher) enrich(ev *pipeline.Event, obj fields, d *directory, now time.Time) (map[string]any, bool) {
 	ar := map[string]any{}
 	sev := severityOf(e.rules, ev.Type)
-	if s, ok := obj["success"].(bool); ok && !s && levels[sev] < levels["low"] {
+	if s, isBool := obj.boolean("success"); isBool && !s && levels[sev] < levels["low"] {
 		sev = "low"
 	}
 	ar["severity"], ar["severity_id"] = sev, levels[sev]
@@ -201,7 +224,7 @@ func (e *Enricher) enrich(ev *pipeline.Event, obj map[string]any, d *directory, 
 	ok := d != nil
 	if d != nil {
 		r := resolver{d: d, ok: true}
-		if ev.Schema == "openai.organization_log" || obj["event"] != nil && obj["type"] == nil {
+		if ev.Schema == "openai.organization_log" || obj.has("event") && !obj.has("type") {
 			r.requestLog(obj, ar)
 		} else {
 			r.auditLog(ev.Type, obj, ar)
@@ -209,8 +232,7 @@ func (e *Enricher) enrich(ev *pipeline.Event, obj map[string]any, d *directory, 
 		ok = r.ok
 	}
 	ar["enriched"] = ok
-	obj["auditrelay"] = ar
-	return ok
+	return ar, ok
 }
 
 type resolver struct {
@@ -268,27 +290,22 @@ func setIf(m map[string]any, k string, v map[string]any) {
 	}
 }
 
-func (r *resolver) auditLog(typ string, obj, ar map[string]any) {
-	actor, _ := obj["actor"].(map[string]any)
-	switch str(actor, "type") {
+func (r *resolver) auditLog(typ string, obj fields, ar map[string]any) {
+	switch obj.str("actor", "type") {
 	case "session":
-		s, _ := actor["session"].(map[string]any)
-		u, _ := s["user"].(map[string]any)
-		setIf(ar, "actor", r.user(str(u, "id")))
+		setIf(ar, "actor", r.user(obj.str("actor", "session", "user", "id")))
 	case "api_key":
-		k, _ := actor["api_key"].(map[string]any)
-		setIf(ar, "api_key", r.key(str(k, "id")))
-		if u, ok := k["user"].(map[string]any); ok {
-			setIf(ar, "actor", r.user(str(u, "id")))
-		} else if sa, ok := k["service_account"].(map[string]any); ok {
-			setIf(ar, "actor", r.account(str(sa, "id")))
+		setIf(ar, "api_key", r.key(obj.str("actor", "api_key", "id")))
+		if obj.isObject("actor", "api_key", "user") {
+			setIf(ar, "actor", r.user(obj.str("actor", "api_key", "user", "id")))
+		} else if obj.isObject("actor", "api_key", "service_account") {
+			setIf(ar, "actor", r.account(obj.str("actor", "api_key", "service_account", "id")))
 		}
 	}
-	if p, ok := obj["project"].(map[string]any); ok {
-		setIf(ar, "project", r.project(str(p, "id")))
+	if obj.isObject("project") {
+		setIf(ar, "project", r.project(obj.str("project", "id")))
 	}
-	payload, _ := obj[typ].(map[string]any)
-	id := str(payload, "id")
+	id := obj.str(typ, "id")
 	if id == "" {
 		return
 	}
@@ -312,25 +329,18 @@ func (r *resolver) auditLog(typ string, obj, ar map[string]any) {
 	setIf(ar, "target", t)
 }
 
-func (r *resolver) requestLog(obj, ar map[string]any) {
-	actor, _ := obj["actor"].(map[string]any)
-	switch id := str(actor, "id"); str(actor, "type") {
+func (r *resolver) requestLog(obj fields, ar map[string]any) {
+	switch id := obj.str("actor", "id"); obj.str("actor", "type") {
 	case "user":
 		setIf(ar, "actor", r.user(id))
 	case "api_key":
 		setIf(ar, "api_key", r.key(id))
 	}
-	target, _ := obj["target"].(map[string]any)
-	if str(target, "type") == "user" {
-		if u := r.user(str(target, "id")); u != nil {
+	if obj.str("target", "type") == "user" {
+		if u := r.user(obj.str("target", "id")); u != nil {
 			ar["target"] = u
-		} else if strings.HasSuffix(str(obj, "event"), ".deleted") {
+		} else if strings.HasSuffix(obj.str("event"), ".deleted") {
 			r.ok = true
 		}
 	}
-}
-
-func str(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
 }
