@@ -105,6 +105,12 @@ func (e *Event) Finalize() error {
 // source saves its cursor. Sinks that group a window (Kafka transactions) use
 // the marks; others ignore them. A batch may be empty (every event filtered)
 // and still carries its marks.
+//
+// Because a source commits only after the WindowEnd batch was acknowledged,
+// a sink may acknowledge the batches before it once they are handed to the
+// destination (written, produced) and make them durable (fsync, flush,
+// transaction commit) when it acknowledges the WindowEnd batch: the one
+// acknowledgement that moves a cursor always means durable.
 type Batch struct {
 	// Source is the name of the source that produced the batch.
 	Source string

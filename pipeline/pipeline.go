@@ -351,3 +351,28 @@ func (p *Pipeline) OnDelivered(f func(Batch)) { p.head.(*chain).delivered = f }
 // Head returns the consumer sources deliver to: the transforms, then the
 // fan-out to the sinks. For tests and tools that drive a pipeline by hand.
 func (p *Pipeline) Head() Consumer { return p.head }
+
+// WrapSources replaces every source with wrap(name, source). It is for a
+// layer that decides when the sources of this process run (the coordinator
+// of replicas runs a source only while this replica owns it); the wrapper's
+// lifecycle calls replace the source's. Call it before Run.
+func (p *Pipeline) WrapSources(wrap func(name string, s Source) Source) {
+	for i := range p.sources {
+		p.sources[i].src = wrap(p.sources[i].name, p.sources[i].src)
+	}
+}
+
+// Sink returns the sink named name (the dead-letter sink included), for a
+// layer that shares a sink's connection: the coordinator of replicas talks
+// to the Kafka cluster of the Kafka sink it names.
+func (p *Pipeline) Sink(name string) (Sink, bool) {
+	for _, s := range p.sinks {
+		if s.name == name {
+			return s.sink, true
+		}
+	}
+	if p.deadLetter != nil && p.deadLetter.name == name {
+		return p.deadLetter.sink, true
+	}
+	return nil, false
+}

@@ -1,5 +1,7 @@
 package pipeline
 
+import "log/slog"
+
 // Secret is a config value that must never be printed: an API key, a token,
 // a password. Its String, Format-through-String and text/JSON encodings
 // show a mask; Value returns the secret itself for the one place that
@@ -26,4 +28,4 @@ func (s Secret) GoString() string { return `"` + s.String() + `"` }
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // LogValue masks the secret in slog output.
-func (s Secret) LogValue() string { return s.String() }
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }

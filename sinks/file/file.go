@@ -27,6 +27,8 @@ type Sink struct {
 	f   *os.File // nil for stdout
 	out io.Writer
 	buf *bufio.Writer
+	// unsynced is true when lines were written since the last fsync.
+	unsynced bool
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
@@ -103,14 +105,14 @@ func trimTornLine(path string) error {
 }
 
 // Consume writes the batch and, with fsync, syncs the file before
-// returning nil. A failed write is retryable: the batch is written again,
+// acknowledging the batch that ends a window (see pipeline.Batch). A failed write is retryable: the batch is written again,
 // so a torn line may precede the retried copy (readers skip lines that do
 // not parse; a file sink guarantees at-least-once, not atomic lines).
 func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(b.Events) == 0 {
+	if len(b.Events) == 0 && !b.WindowEnd {
 		return nil
 	}
 	s.mu.Lock()
@@ -131,10 +133,16 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 		s.buf.Reset(s.out)
 		return fmt.Errorf("file sink %s: %w", s.path, err)
 	}
-	if s.fsync && s.f != nil {
+	s.unsynced = s.unsynced || len(b.Events) > 0
+	// The source commits its cursor only after the batch that ends a
+	// window was acknowledged, so that is where durability is needed: one
+	// fsync then covers every batch of the window (and of other sources
+	// writing to this file), instead of one per batch.
+	if s.fsync && s.f != nil && b.WindowEnd && s.unsynced {
 		if err := s.f.Sync(); err != nil {
 			return fmt.Errorf("file sink %s: fsync: %w", s.path, err)
 		}
+		s.unsynced = false
 	}
 	return nil
 }

@@ -158,3 +158,33 @@ func TestStartTrimsTornLastLine(t *testing.T) {
 		}
 	}
 }
+
+// TestDurableAtWindowEnd checks the one acknowledgement that moves a
+// cursor: after the WindowEnd batch, everything written is on disk, even
+// when that batch is empty.
+func TestDurableAtWindowEnd(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	s := New(path, "jsonl", true, 0o600)
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(ctx)
+	b := batch("a", "b")
+	b.WindowStart = true
+	if err := s.Consume(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if !s.unsynced {
+		t.Fatal("a mid-window batch was synced or not recorded")
+	}
+	if err := s.Consume(ctx, pipeline.Batch{WindowEnd: true}); err != nil {
+		t.Fatal(err)
+	}
+	if s.unsynced {
+		t.Fatal("the WindowEnd batch did not sync")
+	}
+	if got := readLines(t, path); len(got) != 2 {
+		t.Fatalf("%d lines", len(got))
+	}
+}

@@ -73,7 +73,7 @@ type Config struct {
 	// Settle keeps the window's end this far behind now (default 10s).
 	Settle time.Duration `koanf:"settle"`
 	// MaxWindowEvents bounds the events held in memory for one window; a
-	// larger window is split in halves by time (default 10000).
+	// larger window is split in halves by time (default 5000).
 	MaxWindowEvents int `koanf:"max_window_events"`
 	// MaxWindow is the longest window (default 24h); backfills start with
 	// it and adapt.
@@ -119,7 +119,7 @@ func defaultConfig() *Config {
 		PageSize:         100,
 		Overlap:          5 * time.Minute,
 		Settle:           10 * time.Second,
-		MaxWindowEvents:  10000,
+		MaxWindowEvents:  5000,
 		MaxWindow:        24 * time.Hour,
 		BatchSize:        1000,
 		Prefetch:         1,
