@@ -28,40 +28,50 @@ func parseLine(line []byte, source string, observed time.Time) (pipeline.Event, 
 	if raw[0] != '{' {
 		return pipeline.Event{}, errors.New("not a JSON object")
 	}
-	if !json.Valid(raw) {
-		// Name the problem the way encoding/json sees it.
-		var v any
-		err := json.Unmarshal(raw, &v)
-		if err == nil {
-			err = errors.New("invalid JSON")
-		}
-		return pipeline.Event{}, fmt.Errorf("invalid JSON: %w", err)
-	}
-	// The substrings only choose which parser to try first; the parsers
-	// read the top-level keys and decide.
-	audit := bytes.Contains(raw, []byte(`"effective_at"`))
-	request := bytes.Contains(raw, []byte(`"created_at"`))
+	// The substrings only choose which parser to try; the parsers read
+	// the top-level keys and decide. ParseAuditLog wants validated bytes;
+	// ParseOrganizationLog validates them itself.
 	var auditErr error
-	if audit {
+	if bytes.Contains(raw, []byte(`"effective_at"`)) {
+		if !json.Valid(raw) {
+			return pipeline.Event{}, invalidJSON(raw)
+		}
 		ev, err := openai.ParseAuditLog(raw, source, observed)
 		if err == nil {
 			return ev, nil
 		}
 		auditErr = err
 	}
-	if request {
+	if bytes.Contains(raw, []byte(`"created_at"`)) {
 		ev, err := openai.ParseOrganizationLog(raw, source, observed)
 		if err == nil {
 			return ev, nil
 		}
-		if auditErr == nil {
+		var syntax *json.SyntaxError
+		switch {
+		case auditErr != nil:
+		case errors.As(err, &syntax):
+			return pipeline.Event{}, fmt.Errorf("invalid JSON: %w", err)
+		default:
 			return pipeline.Event{}, err
 		}
 	}
 	if auditErr != nil {
 		return pipeline.Event{}, auditErr
 	}
+	if !json.Valid(raw) {
+		return pipeline.Event{}, invalidJSON(raw)
+	}
 	return pipeline.Event{}, errors.New("neither an audit log (id, type, effective_at) nor a request log (id, event, created_at)")
+}
+
+// invalidJSON names the problem of raw the way encoding/json sees it.
+func invalidJSON(raw []byte) error {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	return errors.New("invalid JSON")
 }
 
 // lineReader splits a stream into lines of at most max bytes, counting the
@@ -81,7 +91,8 @@ func newLineReader(r io.Reader, max int) *lineReader {
 // until the next call. complete is false when the stream ended (err !=
 // nil) before a newline; line then holds what was read. tooLong reports a
 // line of more than max bytes; its bytes are discarded (line is nil) but
-// counted in n. err is io.EOF at the end of the stream, or the read error.
+// counted in n. The bound counts every byte before the newline (a "\r"
+// of "\r\n" included). err is io.EOF at the end of the stream, or the read error.
 func (lr *lineReader) next() (line []byte, n int64, complete, tooLong bool, err error) {
 	lr.scratch = lr.scratch[:0]
 	for {

@@ -228,9 +228,10 @@ type stream struct {
 	// save records an acknowledged position; nil for stdin.
 	save func(context.Context, position) error
 
-	events  []pipeline.Event
-	arena   []byte
-	invalid int64
+	events    []pipeline.Event
+	arena     []byte // the held events' Raw bytes
+	arenaHint int    // the size of the last batch's arena
+	invalid   int64
 }
 
 // replay reads st to its end, delivering a batch whenever it is full (or
@@ -284,6 +285,9 @@ func (s *Source) replay(ctx context.Context, host pipeline.SourceHost, st *strea
 		if tooLong {
 			perr = fmt.Errorf("line longer than max_line_bytes (%d)", s.cfg.MaxLineBytes)
 		} else {
+			if st.arena == nil {
+				st.arena = make([]byte, 0, st.arenaHint)
+			}
 			at := len(st.arena)
 			st.arena = append(st.arena, line...)
 			var ev pipeline.Event
@@ -366,6 +370,7 @@ func (s *Source) deliver(ctx context.Context, host pipeline.SourceHost, st *stre
 				last = st.events[n-1].Time
 			}
 			s.tel.WindowCommitted(s.name, n, time.Since(started), last)
+			st.arenaHint = max(st.arenaHint, len(st.arena))
 			st.events, st.arena = nil, nil
 			return true, nil
 		}

@@ -236,7 +236,8 @@ func TestKillAndResume(t *testing.T) {
 					store = fs
 				}
 				nb := (len(lines) + tc.batchSize - 1) / tc.batchSize
-				kill := rand.IntN(nb)
+				kill := rand.New(rand.NewPCG(uint64(len(tc.name)), uint64(trial))).IntN(nb)
+				t.Logf("killing at batch %d of %d", kill, nb)
 				ctx, cancel := context.WithCancel(t.Context())
 				var killed []string
 				first := &collector{onBatch: func(i int, b pipeline.Batch) error {
