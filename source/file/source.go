@@ -363,13 +363,10 @@ func (s *Source) deliver(ctx context.Context, host pipeline.SourceHost, st *stre
 			}
 		}
 		if err == nil {
-			n := len(st.events)
-			s.tel.EventsFetched(s.name, n)
-			var last time.Time
-			if n > 0 {
-				last = st.events[n-1].Time
+			if n := len(st.events); n > 0 {
+				s.tel.EventsFetched(s.name, n)
+				s.tel.WindowCommitted(s.name, n, time.Since(started), st.events[n-1].Time)
 			}
-			s.tel.WindowCommitted(s.name, n, time.Since(started), last)
 			st.arenaHint = max(st.arenaHint, len(st.arena))
 			st.events, st.arena = nil, nil
 			return true, nil
