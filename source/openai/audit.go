@@ -289,8 +289,9 @@ func (s *AuditSource) fetchRaw(ctx context.Context, w *rawWindow) {
 	w.startedAt = time.Now()
 	lo, hi := w.lo, w.hi
 	q := s.query(lo, hi)
+	w.events = make([]pipeline.Event, 0, min(s.cfg.MaxWindowEvents, 4*s.cfg.PageSize))
+	page := make([]pipeline.Event, 0, s.cfg.PageSize)
 	for {
-		var page []pipeline.Event
 		var env *ListEnvelope
 		observed := s.now().UTC()
 		err := s.client.Get(ctx, "/organization/audit_logs", q, func(body []byte) error {

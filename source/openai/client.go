@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -293,8 +295,13 @@ func readAPIError(resp *http.Response) *APIError {
 	return e
 }
 
+// bodyBuffers recycles response bodies: a page is decoded into copies of
+// its events, so its buffer is free as soon as decode returns. decode must
+// not keep body.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // Get fetches path?query and hands the body of a 2xx response to decode.
-// An error from decode makes the attempt count as failed and retried
+// decode must not keep body after it returns. An error from decode makes the attempt count as failed and retried
 // (garbled page); after the last retry Get returns it. decode may be called
 // several times and must start afresh each time.
 func (c *Client) Get(ctx context.Context, path string, query url.Values, decode func(body []byte) error) error {
@@ -316,10 +323,16 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, decode 
 		if resp.StatusCode >= 300 {
 			return readAPIError(resp)
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-		if err != nil {
+		buf := bodyBuffers.Get().(*bytes.Buffer)
+		defer bodyBuffers.Put(buf)
+		buf.Reset()
+		if n := resp.ContentLength; n > 0 && n <= maxBody {
+			buf.Grow(int(n) + bytes.MinRead)
+		}
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
 			return err // transport error while reading: retried
 		}
+		body := buf.Bytes()
 		if len(body) > maxBody {
 			return &GarbledError{Err: fmt.Errorf("body larger than %d bytes", maxBody), RequestID: resp.Header.Get("x-request-id")}
 		}
