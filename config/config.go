@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 
+	"github.com/auditrelay/auditrelay/coordinator"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -57,6 +59,7 @@ type top struct {
 	Checkpoint      map[string]any   `koanf:"checkpoint"`
 	Log             LogConfig        `koanf:"log"`
 	Server          ServerConfig     `koanf:"server"`
+	Coordination    map[string]any   `koanf:"coordination"`
 	ShutdownTimeout time.Duration    `koanf:"shutdown_timeout"`
 }
 
@@ -69,6 +72,9 @@ type Config struct {
 	Spec   pipeline.Spec
 	Log    LogConfig
 	Server ServerConfig
+	// Coordination, when set, shares the sources among replicas through
+	// the Kafka cluster of a kafka sink (see package coordinator).
+	Coordination *coordinator.Config
 }
 
 // Error holds every problem found in a configuration. Callers exit with
@@ -235,10 +241,38 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 	if s := component(reg, pipeline.KindStore, "checkpoint", t.Checkpoint, &p); s != nil {
 		c.Spec.Checkpoint = *s
 	}
+	if t.Coordination != nil {
+		c.Coordination = coordination(t.Coordination, c.Spec, &p)
+	}
 	if len(p.list) > 0 {
 		return nil, &Error{Problems: p.masked()}
 	}
 	return c, nil
+}
+
+// coordination decodes the `coordination:` section and checks that it
+// names a kafka sink and that cursors are kept in Kafka.
+func coordination(sec map[string]any, spec pipeline.Spec, p *problems) *coordinator.Config {
+	cc := coordinator.DefaultConfig()
+	n := len(p.list)
+	decodeStrict(sec, cc, "coordination", p)
+	p.add("coordination", cc.Validate())
+	if cc.Sink != "" {
+		i := slices.IndexFunc(spec.Sinks, func(s pipeline.ComponentSpec) bool { return s.Name == cc.Sink })
+		switch {
+		case i < 0:
+			p.addf("coordination.sink: no sink named %q", cc.Sink)
+		case spec.Sinks[i].Type != "kafka":
+			p.addf("coordination.sink: sink %q is of type %s, not kafka", cc.Sink, spec.Sinks[i].Type)
+		}
+	}
+	if spec.Checkpoint.Type != "" && spec.Checkpoint.Type != "kafka" {
+		p.addf("coordination: replicas need the kafka checkpoint store (checkpoint: {type: kafka, sink: %s}), not %s", cc.Sink, spec.Checkpoint.Type)
+	}
+	if len(p.list) > n {
+		return nil
+	}
+	return cc
 }
 
 func components(reg *pipeline.Registry, kind pipeline.Kind, key string, sections []map[string]any, nameRequired bool, p *problems) []pipeline.ComponentSpec {
@@ -557,6 +591,9 @@ func (c *Config) Effective() map[string]any {
 	}
 	if c.Spec.DeadLetter != nil {
 		out["dead_letter"] = comp(*c.Spec.DeadLetter, pipeline.KindSink)
+	}
+	if c.Coordination != nil {
+		out["coordination"] = toTree(reflect.ValueOf(c.Coordination))
 	}
 	return out
 }

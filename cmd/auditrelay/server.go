@@ -54,7 +54,7 @@ func serve(ctx context.Context, listen string, h http.Handler, log *slog.Logger)
 // never share a checkpoint. The log and server sections take effect only at
 // restart.
 func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, tel *telemetry.Telemetry, once bool) int {
-	p, err := pipeline.Build(reg, cfg.Spec, log, tel)
+	p, err := buildPipeline(reg, cfg, log, tel, once)
 	if err != nil {
 		log.Error("building the pipeline failed", "err", err)
 		return exitFailure
@@ -111,7 +111,7 @@ func (m *Main) prepareReload(reg *pipeline.Registry, path string, log *slog.Logg
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := pipeline.Build(reg, cfg.Spec, log, tel)
+	p, err := buildPipeline(reg, cfg, log, tel, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building the pipeline: %w", err)
 	}

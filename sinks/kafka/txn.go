@@ -267,3 +267,30 @@ func (tp *txnProducer) close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ReleaseSource closes the transactional producer of source, aborting the
+// transaction it has open, and forgets it, so that the next window of source
+// on this instance initializes the transactional id afresh (which fences
+// whichever instance used it meanwhile). A replica that gives a source up to
+// another replica calls it once the source stopped: without it, a producer
+// whose epoch the other replica bumped would stay fenced for good when the
+// source comes back to this replica. It blocks until the producer is closed
+// or ctx is done. The source must not be running; safe for concurrent use
+// with other sources. Without exactly_once it does nothing.
+func (s *Sink) ReleaseSource(ctx context.Context, source string) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return nil // Shutdown closes every producer
+	}
+	tp := s.txns[source]
+	delete(s.txns, source)
+	s.mu.Unlock()
+	if tp == nil {
+		return nil
+	}
+	if err := tp.close(ctx); err != nil {
+		return fmt.Errorf("kafka sink %q: releasing source %q: %w", s.name, source, err)
+	}
+	return nil
+}

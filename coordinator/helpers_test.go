@@ -1,0 +1,431 @@
+package coordinator_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/auditrelay/auditrelay/config"
+	"github.com/auditrelay/auditrelay/coordinator"
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/kafka"
+	"github.com/auditrelay/auditrelay/source/openai"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+const apiKey = "sk-admin-ha-test"
+
+// org is one simulated organization.
+type org struct {
+	name string
+	url  string
+	ids  []string // every event id visible when the test started
+}
+
+func newOrgs(t *testing.T, n, events int) []org {
+	t.Helper()
+	out := make([]org, n)
+	for i := range out {
+		sim := openaisim.New(openaisim.Options{Seed: int64(100 + i), Events: events, Span: 6 * time.Hour, APIKey: apiKey})
+		url, err := sim.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sim.Close() })
+		out[i] = org{name: fmt.Sprintf("org%d", i), url: url, ids: sim.VisibleIDs(time.Now())}
+		if len(out[i].ids) < events/2 {
+			t.Fatalf("simulator %d shows %d of %d events", i, len(out[i].ids), events)
+		}
+	}
+	return out
+}
+
+func newCluster(t *testing.T) (*kfake.Cluster, string) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "audit"),
+		kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, c.ListenAddrs()[0]
+}
+
+// gate is a test transform that paces a replica (one pause per batch) and
+// can freeze it in the middle of a window, ignoring its context as a
+// stopped process would.
+type gate struct {
+	delay   time.Duration
+	batches atomic.Int64 // batches passed
+	mu      sync.Mutex
+	freeze  chan struct{} // when set, the next mid-window batch blocks until it is closed
+	frozen  chan struct{} // closed once a batch is blocked
+}
+
+type gateConfig struct{}
+
+func (*gateConfig) Validate() error { return nil }
+
+func (g *gate) factory() pipeline.TransformFactory {
+	return pipeline.NewTransformFactory("gate", func() *gateConfig { return &gateConfig{} },
+		func(pipeline.Settings, *gateConfig) (pipeline.Transform, error) { return g, nil })
+}
+
+func (g *gate) Start(context.Context) error    { return nil }
+func (g *gate) Shutdown(context.Context) error { return nil }
+
+func (g *gate) Process(ctx context.Context, b pipeline.Batch) (pipeline.Batch, error) {
+	g.mu.Lock()
+	freeze, frozen := g.freeze, g.frozen
+	if freeze != nil && !b.WindowStart && len(b.Events) > 0 {
+		g.freeze = nil
+	} else {
+		freeze = nil
+	}
+	g.mu.Unlock()
+	if freeze != nil {
+		close(frozen)
+		<-freeze // deliberately deaf to ctx: the process is frozen
+	}
+	if err := pipeline.Sleep(ctx, g.delay); err != nil {
+		return b, err
+	}
+	g.batches.Add(1)
+	return b, nil
+}
+
+// freezeNext makes the next batch in the middle of a window block until
+// the returned release is called; frozen is closed once it blocks.
+func (g *gate) freezeNext() (frozen <-chan struct{}, release func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.freeze, g.frozen = make(chan struct{}), make(chan struct{})
+	f := g.freeze
+	var once sync.Once
+	return g.frozen, func() { once.Do(func() { close(f) }) }
+}
+
+// logBuffer collects a replica's log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// replica is one auditrelay process: a pipeline whose sources are
+// wrapped by a coordinator.
+type replica struct {
+	name   string
+	coord  *coordinator.Coordinator
+	gate   *gate
+	logs   *logBuffer
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+type replicaOpts struct {
+	sessionTimeout  time.Duration
+	shutdownTimeout time.Duration
+	delay           time.Duration
+}
+
+func configYAML(addr string, orgs []org, o replicaOpts) string {
+	var b strings.Builder
+	b.WriteString("sources:\n")
+	for _, g := range orgs {
+		fmt.Fprintf(&b, `  - name: %s
+    type: openai_audit_logs
+    base_url: %s
+    api_key: %s
+    start_at: 24h
+    poll_interval: 100ms
+    settle: 0s
+    overlap: 1m
+    max_window_events: 60
+    page_size: 50
+    batch_size: 15
+    retry_wait_min: 10ms
+    retry_wait_max: 100ms
+`, g.name, g.url, apiKey)
+	}
+	fmt.Fprintf(&b, `transforms:
+  - name: gate
+    type: gate
+sinks:
+  - name: kafka
+    type: kafka
+    brokers: [%s]
+    topic: audit
+    exactly_once: true
+    create_topics: true
+    delivery_timeout: 5s
+    transaction_timeout: 20s
+checkpoint:
+  type: kafka
+  sink: kafka
+  topic: cursors
+coordination:
+  type: kafka
+  sink: kafka
+  group: ha-test
+  topic: coordination
+  session_timeout: %s
+  heartbeat_interval: %s
+  rebalance_timeout: 10s
+shutdown_timeout: %s
+`, addr, o.sessionTimeout, o.sessionTimeout/5, o.shutdownTimeout)
+	return b.String()
+}
+
+// startReplica builds and runs a replica the way `auditrelay run` does.
+func startReplica(t *testing.T, name, addr string, orgs []org, o replicaOpts) *replica {
+	t.Helper()
+	g := &gate{delay: o.delay}
+	reg, err := pipeline.NewRegistry(openai.NewFactory(), kafka.NewFactory(), kafka.NewStoreFactory(), g.factory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(configYAML(addr, orgs, o)), t.TempDir(), reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", name)
+	p, err := pipeline.Build(reg, cfg.Spec, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := p.Sink(cfg.Coordination.Sink)
+	c, err := coordinator.New(*cfg.Coordination, s.(coordinator.Sink), log.With("component", "coordinator"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.WrapSources(c.Wrap)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	r := &replica{name: name, coord: c, gate: g, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := p.Run(ctx, pipeline.RunOptions{})
+		if err != nil {
+			log.Error("pipeline stopped", "err", err)
+		}
+		r.done <- err
+	}()
+	t.Cleanup(func() {
+		r.stop(t)
+		if t.Failed() {
+			t.Logf("logs of %s:\n%s", name, logs.String())
+		}
+	})
+	return r
+}
+
+// stop cancels the replica and waits for its pipeline to return.
+func (r *replica) stop(t *testing.T) {
+	t.Helper()
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("replica %s did not stop", r.name)
+		}
+	})
+}
+
+// isolate makes the broker ignore the replica's group membership: its
+// heartbeats, joins and leave requests fail before the broker acts on
+// them, so Kafka expels it only when its session times out, as if the
+// process had died or lost the network.
+func isolate(t *testing.T, c *kfake.Cluster, r *replica) *kfake.FaultHandle {
+	t.Helper()
+	member := r.coord.MemberID()
+	if member == "" {
+		t.Fatalf("replica %s has not joined the group", r.name)
+	}
+	return c.Fault(kfake.Fault{
+		Keys:     []kmsg.Key{kmsg.Heartbeat, kmsg.JoinGroup, kmsg.SyncGroup, kmsg.LeaveGroup, kmsg.OffsetCommit},
+		TopLevel: true,
+		Err:      kerr.CoordinatorNotAvailable,
+		Count:    -1,
+		When: func(req kmsg.Request) bool {
+			switch r := req.(type) {
+			case *kmsg.HeartbeatRequest:
+				return r.MemberID == member
+			case *kmsg.JoinGroupRequest:
+				return r.MemberID == member
+			case *kmsg.SyncGroupRequest:
+				return r.MemberID == member
+			case *kmsg.OffsetCommitRequest:
+				return r.MemberID == member
+			case *kmsg.LeaveGroupRequest:
+				if r.MemberID == member {
+					return true
+				}
+				for _, m := range r.Members {
+					if m.MemberID == member {
+						return true
+					}
+				}
+			}
+			return false
+		},
+	})
+}
+
+// owners maps each source to the replicas that own it now.
+func owners(rs ...*replica) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range rs {
+		for _, s := range r.coord.Owned() {
+			out[s] = append(out[s], r.name)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond every 20ms until it holds or d passed.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	for !cond() {
+		if time.Since(t0) > d {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(t0)
+}
+
+// committed reads topic to its current end with read_committed (or
+// read_uncommitted) and counts the records by source and event id.
+func committed(t *testing.T, addr, topic string, readCommitted bool) map[string]map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	iso := kgo.ReadUncommitted()
+	if readCommitted {
+		iso = kgo.ReadCommitted()
+	}
+	adm, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	// The end to read to: the last stable offset for read_committed.
+	var ends kadm.ListedOffsets
+	if readCommitted {
+		ends, err = kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
+	} else {
+		ends, err = kadm.NewClient(adm).ListEndOffsets(ctx, topic)
+	}
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset - 1
+		}
+	})
+	out := map[string]map[string]int{}
+	if len(want) == 0 {
+		return out
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(iso),
+		kgo.KeepControlRecords(), kgo.FetchMaxWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: timed out, still waiting for %v", topic, want)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if last, ok := want[r.Partition]; ok && r.Offset >= last {
+				delete(want, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				return
+			}
+			src := ""
+			for _, h := range r.Headers {
+				if h.Key == "event.source" {
+					src = string(h.Value)
+				}
+			}
+			if out[src] == nil {
+				out[src] = map[string]int{}
+			}
+			out[src][string(r.Key)]++
+		})
+	}
+	return out
+}
+
+// complete reports whether every event of every org was committed.
+func complete(got map[string]map[string]int, orgs []org) bool {
+	for _, o := range orgs {
+		for _, id := range o.ids {
+			if got[o.name][id] == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkExactlyOnce fails unless every event of every org appears exactly
+// once and nothing else appears.
+func checkExactlyOnce(t *testing.T, got map[string]map[string]int, orgs []org) {
+	t.Helper()
+	total := 0
+	for _, o := range orgs {
+		missing, dup := 0, 0
+		for _, id := range o.ids {
+			switch n := got[o.name][id]; {
+			case n == 0:
+				missing++
+			case n > 1:
+				dup++
+			}
+		}
+		if missing > 0 || dup > 0 || len(got[o.name]) != len(o.ids) {
+			t.Errorf("%s: %d events: %d missing, %d duplicated, %d distinct ids read", o.name, len(o.ids), missing, dup, len(got[o.name]))
+		}
+		total += len(o.ids)
+	}
+	if len(got) != len(orgs) {
+		t.Errorf("records of %d sources, want %d", len(got), len(orgs))
+	}
+	t.Logf("read_committed: %d events of %d organizations, each exactly once", total, len(orgs))
+}
