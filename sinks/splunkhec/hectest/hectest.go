@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -388,6 +389,9 @@ func (s *Server) ack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]bool{}
+	// Index acknowledged requests in the order they were sent, so that
+	// tests see a deterministic order (Splunk itself promises none).
+	sort.Ints(req.Acks)
 	s.mu.Lock()
 	for _, id := range req.Acks {
 		evs, ok := s.pending[id]
