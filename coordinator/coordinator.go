@@ -28,6 +28,17 @@ type Sink interface {
 	ReleaseSource(ctx context.Context, source string) error
 }
 
+// OwnershipObserver is an optional extension of the pipeline.Telemetry
+// given to New: the coordinator reports to it which sources this replica
+// runs, so that readiness does not hold a source another replica runs
+// against this one. Implementations must be safe for concurrent use and
+// must not block.
+type OwnershipObserver interface {
+	// SourceOwned is called with false for every source when the group
+	// is joined, then on every change.
+	SourceOwned(source string, owned bool)
+}
+
 // Coordinator owns the group membership of one replica and runs each
 // wrapped source only while this replica owns it. Create it with New, wrap
 // every source with Wrap before the pipeline runs; the group is joined when
@@ -37,6 +48,7 @@ type Coordinator struct {
 	cfg  Config
 	sink Sink
 	log  *slog.Logger
+	obs  OwnershipObserver // nil when the telemetry lacks it
 
 	mu      sync.Mutex
 	slots   map[string]*slot // by source name
@@ -59,16 +71,19 @@ type slot struct {
 }
 
 // New returns a coordinator for cfg (validated) that talks to the cluster
-// of sink, which must run exactly_once. Nothing connects before a wrapped
-// source starts.
-func New(cfg Config, sink Sink, log *slog.Logger) (*Coordinator, error) {
+// of sink, which must run exactly_once. tel (may be nil) is told which
+// sources this replica owns when it implements OwnershipObserver. Nothing
+// connects before a wrapped source starts.
+func New(cfg Config, sink Sink, log *slog.Logger, tel pipeline.Telemetry) (*Coordinator, error) {
 	if !sink.ExactlyOnce() {
 		return nil, pipeline.Permanent(fmt.Errorf("coordination.sink: kafka sink %q must have exactly_once: replicas hand sources over through its transactions", cfg.Sink))
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Coordinator{cfg: cfg, sink: sink, log: log, slots: map[string]*slot{}, changed: make(chan struct{})}, nil
+	c := &Coordinator{cfg: cfg, sink: sink, log: log, slots: map[string]*slot{}, changed: make(chan struct{})}
+	c.obs, _ = tel.(OwnershipObserver)
+	return c, nil
 }
 
 // Wrap returns src wrapped so that it runs only while this replica owns
@@ -150,6 +165,9 @@ func (c *Coordinator) join(ctx context.Context) error {
 	}
 	c.byPart = map[int32][]*slot{}
 	for i, n := range names {
+		if c.obs != nil {
+			c.obs.SourceOwned(n, false)
+		}
 		p := int32(i) % parts
 		c.byPart[p] = append(c.byPart[p], c.slots[n])
 	}
@@ -249,6 +267,9 @@ func (c *Coordinator) onAssigned(_ context.Context, _ *kgo.Client, assigned map[
 				s.owned = true
 				close(s.grant)
 				got = append(got, s.name)
+				if c.obs != nil {
+					c.obs.SourceOwned(s.name, true)
+				}
 			}
 		}
 	}
@@ -273,6 +294,9 @@ func (c *Coordinator) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[
 				s.owned = false
 				s.grant = make(chan struct{})
 				lost = append(lost, s.name)
+				if c.obs != nil {
+					c.obs.SourceOwned(s.name, false)
+				}
 			}
 			if s.cancel != nil {
 				s.cancel()

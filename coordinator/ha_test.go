@@ -35,6 +35,15 @@ func TestHAKillOneReplica(t *testing.T) {
 			len(victim.coord.Owned()) == 1 && len(r1.coord.Owned()) == 1 && len(r2.coord.Owned()) == 1
 	})
 	t.Logf("balanced after %s: %v", balance.Round(time.Millisecond), owners(all...))
+	// Readiness: a source another replica runs is on standby here.
+	for _, r := range all {
+		own := r.coord.Owned()
+		for _, s := range r.tel.Health().Sources {
+			if s.Standby == slices.Contains(own, s.Name) {
+				t.Errorf("%s: source %s standby=%v, but this replica owns %v", r.name, s.Name, s.Standby, own)
+			}
+		}
+	}
 
 	// Kill the victim once it delivered a few more batches of its source.
 	lost := victim.coord.Owned()[0]
@@ -129,4 +138,30 @@ func TestStaleReplicaIsFenced(t *testing.T) {
 		t.Errorf("read_uncommitted shows no aborted duplicates: the stale owner wrote nothing, so the test proves nothing")
 	}
 	t.Logf("read_uncommitted: %d events written twice (the aborted windows)", dups)
+}
+
+// TestSourceComesBack moves a source away from a replica and back again:
+// the replica must run it with a fresh transactional producer (the other
+// replica bumped the epoch meanwhile), not be fenced for good.
+func TestSourceComesBack(t *testing.T) {
+	_, addr := newCluster(t)
+	orgs := newOrgs(t, 2, 800)
+	opts := replicaOpts{sessionTimeout: time.Second, shutdownTimeout: 5 * time.Second, delay: 10 * time.Millisecond}
+
+	a := startReplica(t, "a", addr, orgs, opts)
+	waitFor(t, 15*time.Second, "a to own both sources", func() bool { return len(a.coord.Owned()) == 2 })
+	b := startReplica(t, "b", addr, orgs, opts)
+	waitFor(t, 15*time.Second, "one source each", func() bool { return len(a.coord.Owned()) == 1 && len(b.coord.Owned()) == 1 })
+	moved := b.coord.Owned()[0]
+	nb := b.gate.batches.Load()
+	waitFor(t, 20*time.Second, "b to deliver "+moved, func() bool { return b.gate.batches.Load() >= nb+3 })
+	b.stop(t) // graceful: b drains, commits and leaves the group
+	back := waitFor(t, 15*time.Second, moved+" back to a", func() bool { return len(a.coord.Owned()) == 2 })
+	t.Logf("%s went a -> b -> a; back after %s", moved, back.Round(time.Millisecond))
+	waitFor(t, 40*time.Second, "every event committed", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
+	if strings.Contains(a.logs.String(), "fenced") {
+		t.Errorf("a was fenced after taking %s back", moved)
+	}
+	a.stop(t)
+	checkExactlyOnce(t, committed(t, addr, "audit", true), orgs)
 }

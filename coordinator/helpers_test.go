@@ -23,6 +23,7 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/kafka"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/telemetry"
 )
 
 const apiKey = "sk-admin-ha-test"
@@ -142,6 +143,7 @@ type replica struct {
 	coord  *coordinator.Coordinator
 	gate   *gate
 	logs   *logBuffer
+	tel    *telemetry.Telemetry
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -215,18 +217,20 @@ func startReplica(t *testing.T, name, addr string, orgs []org, o replicaOpts) *r
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", name)
-	p, err := pipeline.Build(reg, cfg.Spec, log, nil)
+	tel := telemetry.New(telemetry.Options{StuckAfter: time.Minute, SinkFailingAfter: time.Minute})
+	tel.Begin([]string{"org0", "org1", "org2"}[:len(orgs)], []string{"kafka"})
+	p, err := pipeline.Build(reg, cfg.Spec, log, tel)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, _ := p.Sink(cfg.Coordination.Sink)
-	c, err := coordinator.New(*cfg.Coordination, s.(coordinator.Sink), log.With("component", "coordinator"))
+	c, err := coordinator.New(*cfg.Coordination, s.(coordinator.Sink), log.With("component", "coordinator"), tel)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.WrapSources(c.Wrap)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	r := &replica{name: name, coord: c, gate: g, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	r := &replica{name: name, coord: c, gate: g, logs: logs, tel: tel, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := p.Run(ctx, pipeline.RunOptions{})
 		if err != nil {

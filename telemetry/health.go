@@ -27,6 +27,8 @@ type SourceStatus struct {
 	Lag *float64 `json:"checkpoint_lag_seconds,omitempty"`
 	// Error is the last failure of the source's run, until it commits again.
 	Error string `json:"error,omitempty"`
+	// Standby is true while another replica runs the source.
+	Standby bool `json:"standby,omitempty"`
 }
 
 // SinkStatus is the health of one sink.
@@ -48,7 +50,11 @@ func (t *Telemetry) Health() Status {
 		st.Problems = append(st.Problems, errNotRunning.Error())
 	}
 	for name, s := range t.sources {
-		ss := SourceStatus{Name: name, Healthy: true, Error: s.failure}
+		ss := SourceStatus{Name: name, Healthy: true, Error: s.failure, Standby: s.standby}
+		if s.standby {
+			st.Sources = append(st.Sources, ss)
+			continue
+		}
 		progress := s.since
 		if !s.lastCommit.IsZero() {
 			lc := s.lastCommit

@@ -67,6 +67,7 @@ type sourceState struct {
 	cursor     time.Time
 	failedAt   time.Time
 	failure    string
+	standby    bool // another replica runs the source (coordination)
 }
 
 type sinkState struct {
@@ -198,6 +199,22 @@ func (t *Telemetry) SourceFailed(source string, err error, _ time.Duration) {
 	st.failure = errorText(err)
 }
 
+// SourceOwned records whether this replica runs source (the coordinator
+// of replicas reports it). A source another replica runs is on standby
+// here: it is neither stuck nor failed, and its lag is the other
+// replica's business. Taking a source over restarts its stuck_after clock.
+func (t *Telemetry) SourceOwned(source string, owned bool) {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.source(source, now)
+	st.standby = !owned
+	st.failedAt, st.failure = time.Time{}, ""
+	if owned {
+		st.since = now
+	}
+}
+
 // source returns source's state, creating it; t.mu must be held.
 func (t *Telemetry) source(name string, now time.Time) *sourceState {
 	st := t.sources[name]
@@ -309,6 +326,8 @@ var (
 	sinkUpDesc = prometheus.NewDesc("auditrelay_sink_healthy",
 		"0 when every batch of the sink failed for longer than sink_failing_after.", []string{"sink"}, nil)
 	readyDesc = prometheus.NewDesc("auditrelay_ready", "1 when /readyz answers 200.", nil, nil)
+	ownedDesc = prometheus.NewDesc("auditrelay_source_owned",
+		"1 when this replica runs the source, 0 when another replica does (coordination).", []string{"source"}, nil)
 )
 
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -316,6 +335,7 @@ func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- sourceUpDesc
 	ch <- sinkUpDesc
 	ch <- readyDesc
+	ch <- ownedDesc
 }
 
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -331,6 +351,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, *s.Lag, s.Name)
 		}
 		ch <- prometheus.MustNewConstMetric(sourceUpDesc, prometheus.GaugeValue, b2f(s.Healthy), s.Name)
+		ch <- prometheus.MustNewConstMetric(ownedDesc, prometheus.GaugeValue, b2f(!s.Standby), s.Name)
 	}
 	for _, s := range h.Sinks {
 		ch <- prometheus.MustNewConstMetric(sinkUpDesc, prometheus.GaugeValue, b2f(s.Healthy), s.Name)

@@ -269,7 +269,7 @@ func buildPipeline(reg *pipeline.Registry, cfg *config.Config, log *slog.Logger,
 	if !ok {
 		return nil, fmt.Errorf("coordination.sink: sink %q is not a kafka sink", cfg.Coordination.Sink)
 	}
-	c, err := coordinator.New(*cfg.Coordination, ks, log.With("component", "coordinator"))
+	c, err := coordinator.New(*cfg.Coordination, ks, log.With("component", "coordinator"), tel)
 	if err != nil {
 		return nil, err
 	}
