@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 BIN       := bin/auditrelay
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet fmt e2e e2e-tools bench fuzz fuzz-ci chaos clean
+.PHONY: all build test vet fmt e2e e2e-tools bench bench-e2e fuzz fuzz-ci chaos clean
 
 all: build
 
@@ -41,8 +41,25 @@ fuzz:
 	  echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
+# Go micro-benchmarks, then the end-to-end comparison with the peers.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	$(MAKE) bench-e2e
+
+# auditrelay against the bare pager, kcat -P, an OpenTelemetry Collector and
+# Benthos (test/benthos, its own module); rewrites the tables of
+# BENCHMARKS.md. Needs kcat. EVENTS, REPEAT and SCALE override the sizes.
+EVENTS    ?= 1000000
+REPEAT    ?= 3
+SCALE     ?= 100000,1000000
+bench-e2e: e2e-tools
+	$(GO) run ./test/bench/e2e -events $(EVENTS) -repeat $(REPEAT) -scale $(SCALE) -write BENCHMARKS.md
+
+# kill -9, sink outages and API faults against the built binary; rewrites
+# the table of RELIABILITY.md. Needs kcat and the collector.
+CHAOS_EVENTS ?= 200000
+chaos: e2e-tools
+	$(GO) run ./test/chaos -events $(CHAOS_EVENTS) -kills 20 -outage 30s -write RELIABILITY.md
 
 clean:
 	rm -rf bin test/.cache

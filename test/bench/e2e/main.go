@@ -1,0 +1,788 @@
+// Command e2e is the end-to-end benchmark behind BENCHMARKS.md: the built
+// auditrelay binary against the programs a user would otherwise run, each in
+// its own process, fetching the same simulated organization over HTTP from a
+// simulator process. Every job runs -repeat times; the table reports the
+// median run (by wall time) and the spread. CPU seconds and peak RSS come
+// from the kernel's rusage of the measured process.
+//
+//	go run ./test/bench/e2e -events 1000000 -repeat 3 -write BENCHMARKS.md
+//
+// Jobs: the bare pager (the floor), auditrelay --once with the default
+// transform chain (enrich, redact) into a file, a Kafka broker (kfake in its
+// own process) and an OpenTelemetry Collector, kcat -P of the same JSONL to
+// the same broker, the bare pager piped into kcat -P, and Redpanda Benthos
+// v4 (http_client -> mapping -> file). Then the scaling series and the
+// steady-tail latency.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	events, repeat int
+	scale          []int
+	tailRate       float64
+	tailFor        time.Duration
+	write, jobs    string
+	profileDir     string
+}
+
+func main() {
+	var o options
+	var scale string
+	flag.IntVar(&o.events, "events", 1000000, "events the simulator holds for the main comparison")
+	flag.IntVar(&o.repeat, "repeat", 3, "runs of each job; the median is reported")
+	flag.StringVar(&scale, "scale", "100000,1000000,5000000", "event counts of the scaling series (empty: none)")
+	flag.Float64Var(&o.tailRate, "tail-rate", 50, "events per second of the steady-tail test (0: none)")
+	flag.DurationVar(&o.tailFor, "tail-for", 60*time.Second, "length of the steady-tail test")
+	flag.StringVar(&o.write, "write", "", "rewrite the generated section of this markdown file")
+	flag.StringVar(&o.jobs, "jobs", "", "comma-separated subset of jobs (default all)")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "keep CPU and allocation profiles of the auditrelay runs here")
+	flag.Parse()
+	for s := range strings.SplitSeq(scale, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
+			o.scale = append(o.scale, n)
+		}
+	}
+	if err := run(o, strings.Join(os.Args[1:], " ")); err != nil {
+		fmt.Fprintln(os.Stderr, "bench e2e:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one measured run.
+type result struct {
+	wall         time.Duration
+	cpu          time.Duration
+	rssMiB       float64
+	events       int
+	bytes        int64
+	refCPU       time.Duration // CPU of a peer process the job needs (collector)
+	failedReason string
+}
+
+type bench struct {
+	o       options
+	work    string
+	bin     map[string]string
+	simBase string
+	sim     *exec.Cmd
+	broker  string
+	col     *collector
+	rawSize int64 // bytes of the JSONL the bare pager wrote
+	out     *strings.Builder
+}
+
+func run(o options, args string) error {
+	work, err := os.MkdirTemp("", "auditrelay-bench-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	b := &bench{o: o, work: work, bin: map[string]string{}, out: new(strings.Builder)}
+	defer b.stopAll()
+	if err := b.build(); err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "Measured %s on %s; command: `go run ./test/bench/e2e %s` (make bench-e2e).\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), machine(), args)
+
+	if err := b.startSim(o.events, 0); err != nil {
+		return err
+	}
+	if err := b.main(); err != nil {
+		return err
+	}
+	b.stopSim()
+	if len(o.scale) > 0 {
+		if err := b.scaling(); err != nil {
+			return err
+		}
+	}
+	if o.tailRate > 0 && o.tailFor > 0 {
+		if err := b.tail(); err != nil {
+			return err
+		}
+	}
+	fmt.Print(b.out.String())
+	if o.write != "" {
+		return rewrite(o.write, b.out.String())
+	}
+	return nil
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for l := range strings.SplitSeq(string(data), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (nproc), %s, %s %s/%s", runtime.NumCPU(), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// build compiles every program under test once.
+func (b *bench) build() error {
+	root, _ := os.Getwd()
+	for name, pkg := range map[string]string{"auditrelay": "./cmd/auditrelay", "barepager": "./test/bench/barepager", "kfakebroker": "./test/kfakebroker"} {
+		p := filepath.Join(b.work, name)
+		if out, err := exec.Command("go", "build", "-trimpath", "-o", p, pkg).CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", pkg, err, out)
+		}
+		b.bin[name] = p
+	}
+	// Benthos is its own module; its binary is cached with the collector's.
+	p := filepath.Join(root, "test", ".cache", "benthos", "benthos")
+	if _, err := os.Stat(p); err != nil && b.want("benthos") {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", p, ".")
+		cmd.Dir = filepath.Join(root, "test", "benthos")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the Benthos peer (test/benthos): %v\n%s", err, out)
+		}
+	}
+	b.bin["benthos"] = p
+	b.bin["otelcol"] = filepath.Join(root, "test", ".cache", "otelcol", "otelcol-auditrelay")
+	if v := os.Getenv("AUDITRELAY_OTELCOL"); v != "" {
+		b.bin["otelcol"] = v
+	}
+	return nil
+}
+
+func (b *bench) want(job string) bool {
+	if b.o.jobs == "" {
+		return true
+	}
+	return slices.Contains(strings.Split(b.o.jobs, ","), job)
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitTCP(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listens on %s: %w", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startSim serves n historical events (and rate new ones per second).
+func (b *bench) startSim(n int, rate float64) error {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	b.sim = exec.Command(b.bin["auditrelay"], "simulate", "--listen", addr, "--events", strconv.Itoa(n),
+		"--org-logs", "0", "--rate", fmt.Sprint(rate), "--span", "720h", "--seed", "1")
+	if err := b.sim.Start(); err != nil {
+		return err
+	}
+	b.simBase = "http://" + addr + "/v1"
+	return waitTCP(addr, 30*time.Second)
+}
+
+func (b *bench) stopSim() {
+	if b.sim != nil && b.sim.Process != nil {
+		b.sim.Process.Kill()
+		b.sim.Wait()
+	}
+	b.sim = nil
+}
+
+func (b *bench) stopAll() {
+	b.stopSim()
+	if b.col != nil {
+		b.col.stop()
+	}
+}
+
+// measure runs cmd to completion and returns its wall time and rusage.
+func measure(cmd *exec.Cmd) (result, error) {
+	var stderr bytes.Buffer
+	if cmd.Stderr == nil {
+		cmd.Stderr = &stderr
+	}
+	t0 := time.Now()
+	err := cmd.Run()
+	r := result{wall: time.Since(t0)}
+	if ps := cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			r.rssMiB = float64(ru.Maxrss) / 1024
+		}
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s: %v\n%s", filepath.Base(cmd.Path), err, tailOf(stderr.String(), 2000))
+	}
+	return r, nil
+}
+
+func tailOf(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// countLines returns the lines and bytes of a file.
+func countLines(path string) (int, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	n, size := 0, int64(0)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		size += int64(k)
+		if err == io.EOF {
+			return n, size, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// config returns an auditrelay config fetching from the simulator with the
+// default transform chain (or none) into the sink section given.
+func (b *bench) config(dir, sink string, transforms bool) (string, error) {
+	tr := "transforms: []"
+	if transforms {
+		tr = fmt.Sprintf(`transforms:
+  - name: enrich
+    type: enrich
+    base_url: %s
+    api_key: sk-admin-bench
+  - name: redact
+    type: redact`, b.simBase)
+	}
+	yaml := fmt.Sprintf(`sources:
+  - name: bench
+    type: openai_audit_logs
+    base_url: %s
+    api_key: sk-admin-bench
+    start_at: 800h
+    settle: 0s
+%s
+sinks:
+  - name: out
+%s
+checkpoint:
+  type: file
+  dir: state
+log:
+  level: warn
+`, b.simBase, tr, sink)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "auditrelay.yaml")
+	return p, os.WriteFile(p, []byte(yaml), 0o600)
+}
+
+// auditrelay runs `run --once` with a fresh state directory.
+func (b *bench) auditrelay(name, sink string, transforms bool) (result, string, error) {
+	dir := filepath.Join(b.work, name)
+	os.RemoveAll(dir)
+	cfg, err := b.config(dir, sink, transforms)
+	if err != nil {
+		return result{}, "", err
+	}
+	args := []string{"run", "-c", cfg, "--once"}
+	if b.o.profileDir != "" {
+		os.MkdirAll(b.o.profileDir, 0o755)
+		args = append(args, "--cpuprofile", filepath.Join(b.o.profileDir, name+".cpu.pprof"), "--memprofile", filepath.Join(b.o.profileDir, name+".allocs.pprof"))
+	}
+	r, err := measure(exec.Command(b.bin["auditrelay"], args...))
+	return r, dir, err
+}
+
+// job is one line of the main table.
+type job struct {
+	name, ref string // ref: the name of the job it is compared with
+	note      string
+	run       func() (result, error)
+}
+
+func (b *bench) main() error {
+	bareOut := filepath.Join(b.work, "bare.jsonl")
+	fileSink := "    type: file\n    path: audit.jsonl"
+	fileJob := func(name string, transforms bool) func() (result, error) {
+		return func() (result, error) {
+			r, dir, err := b.auditrelay(name, fileSink, transforms)
+			if err != nil {
+				return r, err
+			}
+			r.events, r.bytes, err = countLines(filepath.Join(dir, "audit.jsonl"))
+			return r, err
+		}
+	}
+	jobs := []job{
+		{name: "bare pager -> file", note: "the floor: raw pages, no windows, checkpoints or transforms", run: func() (result, error) {
+			r, err := measure(exec.Command(b.bin["barepager"], "--base-url", b.simBase, "--out", bareOut))
+			if err != nil {
+				return r, err
+			}
+			r.events, r.bytes, err = countLines(bareOut)
+			b.rawSize = r.bytes
+			return r, err
+		}},
+		{name: "auditrelay -> file", ref: "bare pager -> file", note: "enrich + redact", run: fileJob("file", true)},
+		{name: "auditrelay -> file, no transforms", ref: "bare pager -> file", run: fileJob("file-plain", false)},
+		{name: "Benthos v4 http_client -> mapping -> file", note: "polls the first page over and over: no cursor, so less work than a backfill", run: b.benthos},
+		{name: "auditrelay -> file (vs Benthos)", ref: "Benthos v4 http_client -> mapping -> file", note: "same run as auditrelay -> file", run: nil},
+		{name: "kcat -P (JSONL file -> kfake)", note: "produce only: no API, acks=all, idempotent, snappy", run: b.kcat(bareOut, false)},
+		{name: "bare pager piped to kcat -P", note: "fetch + produce", run: b.kcat(bareOut, true)},
+		{name: "auditrelay -> Kafka (kfake)", ref: "bare pager piped to kcat -P", note: "enrich + redact, acks=all, snappy", run: b.kafkaJob(true)},
+		{name: "auditrelay -> Kafka, no transforms", ref: "bare pager piped to kcat -P", run: b.kafkaJob(false)},
+		{name: "auditrelay -> OTLP collector (gRPC)", ref: "auditrelay -> file", note: "enrich + redact; the collector's CPU is extra, on the same 2 cores", run: b.otlpJob},
+	}
+	keys := map[string]string{
+		"bare pager -> file": "bare", "auditrelay -> file": "file", "auditrelay -> file, no transforms": "file",
+		"Benthos v4 http_client -> mapping -> file": "benthos", "auditrelay -> file (vs Benthos)": "file",
+		"kcat -P (JSONL file -> kfake)": "kafka", "bare pager piped to kcat -P": "kafka", "auditrelay -> Kafka (kfake)": "kafka",
+		"auditrelay -> Kafka, no transforms": "kafka", "auditrelay -> OTLP collector (gRPC)": "otlp",
+	}
+	if b.want("kafka") {
+		addr, stop, err := b.startBroker()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		b.broker = addr
+	}
+	if b.want("otlp") {
+		c, err := b.startCollector()
+		if err != nil {
+			return err
+		}
+		b.col = c
+	}
+	med := map[string]result{}
+	spread := map[string]string{}
+	for _, j := range jobs {
+		k := keys[j.name]
+		if k != "bare" && !b.want(k) {
+			continue
+		}
+		if j.run == nil { // a second comparison of a job already run
+			if r, ok := med["auditrelay -> file"]; ok {
+				med[j.name], spread[j.name] = r, spread["auditrelay -> file"]
+			}
+			continue
+		}
+		var rs []result
+		for i := 0; i < b.o.repeat; i++ {
+			r, err := j.run()
+			if err != nil {
+				return fmt.Errorf("%s: %w", j.name, err)
+			}
+			fmt.Fprintf(os.Stderr, "%-45s run %d: %d events in %v, CPU %v, RSS %.0f MiB\n", j.name, i+1, r.events, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMiB)
+			rs = append(rs, r)
+		}
+		slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
+		med[j.name] = rs[len(rs)/2]
+		spread[j.name] = fmt.Sprintf("%.1f-%.1f", rs[0].wall.Seconds(), rs[len(rs)-1].wall.Seconds())
+	}
+	bare := med["bare pager -> file"]
+	fmt.Fprintf(b.out, "### Backfill of %d events (%.0f bytes each on average), median of %d runs\n\n", bare.events, float64(b.rawSize)/float64(max(bare.events, 1)), b.o.repeat)
+	fmt.Fprintf(b.out, "| job | events | wall s (min-max) | events/s | MB/s | CPU s per 1M events | peak RSS MiB | ratio | note |\n|---|---:|---:|---:|---:|---:|---:|---|---|\n")
+	for _, j := range jobs {
+		r, ok := med[j.name]
+		if !ok {
+			continue
+		}
+		ratio := ""
+		if ref, ok := med[j.ref]; ok && j.ref != "" {
+			ratio = fmt.Sprintf("%.2fx %s", rate(r)/rate(ref), j.ref)
+		}
+		cpuPerM := r.cpu.Seconds() * 1e6 / float64(max(r.events, 1))
+		if r.refCPU > 0 {
+			j.note += fmt.Sprintf("; collector CPU %.1f s per 1M", r.refCPU.Seconds()*1e6/float64(max(r.events, 1)))
+		}
+		fmt.Fprintf(b.out, "| %s | %d | %.2f (%s) | %.0f | %.1f | %.2f | %.1f | %s | %s |\n", j.name, r.events, r.wall.Seconds(), spread[j.name],
+			rate(r), float64(b.rawSize)/float64(max(bare.events, 1))*rate(r)/1e6, cpuPerM, r.rssMiB, ratio, j.note)
+	}
+	fmt.Fprintf(b.out, "\nMB/s counts the events' raw JSON bytes as the API served them. Ratios are events/s of the job over events/s of the reference named.\n\n")
+	return nil
+}
+
+func rate(r result) float64 { return float64(r.events) / r.wall.Seconds() }
+
+// startBroker runs a kfake broker in its own process.
+func (b *bench) startBroker() (string, func(), error) {
+	// kfake makes topics only at start: one per run of a Kafka job.
+	var topics []string
+	for i := 1; i <= 4*b.o.repeat+4; i++ {
+		topics = append(topics, fmt.Sprintf("bench-%d", i))
+	}
+	cmd := exec.Command(b.bin["kfakebroker"], "-partitions", "6", "-topics", strings.Join(topics, ","))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("kfakebroker printed no address: %w", err)
+	}
+	return strings.TrimSpace(line), stop, nil
+}
+
+var topicSeq int
+
+func nextTopic() string { topicSeq++; return fmt.Sprintf("bench-%d", topicSeq) }
+
+// kcat runs kcat -P into a new topic, fed from the JSONL file or straight
+// from the bare pager.
+func (b *bench) kcat(jsonl string, withPager bool) func() (result, error) {
+	return func() (result, error) {
+		topic := nextTopic()
+		kc := fmt.Sprintf("kcat -P -b %s -t %s -z snappy -X acks=all -X enable.idempotence=true -X linger.ms=5", b.broker, topic)
+		var cmd *exec.Cmd
+		if withPager {
+			cmd = exec.Command("sh", "-c", fmt.Sprintf("%s --base-url %s --out /dev/stdout | %s", b.bin["barepager"], b.simBase, kc))
+		} else {
+			cmd = exec.Command("sh", "-c", kc+" <"+jsonl)
+		}
+		r, err := measure(cmd)
+		if err != nil {
+			return r, err
+		}
+		r.events, err = b.countTopic(topic)
+		return r, err
+	}
+}
+
+// countTopic counts the committed records of topic with kcat.
+func (b *bench) countTopic(topic string) (int, error) {
+	out, err := exec.Command("kcat", "-C", "-b", b.broker, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "x\n").Output()
+	if err != nil {
+		return 0, fmt.Errorf("kcat -C %s: %w", topic, err)
+	}
+	return bytes.Count(out, []byte{'\n'}), nil
+}
+
+func (b *bench) kafkaJob(transforms bool) func() (result, error) {
+	return func() (result, error) {
+		topic := nextTopic()
+		sink := fmt.Sprintf("    type: kafka\n    brokers: [%s]\n    topic: %s\n    compression: snappy", b.broker, topic)
+		r, _, err := b.auditrelay("kafka", sink, transforms)
+		if err != nil {
+			return r, err
+		}
+		r.events, err = b.countTopic(topic)
+		r.bytes = b.rawSize
+		return r, err
+	}
+}
+
+// collector is an OpenTelemetry Collector with an OTLP receiver and a
+// debug exporter that only counts.
+type collector struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *lockedBuffer
+}
+
+func (b *bench) startCollector() (*collector, error) {
+	if _, err := os.Stat(b.bin["otelcol"]); err != nil {
+		return nil, fmt.Errorf("no OpenTelemetry Collector at %s: run `bash test/e2e/build-collector.sh`", b.bin["otelcol"])
+	}
+	grpc, httpPort := freePort(), freePort()
+	cfg := fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: "127.0.0.1:%d"}
+      http: {endpoint: "127.0.0.1:%d"}
+exporters:
+  debug: {verbosity: basic}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    logs: {receivers: [otlp], exporters: [debug]}
+`, grpc, httpPort)
+	p := filepath.Join(b.work, "otelcol.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	c := &collector{cmd: exec.Command(b.bin["otelcol"], "--config", "file:"+p), addr: fmt.Sprintf("127.0.0.1:%d", grpc), stderr: new(lockedBuffer)}
+	c.cmd.Stderr = c.stderr
+	if err := c.cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := waitTCP(c.addr, 30*time.Second); err != nil {
+		c.stop()
+		return nil, fmt.Errorf("collector: %w\n%s", err, c.stderr.String())
+	}
+	return c, nil
+}
+
+func (c *collector) stop() {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.cmd.Wait()
+}
+
+var logRecords = regexp.MustCompile(`"log records": (\d+)`)
+
+// received sums the records the debug exporter reported.
+func (c *collector) received() int {
+	n := 0
+	for _, m := range logRecords.FindAllStringSubmatch(c.stderr.String(), -1) {
+		k, _ := strconv.Atoi(m[1])
+		n += k
+	}
+	return n
+}
+
+// cpu returns the collector's CPU time so far.
+func (c *collector) cpu() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+}
+
+func (b *bench) otlpJob() (result, error) {
+	before, cpu0 := b.col.received(), b.col.cpu()
+	sink := fmt.Sprintf("    type: otlp\n    endpoint: %s\n    protocol: grpc", b.col.addr)
+	r, _, err := b.auditrelay("otlp", sink, true)
+	if err != nil {
+		return r, err
+	}
+	// auditrelay exited 0: the collector acknowledged every event. The
+	// debug exporter's log is sampled, so its count is a lower bound only.
+	bare, _, err := countLines(filepath.Join(b.work, "bare.jsonl"))
+	if err != nil {
+		return r, err
+	}
+	if got := b.col.received() - before; got > bare {
+		return r, fmt.Errorf("the collector logged %d records, more than the %d events", got, bare)
+	}
+	r.events, r.bytes, r.refCPU = bare, b.rawSize, b.col.cpu()-cpu0
+	return r, nil
+}
+
+// benthos runs the Benthos peer: its http_client input polls the page
+// endpoint (100 events per response) until it has read as many events as
+// the bare pager found, a mapping adds a field, the file output writes lines.
+func (b *bench) benthos() (result, error) {
+	bare, _, err := countLines(filepath.Join(b.work, "bare.jsonl"))
+	if err != nil {
+		return result{}, err
+	}
+	out := filepath.Join(b.work, "benthos.jsonl")
+	os.Remove(out)
+	cfg := fmt.Sprintf(`input:
+  read_until:
+    check: 'count("benthos_pages") >= %d'
+    input:
+      http_client:
+        url: "%s/organization/audit_logs?limit=100"
+        verb: GET
+        headers: {Authorization: "Bearer sk-admin-bench"}
+pipeline:
+  threads: 2
+  processors:
+    - mapping: 'root = this.data'
+    - unarchive: {format: json_array}
+    - mapping: |
+        root = this
+        root.ingested_at = now()
+output:
+  file: {path: "%s", codec: lines}
+logger: {level: warn}
+metrics: {none: {}}
+`, (bare+99)/100, b.simBase, out)
+	p := filepath.Join(b.work, "benthos.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		return result{}, err
+	}
+	r, err := measure(exec.Command(b.bin["benthos"], "run", p))
+	if err != nil {
+		return r, err
+	}
+	r.events, r.bytes, err = countLines(out)
+	return r, err
+}
+
+// scaling runs auditrelay -> file with the default transform chain at each
+// size once: time should grow linearly and peak RSS stay flat.
+func (b *bench) scaling() error {
+	fmt.Fprintf(b.out, "### Scaling: auditrelay --once -> file, enrich + redact, one run per size\n\n")
+	fmt.Fprintf(b.out, "| events | wall s | events/s | s per 1M events | CPU s per 1M events | peak RSS MiB |\n|---:|---:|---:|---:|---:|---:|\n")
+	for _, n := range b.o.scale {
+		if err := b.startSim(n, 0); err != nil {
+			return err
+		}
+		r, dir, err := b.auditrelay(fmt.Sprintf("scale-%d", n), "    type: file\n    path: audit.jsonl", true)
+		if err != nil {
+			b.stopSim()
+			return err
+		}
+		r.events, _, err = countLines(filepath.Join(dir, "audit.jsonl"))
+		os.RemoveAll(dir)
+		b.stopSim()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "scaling %d: %d events in %v, RSS %.0f MiB\n", n, r.events, r.wall.Round(time.Millisecond), r.rssMiB)
+		fmt.Fprintf(b.out, "| %d | %.2f | %.0f | %.2f | %.2f | %.1f |\n", r.events, r.wall.Seconds(), rate(r),
+			r.wall.Seconds()*1e6/float64(max(r.events, 1)), r.cpu.Seconds()*1e6/float64(max(r.events, 1)), r.rssMiB)
+	}
+	fmt.Fprintln(b.out)
+	return nil
+}
+
+// tail runs auditrelay as a daemon (poll_interval 1s, settle 1s) while the
+// simulator makes events appear at a steady rate, and measures for each
+// delivered event the time from its effective_at (when the simulator made
+// it visible) to the moment its line appeared in the output file.
+func (b *bench) tail() error {
+	if err := b.startSim(1000, b.o.tailRate); err != nil {
+		return err
+	}
+	defer b.stopSim()
+	dir := filepath.Join(b.work, "tail")
+	sink := "    type: file\n    path: audit.jsonl"
+	cfg, err := b.config(dir, sink, true)
+	if err != nil {
+		return err
+	}
+	data, _ := os.ReadFile(cfg)
+	data = bytes.Replace(data, []byte("    settle: 0s\n"), []byte("    settle: 1s\n    poll_interval: 1s\n    overlap: 10s\n"), 1)
+	data = bytes.Replace(data, []byte("start_at: 800h"), []byte("start_at: 1s"), 1)
+	if err := os.WriteFile(cfg, data, 0o600); err != nil {
+		return err
+	}
+	cmd := exec.Command(b.bin["auditrelay"], "run", "-c", cfg)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	out := filepath.Join(dir, "audit.jsonl")
+	var lat []time.Duration
+	var off int64
+	var partial []byte
+	start := time.Now()
+	for time.Since(start) < b.o.tailFor {
+		time.Sleep(20 * time.Millisecond)
+		f, err := os.Open(out)
+		if err != nil {
+			continue
+		}
+		f.Seek(off, io.SeekStart)
+		chunk, _ := io.ReadAll(f)
+		f.Close()
+		now := time.Now()
+		off += int64(len(chunk))
+		partial = append(partial, chunk...)
+		for {
+			i := bytes.IndexByte(partial, '\n')
+			if i < 0 {
+				break
+			}
+			var ev struct {
+				EffectiveAt int64 `json:"effective_at"`
+			}
+			if json.Unmarshal(partial[:i], &ev) == nil && ev.EffectiveAt > start.Unix() {
+				// effective_at has whole seconds: count from the middle
+				// of its second.
+				lat = append(lat, now.Sub(time.Unix(ev.EffectiveAt, 5e8)))
+			}
+			partial = partial[i+1:]
+		}
+	}
+	if len(lat) == 0 {
+		return errors.New("tail: nothing delivered: " + tailOf(stderr.String(), 2000))
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	fmt.Fprintf(b.out, "### Steady tail: %.0f new events/s for %v, daemon with poll_interval 1s, settle 1s, enrich + redact -> file\n\n", b.o.tailRate, b.o.tailFor)
+	fmt.Fprintf(b.out, "| events delivered | p50 | p99 | max |\n|---:|---:|---:|---:|\n| %d | %v | %v | %v |\n\n", len(lat),
+		q(0.5).Round(10*time.Millisecond), q(0.99).Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
+	fmt.Fprintf(b.out, "Latency is from the event's effective_at (whole seconds, taken as the middle of the second) to the moment its line was read from the file (20 ms polling).\n\n")
+	return nil
+}
+
+const beginMark, endMark = "<!-- bench-e2e:begin -->", "<!-- bench-e2e:end -->"
+
+// rewrite replaces the generated section of a markdown file (between the
+// marks), keeping the hand-written text around it.
+func rewrite(path, section string) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	s := string(data)
+	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
+	if i < 0 || j < i {
+		s += "\n" + beginMark + "\n" + endMark + "\n"
+		i, j = strings.Index(s, beginMark), strings.Index(s, endMark)
+	}
+	s = s[:i+len(beginMark)] + "\n" + section + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// lockedBuffer is a bytes.Buffer a process may write while we read.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,615 @@
+// Command chaos is the reliability harness behind RELIABILITY.md: it runs
+// the built auditrelay binary against the simulator (in this process, so
+// that it knows every event the API shows) and real peers in their own
+// processes, breaks things, and checks what arrived.
+//
+//	go run ./test/chaos -events 200000 -kills 20 -outage 30s -write RELIABILITY.md
+//
+// Scenarios: kill -9 at random points during a backfill into a file
+// (at-least-once) and into Kafka (exactly-once, read back read_committed
+// with kcat); a Kafka broker, an OpenTelemetry Collector and a Splunk HEC
+// endpoint unavailable for -outage in the middle of a run; 10% of API
+// requests failing. Every scenario checks that no event is missing.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/auditrelay/auditrelay/sinks/splunkhec/hectest"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+)
+
+type options struct {
+	events, kills int
+	outage        time.Duration
+	write, only   string
+	seed          uint64
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.events, "events", 200000, "events of the kill -9 backfills")
+	flag.IntVar(&o.kills, "kills", 20, "kill -9 per backfill")
+	flag.DurationVar(&o.outage, "outage", 30*time.Second, "length of each sink outage")
+	flag.StringVar(&o.write, "write", "", "rewrite the generated section of this markdown file")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenario names (default all)")
+	flag.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "seed of the kill times")
+	flag.Parse()
+	if err := run(o, strings.Join(os.Args[1:], " ")); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		os.Exit(1)
+	}
+}
+
+type row struct {
+	name, setup, checks, result string
+	ok                          bool
+}
+
+type harness struct {
+	o    options
+	work string
+	bin  map[string]string
+	rng  *rand.Rand
+}
+
+func run(o options, args string) error {
+	work, err := os.MkdirTemp("", "auditrelay-chaos-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	h := &harness{o: o, work: work, bin: map[string]string{}, rng: rand.New(rand.NewPCG(o.seed, 1))}
+	for name, pkg := range map[string]string{"auditrelay": "./cmd/auditrelay", "kfakebroker": "./test/kfakebroker"} {
+		p := filepath.Join(work, name)
+		if out, err := exec.Command("go", "build", "-o", p, pkg).CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", pkg, err, out)
+		}
+		h.bin[name] = p
+	}
+	h.bin["otelcol"] = filepath.Join("test", ".cache", "otelcol", "otelcol-auditrelay")
+	if v := os.Getenv("AUDITRELAY_OTELCOL"); v != "" {
+		h.bin["otelcol"] = v
+	}
+	scenarios := []struct {
+		name string
+		fn   func() row
+	}{
+		{"kill9-file", h.killFile},
+		{"kill9-kafka-eos", h.killKafka},
+		{"outage-kafka", h.outageKafka},
+		{"outage-otlp", h.outageOTLP},
+		{"outage-hec", h.outageHEC},
+		{"api-faults", h.apiFaults},
+	}
+	var rows []row
+	failed := false
+	for _, s := range scenarios {
+		if o.only != "" && !strings.Contains(","+o.only+",", ","+s.name+",") {
+			continue
+		}
+		t0 := time.Now()
+		r := s.fn()
+		r.name = s.name
+		fmt.Fprintf(os.Stderr, "%s: ok=%v in %v: %s\n", s.name, r.ok, time.Since(t0).Round(time.Second), r.result)
+		rows = append(rows, r)
+		failed = failed || !r.ok
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %d cores (nproc), %s; command: `go run ./test/chaos %s` (make chaos); kill seed %d.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), cpuModel(), args, o.seed)
+	fmt.Fprintf(&b, "| scenario | setup | checks | result | pass |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		pass := "yes"
+		if !r.ok {
+			pass = "**NO**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.name, r.setup, r.checks, r.result, pass)
+	}
+	fmt.Print(b.String())
+	if o.write != "" {
+		if err := rewrite(o.write, b.String()); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return errors.New("a scenario failed")
+	}
+	return nil
+}
+
+func cpuModel() string {
+	data, _ := os.ReadFile("/proc/cpuinfo")
+	for l := range strings.SplitSeq(string(data), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+// sim starts an in-process simulator holding n events with the given
+// fault rate and returns it, its base URL and the ids it shows now.
+func (h *harness) sim(n int, faults float64) (*openaisim.Server, string, map[string]bool, error) {
+	opts := openaisim.Options{Seed: 7, Events: n, Span: 720 * time.Hour, APIKey: "sk-admin-chaos"}
+	if faults > 0 {
+		opts.Faults = openaisim.Faults{Rate: faults, RetryAfter: 100 * time.Millisecond}
+	}
+	s := openaisim.New(opts)
+	base, err := s.Start()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	want := map[string]bool{}
+	for _, id := range s.VisibleIDs(time.Now()) {
+		want[id] = true
+	}
+	return s, base, want, nil
+}
+
+// config writes an auditrelay config with the given sink and checkpoint
+// sections into a new directory and returns its path.
+func (h *harness) config(name, base, sink, checkpoint string) (string, error) {
+	dir := filepath.Join(h.work, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	y := fmt.Sprintf(`sources:
+  - name: acme
+    type: openai_audit_logs
+    base_url: %s
+    api_key: ${env:OPENAI_ADMIN_KEY}
+    start_at: 730h
+    settle: 0s
+    retry_wait_min: 50ms
+    retry_wait_max: 1s
+sinks:
+  - name: out
+%s
+    retry: {initial_interval: 100ms, max_interval: 2s}
+checkpoint:
+%s
+log:
+  level: warn
+`, base, sink, checkpoint)
+	p := filepath.Join(dir, "auditrelay.yaml")
+	return p, os.WriteFile(p, []byte(y), 0o600)
+}
+
+func (h *harness) command(cfg string) *exec.Cmd {
+	cmd := exec.Command(h.bin["auditrelay"], "run", "-c", cfg, "--once")
+	cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-chaos")
+	return cmd
+}
+
+// once runs auditrelay --once to completion.
+func (h *harness) once(cfg string, timeout time.Duration) error {
+	cmd := h.command(cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("auditrelay: %v\n%s", err, tail(stderr.String()))
+		}
+		return nil
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("auditrelay did not finish within %v\n%s", timeout, tail(stderr.String()))
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 1500 {
+		return "..." + s[len(s)-1500:]
+	}
+	return s
+}
+
+// killRounds starts auditrelay kills times and kill -9s it at a random
+// point each time, then lets a last run finish. It returns the kill times.
+func (h *harness) killRounds(cfg string) ([]time.Duration, error) {
+	var at []time.Duration
+	for range h.o.kills {
+		cmd := h.command(cfg)
+		if err := cmd.Start(); err != nil {
+			return at, err
+		}
+		d := time.Duration(50+h.rng.IntN(700)) * time.Millisecond
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done: // finished before the kill: the backfill is over
+		case <-time.After(d):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			at = append(at, d)
+		}
+	}
+	return at, h.once(cfg, 5*time.Minute)
+}
+
+// checkIDs compares the delivered ids with the wanted ones.
+func checkIDs(got []string, want map[string]bool) (missing, dups, unknown int) {
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+		if !want[id] {
+			unknown++
+		}
+	}
+	for id := range want {
+		if seen[id] == 0 {
+			missing++
+		}
+	}
+	for _, c := range seen {
+		dups += c - 1
+	}
+	return
+}
+
+// fileIDs reads the ids of a JSONL file.
+func fileIDs(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ids []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var ev struct{ ID string }
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return nil, fmt.Errorf("%s: a line that is not an event (torn write?): %v", path, err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	return ids, sc.Err()
+}
+
+const maxWindowEvents = 10000 // the source's default max_window_events
+
+func (h *harness) killFile() row {
+	r := row{setup: fmt.Sprintf("%d events, file sink (at-least-once), file checkpoint, %d x kill -9 at 0.05-0.75 s", h.o.events, h.o.kills),
+		checks: "no event missing; duplicates <= one window (max_window_events) per kill"}
+	sim, base, want, err := h.sim(h.o.events, 0)
+	if err != nil {
+		return fail(r, err)
+	}
+	defer sim.Close()
+	cfg, err := h.config("kill-file", base, "    type: file\n    path: audit.jsonl", "  type: file\n  dir: state")
+	if err != nil {
+		return fail(r, err)
+	}
+	kills, err := h.killRounds(cfg)
+	if err != nil {
+		return fail(r, err)
+	}
+	ids, err := fileIDs(filepath.Join(filepath.Dir(cfg), "audit.jsonl"))
+	if err != nil {
+		return fail(r, err)
+	}
+	missing, dups, unknown := checkIDs(ids, want)
+	r.ok = missing == 0 && unknown == 0 && dups <= len(kills)*maxWindowEvents
+	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates (%.0f per kill, bound %d)", len(kills), len(want), missing, dups, float64(dups)/float64(max(len(kills), 1)), maxWindowEvents)
+	return r
+}
+
+// broker runs a kfake broker process with topics.
+type broker struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func (h *harness) startBroker(topics ...string) (*broker, error) {
+	cmd := exec.Command(h.bin["kfakebroker"], "-partitions", "3", "-topics", strings.Join(topics, ","))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("kfakebroker printed no address: %w", err)
+	}
+	return &broker{cmd: cmd, addr: strings.TrimSpace(line)}, nil
+}
+
+func (b *broker) stop() { b.cmd.Process.Kill(); b.cmd.Wait() }
+
+// kcatIDs reads topic read_committed with kcat and returns the event ids.
+func kcatIDs(addr, topic string) ([]string, error) {
+	out, err := exec.Command("kcat", "-C", "-b", addr, "-t", topic, "-o", "beginning", "-e", "-q").Output()
+	if err != nil {
+		return nil, fmt.Errorf("kcat -C %s: %w", topic, err)
+	}
+	var ids []string
+	for l := range bytes.SplitSeq(bytes.TrimSpace(out), []byte{'\n'}) {
+		if len(l) == 0 {
+			continue
+		}
+		var ev struct{ ID string }
+		if err := json.Unmarshal(l, &ev); err != nil {
+			return nil, fmt.Errorf("record is not an event: %v: %.100q", err, l)
+		}
+		ids = append(ids, ev.ID)
+	}
+	return ids, nil
+}
+
+func (h *harness) killKafka() row {
+	r := row{setup: fmt.Sprintf("%d events, Kafka sink exactly_once, cursor in a compacted topic, kfake broker process, %d x kill -9 at 0.05-0.75 s", h.o.events, h.o.kills),
+		checks: "kcat read_committed: no event missing, none twice"}
+	sim, base, want, err := h.sim(h.o.events, 0)
+	if err != nil {
+		return fail(r, err)
+	}
+	defer sim.Close()
+	b, err := h.startBroker("audit")
+	if err != nil {
+		return fail(r, err)
+	}
+	defer b.stop()
+	cfg, err := h.config("kill-kafka", base, fmt.Sprintf("    type: kafka\n    brokers: [%s]\n    topic: audit\n    exactly_once: true\n    create_topics: true", b.addr),
+		"  type: kafka\n  sink: out\n  topic: auditrelay-checkpoints")
+	if err != nil {
+		return fail(r, err)
+	}
+	kills, err := h.killRounds(cfg)
+	if err != nil {
+		return fail(r, err)
+	}
+	ids, err := kcatIDs(b.addr, "audit")
+	if err != nil {
+		return fail(r, err)
+	}
+	missing, dups, unknown := checkIDs(ids, want)
+	r.ok = missing == 0 && dups == 0 && unknown == 0
+	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates", len(kills), len(want), missing, dups)
+	return r
+}
+
+// outage runs auditrelay --once and, once it has run for a second, calls
+// down, waits -outage, and calls up; then checks the delivered ids.
+func (h *harness) outage(r row, name string, n int, sink func(base string) (string, error), down, up func(), ids func() ([]string, error)) row {
+	sim, base, want, err := h.sim(n, 0)
+	if err != nil {
+		return fail(r, err)
+	}
+	defer sim.Close()
+	s, err := sink(base)
+	if err != nil {
+		return fail(r, err)
+	}
+	cfg, err := h.config(name, base, s, "  type: file\n  dir: state")
+	if err != nil {
+		return fail(r, err)
+	}
+	errc := make(chan error, 1)
+	t0 := time.Now()
+	go func() { errc <- h.once(cfg, h.o.outage+5*time.Minute) }()
+	time.Sleep(time.Second)
+	down()
+	time.Sleep(h.o.outage)
+	up()
+	if err := <-errc; err != nil {
+		return fail(r, err)
+	}
+	got, err := ids()
+	if err != nil {
+		return fail(r, err)
+	}
+	missing, _, unknown := checkIDs(got, want)
+	r.ok = missing == 0 && unknown == 0
+	r.result = fmt.Sprintf("%d events, %d missing; run took %v", len(want), missing, time.Since(t0).Round(time.Second))
+	return r
+}
+
+func (h *harness) outageKafka() row {
+	r := row{setup: fmt.Sprintf("broker process frozen (SIGSTOP) for %v one second into the run", h.o.outage), checks: "no event missing (at-least-once)"}
+	b, err := h.startBroker("audit")
+	if err != nil {
+		return fail(r, err)
+	}
+	defer b.stop()
+	return h.outage(r, "outage-kafka", 100000,
+		func(string) (string, error) {
+			return fmt.Sprintf("    type: kafka\n    brokers: [%s]\n    topic: audit", b.addr), nil
+		},
+		func() { b.cmd.Process.Signal(syscall.SIGSTOP) }, func() { b.cmd.Process.Signal(syscall.SIGCONT) },
+		func() ([]string, error) { return kcatIDs(b.addr, "audit") })
+}
+
+func (h *harness) outageOTLP() row {
+	r := row{setup: fmt.Sprintf("collector process frozen (SIGSTOP) for %v one second into the run", h.o.outage), checks: "every event in the collector's file exporter output"}
+	if _, err := os.Stat(h.bin["otelcol"]); err != nil {
+		return fail(r, fmt.Errorf("no collector at %s: run bash test/e2e/build-collector.sh", h.bin["otelcol"]))
+	}
+	out := filepath.Join(h.work, "otelcol.jsonl")
+	grpc, httpPort := freePort(), freePort()
+	cmd := exec.Command(h.bin["otelcol"], "--config", "file:"+filepath.Join("deploy", "otelcol", "collector-e2e.yaml"))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("OTELCOL_GRPC_PORT=%d", grpc), fmt.Sprintf("OTELCOL_HTTP_PORT=%d", httpPort), "OTELCOL_OUT="+out)
+	if err := cmd.Start(); err != nil {
+		return fail(r, err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", grpc)); err != nil {
+		return fail(r, err)
+	}
+	return h.outage(r, "outage-otlp", 30000,
+		func(string) (string, error) {
+			return fmt.Sprintf("    type: otlp\n    endpoint: 127.0.0.1:%d\n    protocol: grpc\n    timeout: 2s", grpc), nil
+		},
+		func() { cmd.Process.Signal(syscall.SIGSTOP) }, func() { cmd.Process.Signal(syscall.SIGCONT) },
+		func() ([]string, error) {
+			time.Sleep(time.Second) // the file exporter flushes every 100 ms
+			return otlpIDs(out)
+		})
+}
+
+// otlpIDs pulls openai.event.id attribute values out of OTLP JSON lines.
+func otlpIDs(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	const key = `{"key":"openai.event.id","value":{"stringValue":"`
+	for {
+		i := bytes.Index(data, []byte(key))
+		if i < 0 {
+			return ids, nil
+		}
+		data = data[i+len(key):]
+		j := bytes.IndexByte(data, '"')
+		ids = append(ids, string(data[:j]))
+	}
+}
+
+func (h *harness) outageHEC() row {
+	r := row{setup: fmt.Sprintf("HEC endpoint (contract server with indexer ack) answering 503 for %v one second into the run", h.o.outage), checks: "every event indexed"}
+	srv := hectest.New(hectest.Options{Token: "chaos-hec-token", Ack: true})
+	defer srv.Close()
+	stop := make(chan struct{})
+	return h.outage(r, "outage-hec", 20000,
+		func(string) (string, error) {
+			return fmt.Sprintf("    type: splunk_hec\n    endpoint: %s\n    token: chaos-hec-token\n    ack: {enabled: true}", srv.URL()), nil
+		},
+		func() {
+			// One queued fault at a time: each request that arrives during
+			// the outage takes it and gets a 503; a new one is queued.
+			go func() {
+				last := -1
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						if n := srv.Requests(); n != last {
+							last = n
+							srv.Inject(hectest.FaultUnhealthy)
+						}
+						time.Sleep(5 * time.Millisecond)
+					}
+				}
+			}()
+		},
+		func() { close(stop) },
+		func() ([]string, error) {
+			var ids []string
+			for _, e := range srv.Events() {
+				var ev struct{ ID string }
+				if err := json.Unmarshal(e.Event, &ev); err != nil {
+					return nil, err
+				}
+				ids = append(ids, ev.ID)
+			}
+			return ids, nil
+		})
+}
+
+func (h *harness) apiFaults() row {
+	r := row{setup: "50000 events, 10% of API requests fail (429, 500, 503, slow, reset, truncated, garbled, bad envelope), file sink", checks: "no event missing"}
+	sim, base, want, err := h.sim(50000, 0.10)
+	if err != nil {
+		return fail(r, err)
+	}
+	defer sim.Close()
+	cfg, err := h.config("api-faults", base, "    type: file\n    path: audit.jsonl", "  type: file\n  dir: state")
+	if err != nil {
+		return fail(r, err)
+	}
+	if err := h.once(cfg, 10*time.Minute); err != nil {
+		return fail(r, err)
+	}
+	ids, err := fileIDs(filepath.Join(filepath.Dir(cfg), "audit.jsonl"))
+	if err != nil {
+		return fail(r, err)
+	}
+	missing, dups, unknown := checkIDs(ids, want)
+	st := sim.Stats()
+	r.ok = missing == 0 && unknown == 0
+	var faults int64
+	for _, c := range st.Faults {
+		faults += c
+	}
+	r.result = fmt.Sprintf("%d events, %d missing, %d duplicates; %d API requests, %d of them failed", len(want), missing, dups, st.Requests, faults)
+	return r
+}
+
+func fail(r row, err error) row {
+	r.ok = false
+	r.result = strings.ReplaceAll(strings.ReplaceAll(fmt.Sprintf("error: %v", err), "\n", " "), "|", "/")
+	if len(r.result) > 400 {
+		r.result = r.result[:400] + "..."
+	}
+	return r
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitTCP(addr string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listens on %s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const beginMark, endMark = "<!-- chaos:begin -->", "<!-- chaos:end -->"
+
+// rewrite replaces the generated section of a markdown file.
+func rewrite(path, section string) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	s := string(data)
+	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
+	if i < 0 || j < i {
+		s += "\n" + beginMark + "\n" + endMark + "\n"
+		i, j = strings.Index(s, beginMark), strings.Index(s, endMark)
+	}
+	s = s[:i+len(beginMark)] + "\n" + section + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
