@@ -75,6 +75,9 @@ type Config struct {
 	// Coordination, when set, shares the sources among replicas through
 	// the Kafka cluster of a kafka sink (see package coordinator).
 	Coordination *coordinator.Config
+	// refs are the values ${env:...}/${file:...} references expanded to;
+	// Effective masks them wherever they sit, secret field or not.
+	refs []string
 }
 
 // Error holds every problem found in a configuration. Callers exit with
@@ -187,7 +190,7 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 	t.ShutdownTimeout = 30 * time.Second
 	decodeStrict(raw, &t, "", &p)
 
-	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server}
+	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server, refs: p.refs}
 	c.Spec.BaseDir = baseDir
 	c.Spec.DrainTimeout = t.ShutdownTimeout
 	switch c.Log.Level {
@@ -595,7 +598,30 @@ func (c *Config) Effective() map[string]any {
 	if c.Coordination != nil {
 		out["coordination"] = toTree(reflect.ValueOf(c.Coordination))
 	}
-	return out
+	return maskRefs(out, c.refs).(map[string]any)
+}
+
+// maskRefs hides the values of references in every string of tree: a
+// reference placed in a field that is not a secret must not be printed.
+func maskRefs(tree any, refs []string) any {
+	switch v := tree.(type) {
+	case map[string]any:
+		for k, child := range v {
+			v[k] = maskRefs(child, refs)
+		}
+	case []any:
+		for i, child := range v {
+			v[i] = maskRefs(child, refs)
+		}
+	case string:
+		for _, r := range refs {
+			if len(r) >= 4 {
+				v = strings.ReplaceAll(v, r, "***")
+			}
+		}
+		return v
+	}
+	return tree
 }
 
 var (
