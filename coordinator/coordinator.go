@@ -237,7 +237,7 @@ func (c *Coordinator) ensureTopic(ctx context.Context, want int32) (int32, error
 
 // stop leaves the group when the last wrapper shuts down. Leaving makes
 // Kafka hand this replica's sources to the others at once, without waiting
-// for the session timeout. ctx bounds the leave.
+// for the session timeout. ctx and the session timeout bound the leave.
 func (c *Coordinator) stop(ctx context.Context) {
 	c.mu.Lock()
 	c.refs--
@@ -248,7 +248,11 @@ func (c *Coordinator) stop(ctx context.Context) {
 	cl := c.cl
 	c.cl = nil
 	c.mu.Unlock()
-	if err := cl.LeaveGroupContext(ctx); err != nil {
+	// Past the session timeout Kafka expels this member anyway: do not
+	// let an unreachable coordinator hold the shutdown longer.
+	lctx, cancel := context.WithTimeout(ctx, c.cfg.SessionTimeout)
+	defer cancel()
+	if err := cl.LeaveGroupContext(lctx); err != nil {
 		c.log.Warn("leaving the group of replicas", "group", c.cfg.Group, "err", err)
 	}
 	cl.Close()

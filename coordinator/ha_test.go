@@ -96,7 +96,9 @@ func TestHAKillOneReplica(t *testing.T) {
 func TestStaleReplicaIsFenced(t *testing.T) {
 	cluster, addr := newCluster(t)
 	orgs := newOrgs(t, 1, 1200)
-	opts := replicaOpts{sessionTimeout: time.Second, shutdownTimeout: 5 * time.Second, delay: 10 * time.Millisecond}
+	// The stale owner's drain must outlast the other replica's work, or
+	// it would give up before waking and never write.
+	opts := replicaOpts{sessionTimeout: time.Second, shutdownTimeout: time.Minute, delay: 10 * time.Millisecond}
 
 	a := startReplica(t, "a", addr, orgs, opts)
 	waitFor(t, 15*time.Second, "a to own org0", func() bool { return slices.Equal(a.coord.Owned(), []string{"org0"}) })
