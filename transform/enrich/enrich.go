@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,9 +27,12 @@ type Enricher struct {
 	cfg    Config
 	rules  []SeverityRule
 	labels map[string]any
-	log    *slog.Logger
-	now    func() time.Time
-	loader *loader // nil without an api key
+	// labelsJSON is labels encoded, for the raw path.
+	labelsJSON []byte
+	paths      pathCache
+	log        *slog.Logger
+	now        func() time.Time
+	loader     *loader // nil without an api key
 
 	dir     atomic.Pointer[directory]
 	kick    chan struct{}
@@ -50,6 +54,7 @@ func New(c *Config, log *slog.Logger, httpClient *http.Client, now func() time.T
 		for k, v := range c.Labels {
 			e.labels[k] = v
 		}
+		e.labelsJSON = appendJSON(nil, e.labels)
 	}
 	if c.APIKey != "" {
 		rc := retryablehttp.NewClient()
@@ -169,9 +174,9 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 		if err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("enrich: event %s: %w", ev.ID, err))
 		}
-		ar, ok := e.enrich(ev, objectFields(obj), d, now)
-		missed = missed || !ok && d != nil
-		obj["auditrelay"] = ar
+		a := e.enrich(ev, objectFields(obj), d, now)
+		missed = missed || !a.enriched && d != nil
+		obj["auditrelay"] = a.toMap()
 		ev.SetObject(obj)
 	}
 	if missed && e.loader != nil {
@@ -188,51 +193,182 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 // malformed JSON (the object path reports it) or an auditrelay member
 // already there (the object path replaces it).
 func (e *Enricher) enrichRaw(ev *pipeline.Event, d *directory, now time.Time) (ok, done bool) {
-	f, err := newRawFields(ev.Raw, ev.Type)
+	f, err := newRawFields(ev.Raw, ev.Type, &e.paths)
 	if err != nil || f.has("auditrelay") {
 		return false, false
 	}
-	ar, ok := e.enrich(ev, f, d, now)
+	a := e.enrich(ev, f, d, now)
 	var buf [512]byte
-	ev.SetRaw(rawjson.InsertMember(ev.Raw, "auditrelay", appendJSON(buf[:0], ar)))
-	return ok, true
+	ev.SetRaw(rawjson.InsertMember(ev.Raw, "auditrelay", a.appendJSON(buf[:0], e.labelsJSON)))
+	return a.enriched, true
 }
 
-// enrich builds the auditrelay object of an event; it reports whether
-// every id was resolved.
-func (e *Enricher) enrich(ev *pipeline.Event, obj fields, d *directory, now time.Time) (map[string]any, bool) {
-	ar := map[string]any{}
+// annotation is the auditrelay object of one event, rendered as a map (the
+// object path) or straight into bytes (the raw path).
+type annotation struct {
+	severity        string
+	severityID      int
+	labels          map[string]any
+	ingestedAt      time.Time
+	host, source    string
+	actor, target   entity
+	apiKey, project entity
+	enriched        bool
+}
+
+// entity is a user or a service account (actor, target), or an API key or
+// project (target).
+type entity struct {
+	user    *user
+	account *account
+	key     *key
+	project *project
+}
+
+func (x entity) ok() bool { return x != entity{} }
+
+func (x entity) toMap() map[string]any {
+	switch {
+	case x.user != nil:
+		m := map[string]any{"type": "user", "name": x.user.Name, "email": x.user.Email}
+		if x.user.Role != "" {
+			m["role"] = x.user.Role
+		}
+		return m
+	case x.account != nil:
+		return map[string]any{"type": "service_account", "name": x.account.Name, "role": x.account.Role}
+	case x.key != nil:
+		m := map[string]any{"name": x.key.Name}
+		if x.key.OwnerID != "" {
+			m["owner"] = map[string]any{"type": x.key.OwnerType, "id": x.key.OwnerID, "name": x.key.OwnerName}
+		}
+		return m
+	default:
+		return map[string]any{"name": x.project.Name, "status": x.project.Status}
+	}
+}
+
+// appendJSON writes what toMap encodes to (keys sorted).
+func (x entity) appendJSON(dst []byte) []byte {
+	switch {
+	case x.user != nil:
+		dst = appendMember(append(dst, '{'), "email", x.user.Email)
+		dst = appendMember(append(dst, ','), "name", x.user.Name)
+		if x.user.Role != "" {
+			dst = appendMember(append(dst, ','), "role", x.user.Role)
+		}
+		return append(dst, `,"type":"user"}`...)
+	case x.account != nil:
+		dst = appendMember(append(dst, '{'), "name", x.account.Name)
+		dst = appendMember(append(dst, ','), "role", x.account.Role)
+		return append(dst, `,"type":"service_account"}`...)
+	case x.key != nil:
+		dst = appendMember(append(dst, '{'), "name", x.key.Name)
+		if x.key.OwnerID != "" {
+			dst = appendMember(append(dst, `,"owner":{`...), "id", x.key.OwnerID)
+			dst = appendMember(append(dst, ','), "name", x.key.OwnerName)
+			dst = appendMember(append(dst, ','), "type", x.key.OwnerType)
+			dst = append(dst, '}')
+		}
+		return append(dst, '}')
+	default:
+		dst = appendMember(append(dst, '{'), "name", x.project.Name)
+		dst = appendMember(append(dst, ','), "status", x.project.Status)
+		return append(dst, '}')
+	}
+}
+
+func appendMember(dst []byte, k, v string) []byte {
+	dst = rawjson.AppendString(dst, k)
+	return rawjson.AppendString(append(dst, ':'), v)
+}
+
+func (a *annotation) toMap() map[string]any {
+	ar := map[string]any{"severity": a.severity, "severity_id": a.severityID,
+		"ingested_at": a.ingestedAt.Format(time.RFC3339Nano), "enriched": a.enriched}
+	if a.labels != nil {
+		ar["labels"] = a.labels
+	}
+	if a.host != "" {
+		ar["host"] = a.host
+	}
+	if a.source != "" {
+		ar["source"] = a.source
+	}
+	if a.actor.ok() {
+		ar["actor"] = a.actor.toMap()
+	}
+	if a.apiKey.ok() {
+		ar["api_key"] = a.apiKey.toMap()
+	}
+	if a.project.ok() {
+		ar["project"] = a.project.toMap()
+	}
+	if a.target.ok() {
+		ar["target"] = a.target.toMap()
+	}
+	return ar
+}
+
+// appendJSON writes what toMap encodes to; labels is the encoded labels.
+func (a *annotation) appendJSON(dst, labels []byte) []byte {
+	dst = append(dst, '{')
+	if a.actor.ok() {
+		dst = a.actor.appendJSON(append(dst, `"actor":`...))
+		dst = append(dst, ',')
+	}
+	if a.apiKey.ok() {
+		dst = a.apiKey.appendJSON(append(dst, `"api_key":`...))
+		dst = append(dst, ',')
+	}
+	dst = strconv.AppendBool(append(dst, `"enriched":`...), a.enriched)
+	if a.host != "" {
+		dst = appendMember(append(dst, ','), "host", a.host)
+	}
+	dst = append(dst, `,"ingested_at":"`...)
+	dst = append(a.ingestedAt.AppendFormat(dst, time.RFC3339Nano), '"')
+	if labels != nil {
+		dst = append(append(dst, `,"labels":`...), labels...)
+	}
+	if a.project.ok() {
+		dst = a.project.appendJSON(append(dst, `,"project":`...))
+	}
+	dst = appendMember(append(dst, ','), "severity", a.severity)
+	dst = strconv.AppendInt(append(dst, `,"severity_id":`...), int64(a.severityID), 10)
+	if a.source != "" {
+		dst = appendMember(append(dst, ','), "source", a.source)
+	}
+	if a.target.ok() {
+		dst = a.target.appendJSON(append(dst, `,"target":`...))
+	}
+	return append(dst, '}')
+}
+
+// enrich builds the auditrelay object of an event.
+func (e *Enricher) enrich(ev *pipeline.Event, obj fields, d *directory, now time.Time) *annotation {
+	a := &annotation{labels: e.labels, host: e.cfg.Host, source: ev.Source}
 	sev := severityOf(e.rules, ev.Type)
 	if s, isBool := obj.boolean("success"); isBool && !s && levels[sev] < levels["low"] {
 		sev = "low"
 	}
-	ar["severity"], ar["severity_id"] = sev, levels[sev]
-	if e.labels != nil {
-		ar["labels"] = e.labels
+	a.severity, a.severityID = sev, levels[sev]
+	a.ingestedAt = ev.ObservedAt
+	if a.ingestedAt.IsZero() {
+		a.ingestedAt = now
 	}
-	ingested := ev.ObservedAt
-	if ingested.IsZero() {
-		ingested = now
-	}
-	ar["ingested_at"] = ingested.UTC().Format(time.RFC3339Nano)
-	if e.cfg.Host != "" {
-		ar["host"] = e.cfg.Host
-	}
-	if ev.Source != "" {
-		ar["source"] = ev.Source
-	}
+	a.ingestedAt = a.ingestedAt.UTC()
 	ok := d != nil
 	if d != nil {
 		r := resolver{d: d, ok: true}
 		if ev.Schema == "openai.organization_log" || obj.has("event") && !obj.has("type") {
-			r.requestLog(obj, ar)
+			r.requestLog(obj, a)
 		} else {
-			r.auditLog(ev.Type, obj, ar)
+			r.auditLog(ev.Type, obj, a)
 		}
 		ok = r.ok
 	}
-	ar["enriched"] = ok
-	return ar, ok
+	a.enriched = ok
+	return a
 }
 
 type resolver struct {
@@ -240,76 +376,62 @@ type resolver struct {
 	ok bool
 }
 
-func (r *resolver) user(id string) map[string]any {
+func (r *resolver) user(id string) entity {
 	u, found := r.d.users[id]
 	if !found {
 		r.ok = false
-		return nil
+		return entity{}
 	}
-	m := map[string]any{"type": "user", "name": u.Name, "email": u.Email}
-	if u.Role != "" {
-		m["role"] = u.Role
-	}
-	return m
+	return entity{user: &u}
 }
 
-func (r *resolver) account(id string) map[string]any {
+func (r *resolver) account(id string) entity {
 	a, found := r.d.accounts[id]
 	if !found {
 		r.ok = false
-		return nil
+		return entity{}
 	}
-	return map[string]any{"type": "service_account", "name": a.Name, "role": a.Role}
+	return entity{account: &a}
 }
 
-func (r *resolver) key(id string) map[string]any {
+func (r *resolver) key(id string) entity {
 	k, found := r.d.keys[id]
 	if !found {
 		r.ok = false
-		return nil
+		return entity{}
 	}
-	m := map[string]any{"name": k.Name}
-	if k.OwnerID != "" {
-		m["owner"] = map[string]any{"type": k.OwnerType, "id": k.OwnerID, "name": k.OwnerName}
-	}
-	return m
+	return entity{key: &k}
 }
 
-func (r *resolver) project(id string) map[string]any {
+func (r *resolver) project(id string) entity {
 	p, found := r.d.projects[id]
 	if !found {
 		r.ok = false
-		return nil
+		return entity{}
 	}
-	return map[string]any{"name": p.Name, "status": p.Status}
+	return entity{project: &p}
 }
 
-func setIf(m map[string]any, k string, v map[string]any) {
-	if v != nil {
-		m[k] = v
-	}
-}
-
-func (r *resolver) auditLog(typ string, obj fields, ar map[string]any) {
+func (r *resolver) auditLog(typ string, obj fields, a *annotation) {
 	switch obj.str("actor", "type") {
 	case "session":
-		setIf(ar, "actor", r.user(obj.str("actor", "session", "user", "id")))
+		a.actor = r.user(obj.str("actor", "session", "user", "id"))
 	case "api_key":
-		setIf(ar, "api_key", r.key(obj.str("actor", "api_key", "id")))
+		a.apiKey = r.key(obj.str("actor", "api_key", "id"))
 		if obj.isObject("actor", "api_key", "user") {
-			setIf(ar, "actor", r.user(obj.str("actor", "api_key", "user", "id")))
+			a.actor = r.user(obj.str("actor", "api_key", "user", "id"))
 		} else if obj.isObject("actor", "api_key", "service_account") {
-			setIf(ar, "actor", r.account(obj.str("actor", "api_key", "service_account", "id")))
+			a.actor = r.account(obj.str("actor", "api_key", "service_account", "id"))
 		}
 	}
 	if obj.isObject("project") {
-		setIf(ar, "project", r.project(obj.str("project", "id")))
+		a.project = r.project(obj.str("project", "id"))
 	}
 	id := obj.str(typ, "id")
 	if id == "" {
 		return
 	}
-	var t map[string]any
+	var t entity
 	switch {
 	case strings.HasPrefix(typ, "user."):
 		t = r.user(id)
@@ -322,23 +444,23 @@ func (r *resolver) auditLog(typ string, obj fields, ar map[string]any) {
 	default:
 		return
 	}
-	if t == nil && strings.HasSuffix(typ, ".deleted") {
+	if !t.ok() && strings.HasSuffix(typ, ".deleted") {
 		r.ok = true // a deleted object is gone from the directory: not a miss
 		return
 	}
-	setIf(ar, "target", t)
+	a.target = t
 }
 
-func (r *resolver) requestLog(obj fields, ar map[string]any) {
+func (r *resolver) requestLog(obj fields, a *annotation) {
 	switch id := obj.str("actor", "id"); obj.str("actor", "type") {
 	case "user":
-		setIf(ar, "actor", r.user(id))
+		a.actor = r.user(id)
 	case "api_key":
-		setIf(ar, "api_key", r.key(id))
+		a.apiKey = r.key(id)
 	}
 	if obj.str("target", "type") == "user" {
-		if u := r.user(obj.str("target", "id")); u != nil {
-			ar["target"] = u
+		if u := r.user(obj.str("target", "id")); u.ok() {
+			a.target = u
 		} else if strings.HasSuffix(obj.str("event"), ".deleted") {
 			r.ok = true
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
@@ -54,40 +56,67 @@ func (m objectFields) boolean(key string) (bool, bool) {
 	return b, ok
 }
 
-// rawFields reads an encoded event. Its top-level members are located in
-// one pass; deeper steps scan only the member they are in.
+// rawFields reads an encoded event. The paths enrich reads are located in
+// one pass over the event (rawPaths); any other path is looked up.
 type rawFields struct {
 	raw   []byte
-	keys  []string
-	spans []rawjson.Span
+	spans [len(staticPaths) + 1]rawjson.Span
+	typ   string
 }
 
-// topKeys are the top-level members enrich reads; the event type (the key
-// of the payload) is added per event.
-var topKeys = []string{"success", "event", "type", "actor", "project", "target", "auditrelay"}
+// staticPaths are the paths enrich reads from every event; the payload's
+// id (the event type, then "id") comes last, per event type.
+var staticPaths = [...][]string{
+	{"success"}, {"event"}, {"type"}, {"auditrelay"},
+	{"actor", "type"}, {"actor", "id"}, {"actor", "session", "user", "id"},
+	{"actor", "api_key", "id"}, {"actor", "api_key", "user"}, {"actor", "api_key", "user", "id"},
+	{"actor", "api_key", "service_account"}, {"actor", "api_key", "service_account", "id"},
+	{"project"}, {"project", "id"}, {"target", "type"}, {"target", "id"},
+}
 
-func newRawFields(raw []byte, typ string) (*rawFields, error) {
-	f := &rawFields{raw: raw, keys: append(topKeys[:len(topKeys):len(topKeys)], typ)}
-	f.spans = make([]rawjson.Span, len(f.keys))
-	if err := rawjson.Members(raw, f.keys, f.spans, nil); err != nil {
+// maxCachedTypes bounds the compiled paths kept per event type.
+const maxCachedTypes = 1024
+
+// pathCache keeps the compiled paths of each event type; it is safe for
+// concurrent use.
+type pathCache struct {
+	m sync.Map // event type -> *rawjson.Paths
+	n atomic.Int32
+}
+
+func (c *pathCache) get(typ string) *rawjson.Paths {
+	if p, ok := c.m.Load(typ); ok {
+		return p.(*rawjson.Paths)
+	}
+	p := rawjson.NewPaths(append(staticPaths[:len(staticPaths):len(staticPaths)], []string{typ, "id"})...)
+	if c.n.Load() < maxCachedTypes {
+		if _, loaded := c.m.LoadOrStore(typ, p); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return p
+}
+
+func newRawFields(raw []byte, typ string, c *pathCache) (*rawFields, error) {
+	f := &rawFields{raw: raw, typ: typ}
+	if err := c.get(typ).Extract(raw, f.spans[:]); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
 func (f *rawFields) at(path []string) []byte {
-	j := slices.Index(f.keys, path[0])
-	if j < 0 || f.spans[j] == (rawjson.Span{}) {
+	i := slices.IndexFunc(staticPaths[:], func(p []string) bool { return slices.Equal(p, path) })
+	if i < 0 && len(path) == 2 && path[0] == f.typ && path[1] == "id" {
+		i = len(staticPaths)
+	}
+	if i < 0 { // not located beforehand
+		return rawjson.Lookup(f.raw, path...)
+	}
+	if f.spans[i] == (rawjson.Span{}) {
 		return nil
 	}
-	v := f.raw[f.spans[j].Start:f.spans[j].End]
-	if len(path) == 1 {
-		return v
-	}
-	if !rawjson.IsObject(v) {
-		return nil
-	}
-	return rawjson.Lookup(v, path[1:]...)
+	return f.raw[f.spans[i].Start:f.spans[i].End]
 }
 
 func (f *rawFields) str(path ...string) string {
@@ -120,7 +149,8 @@ func appendJSON(dst []byte, v any) []byte {
 	case int:
 		return strconv.AppendInt(dst, int64(v), 10)
 	case map[string]any:
-		keys := make([]string, 0, len(v))
+		var kbuf [16]string
+		keys := kbuf[:0]
 		for k := range v {
 			keys = append(keys, k)
 		}

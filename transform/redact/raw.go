@@ -64,13 +64,16 @@ func (r *Redactor) eventRaw(e *pipeline.Event) bool {
 	return true
 }
 
+var apiRequestKey = []byte(`"api_request"`)
+
 var contentKeys = []string{"prompt_truncated", "response_body_truncated", "prompt", "messages", "input", "response"}
 
 // wholeValues finds the request content and field-path values to redact,
 // ordered by position; overlapping ones need the object path.
 func (r *Redactor) wholeValues(raw []byte) ([]edit, error) {
 	var edits []edit
-	if r.content != ContentNone && mayHoldKey(raw, "api_request") {
+	escaped := bytes.IndexByte(raw, '\\') >= 0
+	if r.content != ContentNone && (escaped || bytes.Contains(raw, apiRequestKey)) {
 		var top [1]rawjson.Span
 		dup := false
 		if err := rawjson.Members(raw, []string{"api_request"}, top[:], func(int, rawjson.Span) { dup = true }); err != nil {
@@ -104,8 +107,10 @@ func (r *Redactor) wholeValues(raw []byte) ([]edit, error) {
 			}
 		}
 	}
-	for _, segs := range r.fields {
-		if segs[0] != "*" && !mayHoldKey(raw, segs[0]) {
+	for i, segs := range r.fields {
+		// Without escapes in raw, a key can only be spelled one way: a
+		// quick search saves a walk.
+		if segs[0] != "*" && !escaped && !bytes.Contains(raw, r.fieldKeys[i]) {
 			continue
 		}
 		if err := collectPath(raw, rawjson.Span{End: len(raw)}, segs, &edits); err != nil {
@@ -122,14 +127,6 @@ func (r *Redactor) wholeValues(raw []byte) ([]edit, error) {
 		}
 	}
 	return edits, nil
-}
-
-// mayHoldKey is a quick test that saves a walk of raw: false means that no
-// object in raw has the key. Without escapes in raw, a key can only be
-// spelled one way.
-func mayHoldKey(raw []byte, key string) bool {
-	var buf [64]byte
-	return bytes.IndexByte(raw, '\\') >= 0 || bytes.Contains(raw, rawjson.AppendString(buf[:0], key))
 }
 
 // collectPath adds the values at the JSON pointer segs under the value at

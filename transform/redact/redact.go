@@ -15,17 +15,20 @@ import (
 	"sync"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // Redactor is the redact transform. It is safe for concurrent use.
 type Redactor struct {
-	mode     string
-	content  string
-	fields   [][]string
-	patterns []pattern
-	need     hint // union of the patterns' hints
-	macs     sync.Pool
-	cache    scanCache
+	mode    string
+	content string
+	fields  [][]string
+	// fieldKeys are the first keys of fields as JSON strings ("*" too).
+	fieldKeys [][]byte
+	patterns  []pattern
+	need      hint // union of the patterns' hints
+	macs      sync.Pool
+	cache     scanCache
 }
 
 var _ pipeline.Transform = (*Redactor)(nil)
@@ -39,6 +42,7 @@ func New(c *Config) (*Redactor, error) {
 	for _, f := range c.Fields {
 		segs, _ := parsePointer(f)
 		r.fields = append(r.fields, segs)
+		r.fieldKeys = append(r.fieldKeys, rawjson.AppendString(nil, segs[0]))
 	}
 	for _, n := range c.Patterns {
 		r.patterns = append(r.patterns, builtins[n])

@@ -1,6 +1,8 @@
 package rawjson
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
@@ -27,6 +29,9 @@ type Span struct{ Start, End int }
 type scanner struct {
 	b []byte
 	i int
+	// trusted skips the checks of strings: the bytes were validated
+	// before (a lookup inside a member that Members returned).
+	trusted bool
 }
 
 func (s *scanner) ws() {
@@ -48,8 +53,28 @@ func (s *scanner) str() (plain bool, err error) {
 	}
 	start := s.i + 1
 	s.i++
+	if s.trusted {
+		for {
+			q := bytes.IndexByte(s.b[s.i:], '"')
+			if q < 0 {
+				return false, ErrSyntax
+			}
+			s.i += q + 1
+			n := 0 // backslashes before the quote
+			for j := s.i - 2; j >= start && s.b[j] == '\\'; j-- {
+				n++
+			}
+			if n%2 == 0 {
+				in := s.b[start : s.i-1]
+				return bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in), nil
+			}
+		}
+	}
 	escaped, nonASCII := false, false
 	for s.i < len(s.b) {
+		for s.i+8 <= len(s.b) && !special8(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+		}
 		for s.i < len(s.b) && plainByte[s.b[s.i]] {
 			s.i++
 		}
@@ -102,6 +127,15 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// special8 reports whether one of 8 bytes is not a plainByte: below
+// 0x20, '"', '\\' or 0x80 and above (the usual SWAR tests; a false positive
+// only sends the caller to its byte loop).
+func special8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(lo*'"'), x^(lo*'\\')
+	return ((x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs|x)&hi != 0
+}
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
@@ -322,7 +356,11 @@ func Valid(b []byte) bool {
 // edit every copy. b must hold exactly one object (white space around it
 // allowed); the whole object is validated.
 func Members(b []byte, keys []string, spans []Span, dup func(j int, sp Span)) error {
-	s := scanner{b: b}
+	return members(scanner{b: b}, keys, spans, dup)
+}
+
+func members(s scanner, keys []string, spans []Span, dup func(j int, sp Span)) error {
+	b := s.b
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return ErrSyntax
@@ -333,7 +371,8 @@ func Members(b []byte, keys []string, spans []Span, dup func(j int, sp Span)) er
 		s.i++
 		return s.end()
 	}
-	var matched []int // indexes into keys of the current member
+	var mbuf [8]int
+	matched := mbuf[:0] // indexes into keys of the current member
 	for {
 		s.ws()
 		kstart := s.i
@@ -442,12 +481,12 @@ func Each(b []byte, fn func(key string, index int, sp Span)) error {
 
 // Lookup returns the value at a path of keys in the object b (last
 // duplicate wins), or nil when a key is missing or a step is not an
-// object.
+// object. b must be valid JSON (a value Members or Each returned, or input
+// Valid accepted): Lookup does not check its strings again.
 func Lookup(b []byte, path ...string) []byte {
-	var sp [1]Span
 	for _, k := range path {
-		sp[0] = Span{}
-		if Members(b, []string{k}, sp[:], nil) != nil || sp[0] == (Span{}) {
+		keys, sp := [1]string{k}, [1]Span{}
+		if members(scanner{b: b, trusted: true}, keys[:], sp[:], nil) != nil || sp[0] == (Span{}) {
 			return nil
 		}
 		b = b[sp[0].Start:sp[0].End]

@@ -119,7 +119,7 @@ func TestAppendString(t *testing.T) {
 // FuzzRawJSON checks the package against encoding/json: the same objects
 // are valid, Rewrite sees every string and number, AppendString agrees.
 func FuzzRawJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":[1,"x",{"b":null}],"c":"\u00e9"}`, `{"a":1}x`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}"} {
+	for _, s := range []string{`{}`, `{"a":[1,"x",{"b":null}],"c":"\u00e9"}`, `{"a":{"b":{"c":1}},"a":{"x":2},"k":{"a":3}}`, `{"a":1}x`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -161,13 +161,28 @@ func FuzzRawJSON(f *testing.F) {
 		if !reflect.DeepEqual(decode(t, out), decode(t, b)) {
 			t.Fatalf("Rewrite changed the value: %q -> %q", b, out)
 		}
+		// Extract agrees with Lookup.
+		paths := [][]string{{"a"}, {"a", "b"}, {"a", "b", "c"}, {"b"}, {"a"}, {"k", "a"}, {""}}
+		spans := make([]Span, len(paths))
+		if err := NewPaths(paths...).Extract(b, spans); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range paths {
+			var got []byte
+			if spans[i] != (Span{}) {
+				got = b[spans[i].Start:spans[i].End]
+			}
+			if want := Lookup(b, p...); string(got) != string(want) {
+				t.Fatalf("Extract %v = %s, Lookup says %s", p, got, want)
+			}
+		}
 		// Members finds every top-level key with its last value.
 		m := decode(t, b).(map[string]any)
 		keys := make([]string, 0, len(m))
 		for k := range m {
 			keys = append(keys, k)
 		}
-		spans := make([]Span, len(keys))
+		spans = make([]Span, len(keys))
 		if err := Members(b, keys, spans, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -177,4 +192,23 @@ func FuzzRawJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSpecial8(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 8; pos++ {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			x := uint64(0)
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(w[i])
+			}
+			if !plainByte[c] && !special8(x) {
+				t.Fatalf("byte %#x at %d not flagged", c, pos)
+			}
+		}
+	}
+	if special8(0x6867666564636261) {
+		t.Fatal("plain word flagged")
+	}
 }

@@ -1,0 +1,134 @@
+package rawjson
+
+// Paths is a compiled set of key paths that Extract locates in one pass
+// over an object. It is immutable and safe for concurrent use.
+type Paths struct {
+	root pnode
+	n    int
+}
+
+type pnode struct {
+	key  string
+	idxs []int // the paths that end here
+	kids []*pnode
+}
+
+// NewPaths compiles paths; Extract reports the value of paths[i] in
+// spans[i]. Paths may repeat and share prefixes.
+func NewPaths(paths ...[]string) *Paths {
+	p := &Paths{n: len(paths)}
+	for i, path := range paths {
+		n := &p.root
+		for _, k := range path {
+			var c *pnode
+			for _, x := range n.kids {
+				if x.key == k {
+					c = x
+					break
+				}
+			}
+			if c == nil {
+				c = &pnode{key: k}
+				n.kids = append(n.kids, c)
+			}
+			n = c
+		}
+		n.idxs = append(n.idxs, i)
+	}
+	return p
+}
+
+// Len returns the number of paths.
+func (p *Paths) Len() int { return p.n }
+
+// Extract validates the object b and sets spans[i] (len(spans) >= Len())
+// to the position of the value at path i, or to zero when a key is missing
+// or a step is not an object. It agrees with Lookup on every path: the last
+// of duplicated keys wins, and an earlier copy leaves nothing behind.
+func (p *Paths) Extract(b []byte, spans []Span) error {
+	clear(spans[:p.n])
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return ErrSyntax
+	}
+	if err := s.extract(0, &p.root, spans); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+func (n *pnode) clear(spans []Span) {
+	for _, i := range n.idxs {
+		spans[i] = Span{}
+	}
+	for _, c := range n.kids {
+		c.clear(spans)
+	}
+}
+
+// extract scans the object at s.i, recording the members n wants.
+func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
+	if depth >= maxDepth {
+		return ErrSyntax
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		kstart := s.i
+		plain, err := s.str()
+		if err != nil {
+			return err
+		}
+		var c *pnode
+		for _, x := range n.kids {
+			if plain && string(s.b[kstart+1:s.i-1]) == x.key || !plain && unquote(s.b[kstart:s.i]) == x.key {
+				c = x
+				break
+			}
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return ErrSyntax
+		}
+		s.i++
+		s.ws()
+		vstart := s.i
+		switch {
+		case c == nil:
+			err = s.value(depth+1, nil)
+		case len(c.kids) > 0 && s.i < len(s.b) && s.b[s.i] == '{':
+			c.clear(spans) // a later copy of the key replaces an earlier one
+			err = s.extract(depth+1, c, spans)
+		default:
+			c.clear(spans)
+			err = s.value(depth+1, nil)
+		}
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			for _, i := range c.idxs {
+				spans[i] = Span{vstart, s.i}
+			}
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return ErrSyntax
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return ErrSyntax
+		}
+	}
+}
