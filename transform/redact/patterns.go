@@ -21,37 +21,64 @@ const (
 	hintAny    = hintAt | hintDots | hintColons | hintDigits | hintDash | hintBearer
 )
 
-// hintClass sorts the bytes hints looks at; 0 for the others.
-var hintClass = func() (t [256]uint8) {
+// hintAdd packs, per byte, what hints counts into one word, so that the
+// common case costs one table load and one add per byte: digits in bits
+// 0-7, dots 8-15, colons 16-23, '@' 24-31, and in 32-39 the bytes that
+// need a look at their neighbours (b B J for bearer and JWT, - _ A for key
+// prefixes).
+var hintAdd = func() (t [256]uint64) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = 1
 	}
-	t['.'], t[':'], t['@'], t['e'], t['E'], t['-'], t['_'], t['A'] = 2, 3, 4, 5, 5, 6, 6, 6
+	t['.'], t[':'], t['@'] = 1<<8, 1<<16, 1<<24
+	for _, c := range "bBJ-_A" {
+		t[c] = 1 << 32
+	}
 	return t
 }()
 
+// hints computes the hints of s. It must stay a superset: a string a
+// pattern matches has that pattern's hint (FuzzHints checks it).
 func hints[T ~string | ~[]byte](s T) hint {
+	if len(s) > 255 { // the 8-bit counters would overflow
+		return hintsLong(s)
+	}
+	var acc uint64
+	for i := 0; i < len(s); i++ {
+		acc += hintAdd[s[i]]
+	}
+	var h hint
+	if acc&0xff >= 13 {
+		h |= hintDigits
+	}
+	if acc>>8&0xff >= 3 {
+		h |= hintDots
+	}
+	if acc>>16&0xff >= 2 {
+		h |= hintColons
+	}
+	if acc>>24&0xff > 0 {
+		h |= hintAt
+	}
+	if acc>>32&0xff > 0 {
+		h |= contextHints(s)
+	}
+	return h
+}
+
+func hintsLong[T ~string | ~[]byte](s T) hint {
 	var h hint
 	dots, colons, digits := 0, 0, 0
 	for i := 0; i < len(s); i++ {
-		switch hintClass[s[i]] {
-		case 0:
-		case 1:
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
 			digits++
-		case 2:
+		case c == '.':
 			dots++
-		case 3:
+		case c == ':':
 			colons++
-		case 4:
+		case c == '@':
 			h |= hintAt
-		case 5:
-			if i+1 < len(s) && (s[i+1]|0x20 == 'a' || s[i+1] == 'y') {
-				h |= hintBearer
-			}
-		case 6:
-			if keyPrefixAt(s, i) {
-				h |= hintDash
-			}
 		}
 	}
 	if dots >= 3 {
@@ -62,6 +89,31 @@ func hints[T ~string | ~[]byte](s T) hint {
 	}
 	if digits >= 13 {
 		h |= hintDigits
+	}
+	return h | contextHints(s)
+}
+
+// contextHints looks for "bearer" (any case), "eyJ" and the key prefixes.
+func contextHints[T ~string | ~[]byte](s T) hint {
+	var h hint
+	for i := 0; i < len(s); i++ {
+		if hintAdd[s[i]] != 1<<32 {
+			continue
+		}
+		switch s[i] {
+		case 'b', 'B':
+			if i+6 <= len(s) && s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'a' && s[i+3]|0x20 == 'r' && s[i+4]|0x20 == 'e' && s[i+5]|0x20 == 'r' {
+				h |= hintBearer
+			}
+		case 'J':
+			if at(s, i-2, "ey") {
+				h |= hintBearer
+			}
+		case '-', '_', 'A':
+			if keyPrefixAt(s, i) {
+				h |= hintDash
+			}
+		}
 	}
 	return h
 }

@@ -32,30 +32,13 @@ type edit struct {
 // eventRaw redacts e through its bytes; false means that it changed nothing
 // and the event needs the object path.
 func (r *Redactor) eventRaw(e *pipeline.Event) bool {
-	raw := e.Raw
-	edits, err := r.wholeValues(raw)
-	if err != nil {
+	raw, ok := r.redactRaw(e.Raw, r.wholeFirst)
+	if !ok {
 		return false
 	}
-	if len(edits) > 0 {
-		if r.mode == ModeRemove {
-			return false
-		}
-		if raw, err = r.applyEdits(raw, edits); err != nil {
-			return false
-		}
-	}
-	switch {
-	case len(r.patterns) > 0:
-		if raw, err = rawjson.Rewrite(raw, r.rewriteToken); err != nil {
-			return false
-		}
+	if len(r.patterns) > 0 {
 		if s, ok := r.scan(e.ActorEmail); ok {
 			e.ActorEmail = s
-		}
-	default:
-		if !rawjson.Valid(e.Raw) { // the object path reports the error
-			return false
 		}
 	}
 	if len(raw) != len(e.Raw) || &raw[0] != &e.Raw[0] {
@@ -64,7 +47,64 @@ func (r *Redactor) eventRaw(e *pipeline.Event) bool {
 	return true
 }
 
-var apiRequestKey = []byte(`"api_request"`)
+// redactRaw redacts raw. Whole values (request content, field paths) go
+// first: their markers measure and hash the original. Most events have
+// none, so unless whole is set the pattern pass runs first and watches for
+// the keys whole values hang under; only when it sees one does it start
+// again with whole set.
+func (r *Redactor) redactRaw(raw []byte, whole bool) ([]byte, bool) {
+	var edits []edit
+	if whole {
+		var err error
+		if edits, err = r.wholeValues(raw); err != nil {
+			return nil, false
+		}
+		if len(edits) > 0 {
+			if r.mode == ModeRemove {
+				return nil, false
+			}
+			if raw, err = r.applyEdits(raw, edits); err != nil {
+				return nil, false
+			}
+		}
+		if len(r.patterns) == 0 {
+			return raw, len(edits) > 0 || rawjson.Valid(raw) // the object path reports errors
+		}
+	}
+	sawKey := false
+	out, err := rawjson.Rewrite(raw, func(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
+		if !whole && k == rawjson.Key && r.wholeKey(tok, plain) {
+			sawKey = true
+		}
+		return r.rewriteToken(tok, k, plain)
+	})
+	switch {
+	case sawKey:
+		return r.redactRaw(raw, true)
+	case err != nil:
+		return nil, false
+	}
+	return out, true
+}
+
+// wholeKey reports whether a key token is one that whole values hang under
+// (api_request, the first key of a field path), at any depth.
+func (r *Redactor) wholeKey(tok []byte, plain bool) bool {
+	for _, k := range r.wholeKeys {
+		if plain && string(tok) == string(k) {
+			return true
+		}
+	}
+	if !plain {
+		s, _ := rawjson.Str(tok)
+		for _, k := range r.wholeKeys {
+			if u, _ := rawjson.Str(k); u == s {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 var contentKeys = []string{"prompt_truncated", "response_body_truncated", "prompt", "messages", "input", "response"}
 
@@ -72,8 +112,7 @@ var contentKeys = []string{"prompt_truncated", "response_body_truncated", "promp
 // ordered by position; overlapping ones need the object path.
 func (r *Redactor) wholeValues(raw []byte) ([]edit, error) {
 	var edits []edit
-	escaped := bytes.IndexByte(raw, '\\') >= 0
-	if r.content != ContentNone && (escaped || bytes.Contains(raw, apiRequestKey)) {
+	if r.content != ContentNone {
 		var top [1]rawjson.Span
 		dup := false
 		if err := rawjson.Members(raw, []string{"api_request"}, top[:], func(int, rawjson.Span) { dup = true }); err != nil {
@@ -107,12 +146,7 @@ func (r *Redactor) wholeValues(raw []byte) ([]edit, error) {
 			}
 		}
 	}
-	for i, segs := range r.fields {
-		// Without escapes in raw, a key can only be spelled one way: a
-		// quick search saves a walk.
-		if segs[0] != "*" && !escaped && !bytes.Contains(raw, r.fieldKeys[i]) {
-			continue
-		}
+	for _, segs := range r.fields {
 		if err := collectPath(raw, rawjson.Span{End: len(raw)}, segs, &edits); err != nil {
 			return nil, err
 		}

@@ -23,12 +23,15 @@ type Redactor struct {
 	mode    string
 	content string
 	fields  [][]string
-	// fieldKeys are the first keys of fields as JSON strings ("*" too).
-	fieldKeys [][]byte
-	patterns  []pattern
-	need      hint // union of the patterns' hints
-	macs      sync.Pool
-	cache     scanCache
+	// wholeKeys are the keys whole values hang under, as JSON strings
+	// (api_request, the first key of each field path); wholeFirst is set
+	// when a field path starts with "*" or no pattern is scanned for.
+	wholeKeys  [][]byte
+	wholeFirst bool
+	patterns   []pattern
+	need       hint // union of the patterns' hints
+	macs       sync.Pool
+	cache      scanCache
 }
 
 var _ pipeline.Transform = (*Redactor)(nil)
@@ -42,8 +45,13 @@ func New(c *Config) (*Redactor, error) {
 	for _, f := range c.Fields {
 		segs, _ := parsePointer(f)
 		r.fields = append(r.fields, segs)
-		r.fieldKeys = append(r.fieldKeys, rawjson.AppendString(nil, segs[0]))
+		r.wholeKeys = append(r.wholeKeys, rawjson.AppendString(nil, segs[0]))
+		r.wholeFirst = r.wholeFirst || segs[0] == "*"
 	}
+	if c.Content != ContentNone {
+		r.wholeKeys = append(r.wholeKeys, []byte(`"api_request"`))
+	}
+	r.wholeFirst = r.wholeFirst || len(c.Patterns) == 0 && len(c.CustomPatterns) == 0
 	for _, n := range c.Patterns {
 		r.patterns = append(r.patterns, builtins[n])
 	}

@@ -395,3 +395,22 @@ func BenchmarkRedact(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/event")
 	b.ReportMetric(0, "ns/op")
 }
+
+// FuzzHints: the quick pre-check never hides a match from its pattern.
+func FuzzHints(f *testing.F) {
+	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
+		"a@b.co", "1.2.3.4", "::1", "4111 1111 1111 1111", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h := hints(s)
+		if hints([]byte(s)) != h {
+			t.Fatalf("hints differ for string and bytes of %q", s)
+		}
+		for _, p := range builtins {
+			if p.re.MatchString(s) && h&p.need == 0 {
+				t.Fatalf("%s matches %q but its hint is missing", p.name, s)
+			}
+		}
+	})
+}
