@@ -63,8 +63,45 @@ func hints[T ~string | ~[]byte](s T) hint {
 	if acc>>32&0xff > 0 {
 		h |= contextHints(s)
 	}
+	return refine(s, h)
+}
+
+// refine drops the digit and dot hints of strings that only look like
+// candidates (ids with many digits, versions): a card number needs a run of
+// 13 digits with at most single spaces or dashes between them, a dotted
+// quad three dots between digits.
+func refine[T ~string | ~[]byte](s T, h hint) hint {
+	if h&hintDigits != 0 {
+		run, best := 0, 0
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case c >= '0' && c <= '9':
+				run++
+				best = max(best, run)
+			case (c == ' ' || c == '-') && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]):
+			default:
+				run = 0
+			}
+		}
+		if best < 13 {
+			h &^= hintDigits
+		}
+	}
+	if h&hintDots != 0 {
+		n := 0
+		for i := 1; i+1 < len(s); i++ {
+			if s[i] == '.' && isDigit(s[i-1]) && isDigit(s[i+1]) {
+				n++
+			}
+		}
+		if n < 3 {
+			h &^= hintDots
+		}
+	}
 	return h
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func hintsLong[T ~string | ~[]byte](s T) hint {
 	var h hint
@@ -90,7 +127,7 @@ func hintsLong[T ~string | ~[]byte](s T) hint {
 	if digits >= 13 {
 		h |= hintDigits
 	}
-	return h | contextHints(s)
+	return refine(s, h|contextHints(s))
 }
 
 // contextHints looks for "bearer" (any case), "eyJ" and the key prefixes.

@@ -399,7 +399,7 @@ func BenchmarkRedact(b *testing.B) {
 // FuzzHints: the quick pre-check never hides a match from its pattern.
 func FuzzHints(f *testing.F) {
 	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
-		"a@b.co", "1.2.3.4", "::1", "4111 1111 1111 1111", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
+		"a@b.co", "1.2.3.4", "::1", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
