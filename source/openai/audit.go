@@ -27,6 +27,13 @@ type cursor struct {
 	// Seen maps ids delivered with effective_at >= Time - overlap to their
 	// effective_at, so that re-reading the overlap delivers nothing twice.
 	Seen map[string]int64 `json:"seen"`
+	// FetchedAt is when the fetch of the last committed window began (unix
+	// seconds, the source's clock). When it is later than Time + overlap +
+	// settle, every event of the overlap that was going to become visible
+	// within overlap + settle was already visible then, so the next window
+	// need not re-read the overlap (a back-fill far in the past). Cursors
+	// without it re-read the overlap.
+	FetchedAt int64 `json:"fetched_at,omitempty"`
 
 	initial bool // no saved cursor: the first window starts at Time, no overlap
 }
@@ -191,10 +198,18 @@ func (s *AuditSource) fetchLoop(ctx context.Context, cur cursor, once bool, targ
 			floor = cur.Time
 		}
 		var plans []rawWindow
+		settle := int64(s.cfg.Settle / time.Second)
+		prevFetched, planned := cur.FetchedAt, s.now().Unix()
 		for t := cur.Time; len(plans) < s.cfg.FetchConcurrency && t < end; {
 			hi := min(end, t+span)
-			plans = append(plans, rawWindow{lo: max(t-overlap, floor), hi: hi, from: t})
+			lo := t
+			if prevFetched < t+overlap+settle {
+				lo = t - overlap // the window before may have missed late events
+			}
+			plans = append(plans, rawWindow{lo: max(lo, floor), hi: hi, from: t})
 			t = hi
+			// The window just planned is fetched no earlier than now.
+			prevFetched = planned
 		}
 		s.fetchAll(ctx, plans)
 		caughtUp := false
@@ -250,6 +265,7 @@ type rawWindow struct {
 	events    []pipeline.Event
 	pages     int
 	startedAt time.Time
+	fetchedAt int64 // the source's clock when the fetch began
 	err       error
 }
 
@@ -287,6 +303,7 @@ func (s *AuditSource) query(lo, hi int64) url.Values {
 // fetchRaw reads every page of [w.lo, w.hi).
 func (s *AuditSource) fetchRaw(ctx context.Context, w *rawWindow) {
 	w.startedAt = time.Now()
+	w.fetchedAt = s.now().Unix()
 	lo, hi := w.lo, w.hi
 	q := s.query(lo, hi)
 	w.events = make([]pipeline.Event, 0, min(s.cfg.MaxWindowEvents, 4*s.cfg.PageSize))
@@ -343,7 +360,7 @@ func (s *AuditSource) finishWindow(r *rawWindow, cur cursor) *window {
 	slices.SortStableFunc(all, func(a, b pipeline.Event) int { return a.Time.Compare(b.Time) })
 
 	overlapStart := r.hi - int64(s.cfg.Overlap/time.Second)
-	next := cursor{V: 1, Time: r.hi, Seen: make(map[string]int64)}
+	next := cursor{V: 1, Time: r.hi, FetchedAt: r.fetchedAt, Seen: make(map[string]int64)}
 	for id, t := range cur.Seen {
 		if t >= overlapStart {
 			next.Seen[id] = t
