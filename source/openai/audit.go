@@ -73,16 +73,12 @@ func NewAuditSource(set pipeline.Settings, cfg Config) *AuditSource {
 		tel = pipeline.NopTelemetry{}
 	}
 	return &AuditSource{
-		name: set.Name,
-		cfg:  cfg,
-		log:  log,
-		tel:  tel,
-		now:  time.Now,
-		client: NewClient(ClientConfig{
-			BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries,
-			RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax, MaxServerWait: cfg.MaxServerWait,
-			Name: set.Name, Logger: log, Telemetry: tel, UserAgent: "auditrelay",
-		}),
+		name:   set.Name,
+		cfg:    cfg,
+		log:    log,
+		tel:    tel,
+		now:    time.Now,
+		client: cfg.APIConfig.newClient(set, log, tel),
 	}
 }
 

@@ -3,6 +3,7 @@ package openai
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -56,10 +57,8 @@ func (s StartAt) Resolve(now time.Time) time.Time {
 
 // Config configures the audit-log source.
 type Config struct {
-	// BaseURL is the API root (default https://api.openai.com/v1).
-	BaseURL string `koanf:"base_url"`
-	// APIKey is the organization's Admin API key (use ${env:...}).
-	APIKey pipeline.Secret `koanf:"api_key"`
+	// APIConfig holds base_url, api_key and the request retry keys.
+	APIConfig `koanf:",squash"`
 	// StartAt is where to begin without a cursor (default 720h back).
 	StartAt StartAt `koanf:"start_at"`
 	// PollInterval is the wait between windows once caught up (default 30s).
@@ -97,7 +96,18 @@ type Config struct {
 	// TenantOnly asks for tenant.* events (every listed type must then be a
 	// tenant type).
 	TenantOnly bool `koanf:"tenant_only"`
-	// Timeout bounds one HTTP request (default 60s).
+}
+
+var _ pipeline.Config = (*Config)(nil)
+
+// APIConfig is what both sources need to talk to the Admin API: where it
+// is, the key, and how one request is retried.
+type APIConfig struct {
+	// BaseURL is the API root (default https://api.openai.com/v1).
+	BaseURL string `koanf:"base_url"`
+	// APIKey is the organization's Admin API key (use ${env:...}).
+	APIKey pipeline.Secret `koanf:"api_key"`
+	// Timeout bounds one HTTP request, body included (default 60s).
 	Timeout time.Duration `koanf:"timeout"`
 	// MaxRetries is the number of retries of one request (default 10).
 	MaxRetries int `koanf:"max_retries"`
@@ -109,31 +119,19 @@ type Config struct {
 	MaxServerWait time.Duration `koanf:"max_retry_after"`
 }
 
-var _ pipeline.Config = (*Config)(nil)
-
-func defaultConfig() *Config {
-	return &Config{
-		BaseURL:          DefaultBaseURL,
-		StartAt:          StartAt{Ago: 720 * time.Hour},
-		PollInterval:     30 * time.Second,
-		PageSize:         100,
-		Overlap:          5 * time.Minute,
-		Settle:           10 * time.Second,
-		MaxWindowEvents:  5000,
-		MaxWindow:        24 * time.Hour,
-		BatchSize:        1000,
-		Prefetch:         1,
-		FetchConcurrency: 2,
-		Timeout:          60 * time.Second,
-		MaxRetries:       10,
-		RetryWaitMin:     500 * time.Millisecond,
-		RetryWaitMax:     30 * time.Second,
-		MaxServerWait:    5 * time.Minute,
+func defaultAPIConfig() APIConfig {
+	return APIConfig{
+		BaseURL:       DefaultBaseURL,
+		Timeout:       60 * time.Second,
+		MaxRetries:    10,
+		RetryWaitMin:  500 * time.Millisecond,
+		RetryWaitMax:  30 * time.Second,
+		MaxServerWait: 5 * time.Minute,
 	}
 }
 
-// Validate implements pipeline.Config.
-func (c *Config) Validate() error {
+// validate reports the problems of the API keys.
+func (c *APIConfig) validate() []error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -144,6 +142,53 @@ func (c *Config) Validate() error {
 	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
 		add("api_key", "contains white space")
 	}
+	if c.Timeout <= 0 {
+		add("timeout", "must be > 0")
+	}
+	if c.MaxRetries < 0 {
+		add("max_retries", "must be >= 0")
+	}
+	if c.RetryWaitMin <= 0 {
+		add("retry_wait_min", "must be > 0")
+	}
+	if c.RetryWaitMax < c.RetryWaitMin {
+		add("retry_wait_max", "must be >= retry_wait_min")
+	}
+	if c.MaxServerWait <= 0 {
+		add("max_retry_after", "must be > 0")
+	}
+	return errs
+}
+
+// newClient returns the client of a source named by set.
+func (c *APIConfig) newClient(set pipeline.Settings, log *slog.Logger, tel pipeline.Telemetry) *Client {
+	return NewClient(ClientConfig{
+		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
+		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
+		Name: set.Name, Logger: log, Telemetry: tel, UserAgent: "auditrelay",
+	})
+}
+
+func defaultConfig() *Config {
+	return &Config{
+		APIConfig:        defaultAPIConfig(),
+		StartAt:          StartAt{Ago: 720 * time.Hour},
+		PollInterval:     30 * time.Second,
+		PageSize:         100,
+		Overlap:          5 * time.Minute,
+		Settle:           10 * time.Second,
+		MaxWindowEvents:  5000,
+		MaxWindow:        24 * time.Hour,
+		BatchSize:        1000,
+		Prefetch:         1,
+		FetchConcurrency: 2,
+	}
+}
+
+// Validate implements pipeline.Config.
+func (c *Config) Validate() error {
+	errs := c.APIConfig.validate()
+	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
 	if c.PollInterval <= 0 {
 		add("poll_interval", "must be > 0")
 	}
@@ -170,21 +215,6 @@ func (c *Config) Validate() error {
 	}
 	if c.FetchConcurrency < 1 || c.FetchConcurrency > 16 {
 		add("fetch_concurrency", "must be between 1 and 16")
-	}
-	if c.Timeout <= 0 {
-		add("timeout", "must be > 0")
-	}
-	if c.MaxRetries < 0 {
-		add("max_retries", "must be >= 0")
-	}
-	if c.RetryWaitMin <= 0 {
-		add("retry_wait_min", "must be > 0")
-	}
-	if c.RetryWaitMax < c.RetryWaitMin {
-		add("retry_wait_max", "must be >= retry_wait_min")
-	}
-	if c.MaxServerWait <= 0 {
-		add("max_retry_after", "must be > 0")
 	}
 	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
 		add("start_at", "is in the future")

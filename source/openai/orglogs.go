@@ -117,11 +117,7 @@ func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig) *OrgLogsSource {
 	}
 	return &OrgLogsSource{
 		name: set.Name, cfg: cfg, log: log, tel: tel, now: time.Now,
-		client: NewClient(ClientConfig{
-			BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries,
-			RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
-			Name: set.Name, Logger: log, Telemetry: tel, UserAgent: "auditrelay",
-		}),
+		client: cfg.APIConfig.newClient(set, log, tel),
 	}
 }
 

@@ -2,8 +2,6 @@ package openai
 
 import (
 	"errors"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -12,10 +10,8 @@ import (
 // OrgLogsConfig configures the request-log source (type
 // "openai_organization_logs").
 type OrgLogsConfig struct {
-	// BaseURL is the API root (default https://api.openai.com/v1).
-	BaseURL string `koanf:"base_url"`
-	// APIKey is the organization's Admin API key (use ${env:...}).
-	APIKey pipeline.Secret `koanf:"api_key"`
+	// APIConfig holds base_url, api_key and the request retry keys.
+	APIConfig `koanf:",squash"`
 	// Order is the paging order: asc (default; the cursor is the last
 	// delivered id and every page is committed as it is acknowledged) or
 	// desc (newest first; each poll walks down to the cursor, holds the new
@@ -40,20 +36,13 @@ type OrgLogsConfig struct {
 	// one poll; a larger backlog is delivered oldest part first over several
 	// polls (default 10000).
 	MaxWindowEvents int `koanf:"max_window_events"`
-	// Timeout bounds one HTTP request (default 60s).
-	Timeout time.Duration `koanf:"timeout"`
-	// MaxRetries is the number of retries of one request (default 10).
-	MaxRetries int `koanf:"max_retries"`
-	// RetryWaitMin/RetryWaitMax bound the backoff (default 500ms, 30s).
-	RetryWaitMin time.Duration `koanf:"retry_wait_min"`
-	RetryWaitMax time.Duration `koanf:"retry_wait_max"`
 }
 
 var _ pipeline.Config = (*OrgLogsConfig)(nil)
 
 func defaultOrgLogsConfig() *OrgLogsConfig {
 	return &OrgLogsConfig{
-		BaseURL:         DefaultBaseURL,
+		APIConfig:       defaultAPIConfig(),
 		Order:           "asc",
 		StartAt:         StartAt{Ago: 720 * time.Hour},
 		PollInterval:    30 * time.Second,
@@ -61,25 +50,13 @@ func defaultOrgLogsConfig() *OrgLogsConfig {
 		BatchSize:       1000,
 		Overlap:         5 * time.Minute,
 		MaxWindowEvents: 10000,
-		Timeout:         60 * time.Second,
-		MaxRetries:      10,
-		RetryWaitMin:    500 * time.Millisecond,
-		RetryWaitMax:    30 * time.Second,
 	}
 }
 
 // Validate implements pipeline.Config.
 func (c *OrgLogsConfig) Validate() error {
-	var errs []error
+	errs := c.APIConfig.validate()
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("base_url", "must be an http(s) URL such as %s", DefaultBaseURL)
-	}
-	if c.APIKey == "" {
-		add("api_key", "must be set (an Admin API key; use ${env:OPENAI_ADMIN_KEY})")
-	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
-		add("api_key", "contains white space")
-	}
 	if c.Order != "asc" && c.Order != "desc" {
 		add("order", "must be asc or desc, got %q", c.Order)
 	}
@@ -97,18 +74,6 @@ func (c *OrgLogsConfig) Validate() error {
 	}
 	if c.MaxWindowEvents < c.PageSize {
 		add("max_window_events", "must be >= page_size (%d)", c.PageSize)
-	}
-	if c.Timeout <= 0 {
-		add("timeout", "must be > 0")
-	}
-	if c.MaxRetries < 0 {
-		add("max_retries", "must be >= 0")
-	}
-	if c.RetryWaitMin <= 0 {
-		add("retry_wait_min", "must be > 0")
-	}
-	if c.RetryWaitMax < c.RetryWaitMin {
-		add("retry_wait_max", "must be >= retry_wait_min")
 	}
 	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
 		add("start_at", "is in the future")
