@@ -162,10 +162,18 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	}
 	now := e.now()
 	missed := false
+	// One reader and one annotation serve every event of the batch; the
+	// new bytes of the events share buffers of about a batch's size.
+	var (
+		a   annotation
+		f   rawFields
+		out rawjson.Arena
+	)
+	out.Init(b.Bytes() + len(b.Events)*(400+len(e.labelsJSON)))
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if ev.RawCurrent() {
-			if ok, done := e.enrichRaw(ev, d, now); done {
+			if ok, done := e.enrichRaw(ev, &f, &a, &out, d, now); done {
 				missed = missed || !ok && d != nil
 				continue
 			}
@@ -174,7 +182,7 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 		if err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("enrich: event %s: %w", ev.ID, err))
 		}
-		a := e.enrich(ev, objectFields(obj), d, now)
+		e.enrich(&a, ev, objectFields(obj), d, now)
 		missed = missed || !a.enriched && d != nil
 		obj["auditrelay"] = a.toMap()
 		ev.SetObject(obj)
@@ -192,14 +200,15 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 // the rest as it is. done is false when the event needs the decoded object:
 // malformed JSON (the object path reports it) or an auditrelay member
 // already there (the object path replaces it).
-func (e *Enricher) enrichRaw(ev *pipeline.Event, d *directory, now time.Time) (ok, done bool) {
-	f, err := newRawFields(ev.Raw, ev.Type, &e.paths)
-	if err != nil || f.has("auditrelay") {
+func (e *Enricher) enrichRaw(ev *pipeline.Event, f *rawFields, a *annotation, out *rawjson.Arena, d *directory, now time.Time) (ok, done bool) {
+	if err := f.reset(ev.Raw, ev.Type, &e.paths); err != nil || f.has("auditrelay") {
 		return false, false
 	}
-	a := e.enrich(ev, f, d, now)
+	e.enrich(a, ev, f, d, now)
 	var buf [512]byte
-	ev.SetRaw(rawjson.InsertMember(ev.Raw, "auditrelay", a.appendJSON(buf[:0], e.labelsJSON)))
+	val := a.appendJSON(buf[:0], e.labelsJSON)
+	dst := out.Get(len(ev.Raw) + len(val) + 16)
+	ev.SetRaw(out.Keep(rawjson.AppendInsertMember(dst, ev.Raw, "auditrelay", val)))
 	return a.enriched, true
 }
 
@@ -217,27 +226,39 @@ type annotation struct {
 }
 
 // entity is a user or a service account (actor, target), or an API key or
-// project (target).
+// project (target). It holds a copy of the directory entry, so that
+// resolving an id allocates nothing.
 type entity struct {
-	user    *user
-	account *account
-	key     *key
-	project *project
+	kind    entityKind
+	user    user
+	account account
+	key     key
+	project project
 }
 
-func (x entity) ok() bool { return x != entity{} }
+type entityKind uint8
 
-func (x entity) toMap() map[string]any {
-	switch {
-	case x.user != nil:
+const (
+	noEntity entityKind = iota
+	userEntity
+	accountEntity
+	keyEntity
+	projectEntity
+)
+
+func (x *entity) ok() bool { return x.kind != noEntity }
+
+func (x *entity) toMap() map[string]any {
+	switch x.kind {
+	case userEntity:
 		m := map[string]any{"type": "user", "name": x.user.Name, "email": x.user.Email}
 		if x.user.Role != "" {
 			m["role"] = x.user.Role
 		}
 		return m
-	case x.account != nil:
+	case accountEntity:
 		return map[string]any{"type": "service_account", "name": x.account.Name, "role": x.account.Role}
-	case x.key != nil:
+	case keyEntity:
 		m := map[string]any{"name": x.key.Name}
 		if x.key.OwnerID != "" {
 			m["owner"] = map[string]any{"type": x.key.OwnerType, "id": x.key.OwnerID, "name": x.key.OwnerName}
@@ -249,20 +270,20 @@ func (x entity) toMap() map[string]any {
 }
 
 // appendJSON writes what toMap encodes to (keys sorted).
-func (x entity) appendJSON(dst []byte) []byte {
-	switch {
-	case x.user != nil:
+func (x *entity) appendJSON(dst []byte) []byte {
+	switch x.kind {
+	case userEntity:
 		dst = appendMember(append(dst, '{'), "email", x.user.Email)
 		dst = appendMember(append(dst, ','), "name", x.user.Name)
 		if x.user.Role != "" {
 			dst = appendMember(append(dst, ','), "role", x.user.Role)
 		}
 		return append(dst, `,"type":"user"}`...)
-	case x.account != nil:
+	case accountEntity:
 		dst = appendMember(append(dst, '{'), "name", x.account.Name)
 		dst = appendMember(append(dst, ','), "role", x.account.Role)
 		return append(dst, `,"type":"service_account"}`...)
-	case x.key != nil:
+	case keyEntity:
 		dst = appendMember(append(dst, '{'), "name", x.key.Name)
 		if x.key.OwnerID != "" {
 			dst = appendMember(append(dst, `,"owner":{`...), "id", x.key.OwnerID)
@@ -344,9 +365,9 @@ func (a *annotation) appendJSON(dst, labels []byte) []byte {
 	return append(dst, '}')
 }
 
-// enrich builds the auditrelay object of an event.
-func (e *Enricher) enrich(ev *pipeline.Event, obj fields, d *directory, now time.Time) *annotation {
-	a := &annotation{labels: e.labels, host: e.cfg.Host, source: ev.Source}
+// enrich builds the auditrelay object of an event into a.
+func (e *Enricher) enrich(a *annotation, ev *pipeline.Event, obj fields, d *directory, now time.Time) {
+	*a = annotation{labels: e.labels, host: e.cfg.Host, source: ev.Source}
 	sev := severityOf(e.rules, ev.Type)
 	if s, isBool := obj.boolean("success"); isBool && !s && levels[sev] < levels["low"] {
 		sev = "low"
@@ -368,7 +389,6 @@ func (e *Enricher) enrich(ev *pipeline.Event, obj fields, d *directory, now time
 		ok = r.ok
 	}
 	a.enriched = ok
-	return a
 }
 
 type resolver struct {
@@ -382,7 +402,7 @@ func (r *resolver) user(id string) entity {
 		r.ok = false
 		return entity{}
 	}
-	return entity{user: &u}
+	return entity{kind: userEntity, user: u}
 }
 
 func (r *resolver) account(id string) entity {
@@ -391,7 +411,7 @@ func (r *resolver) account(id string) entity {
 		r.ok = false
 		return entity{}
 	}
-	return entity{account: &a}
+	return entity{kind: accountEntity, account: a}
 }
 
 func (r *resolver) key(id string) entity {
@@ -400,7 +420,7 @@ func (r *resolver) key(id string) entity {
 		r.ok = false
 		return entity{}
 	}
-	return entity{key: &k}
+	return entity{kind: keyEntity, key: k}
 }
 
 func (r *resolver) project(id string) entity {
@@ -409,7 +429,7 @@ func (r *resolver) project(id string) entity {
 		r.ok = false
 		return entity{}
 	}
-	return entity{project: &p}
+	return entity{kind: projectEntity, project: p}
 }
 
 func (r *resolver) auditLog(typ string, obj fields, a *annotation) {

@@ -97,12 +97,10 @@ func (c *pathCache) get(typ string) *rawjson.Paths {
 	return p
 }
 
-func newRawFields(raw []byte, typ string, c *pathCache) (*rawFields, error) {
-	f := &rawFields{raw: raw, typ: typ}
-	if err := c.get(typ).Extract(raw, f.spans[:]); err != nil {
-		return nil, err
-	}
-	return f, nil
+// reset points f at another event.
+func (f *rawFields) reset(raw []byte, typ string, c *pathCache) error {
+	f.raw, f.typ = raw, typ
+	return c.get(typ).Extract(raw, f.spans[:])
 }
 
 func (f *rawFields) at(path []string) []byte {

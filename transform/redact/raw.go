@@ -31,8 +31,14 @@ type edit struct {
 
 // eventRaw redacts e through its bytes; false means that it changed nothing
 // and the event needs the object path.
-func (r *Redactor) eventRaw(e *pipeline.Event) bool {
-	raw, ok := r.redactRaw(e.Raw, r.wholeFirst)
+// rawBufs are the buffers the raw path reuses across the events of a batch.
+type rawBufs struct {
+	out rawjson.Arena // the new bytes of the events
+	tok []byte        // one replaced token at a time: Rewrite copies it
+}
+
+func (r *Redactor) eventRaw(e *pipeline.Event, bufs *rawBufs) bool {
+	raw, ok := r.redactRaw(e.Raw, r.wholeFirst, bufs)
 	if !ok {
 		return false
 	}
@@ -52,7 +58,7 @@ func (r *Redactor) eventRaw(e *pipeline.Event) bool {
 // none, so unless whole is set the pattern pass runs first and watches for
 // the keys whole values hang under; only when it sees one does it start
 // again with whole set.
-func (r *Redactor) redactRaw(raw []byte, whole bool) ([]byte, bool) {
+func (r *Redactor) redactRaw(raw []byte, whole bool, bufs *rawBufs) ([]byte, bool) {
 	var edits []edit
 	if whole {
 		var err error
@@ -72,15 +78,19 @@ func (r *Redactor) redactRaw(raw []byte, whole bool) ([]byte, bool) {
 		}
 	}
 	sawKey := false
-	out, err := rawjson.Rewrite(raw, func(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
+	out, err := rawjson.RewriteIn(&bufs.out, raw, func(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
 		if !whole && k == rawjson.Key && r.wholeKey(tok, plain) {
 			sawKey = true
 		}
-		return r.rewriteToken(tok, k, plain)
+		rep, err := r.rewriteToken(bufs.tok[:0], tok, k, plain)
+		if rep != nil {
+			bufs.tok = rep
+		}
+		return rep, err
 	})
 	switch {
 	case sawKey:
-		return r.redactRaw(raw, true)
+		return r.redactRaw(raw, true, bufs)
 	case err != nil:
 		return nil, false
 	}
@@ -231,8 +241,9 @@ func (r *Redactor) applyEdits(raw []byte, edits []edit) ([]byte, error) {
 	return append(out, raw[prev:]...), nil
 }
 
-// rewriteToken scans one key, string or number token.
-func (r *Redactor) rewriteToken(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
+// rewriteToken scans one key, string or number token; a replacement is
+// appended to dst.
+func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
 	var out string
 	var changed bool
 	switch {
@@ -250,5 +261,5 @@ func (r *Redactor) rewriteToken(tok []byte, k rawjson.Kind, plain bool) ([]byte,
 	if k == rawjson.Key {
 		return nil, errFallback // renamed keys may collide: the object path handles that
 	}
-	return rawjson.AppendString(make([]byte, 0, len(out)+2), out), nil
+	return rawjson.AppendString(dst, out), nil
 }

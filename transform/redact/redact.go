@@ -81,8 +81,12 @@ func (*Redactor) Shutdown(context.Context) error { return nil }
 // ctx. An event that is not a JSON object fails the batch permanently: it
 // cannot be scanned, and passing it on could leak what it holds.
 func (r *Redactor) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
+	// The events that change get their new bytes from buffers of about a
+	// batch's size (most events hold an e-mail or an address).
+	bufs := new(rawBufs)
+	bufs.out.Init(b.Bytes() + 64*len(b.Events))
 	for i := range b.Events {
-		if err := r.Event(&b.Events[i]); err != nil {
+		if err := r.event(&b.Events[i], bufs); err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("redact: event %s: %w", b.Events[i].ID, err))
 		}
 	}
@@ -93,8 +97,11 @@ func (r *Redactor) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 // before it changed the decoded object) it edits the bytes and leaves an
 // event with nothing to redact untouched; otherwise it works on the decoded
 // object.
-func (r *Redactor) Event(e *pipeline.Event) error {
-	if e.RawCurrent() && r.eventRaw(e) {
+func (r *Redactor) Event(e *pipeline.Event) error { return r.event(e, new(rawBufs)) }
+
+// event is Event with the buffers of the raw path.
+func (r *Redactor) event(e *pipeline.Event, bufs *rawBufs) error {
+	if e.RawCurrent() && r.eventRaw(e, bufs) {
 		return nil
 	}
 	return r.eventObject(e)

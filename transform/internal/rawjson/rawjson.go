@@ -307,6 +307,12 @@ func (s *scanner) end() error {
 // Rewrite returns b itself when nothing was replaced, else a new slice; b is
 // never modified. An error from fn stops the walk and is returned.
 func Rewrite(b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
+	return RewriteIn(nil, b, fn)
+}
+
+// RewriteIn is Rewrite taking the room for a new slice from a (nil: a
+// fresh allocation).
+func RewriteIn(a *Arena, b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
 	s := scanner{b: b}
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
@@ -320,7 +326,7 @@ func Rewrite(b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) 
 			return err
 		}
 		if out == nil {
-			out = make([]byte, 0, len(b)+len(rep)+64)
+			out = a.Get(len(b) + len(rep) + 64)
 		}
 		out = append(out, b[copied:start]...)
 		out = append(out, rep...)
@@ -336,7 +342,53 @@ func Rewrite(b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) 
 	if out == nil {
 		return b, nil
 	}
-	return append(out, b[copied:]...), nil
+	return a.Keep(append(out, b[copied:]...)), nil
+}
+
+// Arena carves the new bytes of many events out of a few large blocks:
+// one allocation per batch rather than one or more per event, and no
+// pointers for the garbage collector to scan. A block stays in memory while
+// any slice of it does, which for a batch's events is the batch's lifetime.
+// The zero Arena (and a nil *Arena) allocates every slice on its own. Not
+// safe for concurrent use.
+type Arena struct {
+	block []byte
+	size  int
+}
+
+// Init sets the size of the next block; size is what the caller expects
+// to need in all.
+func (a *Arena) Init(size int) { a.size = size }
+
+// Get returns an empty slice with room for at least n bytes. Append to it,
+// then hand the result to Keep before the next Get.
+func (a *Arena) Get(n int) []byte {
+	if a == nil {
+		return make([]byte, 0, n)
+	}
+	if cap(a.block)-len(a.block) < n {
+		if a.block != nil { // the estimate was short: smaller blocks from now on
+			a.size = max(a.size/4, 4096)
+		}
+		a.block = make([]byte, 0, max(n, a.size))
+	}
+	return a.block[len(a.block):len(a.block):cap(a.block)]
+}
+
+// Keep takes b, a slice from Get appended to, out of the free room and
+// returns it with its capacity clipped, so that appending to it never
+// writes into another slice. A b that outgrew its room was reallocated by
+// append and is returned as it is.
+func (a *Arena) Keep(b []byte) []byte {
+	b = b[:len(b):len(b)]
+	if a == nil || len(b) == 0 {
+		return b
+	}
+	free := a.block[len(a.block):cap(a.block)]
+	if len(b) <= len(free) && &free[0] == &b[0] {
+		a.block = a.block[:len(a.block)+len(b)]
+	}
+	return b
 }
 
 // Valid reports whether b is one JSON object this package accepts.
@@ -588,6 +640,11 @@ func AppendString(dst []byte, s string) []byte {
 // after its last member; val must be encoded JSON. obj must be a valid
 // object (Valid); it is not modified.
 func InsertMember(obj []byte, key string, val []byte) []byte {
+	return AppendInsertMember(make([]byte, 0, len(obj)+len(key)+len(val)+4), obj, key, val)
+}
+
+// AppendInsertMember is InsertMember appending the result to dst.
+func AppendInsertMember(dst, obj []byte, key string, val []byte) []byte {
 	end := len(obj) - 1
 	for end >= 0 && obj[end] != '}' {
 		end--
@@ -596,13 +653,12 @@ func InsertMember(obj []byte, key string, val []byte) []byte {
 	for prev >= 0 && (obj[prev] == ' ' || obj[prev] == '\t' || obj[prev] == '\n' || obj[prev] == '\r') {
 		prev--
 	}
-	out := make([]byte, 0, len(obj)+len(key)+len(val)+4)
-	out = append(out, obj[:end]...)
+	dst = append(dst, obj[:end]...)
 	if prev >= 0 && obj[prev] != '{' {
-		out = append(out, ',')
+		dst = append(dst, ',')
 	}
-	out = AppendString(out, key)
-	out = append(out, ':')
-	out = append(out, val...)
-	return append(out, obj[end:]...)
+	dst = AppendString(dst, key)
+	dst = append(dst, ':')
+	dst = append(dst, val...)
+	return append(dst, obj[end:]...)
 }

@@ -212,3 +212,46 @@ func TestSpecial8(t *testing.T) {
 		t.Fatal("plain word flagged")
 	}
 }
+
+// TestArena: slices from an arena hold what was appended to them, never
+// share room with another, and survive an append that outgrew the room.
+func TestArena(t *testing.T) {
+	cases := []struct {
+		name  string
+		arena *Arena
+		sizes []int // bytes appended per slice; Get asks for 8
+	}{
+		{"nil arena", nil, []int{3, 8, 20}},
+		{"zero arena", &Arena{}, []int{3, 8, 20, 1}},
+		{"one block", func() *Arena { a := &Arena{}; a.Init(64); return a }(), []int{8, 8, 8}},
+		{"outgrown room", func() *Arena { a := &Arena{}; a.Init(16); return a }(), []int{8, 30, 5, 5, 5}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got [][]byte
+			for i, n := range tc.sizes {
+				b := tc.arena.Get(8)
+				if len(b) != 0 || cap(b) < 8 {
+					t.Fatalf("Get(8) = len %d cap %d", len(b), cap(b))
+				}
+				for range n {
+					b = append(b, byte('a'+i))
+				}
+				b = tc.arena.Keep(b)
+				if cap(b) != len(b) {
+					t.Fatalf("Keep left capacity %d > len %d", cap(b), len(b))
+				}
+				got = append(got, b)
+			}
+			for i := range got {
+				got[i] = append(got[i], '!') // must not write into the next slice
+			}
+			for i, n := range tc.sizes {
+				want := strings.Repeat(string(rune('a'+i)), n) + "!"
+				if string(got[i]) != want {
+					t.Fatalf("slice %d = %q, want %q", i, got[i], want)
+				}
+			}
+		})
+	}
+}
