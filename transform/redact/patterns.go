@@ -87,6 +87,9 @@ func refine[T ~string | ~[]byte](s T, h hint) hint {
 			h &^= hintDigits
 		}
 	}
+	if h&hintColons != 0 && !mayHoldIPv6(s) {
+		h &^= hintColons
+	}
 	if h&hintDots != 0 {
 		n := 0
 		for i := 1; i+1 < len(s); i++ {
@@ -102,6 +105,23 @@ func refine[T ~string | ~[]byte](s T, h hint) hint {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// mayHoldIPv6 reports whether s has "::" or at least six colons: an IPv6
+// address netip.ParseAddr accepts has one or the other (8 groups, 6 groups
+// and a dotted quad, or "::"), so times ("12:30:05") and the like skip the
+// IPv6 expression.
+func mayHoldIPv6[T ~string | ~[]byte](s T) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			if i+1 < len(s) && s[i+1] == ':' {
+				return true
+			}
+			n++
+		}
+	}
+	return n >= 6
+}
 
 func hintsLong[T ~string | ~[]byte](s T) hint {
 	var h hint

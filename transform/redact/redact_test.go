@@ -43,6 +43,8 @@ func TestScan(t *testing.T) {
 		{"version is not an ip", "Chrome/126.0.0.0 Safari", nil, "Chrome/126.0.0.0 Safari"},
 		{"ipv6", "at 2001:db8::1 ok", nil, "at [REDACTED:ipv6 len=11] ok"},
 		{"time is not ipv6", "12:30:45", nil, "12:30:45"},
+		{"full ipv6 without ::", "h 2001:db8:0:0:0:0:0:1", nil, "h [REDACTED:ipv6 len=20]"},
+		{"mapped ipv6 without ::", "0:0:0:0:0:ffff:10.1.2.3", nil, "[REDACTED:ipv6 len=23]"},
 		{"mac is not ipv6", "aa:bb:cc:dd:ee:ff", nil, "aa:bb:cc:dd:ee:ff"},
 		{"openai key", "key sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345", nil, "key [REDACTED:openai_key len=40]"},
 		{"admin key", "sk-admin-0123456789abcdefghijKLMN", nil, "[REDACTED:openai_key len=33]"},
@@ -399,7 +401,7 @@ func BenchmarkRedact(b *testing.B) {
 // FuzzHints: the quick pre-check never hides a match from its pattern.
 func FuzzHints(f *testing.F) {
 	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
-		"a@b.co", "1.2.3.4", "::1", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
+		"a@b.co", "1.2.3.4", "::1", "1:2:3:4:5:6:7:8", "0:0:0:0:0:ffff:1.2.3.4", "2026-11-24T12:30:05.123Z", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -408,8 +410,10 @@ func FuzzHints(f *testing.F) {
 			t.Fatalf("hints differ for string and bytes of %q", s)
 		}
 		for _, p := range builtins {
-			if p.re.MatchString(s) && h&p.need == 0 {
-				t.Fatalf("%s matches %q but its hint is missing", p.name, s)
+			for _, m := range p.re.FindAllStringIndex(s, -1) {
+				if (p.valid == nil || p.valid(s, m[0], m[1])) && h&p.need == 0 {
+					t.Fatalf("%s matches %q but its hint is missing", p.name, s)
+				}
 			}
 		}
 	})
