@@ -34,6 +34,8 @@ type collector struct {
 	requests int
 	headers  []string // values of the x-api-key header seen
 	reply    func(n int) (plogotlp.ExportResponse, error)
+	// replyLogs, when set, answers instead of reply and sees the request.
+	replyLogs func(ld plog.Logs) (plogotlp.ExportResponse, error)
 }
 
 func (c *collector) take(ld plog.Logs, key string) (plogotlp.ExportResponse, error) {
@@ -42,7 +44,11 @@ func (c *collector) take(ld plog.Logs, key string) (plogotlp.ExportResponse, err
 	c.requests++
 	c.headers = append(c.headers, key)
 	n := ld.LogRecordCount()
-	if c.reply != nil {
+	if c.replyLogs != nil {
+		if resp, err := c.replyLogs(ld); err != nil || resp.PartialSuccess().RejectedLogRecords() > 0 {
+			return resp, err
+		}
+	} else if c.reply != nil {
 		if resp, err := c.reply(n); err != nil || resp.PartialSuccess().RejectedLogRecords() > 0 {
 			return resp, err
 		}
