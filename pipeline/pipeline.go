@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -150,7 +151,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		}
 		p.sources = append(p.sources, namedSource{c.Name, s})
 	}
-	p.head = &chain{transforms: p.transforms, next: FanOut(wrapped...), tel: tel}
+	p.head = &chain{transforms: p.transforms, next: FanOut(wrapped...), tel: tel, parallel: runtime.GOMAXPROCS(0)}
 	return p, nil
 }
 
@@ -161,6 +162,7 @@ type chain struct {
 	next       Consumer
 	tel        Telemetry
 	delivered  func(Batch)
+	parallel   int // parts a large batch is transformed in (GOMAXPROCS)
 }
 
 func (c *chain) Consume(ctx context.Context, b Batch) error {
@@ -170,28 +172,84 @@ func (c *chain) Consume(ctx context.Context, b Batch) error {
 		evs := make([]Event, len(b.Events))
 		copy(evs, b.Events)
 		b.Events = evs
-	}
-	for _, t := range c.transforms {
-		n := len(b.Events)
 		var err error
-		b, err = t.t.Process(ctx, b)
-		if err != nil {
-			return fmt.Errorf("transform %q: %w", t.name, err)
+		if b, err = c.transform(ctx, b); err != nil {
+			return err
 		}
-		if d := n - len(b.Events); d > 0 {
-			c.tel.EventsFiltered(t.name, d)
-		}
-	}
-	for i := range b.Events {
-		if err := b.Events[i].Finalize(); err != nil {
-			return Permanent(fmt.Errorf("encoding event %s: %w", b.Events[i].ID, err))
-		}
+	} else if err := finalize(b.Events); err != nil {
+		return err
 	}
 	if err := c.next.Consume(ctx, b); err != nil {
 		return err
 	}
 	if c.delivered != nil {
 		c.delivered(b)
+	}
+	return nil
+}
+
+// parallelChunk is the smallest part of a batch that is transformed on a
+// core of its own.
+const parallelChunk = 256
+
+// transform runs the transforms over b. A large batch is cut into parts
+// transformed concurrently (transforms are safe for concurrent use with
+// different batches, and events are independent), then joined in order:
+// the delivery of a window is otherwise one goroutine, and the transforms
+// would use one core while the others wait.
+func (c *chain) transform(ctx context.Context, b Batch) (Batch, error) {
+	parts := min(c.parallel, len(b.Events)/parallelChunk)
+	if parts <= 1 {
+		return c.transformPart(ctx, b)
+	}
+	size := (len(b.Events) + parts - 1) / parts
+	results := make([]Batch, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*size, min((i+1)*size, len(b.Events))
+		// The capacity is clipped so that no part can grow into the next.
+		sub := Batch{Source: b.Source, Events: b.Events[lo:hi:hi],
+			WindowStart: b.WindowStart && i == 0, WindowEnd: b.WindowEnd && i == parts-1}
+		wg.Go(func() { results[i], errs[i] = c.transformPart(ctx, sub) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return b, err
+	}
+	n := 0
+	for _, r := range results {
+		n += len(r.Events)
+	}
+	evs := make([]Event, 0, n)
+	for _, r := range results {
+		evs = append(evs, r.Events...)
+	}
+	b.Events = evs
+	return b, nil
+}
+
+func (c *chain) transformPart(ctx context.Context, b Batch) (Batch, error) {
+	for _, t := range c.transforms {
+		n := len(b.Events)
+		var err error
+		b, err = t.t.Process(ctx, b)
+		if err != nil {
+			return b, fmt.Errorf("transform %q: %w", t.name, err)
+		}
+		if d := n - len(b.Events); d > 0 {
+			c.tel.EventsFiltered(t.name, d)
+		}
+	}
+	return b, finalize(b.Events)
+}
+
+// finalize encodes the events a transform changed as objects.
+func finalize(evs []Event) error {
+	for i := range evs {
+		if err := evs[i].Finalize(); err != nil {
+			return Permanent(fmt.Errorf("encoding event %s: %w", evs[i].ID, err))
+		}
 	}
 	return nil
 }

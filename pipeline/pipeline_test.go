@@ -432,3 +432,38 @@ func TestErrorClassification(t *testing.T) {
 		t.Fatalf("SectionErrors = %v", got)
 	}
 }
+
+// TestLargeBatchesKeepOrderAndMarks sends a batch large enough to be
+// transformed in parts concurrently: the sink must see every event, in
+// order, changed once, with the batch's marks.
+func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
+	w := newWorld()
+	var marks []bool
+	w.sinks["a"] = &sink{fail: func(b pipeline.Batch) error {
+		marks = append(marks, b.WindowStart, b.WindowEnd)
+		return nil
+	}}
+	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "shout"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := pipeline.Batch{Source: "acme", WindowStart: true, WindowEnd: true}
+	for i := range 2000 {
+		b.Events = append(b.Events, pipeline.Event{ID: fmt.Sprint(i), Raw: fmt.Appendf(nil, `{"msg":"m%d"}`, i)})
+	}
+	if err := p.Head().Consume(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	got := w.sinks["a"].got
+	if len(got) != 2000 {
+		t.Fatalf("%d events", len(got))
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf(`{"msg":"M%d"}`, i); g != want {
+			t.Fatalf("event %d = %s, want %s", i, g, want)
+		}
+	}
+	if !slices.Equal(marks, []bool{true, true}) {
+		t.Fatalf("marks %v", marks)
+	}
+}
