@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -190,8 +191,8 @@ log:
 	return p, os.WriteFile(p, []byte(y), 0o600)
 }
 
-func (h *harness) command(cfg string) *exec.Cmd {
-	cmd := exec.Command(h.bin["auditrelay"], "run", "-c", cfg, "--once")
+func (h *harness) command(cfg string, extra ...string) *exec.Cmd {
+	cmd := exec.Command(h.bin["auditrelay"], append([]string{"run", "-c", cfg, "--once"}, extra...)...)
 	cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-chaos")
 	return cmd
 }
@@ -227,26 +228,62 @@ func tail(s string) string {
 }
 
 // killRounds starts auditrelay kills times and kill -9s it at a random
-// point each time, then lets a last run finish. It returns the kill times.
+// point of its progress each time: after 0-2 committed windows (read from
+// its info log) plus 0-40 ms, so that every kill lands inside the backfill
+// however fast the machine is. Then it lets a last run finish. It returns
+// the moments of the kills after each start.
 func (h *harness) killRounds(cfg string) ([]time.Duration, error) {
 	var at []time.Duration
 	for range h.o.kills {
-		cmd := h.command(cfg)
+		cmd := h.command(cfg, "--log-level", "info")
+		windows := h.rng.IntN(3)
+		w := &windowWatch{target: windows, reached: make(chan struct{})}
+		if windows == 0 {
+			close(w.reached)
+			w.closed = true
+		}
+		cmd.Stderr = w
+		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			return at, err
 		}
-		d := time.Duration(50+h.rng.IntN(700)) * time.Millisecond
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
 		select {
 		case <-done: // finished before the kill: the backfill is over
-		case <-time.After(d):
+			continue
+		case <-w.reached:
+		}
+		select {
+		case <-done:
+		case <-time.After(time.Duration(h.rng.IntN(40)) * time.Millisecond):
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-done
-			at = append(at, d)
+			at = append(at, time.Since(start))
 		}
 	}
 	return at, h.once(cfg, 5*time.Minute)
+}
+
+// windowWatch is a stderr that closes reached once target "window
+// committed" lines were logged.
+type windowWatch struct {
+	mu      sync.Mutex
+	n       int
+	target  int
+	reached chan struct{}
+	closed  bool
+}
+
+func (w *windowWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n += bytes.Count(p, []byte("window committed"))
+	if !w.closed && w.n >= w.target {
+		w.closed = true
+		close(w.reached)
+	}
+	return len(p), nil
 }
 
 // checkIDs compares the delivered ids with the wanted ones.
@@ -289,10 +326,10 @@ func fileIDs(path string) ([]string, error) {
 	return ids, sc.Err()
 }
 
-const maxWindowEvents = 10000 // the source's default max_window_events
+const maxWindowEvents = 5000 // the source's default max_window_events
 
 func (h *harness) killFile() row {
-	r := row{setup: fmt.Sprintf("%d events, file sink (at-least-once), file checkpoint, %d x kill -9 at 0.05-0.75 s", h.o.events, h.o.kills),
+	r := row{setup: fmt.Sprintf("%d events, file sink (at-least-once), file checkpoint, %d x kill -9 after 0-2 committed windows + 0-40 ms", h.o.events, h.o.kills),
 		checks: "no event missing; duplicates <= one window (max_window_events) per kill"}
 	sim, base, want, err := h.sim(h.o.events, 0)
 	if err != nil {
@@ -364,7 +401,7 @@ func kcatIDs(addr, topic string) ([]string, error) {
 }
 
 func (h *harness) killKafka() row {
-	r := row{setup: fmt.Sprintf("%d events, Kafka sink exactly_once, cursor in a compacted topic, kfake broker process, %d x kill -9 at 0.05-0.75 s", h.o.events, h.o.kills),
+	r := row{setup: fmt.Sprintf("%d events, Kafka sink exactly_once, cursor in a compacted topic, kfake broker process, %d x kill -9 after 0-2 committed windows + 0-40 ms", h.o.events, h.o.kills),
 		checks: "kcat read_committed: no event missing, none twice"}
 	sim, base, want, err := h.sim(h.o.events, 0)
 	if err != nil {
