@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"time"
+
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -13,7 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding/gzip"
+	_ "google.golang.org/grpc/encoding/gzip" // decodes gzip responses
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -25,7 +29,6 @@ type grpcExporter struct {
 	client  plogotlp.GRPCClient
 	md      metadata.MD
 	timeout time.Duration
-	callOpt []grpc.CallOption
 }
 
 func newGRPCExporter(c *Config, tc *tls.Config) (*grpcExporter, error) {
@@ -40,16 +43,21 @@ func newGRPCExporter(c *Config, tc *tls.Config) (*grpcExporter, error) {
 		}
 		creds = credentials.NewTLS(tc)
 	}
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds), grpc.WithUserAgent("auditrelay"))
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithUserAgent("auditrelay")}
+	if c.Compression == "gzip" {
+		// A compressor of this connection rather than grpc's registered
+		// "gzip" (the standard library's at its default level, which cost
+		// more CPU than mapping the records did): the registry is
+		// process-wide and can only be changed at init time.
+		opts = append(opts, grpc.WithCompressor(&gzipCompressor{})) //nolint:staticcheck // supported throughout grpc 1.x
+	}
+	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, err
 	}
 	e := &grpcExporter{conn: conn, client: plogotlp.NewGRPCClient(conn), md: metadata.MD{}, timeout: c.Timeout}
 	for k, v := range c.Headers {
 		e.md.Set(strings.ToLower(k), v.Value())
-	}
-	if c.Compression == "gzip" {
-		e.callOpt = append(e.callOpt, grpc.UseCompressor(gzip.Name))
 	}
 	return e, nil
 }
@@ -60,7 +68,7 @@ func (e *grpcExporter) export(ctx context.Context, req plogotlp.ExportRequest) (
 	if len(e.md) > 0 {
 		ctx = metadata.NewOutgoingContext(ctx, e.md)
 	}
-	resp, err := e.client.Export(ctx, req, e.callOpt...)
+	resp, err := e.client.Export(ctx, req)
 	if err != nil {
 		return resp, classifyGRPC(err)
 	}
@@ -68,6 +76,30 @@ func (e *grpcExporter) export(ctx context.Context, req plogotlp.ExportRequest) (
 }
 
 func (e *grpcExporter) close() error { return e.conn.Close() }
+
+// gzipCompressor compresses requests at gzip's fastest level with
+// klauspost/compress, reusing writers. Safe for concurrent use.
+type gzipCompressor struct {
+	pool sync.Pool // *kgzip.Writer
+}
+
+// Do compresses p into w.
+func (c *gzipCompressor) Do(w io.Writer, p []byte) error {
+	zw, _ := c.pool.Get().(*kgzip.Writer)
+	if zw == nil {
+		zw, _ = kgzip.NewWriterLevel(w, kgzip.BestSpeed)
+	} else {
+		zw.Reset(w)
+	}
+	defer c.pool.Put(zw)
+	if _, err := zw.Write(p); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// Type is the grpc-encoding name.
+func (c *gzipCompressor) Type() string { return "gzip" }
 
 // classifyGRPC applies the OTLP/gRPC rules: the transient codes are
 // retryable, RESOURCE_EXHAUSTED only when the server sent RetryInfo, every

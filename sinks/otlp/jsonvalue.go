@@ -12,8 +12,10 @@ import (
 
 // parseObject decodes the JSON object in b straight into dst, keeping the
 // keys in their original order, with integers as ints and other numbers as
-// doubles. It avoids the map[string]any a generic decoder would build.
-func parseObject(b []byte, dst pcommon.Map) error {
+// doubles. It avoids the map[string]any a generic decoder would build, and
+// the keys and strings without escapes are substrings of b, so that an
+// event costs one string allocation rather than one per string.
+func parseObject(b string, dst pcommon.Map) error {
 	p := jsonParser{b: b}
 	p.ws()
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
@@ -30,7 +32,7 @@ func parseObject(b []byte, dst pcommon.Map) error {
 }
 
 type jsonParser struct {
-	b []byte
+	b string
 	i int
 }
 
@@ -147,7 +149,7 @@ func (p *jsonParser) value(dst pcommon.Value) error {
 }
 
 func (p *jsonParser) lit(word string, set func()) error {
-	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+	if len(p.b)-p.i < len(word) || p.b[p.i:p.i+len(word)] != word {
 		return p.errAt("bad literal")
 	}
 	p.i += len(word)
@@ -169,7 +171,7 @@ func (p *jsonParser) num(dst pcommon.Value) error {
 			break
 		}
 	}
-	s := string(p.b[start:p.i])
+	s := p.b[start:p.i]
 	if !isFloat {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			dst.SetInt(n)
@@ -193,7 +195,7 @@ func (p *jsonParser) num(dst pcommon.Value) error {
 func (p *jsonParser) str() (string, error) {
 	start := p.i
 	p.i++ // "
-	escaped := false
+	escaped, ascii := false, true
 	for p.i < len(p.b) {
 		switch c := p.b[p.i]; {
 		case c == '\\':
@@ -201,19 +203,23 @@ func (p *jsonParser) str() (string, error) {
 			p.i += 2
 		case c == '"':
 			p.i++
-			if !escaped && utf8.Valid(p.b[start+1:p.i-1]) {
-				return string(p.b[start+1 : p.i-1]), nil
+			s := p.b[start+1 : p.i-1]
+			if !escaped && (ascii || utf8.ValidString(s)) {
+				return s, nil
 			}
 			// Escapes, or invalid UTF-8 (which encoding/json replaces
 			// with U+FFFD, as OTLP's protobuf strings require).
-			var s string
-			if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
+			var out string
+			if err := json.Unmarshal([]byte(p.b[start:p.i]), &out); err != nil {
 				return "", p.errAt("bad string escape")
 			}
-			return s, nil
+			return out, nil
 		case c < 0x20:
 			return "", p.errAt("control character in string")
 		default:
+			if c >= 0x80 {
+				ascii = false
+			}
 			p.i++
 		}
 	}

@@ -164,12 +164,14 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	} else {
 		obj = pcommon.NewMap()
 	}
-	if err := parseObject(ev.Raw, obj); err != nil {
+	// One copy of the event's text: the body's strings are slices of it.
+	raw := string(ev.Raw)
+	if err := parseObject(raw, obj); err != nil {
 		// Not a JSON object: keep it intact as a string body.
 		obj = pcommon.NewMap()
-		lr.Body().SetStr(string(ev.Raw))
+		lr.Body().SetStr(raw)
 	} else if !m.structured {
-		lr.Body().SetStr(string(ev.Raw))
+		lr.Body().SetStr(raw)
 	}
 	typ := ev.Type
 	if typ == "" {
