@@ -198,7 +198,7 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	lr.SetEventName(typ)
 
 	a := lr.Attributes()
-	a.EnsureCapacity(12)
+	a.EnsureCapacity(20) // a session event with full geo details has 19
 	putStr(a, "event.name", typ)
 	id := ev.ID
 	if id == "" {
