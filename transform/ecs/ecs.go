@@ -238,9 +238,12 @@ func hasPrefix(s string, ps ...string) bool {
 	return false
 }
 
+// isNum reports whether s is exactly a JSON number literal (json.Unmarshal
+// alone would accept surrounding white space, which json.Number then
+// writes out as an invalid literal).
 func isNum(s string) bool {
 	var n json.Number
-	return s != "" && json.Unmarshal([]byte(s), &n) == nil
+	return s != "" && strings.TrimSpace(s) == s && json.Unmarshal([]byte(s), &n) == nil
 }
 
 func obj(m map[string]any, k string) map[string]any {

@@ -420,9 +420,12 @@ func srcEndpoint(in map[string]any) map[string]any {
 	return ep
 }
 
+// validNumber reports whether s is exactly a JSON number literal
+// (json.Unmarshal alone accepts surrounding white space, which json.Number
+// would then write out as an invalid literal).
 func validNumber(s string) bool {
 	var n json.Number
-	return json.Unmarshal([]byte(s), &n) == nil
+	return s != "" && strings.TrimSpace(s) == s && json.Unmarshal([]byte(s), &n) == nil
 }
 
 func sessionStr(in map[string]any, key string) string {
