@@ -49,12 +49,6 @@ func (c *collector) Consume(_ context.Context, b pipeline.Batch) error {
 	return nil
 }
 
-func (c *collector) snapshot() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.ids)
-}
-
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 func testConfig(base string) Config {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // Version is the ECS version the output follows.
@@ -238,13 +239,7 @@ func hasPrefix(s string, ps ...string) bool {
 	return false
 }
 
-// isNum reports whether s is exactly a JSON number literal (json.Unmarshal
-// alone would accept surrounding white space, which json.Number then
-// writes out as an invalid literal).
-func isNum(s string) bool {
-	var n json.Number
-	return s != "" && strings.TrimSpace(s) == s && json.Unmarshal([]byte(s), &n) == nil
-}
+func isNum(s string) bool { return rawjson.IsNumber(s) }
 
 func obj(m map[string]any, k string) map[string]any {
 	v, _ := m[k].(map[string]any)

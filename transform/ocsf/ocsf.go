@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // Version is the OCSF version the output follows.
@@ -420,13 +421,7 @@ func srcEndpoint(in map[string]any) map[string]any {
 	return ep
 }
 
-// validNumber reports whether s is exactly a JSON number literal
-// (json.Unmarshal alone accepts surrounding white space, which json.Number
-// would then write out as an invalid literal).
-func validNumber(s string) bool {
-	var n json.Number
-	return s != "" && strings.TrimSpace(s) == s && json.Unmarshal([]byte(s), &n) == nil
-}
+func validNumber(s string) bool { return rawjson.IsNumber(s) }
 
 func sessionStr(in map[string]any, key string) string {
 	return str(obj(obj(in, "actor"), "session"), key)

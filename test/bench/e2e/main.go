@@ -71,13 +71,12 @@ func main() {
 
 // result is one measured run.
 type result struct {
-	wall         time.Duration
-	cpu          time.Duration
-	rssMiB       float64
-	events       int
-	bytes        int64
-	refCPU       time.Duration // CPU of a peer process the job needs (collector)
-	failedReason string
+	wall   time.Duration
+	cpu    time.Duration
+	rssMiB float64
+	events int
+	bytes  int64
+	refCPU time.Duration // CPU of a peer process the job needs (collector)
 }
 
 type bench struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -389,6 +390,17 @@ func (a *Arena) Keep(b []byte) []byte {
 		a.block = a.block[:len(a.block)+len(b)]
 	}
 	return b
+}
+
+// IsNumber reports whether s is exactly one JSON number literal, with no
+// white space around it (which json.Unmarshal would accept and a
+// json.Number would then write out as an invalid literal).
+func IsNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	var n json.Number
+	return strings.TrimSpace(s) == s && json.Unmarshal([]byte(s), &n) == nil
 }
 
 // Valid reports whether b is one JSON object this package accepts.
