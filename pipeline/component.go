@@ -109,3 +109,20 @@ type Settings struct {
 	// created by Build.
 	Telemetry Telemetry
 }
+
+// Log returns s.Logger, or a logger that discards when it is nil (a
+// component built by hand in a test).
+func (s Settings) Log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// Tel returns s.Telemetry, or NopTelemetry when it is nil.
+func (s Settings) Tel() Telemetry {
+	if s.Telemetry == nil {
+		return NopTelemetry{}
+	}
+	return s.Telemetry
+}

@@ -35,10 +35,7 @@ var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a sink for c (already validated). It does not connect.
 func New(set pipeline.Settings, c *Config) (*Sink, error) {
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := set.Log()
 	s := &Sink{name: set.Name, cfg: *c, log: log, url: strings.TrimRight(c.baseURL(), "/") + "/api/v2/logs",
 		tags: strings.Join(c.Tags, ",")}
 	s.head = append(s.head, `{"ddsource":`...)

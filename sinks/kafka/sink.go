@@ -82,14 +82,8 @@ func New(set pipeline.Settings, cfg *Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka sink %q: %w", set.Name, err)
 	}
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tel := set.Telemetry
-	if tel == nil {
-		tel = pipeline.NopTelemetry{}
-	}
+	log := set.Log()
+	tel := set.Tel()
 	s := &Sink{name: set.Name, cfg: cfg, log: log, tel: tel, tmpl: tmpl, tc: tc,
 		known: map[string]bool{}, txns: map[string]*txnProducer{}}
 	if m, ok := tel.(ProduceMetrics); ok {

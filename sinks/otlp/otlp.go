@@ -74,10 +74,7 @@ func New(set pipeline.Settings, c *Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otlp sink %q: %w", set.Name, err)
 	}
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := set.Log()
 	rc := c.resolved()
 	return &Sink{
 		name: set.Name, cfg: rc, log: log, m: m,

@@ -42,10 +42,7 @@ var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a sink for c (already validated). It does not connect.
 func New(set pipeline.Settings, c *Config) (*Sink, error) {
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := set.Log()
 	base := strings.TrimRight(c.Endpoint, "/")
 	s := &Sink{name: set.Name, cfg: *c, log: log,
 		url: base + "/services/collector/event", ackURL: base + "/services/collector/ack",

@@ -74,10 +74,7 @@ var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a sink for cfg (already validated).
 func New(set pipeline.Settings, cfg Config) (*Sink, error) {
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := set.Log()
 	tr, err := cfg.TLS.HTTPTransport()
 	if err != nil {
 		return nil, fmt.Errorf("webhook %q: tls: %w", set.Name, err)

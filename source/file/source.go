@@ -40,14 +40,8 @@ var _ pipeline.Source = (*Source)(nil)
 // New returns a source for cfg (already validated; Path already resolved
 // against the config directory). stdin is read when Path is "-".
 func New(set pipeline.Settings, cfg Config, stdin io.Reader) *Source {
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tel := set.Telemetry
-	if tel == nil {
-		tel = pipeline.NopTelemetry{}
-	}
+	log := set.Log()
+	tel := set.Tel()
 	return &Source{name: set.Name, cfg: cfg, log: log, tel: tel, stdin: stdin, now: time.Now}
 }
 

@@ -64,14 +64,8 @@ var _ pipeline.Source = (*AuditSource)(nil)
 
 // NewAuditSource returns a source for cfg (already validated).
 func NewAuditSource(set pipeline.Settings, cfg Config) *AuditSource {
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tel := set.Telemetry
-	if tel == nil {
-		tel = pipeline.NopTelemetry{}
-	}
+	log := set.Log()
+	tel := set.Tel()
 	return &AuditSource{
 		name:   set.Name,
 		cfg:    cfg,

@@ -107,14 +107,8 @@ var _ pipeline.Source = (*OrgLogsSource)(nil)
 
 // NewOrgLogsSource returns a source for cfg (already validated).
 func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig) *OrgLogsSource {
-	log := set.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tel := set.Telemetry
-	if tel == nil {
-		tel = pipeline.NopTelemetry{}
-	}
+	log := set.Log()
+	tel := set.Tel()
 	return &OrgLogsSource{
 		name: set.Name, cfg: cfg, log: log, tel: tel, now: time.Now,
 		client: cfg.APIConfig.newClient(set, log, tel),
