@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -73,12 +74,7 @@ func (s *scanner) str() (plain bool, err error) {
 	}
 	escaped, nonASCII := false, false
 	for s.i < len(s.b) {
-		for s.i+8 <= len(s.b) && !special8(binary.LittleEndian.Uint64(s.b[s.i:])) {
-			s.i += 8
-		}
-		for s.i < len(s.b) && plainByte[s.b[s.i]] {
-			s.i++
-		}
+		s.i = plainRun(s.b, s.i)
 		if s.i >= len(s.b) {
 			break
 		}
@@ -129,13 +125,29 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
-// special8 reports whether one of 8 bytes is not a plainByte: below
-// 0x20, '"', '\\' or 0x80 and above (the usual SWAR tests; a false positive
-// only sends the caller to its byte loop).
-func special8(x uint64) bool {
+// special8 marks, in the high bit of its byte, every byte of the 8 in x
+// (little endian: the first byte lowest) that is not a plainByte: below
+// 0x20, '"', '\\' or 0x80 and above. These are the usual SWAR tests; a
+// borrow can mark a plain byte, but only above a byte rightly marked, so
+// the lowest mark is always exact.
+func special8(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	q, bs := x^(lo*'"'), x^(lo*'\\')
-	return ((x-lo*0x20)&^x|(q-lo)&^q|(bs-lo)&^bs|x)&hi != 0
+	return ((x-lo*0x20)&^x | (q-lo)&^q | (bs-lo)&^bs | x) & hi
+}
+
+// plainRun returns the index of the first byte of b at or after i that is
+// not a plainByte, or len(b).
+func plainRun(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := special8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && plainByte[b[i]] {
+		i++
+	}
+	return i
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -346,9 +358,9 @@ func RewriteIn(a *Arena, b []byte, fn func(tok []byte, k Kind, plain bool) ([]by
 	return a.Keep(append(out, b[copied:]...)), nil
 }
 
-// Arena carves the new bytes of many events out of a few large blocks:
-// one allocation per batch rather than one or more per event, and no
-// pointers for the garbage collector to scan. A block stays in memory while
+// Arena carves the new bytes of many events out of blocks of up to 32 KiB:
+// one allocation per few dozen events rather than one or more per event,
+// and no pointers for the garbage collector to scan. A block stays in memory while
 // any slice of it does, which for a batch's events is the batch's lifetime.
 // The zero Arena (and a nil *Arena) allocates every slice on its own. Not
 // safe for concurrent use.
@@ -357,8 +369,8 @@ type Arena struct {
 	size  int
 }
 
-// Init sets the size of the next block; size is what the caller expects
-// to need in all.
+// Init sets what the caller expects to need in all; blocks are cut from
+// it up to maxBlock at a time.
 func (a *Arena) Init(size int) { a.size = size }
 
 // Get returns an empty slice with room for at least n bytes. Append to it,
@@ -368,10 +380,9 @@ func (a *Arena) Get(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	if cap(a.block)-len(a.block) < n {
-		if a.block != nil { // the estimate was short: smaller blocks from now on
-			a.size = max(a.size/4, 4096)
-		}
-		a.block = make([]byte, 0, max(n, a.size))
+		a.block = make([]byte, 0, max(n, min(a.size, maxBlock)))
+		// What is still expected; past the estimate, small blocks.
+		a.size = max(a.size-cap(a.block), 4096)
 	}
 	return a.block[len(a.block):len(a.block):cap(a.block)]
 }
@@ -601,6 +612,19 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip the run of bytes written as they are, 8 at a time.
+		for i+8 <= len(s) {
+			m := special8(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56)
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
@@ -674,3 +698,8 @@ func AppendInsertMember(dst, obj []byte, key string, val []byte) []byte {
 	dst = append(dst, val...)
 	return append(dst, obj[end:]...)
 }
+
+// maxBlock keeps the blocks of an Arena within the allocator's size
+// classes (32 KiB at most): larger ones are spans of their own, handed back
+// to the operating system and faulted in again as batches come and go.
+const maxBlock = 32 << 10

@@ -2,7 +2,9 @@ package rawjson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"reflect"
 	"strings"
 	"testing"
@@ -107,7 +109,15 @@ func encodeStd(s string) string {
 }
 
 func TestAppendString(t *testing.T) {
-	for _, s := range []string{"", "plain", "q\"b\\s", "\x00\x1f\b\f\n\r\t", "<&>", "é\u2028\u2029", "bad\xff\xfeutf8", "\xe2\x80"} {
+	cases := []string{"", "plain", "q\"b\\s", "\x00\x1f\b\f\n\r\t", "<&>", "é\u2028\u2029", "bad\xff\xfeutf8", "\xe2\x80"}
+	// Long strings with one special byte or rune at every offset: the runs
+	// of plain bytes are skipped 8 at a time.
+	for _, sp := range []string{"\"", "\\", "\n", "\x00", "\x7f", "é", "\u2028", "\xff"} {
+		for i := 0; i <= 20; i++ {
+			cases = append(cases, strings.Repeat("a", i)+sp+strings.Repeat("b", 20-i))
+		}
+	}
+	for _, s := range cases {
 		t.Run(s, func(t *testing.T) {
 			if got, want := string(AppendString(nil, s)), encodeStd(s); got != want {
 				t.Fatalf("got %s, want %s", got, want)
@@ -194,21 +204,36 @@ func FuzzRawJSON(f *testing.F) {
 	})
 }
 
+// TestSpecial8: the lowest byte special8 marks is exactly the first byte
+// that is not a plainByte, for every pair of byte values at every pair of
+// positions (the borrows of the SWAR tests run upwards, so the bytes after
+// the first special one are where a false mark could appear).
 func TestSpecial8(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 8; pos++ {
-			w := []byte("abcdefgh")
-			w[pos] = byte(c)
-			x := uint64(0)
-			for i := 7; i >= 0; i-- {
-				x = x<<8 | uint64(w[i])
-			}
-			if !plainByte[c] && !special8(x) {
-				t.Fatalf("byte %#x at %d not flagged", c, pos)
+	for c1 := 0; c1 < 256; c1++ {
+		for c2 := 0; c2 < 256; c2 += 3 {
+			for p1 := 0; p1 < 8; p1++ {
+				for p2 := p1 + 1; p2 < 8; p2++ {
+					w := []byte("abcdefgh")
+					w[p1], w[p2] = byte(c1), byte(c2)
+					want := 8
+					for i, c := range w {
+						if !plainByte[c] {
+							want = i
+							break
+						}
+					}
+					got := 8
+					if m := special8(binary.LittleEndian.Uint64(w)); m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					if got != want {
+						t.Fatalf("word %q: first special byte %d, special8 says %d", w, want, got)
+					}
+				}
 			}
 		}
 	}
-	if special8(0x6867666564636261) {
+	if special8(0x6867666564636261) != 0 {
 		t.Fatal("plain word flagged")
 	}
 }
@@ -253,5 +278,21 @@ func TestArena(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidSpecialAtEveryOffset: a control byte, a quote, an escape or a
+// non-ASCII byte at every offset of a long key and value is judged as
+// encoding/json judges it (plain runs are skipped 8 bytes at a time).
+func TestValidSpecialAtEveryOffset(t *testing.T) {
+	for _, sp := range []string{"\x00", "\x1f", "\\n", "\\u00e9", "\\x", "é", "\xff", "\xe2\x80", "\"", "\x7f"} {
+		for i := 0; i <= 20; i++ {
+			str := strings.Repeat("a", i) + sp + strings.Repeat("b", 20-i)
+			for _, doc := range []string{`{"` + str + `":1}`, `{"k":"` + str + `"}`} {
+				if got, want := Valid([]byte(doc)), json.Valid([]byte(doc)); got != want {
+					t.Fatalf("Valid(%q) = %v, encoding/json says %v", doc, got, want)
+				}
+			}
+		}
 	}
 }
