@@ -29,7 +29,7 @@ type Enricher struct {
 	labels map[string]any
 	// labelsJSON is labels encoded, for the raw path.
 	labelsJSON []byte
-	paths      pathCache
+	types      typeCache
 	log        *slog.Logger
 	now        func() time.Time
 	loader     *loader // nil without an api key
@@ -182,7 +182,7 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 		if err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("enrich: event %s: %w", ev.ID, err))
 		}
-		e.enrich(&a, ev, objectFields(obj), d, now)
+		e.enrich(&a, ev, objectFields{obj, ev.Type}, e.types.get(ev.Type, e.rules), d, now)
 		missed = missed || !a.enriched && d != nil
 		obj["auditrelay"] = a.toMap()
 		ev.SetObject(obj)
@@ -201,10 +201,11 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 // malformed JSON (the object path reports it) or an auditrelay member
 // already there (the object path replaces it).
 func (e *Enricher) enrichRaw(ev *pipeline.Event, f *rawFields, a *annotation, out *rawjson.Arena, d *directory, now time.Time) (ok, done bool) {
-	if err := f.reset(ev.Raw, ev.Type, &e.paths); err != nil || f.has("auditrelay") {
+	t := e.types.get(ev.Type, e.rules)
+	if err := f.reset(ev.Raw, t); err != nil || f.has(pAuditrelay) {
 		return false, false
 	}
-	e.enrich(a, ev, f, d, now)
+	e.enrich(a, ev, f, t, d, now)
 	var buf [512]byte
 	val := a.appendJSON(buf[:0], e.labelsJSON)
 	dst := out.Get(len(ev.Raw) + len(val) + 16)
@@ -366,10 +367,10 @@ func (a *annotation) appendJSON(dst, labels []byte) []byte {
 }
 
 // enrich builds the auditrelay object of an event into a.
-func (e *Enricher) enrich(a *annotation, ev *pipeline.Event, obj fields, d *directory, now time.Time) {
+func (e *Enricher) enrich(a *annotation, ev *pipeline.Event, obj fields, t *typeInfo, d *directory, now time.Time) {
 	*a = annotation{labels: e.labels, host: e.cfg.Host, source: ev.Source}
-	sev := severityOf(e.rules, ev.Type)
-	if s, isBool := obj.boolean("success"); isBool && !s && levels[sev] < levels["low"] {
+	sev := t.severity
+	if s, isBool := obj.boolean(pSuccess); isBool && !s && levels[sev] < levels["low"] {
 		sev = "low"
 	}
 	a.severity, a.severityID = sev, levels[sev]
@@ -381,7 +382,7 @@ func (e *Enricher) enrich(a *annotation, ev *pipeline.Event, obj fields, d *dire
 	ok := d != nil
 	if d != nil {
 		r := resolver{d: d, ok: true}
-		if ev.Schema == "openai.organization_log" || obj.has("event") && !obj.has("type") {
+		if ev.Schema == "openai.organization_log" || obj.has(pEvent) && !obj.has(pType) {
 			r.requestLog(obj, a)
 		} else {
 			r.auditLog(ev.Type, obj, a)
@@ -433,21 +434,21 @@ func (r *resolver) project(id string) entity {
 }
 
 func (r *resolver) auditLog(typ string, obj fields, a *annotation) {
-	switch obj.str("actor", "type") {
+	switch obj.str(pActorType) {
 	case "session":
-		a.actor = r.user(obj.str("actor", "session", "user", "id"))
+		a.actor = r.user(obj.str(pActorSessionUserID))
 	case "api_key":
-		a.apiKey = r.key(obj.str("actor", "api_key", "id"))
-		if obj.isObject("actor", "api_key", "user") {
-			a.actor = r.user(obj.str("actor", "api_key", "user", "id"))
-		} else if obj.isObject("actor", "api_key", "service_account") {
-			a.actor = r.account(obj.str("actor", "api_key", "service_account", "id"))
+		a.apiKey = r.key(obj.str(pActorKeyID))
+		if obj.isObject(pActorKeyUser) {
+			a.actor = r.user(obj.str(pActorKeyUserID))
+		} else if obj.isObject(pActorKeyAccount) {
+			a.actor = r.account(obj.str(pActorKeyAccountID))
 		}
 	}
-	if obj.isObject("project") {
-		a.project = r.project(obj.str("project", "id"))
+	if obj.isObject(pProject) {
+		a.project = r.project(obj.str(pProjectID))
 	}
-	id := obj.str(typ, "id")
+	id := obj.str(payloadID)
 	if id == "" {
 		return
 	}
@@ -472,16 +473,16 @@ func (r *resolver) auditLog(typ string, obj fields, a *annotation) {
 }
 
 func (r *resolver) requestLog(obj fields, a *annotation) {
-	switch id := obj.str("actor", "id"); obj.str("actor", "type") {
+	switch id := obj.str(pActorID); obj.str(pActorType) {
 	case "user":
 		a.actor = r.user(id)
 	case "api_key":
 		a.apiKey = r.key(id)
 	}
-	if obj.str("target", "type") == "user" {
-		if u := r.user(obj.str("target", "id")); u.ok() {
+	if obj.str(pTargetType) == "user" {
+		if u := r.user(obj.str(pTargetID)); u.ok() {
 			a.target = u
-		} else if strings.HasSuffix(obj.str("event"), ".deleted") {
+		} else if strings.HasSuffix(obj.str(pEvent), ".deleted") {
 			r.ok = true
 		}
 	}

@@ -11,123 +11,159 @@ import (
 )
 
 // fields reads the few values enrich needs from an event, whether decoded
-// (the object a transform before it changed) or still raw.
+// (the object a transform before it changed) or still raw. Values are named
+// by their path id (the index of the path in staticPaths, or payloadID).
 type fields interface {
-	// str returns the string at a path of keys, or "" when a step is
-	// missing, not an object, or the value is not a string.
-	str(path ...string) string
+	// str returns the string at a path, or "" when a step is missing, not
+	// an object, or the value is not a string.
+	str(id pathID) string
 	// isObject reports whether the value at a path is an object.
-	isObject(path ...string) bool
-	// has reports whether the top-level key is present and not null.
-	has(key string) bool
-	// boolean returns the top-level boolean at key; ok is false for any
-	// other value.
-	boolean(key string) (v, ok bool)
+	isObject(id pathID) bool
+	// has reports whether the value at a path is present and not null.
+	has(id pathID) bool
+	// boolean returns the boolean at a path; ok is false for any other
+	// value.
+	boolean(id pathID) (v, ok bool)
 }
 
-type objectFields map[string]any
+type pathID int
 
-func (m objectFields) at(path []string) any {
-	var v any = map[string]any(m)
+// The paths enrich reads from every event.
+const (
+	pSuccess pathID = iota
+	pEvent
+	pType
+	pAuditrelay
+	pActorType
+	pActorID
+	pActorSessionUserID
+	pActorKeyID
+	pActorKeyUser
+	pActorKeyUserID
+	pActorKeyAccount
+	pActorKeyAccountID
+	pProject
+	pProjectID
+	pTargetType
+	pTargetID
+	// payloadID is the payload's id: the event type, then "id".
+	payloadID
+)
+
+// staticPaths are indexed by pathID; the payload's path depends on the
+// event type and comes last.
+var staticPaths = [payloadID][]string{
+	pSuccess: {"success"}, pEvent: {"event"}, pType: {"type"}, pAuditrelay: {"auditrelay"},
+	pActorType: {"actor", "type"}, pActorID: {"actor", "id"}, pActorSessionUserID: {"actor", "session", "user", "id"},
+	pActorKeyID: {"actor", "api_key", "id"}, pActorKeyUser: {"actor", "api_key", "user"},
+	pActorKeyUserID:  {"actor", "api_key", "user", "id"},
+	pActorKeyAccount: {"actor", "api_key", "service_account"}, pActorKeyAccountID: {"actor", "api_key", "service_account", "id"},
+	pProject: {"project"}, pProjectID: {"project", "id"}, pTargetType: {"target", "type"}, pTargetID: {"target", "id"},
+}
+
+// objectFields reads a decoded event of type typ.
+type objectFields struct {
+	m   map[string]any
+	typ string
+}
+
+func (o objectFields) at(id pathID) any {
+	path := []string{o.typ, "id"}
+	if id < payloadID {
+		path = staticPaths[id]
+	}
+	var v any = o.m
 	for _, k := range path {
-		o, ok := v.(map[string]any)
+		m, ok := v.(map[string]any)
 		if !ok {
 			return nil
 		}
-		v = o[k]
+		v = m[k]
 	}
 	return v
 }
 
-func (m objectFields) str(path ...string) string {
-	s, _ := m.at(path).(string)
+func (o objectFields) str(id pathID) string {
+	s, _ := o.at(id).(string)
 	return s
 }
 
-func (m objectFields) isObject(path ...string) bool {
-	_, ok := m.at(path).(map[string]any)
+func (o objectFields) isObject(id pathID) bool {
+	_, ok := o.at(id).(map[string]any)
 	return ok
 }
 
-func (m objectFields) has(key string) bool { return m[key] != nil }
+func (o objectFields) has(id pathID) bool { return o.at(id) != nil }
 
-func (m objectFields) boolean(key string) (bool, bool) {
-	b, ok := m[key].(bool)
+func (o objectFields) boolean(id pathID) (bool, bool) {
+	b, ok := o.at(id).(bool)
 	return b, ok
 }
 
-// rawFields reads an encoded event. The paths enrich reads are located in
-// one pass over the event (rawPaths); any other path is looked up.
+// rawFields reads an encoded event: every path is located in one pass over
+// it (typeInfo.paths).
 type rawFields struct {
 	raw   []byte
-	spans [len(staticPaths) + 1]rawjson.Span
-	typ   string
+	spans [payloadID + 1]rawjson.Span
 }
 
-// staticPaths are the paths enrich reads from every event; the payload's
-// id (the event type, then "id") comes last, per event type.
-var staticPaths = [...][]string{
-	{"success"}, {"event"}, {"type"}, {"auditrelay"},
-	{"actor", "type"}, {"actor", "id"}, {"actor", "session", "user", "id"},
-	{"actor", "api_key", "id"}, {"actor", "api_key", "user"}, {"actor", "api_key", "user", "id"},
-	{"actor", "api_key", "service_account"}, {"actor", "api_key", "service_account", "id"},
-	{"project"}, {"project", "id"}, {"target", "type"}, {"target", "id"},
-}
-
-// maxCachedTypes bounds the compiled paths kept per event type.
+// maxCachedTypes bounds the event types whose typeInfo is kept.
 const maxCachedTypes = 1024
 
-// pathCache keeps the compiled paths of each event type; it is safe for
+// typeInfo is what enrich derives from an event type alone.
+type typeInfo struct {
+	paths    *rawjson.Paths // staticPaths, then the payload's id
+	severity string         // from the severity rules
+}
+
+// typeCache keeps the typeInfo of each event type; it is safe for
 // concurrent use.
-type pathCache struct {
-	m sync.Map // event type -> *rawjson.Paths
+type typeCache struct {
+	m sync.Map // event type -> *typeInfo
 	n atomic.Int32
 }
 
-func (c *pathCache) get(typ string) *rawjson.Paths {
-	if p, ok := c.m.Load(typ); ok {
-		return p.(*rawjson.Paths)
+func (c *typeCache) get(typ string, rules []SeverityRule) *typeInfo {
+	if t, ok := c.m.Load(typ); ok {
+		return t.(*typeInfo)
 	}
-	p := rawjson.NewPaths(append(staticPaths[:len(staticPaths):len(staticPaths)], []string{typ, "id"})...)
+	t := &typeInfo{
+		paths:    rawjson.NewPaths(append(staticPaths[:len(staticPaths):len(staticPaths)], []string{typ, "id"})...),
+		severity: severityOf(rules, typ),
+	}
 	if c.n.Load() < maxCachedTypes {
-		if _, loaded := c.m.LoadOrStore(typ, p); !loaded {
+		if _, loaded := c.m.LoadOrStore(typ, t); !loaded {
 			c.n.Add(1)
 		}
 	}
-	return p
+	return t
 }
 
 // reset points f at another event.
-func (f *rawFields) reset(raw []byte, typ string, c *pathCache) error {
-	f.raw, f.typ = raw, typ
-	return c.get(typ).Extract(raw, f.spans[:])
+func (f *rawFields) reset(raw []byte, t *typeInfo) error {
+	f.raw = raw
+	return t.paths.Extract(raw, f.spans[:])
 }
 
-func (f *rawFields) at(path []string) []byte {
-	i := slices.IndexFunc(staticPaths[:], func(p []string) bool { return slices.Equal(p, path) })
-	if i < 0 && len(path) == 2 && path[0] == f.typ && path[1] == "id" {
-		i = len(staticPaths)
-	}
-	if i < 0 { // not located beforehand
-		return rawjson.Lookup(f.raw, path...)
-	}
-	if f.spans[i] == (rawjson.Span{}) {
+func (f *rawFields) at(id pathID) []byte {
+	sp := f.spans[id]
+	if sp == (rawjson.Span{}) {
 		return nil
 	}
-	return f.raw[f.spans[i].Start:f.spans[i].End]
+	return f.raw[sp.Start:sp.End]
 }
 
-func (f *rawFields) str(path ...string) string {
-	s, _ := rawjson.Str(f.at(path))
+func (f *rawFields) str(id pathID) string {
+	s, _ := rawjson.Str(f.at(id))
 	return s
 }
 
-func (f *rawFields) isObject(path ...string) bool { return rawjson.IsObject(f.at(path)) }
+func (f *rawFields) isObject(id pathID) bool { return rawjson.IsObject(f.at(id)) }
 
-func (f *rawFields) has(key string) bool { return !rawjson.IsNull(f.at([]string{key})) }
+func (f *rawFields) has(id pathID) bool { return !rawjson.IsNull(f.at(id)) }
 
-func (f *rawFields) boolean(key string) (bool, bool) {
-	switch string(f.at([]string{key})) {
+func (f *rawFields) boolean(id pathID) (bool, bool) {
+	switch string(f.at(id)) {
 	case "true":
 		return true, true
 	case "false":
