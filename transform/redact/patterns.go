@@ -23,19 +23,30 @@ const (
 
 // hintAdd packs, per byte, what hints counts into one word, so that the
 // common case costs one table load and one add per byte: digits in bits
-// 0-7, dots 8-15, colons 16-23, '@' 24-31, and in 32-39 the bytes that
-// need a look at their neighbours (b B J for bearer and JWT, - _ A for key
-// prefixes).
+// 0-7, dots 8-15, colons 16-23, '@' 24-31, and the bytes that need a look
+// at their neighbours in 32-39 (b B J for bearer and JWT) and 40-47 (- _ A
+// for key prefixes).
 var hintAdd = func() (t [256]uint64) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = 1
 	}
 	t['.'], t[':'], t['@'] = 1<<8, 1<<16, 1<<24
-	for _, c := range "bBJ-_A" {
+	for _, c := range "bBJ" {
 		t[c] = 1 << 32
+	}
+	for _, c := range "-_A" {
+		t[c] = 1 << 40
 	}
 	return t
 }()
+
+// The shortest strings the context patterns match: "bearer x", and
+// "xox?-" with ten characters after it (every other key and the PEM
+// pattern need more). Shorter strings skip the look at the neighbours.
+const (
+	minBearerLen = 8
+	minKeyLen    = 15
+)
 
 // hints computes the hints of s. It must stay a superset: a string a
 // pattern matches has that pattern's hint (FuzzHints checks it).
@@ -60,8 +71,11 @@ func hints[T ~string | ~[]byte](s T) hint {
 	if acc>>24&0xff > 0 {
 		h |= hintAt
 	}
-	if acc>>32&0xff > 0 {
+	if acc>>32&0xff > 0 && len(s) >= minBearerLen || acc>>40&0xff > 0 && len(s) >= minKeyLen {
 		h |= contextHints(s)
+	}
+	if h&(hintDigits|hintDots|hintColons) == 0 {
+		return h
 	}
 	return refine(s, h)
 }
@@ -154,7 +168,7 @@ func hintsLong[T ~string | ~[]byte](s T) hint {
 func contextHints[T ~string | ~[]byte](s T) hint {
 	var h hint
 	for i := 0; i < len(s); i++ {
-		if hintAdd[s[i]] != 1<<32 {
+		if hintAdd[s[i]] < 1<<32 {
 			continue
 		}
 		switch s[i] {

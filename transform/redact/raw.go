@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"slices"
 	"strconv"
 
@@ -33,8 +34,44 @@ type edit struct {
 // and the event needs the object path.
 // rawBufs are the buffers the raw path reuses across the events of a batch.
 type rawBufs struct {
-	out rawjson.Arena // the new bytes of the events
-	tok []byte        // one replaced token at a time: Rewrite copies it
+	out  rawjson.Arena // the new bytes of the events
+	tok  []byte        // one replaced token at a time: Rewrite copies it
+	memo hintMemo
+}
+
+// hintMemo remembers the hints of the longer strings of a batch: most of
+// them (user agents, client addresses, names, TLS fingerprints, the fetch
+// time) come back from event to event, and computing hints costs a few
+// passes over the bytes where a hit costs a hash and a comparison. A slot
+// holds the bytes themselves (a slice of an event of the batch, never
+// modified), so a hit is an exact match.
+type hintMemo struct {
+	seed  maphash.Seed
+	slots [256]memoSlot
+}
+
+type memoSlot struct {
+	s []byte
+	h hint
+}
+
+// memoMin is the shortest string worth remembering.
+const memoMin = 16
+
+func (m *hintMemo) hints(b []byte) hint {
+	if len(b) < memoMin {
+		return hints(b)
+	}
+	if m.seed == (maphash.Seed{}) {
+		m.seed = maphash.MakeSeed()
+	}
+	slot := &m.slots[maphash.Bytes(m.seed, b)%uint64(len(m.slots))]
+	if bytes.Equal(slot.s, b) && slot.s != nil {
+		return slot.h
+	}
+	h := hints(b)
+	*slot = memoSlot{b, h}
+	return h
 }
 
 func (r *Redactor) eventRaw(e *pipeline.Event, bufs *rawBufs) bool {
@@ -82,7 +119,7 @@ func (r *Redactor) redactRaw(raw []byte, whole bool, bufs *rawBufs) ([]byte, boo
 		if !whole && k == rawjson.Key && r.wholeKey(tok, plain) {
 			sawKey = true
 		}
-		rep, err := r.rewriteToken(bufs.tok[:0], tok, k, plain)
+		rep, err := r.rewriteToken(bufs.tok[:0], tok, k, plain, &bufs.memo)
 		if rep != nil {
 			bufs.tok = rep
 		}
@@ -243,14 +280,14 @@ func (r *Redactor) applyEdits(raw []byte, edits []edit) ([]byte, error) {
 
 // rewriteToken scans one key, string or number token; a replacement is
 // appended to dst.
-func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
+func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool, memo *hintMemo) ([]byte, error) {
 	var out string
 	var changed bool
 	switch {
 	case k == rawjson.Number:
-		out, changed = r.scanBytes(tok)
+		out, changed = r.scanBytes(tok, memo)
 	case plain:
-		out, changed = r.scanBytes(tok[1 : len(tok)-1])
+		out, changed = r.scanBytes(tok[1:len(tok)-1], memo)
 	default:
 		s, _ := rawjson.Str(tok)
 		out, changed = r.scan(s)

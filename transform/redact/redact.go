@@ -308,8 +308,8 @@ func (r *Redactor) scan(s string) (string, bool) {
 
 // scanBytes is scan for the bytes of a token; it copies them only when
 // they are worth scanning and not cached.
-func (r *Redactor) scanBytes(b []byte) (string, bool) {
-	if r.need&hintNone == 0 && (len(b) < 3 || hints(b)&r.need == 0) {
+func (r *Redactor) scanBytes(b []byte, memo *hintMemo) (string, bool) {
+	if r.need&hintNone == 0 && (len(b) < 3 || memo.hints(b)&r.need == 0) {
 		return "", false
 	}
 	if res, ok := r.cache.get(b); ok {
