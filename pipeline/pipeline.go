@@ -217,9 +217,17 @@ func (c *chain) transform(ctx context.Context, b Batch) (Batch, error) {
 	if err := errors.Join(errs...); err != nil {
 		return b, err
 	}
+	// Parts that kept their events in place (no transform dropped or
+	// replaced the slice) are already where the joined batch wants them.
+	inPlace := true
 	n := 0
-	for _, r := range results {
+	for i, r := range results {
 		n += len(r.Events)
+		lo, hi := i*size, min((i+1)*size, len(b.Events))
+		inPlace = inPlace && len(r.Events) == hi-lo && (hi == lo || &r.Events[0] == &b.Events[lo])
+	}
+	if inPlace {
+		return b, nil
 	}
 	evs := make([]Event, 0, n)
 	for _, r := range results {

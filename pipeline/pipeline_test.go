@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,17 @@ func (u upper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, err
 	return b, nil
 }
 
+// dropOdd is a transform that drops the events whose ID is an odd number.
+type dropOdd struct{ lifecycle }
+
+func (dropOdd) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
+	b.Events = slices.DeleteFunc(b.Events, func(e pipeline.Event) bool {
+		n, _ := strconv.Atoi(e.ID)
+		return n%2 == 1
+	})
+	return b, nil
+}
+
 // sink records what it received and fails as told.
 type sink struct {
 	lifecycle
@@ -159,6 +171,9 @@ func (w *world) registry(t testing.TB) *pipeline.Registry {
 		pipeline.NewTransformFactory("upper", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
 			return upper{lifecycle{set.Name, w.j}}, nil
 		}),
+		pipeline.NewTransformFactory("dropodd", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
+			return dropOdd{lifecycle{set.Name, w.j}}, nil
+		}),
 		pipeline.NewStoreFactory("mem", def, func(pipeline.Settings, cfg, pipeline.StoreHost) (pipeline.CheckpointStore, error) {
 			return w.store, nil
 		}),
@@ -180,7 +195,11 @@ func spec(sinks []string, transforms ...string) pipeline.Spec {
 			Retry: pipeline.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Multiplier: 2}})
 	}
 	for _, t := range transforms {
-		sp.Transforms = append(sp.Transforms, pipeline.ComponentSpec{Name: t, Type: "upper", Config: cfg{}})
+		typ := "upper"
+		if t == "dropodd" {
+			typ = t
+		}
+		sp.Transforms = append(sp.Transforms, pipeline.ComponentSpec{Name: t, Type: typ, Config: cfg{}})
 	}
 	return sp
 }
@@ -465,5 +484,31 @@ func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
 	}
 	if !slices.Equal(marks, []bool{true, true}) {
 		t.Fatalf("marks %v", marks)
+	}
+}
+
+// TestLargeBatchesDroppingEvents: the parts of a large batch are joined in
+// order when a transform drops events from them.
+func TestLargeBatchesDroppingEvents(t *testing.T) {
+	w := newWorld()
+	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "dropodd", "shout"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := pipeline.Batch{Source: "acme", WindowStart: true, WindowEnd: true}
+	for i := range 2000 {
+		b.Events = append(b.Events, pipeline.Event{ID: fmt.Sprint(i), Raw: fmt.Appendf(nil, `{"msg":"m%d"}`, i)})
+	}
+	if err := p.Head().Consume(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	got := w.sinks["a"].got
+	if len(got) != 1000 {
+		t.Fatalf("%d events, want 1000", len(got))
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf(`{"msg":"M%d"}`, 2*i); g != want {
+			t.Fatalf("event %d = %s, want %s", i, g, want)
+		}
 	}
 }
