@@ -300,9 +300,11 @@ func (x *entity) appendJSON(dst []byte) []byte {
 	}
 }
 
+// appendMember appends "k":v; k is one of this file's constant names,
+// which need no escaping.
 func appendMember(dst []byte, k, v string) []byte {
-	dst = rawjson.AppendString(dst, k)
-	return rawjson.AppendString(append(dst, ':'), v)
+	dst = append(append(append(dst, '"'), k...), '"', ':')
+	return rawjson.AppendString(dst, v)
 }
 
 func (a *annotation) toMap() map[string]any {

@@ -137,6 +137,9 @@ func (r *Redactor) redactRaw(raw []byte, whole bool, bufs *rawBufs) ([]byte, boo
 // wholeKey reports whether a key token is one that whole values hang under
 // (api_request, the first key of a field path), at any depth.
 func (r *Redactor) wholeKey(tok []byte, plain bool) bool {
+	if plain && !r.wholeFirstByte[tok[1]] {
+		return false
+	}
 	for _, k := range r.wholeKeys {
 		if plain && string(tok) == string(k) {
 			return true

@@ -28,10 +28,13 @@ type Redactor struct {
 	// when a field path starts with "*" or no pattern is scanned for.
 	wholeKeys  [][]byte
 	wholeFirst bool
-	patterns   []pattern
-	need       hint // union of the patterns' hints
-	macs       sync.Pool
-	cache      scanCache
+	// wholeFirstByte marks the first bytes of the plain wholeKeys: most
+	// keys are told apart by it.
+	wholeFirstByte [256]bool
+	patterns       []pattern
+	need           hint // union of the patterns' hints
+	macs           sync.Pool
+	cache          scanCache
 }
 
 var _ pipeline.Transform = (*Redactor)(nil)
@@ -52,6 +55,9 @@ func New(c *Config) (*Redactor, error) {
 		r.wholeKeys = append(r.wholeKeys, []byte(`"api_request"`))
 	}
 	r.wholeFirst = r.wholeFirst || len(c.Patterns) == 0 && len(c.CustomPatterns) == 0
+	for _, k := range r.wholeKeys {
+		r.wholeFirstByte[k[1]] = true // '"' for the empty key
+	}
 	for _, n := range c.Patterns {
 		r.patterns = append(r.patterns, builtins[n])
 	}
