@@ -81,7 +81,7 @@ type Config struct {
 	// (default 1000).
 	BatchSize int `koanf:"batch_size"`
 	// Prefetch is how many windows may be fetched ahead while earlier ones
-	// are being delivered (default 1; 0 fetches and delivers in turn).
+	// are being delivered (default 2; 0 fetches and delivers in turn).
 	Prefetch int `koanf:"prefetch"`
 	// FetchConcurrency is how many consecutive windows are fetched at once
 	// during a backfill (default 2). They are still delivered and
@@ -180,7 +180,7 @@ func defaultConfig() *Config {
 		MaxWindowEvents:  5000,
 		MaxWindow:        24 * time.Hour,
 		BatchSize:        1000,
-		Prefetch:         1,
+		Prefetch:         2,
 		FetchConcurrency: 2,
 	}
 }
