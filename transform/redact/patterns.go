@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // hint is a cheap property of a string, computed in one pass, that a
@@ -47,6 +49,39 @@ const (
 	minBearerLen = 8
 	minKeyLen    = 15
 )
+
+// newSieve returns the sieve that lets through the strings whose hints have
+// a bit of need: hintAdd summed from a start that puts each counter
+// its threshold below the counter's top bit, so that reaching the threshold
+// sets that bit (strings up to sieveMaxLen bytes cannot carry a counter
+// into the next), and the length gates of hints. Keys whose first byte
+// keyFirst marks always pass. It must stay a superset of hints
+// (FuzzRedact and TestSieveAgreesWithHints check it).
+func newSieve(need hint, keyFirst *[256]bool) *rawjson.Sieve {
+	const top = 0x80
+	start := uint64(top-13) | uint64(top-3)<<8 | uint64(top-2)<<16 | uint64(top-1)<<24 | uint64(top-1)<<32 | uint64(top-1)<<40
+	var counts uint64
+	for _, f := range []struct {
+		h   hint
+		bit uint64
+	}{{hintDigits, top}, {hintDots, top << 8}, {hintColons, top << 16}, {hintAt, top << 24}} {
+		if need&f.h != 0 {
+			counts |= f.bit
+		}
+	}
+	rules := []rawjson.SieveRule{{Mask: counts, MinLen: 3}}
+	if need&hintBearer != 0 {
+		rules = append(rules, rawjson.SieveRule{Mask: top << 32, MinLen: minBearerLen})
+	}
+	if need&hintDash != 0 {
+		rules = append(rules, rawjson.SieveRule{Mask: top << 40, MinLen: minKeyLen})
+	}
+	return rawjson.NewSieve(&hintAdd, start, sieveMaxLen, keyFirst, rules...)
+}
+
+// sieveMaxLen is the longest string the sieve judges; longer ones always
+// pass (a counter starts at most 127 below its byte's end).
+const sieveMaxLen = 100
 
 // hints computes the hints of s. It must stay a superset: a string a
 // pattern matches has that pattern's hint (FuzzHints checks it).

@@ -115,7 +115,7 @@ func (r *Redactor) redactRaw(raw []byte, whole bool, bufs *rawBufs) ([]byte, boo
 		}
 	}
 	sawKey := false
-	out, err := rawjson.RewriteIn(&bufs.out, raw, func(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
+	out, err := rawjson.RewriteSieved(&bufs.out, raw, r.sieve, func(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
 		if !whole && k == rawjson.Key && r.wholeKey(tok, plain) {
 			sawKey = true
 		}

@@ -35,6 +35,9 @@ type Redactor struct {
 	need           hint // union of the patterns' hints
 	macs           sync.Pool
 	cache          scanCache
+	// sieve hands the raw path only the strings whose hints may hold a
+	// match (nil with custom patterns, which see every string).
+	sieve *rawjson.Sieve
 }
 
 var _ pipeline.Transform = (*Redactor)(nil)
@@ -66,6 +69,9 @@ func New(c *Config) (*Redactor, error) {
 	}
 	for _, p := range r.patterns {
 		r.need |= p.need
+	}
+	if r.need&hintNone == 0 && len(r.patterns) > 0 {
+		r.sieve = newSieve(r.need, &r.wholeFirstByte)
 	}
 	if c.Mode == ModeHash {
 		key := []byte(c.HashKey.Value())

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
 
@@ -404,10 +405,14 @@ func FuzzHints(f *testing.F) {
 		"a@b.co", "1.2.3.4", "::1", "1:2:3:4:5:6:7:8", "0:0:0:0:0:ffff:1.2.3.4", "2026-11-24T12:30:05.123Z", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
 		f.Add(s)
 	}
+	sieve := newSieve(hintAny, new([256]bool))
 	f.Fuzz(func(t *testing.T, s string) {
 		h := hints(s)
 		if hints([]byte(s)) != h {
 			t.Fatalf("hints differ for string and bytes of %q", s)
+		}
+		if h != 0 && len(s) >= 3 && !sieveSees(sieve, s) {
+			t.Fatalf("the sieve hides %q, whose hints are %b", s, h)
 		}
 		for _, p := range builtins {
 			for _, m := range p.re.FindAllStringIndex(s, -1) {
@@ -417,4 +422,45 @@ func FuzzHints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sieveSees reports whether the sieve hands the value s, as a key and as a
+// string value, to the callback.
+func sieveSees(sv *rawjson.Sieve, s string) bool {
+	tok := rawjson.AppendString(nil, s)
+	doc := append(append(append([]byte(`{`), tok...), `:`...), tok...)
+	doc = append(doc, '}')
+	seen := 0
+	if _, err := rawjson.RewriteSieved(nil, doc, sv, func(_ []byte, k rawjson.Kind, _ bool) ([]byte, error) {
+		seen++
+		return nil, nil
+	}); err != nil {
+		return false
+	}
+	return seen == 2
+}
+
+// TestSieveAgreesWithHints: every string whose hints hold a bit reaches the
+// callback, at the thresholds and length gates exactly, and a plain
+// string without any stays out of it.
+func TestSieveAgreesWithHints(t *testing.T) {
+	sieve := newSieve(hintAny, new([256]bool))
+	for _, s := range []string{"a@b", "1.2.3.4", "1::2", "1234567890123", "bearer x", "Bearer x", "eyJaaaaaaaaaaaa", "xoxb-aaaaaaaaaa",
+		"sk-aaaaaaaaaaaaaaaaaaaa", "AKIAAAAAAAAAAAAAAAAA", "-----BEGIN X-----", "ghp_" + strings.Repeat("a", 36),
+		strings.Repeat("a", 99) + "@", strings.Repeat("x", 101)} {
+		if hints(s) == 0 && len(s) <= sieveMaxLen {
+			t.Fatalf("test data: %q has no hints", s)
+		}
+		if !sieveSees(sieve, s) {
+			t.Errorf("%q (hints %b) hidden", s, hints(s))
+		}
+	}
+	for _, s := range []string{"plain words", "user_agent", "audit_log-000", "1.2", "12:30", "123456789012", "bbbbbbb", "Mozilla", "session"} {
+		if hints(s) != 0 {
+			t.Fatalf("test data: %q has hints %b", s, hints(s))
+		}
+		if sieveSees(sieve, s) {
+			t.Errorf("%q (no hints) let through", s)
+		}
+	}
 }

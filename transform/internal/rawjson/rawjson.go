@@ -34,6 +34,10 @@ type scanner struct {
 	// trusted skips the checks of strings: the bytes were validated
 	// before (a lookup inside a member that Members returned).
 	trusted bool
+	// sv, when set, sums its table over each string token into sum and
+	// decides which tokens the callback of value sees.
+	sv  *Sieve
+	sum uint64
 }
 
 func (s *scanner) ws() {
@@ -73,8 +77,15 @@ func (s *scanner) str() (plain bool, err error) {
 		}
 	}
 	escaped, nonASCII := false, false
+	if s.sv != nil {
+		s.sum = s.sv.start
+	}
 	for s.i < len(s.b) {
-		s.i = plainRun(s.b, s.i)
+		if s.sv != nil {
+			s.i = s.sv.run(s.b, s.i, &s.sum)
+		} else {
+			s.i = plainRun(s.b, s.i)
+		}
 		if s.i >= len(s.b) {
 			break
 		}
@@ -224,7 +235,7 @@ func (s *scanner) value(depth int, fn func(start int, k Kind, plain bool) error)
 			if err != nil {
 				return err
 			}
-			if fn != nil {
+			if fn != nil && (s.sv == nil || s.sv.want(s.b[start:s.i], Key, plain, s.sum)) {
 				if err := fn(start, Key, plain); err != nil {
 					return err
 				}
@@ -282,7 +293,7 @@ func (s *scanner) value(depth int, fn func(start int, k Kind, plain bool) error)
 	case c == '"':
 		start := s.i
 		plain, err := s.str()
-		if err == nil && fn != nil {
+		if err == nil && fn != nil && (s.sv == nil || s.sv.want(s.b[start:s.i], String, plain, s.sum)) {
 			err = fn(start, String, plain)
 		}
 		return err
@@ -326,7 +337,13 @@ func Rewrite(b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) 
 // RewriteIn is Rewrite taking the room for a new slice from a (nil: a
 // fresh allocation).
 func RewriteIn(a *Arena, b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
-	s := scanner{b: b}
+	return RewriteSieved(a, b, nil, fn)
+}
+
+// RewriteSieved is RewriteIn calling fn only for the tokens sv lets
+// through (nil: every token). The whole object is still validated.
+func RewriteSieved(a *Arena, b []byte, sv *Sieve, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
+	s := scanner{b: b, sv: sv}
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return nil, ErrSyntax
@@ -356,6 +373,74 @@ func RewriteIn(a *Arena, b []byte, fn func(tok []byte, k Kind, plain bool) ([]by
 		return b, nil
 	}
 	return a.Keep(append(out, b[copied:]...)), nil
+}
+
+// A Sieve lets RewriteSieved skip the callback for the string tokens that
+// cannot interest it, without a second pass over their bytes: while
+// scanning a string the scanner adds up, from a start value, a table entry
+// per byte. A plain token (no escape, ASCII only) of at most maxLen bytes
+// between its quotes reaches the callback only when its sum has a bit of
+// one rule's Mask and it is at least that rule's MinLen long, or when it is
+// a key whose first byte keyFirst marks. Every other token (numbers too)
+// reaches it. Table entries use bits 0-62. A Sieve is immutable and safe
+// for concurrent use.
+type Sieve struct {
+	table    [256]uint64 // the caller's entries; sieveStop on the bytes a plain run stops at
+	start    uint64
+	maxLen   int
+	keyFirst [256]bool
+	rules    []SieveRule
+}
+
+// SieveRule is one way a token's sum lets it through.
+type SieveRule struct {
+	Mask   uint64
+	MinLen int
+}
+
+const sieveStop = 1 << 63
+
+// NewSieve returns a sieve summing table from start; keyFirst may be nil.
+func NewSieve(table *[256]uint64, start uint64, maxLen int, keyFirst *[256]bool, rules ...SieveRule) *Sieve {
+	sv := &Sieve{table: *table, start: start, maxLen: maxLen, rules: rules}
+	if keyFirst != nil {
+		sv.keyFirst = *keyFirst
+	}
+	for c := range sv.table {
+		sv.table[c] &^= sieveStop
+		if !plainByte[c] {
+			sv.table[c] |= sieveStop
+		}
+	}
+	return sv
+}
+
+// run is plainRun adding the table entry of every byte it passes to sum.
+func (sv *Sieve) run(b []byte, i int, sum *uint64) int {
+	acc := *sum
+	for ; i < len(b); i++ {
+		k := sv.table[b[i]]
+		if k&sieveStop != 0 {
+			break
+		}
+		acc += k
+	}
+	*sum = acc
+	return i
+}
+
+// want reports whether the callback sees the string token tok.
+func (sv *Sieve) want(tok []byte, k Kind, plain bool, sum uint64) bool {
+	n := len(tok) - 2
+	if !plain || n > sv.maxLen || k == Key && sv.keyFirst[tok[1]] {
+		return true
+	}
+	for _, r := range sv.rules {
+		if sum&r.Mask != 0 && n >= r.MinLen {
+			return true
+		}
+	}
+	return false
 }
 
 // Arena carves the new bytes of many events out of blocks of up to 32 KiB:
