@@ -50,38 +50,59 @@ const (
 	minKeyLen    = 15
 )
 
-// newSieve returns the sieve that lets through the strings whose hints have
-// a bit of need: hintAdd summed from a start that puts each counter
-// its threshold below the counter's top bit, so that reaching the threshold
-// sets that bit (strings up to sieveMaxLen bytes cannot carry a counter
-// into the next), and the length gates of hints. Keys whose first byte
-// keyFirst marks always pass. It must stay a superset of hints
-// (FuzzRedact and TestSieveAgreesWithHints check it).
-func newSieve(need hint, keyFirst *[256]bool) *rawjson.Sieve {
-	const top = 0x80
-	start := uint64(top-13) | uint64(top-3)<<8 | uint64(top-2)<<16 | uint64(top-1)<<24 | uint64(top-1)<<32 | uint64(top-1)<<40
-	var counts uint64
-	for _, f := range []struct {
-		h   hint
-		bit uint64
-	}{{hintDigits, top}, {hintDots, top << 8}, {hintColons, top << 16}, {hintAt, top << 24}} {
-		if need&f.h != 0 {
-			counts |= f.bit
+// sieveAdd is what the scanner adds up, per byte, for the sieve: eight
+// 8-bit counters, each started its threshold below its top bit (sieveStart)
+// so that reaching the threshold sets that bit. Strings up to sieveMaxLen
+// bytes cannot carry a counter into the next.
+var sieveAdd = func() (t [256]uint64) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1 // 0: digits, 13 for a card
+	}
+	t['.'] = 1 << 8               // 1: dots, 3 for an IPv4 address
+	t[':'] = 1 << 16              // 2: colons, 2 for an IPv6 address
+	t['@'] = 1 << 24              // 3: '@'
+	t['b'], t['B'] = 1<<32, 1<<32 // 4: the b of bearer
+	for _, c := range "-_A" {
+		t[c] = 1 << 40 // 5: key prefixes and PEM
+	}
+	t['J'] = 1 << 48              // 6: the J of eyJ (JWT)
+	t['r'], t['R'] = 1<<56, 1<<56 // 7: the two r of bearer
+	return t
+}()
+
+const (
+	sieveTop   = 0x80
+	sieveStart = uint64(sieveTop-13) | uint64(sieveTop-3)<<8 | uint64(sieveTop-2)<<16 | uint64(sieveTop-1)<<24 |
+		uint64(sieveTop-1)<<32 | uint64(sieveTop-1)<<40 | uint64(sieveTop-1)<<48 | uint64(sieveTop-2)<<56
+	// sieveMaxLen is the longest string the sieve judges; longer ones
+	// always pass.
+	sieveMaxLen = 100
+)
+
+// newSieve returns the sieve that hands the raw path the strings a pattern
+// of need may match, and the keys named. A string passes when it reaches a
+// counter's threshold and is long enough for the patterns that need it:
+// 13 digits (card), 3 dots (IPv4), 2 colons (IPv6), an '@' (e-mail), b and
+// two r in 8 bytes (bearer), a J in 13 (JWT), one of - _ A in 15 (keys,
+// PEM). Every match of a built-in pattern passes (FuzzHints and
+// TestSieveSeesEveryMatch check it).
+func newSieve(need hint, keys []string) *rawjson.Sieve {
+	bit := func(field int) uint64 { return sieveTop << (8 * field) }
+	var rules []rawjson.SieveRule
+	add := func(h hint, mask uint64, minLen int) {
+		if need&h != 0 {
+			rules = append(rules, rawjson.SieveRule{Mask: mask, MinLen: minLen})
 		}
 	}
-	rules := []rawjson.SieveRule{{Mask: counts, MinLen: 3}}
-	if need&hintBearer != 0 {
-		rules = append(rules, rawjson.SieveRule{Mask: top << 32, MinLen: minBearerLen})
-	}
-	if need&hintDash != 0 {
-		rules = append(rules, rawjson.SieveRule{Mask: top << 40, MinLen: minKeyLen})
-	}
-	return rawjson.NewSieve(&hintAdd, start, sieveMaxLen, keyFirst, rules...)
+	add(hintDigits, bit(0), 13)
+	add(hintDots, bit(1), 7)
+	add(hintColons, bit(2), 3)
+	add(hintAt, bit(3), 3)
+	add(hintBearer, bit(4)|bit(7), minBearerLen)
+	add(hintBearer, bit(6), 13)
+	add(hintDash, bit(5), minKeyLen)
+	return rawjson.NewSieve(&sieveAdd, sieveStart, sieveMaxLen, keys, rules...)
 }
-
-// sieveMaxLen is the longest string the sieve judges; longer ones always
-// pass (a counter starts at most 127 below its byte's end).
-const sieveMaxLen = 100
 
 // hints computes the hints of s. It must stay a superset: a string a
 // pattern matches has that pattern's hint (FuzzHints checks it).

@@ -48,14 +48,18 @@ func New(c *Config) (*Redactor, error) {
 		return nil, fmt.Errorf("redact: %w", err)
 	}
 	r := &Redactor{mode: c.Mode, content: c.Content}
+	var wholeNames []string
 	for _, f := range c.Fields {
 		segs, _ := parsePointer(f)
 		r.fields = append(r.fields, segs)
-		r.wholeKeys = append(r.wholeKeys, rawjson.AppendString(nil, segs[0]))
+		wholeNames = append(wholeNames, segs[0])
 		r.wholeFirst = r.wholeFirst || segs[0] == "*"
 	}
 	if c.Content != ContentNone {
-		r.wholeKeys = append(r.wholeKeys, []byte(`"api_request"`))
+		wholeNames = append(wholeNames, "api_request")
+	}
+	for _, k := range wholeNames {
+		r.wholeKeys = append(r.wholeKeys, rawjson.AppendString(nil, k))
 	}
 	r.wholeFirst = r.wholeFirst || len(c.Patterns) == 0 && len(c.CustomPatterns) == 0
 	for _, k := range r.wholeKeys {
@@ -71,7 +75,7 @@ func New(c *Config) (*Redactor, error) {
 		r.need |= p.need
 	}
 	if r.need&hintNone == 0 && len(r.patterns) > 0 {
-		r.sieve = newSieve(r.need, &r.wholeFirstByte)
+		r.sieve = newSieve(r.need, wholeNames)
 	}
 	if c.Mode == ModeHash {
 		key := []byte(c.HashKey.Value())

@@ -405,14 +405,14 @@ func FuzzHints(f *testing.F) {
 		"a@b.co", "1.2.3.4", "::1", "1:2:3:4:5:6:7:8", "0:0:0:0:0:ffff:1.2.3.4", "2026-11-24T12:30:05.123Z", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
 		f.Add(s)
 	}
-	sieve := newSieve(hintAny, new([256]bool))
+	sieve := newSieve(hintAny, nil)
 	f.Fuzz(func(t *testing.T, s string) {
 		h := hints(s)
 		if hints([]byte(s)) != h {
 			t.Fatalf("hints differ for string and bytes of %q", s)
 		}
-		if h != 0 && len(s) >= 3 && !sieveSees(sieve, s) {
-			t.Fatalf("the sieve hides %q, whose hints are %b", s, h)
+		if matches(s) != "" && !sieveSees(sieve, s) {
+			t.Fatalf("the sieve hides %q, which %s matches", s, matches(s))
 		}
 		for _, p := range builtins {
 			for _, m := range p.re.FindAllStringIndex(s, -1) {
@@ -424,43 +424,66 @@ func FuzzHints(f *testing.F) {
 	})
 }
 
-// sieveSees reports whether the sieve hands the value s, as a key and as a
-// string value, to the callback.
+// sieveSees reports whether the sieve hands s to the callback as a string
+// value and as a key.
 func sieveSees(sv *rawjson.Sieve, s string) bool {
+	value, key := sieveSeesAs(sv, s)
+	return value && key
+}
+
+func sieveSeesAs(sv *rawjson.Sieve, s string) (value, key bool) {
 	tok := rawjson.AppendString(nil, s)
 	doc := append(append(append([]byte(`{`), tok...), `:`...), tok...)
 	doc = append(doc, '}')
-	seen := 0
 	if _, err := rawjson.RewriteSieved(nil, doc, sv, func(_ []byte, k rawjson.Kind, _ bool) ([]byte, error) {
-		seen++
+		value = value || k == rawjson.String
+		key = key || k == rawjson.Key
 		return nil, nil
 	}); err != nil {
-		return false
+		panic(err)
 	}
-	return seen == 2
+	return value, key
 }
 
-// TestSieveAgreesWithHints: every string whose hints hold a bit reaches the
-// callback, at the thresholds and length gates exactly, and a plain
-// string without any stays out of it.
-func TestSieveAgreesWithHints(t *testing.T) {
-	sieve := newSieve(hintAny, new([256]bool))
-	for _, s := range []string{"a@b", "1.2.3.4", "1::2", "1234567890123", "bearer x", "Bearer x", "eyJaaaaaaaaaaaa", "xoxb-aaaaaaaaaa",
-		"sk-aaaaaaaaaaaaaaaaaaaa", "AKIAAAAAAAAAAAAAAAAA", "-----BEGIN X-----", "ghp_" + strings.Repeat("a", 36),
-		strings.Repeat("a", 99) + "@", strings.Repeat("x", 101)} {
-		if hints(s) == 0 && len(s) <= sieveMaxLen {
-			t.Fatalf("test data: %q has no hints", s)
-		}
-		if !sieveSees(sieve, s) {
-			t.Errorf("%q (hints %b) hidden", s, hints(s))
+// matches returns the name of a built-in pattern with a valid match in s,
+// or "".
+func matches(s string) string {
+	for _, p := range builtins {
+		for _, m := range p.re.FindAllStringIndex(s, -1) {
+			if p.valid == nil || p.valid(s, m[0], m[1]) {
+				return p.name
+			}
 		}
 	}
-	for _, s := range []string{"plain words", "user_agent", "audit_log-000", "1.2", "12:30", "123456789012", "bbbbbbb", "Mozilla", "session"} {
-		if hints(s) != 0 {
-			t.Fatalf("test data: %q has hints %b", s, hints(s))
+	return ""
+}
+
+// TestSieveSeesEveryMatch: the shortest match of every built-in pattern
+// reaches the callback, and so do the keys whole values hang under; common
+// strings without a match stay out of it.
+func TestSieveSeesEveryMatch(t *testing.T) {
+	sieve := newSieve(hintAny, []string{"api_request"})
+	for _, s := range []string{"a@b.c", "1.2.3.4", "::1", "4111111111111111", "4111 1111 1111 1111", "bearer x", "BEARER x",
+		"eyJa1234.b1234.", "xoxb-aaaaaaaaaa", "sk-aaaaaaaaaaaaaaaaaaaa", "AKIAAAAAAAAAAAAAAAAA", "-----BEGIN X-----",
+		"ghp_" + strings.Repeat("a", 30), "glpat-" + strings.Repeat("a", 20), "AIza" + strings.Repeat("a", 35),
+		strings.Repeat("a", 99) + "@b.co"} {
+		if matches(s) == "" {
+			t.Fatalf("test data: %q matches no pattern", s)
 		}
-		if sieveSees(sieve, s) {
-			t.Errorf("%q (no hints) let through", s)
+		if !sieveSees(sieve, s) {
+			t.Errorf("%q (%s) hidden", s, matches(s))
+		}
+	}
+	if _, key := sieveSeesAs(sieve, "api_request"); !key {
+		t.Error("the key api_request hidden")
+	}
+	for _, s := range []string{"plain words", "user_agent", "audit_log-000", "1.2", "12:30", "123456789012", "Bengaluru",
+		"Land Berlin", "Mozilla", "session", "ip_address", "api_key"} {
+		if matches(s) != "" {
+			t.Fatalf("test data: %q matches %s", s, matches(s))
+		}
+		if value, key := sieveSeesAs(sieve, s); value || key {
+			t.Errorf("%q let through", s)
 		}
 	}
 }

@@ -379,17 +379,19 @@ func RewriteSieved(a *Arena, b []byte, sv *Sieve, fn func(tok []byte, k Kind, pl
 // cannot interest it, without a second pass over their bytes: while
 // scanning a string the scanner adds up, from a start value, a table entry
 // per byte. A plain token (no escape, ASCII only) of at most maxLen bytes
-// between its quotes reaches the callback only when its sum has a bit of
-// one rule's Mask and it is at least that rule's MinLen long, or when it is
-// a key whose first byte keyFirst marks. Every other token (numbers too)
-// reaches it. Table entries use bits 0-62. A Sieve is immutable and safe
-// for concurrent use.
+// between its quotes reaches the callback only when its sum has every bit
+// of one rule's Mask and it is at least that rule's MinLen long, or when it
+// is a key the sieve names. Every other token (numbers too) reaches it.
+// Table entries use bits 0-62. A Sieve is immutable and safe for
+// concurrent use.
 type Sieve struct {
-	table    [256]uint64 // the caller's entries; sieveStop on the bytes a plain run stops at
-	start    uint64
-	maxLen   int
-	keyFirst [256]bool
-	rules    []SieveRule
+	table  [256]uint64 // the caller's entries; sieveStop on the bytes a plain run stops at
+	start  uint64
+	maxLen int
+	keys   [][]byte // key tokens, quotes included, that always pass
+	first  [256]bool
+	rules  []SieveRule
+	any    uint64 // the bits of every rule's Mask
 }
 
 // SieveRule is one way a token's sum lets it through.
@@ -400,11 +402,20 @@ type SieveRule struct {
 
 const sieveStop = 1 << 63
 
-// NewSieve returns a sieve summing table from start; keyFirst may be nil.
-func NewSieve(table *[256]uint64, start uint64, maxLen int, keyFirst *[256]bool, rules ...SieveRule) *Sieve {
+// NewSieve returns a sieve summing table from start; keys are plain key
+// names (no escapes) that always pass.
+func NewSieve(table *[256]uint64, start uint64, maxLen int, keys []string, rules ...SieveRule) *Sieve {
 	sv := &Sieve{table: *table, start: start, maxLen: maxLen, rules: rules}
-	if keyFirst != nil {
-		sv.keyFirst = *keyFirst
+	for _, r := range rules {
+		sv.any |= r.Mask
+		if r.Mask == 0 { // passes on length alone
+			sv.any = ^uint64(0)
+		}
+	}
+	for _, k := range keys {
+		tok := AppendString(nil, k)
+		sv.keys = append(sv.keys, tok)
+		sv.first[tok[1]] = true // '"' for the empty key
 	}
 	for c := range sv.table {
 		sv.table[c] &^= sieveStop
@@ -432,12 +443,21 @@ func (sv *Sieve) run(b []byte, i int, sum *uint64) int {
 // want reports whether the callback sees the string token tok.
 func (sv *Sieve) want(tok []byte, k Kind, plain bool, sum uint64) bool {
 	n := len(tok) - 2
-	if !plain || n > sv.maxLen || k == Key && sv.keyFirst[tok[1]] {
+	if !plain || n > sv.maxLen {
 		return true
 	}
-	for _, r := range sv.rules {
-		if sum&r.Mask != 0 && n >= r.MinLen {
-			return true
+	if sum&sv.any != 0 {
+		for _, r := range sv.rules {
+			if sum&r.Mask == r.Mask && n >= r.MinLen {
+				return true
+			}
+		}
+	}
+	if k == Key && sv.first[tok[1]] {
+		for _, key := range sv.keys {
+			if string(key) == string(tok) {
+				return true
+			}
 		}
 	}
 	return false
