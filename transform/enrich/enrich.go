@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -399,8 +400,8 @@ type resolver struct {
 	ok bool
 }
 
-func (r *resolver) user(id string) entity {
-	u, found := r.d.users[id]
+func (r *resolver) user(id []byte) entity {
+	u, found := r.d.users[string(id)]
 	if !found {
 		r.ok = false
 		return entity{}
@@ -408,8 +409,8 @@ func (r *resolver) user(id string) entity {
 	return entity{kind: userEntity, user: u}
 }
 
-func (r *resolver) account(id string) entity {
-	a, found := r.d.accounts[id]
+func (r *resolver) account(id []byte) entity {
+	a, found := r.d.accounts[string(id)]
 	if !found {
 		r.ok = false
 		return entity{}
@@ -417,8 +418,8 @@ func (r *resolver) account(id string) entity {
 	return entity{kind: accountEntity, account: a}
 }
 
-func (r *resolver) key(id string) entity {
-	k, found := r.d.keys[id]
+func (r *resolver) key(id []byte) entity {
+	k, found := r.d.keys[string(id)]
 	if !found {
 		r.ok = false
 		return entity{}
@@ -426,8 +427,8 @@ func (r *resolver) key(id string) entity {
 	return entity{kind: keyEntity, key: k}
 }
 
-func (r *resolver) project(id string) entity {
-	p, found := r.d.projects[id]
+func (r *resolver) project(id []byte) entity {
+	p, found := r.d.projects[string(id)]
 	if !found {
 		r.ok = false
 		return entity{}
@@ -436,7 +437,7 @@ func (r *resolver) project(id string) entity {
 }
 
 func (r *resolver) auditLog(typ string, obj fields, a *annotation) {
-	switch obj.str(pActorType) {
+	switch string(obj.str(pActorType)) {
 	case "session":
 		a.actor = r.user(obj.str(pActorSessionUserID))
 	case "api_key":
@@ -451,7 +452,7 @@ func (r *resolver) auditLog(typ string, obj fields, a *annotation) {
 		a.project = r.project(obj.str(pProjectID))
 	}
 	id := obj.str(payloadID)
-	if id == "" {
+	if len(id) == 0 {
 		return
 	}
 	var t entity
@@ -475,16 +476,16 @@ func (r *resolver) auditLog(typ string, obj fields, a *annotation) {
 }
 
 func (r *resolver) requestLog(obj fields, a *annotation) {
-	switch id := obj.str(pActorID); obj.str(pActorType) {
+	switch id := obj.str(pActorID); string(obj.str(pActorType)) {
 	case "user":
 		a.actor = r.user(id)
 	case "api_key":
 		a.apiKey = r.key(id)
 	}
-	if obj.str(pTargetType) == "user" {
+	if string(obj.str(pTargetType)) == "user" {
 		if u := r.user(obj.str(pTargetID)); u.ok() {
 			a.target = u
-		} else if strings.HasSuffix(obj.str(pEvent), ".deleted") {
+		} else if bytes.HasSuffix(obj.str(pEvent), []byte(".deleted")) {
 			r.ok = true
 		}
 	}

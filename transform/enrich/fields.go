@@ -1,11 +1,13 @@
 package enrich
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
@@ -14,9 +16,10 @@ import (
 // (the object a transform before it changed) or still raw. Values are named
 // by their path id (the index of the path in staticPaths, or payloadID).
 type fields interface {
-	// str returns the string at a path, or "" when a step is missing, not
-	// an object, or the value is not a string.
-	str(id pathID) string
+	// str returns the string at a path, or nil when a step is missing, not
+	// an object, or the value is not a string. The bytes must not be
+	// modified.
+	str(id pathID) []byte
 	// isObject reports whether the value at a path is an object.
 	isObject(id pathID) bool
 	// has reports whether the value at a path is present and not null.
@@ -83,9 +86,9 @@ func (o objectFields) at(id pathID) any {
 	return v
 }
 
-func (o objectFields) str(id pathID) string {
+func (o objectFields) str(id pathID) []byte {
 	s, _ := o.at(id).(string)
-	return s
+	return []byte(s)
 }
 
 func (o objectFields) isObject(id pathID) bool {
@@ -153,9 +156,16 @@ func (f *rawFields) at(id pathID) []byte {
 	return f.raw[sp.Start:sp.End]
 }
 
-func (f *rawFields) str(id pathID) string {
-	s, _ := rawjson.Str(f.at(id))
-	return s
+func (f *rawFields) str(id pathID) []byte {
+	tok := f.at(id)
+	if len(tok) < 2 || tok[0] != '"' {
+		return nil
+	}
+	if in := tok[1 : len(tok)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return in // the common case: the token's bytes are the string
+	}
+	s, _ := rawjson.Str(tok)
+	return []byte(s)
 }
 
 func (f *rawFields) isObject(id pathID) bool { return rawjson.IsObject(f.at(id)) }

@@ -1,9 +1,10 @@
 // Command e2e is the end-to-end benchmark behind BENCHMARKS.md: the built
 // auditrelay binary against the programs a user would otherwise run, each in
 // its own process, fetching the same simulated organization over HTTP from a
-// simulator process. Every job runs -repeat times; the table reports the
-// median run (by wall time) and the spread. CPU seconds and peak RSS come
-// from the kernel's rusage of the measured process.
+// simulator process. Every job runs -repeat times, the jobs taking turns
+// round by round; the table reports the median run (by wall time) and the
+// spread. CPU seconds and peak RSS come from the kernel's rusage of the
+// measured process.
 //
 //	go run ./test/bench/e2e -events 1000000 -repeat 3 -write BENCHMARKS.md
 //
@@ -394,6 +395,23 @@ func (b *bench) main() error {
 	}
 	med := map[string]result{}
 	spread := map[string]string{}
+	// The jobs take turns, round after round, rather than each running
+	// -repeat times in a row: a machine whose speed drifts (a shared or
+	// virtual one) then slows every job of a comparison alike.
+	runs := map[string][]result{}
+	for i := 0; i < b.o.repeat; i++ {
+		for _, j := range jobs {
+			if k := keys[j.name]; k != "bare" && !b.want(k) || j.run == nil {
+				continue
+			}
+			r, err := j.run()
+			if err != nil {
+				return fmt.Errorf("%s: %w", j.name, err)
+			}
+			fmt.Fprintf(os.Stderr, "%-45s run %d: %d events in %v, CPU %v, RSS %.0f MiB\n", j.name, i+1, r.events, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMiB)
+			runs[j.name] = append(runs[j.name], r)
+		}
+	}
 	for _, j := range jobs {
 		k := keys[j.name]
 		if k != "bare" && !b.want(k) {
@@ -405,15 +423,7 @@ func (b *bench) main() error {
 			}
 			continue
 		}
-		var rs []result
-		for i := 0; i < b.o.repeat; i++ {
-			r, err := j.run()
-			if err != nil {
-				return fmt.Errorf("%s: %w", j.name, err)
-			}
-			fmt.Fprintf(os.Stderr, "%-45s run %d: %d events in %v, CPU %v, RSS %.0f MiB\n", j.name, i+1, r.events, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.rssMiB)
-			rs = append(rs, r)
-		}
+		rs := runs[j.name]
 		slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
 		med[j.name] = rs[len(rs)/2]
 		spread[j.name] = fmt.Sprintf("%.1f-%.1f", rs[0].wall.Seconds(), rs[len(rs)-1].wall.Seconds())
