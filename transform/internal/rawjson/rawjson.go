@@ -439,6 +439,7 @@ func (sv *Sieve) run(b []byte, i int, sum *uint64) int {
 	*sum = acc
 	return i
 }
+
 // want reports whether the callback sees the string token tok.
 func (sv *Sieve) want(tok []byte, k Kind, plain bool, sum uint64) bool {
 	n := len(tok) - 2
