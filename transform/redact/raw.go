@@ -36,42 +36,33 @@ type edit struct {
 type rawBufs struct {
 	out  rawjson.Arena // the new bytes of the events
 	tok  []byte        // one replaced token at a time: Rewrite copies it
-	memo hintMemo
+	memo scanMemo
 }
 
-// hintMemo remembers the hints of the longer strings of a batch: most of
-// them (user agents, client addresses, names, TLS fingerprints, the fetch
-// time) come back from event to event, and computing hints costs a few
-// passes over the bytes where a hit costs a hash and a comparison. A slot
-// holds the bytes themselves (a slice of an event of the batch, never
-// modified), so a hit is an exact match.
-type hintMemo struct {
+// scanMemo remembers what scanning the strings of a batch gave: the values
+// that reach the scan (addresses, e-mail addresses, user agents, ids that
+// look like keys) come back from event to event, and a hit costs a hash and
+// a comparison where a miss costs the hints and, for a candidate, a lookup
+// in the shared cache under its lock. A slot holds the bytes themselves (a
+// slice of an event of the batch, never modified), so a hit is an exact
+// match. Not safe for concurrent use: one per batch.
+type scanMemo struct {
 	seed  maphash.Seed
 	slots [256]memoSlot
 }
 
 type memoSlot struct {
-	s []byte
-	h hint
+	s       []byte
+	out     string
+	changed bool
 }
 
-// memoMin is the shortest string worth remembering.
-const memoMin = 16
+func (m *scanMemo) slot(h uint64) *memoSlot { return &m.slots[h%uint64(len(m.slots))] }
 
-func (m *hintMemo) hints(b []byte) hint {
-	if len(b) < memoMin {
-		return hints(b)
-	}
+func (m *scanMemo) init() {
 	if m.seed == (maphash.Seed{}) {
 		m.seed = maphash.MakeSeed()
 	}
-	slot := &m.slots[maphash.Bytes(m.seed, b)%uint64(len(m.slots))]
-	if bytes.Equal(slot.s, b) && slot.s != nil {
-		return slot.h
-	}
-	h := hints(b)
-	*slot = memoSlot{b, h}
-	return h
 }
 
 func (r *Redactor) eventRaw(e *pipeline.Event, bufs *rawBufs) bool {
@@ -79,8 +70,14 @@ func (r *Redactor) eventRaw(e *pipeline.Event, bufs *rawBufs) bool {
 	if !ok {
 		return false
 	}
-	if len(r.patterns) > 0 {
-		if s, ok := r.scan(e.ActorEmail); ok {
+	if len(r.patterns) > 0 && e.ActorEmail != "" {
+		// Most often the same value was just scanned in the event itself.
+		bufs.memo.init()
+		if slot := bufs.memo.slot(maphash.String(bufs.memo.seed, e.ActorEmail)); slot.s != nil && string(slot.s) == e.ActorEmail {
+			if slot.changed {
+				e.ActorEmail = slot.out
+			}
+		} else if s, ok := r.scan(e.ActorEmail); ok {
 			e.ActorEmail = s
 		}
 	}
@@ -283,7 +280,7 @@ func (r *Redactor) applyEdits(raw []byte, edits []edit) ([]byte, error) {
 
 // rewriteToken scans one key, string or number token; a replacement is
 // appended to dst.
-func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool, memo *hintMemo) ([]byte, error) {
+func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool, memo *scanMemo) ([]byte, error) {
 	var out string
 	var changed bool
 	switch {

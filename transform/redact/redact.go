@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"regexp"
 	"sort"
 	"strconv"
@@ -322,18 +324,29 @@ func (r *Redactor) scan(s string) (string, bool) {
 	return out, changed
 }
 
-// scanBytes is scan for the bytes of a token; it copies them only when
-// they are worth scanning and not cached.
-func (r *Redactor) scanBytes(b []byte, memo *hintMemo) (string, bool) {
-	if r.need&hintNone == 0 && (len(b) < 3 || memo.hints(b)&r.need == 0) {
+// scanBytes is scan for the bytes of a token, remembered in memo; it copies
+// them only when they are worth scanning and not cached.
+func (r *Redactor) scanBytes(b []byte, memo *scanMemo) (string, bool) {
+	if r.need&hintNone == 0 && len(b) < 3 {
 		return "", false
 	}
-	if res, ok := r.cache.get(b); ok {
-		return res.out, res.changed
+	memo.init()
+	slot := memo.slot(maphash.Bytes(memo.seed, b))
+	if slot.s != nil && bytes.Equal(slot.s, b) {
+		return slot.out, slot.changed
 	}
-	s := string(b)
-	out, changed := r.scanMatches(s)
-	r.cache.put(s, scanResult{out, changed})
+	var out string
+	var changed bool
+	if r.need&hintNone != 0 || hints(b)&r.need != 0 {
+		if res, ok := r.cache.get(b); ok {
+			out, changed = res.out, res.changed
+		} else {
+			s := string(b)
+			out, changed = r.scanMatches(s)
+			r.cache.put(s, scanResult{out, changed})
+		}
+	}
+	*slot = memoSlot{s: b, out: out, changed: changed}
 	return out, changed
 }
 
