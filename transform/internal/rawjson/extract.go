@@ -86,8 +86,12 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 			return err
 		}
 		var c *pnode
+		key := s.b[kstart+1 : s.i-1]
+		if !plain {
+			key = []byte(unquote(s.b[kstart:s.i]))
+		}
 		for _, x := range n.kids {
-			if plain && string(s.b[kstart+1:s.i-1]) == x.key || !plain && unquote(s.b[kstart:s.i]) == x.key {
+			if len(x.key) == len(key) && string(key) == x.key {
 				c = x
 				break
 			}

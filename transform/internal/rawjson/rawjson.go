@@ -40,7 +40,16 @@ type scanner struct {
 	sum uint64
 }
 
+// ws skips white space. Compact JSON has none: the check of one byte
+// stays inline, the loop does not.
 func (s *scanner) ws() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return
+	}
+	s.wsLoop()
+}
+
+func (s *scanner) wsLoop() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
