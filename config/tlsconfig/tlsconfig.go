@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -76,9 +77,10 @@ func (c *Config) Resolve(base string) {
 
 // HTTPTransport returns a transport for an HTTP client of a sink or
 // source: the default transport's settings, this TLS configuration, and
-// enough idle connections per host for concurrent batches.
-func (c *Config) HTTPTransport() (*http.Transport, error) {
-	tc, err := c.Load()
+// enough idle connections per host for concurrent batches. log is as for
+// Load.
+func (c *Config) HTTPTransport(log *slog.Logger) (*http.Transport, error) {
+	tc, err := c.Load(log)
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +91,14 @@ func (c *Config) HTTPTransport() (*http.Transport, error) {
 }
 
 // Load returns the client TLS configuration, or nil when TLS is not active.
-func (c *Config) Load() (*tls.Config, error) {
+// With insecure_skip_verify it warns on log (nil: no warning), so that every
+// component that turns verification off says so the same way.
+func (c *Config) Load(log *slog.Logger) (*tls.Config, error) {
 	if !c.Active() {
 		return nil, nil
+	}
+	if c.InsecureSkipVerify && log != nil {
+		log.Warn("TLS certificate verification is disabled (tls.insecure_skip_verify)")
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // opt-in, documented
 	if c.MinVersion == "1.3" {

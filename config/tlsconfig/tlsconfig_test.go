@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -67,7 +68,7 @@ func TestValidate(t *testing.T) {
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := writeCert(t, dir)
-	if tc, err := (&Config{}).Load(); tc != nil || err != nil {
+	if tc, err := (&Config{}).Load(nil); tc != nil || err != nil {
 		t.Fatalf("inactive config loaded %v, %v", tc, err)
 	}
 	c := &Config{CAFile: "cert.pem", CertFile: "cert.pem", KeyFile: "key.pem", ServerName: "localhost", MinVersion: "1.3"}
@@ -75,23 +76,38 @@ func TestLoad(t *testing.T) {
 	if c.CAFile != cert || c.KeyFile != key {
 		t.Fatalf("Resolve: %+v", c)
 	}
-	tc, err := c.Load()
+	tc, err := c.Load(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tc.RootCAs == nil || len(tc.Certificates) != 1 || tc.MinVersion != tls.VersionTLS13 || tc.ServerName != "localhost" || tc.InsecureSkipVerify {
 		t.Fatalf("loaded %+v", tc)
 	}
-	tr, err := c.HTTPTransport()
+	tr, err := c.HTTPTransport(nil)
 	if err != nil || tr.TLSClientConfig == nil {
 		t.Fatalf("HTTPTransport: %v", err)
 	}
 	notPEM := filepath.Join(dir, "not.pem")
 	os.WriteFile(notPEM, []byte("hello"), 0o600)
-	if _, err := (&Config{CAFile: notPEM}).Load(); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
+	if _, err := (&Config{CAFile: notPEM}).Load(nil); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := (&Config{CertFile: cert, KeyFile: cert}).Load(); err == nil {
+	if _, err := (&Config{CertFile: cert, KeyFile: cert}).Load(nil); err == nil {
 		t.Fatal("a certificate as key loaded")
+	}
+}
+
+// TestInsecureWarns: turning verification off is said once, by Load, for
+// every component that loads its TLS settings; verification on says nothing.
+func TestInsecureWarns(t *testing.T) {
+	for _, insecure := range []bool{true, false} {
+		var buf strings.Builder
+		log := slog.New(slog.NewTextHandler(&buf, nil))
+		if _, err := (&Config{InsecureSkipVerify: insecure, ServerName: "x"}).HTTPTransport(log); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(buf.String(), "tls.insecure_skip_verify"); got != map[bool]int{true: 1, false: 0}[insecure] {
+			t.Fatalf("insecure_skip_verify=%v: %d warnings in %q", insecure, got, buf.String())
+		}
 	}
 }

@@ -49,12 +49,9 @@ func New(set pipeline.Settings, c *Config) (*Sink, error) {
 
 // Start builds the HTTP client; it does not contact Datadog. ctx is not kept.
 func (s *Sink) Start(context.Context) error {
-	tr, err := s.cfg.TLS.HTTPTransport()
+	tr, err := s.cfg.TLS.HTTPTransport(s.log)
 	if err != nil {
 		return fmt.Errorf("datadog sink %q: %w", s.name, err)
-	}
-	if s.cfg.TLS.InsecureSkipVerify {
-		s.log.Warn("TLS certificate verification is disabled (tls.insecure_skip_verify)")
 	}
 	s.client = &http.Client{Transport: tr, Timeout: s.cfg.Timeout}
 	return nil

@@ -78,11 +78,11 @@ func New(set pipeline.Settings, cfg *Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka sink %q: topic: %w", set.Name, err)
 	}
-	tc, err := cfg.TLS.Load()
+	log := set.Log()
+	tc, err := cfg.TLS.Load(log)
 	if err != nil {
 		return nil, fmt.Errorf("kafka sink %q: %w", set.Name, err)
 	}
-	log := set.Log()
 	tel := set.Tel()
 	s := &Sink{name: set.Name, cfg: cfg, log: log, tel: tel, tmpl: tmpl, tc: tc,
 		known: map[string]bool{}, txns: map[string]*txnProducer{}}
@@ -94,9 +94,6 @@ func New(set pipeline.Settings, cfg *Config) (*Sink, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(cfg.Headers.Static)) {
 		s.static = append(s.static, kgo.RecordHeader{Key: k, Value: []byte(cfg.Headers.Static[k])})
-	}
-	if cfg.TLS.InsecureSkipVerify {
-		log.Warn("kafka sink: tls.insecure_skip_verify is on: broker certificates are not verified")
 	}
 	return s, nil
 }

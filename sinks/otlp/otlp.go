@@ -93,12 +93,9 @@ func (s *Sink) Start(ctx context.Context) error {
 	if s.exp != nil {
 		return nil
 	}
-	tc, err := s.cfg.TLS.Load()
+	tc, err := s.cfg.TLS.Load(s.log)
 	if err != nil {
 		return fmt.Errorf("otlp sink %q: %w", s.name, err)
-	}
-	if s.cfg.TLS.InsecureSkipVerify {
-		s.log.Warn("TLS certificate verification is disabled (tls.insecure_skip_verify)")
 	}
 	switch s.cfg.Protocol {
 	case ProtocolGRPC:

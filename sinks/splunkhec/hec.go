@@ -76,12 +76,9 @@ func newChannel() string {
 // Start builds the HTTP client. It does not contact Splunk (an unreachable
 // HEC is a retryable Consume error). ctx is not kept.
 func (s *Sink) Start(context.Context) error {
-	tr, err := s.cfg.TLS.HTTPTransport()
+	tr, err := s.cfg.TLS.HTTPTransport(s.log)
 	if err != nil {
 		return fmt.Errorf("splunk_hec sink %q: %w", s.name, err)
-	}
-	if s.cfg.TLS.InsecureSkipVerify {
-		s.log.Warn("TLS certificate verification is disabled (tls.insecure_skip_verify)")
 	}
 	s.client = &http.Client{Transport: tr, Timeout: s.cfg.Timeout}
 	return nil

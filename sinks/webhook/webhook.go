@@ -75,7 +75,7 @@ var _ pipeline.Sink = (*Sink)(nil)
 // New returns a sink for cfg (already validated).
 func New(set pipeline.Settings, cfg Config) (*Sink, error) {
 	log := set.Log()
-	tr, err := cfg.TLS.HTTPTransport()
+	tr, err := cfg.TLS.HTTPTransport(log)
 	if err != nil {
 		return nil, fmt.Errorf("webhook %q: tls: %w", set.Name, err)
 	}

@@ -6,8 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/hashicorp/go-cleanhttp"
-
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -20,16 +18,11 @@ func NewFactory() pipeline.TransformFactory {
 				cfg.Host, _ = os.Hostname()
 			}
 			cfg.TLS.Resolve(set.BaseDir)
-			tc, err := cfg.TLS.Load()
+			tr, err := cfg.TLS.HTTPTransport(set.Log())
 			if err != nil {
 				return nil, fmt.Errorf("enrich: tls: %w", err)
 			}
-			var hc *http.Client
-			if tc != nil {
-				hc = cleanhttp.DefaultPooledClient()
-				hc.Transport.(*http.Transport).TLSClientConfig = tc
-			}
-			return New(&cfg, set.Logger, hc, time.Now), nil
+			return New(&cfg, set.Log(), &http.Client{Transport: tr}, time.Now), nil
 		})
 }
 
