@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/decoded"
 	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
@@ -49,18 +50,18 @@ func (m *Mapper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, e
 // Map returns the ECS document for an event object in, which becomes part
 // of the result and must not be used afterwards.
 func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
-	typ, ts := str(in, "type"), num(in, "effective_at")
+	typ, ts := decoded.Str(in, "type"), decoded.Num(in, "effective_at")
 	success := !strings.HasSuffix(typ, ".failed")
 	if requestLog {
-		typ, ts = str(in, "event"), num(in, "created_at")
+		typ, ts = decoded.Str(in, "event"), decoded.Num(in, "created_at")
 		if s, ok := in["success"].(bool); ok {
 			success = s
 		}
 	}
-	ar := obj(in, "auditrelay")
+	ar := decoded.Obj(in, "auditrelay")
 	cat, kinds := classify(typ, requestLog)
 	ev := map[string]any{"kind": "event", "action": typ, "category": cat, "type": kinds,
-		"id": str(in, "id"), "dataset": m.cfg.Dataset, "module": "openai", "provider": "openai"}
+		"id": decoded.Str(in, "id"), "dataset": m.cfg.Dataset, "module": "openai", "provider": "openai"}
 	if success {
 		ev["outcome"] = "success"
 	} else {
@@ -69,7 +70,7 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 	if s, ok := ar["severity_id"]; ok {
 		ev["severity"] = s
 	}
-	if t := str(ar, "ingested_at"); t != "" {
+	if t := decoded.Str(ar, "ingested_at"); t != "" {
 		ev["ingested"] = t
 	}
 	out := map[string]any{
@@ -81,74 +82,74 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 	}
 	var relIP, relUser []any
 	user := map[string]any{}
-	actor := obj(in, "actor")
+	actor := decoded.Obj(in, "actor")
 	if requestLog {
-		if id := str(actor, "id"); id != "" {
+		if id := decoded.Str(actor, "id"); id != "" {
 			user["id"] = id
 			relUser = append(relUser, id)
 		}
-		if n := str(actor, "name"); n != "" {
+		if n := decoded.Str(actor, "name"); n != "" {
 			user["name"] = n
 		}
 	} else {
 		var u map[string]any
-		switch str(actor, "type") {
+		switch decoded.Str(actor, "type") {
 		case "session":
-			s := obj(actor, "session")
-			u = obj(s, "user")
-			if ip := str(s, "ip_address"); ip != "" {
+			s := decoded.Obj(actor, "session")
+			u = decoded.Obj(s, "user")
+			if ip := decoded.Str(s, "ip_address"); ip != "" {
 				src := map[string]any{"ip": ip}
 				relIP = append(relIP, ip)
-				if d := obj(s, "ip_address_details"); d != nil {
+				if d := decoded.Obj(s, "ip_address_details"); d != nil {
 					geo := map[string]any{}
 					for k, v := range map[string]string{"country": "country_iso_code", "city": "city_name", "region": "region_name", "region_code": "region_iso_code"} {
-						if x := str(d, k); x != "" {
+						if x := decoded.Str(d, k); x != "" {
 							geo[v] = x
 						}
 					}
-					if lat, lon := str(d, "latitude"), str(d, "longitude"); isNum(lat) && isNum(lon) {
+					if lat, lon := decoded.Str(d, "latitude"), decoded.Str(d, "longitude"); isNum(lat) && isNum(lon) {
 						geo["location"] = map[string]any{"lat": json.Number(lat), "lon": json.Number(lon)}
 					}
 					if len(geo) > 0 {
 						src["geo"] = geo
 					}
-					if asn := str(d, "asn"); isNum(asn) {
+					if asn := decoded.Str(d, "asn"); isNum(asn) {
 						src["as"] = map[string]any{"number": json.Number(asn)}
 					}
 				}
 				out["source"] = src
 			}
-			if ua := str(s, "user_agent"); ua != "" {
+			if ua := decoded.Str(s, "user_agent"); ua != "" {
 				out["user_agent"] = map[string]any{"original": ua}
 			}
-			if ja3 := str(s, "ja3"); ja3 != "" {
+			if ja3 := decoded.Str(s, "ja3"); ja3 != "" {
 				out["tls"] = map[string]any{"client": map[string]any{"ja3": ja3}}
 			}
 		case "api_key":
-			k := obj(actor, "api_key")
-			u = obj(k, "user")
-			if sa := obj(k, "service_account"); sa != nil {
-				u = map[string]any{"id": str(sa, "id")}
+			k := decoded.Obj(actor, "api_key")
+			u = decoded.Obj(k, "user")
+			if sa := decoded.Obj(k, "service_account"); sa != nil {
+				u = map[string]any{"id": decoded.Str(sa, "id")}
 			}
 		}
-		if id := str(u, "id"); id != "" {
+		if id := decoded.Str(u, "id"); id != "" {
 			user["id"] = id
 			relUser = append(relUser, id)
 		}
-		if e := str(u, "email"); e != "" {
+		if e := decoded.Str(u, "email"); e != "" {
 			user["email"] = e
 			relUser = append(relUser, e)
 		}
-		if p := obj(in, typ); p != nil && !success {
-			if msg := str(p, "error_message"); msg != "" {
+		if p := decoded.Obj(in, typ); p != nil && !success {
+			if msg := decoded.Str(p, "error_message"); msg != "" {
 				out["message"] = msg
 			}
-			if c := str(p, "error_code"); c != "" {
-				out["error"] = map[string]any{"code": c, "message": str(p, "error_message")}
+			if c := decoded.Str(p, "error_code"); c != "" {
+				out["error"] = map[string]any{"code": c, "message": decoded.Str(p, "error_message")}
 			}
 		}
 	}
-	if n := str(obj(ar, "actor"), "name"); n != "" {
+	if n := decoded.Str(decoded.Obj(ar, "actor"), "name"); n != "" {
 		user["name"] = n
 	}
 	if tid := targetUser(typ, in, requestLog); tid != "" {
@@ -168,10 +169,10 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 		}
 		out["related"] = rel
 	}
-	if p := obj(in, "project"); p != nil {
-		out["cloud"] = map[string]any{"provider": "openai", "project": map[string]any{"id": str(p, "id"), "name": str(p, "name")}}
+	if p := decoded.Obj(in, "project"); p != nil {
+		out["cloud"] = map[string]any{"provider": "openai", "project": map[string]any{"id": decoded.Str(p, "id"), "name": decoded.Str(p, "name")}}
 	}
-	if l := obj(ar, "labels"); l != nil {
+	if l := decoded.Obj(ar, "labels"); l != nil {
 		out["labels"] = l
 	}
 	if m.cfg.KeepOriginal {
@@ -184,17 +185,17 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 
 func targetUser(typ string, in map[string]any, requestLog bool) string {
 	if requestLog {
-		if t := obj(in, "target"); str(t, "type") == "user" {
-			return str(t, "id")
+		if t := decoded.Obj(in, "target"); decoded.Str(t, "type") == "user" {
+			return decoded.Str(t, "id")
 		}
 		return ""
 	}
-	p := obj(in, typ)
+	p := decoded.Obj(in, typ)
 	switch {
 	case strings.HasPrefix(typ, "user."):
-		return str(p, "id")
-	case strings.HasPrefix(typ, "role.assignment.") && str(p, "principal_type") == "user":
-		return str(p, "principal_id")
+		return decoded.Str(p, "id")
+	case strings.HasPrefix(typ, "role.assignment.") && decoded.Str(p, "principal_type") == "user":
+		return decoded.Str(p, "principal_id")
 	}
 	return ""
 }
@@ -240,30 +241,3 @@ func hasPrefix(s string, ps ...string) bool {
 }
 
 func isNum(s string) bool { return rawjson.IsNumber(s) }
-
-func obj(m map[string]any, k string) map[string]any {
-	v, _ := m[k].(map[string]any)
-	return v
-}
-
-func str(m map[string]any, k string) string {
-	switch v := m[k].(type) {
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	}
-	return ""
-}
-
-func num(m map[string]any, k string) int64 {
-	if v, ok := m[k].(json.Number); ok {
-		if n, err := v.Int64(); err == nil {
-			return n
-		}
-		if f, err := v.Float64(); err == nil && f > -1e15 && f < 1e15 {
-			return int64(f)
-		}
-	}
-	return 0
-}

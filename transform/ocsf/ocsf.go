@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/decoded"
 	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
@@ -77,12 +78,12 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 	var ts int64
 	success := true
 	if requestLog {
-		typ, uid, ts = str(in, "event"), str(in, "id"), num(in, "created_at")
+		typ, uid, ts = decoded.Str(in, "event"), decoded.Str(in, "id"), decoded.Num(in, "created_at")
 		if s, ok := in["success"].(bool); ok {
 			success = s
 		}
 	} else {
-		typ, uid, ts = str(in, "type"), str(in, "id"), num(in, "effective_at")
+		typ, uid, ts = decoded.Str(in, "type"), decoded.Str(in, "id"), decoded.Num(in, "effective_at")
 		success = !strings.HasSuffix(typ, ".failed")
 	}
 	out := map[string]any{
@@ -120,11 +121,11 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 		out["user"] = u
 		out["service"] = map[string]any{"name": m.product}
 		if !success && payload != nil {
-			if c := str(payload, "error_code"); c != "" {
+			if c := decoded.Str(payload, "error_code"); c != "" {
 				out["status_code"] = c
 				out["status_detail"] = c
 			}
-			if msg := str(payload, "error_message"); msg != "" {
+			if msg := decoded.Str(payload, "error_message"); msg != "" {
 				out["message"] = msg
 			}
 		}
@@ -133,7 +134,7 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 		activity, activityName = accountActivity(typ)
 		out["user"] = targetUser(typ, payload)
 		if strings.HasPrefix(typ, "role.assignment.") {
-			out["policy"] = map[string]any{"uid": str(payload, "id"), "name": "role assignment", "desc": str(payload, "resource_type") + " " + str(payload, "resource_id")}
+			out["policy"] = map[string]any{"uid": decoded.Str(payload, "id"), "name": "role assignment", "desc": decoded.Str(payload, "resource_type") + " " + decoded.Str(payload, "resource_id")}
 		}
 	default:
 		class = ClassEntityManagement
@@ -150,7 +151,7 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 		out["http_request"] = map[string]any{"user_agent": ua}
 	}
 	if p, ok := in["project"].(map[string]any); ok {
-		out["cloud"] = map[string]any{"provider": "OpenAI", "project_uid": str(p, "id")}
+		out["cloud"] = map[string]any{"provider": "OpenAI", "project_uid": decoded.Str(p, "id")}
 	}
 	out["class_uid"], out["class_name"] = class, classNames[class]
 	out["category_uid"] = class / 1000
@@ -183,16 +184,16 @@ func (m *Mapper) requestLog(in, out map[string]any, typ string) (int, int, strin
 	switch {
 	case strings.HasPrefix(typ, "organization.user."):
 		a, n := accountActivity("user." + verb(typ))
-		u := map[string]any{"uid": str(obj(in, "target"), "id")}
-		if name := str(obj(in, "target"), "name"); name != "" {
+		u := map[string]any{"uid": decoded.Str(decoded.Obj(in, "target"), "id")}
+		if name := decoded.Str(decoded.Obj(in, "target"), "name"); name != "" {
 			u["name"] = name
 		}
 		out["user"] = u
 		return ClassAccountChange, a, n
 	case strings.HasPrefix(typ, "organization."):
 		a, n := entityActivity(typ)
-		t := obj(in, "target")
-		ent := map[string]any{"type": str(t, "type"), "uid": str(t, "id"), "name": str(t, "name")}
+		t := decoded.Obj(in, "target")
+		ent := map[string]any{"type": decoded.Str(t, "type"), "uid": decoded.Str(t, "id"), "name": decoded.Str(t, "name")}
 		if ent["name"] == "" {
 			ent["name"] = typ
 		}
@@ -200,19 +201,19 @@ func (m *Mapper) requestLog(in, out map[string]any, typ string) (int, int, strin
 		return ClassEntityManagement, a, n
 	}
 	api := map[string]any{"operation": typ, "service": map[string]any{"name": m.product}}
-	if req := obj(in, "api_request"); req != nil {
-		api["request"] = map[string]any{"uid": str(req, "id")}
-		if e := obj(req, "error"); e != nil {
-			api["response"] = map[string]any{"error": str(e, "code"), "error_message": str(e, "message")}
+	if req := decoded.Obj(in, "api_request"); req != nil {
+		api["request"] = map[string]any{"uid": decoded.Str(req, "id")}
+		if e := decoded.Obj(req, "error"); e != nil {
+			api["response"] = map[string]any{"error": decoded.Str(e, "code"), "error_message": decoded.Str(e, "message")}
 		}
-		if model := str(req, "model"); model != "" {
+		if model := decoded.Str(req, "model"); model != "" {
 			out["resources"] = []any{map[string]any{"type": "model", "name": model, "uid": model}}
 		}
 	}
 	out["api"] = api
 	// Request logs carry no network source: the caller's id stands in so
 	// that the class's required src_endpoint names who called.
-	out["src_endpoint"] = map[string]any{"uid": str(obj(in, "actor"), "id")}
+	out["src_endpoint"] = map[string]any{"uid": decoded.Str(decoded.Obj(in, "actor"), "id")}
 	switch v := verb(typ); v {
 	case "create":
 		return ClassAPIActivity, 1, "Create"
@@ -277,24 +278,24 @@ func entity(typ string, p map[string]any) map[string]any {
 		kind = typ[:i]
 	}
 	ent := map[string]any{"type": kind}
-	uid, name := str(p, "id"), str(p, "name")
+	uid, name := decoded.Str(p, "id"), decoded.Str(p, "name")
 	if uid == "" {
-		uid = str(p, "tenant_id")
+		uid = decoded.Str(p, "tenant_id")
 	}
 	for _, list := range []string{"certificates", "configs"} {
 		if l, ok := p[list].([]any); ok && len(l) > 0 {
 			first, _ := l[0].(map[string]any)
-			uid, name = str(first, "id"), str(first, "name")
+			uid, name = decoded.Str(first, "id"), decoded.Str(first, "name")
 		}
 	}
 	if name == "" {
-		name = str(obj(p, "data"), "name")
+		name = decoded.Str(decoded.Obj(p, "data"), "name")
 	}
 	if name == "" {
-		name = str(obj(p, "data"), "group_name")
+		name = decoded.Str(decoded.Obj(p, "data"), "group_name")
 	}
 	if name == "" {
-		name = str(p, "role_name")
+		name = decoded.Str(p, "role_name")
 	}
 	if uid != "" {
 		ent["uid"] = uid
@@ -311,24 +312,24 @@ func targetUser(typ string, p map[string]any) map[string]any {
 	u := map[string]any{}
 	switch {
 	case strings.HasPrefix(typ, "role.assignment."):
-		u["uid"], u["type"] = str(p, "principal_id"), str(p, "principal_type")
+		u["uid"], u["type"] = decoded.Str(p, "principal_id"), decoded.Str(p, "principal_type")
 	case strings.HasPrefix(typ, "invite."):
-		u["uid"] = str(p, "id")
-		if e := str(obj(p, "data"), "email"); e != "" {
+		u["uid"] = decoded.Str(p, "id")
+		if e := decoded.Str(decoded.Obj(p, "data"), "email"); e != "" {
 			u["email_addr"] = e
 		}
 		u["type"] = "invite"
 	default:
-		u["uid"] = str(p, "id")
+		u["uid"] = decoded.Str(p, "id")
 		if u["uid"] == "" {
-			u["uid"] = str(p, "tenant_id")
+			u["uid"] = decoded.Str(p, "tenant_id")
 		}
 	}
 	if u["uid"] == "" {
 		u["name"] = "unknown"
 		delete(u, "uid")
 	}
-	if r := str(obj(p, "data"), "role"); r != "" {
+	if r := decoded.Str(decoded.Obj(p, "data"), "role"); r != "" {
 		u["groups"] = []any{map[string]any{"name": r, "type": "role"}}
 	}
 	return u
@@ -336,26 +337,26 @@ func targetUser(typ string, p map[string]any) map[string]any {
 
 // actorUser is the session or key user of an audit-log actor.
 func actorUser(in map[string]any) map[string]any {
-	a := obj(in, "actor")
+	a := decoded.Obj(in, "actor")
 	var u map[string]any
-	switch str(a, "type") {
+	switch decoded.Str(a, "type") {
 	case "session":
-		u = obj(obj(a, "session"), "user")
+		u = decoded.Obj(decoded.Obj(a, "session"), "user")
 	case "api_key":
-		k := obj(a, "api_key")
-		if sa := obj(k, "service_account"); sa != nil {
-			return map[string]any{"uid": str(sa, "id"), "type": "service_account"}
+		k := decoded.Obj(a, "api_key")
+		if sa := decoded.Obj(k, "service_account"); sa != nil {
+			return map[string]any{"uid": decoded.Str(sa, "id"), "type": "service_account"}
 		}
-		u = obj(k, "user")
+		u = decoded.Obj(k, "user")
 	}
 	if u == nil {
 		return nil
 	}
-	out := map[string]any{"uid": str(u, "id")}
-	if e := str(u, "email"); e != "" {
+	out := map[string]any{"uid": decoded.Str(u, "id")}
+	if e := decoded.Str(u, "email"); e != "" {
 		out["email_addr"] = e
 	}
-	if n := str(obj(obj(in, "auditrelay"), "actor"), "name"); n != "" {
+	if n := decoded.Str(decoded.Obj(decoded.Obj(in, "auditrelay"), "actor"), "name"); n != "" {
 		out["name"] = n
 	}
 	return out
@@ -363,12 +364,12 @@ func actorUser(in map[string]any) map[string]any {
 
 func actor(in map[string]any, requestLog bool) map[string]any {
 	if requestLog {
-		a := obj(in, "actor")
+		a := decoded.Obj(in, "actor")
 		if a == nil {
 			return nil
 		}
-		u := map[string]any{"uid": str(a, "id"), "type": str(a, "type")}
-		if n := str(a, "name"); n != "" {
+		u := map[string]any{"uid": decoded.Str(a, "id"), "type": decoded.Str(a, "type")}
+		if n := decoded.Str(a, "name"); n != "" {
 			u["name"] = n
 		}
 		return map[string]any{"user": u}
@@ -378,12 +379,12 @@ func actor(in map[string]any, requestLog bool) map[string]any {
 		return nil
 	}
 	out := map[string]any{"user": u}
-	if k := obj(obj(in, "actor"), "api_key"); k != nil {
-		out["authorizations"] = []any{map[string]any{"decision": "api_key", "policy": map[string]any{"uid": str(k, "id"), "name": "api_key"}}}
+	if k := decoded.Obj(decoded.Obj(in, "actor"), "api_key"); k != nil {
+		out["authorizations"] = []any{map[string]any{"decision": "api_key", "policy": map[string]any{"uid": decoded.Str(k, "id"), "name": "api_key"}}}
 	}
-	if s := obj(obj(in, "actor"), "session"); s != nil {
+	if s := decoded.Obj(decoded.Obj(in, "actor"), "session"); s != nil {
 		out["session"] = map[string]any{"is_remote": true}
-		if ja3 := str(s, "ja3"); ja3 != "" {
+		if ja3 := decoded.Str(s, "ja3"); ja3 != "" {
 			out["session"].(map[string]any)["uid_alt"] = ja3
 		}
 	}
@@ -391,20 +392,20 @@ func actor(in map[string]any, requestLog bool) map[string]any {
 }
 
 func srcEndpoint(in map[string]any) map[string]any {
-	s := obj(obj(in, "actor"), "session")
-	ip := str(s, "ip_address")
+	s := decoded.Obj(decoded.Obj(in, "actor"), "session")
+	ip := decoded.Str(s, "ip_address")
 	if ip == "" {
 		return nil
 	}
 	ep := map[string]any{"ip": ip}
-	if d := obj(s, "ip_address_details"); d != nil {
+	if d := decoded.Obj(s, "ip_address_details"); d != nil {
 		loc := map[string]any{}
 		for src, dst := range map[string]string{"country": "country", "city": "city", "region": "region"} {
-			if v := str(d, src); v != "" {
+			if v := decoded.Str(d, src); v != "" {
 				loc[dst] = v
 			}
 		}
-		if lat, lon := str(d, "latitude"), str(d, "longitude"); lat != "" && lon != "" {
+		if lat, lon := decoded.Str(d, "latitude"), decoded.Str(d, "longitude"); lat != "" && lon != "" {
 			loc["lat"], loc["long"] = json.Number(lat), json.Number(lon)
 			if !validNumber(lat) || !validNumber(lon) {
 				delete(loc, "lat")
@@ -414,7 +415,7 @@ func srcEndpoint(in map[string]any) map[string]any {
 		if len(loc) > 0 {
 			ep["location"] = loc
 		}
-		if asn := str(d, "asn"); asn != "" && validNumber(asn) {
+		if asn := decoded.Str(d, "asn"); asn != "" && validNumber(asn) {
 			ep["autonomous_system"] = map[string]any{"number": json.Number(asn)}
 		}
 	}
@@ -424,50 +425,20 @@ func srcEndpoint(in map[string]any) map[string]any {
 func validNumber(s string) bool { return rawjson.IsNumber(s) }
 
 func sessionStr(in map[string]any, key string) string {
-	return str(obj(obj(in, "actor"), "session"), key)
+	return decoded.Str(decoded.Obj(decoded.Obj(in, "actor"), "session"), key)
 }
 
 func severity(in map[string]any, success bool) int {
-	if id, ok := obj(in, "auditrelay")["severity_id"].(json.Number); ok {
+	if id, ok := decoded.Obj(in, "auditrelay")["severity_id"].(json.Number); ok {
 		if n, err := id.Int64(); err == nil && n >= 0 && n <= 6 {
 			return int(n)
 		}
 	}
-	if id, ok := obj(in, "auditrelay")["severity_id"].(int); ok && id >= 0 && id <= 6 {
+	if id, ok := decoded.Obj(in, "auditrelay")["severity_id"].(int); ok && id >= 0 && id <= 6 {
 		return id
 	}
 	if !success {
 		return 3
 	}
 	return 1
-}
-
-func obj(m map[string]any, k string) map[string]any {
-	v, _ := m[k].(map[string]any)
-	return v
-}
-
-func str(m map[string]any, k string) string {
-	switch v := m[k].(type) {
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	}
-	return ""
-}
-
-func num(m map[string]any, k string) int64 {
-	switch v := m[k].(type) {
-	case json.Number:
-		if n, err := v.Int64(); err == nil {
-			return n
-		}
-		if f, err := v.Float64(); err == nil {
-			return int64(f)
-		}
-	case float64:
-		return int64(v)
-	}
-	return 0
 }
