@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -455,7 +456,17 @@ func TestErrorClassification(t *testing.T) {
 // TestLargeBatchesKeepOrderAndMarks sends a batch large enough to be
 // transformed in parts concurrently: the sink must see every event, in
 // order, changed once, with the batch's marks.
+// twoProcs makes Build see at least two processors, so that a large batch
+// is cut into parts transformed concurrently even on a one-core machine.
+func twoProcs(t *testing.T) {
+	if n := runtime.GOMAXPROCS(0); n < 2 {
+		runtime.GOMAXPROCS(2)
+		t.Cleanup(func() { runtime.GOMAXPROCS(n) })
+	}
+}
+
 func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
+	twoProcs(t)
 	w := newWorld()
 	var marks []bool
 	w.sinks["a"] = &sink{fail: func(b pipeline.Batch) error {
@@ -490,6 +501,7 @@ func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
 // TestLargeBatchesDroppingEvents: the parts of a large batch are joined in
 // order when a transform drops events from them.
 func TestLargeBatchesDroppingEvents(t *testing.T) {
+	twoProcs(t)
 	w := newWorld()
 	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "dropodd", "shout"), nil, nil)
 	if err != nil {
