@@ -30,8 +30,6 @@ type edit struct {
 	kind string
 }
 
-// eventRaw redacts e through its bytes; false means that it changed nothing
-// and the event needs the object path.
 // rawBufs are the buffers the raw path reuses across the events of a batch.
 type rawBufs struct {
 	out  rawjson.Arena // the new bytes of the events
@@ -57,7 +55,19 @@ type memoSlot struct {
 	changed bool
 }
 
-func (m *scanMemo) slot(h uint64) *memoSlot { return &m.slots[h%uint64(len(m.slots))] }
+// find returns the slot for b and whether it holds b's result.
+func (m *scanMemo) find(b []byte) (*memoSlot, bool) {
+	m.init()
+	slot := &m.slots[maphash.Bytes(m.seed, b)%uint64(len(m.slots))]
+	return slot, slot.s != nil && bytes.Equal(slot.s, b)
+}
+
+// findString is find for a string (the same hash as for its bytes).
+func (m *scanMemo) findString(s string) (*memoSlot, bool) {
+	m.init()
+	slot := &m.slots[maphash.String(m.seed, s)%uint64(len(m.slots))]
+	return slot, slot.s != nil && string(slot.s) == s
+}
 
 func (m *scanMemo) init() {
 	if m.seed == (maphash.Seed{}) {
@@ -65,6 +75,8 @@ func (m *scanMemo) init() {
 	}
 }
 
+// eventRaw redacts e through its bytes; false means that it changed nothing
+// and the event needs the object path.
 func (r *Redactor) eventRaw(e *pipeline.Event, bufs *rawBufs) bool {
 	raw, ok := r.redactRaw(e.Raw, r.wholeFirst, bufs)
 	if !ok {
@@ -72,8 +84,7 @@ func (r *Redactor) eventRaw(e *pipeline.Event, bufs *rawBufs) bool {
 	}
 	if len(r.patterns) > 0 && e.ActorEmail != "" {
 		// Most often the same value was just scanned in the event itself.
-		bufs.memo.init()
-		if slot := bufs.memo.slot(maphash.String(bufs.memo.seed, e.ActorEmail)); slot.s != nil && string(slot.s) == e.ActorEmail {
+		if slot, ok := bufs.memo.findString(e.ActorEmail); ok {
 			if slot.changed {
 				e.ActorEmail = slot.out
 			}

@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
-	"hash/maphash"
 	"regexp"
 	"sort"
 	"strconv"
@@ -330,9 +328,8 @@ func (r *Redactor) scanBytes(b []byte, memo *scanMemo) (string, bool) {
 	if r.need&hintNone == 0 && len(b) < 3 {
 		return "", false
 	}
-	memo.init()
-	slot := memo.slot(maphash.Bytes(memo.seed, b))
-	if slot.s != nil && bytes.Equal(slot.s, b) {
+	slot, ok := memo.find(b)
+	if ok {
 		return slot.out, slot.changed
 	}
 	var out string
