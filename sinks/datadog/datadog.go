@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -39,11 +39,11 @@ func New(set pipeline.Settings, c *Config) (*Sink, error) {
 	s := &Sink{name: set.Name, cfg: *c, log: log, url: strings.TrimRight(c.baseURL(), "/") + "/api/v2/logs",
 		tags: strings.Join(c.Tags, ",")}
 	s.head = append(s.head, `{"ddsource":`...)
-	s.head = appendJSONString(s.head, c.Source)
+	s.head = rawjson.AppendString(s.head, c.Source)
 	s.head = append(s.head, `,"service":`...)
-	s.head = appendJSONString(s.head, c.Service)
+	s.head = rawjson.AppendString(s.head, c.Service)
 	s.head = append(s.head, `,"hostname":`...)
-	s.head = appendJSONString(s.head, c.Hostname)
+	s.head = rawjson.AppendString(s.head, c.Hostname)
 	return s, nil
 }
 
@@ -81,12 +81,14 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if s.tags != "" {
 		tags = s.tags + "," + tags
 	}
+	// The ddtags member is the same for every entry of the batch.
+	ddtags := rawjson.AppendString([]byte(`,"ddtags":`), tags)
 	// Encode every entry once; reject those Datadog would truncate.
 	entries := make([][]byte, 0, len(b.Events))
 	kept := make([]int, 0, len(b.Events))
 	var rejected []pipeline.Rejection
 	for i := range b.Events {
-		e := s.entry(&b.Events[i], tags)
+		e := s.entry(&b.Events[i], ddtags)
 		if len(e) > maxEntry {
 			rejected = append(rejected, pipeline.Rejection{Event: b.Events[i],
 				Reason: fmt.Sprintf("the log entry is %d bytes, over Datadog's %d byte limit (it would be truncated)", len(e), maxEntry)})
@@ -132,11 +134,10 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 }
 
 // entry encodes one log entry: the event's JSON, unchanged, is its message.
-func (s *Sink) entry(ev *pipeline.Event, tags string) []byte {
-	e := make([]byte, 0, len(s.head)+len(ev.Raw)+len(tags)+96)
+func (s *Sink) entry(ev *pipeline.Event, ddtags []byte) []byte {
+	e := make([]byte, 0, len(s.head)+len(ev.Raw)+len(ddtags)+96)
 	e = append(e, s.head...)
-	e = append(e, `,"ddtags":`...)
-	e = appendJSONString(e, tags)
+	e = append(e, ddtags...)
 	t := ev.Time
 	if t.IsZero() {
 		t = ev.ObservedAt
@@ -146,42 +147,8 @@ func (s *Sink) entry(ev *pipeline.Event, tags string) []byte {
 		e = strconv.AppendInt(e, t.UnixMilli(), 10)
 	}
 	e = append(e, `,"message":`...)
-	e = appendJSONBytes(e, ev.Raw)
+	e = rawjson.AppendString(e, ev.Raw)
 	return append(e, '}')
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
-}
-
-// appendJSONBytes appends raw as a JSON string (quotes, backslashes and
-// control characters escaped; the rest copied as is).
-func appendJSONBytes(b, raw []byte) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i, c := range raw {
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, raw[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, raw[start:]...)
-	return append(b, '"')
 }
 
 // post sends one request. It returns 202/200 or 413 with a nil error, and

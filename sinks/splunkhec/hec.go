@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -48,18 +49,18 @@ func New(set pipeline.Settings, c *Config) (*Sink, error) {
 		url: base + "/services/collector/event", ackURL: base + "/services/collector/ack",
 		auth: "Splunk " + c.Token.Value(), channel: newChannel()}
 	s.meta = append(s.meta, `"host":`...)
-	s.meta = appendJSONString(s.meta, c.Host)
+	s.meta = rawjson.AppendString(s.meta, c.Host)
 	s.meta = append(s.meta, `,"sourcetype":`...)
-	s.meta = appendJSONString(s.meta, c.Sourcetype)
+	s.meta = rawjson.AppendString(s.meta, c.Sourcetype)
 	if c.Index != "" {
 		s.meta = append(s.meta, `,"index":`...)
-		s.meta = appendJSONString(s.meta, c.Index)
+		s.meta = rawjson.AppendString(s.meta, c.Index)
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Fields)) {
 		s.fields = append(s.fields, ',')
-		s.fields = appendJSONString(s.fields, k)
+		s.fields = rawjson.AppendString(s.fields, k)
 		s.fields = append(s.fields, ':')
-		s.fields = appendJSONString(s.fields, c.Fields[k])
+		s.fields = rawjson.AppendString(s.fields, c.Fields[k])
 	}
 	return s, nil
 }
@@ -184,11 +185,11 @@ func (s *Sink) encode(buf *bytes.Buffer, source, srcName string, evs []pipeline.
 	buf.Reset()
 	var head []byte
 	head = append(head, `,"source":`...)
-	head = appendJSONString(head, source)
+	head = rawjson.AppendString(head, source)
 	head = append(head, ',')
 	head = append(head, s.meta...)
 	head = append(head, `,"fields":{"auditrelay_source":`...)
-	head = appendJSONString(head, srcName)
+	head = rawjson.AppendString(head, srcName)
 	head = append(head, s.fields...)
 	head = append(head, `},"event":`...)
 	var tmp [32]byte
@@ -223,11 +224,6 @@ func appendTime(b []byte, t time.Time) []byte {
 	}
 	b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 	return b
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }
 
 // reply is HEC's JSON answer.

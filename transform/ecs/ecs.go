@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/transform/internal/decoded"
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // Version is the ECS version the output follows.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // minRefreshGap bounds refreshes triggered by unknown ids.

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 )
 
 // fields reads the few values enrich needs from an event, whether decoded

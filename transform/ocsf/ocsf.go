@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/transform/internal/decoded"
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // Version is the OCSF version the output follows.

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 )
 
 // hint is a cheap property of a string, computed in one pass, that a

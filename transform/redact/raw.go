@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // The raw path redacts an event by editing its encoded bytes: the tokens

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 )
 
 // Redactor is the redact transform. It is safe for concurrent use.

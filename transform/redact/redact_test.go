@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
-	"github.com/auditrelay/auditrelay/transform/internal/rawjson"
 	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
 

@@ -2,6 +2,8 @@ package openaisim
 
 import (
 	"strconv"
+
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 )
 
 // jw appends JSON to a byte slice without reflection. key, elem and open
@@ -35,7 +37,7 @@ func (w *jw) close()  { w.b = append(w.b, '}') }
 func (w *jw) openA()  { w.sep(); w.b = append(w.b, '[') }
 func (w *jw) closeA() { w.b = append(w.b, ']') }
 
-func (w *jw) str(s string) { w.b = appendJSONString(w.b, s) }
+func (w *jw) str(s string) { w.b = rawjson.AppendString(w.b, s) }
 func (w *jw) int(v int64)  { w.b = strconv.AppendInt(w.b, v, 10) }
 func (w *jw) bool(v bool)  { w.b = strconv.AppendBool(w.b, v) }
 func (w *jw) null()        { w.b = append(w.b, "null"...) }
@@ -61,33 +63,4 @@ func idstr(prefix string, r *rng, n int) string {
 	b := make([]byte, 0, len(prefix)+n)
 	b = append(b, prefix...)
 	return string(r.appendAlnum(b, n))
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexLower[c>>4], hexLower[c&15])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

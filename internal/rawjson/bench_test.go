@@ -9,7 +9,7 @@ import (
 )
 
 func corpus(b *testing.B) [][]byte {
-	data, err := os.ReadFile("../../testdata/events.jsonl")
+	data, err := os.ReadFile("../../transform/testdata/events.jsonl")
 	if err != nil {
 		b.Fatal(err)
 	}

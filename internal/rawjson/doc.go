@@ -1,6 +1,8 @@
 // Package rawjson reads and edits encoded JSON objects in place, for the
 // transforms that change a few values of an event: decoding an event into
-// maps and encoding it again costs several times more than the change.
+// maps and encoding it again costs several times more than the change. Its
+// AppendString is the project's one JSON string encoder (sinks that write
+// their own request bodies, the simulator).
 //
 // Every function validates what it walks and returns ErrSyntax on anything
 // it does not accept (malformed JSON, nesting deeper than 1000, trailing

@@ -718,10 +718,10 @@ func IsObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
 // IsNull reports whether v is absent (nil) or the literal null.
 func IsNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
 
-// AppendString appends s as a JSON string the way encoding/json does with
-// HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
-// escaped.
-func AppendString(dst []byte, s string) []byte {
+// AppendString appends s (a string or bytes) as a JSON string the way
+// encoding/json does with HTML escaping off: invalid UTF-8 becomes U+FFFD,
+// U+2028 and U+2029 are escaped.
+func AppendString[T ~string | ~[]byte](dst []byte, s T) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -765,7 +765,7 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
