@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/internal/rawjson"
+	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -208,13 +209,8 @@ func (s *Sink) post(ctx context.Context, body []byte) (int, error) {
 // retryAfter reads Retry-After (seconds or an HTTP date), then Datadog's
 // X-RateLimit-Reset (seconds).
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second, true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(now), 0), true
-		}
+	if d, ok := retryafter.Parse(h.Get("Retry-After"), now); ok {
+		return d, true
 	}
 	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Reset"))); err == nil && s >= 0 {
 		return time.Duration(s) * time.Second, true

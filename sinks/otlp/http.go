@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
+	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -137,7 +137,7 @@ func classifyHTTP(r *http.Response, body []byte, now time.Time) error {
 	err := fmt.Errorf("http status %d: %s", r.StatusCode, msg)
 	switch r.StatusCode {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		if d, ok := retryAfter(r.Header.Get("Retry-After"), now); ok {
+		if d, ok := retryafter.Parse(r.Header.Get("Retry-After"), now); ok {
 			return pipeline.RetryAfter(err, d)
 		}
 		return err
@@ -149,18 +149,4 @@ func classifyHTTP(r *http.Response, body []byte, now time.Time) error {
 
 func isText(ctype string) bool {
 	return ctype == "" || strings.HasPrefix(ctype, "text/") || strings.HasPrefix(ctype, "application/json")
-}
-
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	if h == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

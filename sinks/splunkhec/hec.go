@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/internal/rawjson"
+	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -307,7 +308,7 @@ func (s *Sink) post(ctx context.Context, url string, body []byte, compress bool)
 		return res, pipeline.Permanent(fmt.Errorf("%s (the HEC token was refused)", what))
 	case st == http.StatusTooManyRequests || st >= 500:
 		err := errors.New(what)
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now()); ok {
 			return res, pipeline.RetryAfter(err, d)
 		}
 		return res, err
@@ -351,18 +352,4 @@ func (s *Sink) waitAcks(ctx context.Context, ids []int64) error {
 			return err
 		}
 	}
-}
-
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	if h == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -223,7 +224,7 @@ func (s *Sink) post(ctx context.Context, evs []*pipeline.Event) error {
 		return nil
 	case st == http.StatusTooManyRequests || st == http.StatusRequestTimeout || st >= 500:
 		err := fmt.Errorf("webhook %q: HTTP %d: %s", s.name, st, strings.TrimSpace(string(msg)))
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), s.now()); ok {
+		if d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), s.now()); ok {
 			return pipeline.RetryAfter(err, d)
 		}
 		return err
@@ -241,17 +242,4 @@ func redactURL(err error) error {
 		}
 	}
 	return err
-}
-
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

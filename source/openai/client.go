@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -207,19 +208,11 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 // serverWait reads Retry-After-Ms, then Retry-After (seconds or HTTP date).
 func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
 	if v := h.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 && ms < 1e12 { // NaN and +Inf fail too
 			return time.Duration(ms * float64(time.Millisecond)), true
 		}
 	}
-	if v := h.Get("Retry-After"); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-			return time.Duration(s * float64(time.Second)), true
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(now), 0), true
-		}
-	}
-	return 0, false
+	return retryafter.Parse(h.Get("Retry-After"), now)
 }
 
 func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
