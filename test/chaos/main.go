@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/sinks/splunkhec/hectest"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 type options struct {
@@ -123,7 +123,7 @@ func run(o options, args string) error {
 	}
 	fmt.Print(b.String())
 	if o.write != "" {
-		if err := rewrite(o.write, b.String()); err != nil {
+		if err := benchkit.RewriteSection(o.write, "chaos", b.String()); err != nil {
 			return err
 		}
 	}
@@ -489,14 +489,14 @@ func (h *harness) outageOTLP() row {
 		return fail(r, fmt.Errorf("no collector at %s: run bash test/e2e/build-collector.sh", h.bin["otelcol"]))
 	}
 	out := filepath.Join(h.work, "otelcol.jsonl")
-	grpc, httpPort := freePort(), freePort()
+	grpc, httpPort := benchkit.FreePort(), benchkit.FreePort()
 	cmd := exec.Command(h.bin["otelcol"], "--config", "file:"+filepath.Join("deploy", "otelcol", "collector-e2e.yaml"))
 	cmd.Env = append(os.Environ(), fmt.Sprintf("OTELCOL_GRPC_PORT=%d", grpc), fmt.Sprintf("OTELCOL_HTTP_PORT=%d", httpPort), "OTELCOL_OUT="+out)
 	if err := cmd.Start(); err != nil {
 		return fail(r, err)
 	}
 	defer func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", grpc)); err != nil {
+	if err := benchkit.WaitTCP(fmt.Sprintf("127.0.0.1:%d", grpc), 30*time.Second); err != nil {
 		return fail(r, err)
 	}
 	return h.outage(r, "outage-otlp", 30000,
@@ -607,46 +607,4 @@ func fail(r row, err error) row {
 		r.result = r.result[:400] + "..."
 	}
 	return r
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitTCP(addr string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listens on %s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-const beginMark, endMark = "<!-- chaos:begin -->", "<!-- chaos:end -->"
-
-// rewrite replaces the generated section of a markdown file.
-func rewrite(path, section string) error {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	s := string(data)
-	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
-	if i < 0 || j < i {
-		s += "\n" + beginMark + "\n" + endMark + "\n"
-		i, j = strings.Index(s, beginMark), strings.Index(s, endMark)
-	}
-	s = s[:i+len(beginMark)] + "\n" + section + s[j:]
-	return os.WriteFile(path, []byte(s), 0o644)
 }

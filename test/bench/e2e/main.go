@@ -24,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +35,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 type options struct {
@@ -125,7 +126,7 @@ func run(o options, args string) error {
 	}
 	fmt.Print(b.out.String())
 	if o.write != "" {
-		return rewrite(o.write, b.out.String())
+		return benchkit.RewriteSection(o.write, "bench-e2e", b.out.String())
 	}
 	return nil
 }
@@ -177,40 +178,16 @@ func (b *bench) want(job string) bool {
 	return slices.Contains(strings.Split(b.o.jobs, ","), job)
 }
 
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitTCP(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listens on %s: %w", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // startSim serves n historical events (and rate new ones per second).
 func (b *bench) startSim(n int, rate float64) error {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	addr := fmt.Sprintf("127.0.0.1:%d", benchkit.FreePort())
 	b.sim = exec.Command(b.bin["auditrelay"], "simulate", "--listen", addr, "--events", strconv.Itoa(n),
 		"--org-logs", "0", "--rate", fmt.Sprint(rate), "--span", "720h", "--seed", "1")
 	if err := b.sim.Start(); err != nil {
 		return err
 	}
 	b.simBase = "http://" + addr + "/v1"
-	return waitTCP(addr, 30*time.Second)
+	return benchkit.WaitTCP(addr, 30*time.Second)
 }
 
 func (b *bench) stopSim() {
@@ -537,7 +514,7 @@ func (b *bench) startCollector() (*collector, error) {
 	if _, err := os.Stat(b.bin["otelcol"]); err != nil {
 		return nil, fmt.Errorf("no OpenTelemetry Collector at %s: run `bash test/e2e/build-collector.sh`", b.bin["otelcol"])
 	}
-	grpc, httpPort := freePort(), freePort()
+	grpc, httpPort := benchkit.FreePort(), benchkit.FreePort()
 	cfg := fmt.Sprintf(`receivers:
   otlp:
     protocols:
@@ -559,7 +536,7 @@ service:
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if err := waitTCP(c.addr, 30*time.Second); err != nil {
+	if err := benchkit.WaitTCP(c.addr, 30*time.Second); err != nil {
 		c.stop()
 		return nil, fmt.Errorf("collector: %w\n%s", err, c.stderr.String())
 	}
@@ -759,25 +736,6 @@ func (b *bench) tail() error {
 		q(0.5).Round(10*time.Millisecond), q(0.99).Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
 	fmt.Fprintf(b.out, "Latency is from the event's effective_at (whole seconds, taken as the middle of the second) to the moment its line was read from the file (20 ms polling).\n\n")
 	return nil
-}
-
-const beginMark, endMark = "<!-- bench-e2e:begin -->", "<!-- bench-e2e:end -->"
-
-// rewrite replaces the generated section of a markdown file (between the
-// marks), keeping the hand-written text around it.
-func rewrite(path, section string) error {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	s := string(data)
-	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
-	if i < 0 || j < i {
-		s += "\n" + beginMark + "\n" + endMark + "\n"
-		i, j = strings.Index(s, beginMark), strings.Index(s, endMark)
-	}
-	s = s[:i+len(beginMark)] + "\n" + section + s[j:]
-	return os.WriteFile(path, []byte(s), 0o644)
 }
 
 // lockedBuffer is a bytes.Buffer a process may write while we read.
