@@ -107,13 +107,13 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 							geo[v] = x
 						}
 					}
-					if lat, lon := decoded.Str(d, "latitude"), decoded.Str(d, "longitude"); isNum(lat) && isNum(lon) {
+					if lat, lon := decoded.Str(d, "latitude"), decoded.Str(d, "longitude"); rawjson.IsNumber(lat) && rawjson.IsNumber(lon) {
 						geo["location"] = map[string]any{"lat": json.Number(lat), "lon": json.Number(lon)}
 					}
 					if len(geo) > 0 {
 						src["geo"] = geo
 					}
-					if asn := decoded.Str(d, "asn"); isNum(asn) {
+					if asn := decoded.Str(d, "asn"); rawjson.IsNumber(asn) {
 						src["as"] = map[string]any{"number": json.Number(asn)}
 					}
 				}
@@ -239,5 +239,3 @@ func hasPrefix(s string, ps ...string) bool {
 	}
 	return false
 }
-
-func isNum(s string) bool { return rawjson.IsNumber(s) }
