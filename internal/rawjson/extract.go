@@ -78,6 +78,9 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 		s.i++
 		return nil
 	}
+	// seen marks the kids met so far in this object: only a key met again
+	// (a duplicate) has spans to clear. Kids past 64 are always cleared.
+	var seen uint64
 	for {
 		s.ws()
 		kstart := s.i
@@ -90,9 +93,16 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 		if !plain {
 			key = []byte(unquote(s.b[kstart:s.i]))
 		}
-		for _, x := range n.kids {
+		again := false
+		for j, x := range n.kids {
 			if len(x.key) == len(key) && string(key) == x.key {
 				c = x
+				if j < 64 {
+					again = seen&(1<<j) != 0
+					seen |= 1 << j
+				} else {
+					again = true
+				}
 				break
 			}
 		}
@@ -106,12 +116,15 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 		switch {
 		case c == nil:
 			err = s.value(depth+1, nil)
-		case len(c.kids) > 0 && s.i < len(s.b) && s.b[s.i] == '{':
-			c.clear(spans) // a later copy of the key replaces an earlier one
-			err = s.extract(depth+1, c, spans)
 		default:
-			c.clear(spans)
-			err = s.value(depth+1, nil)
+			if again {
+				c.clear(spans) // a later copy of the key replaces an earlier one
+			}
+			if len(c.kids) > 0 && s.i < len(s.b) && s.b[s.i] == '{' {
+				err = s.extract(depth+1, c, spans)
+			} else {
+				err = s.value(depth+1, nil)
+			}
 		}
 		if err != nil {
 			return err
