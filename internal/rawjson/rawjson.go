@@ -346,12 +346,16 @@ func Rewrite(b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) 
 // RewriteIn is Rewrite taking the room for a new slice from a (nil: a
 // fresh allocation).
 func RewriteIn(a *Arena, b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
-	return RewriteSieved(a, b, nil, fn)
+	return RewriteSieved(a, b, nil, func(tok []byte, k Kind, plain bool, _ uint64) ([]byte, error) { return fn(tok, k, plain) })
 }
 
 // RewriteSieved is RewriteIn calling fn only for the tokens sv lets
-// through (nil: every token). The whole object is still validated.
-func RewriteSieved(a *Arena, b []byte, sv *Sieve, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
+// through (nil: every token). The whole object is still validated. fn also
+// gets the sum sv added up over the token (its start value included) when
+// the token is a plain string or key of at most sv's maxLen bytes between
+// its quotes, so that it need not count the bytes again; for every other
+// token sum is 0.
+func RewriteSieved(a *Arena, b []byte, sv *Sieve, fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
 	s := scanner{b: b, sv: sv}
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
@@ -360,7 +364,11 @@ func RewriteSieved(a *Arena, b []byte, sv *Sieve, fn func(tok []byte, k Kind, pl
 	var out []byte
 	copied := 0
 	err := s.value(0, func(start int, k Kind, plain bool) error {
-		rep, err := fn(b[start:s.i], k, plain)
+		var sum uint64
+		if sv != nil && k != Number && plain && s.i-start-2 <= sv.maxLen {
+			sum = s.sum
+		}
+		rep, err := fn(b[start:s.i], k, plain, sum)
 		if err != nil || rep == nil {
 			return err
 		}

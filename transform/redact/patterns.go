@@ -114,20 +114,36 @@ func hints[T ~string | ~[]byte](s T) hint {
 	for i := 0; i < len(s); i++ {
 		acc += hintAdd[s[i]]
 	}
+	return hintsOf(s, acc&0xff, acc>>8&0xff, acc>>16&0xff, acc>>24&0xff, acc>>32&0xff, acc>>40&0xff)
+}
+
+// sieveHints is hints for a string of at most sieveMaxLen bytes that the
+// sieve has already added up (sum, its start value included): the counts
+// are the sum's fields, and only the looks at neighbours are left to do.
+// FuzzHints holds it to hints.
+func sieveHints(s []byte, sum uint64) hint {
+	c := sum - sieveStart // no field borrows: each is its start plus a count
+	return hintsOf(s, c&0xff, c>>8&0xff, c>>16&0xff, c>>24&0xff, c>>32&0xff+c>>48&0xff, c>>40&0xff)
+}
+
+// hintsOf derives the hints of s from its counts of digits, dots, colons,
+// '@', the bytes of bearer and JWT openings (b B J) and of key prefixes
+// (- _ A).
+func hintsOf[T ~string | ~[]byte](s T, digits, dots, colons, ats, bearer, dash uint64) hint {
 	var h hint
-	if acc&0xff >= 13 {
+	if digits >= 13 {
 		h |= hintDigits
 	}
-	if acc>>8&0xff >= 3 {
+	if dots >= 3 {
 		h |= hintDots
 	}
-	if acc>>16&0xff >= 2 {
+	if colons >= 2 {
 		h |= hintColons
 	}
-	if acc>>24&0xff > 0 {
+	if ats > 0 {
 		h |= hintAt
 	}
-	if acc>>32&0xff > 0 && len(s) >= minBearerLen || acc>>40&0xff > 0 && len(s) >= minKeyLen {
+	if bearer > 0 && len(s) >= minBearerLen || dash > 0 && len(s) >= minKeyLen {
 		h |= contextHints(s)
 	}
 	if h&(hintDigits|hintDots|hintColons) == 0 {

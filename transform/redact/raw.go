@@ -46,7 +46,7 @@ type rawBufs struct {
 // match. Not safe for concurrent use: one per batch.
 type scanMemo struct {
 	seed  maphash.Seed
-	slots [256]memoSlot
+	slots [1024]memoSlot
 }
 
 type memoSlot struct {
@@ -123,11 +123,11 @@ func (r *Redactor) redactRaw(raw []byte, whole bool, bufs *rawBufs) ([]byte, boo
 		}
 	}
 	sawKey := false
-	out, err := rawjson.RewriteSieved(&bufs.out, raw, r.sieve, func(tok []byte, k rawjson.Kind, plain bool) ([]byte, error) {
+	out, err := rawjson.RewriteSieved(&bufs.out, raw, r.sieve, func(tok []byte, k rawjson.Kind, plain bool, sum uint64) ([]byte, error) {
 		if !whole && k == rawjson.Key && r.wholeKey(tok, plain) {
 			sawKey = true
 		}
-		rep, err := r.rewriteToken(bufs.tok[:0], tok, k, plain, &bufs.memo)
+		rep, err := r.rewriteToken(bufs.tok[:0], tok, k, plain, sum, &bufs.memo)
 		if rep != nil {
 			bufs.tok = rep
 		}
@@ -289,16 +289,16 @@ func (r *Redactor) applyEdits(raw []byte, edits []edit) ([]byte, error) {
 	return append(out, raw[prev:]...), nil
 }
 
-// rewriteToken scans one key, string or number token; a replacement is
-// appended to dst.
-func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool, memo *scanMemo) ([]byte, error) {
+// rewriteToken scans one key, string or number token (sum: the sieve's
+// sum over a string, see RewriteSieved); a replacement is appended to dst.
+func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool, sum uint64, memo *scanMemo) ([]byte, error) {
 	var out string
 	var changed bool
 	switch {
 	case k == rawjson.Number:
-		out, changed = r.scanBytes(tok, memo)
+		out, changed = r.scanBytes(tok, 0, memo)
 	case plain:
-		out, changed = r.scanBytes(tok[1:len(tok)-1], memo)
+		out, changed = r.scanBytes(tok[1:len(tok)-1], sum, memo)
 	default:
 		s, _ := rawjson.Str(tok)
 		out, changed = r.scan(s)

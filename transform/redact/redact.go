@@ -324,7 +324,9 @@ func (r *Redactor) scan(s string) (string, bool) {
 
 // scanBytes is scan for the bytes of a token, remembered in memo; it copies
 // them only when they are worth scanning and not cached.
-func (r *Redactor) scanBytes(b []byte, memo *scanMemo) (string, bool) {
+// sum is the sieve's sum over b (0: not summed), which spares hints its
+// count of the bytes.
+func (r *Redactor) scanBytes(b []byte, sum uint64, memo *scanMemo) (string, bool) {
 	if r.need&hintNone == 0 && len(b) < 3 {
 		return "", false
 	}
@@ -334,7 +336,7 @@ func (r *Redactor) scanBytes(b []byte, memo *scanMemo) (string, bool) {
 	}
 	var out string
 	var changed bool
-	if r.need&hintNone != 0 || hints(b)&r.need != 0 {
+	if r.need&hintNone != 0 || r.hintsOf(b, sum)&r.need != 0 {
 		if res, ok := r.cache.get(b); ok {
 			out, changed = res.out, res.changed
 		} else {
@@ -345,6 +347,14 @@ func (r *Redactor) scanBytes(b []byte, memo *scanMemo) (string, bool) {
 	}
 	*slot = memoSlot{s: b, out: out, changed: changed}
 	return out, changed
+}
+
+// hintsOf is hints(b), from the sieve's sum when there is one.
+func (r *Redactor) hintsOf(b []byte, sum uint64) hint {
+	if sum != 0 {
+		return sieveHints(b, sum)
+	}
+	return hints(b)
 }
 
 // scanMatches replaces every pattern match in s, rescanning the result.

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -401,15 +402,23 @@ func BenchmarkRedact(b *testing.B) {
 
 // FuzzHints: the quick pre-check never hides a match from its pattern.
 func FuzzHints(f *testing.F) {
-	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
+	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "eyJa.eyJc.d", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
 		"a@b.co", "1.2.3.4", "::1", "1:2:3:4:5:6:7:8", "0:0:0:0:0:ffff:1.2.3.4", "2026-11-24T12:30:05.123Z", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
 		f.Add(s)
 	}
 	sieve := newSieve(hintAny, nil)
+	every := rawjson.NewSieve(&sieveAdd, sieveStart, sieveMaxLen, nil, rawjson.SieveRule{}) // lets every token through
 	f.Fuzz(func(t *testing.T, s string) {
 		h := hints(s)
 		if hints([]byte(s)) != h {
 			t.Fatalf("hints differ for string and bytes of %q", s)
+		}
+		if sum := sieveSum(every, s); sum != 0 {
+			if got := sieveHints([]byte(s), sum); got != h {
+				t.Fatalf("sieveHints(%q) = %b, hints %b", s, got, h)
+			}
+		} else if tok := rawjson.AppendString(nil, s); len(s) <= sieveMaxLen && string(tok[1:len(tok)-1]) == s && utf8.ValidString(s) {
+			t.Fatalf("no sum for the plain string %q", s)
 		}
 		if matches(s) != "" && !sieveSees(sieve, s) {
 			t.Fatalf("the sieve hides %q, which %s matches", s, matches(s))
@@ -424,6 +433,21 @@ func FuzzHints(f *testing.F) {
 	})
 }
 
+// sieveSum returns the sum sv hands the callback with s as a string value.
+func sieveSum(sv *rawjson.Sieve, s string) uint64 {
+	doc := append(append([]byte(`{"k":`), rawjson.AppendString(nil, s)...), '}')
+	var sum uint64
+	if _, err := rawjson.RewriteSieved(nil, doc, sv, func(_ []byte, k rawjson.Kind, _ bool, n uint64) ([]byte, error) {
+		if k == rawjson.String {
+			sum = n
+		}
+		return nil, nil
+	}); err != nil {
+		panic(err)
+	}
+	return sum
+}
+
 // sieveSees reports whether the sieve hands s to the callback as a string
 // value and as a key.
 func sieveSees(sv *rawjson.Sieve, s string) bool {
@@ -435,7 +459,7 @@ func sieveSeesAs(sv *rawjson.Sieve, s string) (value, key bool) {
 	tok := rawjson.AppendString(nil, s)
 	doc := append(append(append([]byte(`{`), tok...), `:`...), tok...)
 	doc = append(doc, '}')
-	if _, err := rawjson.RewriteSieved(nil, doc, sv, func(_ []byte, k rawjson.Kind, _ bool) ([]byte, error) {
+	if _, err := rawjson.RewriteSieved(nil, doc, sv, func(_ []byte, k rawjson.Kind, _ bool, _ uint64) ([]byte, error) {
 		value = value || k == rawjson.String
 		key = key || k == rawjson.Key
 		return nil, nil
