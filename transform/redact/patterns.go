@@ -266,6 +266,10 @@ type pattern struct {
 	need  hint
 	re    *regexp.Regexp
 	valid func(s string, start, end int) bool // nil: every match counts
+	// whole, when set and true for s, says that the expression's only
+	// valid match in s is all of s, so that it need not run: a value that
+	// is just an address is the common case (FuzzHints checks it).
+	whole func(s string) bool
 }
 
 var builtins = map[string]pattern{
@@ -273,7 +277,7 @@ var builtins = map[string]pattern{
 		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)},
 	"ipv4": {name: "ipv4", need: hintDots,
 		re:    regexp.MustCompile(`(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])`),
-		valid: validIPv4},
+		valid: validIPv4, whole: isDottedQuad},
 	"ipv6": {name: "ipv6", need: hintColons,
 		re:    regexp.MustCompile(`[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*`),
 		valid: validIPv6},
@@ -320,6 +324,29 @@ func validIPv4(s string, start, end int) bool {
 		}
 	}
 	return true
+}
+
+// isDottedQuad reports whether s is exactly four decimal octets (0-255,
+// no leading zeros) joined by dots.
+func isDottedQuad(s string) bool {
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if len(s) == 0 || s[0] != '.' {
+				return false
+			}
+			s = s[1:]
+		}
+		n, v := 0, 0
+		for n < len(s) && n < 3 && isDigit(s[n]) {
+			v = v*10 + int(s[n]-'0')
+			n++
+		}
+		if n == 0 || v > 255 || n > 1 && s[0] == '0' {
+			return false
+		}
+		s = s[n:]
+	}
+	return len(s) == 0
 }
 
 func validIPv6(s string, start, end int) bool {

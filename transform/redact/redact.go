@@ -384,6 +384,11 @@ func (r *Redactor) find(s string) []span {
 		if p.need&hintNone == 0 && h&p.need == 0 {
 			continue
 		}
+		if p.whole != nil && p.whole(s) {
+			// s is one match from end to end (and holds no marker).
+			spans = append(spans, span{0, len(s), p.name})
+			continue
+		}
 		for _, m := range p.re.FindAllStringIndex(s, -1) {
 			if m[0] == m[1] || p.valid != nil && !p.valid(s, m[0], m[1]) {
 				continue

@@ -402,7 +402,7 @@ func BenchmarkRedact(b *testing.B) {
 
 // FuzzHints: the quick pre-check never hides a match from its pattern.
 func FuzzHints(f *testing.F) {
-	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "eyJa.eyJc.d", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
+	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "eyJa.eyJc.d", "255.255.255.255", "0.0.0.0", "10.0.0.1", "256.1.1.1", "01.2.3.4", "1.2.3.4.", "1.2.3", "192.168.001.1", "1.22.133.249", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
 		"a@b.co", "1.2.3.4", "::1", "1:2:3:4:5:6:7:8", "0:0:0:0:0:ffff:1.2.3.4", "2026-11-24T12:30:05.123Z", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
 		f.Add(s)
 	}
@@ -424,10 +424,17 @@ func FuzzHints(f *testing.F) {
 			t.Fatalf("the sieve hides %q, which %s matches", s, matches(s))
 		}
 		for _, p := range builtins {
+			var valid [][]int
 			for _, m := range p.re.FindAllStringIndex(s, -1) {
-				if (p.valid == nil || p.valid(s, m[0], m[1])) && h&p.need == 0 {
-					t.Fatalf("%s matches %q but its hint is missing", p.name, s)
+				if p.valid == nil || p.valid(s, m[0], m[1]) {
+					valid = append(valid, m)
+					if h&p.need == 0 {
+						t.Fatalf("%s matches %q but its hint is missing", p.name, s)
+					}
 				}
+			}
+			if p.whole != nil && p.whole(s) && (len(valid) != 1 || valid[0][0] != 0 || valid[0][1] != len(s) || markerRE.MatchString(s)) {
+				t.Fatalf("%s: whole(%q) holds, but the valid matches are %v", p.name, s, valid)
 			}
 		}
 	})
