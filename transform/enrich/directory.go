@@ -14,18 +14,23 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-type user struct{ Name, Email, Role string }
+// The entries' json is what entity.appendJSON writes for them, encoded
+// once when the directory is loaded (encodeAll) rather than for every event
+// that names them; empty, appendJSON encodes the fields.
 
-type project struct{ Name, Status string }
+type user struct{ Name, Email, Role, json string }
+
+type project struct{ Name, Status, json string }
 
 type key struct {
 	Name      string
 	OwnerType string // user | service_account
 	OwnerID   string
 	OwnerName string
+	json      string
 }
 
-type account struct{ Name, Role string }
+type account struct{ Name, Role, json string }
 
 // directory is one immutable snapshot of the organization's directory.
 type directory struct {
@@ -72,7 +77,7 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 			return err
 		}
 		if room() {
-			d.users[u.ID] = user{u.Name, u.Email, u.Role}
+			d.users[u.ID] = user{Name: u.Name, Email: u.Email, Role: u.Role}
 		}
 		return nil
 	})
@@ -86,7 +91,7 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 			return err
 		}
 		if room() {
-			d.projects[p.ID] = project{p.Name, p.Status}
+			d.projects[p.ID] = project{Name: p.Name, Status: p.Status}
 			pids = append(pids, p.ID)
 		}
 		return nil
@@ -101,7 +106,7 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 				return err
 			}
 			if room() {
-				d.accounts[a.ID] = account{a.Name, a.Role}
+				d.accounts[a.ID] = account{Name: a.Name, Role: a.Role}
 			}
 			return nil
 		})
@@ -136,7 +141,28 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 			return nil, err
 		}
 	}
+	d.encodeAll()
 	return d, nil
+}
+
+// encodeAll fills the json of every entry.
+func (d *directory) encodeAll() {
+	for id, v := range d.users {
+		v.json = string((&entity{kind: userEntity, user: v}).appendJSON(nil))
+		d.users[id] = v
+	}
+	for id, v := range d.projects {
+		v.json = string((&entity{kind: projectEntity, project: v}).appendJSON(nil))
+		d.projects[id] = v
+	}
+	for id, v := range d.keys {
+		v.json = string((&entity{kind: keyEntity, key: v}).appendJSON(nil))
+		d.keys[id] = v
+	}
+	for id, v := range d.accounts {
+		v.json = string((&entity{kind: accountEntity, account: v}).appendJSON(nil))
+		d.accounts[id] = v
+	}
 }
 
 // list walks every page of one list endpoint.

@@ -275,6 +275,9 @@ func (x *entity) toMap() map[string]any {
 func (x *entity) appendJSON(dst []byte) []byte {
 	switch x.kind {
 	case userEntity:
+		if x.user.json != "" {
+			return append(dst, x.user.json...)
+		}
 		dst = appendMember(append(dst, '{'), "email", x.user.Email)
 		dst = appendMember(append(dst, ','), "name", x.user.Name)
 		if x.user.Role != "" {
@@ -282,10 +285,16 @@ func (x *entity) appendJSON(dst []byte) []byte {
 		}
 		return append(dst, `,"type":"user"}`...)
 	case accountEntity:
+		if x.account.json != "" {
+			return append(dst, x.account.json...)
+		}
 		dst = appendMember(append(dst, '{'), "name", x.account.Name)
 		dst = appendMember(append(dst, ','), "role", x.account.Role)
 		return append(dst, `,"type":"service_account"}`...)
 	case keyEntity:
+		if x.key.json != "" {
+			return append(dst, x.key.json...)
+		}
 		dst = appendMember(append(dst, '{'), "name", x.key.Name)
 		if x.key.OwnerID != "" {
 			dst = appendMember(append(dst, `,"owner":{`...), "id", x.key.OwnerID)
@@ -295,6 +304,9 @@ func (x *entity) appendJSON(dst []byte) []byte {
 		}
 		return append(dst, '}')
 	default:
+		if x.project.json != "" {
+			return append(dst, x.project.json...)
+		}
 		dst = appendMember(append(dst, '{'), "name", x.project.Name)
 		dst = appendMember(append(dst, ','), "status", x.project.Status)
 		return append(dst, '}')

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -220,13 +221,17 @@ func TestValidate(t *testing.T) {
 func TestGolden(t *testing.T) {
 	e := New(&Config{TTL: time.Hour, Host: "relay-1", Labels: map[string]string{"env": "prod"}},
 		slog.New(slog.DiscardHandler), nil, func() time.Time { return time.Unix(1_748_740_000, 0) })
-	e.dir.Store(&directory{loadedAt: time.Unix(1_748_739_000, 0),
-		users: map[string]user{"user-grace": {"Grace Hopper", "grace@acme.example", "owner"},
-			"user-ada": {"Ada Lovelace", "ada@acme.example", "reader"}, "user-linus": {"Linus Torvalds", "linus@acme.example", "reader"}},
-		projects: map[string]project{"proj_support": {"Support Copilot", "active"}},
-		keys: map[string]key{"key_Owner123": {"ci key", "user", "user-ada", "Ada Lovelace"},
-			"key_Bot456": {"bot key", "service_account", "svc_acct_bot", "Support Bot"}, "key_AbCdEf123": {"new key", "user", "user-grace", "Grace Hopper"}},
-		accounts: map[string]account{"svc_acct_bot": {"Support Bot", "member"}}})
+	d := &directory{loadedAt: time.Unix(1_748_739_000, 0),
+		users: map[string]user{"user-grace": {Name: "Grace Hopper", Email: "grace@acme.example", Role: "owner"},
+			"user-ada":   {Name: "Ada Lovelace", Email: "ada@acme.example", Role: "reader"},
+			"user-linus": {Name: "Linus Torvalds", Email: "linus@acme.example", Role: "reader"}},
+		projects: map[string]project{"proj_support": {Name: "Support Copilot", Status: "active"}},
+		keys: map[string]key{"key_Owner123": {Name: "ci key", OwnerType: "user", OwnerID: "user-ada", OwnerName: "Ada Lovelace"},
+			"key_Bot456":    {Name: "bot key", OwnerType: "service_account", OwnerID: "svc_acct_bot", OwnerName: "Support Bot"},
+			"key_AbCdEf123": {Name: "new key", OwnerType: "user", OwnerID: "user-grace", OwnerName: "Grace Hopper"}},
+		accounts: map[string]account{"svc_acct_bot": {Name: "Support Bot", Role: "member"}}}
+	d.encodeAll() // as load leaves it
+	e.dir.Store(d)
 	b, err := e.Process(t.Context(), pipeline.Batch{Events: transformtest.Corpus(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -269,11 +274,13 @@ func checkSamePaths(t *testing.T, e *Enricher, ev pipeline.Event) {
 func TestRawMatchesObject(t *testing.T) {
 	e := New(&Config{TTL: time.Hour, Host: "relay-1", Labels: map[string]string{"env": "prod", "<x>": "a&b"}},
 		slog.New(slog.DiscardHandler), nil, func() time.Time { return time.Unix(1_748_740_000, 0) })
-	e.dir.Store(&directory{loadedAt: time.Unix(1_748_739_000, 0),
-		users:    map[string]user{"user-grace": {"Grace \"Amazing\" Hopper", "grace@acme.example", "owner"}},
-		projects: map[string]project{"proj_support": {"Support <Copilot>", "active"}},
-		keys:     map[string]key{"key_Owner123": {"ci key", "user", "user-ada", "Ada Lovelace"}},
-		accounts: map[string]account{"svc_acct_bot": {"Support Bot", "member"}}})
+	newDir := func() *directory {
+		return &directory{loadedAt: time.Unix(1_748_739_000, 0),
+			users:    map[string]user{"user-grace": {Name: "Grace \"Amazing\" Hopper", Email: "grace@acme.example", Role: "owner"}},
+			projects: map[string]project{"proj_support": {Name: "Support <Copilot>", Status: "active"}},
+			keys:     map[string]key{"key_Owner123": {Name: "ci key", OwnerType: "user", OwnerID: "user-ada", OwnerName: "Ada Lovelace"}},
+			accounts: map[string]account{"svc_acct_bot": {Name: "Support Bot", Role: "member"}}}
+	}
 	extra := []string{`{}`, ` { } `, `null`, `[]`, `{"a":1} x`, `{"auditrelay":{"old":true},"type":"x"}`,
 		`{"type":"user.added","user.added":{"id":"user-grace"},"success":false}`,
 		`{"event":"organization.user.deleted","type":null,"actor":{"type":"user","id":"user-grace"},"target":{"type":"user","id":"gone"}}`,
@@ -287,8 +294,16 @@ func TestRawMatchesObject(t *testing.T) {
 		}
 		evs = append(evs, ev)
 	}
-	for _, ev := range evs {
-		t.Run(string(ev.Raw[:min(len(ev.Raw), 40)]), func(t *testing.T) { checkSamePaths(t, e, ev) })
+	// The entries as tests build them, and with the encoding load adds.
+	for _, encoded := range []bool{false, true} {
+		d := newDir()
+		if encoded {
+			d.encodeAll()
+		}
+		e.dir.Store(d)
+		for _, ev := range evs {
+			t.Run(fmt.Sprintf("encoded=%v/%s", encoded, ev.Raw[:min(len(ev.Raw), 40)]), func(t *testing.T) { checkSamePaths(t, e, ev) })
+		}
 	}
 }
 
