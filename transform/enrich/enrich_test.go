@@ -330,6 +330,50 @@ func FuzzEnrich(f *testing.F) {
 	})
 }
 
+// BenchmarkEnrichRedactStream is BenchmarkEnrichRedact over 20,000
+// distinct simulator events taken 500 at a time, as a back-fill meets them:
+// every batch brings new ids, times and hashes, and redact's caches turn
+// over as they do in a long run.
+func BenchmarkEnrichRedactStream(b *testing.B) {
+	const n, part = 20000, 500
+	srv := openaisim.New(openaisim.Options{Seed: 1, Events: n, Span: 24 * time.Hour, Users: 25, Projects: 8, APIKey: simKey})
+	base, err := srv.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	e := newEnricher(b, base, nil)
+	e.Refresh(b.Context())
+	rc := redact.DefaultConfig()
+	rc.Mode, rc.HashKey = redact.ModeHash, "0123456789abcdef0123"
+	r, err := redact.New(rc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	corpus := simEvents(b, srv, n)
+	evs := make([]pipeline.Event, part)
+	b.ReportAllocs()
+	cpu0 := transformtest.CPUTime()
+	for i := 0; b.Loop(); i++ {
+		off := i * part % n
+		copy(evs, corpus[off:off+part])
+		batch := pipeline.Batch{Events: evs}
+		for _, t := range []pipeline.Transform{e, r} {
+			if batch, err = t.Process(b.Context(), batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for i := range batch.Events {
+			if err := batch.Events[i].Finalize(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	cpu := transformtest.CPUTime() - cpu0
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*part), "ns/event")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*part), "cpu-ns/event")
+}
+
 // benchChain times what the runner does with a batch of 500 simulator
 // events: each transform's Process in turn, then Finalize on every event.
 // Its ns/event is the number to set against the pipeline's cost per event
