@@ -336,7 +336,7 @@ func (r *Redactor) scanBytes(b []byte, sum uint64, memo *scanMemo) (string, bool
 	}
 	var out string
 	var changed bool
-	if r.need&hintNone != 0 || r.hintsOf(b, sum)&r.need != 0 {
+	if r.need&hintNone != 0 || hintsSummed(b, sum)&r.need != 0 {
 		if res, ok := r.cache.get(b); ok {
 			out, changed = res.out, res.changed
 		} else {
@@ -349,8 +349,8 @@ func (r *Redactor) scanBytes(b []byte, sum uint64, memo *scanMemo) (string, bool
 	return out, changed
 }
 
-// hintsOf is hints(b), from the sieve's sum when there is one.
-func (r *Redactor) hintsOf(b []byte, sum uint64) hint {
+// hintsSummed is hints(b), from the sieve's sum when there is one.
+func hintsSummed(b []byte, sum uint64) hint {
 	if sum != 0 {
 		return sieveHints(b, sum)
 	}
