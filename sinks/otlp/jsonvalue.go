@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -15,8 +16,13 @@ import (
 // doubles. It avoids the map[string]any a generic decoder would build, and
 // the keys and strings without escapes are substrings of b, so that an
 // event costs one string allocation rather than one per string.
+//
+// Each map and slice is sized once, from a first quick pass that counts
+// the members of every object and array, instead of growing (and copying
+// its key-value pairs) as members arrive.
 func parseObject(b string, dst pcommon.Map) error {
-	p := jsonParser{b: b}
+	var buf [32]int32
+	p := jsonParser{b: b, counts: memberCounts(b, buf[:0])}
 	p.ws()
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
 		return errors.New("not a JSON object")
@@ -32,8 +38,64 @@ func parseObject(b string, dst pcommon.Map) error {
 }
 
 type jsonParser struct {
-	b string
-	i int
+	b      string
+	i      int
+	counts []int32 // memberCounts of b
+	opened int     // objects and arrays opened so far
+}
+
+// size returns the member count of the object or array being opened.
+func (p *jsonParser) size() int {
+	k := p.opened
+	p.opened++
+	if k < len(p.counts) {
+		return int(p.counts[k])
+	}
+	return 0
+}
+
+// memberCounts appends to counts, for each object and array of b in the
+// order they open, one more than the number of commas directly inside it:
+// its number of members when it has any. Strings are skipped whole. On
+// malformed input the counts are only wrong, never unsafe: they are
+// capacities, bounded by len(b).
+func memberCounts(b string, counts []int32) []int32 {
+	var open [64]int32 // indexes in counts of the containers open
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for { // to the closing quote: one not escaped by a backslash
+				q := strings.IndexByte(b[i+1:], '"')
+				if q < 0 {
+					return counts
+				}
+				i += q + 1
+				n := 0
+				for j := i - 1; b[j] == '\\'; j-- {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+		case '{', '[':
+			if depth < len(open) {
+				open[depth] = int32(len(counts))
+			}
+			depth++
+			counts = append(counts, 1)
+		case '}', ']':
+			if depth > 0 {
+				depth--
+			}
+		case ',':
+			if depth > 0 && depth <= len(open) {
+				counts[open[depth-1]]++
+			}
+		}
+	}
+	return counts
 }
 
 func (p *jsonParser) ws() {
@@ -53,11 +115,13 @@ func (p *jsonParser) errAt(what string) error {
 
 func (p *jsonParser) object(dst pcommon.Map) error {
 	p.i++ // {
+	n := p.size()
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		return nil
 	}
+	dst.EnsureCapacity(n)
 	for {
 		p.ws()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -94,11 +158,13 @@ func (p *jsonParser) object(dst pcommon.Map) error {
 
 func (p *jsonParser) array(dst pcommon.Slice) error {
 	p.i++ // [
+	n := p.size()
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		return nil
 	}
+	dst.EnsureCapacity(n)
 	for {
 		p.ws()
 		if err := p.value(dst.AppendEmpty()); err != nil {
