@@ -107,14 +107,18 @@ func newSieve(need hint, keys []string) *rawjson.Sieve {
 // hints computes the hints of s. It must stay a superset: a string a
 // pattern matches has that pattern's hint (FuzzHints checks it).
 func hints[T ~string | ~[]byte](s T) hint {
-	if len(s) > 255 { // the 8-bit counters would overflow
-		return hintsLong(s)
+	var digits, dots, colons, ats, bearer, dash uint64
+	// The packed 8-bit counters take 255 bytes at most: longer strings
+	// are counted a chunk at a time.
+	for start := 0; start < len(s); start += 255 {
+		var acc uint64
+		for i := start; i < min(start+255, len(s)); i++ {
+			acc += hintAdd[s[i]]
+		}
+		digits, dots, colons = digits+acc&0xff, dots+acc>>8&0xff, colons+acc>>16&0xff
+		ats, bearer, dash = ats+acc>>24&0xff, bearer+acc>>32&0xff, dash+acc>>40&0xff
 	}
-	var acc uint64
-	for i := 0; i < len(s); i++ {
-		acc += hintAdd[s[i]]
-	}
-	return hintsOf(s, acc&0xff, acc>>8&0xff, acc>>16&0xff, acc>>24&0xff, acc>>32&0xff, acc>>40&0xff)
+	return hintsOf(s, digits, dots, colons, ats, bearer, dash)
 }
 
 // sieveHints is hints for a string of at most sieveMaxLen bytes that the
@@ -207,33 +211,6 @@ func mayHoldIPv6[T ~string | ~[]byte](s T) bool {
 		}
 	}
 	return n >= 6
-}
-
-func hintsLong[T ~string | ~[]byte](s T) hint {
-	var h hint
-	dots, colons, digits := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.':
-			dots++
-		case c == ':':
-			colons++
-		case c == '@':
-			h |= hintAt
-		}
-	}
-	if dots >= 3 {
-		h |= hintDots
-	}
-	if colons >= 2 {
-		h |= hintColons
-	}
-	if digits >= 13 {
-		h |= hintDigits
-	}
-	return refine(s, h|contextHints(s))
 }
 
 // contextHints looks for "bearer" (any case), "eyJ" and the key prefixes.
