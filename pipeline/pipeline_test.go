@@ -477,14 +477,7 @@ func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := pipeline.Batch{Source: "acme", WindowStart: true, WindowEnd: true}
-	for i := range 2000 {
-		b.Events = append(b.Events, pipeline.Event{ID: fmt.Sprint(i), Raw: fmt.Appendf(nil, `{"msg":"m%d"}`, i)})
-	}
-	if err := p.Head().Consume(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	got := w.sinks["a"].got
+	got := consumeLarge(t, p, w.sinks["a"])
 	if len(got) != 2000 {
 		t.Fatalf("%d events", len(got))
 	}
@@ -498,6 +491,20 @@ func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
 	}
 }
 
+// consumeLarge sends one window of 2000 events {"msg":"m<i>"} through p and
+// returns what the sink got.
+func consumeLarge(t *testing.T, p *pipeline.Pipeline, out *sink) []string {
+	t.Helper()
+	b := pipeline.Batch{Source: "acme", WindowStart: true, WindowEnd: true}
+	for i := range 2000 {
+		b.Events = append(b.Events, pipeline.Event{ID: fmt.Sprint(i), Raw: fmt.Appendf(nil, `{"msg":"m%d"}`, i)})
+	}
+	if err := p.Head().Consume(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return out.got
+}
+
 // TestLargeBatchesDroppingEvents: the parts of a large batch are joined in
 // order when a transform drops events from them.
 func TestLargeBatchesDroppingEvents(t *testing.T) {
@@ -507,14 +514,7 @@ func TestLargeBatchesDroppingEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := pipeline.Batch{Source: "acme", WindowStart: true, WindowEnd: true}
-	for i := range 2000 {
-		b.Events = append(b.Events, pipeline.Event{ID: fmt.Sprint(i), Raw: fmt.Appendf(nil, `{"msg":"m%d"}`, i)})
-	}
-	if err := p.Head().Consume(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	got := w.sinks["a"].got
+	got := consumeLarge(t, p, w.sinks["a"])
 	if len(got) != 1000 {
 		t.Fatalf("%d events, want 1000", len(got))
 	}
