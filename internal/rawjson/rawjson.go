@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/bits"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -525,15 +524,13 @@ func (a *Arena) Keep(b []byte) []byte {
 	return b
 }
 
-// IsNumber reports whether s is exactly one JSON number literal, with no
-// white space around it (which json.Unmarshal would accept and a
-// json.Number would then write out as an invalid literal).
+// IsNumber reports whether s is exactly one JSON number literal: nothing
+// around it, and not null or a quoted number (which json.Unmarshal into a
+// json.Number accepts, and which a json.Number would then write out as an
+// invalid literal).
 func IsNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	var n json.Number
-	return strings.TrimSpace(s) == s && json.Unmarshal([]byte(s), &n) == nil
+	sc := scanner{b: []byte(s)}
+	return sc.num() == nil && sc.i == len(s)
 }
 
 // Valid reports whether b is one JSON object this package accepts.

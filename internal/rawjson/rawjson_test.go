@@ -296,3 +296,18 @@ func TestValidSpecialAtEveryOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestIsNumber: only a bare JSON number literal is one; json.Unmarshal into
+// a json.Number also takes null and quoted numbers, which would then be
+// written out as invalid literals.
+func TestIsNumber(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0": true, "-1": true, "35.6762": true, "-74.006": true, "1e5": true, "2.5E-3": true, "701": true,
+		"": false, "null": false, `"1"`: false, " 1": false, "1 ": false, "01": false, "1.": false, "-": false,
+		"+1": false, ".5": false, "1e": false, "NaN": false, "0x10": false, "1,2": false,
+	} {
+		if got := IsNumber(s); got != want {
+			t.Errorf("IsNumber(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

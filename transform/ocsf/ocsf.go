@@ -407,7 +407,7 @@ func srcEndpoint(in map[string]any) map[string]any {
 		}
 		if lat, lon := decoded.Str(d, "latitude"), decoded.Str(d, "longitude"); lat != "" && lon != "" {
 			loc["lat"], loc["long"] = json.Number(lat), json.Number(lon)
-			if !validNumber(lat) || !validNumber(lon) {
+			if !rawjson.IsNumber(lat) || !rawjson.IsNumber(lon) {
 				delete(loc, "lat")
 				delete(loc, "long")
 			}
@@ -415,14 +415,13 @@ func srcEndpoint(in map[string]any) map[string]any {
 		if len(loc) > 0 {
 			ep["location"] = loc
 		}
-		if asn := decoded.Str(d, "asn"); asn != "" && validNumber(asn) {
+		if asn := decoded.Str(d, "asn"); asn != "" && rawjson.IsNumber(asn) {
 			ep["autonomous_system"] = map[string]any{"number": json.Number(asn)}
 		}
 	}
 	return ep
 }
 
-func validNumber(s string) bool { return rawjson.IsNumber(s) }
 
 func sessionStr(in map[string]any, key string) string {
 	return decoded.Str(decoded.Obj(decoded.Obj(in, "actor"), "session"), key)
