@@ -72,8 +72,19 @@ type Transform interface {
 	// Process returns the batch to hand on. It may modify b's events in
 	// place (through Event.Object/SetObject or SetRaw) and drop events;
 	// dropped events count as delivered. It must keep b's Source and window
-	// marks. It is safe for concurrent use with different batches.
+	// marks. It is safe for concurrent use with different batches: the
+	// runner hands it a large batch in parts, concurrently, unless it is a
+	// WholeBatchTransform.
 	Process(ctx context.Context, b Batch) (Batch, error)
+}
+
+// WholeBatchTransform is a Transform whose result for an event depends on
+// the other events of its batch (dedup drops the later copies of an id
+// within a batch). The runner hands it every event of a batch at once;
+// other transforms may get a large batch in parts, concurrently.
+type WholeBatchTransform interface {
+	Transform
+	WholeBatch()
 }
 
 // Sink writes events to a destination.

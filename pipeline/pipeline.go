@@ -151,7 +151,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		}
 		p.sources = append(p.sources, namedSource{c.Name, s})
 	}
-	p.head = &chain{transforms: p.transforms, next: FanOut(wrapped...), tel: tel, parallel: runtime.GOMAXPROCS(0)}
+	p.head = &chain{transforms: p.transforms, stages: stagesOf(p.transforms), next: FanOut(wrapped...), tel: tel, parallel: runtime.GOMAXPROCS(0)}
 	return p, nil
 }
 
@@ -159,6 +159,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 // the batch to the fan-out.
 type chain struct {
 	transforms []namedTransform
+	stages     []stage // the transforms, grouped by how a batch may be cut
 	next       Consumer
 	tel        Telemetry
 	delivered  func(Batch)
@@ -188,19 +189,67 @@ func (c *chain) Consume(ctx context.Context, b Batch) error {
 	return nil
 }
 
+// stage is a run of transforms that may each get a part of a large batch,
+// or one WholeBatchTransform, which gets the whole batch.
+type stage struct {
+	transforms []namedTransform
+	whole      bool
+}
+
+func stagesOf(ts []namedTransform) []stage {
+	var out []stage
+	for _, t := range ts {
+		_, whole := t.t.(WholeBatchTransform)
+		if n := len(out); whole || n == 0 || out[n-1].whole {
+			out = append(out, stage{whole: whole})
+		}
+		out[len(out)-1].transforms = append(out[len(out)-1].transforms, t)
+	}
+	return out
+}
+
+// transform runs the stages over b, then encodes the events transforms
+// changed as objects (in parts, with the last stage when it may be cut).
+func (c *chain) transform(ctx context.Context, b Batch) (Batch, error) {
+	var err error
+	for i, st := range c.stages {
+		last := i == len(c.stages)-1
+		if st.whole {
+			if b, err = c.run(ctx, b, st.transforms); err != nil {
+				return b, err
+			}
+			if last {
+				return c.inParts(ctx, b, nil, true)
+			}
+			continue
+		}
+		if b, err = c.inParts(ctx, b, st.transforms, last); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
 // parallelChunk is the smallest part of a batch that is transformed on a
 // core of its own.
 const parallelChunk = 256
 
-// transform runs the transforms over b. A large batch is cut into parts
-// transformed concurrently (transforms are safe for concurrent use with
-// different batches, and events are independent), then joined in order:
-// the delivery of a window is otherwise one goroutine, and the transforms
-// would use one core while the others wait.
-func (c *chain) transform(ctx context.Context, b Batch) (Batch, error) {
+// inParts runs ts over b (and finalize when fin is set). A large batch is
+// cut into parts transformed concurrently (transforms are safe for
+// concurrent use with different batches, and these do not look across
+// events), then joined in order: the delivery of a window is otherwise one
+// goroutine, and the transforms would use one core while the others wait.
+func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin bool) (Batch, error) {
+	part := func(b Batch) (Batch, error) {
+		b, err := c.run(ctx, b, ts)
+		if err == nil && fin {
+			err = finalize(b.Events)
+		}
+		return b, err
+	}
 	parts := min(c.parallel, len(b.Events)/parallelChunk)
 	if parts <= 1 {
-		return c.transformPart(ctx, b)
+		return part(b)
 	}
 	size := (len(b.Events) + parts - 1) / parts
 	results := make([]Batch, parts)
@@ -211,7 +260,7 @@ func (c *chain) transform(ctx context.Context, b Batch) (Batch, error) {
 		// The capacity is clipped so that no part can grow into the next.
 		sub := Batch{Source: b.Source, Events: b.Events[lo:hi:hi],
 			WindowStart: b.WindowStart && i == 0, WindowEnd: b.WindowEnd && i == parts-1}
-		wg.Go(func() { results[i], errs[i] = c.transformPart(ctx, sub) })
+		wg.Go(func() { results[i], errs[i] = part(sub) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -237,8 +286,9 @@ func (c *chain) transform(ctx context.Context, b Batch) (Batch, error) {
 	return b, nil
 }
 
-func (c *chain) transformPart(ctx context.Context, b Batch) (Batch, error) {
-	for _, t := range c.transforms {
+// run runs ts over b in order.
+func (c *chain) run(ctx context.Context, b Batch, ts []namedTransform) (Batch, error) {
+	for _, t := range ts {
 		n := len(b.Events)
 		var err error
 		b, err = t.t.Process(ctx, b)
@@ -249,7 +299,7 @@ func (c *chain) transformPart(ctx context.Context, b Batch) (Batch, error) {
 			c.tel.EventsFiltered(t.name, d)
 		}
 	}
-	return b, finalize(b.Events)
+	return b, nil
 }
 
 // finalize encodes the events a transform changed as objects.

@@ -109,6 +109,29 @@ func (dropOdd) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, err
 	return b, nil
 }
 
+// firstCopy keeps the first event of each id modulo 1000 in a batch: like
+// dedup it looks across the batch, so it must get all of it.
+type firstCopy struct {
+	lifecycle
+	largest *atomic.Int64 // the most events one Process call got
+}
+
+func (firstCopy) WholeBatch() {}
+
+func (f firstCopy) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
+	if n := int64(len(b.Events)); n > f.largest.Load() {
+		f.largest.Store(n)
+	}
+	seen := map[int]bool{}
+	b.Events = slices.DeleteFunc(b.Events, func(e pipeline.Event) bool {
+		n, _ := strconv.Atoi(e.ID)
+		dup := seen[n%1000]
+		seen[n%1000] = true
+		return dup
+	})
+	return b, nil
+}
+
 // sink records what it received and fails as told.
 type sink struct {
 	lifecycle
@@ -142,6 +165,7 @@ type world struct {
 	sinks      map[string]*sink
 	store      *memStore
 	transforms map[string]pipeline.Transform
+	largest    atomic.Int64 // firstCopy's largest batch
 }
 
 func newWorld(events ...string) *world {
@@ -175,6 +199,9 @@ func (w *world) registry(t testing.TB) *pipeline.Registry {
 		pipeline.NewTransformFactory("dropodd", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
 			return dropOdd{lifecycle{set.Name, w.j}}, nil
 		}),
+		pipeline.NewTransformFactory("firstcopy", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
+			return firstCopy{lifecycle{set.Name, w.j}, &w.largest}, nil
+		}),
 		pipeline.NewStoreFactory("mem", def, func(pipeline.Settings, cfg, pipeline.StoreHost) (pipeline.CheckpointStore, error) {
 			return w.store, nil
 		}),
@@ -197,7 +224,7 @@ func spec(sinks []string, transforms ...string) pipeline.Spec {
 	}
 	for _, t := range transforms {
 		typ := "upper"
-		if t == "dropodd" {
+		if t == "dropodd" || t == "firstcopy" {
 			typ = t
 		}
 		sp.Transforms = append(sp.Transforms, pipeline.ComponentSpec{Name: t, Type: typ, Config: cfg{}})
@@ -488,6 +515,29 @@ func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
 	}
 	if !slices.Equal(marks, []bool{true, true}) {
 		t.Fatalf("marks %v", marks)
+	}
+}
+
+// TestLargeBatchesWholeBatchTransform: a transform that looks across the
+// batch gets all of it, between transforms that get parts.
+func TestLargeBatchesWholeBatchTransform(t *testing.T) {
+	twoProcs(t)
+	w := newWorld()
+	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "shout", "firstcopy", "dropodd"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := consumeLarge(t, p, w.sinks["a"])
+	if n := w.largest.Load(); n != 2000 {
+		t.Fatalf("the whole-batch transform got %d events at most, want 2000", n)
+	}
+	if len(got) != 500 {
+		t.Fatalf("%d events, want 500", len(got))
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf(`{"msg":"M%d"}`, 2*i); g != want {
+			t.Fatalf("event %d = %s, want %s", i, g, want)
+		}
 	}
 }
 
