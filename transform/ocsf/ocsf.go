@@ -422,7 +422,6 @@ func srcEndpoint(in map[string]any) map[string]any {
 	return ep
 }
 
-
 func sessionStr(in map[string]any, key string) string {
 	return decoded.Str(decoded.Obj(decoded.Obj(in, "actor"), "session"), key)
 }
