@@ -135,7 +135,7 @@ func (e *Enricher) refresh(ctx context.Context) {
 	d, err := e.loader.load(ctx, start)
 	if err != nil {
 		e.log.Warn("enrich: directory load failed; events pass unenriched until it succeeds",
-			"key", "base_url", "error", err)
+			"base_url", e.loader.base, "error", err)
 		return
 	}
 	if !d.full {
