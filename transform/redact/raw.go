@@ -296,6 +296,12 @@ func (r *Redactor) rewriteToken(dst, tok []byte, k rawjson.Kind, plain bool, sum
 	var changed bool
 	switch {
 	case k == rawjson.Number:
+		if r.need&hintNone == 0 && len(tok) < 13 {
+			// Of the built-in patterns only a card fits in a number, and
+			// it takes 13 digits: short numbers (times, counts) stay out
+			// of the memo, where they would evict the strings that repeat.
+			return nil, nil
+		}
 		out, changed = r.scanBytes(tok, 0, memo)
 	case plain:
 		out, changed = r.scanBytes(tok[1:len(tok)-1], sum, memo)

@@ -348,7 +348,7 @@ func TestRawMatchesObject(t *testing.T) {
 		{"no patterns", func(c *Config) { c.Patterns = nil }},
 	}
 	extra := []string{
-		`{"a":"x\u0040corp.example bob@corp.example","n":4111111111111111,"k":"AKIAIOSFODNN7EXAMPLE"}`,
+		`{"a":"x\u0040corp.example bob@corp.example","n":4111111111111111,"m":4222222222222,"s":123456789012,"k":"AKIAIOSFODNN7EXAMPLE"}`,
 		`{"bob@corp.example":1}`,
 		`{"api_request":{"prompt_truncated":true,"prompt":{"b":[1,"<x>"],"a":2},"response":"ok"},"api_request":{"prompt_truncated":true,"prompt":"p"}}`,
 		`{"certificate.deleted":{"certificate":"-----BEGIN CERTIFICATE-----\nMIIC"},"certificate.deleted":{"certificate":"[REDACTED:field len=3]"}}`,
