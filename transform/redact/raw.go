@@ -78,7 +78,10 @@ func (m *scanMemo) init() {
 // eventRaw redacts e through its bytes; false means that it changed nothing
 // and the event needs the object path.
 func (r *Redactor) eventRaw(e *pipeline.Event, bufs *rawBufs) bool {
-	raw, ok := r.redactRaw(e.Raw, r.wholeFirst, bufs)
+	// A request log carries its content under api_request: start with the
+	// whole values rather than find the key and scan again.
+	whole := r.wholeFirst || r.content != ContentNone && e.Schema == "openai.organization_log"
+	raw, ok := r.redactRaw(e.Raw, whole, bufs)
 	if !ok {
 		return false
 	}
