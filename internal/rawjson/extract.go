@@ -38,10 +38,7 @@ func NewPaths(paths ...[]string) *Paths {
 	return p
 }
 
-// Len returns the number of paths.
-func (p *Paths) Len() int { return p.n }
-
-// Extract validates the object b and sets spans[i] (len(spans) >= Len())
+// Extract validates the object b and sets spans[i] (len(spans) >= the number of paths)
 // to the position of the value at path i, or to zero when a key is missing
 // or a step is not an object. It agrees with Lookup on every path: the last
 // of duplicated keys wins, and an earlier copy leaves nothing behind.

@@ -1,7 +1,6 @@
 package rawjson
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,7 @@ var ErrSyntax = errors.New("rawjson: malformed JSON")
 
 const maxDepth = 1000
 
-// Kind says what a token handed to a Rewrite callback is.
+// Kind says what a token handed to a RewriteSieved callback is.
 type Kind uint8
 
 // The token kinds.
@@ -30,9 +29,6 @@ type Span struct{ Start, End int }
 type scanner struct {
 	b []byte
 	i int
-	// trusted skips the checks of strings: the bytes were validated
-	// before (a lookup inside a member that Members returned).
-	trusted bool
 	// sv, when set, sums its table over each string token into sum and
 	// decides which tokens the callback of value sees.
 	sv  *Sieve
@@ -67,23 +63,6 @@ func (s *scanner) str() (plain bool, err error) {
 	}
 	start := s.i + 1
 	s.i++
-	if s.trusted {
-		for {
-			q := bytes.IndexByte(s.b[s.i:], '"')
-			if q < 0 {
-				return false, ErrSyntax
-			}
-			s.i += q + 1
-			n := 0 // backslashes before the quote
-			for j := s.i - 2; j >= start && s.b[j] == '\\'; j-- {
-				n++
-			}
-			if n%2 == 0 {
-				in := s.b[start : s.i-1]
-				return bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in), nil
-			}
-		}
-	}
 	escaped, nonASCII := false, false
 	if s.sv != nil {
 		s.sum = s.sv.start
@@ -331,29 +310,18 @@ func (s *scanner) end() error {
 	return nil
 }
 
-// Rewrite walks the JSON object b and calls fn with every key, string and
-// number token (strings with their quotes). plain reports that a string
-// token's content between the quotes is its decoded value (no escapes,
-// valid UTF-8); numbers are always plain. When fn returns a non-nil
-// replacement, the token is replaced by it; fn must return valid JSON.
-// Rewrite returns b itself when nothing was replaced, else a new slice; b is
+// RewriteSieved walks the JSON object b and calls fn with every key,
+// string and number token (strings with their quotes) that sv lets through
+// (nil: every token); the whole object is still validated. plain reports
+// that a string token's content between the quotes is its decoded value (no
+// escapes, valid UTF-8); numbers are always plain. fn also gets the sum sv
+// added up over the token (its start value included) when the token is a
+// plain string or key of at most sv's maxLen bytes between its quotes, so
+// that it need not count the bytes again; for every other token sum is 0.
+// When fn returns a non-nil replacement, the token is replaced by it; fn
+// must return valid JSON. RewriteSieved returns b itself when nothing was
+// replaced, else a new slice taken from a (nil: a fresh allocation); b is
 // never modified. An error from fn stops the walk and is returned.
-func Rewrite(b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
-	return RewriteIn(nil, b, fn)
-}
-
-// RewriteIn is Rewrite taking the room for a new slice from a (nil: a
-// fresh allocation).
-func RewriteIn(a *Arena, b []byte, fn func(tok []byte, k Kind, plain bool) ([]byte, error)) ([]byte, error) {
-	return RewriteSieved(a, b, nil, func(tok []byte, k Kind, plain bool, _ uint64) ([]byte, error) { return fn(tok, k, plain) })
-}
-
-// RewriteSieved is RewriteIn calling fn only for the tokens sv lets
-// through (nil: every token). The whole object is still validated. fn also
-// gets the sum sv added up over the token (its start value included) when
-// the token is a plain string or key of at most sv's maxLen bytes between
-// its quotes, so that it need not count the bytes again; for every other
-// token sum is 0.
 func RewriteSieved(a *Arena, b []byte, sv *Sieve, fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
 	s := scanner{b: b, sv: sv}
 	s.ws()
@@ -673,21 +641,6 @@ func Each(b []byte, fn func(key string, index int, sp Span)) error {
 	}
 }
 
-// Lookup returns the value at a path of keys in the object b (last
-// duplicate wins), or nil when a key is missing or a step is not an
-// object. b must be valid JSON (a value Members or Each returned, or input
-// Valid accepted): Lookup does not check its strings again.
-func Lookup(b []byte, path ...string) []byte {
-	for _, k := range path {
-		keys, sp := [1]string{k}, [1]Span{}
-		if members(scanner{b: b, trusted: true}, keys[:], sp[:], nil) != nil || sp[0] == (Span{}) {
-			return nil
-		}
-		b = b[sp[0].Start:sp[0].End]
-	}
-	return b
-}
-
 // Str returns the string a string token holds; ok is false for any other
 // value (nil included).
 func Str(tok []byte) (s string, ok bool) {
@@ -791,14 +744,9 @@ func AppendString[T ~string | ~[]byte](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
-// InsertMember returns the object obj with the member key: val appended
-// after its last member; val must be encoded JSON. obj must be a valid
-// object (Valid); it is not modified.
-func InsertMember(obj []byte, key string, val []byte) []byte {
-	return AppendInsertMember(make([]byte, 0, len(obj)+len(key)+len(val)+4), obj, key, val)
-}
-
-// AppendInsertMember is InsertMember appending the result to dst.
+// AppendInsertMember appends to dst the object obj with the member key: val
+// added after its last member; val must be encoded JSON. obj must be a
+// valid object (Valid); it is not modified.
 func AppendInsertMember(dst, obj []byte, key string, val []byte) []byte {
 	end := len(obj) - 1
 	for end >= 0 && obj[end] != '}' {

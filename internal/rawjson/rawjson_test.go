@@ -83,7 +83,7 @@ func TestMembersAndLookup(t *testing.T) {
 	}
 }
 
-func TestInsertMember(t *testing.T) {
+func TestAppendInsertMember(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{`{}`, `{"k":1}`},
 		{` { } `, ` { "k":1} `},
@@ -92,7 +92,7 @@ func TestInsertMember(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			if got := InsertMember([]byte(tt.in), "k", []byte("1")); string(got) != tt.want {
+			if got := AppendInsertMember(nil, []byte(tt.in), "k", []byte("1")); string(got) != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -145,14 +145,14 @@ func FuzzRawJSON(f *testing.F) {
 			return
 		}
 		if !std {
-			if _, err := Rewrite(b, func([]byte, Kind, bool) ([]byte, error) { return nil, nil }); err == nil {
-				t.Fatalf("Rewrite accepted %q", b)
+			if _, err := RewriteSieved(nil, b, nil, func([]byte, Kind, bool, uint64) ([]byte, error) { return nil, nil }); err == nil {
+				t.Fatalf("RewriteSieved accepted %q", b)
 			}
 			return
 		}
 		// Re-encoding every string and number through Str/AppendString
 		// keeps the decoded value.
-		out, err := Rewrite(b, func(tok []byte, k Kind, plain bool) ([]byte, error) {
+		out, err := RewriteSieved(nil, b, nil, func(tok []byte, k Kind, plain bool, _ uint64) ([]byte, error) {
 			if k == Number {
 				return append([]byte(nil), tok...), nil
 			}
@@ -310,4 +310,18 @@ func TestIsNumber(t *testing.T) {
 			t.Errorf("IsNumber(%q) = %v, want %v", s, got, want)
 		}
 	}
+}
+
+// Lookup returns the value at a path of keys in the object b (last
+// duplicate wins), or nil when a key is missing or a step is not an
+// object: the one-key-at-a-time answer Extract is held to.
+func Lookup(b []byte, path ...string) []byte {
+	for _, k := range path {
+		keys, sp := [1]string{k}, [1]Span{}
+		if members(scanner{b: b}, keys[:], sp[:], nil) != nil || sp[0] == (Span{}) {
+			return nil
+		}
+		b = b[sp[0].Start:sp[0].End]
+	}
+	return b
 }
