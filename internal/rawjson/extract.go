@@ -38,10 +38,11 @@ func NewPaths(paths ...[]string) *Paths {
 	return p
 }
 
-// Extract validates the object b and sets spans[i] (len(spans) >= the number of paths)
-// to the position of the value at path i, or to zero when a key is missing
-// or a step is not an object. It agrees with Lookup on every path: the last
-// of duplicated keys wins, and an earlier copy leaves nothing behind.
+// Extract validates the object b and sets spans[i] (spans holds one per
+// path at least) to the position of the value at path i, or to zero when a
+// key is missing or a step is not an object. The last of duplicated keys
+// wins, and an earlier copy leaves nothing behind (FuzzRawJSON holds it to
+// a lookup of one key at a time).
 func (p *Paths) Extract(b []byte, spans []Span) error {
 	clear(spans[:p.n])
 	s := scanner{b: b}
