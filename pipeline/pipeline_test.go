@@ -480,9 +480,6 @@ func TestErrorClassification(t *testing.T) {
 	}
 }
 
-// TestLargeBatchesKeepOrderAndMarks sends a batch large enough to be
-// transformed in parts concurrently: the sink must see every event, in
-// order, changed once, with the batch's marks.
 // twoProcs makes Build see at least two processors, so that a large batch
 // is cut into parts transformed concurrently even on a one-core machine.
 func twoProcs(t *testing.T) {
@@ -492,6 +489,9 @@ func twoProcs(t *testing.T) {
 	}
 }
 
+// TestLargeBatchesKeepOrderAndMarks sends a batch large enough to be
+// transformed in parts concurrently: the sink must see every event, in
+// order, changed once, with the batch's marks.
 func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
 	twoProcs(t)
 	w := newWorld()

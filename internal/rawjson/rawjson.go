@@ -451,8 +451,9 @@ func (sv *Sieve) want(tok []byte, k Kind, plain bool, sum uint64) bool {
 // one allocation per few dozen events rather than one or more per event,
 // and no pointers for the garbage collector to scan. A block stays in memory while
 // any slice of it does, which for a batch's events is the batch's lifetime.
-// The zero Arena (and a nil *Arena) allocates every slice on its own. Not
-// safe for concurrent use.
+// A nil *Arena allocates every slice on its own; an Arena without Init
+// gives the first slice a block of its own and carves 4 KiB blocks after
+// that. Not safe for concurrent use.
 type Arena struct {
 	block []byte
 	size  int
