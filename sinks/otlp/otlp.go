@@ -167,9 +167,11 @@ func (s *Sink) exporter() (exporter, error) {
 // returned by the next batch of its window (the WindowEnd batch at the
 // latest) before anything is resent, so that the runner's back-off and a
 // server's requested delay apply; the runner's retry of that batch sends
-// the failed requests again with it. Once a request of the window failed, the window's
+// the failed requests again with it. Once a request of the window failed,
+// the rest of the batch being dispatched waits behind it and the window's
 // further batches are sent synchronously until the failed ones went
-// through, so what is kept for resending stays bounded. A WindowStart batch
+// through: the records keep their order, and what is kept for resending
+// stays bounded. A WindowStart batch
 // forgets what an earlier attempt of its source left.
 //
 // Any other batch (a window of one batch, or a batch outside a window) is
@@ -204,6 +206,11 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 		if err != nil {
 			// Reported first, so that the runner's back-off (and the
 			// delay a server asked for) comes before the resend.
+			if pipeline.IsPermanent(err) {
+				// Not retried: the window is not acknowledged, and the
+				// source reads it again when it restarts.
+				return fmt.Errorf("%w (a request of this window sent earlier was refused)", err)
+			}
 			return fmt.Errorf("%w (a request of this window sent earlier failed; it is sent again with this batch)", err)
 		}
 	}
@@ -267,12 +274,25 @@ func (s *Sink) window(b pipeline.Batch) *window {
 // dispatch starts the background requests of a mid-window batch.
 func (s *Sink) dispatch(ctx context.Context, w *window, b pipeline.Batch) error {
 	evs := copyEvents(b.Events)
-	for _, chunk := range s.chunks(evs) {
+	chunks := s.chunks(evs)
+	for i, chunk := range chunks {
 		select {
 		case s.sem <- struct{}{}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		// A request of the window failed (a slot is released only after
+		// its request's outcome is recorded): the rest of the batch waits
+		// behind it, in order, for the next batch to send them all again,
+		// rather than go to a destination known to be failing.
+		w.mu.Lock()
+		if len(w.failed) > 0 {
+			w.failed = append(w.failed, chunks[i:]...)
+			w.mu.Unlock()
+			<-s.sem
+			return nil
+		}
+		w.mu.Unlock()
 		s.mu.Lock()
 		exp, bg := s.exp, s.bg
 		if exp != nil {

@@ -327,3 +327,34 @@ func TestGzipCompressor(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestWindowOrderAfterFailure: with one request at a time, a failed
+// background request holds back the rest of its batch, so the destination
+// receives the window's records in order.
+func TestWindowOrderAfterFailure(t *testing.T) {
+	c := &collector{replyLogs: failNth("", status.Error(codes.Unavailable, "down"), 2)}
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c); cfg.MaxRecords = 10; cfg.MaxConcurrentRequests = 1 })
+	evs := manyEvents(t, 90)
+	for _, b := range windowBatches("acme", evs, 30) {
+		retryConsume(t, s, b)
+	}
+	if got := strings.Join(c.received(), ","); got != ids(evs) {
+		t.Errorf("received out of order or incomplete:\n got %s\nwant %s", got, ids(evs))
+	}
+}
+
+// TestWindowPermanentFailure: a background request the destination refuses
+// for good fails the window with a permanent error that does not promise a
+// resend.
+func TestWindowPermanentFailure(t *testing.T) {
+	c := &collector{replyLogs: failNth("", status.Error(codes.InvalidArgument, "bad record"), 1)}
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c); cfg.MaxRecords = 10 })
+	bs := windowBatches("acme", manyEvents(t, 60), 30)
+	if err := s.Consume(context.Background(), bs[0]); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Consume(context.Background(), bs[1])
+	if !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "was refused") || strings.Contains(err.Error(), "sent again") {
+		t.Fatalf("WindowEnd: %v, want a permanent error saying the request was refused", err)
+	}
+}
