@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/auditrelay/auditrelay/internal/retryafter"
@@ -25,7 +24,7 @@ type httpExporter struct {
 	headers map[string]string
 	client  *http.Client
 	bufs    sync.Pool // *bytes.Buffer
-	gzips   sync.Pool // *gzip.Writer
+	gz      gzipCompressor
 }
 
 func newHTTPExporter(c *Config, tc *tls.Config) (*httpExporter, error) {
@@ -74,16 +73,7 @@ func (e *httpExporter) export(ctx context.Context, req plogotlp.ExportRequest) (
 	}
 	defer func() { buf.Reset(); e.bufs.Put(buf) }()
 	if e.gzip {
-		zw, _ := e.gzips.Get().(*gzip.Writer)
-		if zw == nil {
-			zw, _ = gzip.NewWriterLevel(buf, gzip.BestSpeed)
-		} else {
-			zw.Reset(buf)
-		}
-		_, _ = zw.Write(body)
-		err = zw.Close()
-		e.gzips.Put(zw)
-		if err != nil {
+		if err := e.gz.Do(buf, body); err != nil {
 			return resp, pipeline.Permanent(fmt.Errorf("compressing request: %w", err))
 		}
 		body = buf.Bytes()
