@@ -200,8 +200,12 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 			return fmt.Errorf("otlp sink %q: waiting for the window's requests: %w", s.name, err)
 		}
 		w.mu.Lock()
-		carried, err = w.failed, w.err
-		w.err = nil
+		err, w.err = w.err, nil
+		if err == nil {
+			// This batch takes the failed requests over; those that
+			// fail again go back below.
+			carried, w.failed = w.failed, nil
+		}
 		w.mu.Unlock()
 		if err != nil {
 			// Reported first, so that the runner's back-off (and the
@@ -214,12 +218,11 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 			return fmt.Errorf("%w (a request of this window sent earlier failed; it is sent again with this batch)", err)
 		}
 	}
-	chunks := append(carried[:len(carried):len(carried)], s.chunks(b.Events)...)
+	chunks := append(carried, s.chunks(b.Events)...)
 	rejected, errs, first := s.sendAll(ctx, exp, b.Source, chunks)
 	var own []pipeline.Rejection
 	if w != nil {
 		w.mu.Lock()
-		w.failed = w.failed[:0]
 		for i := range carried {
 			if errs[i] != nil {
 				w.failed = append(w.failed, carried[i])
