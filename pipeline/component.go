@@ -11,7 +11,11 @@ type Consumer interface {
 	// Consume blocks until every event of b is durable at every destination
 	// behind the consumer, or until it fails. A nil error is the
 	// acknowledgement a source waits for before moving its cursor. A non-nil
-	// error means nothing about b may be assumed delivered.
+	// error means nothing about b may be assumed delivered. Inside a window
+	// (see Batch) a consumer may acknowledge the batches before the
+	// WindowEnd batch once it has handed them on, and fail a later batch of
+	// the window for them: only the WindowEnd batch's acknowledgement moves
+	// a cursor, and it always means durable.
 	//
 	// The consumer must stop early and return ctx.Err() when ctx is done.
 	// The batch is shared: the consumer must not modify b or its events'

@@ -460,7 +460,9 @@ func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions
 }
 
 // OnDelivered registers f to be called after every batch all sinks
-// acknowledged, with the batch as the sinks received it. Call it before Run;
+// acknowledged (inside a window, a batch before the WindowEnd batch may be
+// acknowledged once handed on; see Consumer), with the batch as the sinks
+// received it. Call it before Run;
 // f must be safe for concurrent use and must not block.
 func (p *Pipeline) OnDelivered(f func(Batch)) { p.head.(*chain).delivered = f }
 

@@ -21,7 +21,8 @@ type Telemetry interface {
 	// EventsFiltered counts events a transform dropped.
 	EventsFiltered(transform string, n int)
 	// SinkBatch records one batch handed to a sink: events, bytes, latency
-	// and outcome (err == nil is an acknowledgement).
+	// and outcome (err == nil is an acknowledgement; inside a window, of a
+	// batch handed on, whose failure a later batch reports: see Consumer).
 	SinkBatch(sink string, events, bytes int, d time.Duration, err error)
 	// DeadLettered counts events a sink rejected and the dead-letter sink took.
 	DeadLettered(sink string, n int)
