@@ -181,26 +181,7 @@ func (s *AuditSource) fetchLoop(ctx context.Context, cur cursor, once bool, targ
 			}
 			continue
 		}
-		// Plan consecutive windows from the cursor. A source without a
-		// cursor reads nothing before start_at.
-		floor := int64(math.MinInt64)
-		if cur.initial {
-			floor = cur.Time
-		}
-		var plans []rawWindow
-		settle := int64(s.cfg.Settle / time.Second)
-		prevFetched, planned := cur.FetchedAt, s.now().Unix()
-		for t := cur.Time; len(plans) < s.cfg.FetchConcurrency && t < end; {
-			hi := min(end, t+span)
-			lo := t
-			if prevFetched < t+overlap+settle {
-				lo = t - overlap // the window before may have missed late events
-			}
-			plans = append(plans, rawWindow{lo: max(lo, floor), hi: hi, from: t})
-			t = hi
-			// The window just planned is fetched no earlier than now.
-			prevFetched = planned
-		}
+		plans := planWindows(cur, end, span, overlap, int64(s.cfg.Settle/time.Second), s.cfg.FetchConcurrency, s.now().Unix())
 		s.fetchAll(ctx, plans)
 		caughtUp := false
 		for i := range plans {
@@ -249,6 +230,35 @@ func (s *AuditSource) fetchLoop(ctx context.Context, cur cursor, once bool, targ
 }
 
 // rawWindow is a window as fetched: every event of [lo, hi), newest first.
+// planWindows plans up to n consecutive windows of at most span seconds
+// from the cursor cur to end (unix seconds; now is the source's clock). A
+// window starts overlap seconds early, for the events the window before it
+// may have missed, unless that window's fetch began overlap + settle
+// seconds or more after the new window's start: an event it did not see
+// then became visible later than that after its effective_at, which no
+// overlap covers (the documented limit). A cursor written before FetchedAt
+// existed has it 0, so its next window overlaps. A source without a cursor
+// reads nothing before start_at.
+func planWindows(cur cursor, end, span, overlap, settle int64, n int, now int64) []rawWindow {
+	floor := int64(math.MinInt64)
+	if cur.initial {
+		floor = cur.Time
+	}
+	var plans []rawWindow
+	prevFetched := cur.FetchedAt
+	for t := cur.Time; len(plans) < n && t < end; {
+		hi := min(end, t+span)
+		lo := t
+		if prevFetched < t+overlap+settle {
+			lo = t - overlap
+		}
+		plans = append(plans, rawWindow{lo: max(lo, floor), hi: hi, from: t})
+		t = hi
+		prevFetched = now // the window just planned is fetched no earlier than now
+	}
+	return plans
+}
+
 type rawWindow struct {
 	lo, hi    int64
 	from      int64 // the window's own start (lo minus the overlap)

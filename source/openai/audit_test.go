@@ -440,3 +440,41 @@ func TestCrashAtRandomPoints(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanWindowsOverlap: a window starts overlap seconds early unless the
+// window before it was fetched overlap + settle seconds or more after the
+// new window's start.
+func TestPlanWindowsOverlap(t *testing.T) {
+	const overlap, settle, span = 60, 5, 100
+	los := func(ps []rawWindow) []int64 {
+		var out []int64
+		for _, p := range ps {
+			out = append(out, p.lo)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		cur  cursor
+		end  int64
+		now  int64
+		want []int64 // the windows' lo
+	}{
+		{"a cursor without fetched_at overlaps", cursor{Time: 1000}, 1100, 2000, []int64{940}},
+		{"fetched just too soon", cursor{Time: 1000, FetchedAt: 1000 + overlap + settle - 1}, 1100, 2000, []int64{940}},
+		{"fetched late enough", cursor{Time: 1000, FetchedAt: 1000 + overlap + settle}, 1100, 2000, []int64{1000}},
+		// The second window's predecessor is fetched now: 1100+65 > 1150.
+		{"the next window of a plan, near now", cursor{Time: 1000, FetchedAt: 5000}, 1145, 1150, []int64{1000, 1040}},
+		// 1100+65 <= 2000: the window before is fetched long after.
+		{"the next window of a plan, long past", cursor{Time: 1000, FetchedAt: 5000}, 1300, 2000, []int64{1000, 1100, 1200}},
+		{"no cursor: nothing before start_at", cursor{Time: 1000, initial: true}, 1100, 2000, []int64{1000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := los(planWindows(tt.cur, tt.end, span, overlap, settle, 3, tt.now))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("lo %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
