@@ -125,7 +125,7 @@ func interruptRuns(t *testing.T, cfg string, sig syscall.Signal, seed uint64) in
 		// Signal only once main has installed its handlers (it logs
 		// "auditrelay starting" after that), and after the chosen number
 		// of windows.
-		stderr := &watcher{want: "window committed", target: rng.IntN(3), started: make(chan struct{}), seen: make(chan struct{})}
+		stderr := &watcher{want: "window committed", target: rng.IntN(3), seen: make(chan struct{})}
 		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -231,29 +231,31 @@ func TestSIGTERMCommitsAndExitsZero(t *testing.T) {
 	t.Logf("%d stops, no duplicate", stops)
 }
 
-// watcher is a stderr that closes started once main logged its start and
-// seen once want has been written more than target times after that.
+// watcher is a stderr that closes seen once want has been written target
+// times or more after main logged its start. Log lines arrive one per
+// Write.
 type watcher struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	want    string
-	target  int
-	started chan struct{}
-	seen    chan struct{}
-	isUp    bool
-	done    bool
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	want   string
+	target int
+	seen   chan struct{}
+	isUp   bool
+	n      int // writes of want since the start
+	done   bool
 }
 
 func (w *watcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
-	text := w.buf.String()
-	if !w.isUp && strings.Contains(text, "auditrelay starting") {
+	if !w.isUp && bytes.Contains(p, []byte("auditrelay starting")) {
 		w.isUp = true
-		close(w.started)
 	}
-	if w.isUp && !w.done && strings.Count(text, w.want) >= w.target {
+	if w.isUp {
+		w.n += bytes.Count(p, []byte(w.want))
+	}
+	if w.isUp && !w.done && w.n >= w.target {
 		w.done = true
 		close(w.seen)
 	}

@@ -176,6 +176,7 @@ func (h *harness) config(name, base, sink, checkpoint string) (string, error) {
     api_key: ${env:OPENAI_ADMIN_KEY}
     start_at: 730h
     settle: 0s
+    max_window_events: %d
     retry_wait_min: 50ms
     retry_wait_max: 1s
 sinks:
@@ -186,7 +187,7 @@ checkpoint:
 %s
 log:
   level: warn
-`, base, sink, checkpoint)
+`, base, maxWindowEvents, sink, checkpoint)
 	p := filepath.Join(dir, "auditrelay.yaml")
 	return p, os.WriteFile(p, []byte(y), 0o600)
 }
@@ -326,7 +327,7 @@ func fileIDs(path string) ([]string, error) {
 	return ids, sc.Err()
 }
 
-const maxWindowEvents = 5000 // the source's default max_window_events
+const maxWindowEvents = 5000 // set in the config: the duplicates bound of a kill
 
 func (h *harness) killFile() row {
 	r := row{setup: fmt.Sprintf("%d events, file sink (at-least-once), file checkpoint, %d x kill -9 after 0-2 committed windows + 0-40 ms", h.o.events, h.o.kills),
