@@ -64,15 +64,13 @@ var _ pipeline.Source = (*AuditSource)(nil)
 
 // NewAuditSource returns a source for cfg (already validated).
 func NewAuditSource(set pipeline.Settings, cfg Config) *AuditSource {
-	log := set.Log()
-	tel := set.Tel()
 	return &AuditSource{
 		name:   set.Name,
 		cfg:    cfg,
-		log:    log,
-		tel:    tel,
+		log:    set.Log(),
+		tel:    set.Tel(),
 		now:    time.Now,
-		client: cfg.APIConfig.newClient(set, log, tel),
+		client: cfg.APIConfig.newClient(set),
 	}
 }
 

@@ -3,7 +3,6 @@ package openai
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -161,11 +160,11 @@ func (c *APIConfig) validate() []error {
 }
 
 // newClient returns the client of a source named by set.
-func (c *APIConfig) newClient(set pipeline.Settings, log *slog.Logger, tel pipeline.Telemetry) *Client {
+func (c *APIConfig) newClient(set pipeline.Settings) *Client {
 	return NewClient(ClientConfig{
 		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
 		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
-		Name: set.Name, Logger: log, Telemetry: tel, UserAgent: "auditrelay",
+		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), UserAgent: "auditrelay",
 	})
 }
 

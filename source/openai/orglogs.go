@@ -107,11 +107,9 @@ var _ pipeline.Source = (*OrgLogsSource)(nil)
 
 // NewOrgLogsSource returns a source for cfg (already validated).
 func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig) *OrgLogsSource {
-	log := set.Log()
-	tel := set.Tel()
 	return &OrgLogsSource{
-		name: set.Name, cfg: cfg, log: log, tel: tel, now: time.Now,
-		client: cfg.APIConfig.newClient(set, log, tel),
+		name: set.Name, cfg: cfg, log: set.Log(), tel: set.Tel(), now: time.Now,
+		client: cfg.APIConfig.newClient(set),
 	}
 }
 
