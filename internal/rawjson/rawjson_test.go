@@ -185,6 +185,19 @@ func FuzzRawJSON(f *testing.F) {
 			if want := Lookup(b, p...); string(got) != string(want) {
 				t.Fatalf("Extract %v = %s, Lookup says %s", p, got, want)
 			}
+			// And with encoding/json, which keeps the last of duplicated
+			// keys too.
+			var want any = decode(t, b)
+			for _, k := range p {
+				m, _ := want.(map[string]any)
+				want = m[k]
+				if m == nil || want == nil {
+					break
+				}
+			}
+			if got == nil && want != nil || got != nil && !reflect.DeepEqual(decode(t, got), want) {
+				t.Fatalf("Extract %v = %s, encoding/json says %v", p, got, want)
+			}
 		}
 		// Members finds every top-level key with its last value.
 		m := decode(t, b).(map[string]any)
