@@ -375,10 +375,11 @@ func (b *bench) main() error {
 	// The jobs take turns, round after round, rather than each running
 	// -repeat times in a row: a machine whose speed drifts (a shared or
 	// virtual one) then slows every job of a comparison alike.
+	picked := func(name string) bool { k := keys[name]; return k == "bare" || b.want(k) }
 	runs := map[string][]result{}
 	for i := 0; i < b.o.repeat; i++ {
 		for _, j := range jobs {
-			if k := keys[j.name]; k != "bare" && !b.want(k) || j.run == nil {
+			if !picked(j.name) || j.run == nil {
 				continue
 			}
 			r, err := j.run()
@@ -390,8 +391,7 @@ func (b *bench) main() error {
 		}
 	}
 	for _, j := range jobs {
-		k := keys[j.name]
-		if k != "bare" && !b.want(k) {
+		if !picked(j.name) {
 			continue
 		}
 		if j.run == nil { // a second comparison of a job already run
