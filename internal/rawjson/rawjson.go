@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"math/bits"
 	"unicode/utf8"
 )
@@ -29,6 +30,8 @@ type Span struct{ Start, End int }
 type scanner struct {
 	b []byte
 	i int
+	// rw, when set, is the RewriteSieved walk this scanner serves.
+	rw *rewriter
 	// sv, when set, sums its table over each string token into sum and
 	// decides which tokens the callback of value sees.
 	sv  *Sieve
@@ -205,78 +208,11 @@ func (s *scanner) value(depth int, fn func(start int, k Kind, plain bool) error)
 		return ErrSyntax
 	}
 	switch c := s.b[s.i]; {
-	case c == '{':
-		if depth >= maxDepth {
-			return ErrSyntax
+	case c == '{' || c == '[':
+		if depth == 1 && s.rw != nil && s.rw.m != nil {
+			return s.rw.member(fn)
 		}
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.i++
-			return nil
-		}
-		for {
-			s.ws()
-			start := s.i
-			plain, err := s.str()
-			if err != nil {
-				return err
-			}
-			if fn != nil && (s.sv == nil || s.sv.want(s.b[start:s.i], Key, plain, s.sum)) {
-				if err := fn(start, Key, plain); err != nil {
-					return err
-				}
-			}
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
-				return ErrSyntax
-			}
-			s.i++
-			if err := s.value(depth+1, fn); err != nil {
-				return err
-			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return ErrSyntax
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case '}':
-				s.i++
-				return nil
-			default:
-				return ErrSyntax
-			}
-		}
-	case c == '[':
-		if depth >= maxDepth {
-			return ErrSyntax
-		}
-		s.i++
-		s.ws()
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
-			return nil
-		}
-		for {
-			if err := s.value(depth+1, fn); err != nil {
-				return err
-			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return ErrSyntax
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return nil
-			default:
-				return ErrSyntax
-			}
-		}
+		return s.container(depth, fn)
 	case c == '"':
 		start := s.i
 		plain, err := s.str()
@@ -301,6 +237,83 @@ func (s *scanner) value(depth int, fn func(start int, k Kind, plain bool) error)
 	return ErrSyntax
 }
 
+// container scans the object or array at s.i, as value does.
+func (s *scanner) container(depth int, fn func(start int, k Kind, plain bool) error) error {
+	if depth >= maxDepth {
+		return ErrSyntax
+	}
+	if s.b[s.i] == '[' {
+		return s.array(depth, fn)
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		start := s.i
+		plain, err := s.str()
+		if err != nil {
+			return err
+		}
+		if fn != nil && (s.sv == nil || s.sv.want(s.b[start:s.i], Key, plain, s.sum)) {
+			if err := fn(start, Key, plain); err != nil {
+				return err
+			}
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return ErrSyntax
+		}
+		s.i++
+		if err := s.value(depth+1, fn); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return ErrSyntax
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return ErrSyntax
+		}
+	}
+}
+
+func (s *scanner) array(depth int, fn func(start int, k Kind, plain bool) error) error {
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if err := s.value(depth+1, fn); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return ErrSyntax
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return ErrSyntax
+		}
+	}
+}
+
 // end checks that only white space follows the top-level value.
 func (s *scanner) end() error {
 	s.ws()
@@ -322,41 +335,193 @@ func (s *scanner) end() error {
 // must return valid JSON. RewriteSieved returns b itself when nothing was
 // replaced, else a new slice taken from a (nil: a fresh allocation); b is
 // never modified. An error from fn stops the walk and is returned.
-func RewriteSieved(a *Arena, b []byte, sv *Sieve, fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
-	s := scanner{b: b, sv: sv}
-	s.ws()
-	if s.i >= len(b) || b[s.i] != '{' {
+//
+// m, when not nil and sv is not nil, remembers what the walk did to the
+// objects and arrays that are member values of b, so that a later call
+// meeting the same bytes there copies the result instead of walking them
+// again (see Memo).
+func RewriteSieved(a *Arena, b []byte, sv *Sieve, m *Memo, fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
+	if m == nil || sv == nil {
+		r := rewriter{s: scanner{b: b, sv: sv}, a: a, rec: -1}
+		return r.run(fn)
+	}
+	// The walk's state lives in m: the scanner points back at it, which
+	// would move a local one to the heap on every call.
+	r := &m.rw
+	*r = rewriter{s: scanner{b: b, sv: sv}, a: a, m: m, rec: -1, pending: r.pending[:0]}
+	r.s.rw = r
+	out, err := r.run(fn)
+	*r = rewriter{pending: r.pending[:0]} // hold on to nothing of this call
+	return out, err
+}
+
+// run walks r.s.b; fn is RewriteSieved's callback (kept out of r, which
+// may live on the heap, so that it need not).
+func (r *rewriter) run(fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
+	b := r.s.b
+	r.s.ws()
+	if r.s.i >= len(b) || b[r.s.i] != '{' {
 		return nil, ErrSyntax
 	}
-	var out []byte
-	copied := 0
-	err := s.value(0, func(start int, k Kind, plain bool) error {
-		var sum uint64
-		if sv != nil && k != Number && plain && s.i-start-2 <= sv.maxLen {
-			sum = s.sum
-		}
-		rep, err := fn(b[start:s.i], k, plain, sum)
-		if err != nil || rep == nil {
-			return err
-		}
-		if out == nil {
-			out = a.Get(len(b) + len(rep) + 64)
-		}
-		out = append(out, b[copied:start]...)
-		out = append(out, rep...)
-		copied = s.i
-		return nil
-	})
+	err := r.s.value(0, func(start int, k Kind, plain bool) error { return r.token(fn, start, k, plain) })
 	if err == nil {
-		err = s.end()
+		err = r.s.end()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if out == nil {
-		return b, nil
+	out := b
+	if r.out != nil {
+		out = r.a.Keep(append(r.out, b[r.copied:]...))
 	}
-	return a.Keep(append(out, b[copied:]...)), nil
+	for _, p := range r.pending {
+		var rep []byte
+		if p.repStart >= 0 {
+			rep = out[p.repStart:p.repEnd:p.repEnd]
+		}
+		r.m.store(b[p.start:p.end:p.end], rep)
+	}
+	return out, nil
+}
+
+// rewriter is the state of one RewriteSieved walk.
+type rewriter struct {
+	s      scanner
+	a      *Arena
+	out    []byte // nil until the first replacement
+	copied int    // b[:copied] is in out
+	m      *Memo
+	// rec is the start in b of the member value being walked for m (-1:
+	// none), recOut where its bytes start in out once a replacement
+	// inside it wrote there (-1: not yet), recSkip that it holds a token
+	// fn must see every time.
+	rec, recOut int
+	recSkip     bool
+	pending     []memoPending // stored in m once the walk succeeds
+}
+
+// memoPending is a member value walked, by its positions in b and in the
+// output (repStart -1: unchanged).
+type memoPending struct{ start, end, repStart, repEnd int }
+
+// token hands a token that ends at s.i to fn and applies its answer.
+func (r *rewriter) token(fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error), start int, k Kind, plain bool) error {
+	s, sv := &r.s, r.s.sv
+	tok := s.b[start:s.i]
+	var sum uint64
+	if sv != nil && k != Number && plain && len(tok)-2 <= sv.maxLen {
+		sum = s.sum
+	}
+	if r.rec >= 0 && k == Key && (!plain || sv.named(tok)) {
+		r.recSkip = true
+	}
+	rep, err := fn(tok, k, plain, sum)
+	if err != nil || rep == nil {
+		return err
+	}
+	r.replace(start, s.i, rep)
+	return nil
+}
+
+// replace writes rep to the output in place of b[start:end].
+func (r *rewriter) replace(start, end int, rep []byte) {
+	b := r.s.b
+	if r.out == nil {
+		r.out = r.a.Get(len(b) + len(rep) + 64)
+	}
+	if r.rec >= 0 && r.recOut < 0 {
+		r.recOut = len(r.out) + r.rec - r.copied
+	}
+	r.out = append(r.out, b[r.copied:start]...)
+	r.out = append(r.out, rep...)
+	r.copied = end
+}
+
+// member walks the object or array at s.i, a member value of the top
+// object, or copies what m remembers of the same bytes.
+func (r *rewriter) member(fn func(start int, k Kind, plain bool) error) error {
+	s := &r.s
+	start := s.i
+	if orig, rep, ok := r.m.lookup(s.b, start); ok {
+		end := start + len(orig)
+		if rep != nil {
+			r.replace(start, end, rep)
+		}
+		s.i = end
+		return nil
+	}
+	r.rec, r.recOut, r.recSkip = start, -1, false
+	err := s.container(1, fn)
+	if err == nil && s.i-start >= memoMinLen && !r.recSkip {
+		p := memoPending{start: start, end: s.i, repStart: -1}
+		if r.recOut >= 0 {
+			r.out = append(r.out, s.b[r.copied:s.i]...)
+			r.copied = s.i
+			p.repStart, p.repEnd = r.recOut, len(r.out)
+		}
+		r.pending = append(r.pending, p)
+	}
+	r.rec = -1
+	return err
+}
+
+// A Memo remembers, across RewriteSieved calls, what the walk did to the
+// objects and arrays that are member values of the top object, so that the
+// same bytes met again at that place are copied from the last result
+// instead of walked: in a batch of audit events the actor of one user's
+// session, or the same annotation, comes back event after event. The
+// callback is then not called for their tokens, which is right only when it
+// answers the same for the same token every time, with one exception: a
+// value that holds a key the sieve names, or a key with escapes, is never
+// remembered, so fn sees those keys every time. Values shorter than
+// memoMinLen are not worth it. A Memo holds slices of the inputs and
+// results of the calls it served: neither may change while it is in use.
+// Use one Memo with one sieve and callback only; the zero Memo is ready.
+// Not safe for concurrent use.
+type Memo struct {
+	seed maphash.Seed
+	sets [memoSets][memoWays]memoEntry
+	rw   rewriter
+}
+
+type memoEntry struct {
+	orig, rep []byte // rep nil: unchanged
+}
+
+const (
+	memoSets = 64
+	memoWays = 4
+	// memoMinLen is the shortest value remembered; lookups hash this many
+	// bytes, which for a remembered value are all its own.
+	memoMinLen = 64
+)
+
+func (m *Memo) set(b []byte) *[memoWays]memoEntry {
+	if m.seed == (maphash.Seed{}) {
+		m.seed = maphash.MakeSeed()
+	}
+	return &m.sets[maphash.Bytes(m.seed, b[:min(len(b), memoMinLen)])%memoSets]
+}
+
+// lookup finds a remembered value that b[start:] begins with.
+func (m *Memo) lookup(b []byte, start int) (orig, rep []byte, ok bool) {
+	rest := b[start:]
+	if len(rest) < memoMinLen {
+		return nil, nil, false
+	}
+	for _, e := range m.set(rest) {
+		if len(e.orig) > 0 && len(e.orig) <= len(rest) && string(e.orig) == string(rest[:len(e.orig)]) {
+			return e.orig, e.rep, true
+		}
+	}
+	return nil, nil, false
+}
+
+// store remembers that orig became rep (nil: unchanged), first in its set.
+func (m *Memo) store(orig, rep []byte) {
+	set := m.set(orig)
+	copy(set[1:], set[:memoWays-1])
+	set[0] = memoEntry{orig: orig, rep: rep}
 }
 
 // A Sieve lets RewriteSieved skip the callback for the string tokens that
@@ -437,11 +602,17 @@ func (sv *Sieve) want(tok []byte, k Kind, plain bool, sum uint64) bool {
 			}
 		}
 	}
-	if k == Key && sv.first[tok[1]] {
-		for _, key := range sv.keys {
-			if string(key) == string(tok) {
-				return true
-			}
+	return k == Key && sv.named(tok)
+}
+
+// named reports whether the key token tok is one the sieve names.
+func (sv *Sieve) named(tok []byte) bool {
+	if !sv.first[tok[1]] {
+		return false
+	}
+	for _, key := range sv.keys {
+		if string(key) == string(tok) {
+			return true
 		}
 	}
 	return false

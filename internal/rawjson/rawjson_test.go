@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math/bits"
 	"reflect"
 	"strings"
@@ -129,7 +130,8 @@ func TestAppendString(t *testing.T) {
 // FuzzRawJSON checks the package against encoding/json: the same objects
 // are valid, Rewrite sees every string and number, AppendString agrees.
 func FuzzRawJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":[1,"x",{"b":null}],"c":"\u00e9"}`, `{"a":{"b":{"c":1}},"a":{"x":2},"k":{"a":3}}`, `{"a":1}x`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}"} {
+	for _, s := range []string{`{}`, `{"a":[1,"x",{"b":null}],"c":"\u00e9"}`, `{"a":{"b":{"c":1}},"a":{"x":2},"k":{"a":3}}`, `{"a":1}x`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}",
+		`{"a":{"named":1,"b":"x@y.io","c":"a value long enough for the memo to keep"},"b":[{"LONG":"LONG"},"padding padding padding padding"]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -145,14 +147,14 @@ func FuzzRawJSON(f *testing.F) {
 			return
 		}
 		if !std {
-			if _, err := RewriteSieved(nil, b, nil, func([]byte, Kind, bool, uint64) ([]byte, error) { return nil, nil }); err == nil {
+			if _, err := RewriteSieved(nil, b, nil, nil, func([]byte, Kind, bool, uint64) ([]byte, error) { return nil, nil }); err == nil {
 				t.Fatalf("RewriteSieved accepted %q", b)
 			}
 			return
 		}
 		// Re-encoding every string and number through Str/AppendString
 		// keeps the decoded value.
-		out, err := RewriteSieved(nil, b, nil, func(tok []byte, k Kind, plain bool, _ uint64) ([]byte, error) {
+		out, err := RewriteSieved(nil, b, nil, nil, func(tok []byte, k Kind, plain bool, _ uint64) ([]byte, error) {
 			if k == Number {
 				return append([]byte(nil), tok...), nil
 			}
@@ -170,6 +172,14 @@ func FuzzRawJSON(f *testing.F) {
 		}
 		if !reflect.DeepEqual(decode(t, out), decode(t, b)) {
 			t.Fatalf("Rewrite changed the value: %q -> %q", b, out)
+		}
+		// A Memo changes nothing but the work: the same document again
+		// meets its own member values.
+		docs := []string{string(b), string(b), `{"k":` + string(b) + `}`, string(b)}
+		want, _, wantNamed := rewriteSeq(docs, nil)
+		got, _, gotNamed := rewriteSeq(docs, new(Memo))
+		if !reflect.DeepEqual(got, want) || gotNamed != wantNamed {
+			t.Fatalf("with a memo %q (named %d), without %q (named %d)", got, gotNamed, want, wantNamed)
 		}
 		// Extract agrees with Lookup.
 		paths := [][]string{{"a"}, {"a", "b"}, {"a", "b", "c"}, {"b"}, {"a"}, {"k", "a"}, {""}}
@@ -337,4 +347,102 @@ func Lookup(b []byte, path ...string) []byte {
 		b = b[sp[0].Start:sp[0].End]
 	}
 	return b
+}
+
+// memoFn is a callback for the Memo tests: it replaces strings holding '@'
+// by a short marker and strings holding LONG by a long one (so that the
+// output outgrows the room Get gave it), fails on "boom", and counts the
+// named key it is shown.
+func memoFn(named *int) func(tok []byte, k Kind, plain bool, _ uint64) ([]byte, error) {
+	return func(tok []byte, k Kind, plain bool, _ uint64) ([]byte, error) {
+		switch {
+		case k == Key && string(tok) == `"named"`:
+			*named++
+		case k == Key:
+		case bytes.Contains(tok, []byte("boom")):
+			return nil, errors.New("boom")
+		case bytes.Contains(tok, []byte("LONG")):
+			return []byte(`"` + strings.Repeat("L", 300) + `"`), nil
+		case bytes.Contains(tok, []byte("@")):
+			return []byte(`"[at]"`), nil
+		}
+		return nil, nil
+	}
+}
+
+// everyToken is a sieve that hands the callback every token.
+func everyToken(keys ...string) *Sieve {
+	var table [256]uint64
+	return NewSieve(&table, 1, 100, keys, SieveRule{})
+}
+
+// rewriteSeq runs docs through RewriteSieved in turn, with m (nil: none),
+// and reports each output or error, the callback's calls and the named
+// keys it saw.
+func rewriteSeq(docs []string, m *Memo) (outs []string, calls, named int) {
+	var a Arena
+	a.Init(256) // small blocks: a walk that fails leaves room the next reuses
+	fn := memoFn(&named)
+	count := func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error) {
+		calls++
+		return fn(tok, k, plain, sum)
+	}
+	for _, d := range docs {
+		out, err := RewriteSieved(&a, []byte(d), everyToken("named"), m, count)
+		if err != nil {
+			outs = append(outs, "error: "+err.Error())
+			continue
+		}
+		outs = append(outs, string(out))
+	}
+	return outs, calls, named
+}
+
+// TestRewriteMemo: with a Memo, RewriteSieved answers exactly as without
+// one (a value remembered after a failed walk, a named key inside a value
+// or a result cut from an output that was reallocated would each show),
+// and it does skip the callback for values met before.
+func TestRewriteMemo(t *testing.T) {
+	actor := `{"type":"session","session":{"user":{"id":"user-1","email":"ada@example.com"},"ip":"203.0.113.9"}}`
+	long := `{"type":"session","session":{"user":{"id":"user-2","note":"LONG","more":"LONG"},"ip":"203.0.113.9"}}`
+	samePrefix := `{"type":"session","session":{"user":{"id":"user-1","email":"ada@example.com"},"ip":"198.51.100.7"}}`
+	withNamed := `{"type":"session","session":{"named":"x","user":{"id":"user-3","email":"bob@example.com"}}}`
+	failing := `{"type":"session","session":{"user":{"id":"user-4","email":"eve@example.com"},"ip":"boom"}}`
+	unchanged := `{"type":"service_account","service_account":{"id":"svc-1","name":"ci pipeline runner"}}`
+	fresh := `{"type":"session","session":{"user":{"id":"user-5","email":"mal@example.com"},"ip":"192.0.2.1"}}`
+	freshLong := `{"type":"session","session":{"user":{"id":"user-6","email":"LONG@example.com"},"ip":"192.0.2.2"}}`
+	arr := `["ada@example.com","plain value that is long enough to be remembered", {"x": 1}]`
+	doc := func(id, actor string) string {
+		return `{"id":"` + id + `","x":"a@b.io","actor":` + actor + `,"n":1}`
+	}
+	docs := []string{
+		doc("1", actor), doc("2", actor), doc("3", samePrefix), doc("4", actor),
+		doc("5", long), doc("6", long), doc("7", withNamed), doc("8", withNamed),
+		doc("9", failing), doc("10", failing), doc("11", unchanged), doc("12", unchanged),
+		doc("13", arr), doc("14", arr), doc("15", samePrefix), doc("16", long),
+		`{"actor":` + actor + `}`, `{"z":` + actor + `,"actor":` + long + `}`,
+		// A value walked before the walk fails is not remembered.
+		`{"actor":` + fresh + `,"z":"boom"}`, `{"actor":` + fresh + `}`,
+		// Nor is a result cut from room that a reallocated output left.
+		`{"actor":` + freshLong + `,"z":"LONG"}`, `{"z":"x@y.io","actor":` + freshLong + `}`,
+	}
+	want, callsWithout, namedWithout := rewriteSeq(docs, nil)
+	var m Memo
+	got, callsWith, namedWith := rewriteSeq(docs, &m)
+	for i := range docs {
+		if got[i] != want[i] {
+			t.Errorf("doc %d: with a memo\n%s\nwithout\n%s", i+1, got[i], want[i])
+		}
+	}
+	if namedWith != namedWithout {
+		t.Errorf("the callback saw the named key %d times with a memo, %d without", namedWith, namedWithout)
+	}
+	if callsWith >= callsWithout {
+		t.Errorf("the memo spared no call: %d with it, %d without", callsWith, callsWithout)
+	}
+	for _, w := range want[8:10] {
+		if !strings.HasPrefix(w, "error") {
+			t.Fatalf("the failing value did not fail: %s", w)
+		}
+	}
 }

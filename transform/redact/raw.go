@@ -35,6 +35,7 @@ type rawBufs struct {
 	out  rawjson.Arena // the new bytes of the events
 	tok  []byte        // one replaced token at a time: Rewrite copies it
 	memo scanMemo
+	sub  rawjson.Memo // member values met before (actors, annotations)
 }
 
 // scanMemo remembers what scanning the strings of a batch gave: the values
@@ -126,7 +127,7 @@ func (r *Redactor) redactRaw(raw []byte, whole bool, bufs *rawBufs) ([]byte, boo
 		}
 	}
 	sawKey := false
-	out, err := rawjson.RewriteSieved(&bufs.out, raw, r.sieve, func(tok []byte, k rawjson.Kind, plain bool, sum uint64) ([]byte, error) {
+	out, err := rawjson.RewriteSieved(&bufs.out, raw, r.sieve, &bufs.sub, func(tok []byte, k rawjson.Kind, plain bool, sum uint64) ([]byte, error) {
 		if !whole && k == rawjson.Key && r.wholeKey(tok, plain) {
 			sawKey = true
 		}

@@ -380,8 +380,46 @@ func FuzzRedact(f *testing.F) {
 		for _, r := range []*Redactor{masks, hashes, removes} {
 			checkRedacted(t, r, append([]byte(nil), raw...))
 			checkSamePaths(t, r, pipeline.Event{Raw: append([]byte(nil), raw...)})
+			checkBatch(t, r, raw)
 		}
 	})
+}
+
+// checkBatch: an event redacted in a batch, after copies of itself and,
+// where it passes, of another event nesting it (so that its member values are remembered, see
+// rawjson.Memo), comes out as it does alone.
+func checkBatch(t *testing.T, r *Redactor, raw []byte) {
+	alone := pipeline.Event{Raw: append([]byte(nil), raw...)}
+	if r.Event(&alone) != nil {
+		return
+	}
+	if err := alone.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	docs := [][]byte{raw, raw, raw}
+	nested := append(append([]byte(`{"k":`), raw...), '}')
+	if r.Event(&pipeline.Event{Raw: append([]byte(nil), nested...)}) == nil {
+		docs[1] = nested // the object path reads a first value where the raw path needs one
+	}
+	var evs []pipeline.Event
+	for _, b := range docs {
+		evs = append(evs, pipeline.Event{Raw: append([]byte(nil), b...)})
+	}
+	out, err := r.Process(context.Background(), pipeline.Batch{Events: evs})
+	if err != nil {
+		t.Fatalf("alone the event passed, in a batch: %v", err)
+	}
+	for i, e := range out.Events {
+		if i == 1 && &docs[1][0] == &nested[0] {
+			continue
+		}
+		if err := e.Finalize(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(e.Raw, alone.Raw) {
+			t.Fatalf("event %d of the batch: %q, alone: %q", i, e.Raw, alone.Raw)
+		}
+	}
 }
 
 func BenchmarkRedact(b *testing.B) {
@@ -444,7 +482,7 @@ func FuzzHints(f *testing.F) {
 func sieveSum(sv *rawjson.Sieve, s string) uint64 {
 	doc := append(append([]byte(`{"k":`), rawjson.AppendString(nil, s)...), '}')
 	var sum uint64
-	if _, err := rawjson.RewriteSieved(nil, doc, sv, func(_ []byte, k rawjson.Kind, _ bool, n uint64) ([]byte, error) {
+	if _, err := rawjson.RewriteSieved(nil, doc, sv, nil, func(_ []byte, k rawjson.Kind, _ bool, n uint64) ([]byte, error) {
 		if k == rawjson.String {
 			sum = n
 		}
@@ -466,7 +504,7 @@ func sieveSeesAs(sv *rawjson.Sieve, s string) (value, key bool) {
 	tok := rawjson.AppendString(nil, s)
 	doc := append(append(append([]byte(`{`), tok...), `:`...), tok...)
 	doc = append(doc, '}')
-	if _, err := rawjson.RewriteSieved(nil, doc, sv, func(_ []byte, k rawjson.Kind, _ bool, _ uint64) ([]byte, error) {
+	if _, err := rawjson.RewriteSieved(nil, doc, sv, nil, func(_ []byte, k rawjson.Kind, _ bool, _ uint64) ([]byte, error) {
 		value = value || k == rawjson.String
 		key = key || k == rawjson.Key
 		return nil, nil
@@ -515,6 +553,46 @@ func TestSieveSeesEveryMatch(t *testing.T) {
 		}
 		if value, key := sieveSeesAs(sieve, s); value || key {
 			t.Errorf("%q let through", s)
+		}
+	}
+}
+
+// TestBatchMatchesAlone: every event of the corpus, redacted in one batch
+// with the others and after a copy of itself (each actor, annotation and
+// payload met before, see rawjson.Memo), comes out as it does alone. The
+// copies differ from each other after long equal openings (one user's
+// session from another address), which the memo must not confuse.
+func TestBatchMatchesAlone(t *testing.T) {
+	corpus := transformtest.Corpus(t)
+	for _, e := range transformtest.Clone(corpus) {
+		// The same actor from elsewhere: equal up to the address.
+		e.Raw = bytes.ReplaceAll(e.Raw, []byte(`"ip_address":"`), []byte(`"ip_address":"198.51.100.7","was":"`))
+		corpus = append(corpus, e)
+	}
+	for _, c := range []func(*Config){nil, hashMode} {
+		r := mustNew(t, c)
+		alone := transformtest.Clone(corpus)
+		for i := range alone {
+			if err := r.Event(&alone[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batch := append(transformtest.Clone(corpus), transformtest.Clone(corpus)...)
+		out, err := r.Process(context.Background(), pipeline.Batch{Events: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range out.Events {
+			want := alone[i%len(alone)]
+			if err := e.Finalize(); err != nil {
+				t.Fatal(err)
+			}
+			if err := want.Finalize(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(e.Raw, want.Raw) {
+				t.Fatalf("event %d in the batch:\n%s\nalone:\n%s", i, e.Raw, want.Raw)
+			}
 		}
 	}
 }
