@@ -1,5 +1,11 @@
 package rawjson
 
+import (
+	"fmt"
+	"hash/maphash"
+	"strings"
+)
+
 // Paths is a compiled set of key paths that Extract locates in one pass
 // over an object. It is immutable and safe for concurrent use.
 type Paths struct {
@@ -11,6 +17,11 @@ type pnode struct {
 	key  string
 	idxs []int // the paths that end here
 	kids []*pnode
+	// sub lists the paths that end below this node, depth first; sig
+	// spells the subtree (keys and path indexes), so that nodes of two
+	// Paths with the same sig place the same paths at the same keys.
+	sub []int
+	sig string
 }
 
 // NewPaths compiles paths; Extract reports the value of paths[i] in
@@ -35,7 +46,20 @@ func NewPaths(paths ...[]string) *Paths {
 		}
 		n.idxs = append(n.idxs, i)
 	}
+	p.root.index()
 	return p
+}
+
+// index sets sub and sig for n and the nodes under it.
+func (n *pnode) index() {
+	n.sub, n.sig = n.sub[:0], ""
+	var sig strings.Builder
+	for _, c := range n.kids {
+		c.index()
+		n.sub = append(append(n.sub, c.idxs...), c.sub...)
+		fmt.Fprintf(&sig, "%q%v{%s}", c.key, c.idxs, c.sig)
+	}
+	n.sig = sig.String()
 }
 
 // Extract validates the object b and sets spans[i] (spans holds one per
@@ -44,8 +68,16 @@ func NewPaths(paths ...[]string) *Paths {
 // wins, and an earlier copy leaves nothing behind (FuzzRawJSON holds it to
 // a lookup of one key at a time).
 func (p *Paths) Extract(b []byte, spans []Span) error {
+	return p.ExtractMemo(b, spans, nil)
+}
+
+// ExtractMemo is Extract with m (nil: none) remembering where the paths
+// fell in the objects that are member values of b, so that the same bytes
+// met again there, in this call or a later one, take the spans from it
+// instead of being walked (see ExtractMemo).
+func (p *Paths) ExtractMemo(b []byte, spans []Span, m *ExtractMemo) error {
 	clear(spans[:p.n])
-	s := scanner{b: b}
+	s := scanner{b: b, xm: m}
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return ErrSyntax
@@ -119,7 +151,11 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 				c.clear(spans) // a later copy of the key replaces an earlier one
 			}
 			if len(c.kids) > 0 && s.i < len(s.b) && s.b[s.i] == '{' {
-				err = s.extract(depth+1, c, spans)
+				if depth == 0 && s.xm != nil {
+					err = s.xm.extract(s, c, spans)
+				} else {
+					err = s.extract(depth+1, c, spans)
+				}
 			} else {
 				err = s.value(depth+1, nil)
 			}
@@ -146,4 +182,74 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 			return ErrSyntax
 		}
 	}
+}
+
+// An ExtractMemo remembers, across ExtractMemo calls, the spans the paths
+// got inside the objects that are member values of the top object, 64
+// bytes or more, so that the same bytes at a node of the same shape (in
+// this Paths or another) take them instead of a walk: in a batch of audit
+// events the actor of one user's session comes back event after event. It
+// holds slices of the documents it saw, which must not change while it is
+// in use, and its memory grows with what it stores: use one per batch.
+// The zero ExtractMemo is ready. Not safe for concurrent use.
+type ExtractMemo struct {
+	seed  maphash.Seed
+	sets  [memoSets][memoWays]extractEntry
+	spans []Span // the entries' spans, relative to their value's start
+	hits  int
+}
+
+type extractEntry struct {
+	sig  string
+	orig []byte
+	off  int // where the entry's spans start in ExtractMemo.spans, one per path of sub
+}
+
+// extract is scanner.extract for the object at s.i under node c, a member
+// of the top object, through m.
+func (m *ExtractMemo) extract(s *scanner, c *pnode, spans []Span) error {
+	start := s.i
+	rest := s.b[start:]
+	if m.seed == (maphash.Seed{}) {
+		m.seed = maphash.MakeSeed()
+	}
+	var set *[memoWays]extractEntry
+	if len(rest) >= memoMinLen {
+		set = &m.sets[maphash.Bytes(m.seed, rest[:memoMinLen])%memoSets]
+		for _, e := range set {
+			if len(e.orig) > 0 && len(e.orig) <= len(rest) && e.sig == c.sig && string(e.orig) == string(rest[:len(e.orig)]) {
+				for j, i := range c.sub {
+					sp := m.spans[e.off+j]
+					if sp != (Span{}) {
+						sp.Start += start
+						sp.End += start
+					}
+					spans[i] = sp
+				}
+				s.i = start + len(e.orig)
+				m.hits++
+				return nil
+			}
+		}
+	}
+	if err := s.extract(1, c, spans); err != nil {
+		return err
+	}
+	if set == nil || s.i-start < memoMinLen {
+		return nil
+	}
+	// A failed walk later in the document leaves this entry right: it
+	// holds only what this value's bytes decided.
+	off := len(m.spans)
+	for _, i := range c.sub {
+		sp := spans[i]
+		if sp != (Span{}) {
+			sp.Start -= start
+			sp.End -= start
+		}
+		m.spans = append(m.spans, sp)
+	}
+	copy(set[1:], set[:memoWays-1])
+	set[0] = extractEntry{sig: c.sig, orig: s.b[start:s.i:s.i], off: off}
+	return nil
 }

@@ -30,8 +30,10 @@ type Span struct{ Start, End int }
 type scanner struct {
 	b []byte
 	i int
-	// rw, when set, is the RewriteSieved walk this scanner serves.
+	// rw, when set, is the RewriteSieved walk this scanner serves; xm the
+	// memo of an Extract.
 	rw *rewriter
+	xm *ExtractMemo
 	// sv, when set, sums its table over each string token into sum and
 	// decides which tokens the callback of value sees.
 	sv  *Sieve

@@ -209,6 +209,16 @@ func FuzzRawJSON(f *testing.F) {
 				t.Fatalf("Extract %v = %s, encoding/json says %v", p, got, want)
 			}
 		}
+		// ExtractMemo agrees with Extract, the value met again too.
+		var xm ExtractMemo
+		for _, d := range [][]byte{b, b, []byte(`{"k":` + string(b) + `}`), b} {
+			want := make([]Span, len(paths))
+			errWant := NewPaths(paths...).Extract(d, want)
+			got := make([]Span, len(paths))
+			if errGot := NewPaths(paths...).ExtractMemo(d, got, &xm); (errGot == nil) != (errWant == nil) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("ExtractMemo(%q) = %v, %v; Extract: %v, %v", d, got, errGot, want, errWant)
+			}
+		}
 		// Members finds every top-level key with its last value.
 		m := decode(t, b).(map[string]any)
 		keys := make([]string, 0, len(m))
@@ -444,5 +454,49 @@ func TestRewriteMemo(t *testing.T) {
 		if !strings.HasPrefix(w, "error") {
 			t.Fatalf("the failing value did not fail: %s", w)
 		}
+	}
+}
+
+// TestExtractMemo: ExtractMemo gives the spans Extract gives, through Paths
+// whose actor nodes have the same shape (which share entries) and one whose
+// shape differs (which must not), and it does take spans from its entries.
+func TestExtractMemo(t *testing.T) {
+	static := [][]string{{"type"}, {"actor", "type"}, {"actor", "session", "user", "id"}, {"actor", "api_key", "id"}, {"actor", "api_key", "user"}}
+	shapes := []*Paths{
+		NewPaths(append(static, []string{"a.b", "id"})...),
+		NewPaths(append(static, []string{"c.d", "id"})...),
+		NewPaths(append(static[:3:3], []string{"actor", "api_key", "service_account", "id"}, []string{"actor", "session", "ip"})...),
+	}
+	session := `{"type":"session","session":{"user":{"id":"user-1","email":"ada@example.com"},"ip":"203.0.113.9"}}`
+	apiKey := `{"type":"api_key","api_key":{"id":"key-1","user":{"id":"user-2"},"service_account":{"id":"svc-1"}},"pad":"................"}`
+	samePrefix := `{"type":"session","session":{"user":{"id":"user-1","email":"ada@example.com"},"ip":"198.51.100.77"}}`
+	docs := []string{
+		`{"type":"a.b","actor":` + session + `,"a.b":{"id":"x"}}`,
+		`{"type":"c.d","actor":` + session + `}`,
+		`{"actor":` + session + `,"type":"c.d","c.d":{"id":"y"}}`,
+		`{"actor":` + samePrefix + `}`,
+		`{"actor":` + apiKey + `}`,
+		`{"actor":` + apiKey + `,"actor":` + session + `}`,
+		`{"actor":` + session + `,"actor":{"type":"other"}}`,
+		`{"actor":` + session + `,"broken":}`,
+		`{"x":1,"actor":` + apiKey + `}`,
+		`{"actor":"` + strings.Repeat("s", 80) + `"}`,
+	}
+	var m ExtractMemo
+	for round := 0; round < 2; round++ {
+		for _, p := range shapes {
+			for _, d := range docs {
+				want := make([]Span, 6)
+				errWant := p.Extract([]byte(d), want)
+				got := make([]Span, 6)
+				errGot := p.ExtractMemo([]byte(d), got, &m)
+				if (errGot == nil) != (errWant == nil) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s: with the memo %v (%v), without %v (%v)", d, got, errGot, want, errWant)
+				}
+			}
+		}
+	}
+	if m.hits == 0 {
+		t.Fatal("the memo never served a value")
 	}
 }

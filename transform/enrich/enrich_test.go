@@ -458,3 +458,51 @@ func BenchmarkEnrichRedact(b *testing.B)          { benchChain(b, "enrich", "red
 func BenchmarkEnrichRedactColdCache(b *testing.B) { benchChain(b, "enrich", "redact-cold") }
 func BenchmarkDefaultChain(b *testing.B)          { benchChain(b, "enrich", "redact", "ocsf") }
 func BenchmarkECSChain(b *testing.B)              { benchChain(b, "enrich", "redact", "ecs") }
+
+// TestBatchMatchesAlone: the simulator's events, enriched in one batch
+// twice over (every actor met before, see rawjson.ExtractMemo), come out as
+// each does alone; among them the same users' sessions from another
+// address, whose actors open with the same bytes and then differ.
+func TestBatchMatchesAlone(t *testing.T) {
+	srv, base := startSim(t)
+	c := DefaultConfig()
+	c.BaseURL, c.APIKey, c.Host, c.Timeout = base, simKey, "relay-1", 10*time.Second
+	now := time.Unix(1_748_740_000, 0)
+	e := New(c, slog.New(slog.DiscardHandler), nil, func() time.Time { return now })
+	e.Refresh(t.Context())
+	evs := simEvents(t, srv, 500)
+	for _, ev := range transformtest.Clone(evs[:100]) {
+		ev.Raw = bytes.ReplaceAll(ev.Raw, []byte(`"ip_address":"`), []byte(`"ip_address":"198.51.100.7","was":"`))
+		evs = append(evs, ev)
+	}
+	alone := make([][]byte, len(evs))
+	enriched := 0
+	for i := range evs {
+		b, err := e.Process(t.Context(), pipeline.Batch{Events: transformtest.Clone(evs[i : i+1])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Events[0].Finalize(); err != nil {
+			t.Fatal(err)
+		}
+		alone[i] = b.Events[0].Raw
+		if bytes.Contains(alone[i], []byte(`"enriched":true`)) {
+			enriched++
+		}
+	}
+	if enriched < len(evs)/2 {
+		t.Fatalf("only %d of %d events were enriched", enriched, len(evs))
+	}
+	out, err := e.Process(t.Context(), pipeline.Batch{Events: append(transformtest.Clone(evs), transformtest.Clone(evs)...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ev := range out.Events {
+		if err := ev.Finalize(); err != nil {
+			t.Fatal(err)
+		}
+		if want := alone[i%len(evs)]; !bytes.Equal(ev.Raw, want) {
+			t.Fatalf("event %d in the batch:\n%s\nalone:\n%s", i, ev.Raw, want)
+		}
+	}
+}

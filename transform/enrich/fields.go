@@ -108,6 +108,7 @@ func (o objectFields) boolean(id pathID) (bool, bool) {
 type rawFields struct {
 	raw   []byte
 	spans [payloadID + 1]rawjson.Span
+	memo  rawjson.ExtractMemo // the actors met before in the batch
 }
 
 // maxCachedTypes bounds the event types whose typeInfo is kept.
@@ -145,7 +146,7 @@ func (c *typeCache) get(typ string, rules []SeverityRule) *typeInfo {
 // reset points f at another event.
 func (f *rawFields) reset(raw []byte, t *typeInfo) error {
 	f.raw = raw
-	return t.paths.Extract(raw, f.spans[:])
+	return t.paths.ExtractMemo(raw, f.spans[:], &f.memo)
 }
 
 func (f *rawFields) at(id pathID) []byte {
