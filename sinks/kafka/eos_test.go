@@ -70,7 +70,7 @@ func TestExactlyOnceAcrossCrashes(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	crashes, injected := 0, 0
+	crashes, injected, saveRetries := 0, 0, 0
 	for restarts := 0; ; restarts++ {
 		if restarts > 400 {
 			t.Fatal("no progress after 400 restarts")
@@ -123,14 +123,32 @@ func TestExactlyOnceAcrossCrashes(t *testing.T) {
 			crashInSave.Store(point == 2)
 			err := in.store.Save(ctx, "acme", []byte(strconv.Itoa(next+window)))
 			if point == 2 {
-				if !errors.Is(err, errCrashed) {
+				// The cursor's write can fail before the hook (see
+				// below); the crash then comes a step early.
+				if !errors.Is(err, errCrashed) && (err == nil || pipeline.IsPermanent(err)) {
 					t.Fatalf("Save with crash hook = %v", err)
 				}
 				crashed = true
 				break
 			}
-			if err != nil {
-				t.Fatal(err)
+			// A broker error can still spoil the commit (kfake answers a
+			// produce that races the injected error's abort with
+			// OUT_OF_ORDER_SEQUENCE_NUMBER now and then, under load):
+			// the source then delivers the window again and saves again,
+			// as AuditSource.deliver does, and this instance must recover.
+			for retry := 0; err != nil; retry++ {
+				if pipeline.IsPermanent(err) || retry == 5 {
+					t.Fatalf("saving the cursor, attempt %d: %v", retry+1, err)
+				}
+				saveRetries++
+				for _, b := range []pipeline.Batch{first, second} {
+					if err = in.sink.Consume(ctx, b); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					err = in.store.Save(ctx, "acme", []byte(strconv.Itoa(next+window)))
+				}
 			}
 			next += window
 			if point == 3 {
@@ -163,7 +181,7 @@ func TestExactlyOnceAcrossCrashes(t *testing.T) {
 	if len(all) <= total {
 		t.Errorf("read_uncommitted saw %d records: no aborted data was written, so the crashes proved nothing", len(all))
 	}
-	t.Logf("%d crashes, %d injected produce errors, %d records written, %d committed", crashes, injected, len(all), len(committed))
+	t.Logf("%d crashes, %d injected produce errors, %d saves retried, %d records written, %d committed", crashes, injected, saveRetries, len(all), len(committed))
 }
 
 func TestFencing(t *testing.T) {
