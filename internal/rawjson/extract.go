@@ -2,7 +2,6 @@ package rawjson
 
 import (
 	"fmt"
-	"hash/maphash"
 	"strings"
 )
 
@@ -193,8 +192,7 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 // in use, and its memory grows with what it stores: use one per batch.
 // The zero ExtractMemo is ready. Not safe for concurrent use.
 type ExtractMemo struct {
-	seed  maphash.Seed
-	sets  [memoSets][memoWays]extractEntry
+	tab   memoTable[extractEntry]
 	spans []Span // the entries' spans, relative to their value's start
 	hits  int
 }
@@ -210,21 +208,13 @@ type extractEntry struct {
 func (m *ExtractMemo) extract(s *scanner, c *pnode, spans []Span) error {
 	start := s.i
 	rest := s.b[start:]
-	if m.seed == (maphash.Seed{}) {
-		m.seed = maphash.MakeSeed()
-	}
 	var set *[memoWays]extractEntry
 	if len(rest) >= memoMinLen {
-		set = &m.sets[maphash.Bytes(m.seed, rest[:memoMinLen])%memoSets]
+		set = m.tab.set(rest)
 		for _, e := range set {
 			if len(e.orig) > 0 && len(e.orig) <= len(rest) && e.sig == c.sig && string(e.orig) == string(rest[:len(e.orig)]) {
 				for j, i := range c.sub {
-					sp := m.spans[e.off+j]
-					if sp != (Span{}) {
-						sp.Start += start
-						sp.End += start
-					}
-					spans[i] = sp
+					spans[i] = m.spans[e.off+j].moved(start)
 				}
 				s.i = start + len(e.orig)
 				m.hits++
@@ -242,14 +232,16 @@ func (m *ExtractMemo) extract(s *scanner, c *pnode, spans []Span) error {
 	// holds only what this value's bytes decided.
 	off := len(m.spans)
 	for _, i := range c.sub {
-		sp := spans[i]
-		if sp != (Span{}) {
-			sp.Start -= start
-			sp.End -= start
-		}
-		m.spans = append(m.spans, sp)
+		m.spans = append(m.spans, spans[i].moved(-start))
 	}
-	copy(set[1:], set[:memoWays-1])
-	set[0] = extractEntry{sig: c.sig, orig: s.b[start:s.i:s.i], off: off}
+	insert(set, extractEntry{sig: c.sig, orig: s.b[start:s.i:s.i], off: off})
 	return nil
+}
+
+// moved returns sp moved by d bytes; the zero Span (no value) stays zero.
+func (sp Span) moved(d int) Span {
+	if sp == (Span{}) {
+		return sp
+	}
+	return Span{sp.Start + d, sp.End + d}
 }

@@ -481,9 +481,8 @@ func (r *rewriter) member(fn func(start int, k Kind, plain bool) error) error {
 // Use one Memo with one sieve and callback only; the zero Memo is ready.
 // Not safe for concurrent use.
 type Memo struct {
-	seed maphash.Seed
-	sets [memoSets][memoWays]memoEntry
-	rw   rewriter
+	tab memoTable[memoEntry]
+	rw  rewriter
 }
 
 type memoEntry struct {
@@ -498,11 +497,27 @@ const (
 	memoMinLen = 64
 )
 
-func (m *Memo) set(b []byte) *[memoWays]memoEntry {
-	if m.seed == (maphash.Seed{}) {
-		m.seed = maphash.MakeSeed()
+// memoTable holds what Memo and ExtractMemo remember: memoSets sets of
+// memoWays entries, a value's set chosen by a hash of its first memoMinLen
+// bytes, the newest entry first in its set.
+type memoTable[E any] struct {
+	seed maphash.Seed
+	sets [memoSets][memoWays]E
+}
+
+// set returns the set of the value b begins with (b holds at least
+// memoMinLen bytes).
+func (t *memoTable[E]) set(b []byte) *[memoWays]E {
+	if t.seed == (maphash.Seed{}) {
+		t.seed = maphash.MakeSeed()
 	}
-	return &m.sets[maphash.Bytes(m.seed, b[:min(len(b), memoMinLen)])%memoSets]
+	return &t.sets[maphash.Bytes(t.seed, b[:memoMinLen])%memoSets]
+}
+
+// insert puts e first in set, dropping the oldest entry.
+func insert[E any](set *[memoWays]E, e E) {
+	copy(set[1:], set[:memoWays-1])
+	set[0] = e
 }
 
 // lookup finds a remembered value that b[start:] begins with.
@@ -511,7 +526,7 @@ func (m *Memo) lookup(b []byte, start int) (orig, rep []byte, ok bool) {
 	if len(rest) < memoMinLen {
 		return nil, nil, false
 	}
-	for _, e := range m.set(rest) {
+	for _, e := range m.tab.set(rest) {
 		if len(e.orig) > 0 && len(e.orig) <= len(rest) && string(e.orig) == string(rest[:len(e.orig)]) {
 			return e.orig, e.rep, true
 		}
@@ -519,11 +534,10 @@ func (m *Memo) lookup(b []byte, start int) (orig, rep []byte, ok bool) {
 	return nil, nil, false
 }
 
-// store remembers that orig became rep (nil: unchanged), first in its set.
+// store remembers that orig (memoMinLen bytes or more) became rep (nil:
+// unchanged).
 func (m *Memo) store(orig, rep []byte) {
-	set := m.set(orig)
-	copy(set[1:], set[:memoWays-1])
-	set[0] = memoEntry{orig: orig, rep: rep}
+	insert(m.tab.set(orig), memoEntry{orig: orig, rep: rep})
 }
 
 // A Sieve lets RewriteSieved skip the callback for the string tokens that
