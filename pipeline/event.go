@@ -118,6 +118,10 @@ type Batch struct {
 	Events      []Event
 	WindowStart bool
 	WindowEnd   bool
+	// Mem, when not nil, is the memory a transform writes the new bytes
+	// of the batch's events to (see Memory). The runner sets it for the
+	// transforms and clears it before the sinks; a source leaves it nil.
+	Mem *Memory
 }
 
 // Bytes returns the total size of the events' Raw payloads.

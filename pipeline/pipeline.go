@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -169,24 +170,41 @@ type chain struct {
 func (c *chain) Consume(ctx context.Context, b Batch) error {
 	if len(c.transforms) > 0 {
 		// Transforms change events in place; the source keeps its own
-		// copy so that a retried window is transformed afresh.
-		evs := make([]Event, len(b.Events))
-		copy(evs, b.Events)
-		b.Events = evs
+		// copy so that a retried window is transformed afresh. The new
+		// bytes they write live in memory lent for this call, taken back
+		// once the sinks have returned.
+		var mem memories
+		defer mem.release()
+		b.Events = mem.events(b.Events)
 		var err error
-		if b, err = c.transform(ctx, b); err != nil {
+		if b, err = c.transform(ctx, b, &mem); err != nil {
 			return err
 		}
+		b.Mem = nil
 	} else if err := finalize(b.Events); err != nil {
 		return err
 	}
 	if err := c.next.Consume(ctx, b); err != nil {
+		detachRejected(err)
 		return err
 	}
 	if c.delivered != nil {
 		c.delivered(b)
 	}
 	return nil
+}
+
+// detachRejected copies the bytes of the events a RejectedError in err's
+// chain carries: they may live in memory the chain takes back when Consume
+// returns, and the error outlives it.
+func detachRejected(err error) {
+	var rej *RejectedError
+	if !errors.As(err, &rej) {
+		return
+	}
+	for i := range rej.Rejected {
+		rej.Rejected[i].Event.Raw = bytes.Clone(rej.Rejected[i].Event.Raw)
+	}
 }
 
 // stage is a run of transforms that may each get a part of a large batch,
@@ -210,20 +228,23 @@ func stagesOf(ts []namedTransform) []stage {
 
 // transform runs the stages over b, then encodes the events transforms
 // changed as objects (in parts, with the last stage when it may be cut).
-func (c *chain) transform(ctx context.Context, b Batch) (Batch, error) {
+func (c *chain) transform(ctx context.Context, b Batch, mem *memories) (Batch, error) {
 	var err error
 	for i, st := range c.stages {
 		last := i == len(c.stages)-1
 		if st.whole {
+			if b.Mem == nil {
+				b.Mem = mem.take()
+			}
 			if b, err = c.run(ctx, b, st.transforms); err != nil {
 				return b, err
 			}
 			if last {
-				return c.inParts(ctx, b, nil, true)
+				return c.inParts(ctx, b, nil, true, mem)
 			}
 			continue
 		}
-		if b, err = c.inParts(ctx, b, st.transforms, last); err != nil {
+		if b, err = c.inParts(ctx, b, st.transforms, last, mem); err != nil {
 			return b, err
 		}
 	}
@@ -239,7 +260,7 @@ const parallelChunk = 256
 // concurrent use with different batches, and these do not look across
 // events), then joined in order: the delivery of a window is otherwise one
 // goroutine, and the transforms would use one core while the others wait.
-func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin bool) (Batch, error) {
+func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin bool, mem *memories) (Batch, error) {
 	part := func(b Batch) (Batch, error) {
 		b, err := c.run(ctx, b, ts)
 		if err == nil && fin {
@@ -249,6 +270,9 @@ func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin b
 	}
 	parts := min(c.parallel, len(b.Events)/parallelChunk)
 	if parts <= 1 {
+		if b.Mem == nil {
+			b.Mem = mem.take()
+		}
 		return part(b)
 	}
 	size := (len(b.Events) + parts - 1) / parts
@@ -259,7 +283,8 @@ func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin b
 		lo, hi := i*size, min((i+1)*size, len(b.Events))
 		// The capacity is clipped so that no part can grow into the next.
 		sub := Batch{Source: b.Source, Events: b.Events[lo:hi:hi],
-			WindowStart: b.WindowStart && i == 0, WindowEnd: b.WindowEnd && i == parts-1}
+			WindowStart: b.WindowStart && i == 0, WindowEnd: b.WindowEnd && i == parts-1,
+			Mem: mem.take()} // a Memory is not safe for concurrent use
 		wg.Go(func() { results[i], errs[i] = part(sub) })
 	}
 	wg.Wait()

@@ -189,12 +189,21 @@ func (s *scanner) extract(depth int, n *pnode, spans []Span) error {
 // this Paths or another) take them instead of a walk: in a batch of audit
 // events the actor of one user's session comes back event after event. It
 // holds slices of the documents it saw, which must not change while it is
-// in use, and its memory grows with what it stores: use one per batch.
-// The zero ExtractMemo is ready. Not safe for concurrent use.
+// in use, and its memory grows with what it stores: use one per batch, or
+// Reset it between batches. The zero ExtractMemo is ready. Not safe for
+// concurrent use.
 type ExtractMemo struct {
 	tab   memoTable[extractEntry]
 	spans []Span // the entries' spans, relative to their value's start
 	hits  int
+}
+
+// Reset forgets everything m remembers, keeping its memory for the next
+// batch: the documents it saw may then change.
+func (m *ExtractMemo) Reset() {
+	m.tab.reset()
+	m.spans = m.spans[:0]
+	m.hits = 0
 }
 
 type extractEntry struct {

@@ -342,7 +342,10 @@ func (s *scanner) end() error {
 // objects and arrays that are member values of b, so that a later call
 // meeting the same bytes there copies the result instead of walking them
 // again (see Memo).
-func RewriteSieved(a *Arena, b []byte, sv *Sieve, m *Memo, fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
+func RewriteSieved(a Allocator, b []byte, sv *Sieve, m *Memo, fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
+	if a == nil {
+		a = (*Arena)(nil)
+	}
 	if m == nil || sv == nil {
 		r := rewriter{s: scanner{b: b, sv: sv}, a: a, rec: -1}
 		return r.run(fn)
@@ -389,7 +392,7 @@ func (r *rewriter) run(fn func(tok []byte, k Kind, plain bool, sum uint64) ([]by
 // rewriter is the state of one RewriteSieved walk.
 type rewriter struct {
 	s      scanner
-	a      *Arena
+	a      Allocator
 	out    []byte // nil until the first replacement
 	copied int    // b[:copied] is in out
 	m      *Memo
@@ -514,6 +517,9 @@ func (t *memoTable[E]) set(b []byte) *[memoWays]E {
 	return &t.sets[maphash.Bytes(t.seed, b[:memoMinLen])%memoSets]
 }
 
+// reset empties t, keeping its seed.
+func (t *memoTable[E]) reset() { clear(t.sets[:]) }
+
 // insert puts e first in set, dropping the oldest entry.
 func insert[E any](set *[memoWays]E, e E) {
 	copy(set[1:], set[:memoWays-1])
@@ -532,6 +538,14 @@ func (m *Memo) lookup(b []byte, start int) (orig, rep []byte, ok bool) {
 		}
 	}
 	return nil, nil, false
+}
+
+// Reset forgets everything m remembers, so that the inputs and results of
+// the calls it served may change: a Memo kept for the next batch is Reset
+// first.
+func (m *Memo) Reset() {
+	m.tab.reset()
+	m.rw = rewriter{pending: m.rw.pending[:0]}
 }
 
 // store remembers that orig (memoMinLen bytes or more) became rep (nil:
@@ -632,6 +646,16 @@ func (sv *Sieve) named(tok []byte) bool {
 		}
 	}
 	return false
+}
+
+// An Allocator hands out the memory new bytes are written to: an Arena, or
+// the memory the pipeline lends a batch (pipeline.Memory). Get returns an
+// empty slice with room for at least n bytes; the caller appends to it and
+// hands the result to Keep before the next Get, which returns it with its
+// capacity clipped.
+type Allocator interface {
+	Get(n int) []byte
+	Keep(b []byte) []byte
 }
 
 // Arena carves the new bytes of many events out of blocks of up to 32 KiB:

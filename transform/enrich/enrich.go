@@ -35,6 +35,10 @@ type Enricher struct {
 	now        func() time.Time
 	loader     *loader // nil without an api key
 
+	// fields are the readers of batches done, with the memory of their
+	// memo: one per batch (or part) in flight.
+	fields sync.Pool
+
 	dir     atomic.Pointer[directory]
 	kick    chan struct{}
 	mu      sync.Mutex
@@ -49,6 +53,7 @@ var _ pipeline.Transform = (*Enricher)(nil)
 // TLS settings (nil: a default client).
 func New(c *Config, log *slog.Logger, httpClient *http.Client, now func() time.Time) *Enricher {
 	e := &Enricher{cfg: *c, log: log, now: now, kick: make(chan struct{}, 1)}
+	e.fields.New = func() any { return new(rawFields) }
 	e.rules = append(append([]SeverityRule(nil), c.Severity...), defaultSeverity...)
 	if len(c.Labels) > 0 {
 		e.labels = make(map[string]any, len(c.Labels))
@@ -164,17 +169,23 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	now := e.now()
 	missed := false
 	// One reader and one annotation serve every event of the batch; the
-	// new bytes of the events share buffers of about a batch's size.
+	// new bytes of the events go to the memory the runner lends the batch,
+	// or else share buffers of about a batch's size.
 	var (
 		a   annotation
-		f   rawFields
-		out rawjson.Arena
+		f                     = e.fields.Get().(*rawFields)
+		out rawjson.Allocator = b.Mem
 	)
-	out.Init(b.Bytes() + len(b.Events)*(400+len(e.labelsJSON)))
+	defer e.putFields(f)
+	if b.Mem == nil {
+		arena := new(rawjson.Arena)
+		arena.Init(b.Bytes() + len(b.Events)*(400+len(e.labelsJSON)))
+		out = arena
+	}
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if ev.RawCurrent() {
-			if ok, done := e.enrichRaw(ev, &f, &a, &out, d, now); done {
+			if ok, done := e.enrichRaw(ev, f, &a, out, d, now); done {
 				missed = missed || !ok && d != nil
 				continue
 			}
@@ -197,11 +208,19 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	return b, nil
 }
 
+// putFields keeps f for another batch, holding nothing of this one.
+func (e *Enricher) putFields(f *rawFields) {
+	f.memo.Reset()
+	f.raw = nil
+	f.spans = [len(f.spans)]rawjson.Span{}
+	e.fields.Put(f)
+}
+
 // enrichRaw appends the auditrelay object to the event's bytes, keeping
 // the rest as it is. done is false when the event needs the decoded object:
 // malformed JSON (the object path reports it) or an auditrelay member
 // already there (the object path replaces it).
-func (e *Enricher) enrichRaw(ev *pipeline.Event, f *rawFields, a *annotation, out *rawjson.Arena, d *directory, now time.Time) (ok, done bool) {
+func (e *Enricher) enrichRaw(ev *pipeline.Event, f *rawFields, a *annotation, out rawjson.Allocator, d *directory, now time.Time) (ok, done bool) {
 	t := e.types.get(ev.Type, e.rules)
 	if err := f.reset(ev.Raw, t); err != nil || f.has(pAuditrelay) {
 		return false, false

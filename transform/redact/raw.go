@@ -32,10 +32,20 @@ type edit struct {
 
 // rawBufs are the buffers the raw path reuses across the events of a batch.
 type rawBufs struct {
-	out  rawjson.Arena // the new bytes of the events
-	tok  []byte        // one replaced token at a time: Rewrite copies it
+	out  rawjson.Allocator // the new bytes of the events
+	tok  []byte            // one replaced token at a time: Rewrite copies it
 	memo scanMemo
 	sub  rawjson.Memo // member values met before (actors, annotations)
+}
+
+// putBufs keeps bufs for another batch, holding nothing of this one: the
+// memos point into the batch's bytes, which are not the next batch's.
+func (r *Redactor) putBufs(bufs *rawBufs) {
+	bufs.out = nil
+	bufs.tok = bufs.tok[:0]
+	clear(bufs.memo.slots[:])
+	bufs.sub.Reset()
+	r.bufs.Put(bufs)
 }
 
 // scanMemo remembers what scanning the strings of a batch gave: the values
@@ -127,7 +137,7 @@ func (r *Redactor) redactRaw(raw []byte, whole bool, bufs *rawBufs) ([]byte, boo
 		}
 	}
 	sawKey := false
-	out, err := rawjson.RewriteSieved(&bufs.out, raw, r.sieve, &bufs.sub, func(tok []byte, k rawjson.Kind, plain bool, sum uint64) ([]byte, error) {
+	out, err := rawjson.RewriteSieved(bufs.out, raw, r.sieve, &bufs.sub, func(tok []byte, k rawjson.Kind, plain bool, sum uint64) ([]byte, error) {
 		if !whole && k == rawjson.Key && r.wholeKey(tok, plain) {
 			sawKey = true
 		}

@@ -34,7 +34,10 @@ type Redactor struct {
 	patterns       []pattern
 	need           hint // union of the patterns' hints
 	macs           sync.Pool
-	cache          scanCache
+	// bufs are the buffers of batches done (rawBufs), kept for the next:
+	// one per batch (or part) in flight.
+	bufs  sync.Pool
+	cache scanCache
 	// sieve hands the raw path only the strings whose hints may hold a
 	// match (nil with custom patterns, which see every string).
 	sieve *rawjson.Sieve
@@ -48,6 +51,7 @@ func New(c *Config) (*Redactor, error) {
 		return nil, fmt.Errorf("redact: %w", err)
 	}
 	r := &Redactor{mode: c.Mode, content: c.Content}
+	r.bufs.New = func() any { return new(rawBufs) }
 	var wholeNames []string
 	for _, f := range c.Fields {
 		segs, _ := parsePointer(f)
@@ -97,10 +101,18 @@ func (*Redactor) Shutdown(context.Context) error { return nil }
 // ctx. An event that is not a JSON object fails the batch permanently: it
 // cannot be scanned, and passing it on could leak what it holds.
 func (r *Redactor) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
-	// The events that change get their new bytes from buffers of about a
-	// batch's size (most events hold an e-mail or an address).
-	bufs := new(rawBufs)
-	bufs.out.Init(b.Bytes() + 64*len(b.Events))
+	// The events that change get their new bytes from the memory the
+	// runner lends the batch, or else from buffers of about a batch's size
+	// (most events hold an e-mail or an address).
+	bufs := r.bufs.Get().(*rawBufs)
+	defer r.putBufs(bufs)
+	if b.Mem != nil {
+		bufs.out = b.Mem
+	} else {
+		arena := new(rawjson.Arena)
+		arena.Init(b.Bytes() + 64*len(b.Events))
+		bufs.out = arena
+	}
 	for i := range b.Events {
 		if err := r.event(&b.Events[i], bufs); err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("redact: event %s: %w", b.Events[i].ID, err))
