@@ -166,6 +166,7 @@ type world struct {
 	store      *memStore
 	transforms map[string]pipeline.Transform
 	largest    atomic.Int64 // firstCopy's largest batch
+	keeper     *keeper      // the sink of type keeper
 }
 
 func newWorld(events ...string) *world {
@@ -193,6 +194,9 @@ func (w *world) registry(t testing.TB) *pipeline.Registry {
 			w.sinks[set.Name] = s
 			return s, nil
 		}),
+		pipeline.NewSinkFactory("keeper", def, func(pipeline.Settings, cfg) (pipeline.Sink, error) {
+			return w.keeper, nil
+		}),
 		pipeline.NewTransformFactory("upper", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
 			return upper{lifecycle{set.Name, w.j}}, nil
 		}),
@@ -201,6 +205,9 @@ func (w *world) registry(t testing.TB) *pipeline.Registry {
 		}),
 		pipeline.NewTransformFactory("firstcopy", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
 			return firstCopy{lifecycle{set.Name, w.j}, &w.largest}, nil
+		}),
+		pipeline.NewTransformFactory("tag", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
+			return tag{lifecycle{set.Name, w.j}}, nil
 		}),
 		pipeline.NewStoreFactory("mem", def, func(pipeline.Settings, cfg, pipeline.StoreHost) (pipeline.CheckpointStore, error) {
 			return w.store, nil
@@ -224,8 +231,8 @@ func spec(sinks []string, transforms ...string) pipeline.Spec {
 	}
 	for _, t := range transforms {
 		typ := "upper"
-		if t == "dropodd" || t == "firstcopy" {
-			typ = t
+		if t == "dropodd" || t == "firstcopy" || strings.HasPrefix(t, "tag") {
+			typ = strings.TrimRight(t, "0123456789")
 		}
 		sp.Transforms = append(sp.Transforms, pipeline.ComponentSpec{Name: t, Type: typ, Config: cfg{}})
 	}

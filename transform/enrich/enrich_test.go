@@ -493,16 +493,96 @@ func TestBatchMatchesAlone(t *testing.T) {
 	if enriched < len(evs)/2 {
 		t.Fatalf("only %d of %d events were enriched", enriched, len(evs))
 	}
-	out, err := e.Process(t.Context(), pipeline.Batch{Events: append(transformtest.Clone(evs), transformtest.Clone(evs)...)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, ev := range out.Events {
-		if err := ev.Finalize(); err != nil {
+	// With the runner's lent memory, and with buffers of its own.
+	for _, mem := range []*pipeline.Memory{nil, new(pipeline.Memory)} {
+		out, err := e.Process(t.Context(), pipeline.Batch{Events: append(transformtest.Clone(evs), transformtest.Clone(evs)...), Mem: mem})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if want := alone[i%len(evs)]; !bytes.Equal(ev.Raw, want) {
-			t.Fatalf("event %d in the batch:\n%s\nalone:\n%s", i, ev.Raw, want)
+		for i, ev := range out.Events {
+			if err := ev.Finalize(); err != nil {
+				t.Fatal(err)
+			}
+			if want := alone[i%len(evs)]; !bytes.Equal(ev.Raw, want) {
+				t.Fatalf("event %d in the batch (memory %v):\n%s\nalone:\n%s", i, mem != nil, ev.Raw, want)
+			}
+		}
+	}
+}
+
+// TestKeptReadersForgetTheLastBatch: the reader a batch used, with the memo
+// of the spans it found, is kept for the next one. The runner hands the
+// next batch its events in the same memory (pipeline.Memory), so a memo
+// that still held the last batch's slices would find the new bytes there
+// and give the old spans: here the user's id moves within an actor whose
+// first 64 bytes (its place in the memo) stay the same.
+func TestKeptReadersForgetTheLastBatch(t *testing.T) {
+	srv, base := startSim(t)
+	var id, email string
+	for _, ev := range simEvents(t, srv, 50) {
+		var m struct {
+			Actor struct {
+				Session struct {
+					User struct{ ID, Email string }
+				}
+			}
+		}
+		if err := json.Unmarshal(ev.Raw, &m); err == nil && m.Actor.Session.User.ID != "" {
+			id, email = m.Actor.Session.User.ID, m.Actor.Session.User.Email
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("no session actor among the simulator's first events")
+	}
+	actor := `{"type":"session","session":{"ip_address":"198.51.100.7","user_agent":"curl/8.5","user":%s}}`
+	first := fmt.Sprintf(`{"id":"e1","type":"login.succeeded","actor":`+actor+`}`, fmt.Sprintf(`{"id":%q,"email":%q}`, id, email))
+	second := fmt.Sprintf(`{"id":"e1","type":"login.succeeded","actor":`+actor+`}`, fmt.Sprintf(`{"email":%q,"id":%q}`, email, id))
+	if len(first) != len(second) || strings.Index(first, "user-") < strings.Index(first, `"actor":`)+64 {
+		t.Fatal("the two events must differ at the same length, past the actor's first 64 bytes")
+	}
+	now := time.Unix(1_748_740_000, 0)
+	newE := func() *Enricher {
+		c := DefaultConfig()
+		c.BaseURL, c.APIKey, c.Host, c.Timeout = base, simKey, "relay-1", 10*time.Second
+		e := New(c, slog.New(slog.DiscardHandler), nil, func() time.Time { return now })
+		e.Refresh(t.Context())
+		return e
+	}
+	fresh := func(raw string) string {
+		b, err := newE().Process(t.Context(), pipeline.Batch{Events: []pipeline.Event{{ID: "e1", Type: "login.succeeded", Raw: []byte(raw)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b.Events[0].Raw, []byte(`"enriched":true`)) {
+			t.Fatalf("not enriched: %s", b.Events[0].Raw)
+		}
+		return string(b.Events[0].Raw)
+	}
+	want := map[string]string{first: fresh(first), second: fresh(second)}
+	e := newE()
+	mem := make([]byte, 2*len(first)) // the memory both batches' events live in
+	// Many rounds: under the race detector a sync.Pool drops some of what
+	// it is given, and a batch then gets a new reader by chance.
+	for round := range 40 {
+		raw := first
+		if round%2 == 1 {
+			raw = second
+		}
+		copy(mem, raw)
+		copy(mem[len(raw):], raw) // twice: the second copy is a memo hit
+		b := pipeline.Batch{Events: []pipeline.Event{
+			{ID: "e1", Type: "login.succeeded", Raw: mem[:len(raw)]},
+			{ID: "e1", Type: "login.succeeded", Raw: mem[len(raw):]},
+		}}
+		out, err := e.Process(t.Context(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ev := range out.Events {
+			if string(ev.Raw) != want[raw] {
+				t.Fatalf("round %d, event %d:\n got %s\nwant %s", round, i, ev.Raw, want[raw])
+			}
 		}
 	}
 }
