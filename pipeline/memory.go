@@ -92,8 +92,9 @@ const poisonByte = 0x01
 // memories are the Memories lent for one Consume of the chain, and the
 // copy of the batch's events the transforms change; the chain releases them
 // all when the batch has been handed on.
+// They are taken and released by the goroutine that runs the chain, before
+// and after any parts run.
 type memories struct {
-	mu   sync.Mutex // parts of a batch take theirs concurrently
 	lent []*Memory
 	evs  *[]Event
 }
@@ -117,9 +118,7 @@ var memoryPool = sync.Pool{New: func() any { return new(Memory) }}
 // take lends a Memory for one batch or part.
 func (ms *memories) take() *Memory {
 	m := memoryPool.Get().(*Memory)
-	ms.mu.Lock()
 	ms.lent = append(ms.lent, m)
-	ms.mu.Unlock()
 	return m
 }
 
