@@ -76,9 +76,13 @@ type Transform interface {
 	// Process returns the batch to hand on. It may modify b's events in
 	// place (through Event.Object/SetObject or SetRaw) and drop events;
 	// dropped events count as delivered. It must keep b's Source and window
-	// marks. It is safe for concurrent use with different batches: the
-	// runner hands it a large batch in parts, concurrently, unless it is a
-	// WholeBatchTransform.
+	// marks. New bytes for an event's Raw are best taken from b.Mem when it
+	// is set (see Memory). An event's Raw may live in such memory, which
+	// the runner takes back once the sinks returned: a transform must not
+	// keep references to the events' bytes after Process returns unless it
+	// copies them. Process is safe for concurrent use with different
+	// batches: the runner hands it a large batch in parts, concurrently,
+	// unless it is a WholeBatchTransform.
 	Process(ctx context.Context, b Batch) (Batch, error)
 }
 
