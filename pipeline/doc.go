@@ -15,7 +15,9 @@
 // instead of leaving a copy of every event per transform to the garbage
 // collector.
 //
-// This package uses the standard library only. It is not the place for
+// This package uses the standard library and, to decode and encode events
+// without encoding/json's reflection, the module's internal/rawjson, which
+// uses the standard library only. It is not the place for
 // protocol code (that lives in source/ and sinks/) nor for configuration
 // parsing (package config).
 package pipeline

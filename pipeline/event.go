@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
+
+	"github.com/auditrelay/auditrelay/internal/rawjson"
 )
 
 // Event is one log record travelling through the pipeline.
@@ -45,6 +47,13 @@ func (e *Event) Object() (map[string]any, error) {
 	if e.obj != nil {
 		return e.obj, nil
 	}
+	// The same tree as encoding/json's, without its reflection; anything
+	// it does not take (not one object, nesting past its limit) goes to
+	// encoding/json, whose answer counts.
+	if m, ok := rawjson.DecodeObject(e.Raw); ok {
+		e.obj = m
+		return m, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(e.Raw))
 	dec.UseNumber()
 	var m map[string]any
@@ -82,8 +91,19 @@ func (e *Event) RawCurrent() bool { return !e.dirty }
 // Finalize encodes a changed object back into Raw. The runner calls it once
 // per event after the last transform, before the fan-out, so that sinks (which
 // may run concurrently) only ever read Raw.
-func (e *Event) Finalize() error {
+func (e *Event) Finalize() error { return e.finalize(nil) }
+
+// finalize is Finalize writing to m (nil: a new allocation).
+func (e *Event) finalize(m *Memory) error {
 	if !e.dirty {
+		return nil
+	}
+	// Encoded as encoding/json encodes it (keys sorted, HTML left alone),
+	// without its reflection; a value of another type goes to
+	// encoding/json.
+	if raw, ok := rawjson.AppendValue(m.Get(len(e.Raw)+len(e.Raw)/2+512), e.obj); ok {
+		e.Raw = m.Keep(raw)
+		e.dirty = false
 		return nil
 	}
 	var buf bytes.Buffer

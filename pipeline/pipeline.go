@@ -181,7 +181,7 @@ func (c *chain) Consume(ctx context.Context, b Batch) error {
 			return err
 		}
 		b.Mem = nil
-	} else if err := finalize(b.Events); err != nil {
+	} else if err := finalize(b.Events, nil); err != nil {
 		return err
 	}
 	if err := c.next.Consume(ctx, b); err != nil {
@@ -264,7 +264,7 @@ func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin b
 	part := func(b Batch) (Batch, error) {
 		b, err := c.run(ctx, b, ts)
 		if err == nil && fin {
-			err = finalize(b.Events)
+			err = finalize(b.Events, b.Mem)
 		}
 		return b, err
 	}
@@ -327,10 +327,11 @@ func (c *chain) run(ctx context.Context, b Batch, ts []namedTransform) (Batch, e
 	return b, nil
 }
 
-// finalize encodes the events a transform changed as objects.
-func finalize(evs []Event) error {
+// finalize encodes the events a transform changed as objects, to m (nil:
+// new allocations).
+func finalize(evs []Event, m *Memory) error {
 	for i := range evs {
-		if err := evs[i].Finalize(); err != nil {
+		if err := evs[i].finalize(m); err != nil {
 			return Permanent(fmt.Errorf("encoding event %s: %w", evs[i].ID, err))
 		}
 	}
