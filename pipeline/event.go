@@ -100,8 +100,9 @@ func (e *Event) finalize(m *Memory) error {
 	}
 	// Encoded as encoding/json encodes it (keys sorted, HTML left alone),
 	// without its reflection; a value of another type goes to
-	// encoding/json.
-	if raw, ok := rawjson.AppendValue(m.Get(len(e.Raw)+len(e.Raw)/2+512), e.obj); ok {
+	// encoding/json. A mapping keeps the original beside what it adds:
+	// room for twice the input is most often enough.
+	if raw, ok := rawjson.AppendValue(m.Get(2*len(e.Raw)+1024), e.obj); ok {
 		e.Raw = m.Keep(raw)
 		e.dirty = false
 		return nil

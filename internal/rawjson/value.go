@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The transforms that map an event to another schema (ocsf, ecs) work on
@@ -29,15 +30,25 @@ func DecodeObject(b []byte) (m map[string]any, ok bool) {
 	if s.i >= len(b) || b[s.i] != '{' {
 		return nil, false
 	}
-	v, err := s.decode(0)
+	// One string of the whole event: the keys and values without escapes
+	// are cut from it rather than each copied out on its own.
+	d := decoder{scanner: s, src: string(b)}
+	v, err := d.decode(0)
+	s = d.scanner
 	if err != nil || s.end() != nil {
 		return nil, false
 	}
 	return v.(map[string]any), true
 }
 
+// decoder is the scanner of DecodeObject with the input as a string.
+type decoder struct {
+	scanner
+	src string
+}
+
 // decode scans one value and returns it decoded.
-func (s *scanner) decode(depth int) (any, error) {
+func (s *decoder) decode(depth int) (any, error) {
 	s.ws()
 	if s.i >= len(s.b) {
 		return nil, ErrSyntax
@@ -54,7 +65,7 @@ func (s *scanner) decode(depth int) (any, error) {
 		if err := s.num(); err != nil {
 			return nil, err
 		}
-		return json.Number(s.b[start:s.i]), nil
+		return json.Number(s.src[start:s.i]), nil
 	case c == 't':
 		return true, s.lit("true")
 	case c == 'f':
@@ -65,19 +76,19 @@ func (s *scanner) decode(depth int) (any, error) {
 	return nil, ErrSyntax
 }
 
-func (s *scanner) decodeString() (string, error) {
+func (s *decoder) decodeString() (string, error) {
 	start := s.i
 	plain, err := s.str()
 	if err != nil {
 		return "", err
 	}
 	if plain {
-		return string(s.b[start+1 : s.i-1]), nil
+		return s.src[start+1 : s.i-1], nil
 	}
 	return unquote(s.b[start:s.i]), nil
 }
 
-func (s *scanner) decodeObject(depth int) (map[string]any, error) {
+func (s *decoder) decodeObject(depth int) (map[string]any, error) {
 	if depth >= maxDepth {
 		return nil, ErrSyntax
 	}
@@ -120,7 +131,7 @@ func (s *scanner) decodeObject(depth int) (map[string]any, error) {
 	}
 }
 
-func (s *scanner) decodeArray(depth int) ([]any, error) {
+func (s *decoder) decodeArray(depth int) ([]any, error) {
 	if depth >= maxDepth {
 		return nil, ErrSyntax
 	}
@@ -162,10 +173,41 @@ func (s *scanner) decodeArray(depth int) ([]any, error) {
 // encodes with encoding/json, and dst's contents past its length are
 // undefined.
 func AppendValue(dst []byte, v any) (out []byte, ok bool) {
-	return appendValue(dst, v, 0)
+	e := encoders.Get().(*encoder)
+	out, ok = e.value(dst, v, 0)
+	clear(e.members[:cap(e.members)]) // hold on to none of the values
+	e.members = e.members[:0]
+	encoders.Put(e)
+	return out, ok
 }
 
-func appendValue(dst []byte, v any, depth int) ([]byte, bool) {
+var encoders = sync.Pool{New: func() any { return new(encoder) }}
+
+// encoder holds the members of the maps being written, the innermost
+// last, so that sorting them allocates once per event rather than once per
+// map, and a value is not looked up again after the sort.
+type encoder struct {
+	members []member
+}
+
+type member struct {
+	k string
+	v any
+}
+
+// sorted appends m's members to e.members, sorted by key as encoding/json
+// writes them, and returns where they start; the caller truncates
+// e.members back to it.
+func sorted[V any](e *encoder, m map[string]V) int {
+	start := len(e.members)
+	for k, v := range m {
+		e.members = append(e.members, member{k, v})
+	}
+	slices.SortFunc(e.members[start:], func(a, b member) int { return strings.Compare(a.k, b.k) })
+	return start
+}
+
+func (e *encoder) value(dst []byte, v any, depth int) ([]byte, bool) {
 	if depth >= maxDepth { // encoding/json reports the cycle this may be
 		return dst, false
 	}
@@ -197,15 +239,17 @@ func appendValue(dst []byte, v any, depth int) ([]byte, bool) {
 		}
 		dst = append(dst, '{')
 		var ok bool
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
+		start := sorted(e, v)
+		for i := start; i < len(e.members); i++ {
+			if i > start {
 				dst = append(dst, ',')
 			}
-			dst = append(AppendString(dst, k), ':')
-			if dst, ok = appendValue(dst, v[k], depth+1); !ok {
+			dst = append(AppendString(dst, e.members[i].k), ':')
+			if dst, ok = e.value(dst, e.members[i].v, depth+1); !ok {
 				return dst, false
 			}
 		}
+		e.members = e.members[:start]
 		return append(dst, '}'), true
 	case []any:
 		if v == nil {
@@ -217,7 +261,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, bool) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if dst, ok = appendValue(dst, x, depth+1); !ok {
+			if dst, ok = e.value(dst, x, depth+1); !ok {
 				return dst, false
 			}
 		}
@@ -227,12 +271,14 @@ func appendValue(dst []byte, v any, depth int) ([]byte, bool) {
 			return append(dst, "null"...), true
 		}
 		dst = append(dst, '{')
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
+		start := sorted(e, v)
+		for i := start; i < len(e.members); i++ {
+			if i > start {
 				dst = append(dst, ',')
 			}
-			dst = AppendString(append(AppendString(dst, k), ':'), v[k])
+			dst = AppendString(append(AppendString(dst, e.members[i].k), ':'), e.members[i].v.(string))
 		}
+		e.members = e.members[:start]
 		return append(dst, '}'), true
 	case []string:
 		if v == nil {
@@ -248,16 +294,6 @@ func appendValue(dst []byte, v any, depth int) ([]byte, bool) {
 		return append(dst, ']'), true
 	}
 	return dst, false
-}
-
-// sortedKeys returns m's keys in the order encoding/json writes them.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, strings.Compare)
-	return keys
 }
 
 // appendFloat writes f as encoding/json writes a float64: the shortest

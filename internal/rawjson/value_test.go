@@ -99,7 +99,7 @@ func TestAppendValueTypes(t *testing.T) {
 	tree := map[string]any{
 		"i": 3, "i64": int64(-1 << 62), "f": 2.5, "n": json.Number("12.50"), "empty": json.Number(""),
 		"s": "a\"b\\c\n<tag>&\u2028\x01\xff", "b": true, "nil": nil,
-		"m": map[string]any{"y": 1, "x": []any{"a", nil, map[string]string{"k2": "v", "k1": "w"}}},
+		"m":  map[string]any{"y": 1, "x": []any{"a", nil, map[string]string{"k2": "v", "k1": "w"}}},
 		"ss": []string{"b", "a"}, "nm": nilMap, "ns": nilSlice, "nss": nilStrings, "nsm": nilStringMap,
 	}
 	got, ok := AppendValue(nil, tree)
