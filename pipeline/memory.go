@@ -1,6 +1,10 @@
 package pipeline
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/auditrelay/auditrelay/internal/rawjson"
+)
 
 // Memory lends a transform the memory it writes events' new bytes to, for
 // one batch's trip through the chain of transforms and sinks. The runner
@@ -20,8 +24,8 @@ import "sync"
 // anywhere else beyond its Process call. Memory is not safe for concurrent
 // use; a nil *Memory allocates every slice on its own.
 type Memory struct {
-	blocks []*[]byte // taken from memBlocks, returned by release
-	cur    []byte    // the block being carved: len is what is used
+	arena  rawjson.Arena // carves the blocks
+	blocks []*[]byte     // taken from memBlocks, returned by release
 }
 
 // memBlock is the size of the blocks a Memory carves; a larger request gets
@@ -36,17 +40,25 @@ var memBlocks = sync.Pool{New: func() any {
 	return &b
 }}
 
-// Get returns an empty slice with room for at least n bytes.
-func (m *Memory) Get(n int) []byte {
-	if m == nil || n > memBlock {
+// block hands m's arena a block for a request of n bytes.
+func (m *Memory) block(n int) []byte {
+	if n > memBlock {
 		return make([]byte, 0, n)
 	}
-	if cap(m.cur)-len(m.cur) < n {
-		p := memBlocks.Get().(*[]byte)
-		m.blocks = append(m.blocks, p)
-		m.cur = (*p)[:0]
+	p := memBlocks.Get().(*[]byte)
+	m.blocks = append(m.blocks, p)
+	return (*p)[:0]
+}
+
+// Get returns an empty slice with room for at least n bytes.
+func (m *Memory) Get(n int) []byte {
+	if m == nil {
+		return make([]byte, 0, n)
 	}
-	return m.cur[len(m.cur):len(m.cur):cap(m.cur)]
+	if m.arena.Blocks == nil {
+		m.arena.Blocks = m.block
+	}
+	return m.arena.Get(n)
 }
 
 // Keep takes b, a slice from Get appended to, out of the free room and
@@ -54,15 +66,10 @@ func (m *Memory) Get(n int) []byte {
 // into another slice. A b that outgrew its room was reallocated by append
 // and is returned as it is.
 func (m *Memory) Keep(b []byte) []byte {
-	b = b[:len(b):len(b)]
-	if m == nil || len(b) == 0 {
-		return b
+	if m == nil {
+		return b[:len(b):len(b)]
 	}
-	free := m.cur[len(m.cur):cap(m.cur)]
-	if len(b) <= len(free) && &free[0] == &b[0] {
-		m.cur = m.cur[:len(m.cur)+len(b)]
-	}
-	return b
+	return m.arena.Keep(b)
 }
 
 // release returns m's blocks for other batches to use. Nothing may read or
@@ -80,7 +87,9 @@ func (m *Memory) release() {
 		memBlocks.Put(p)
 	}
 	clear(m.blocks)
-	*m = Memory{blocks: m.blocks[:0]}
+	// A new arena (its block was one of those), which still asks m for
+	// blocks.
+	*m = Memory{arena: rawjson.Arena{Blocks: m.arena.Blocks}, blocks: m.blocks[:0]}
 }
 
 // poisonByte is what released blocks are filled with under the race

@@ -668,6 +668,9 @@ type Allocator interface {
 type Arena struct {
 	block []byte
 	size  int
+	// Blocks, when set, hands out the blocks instead of make: a slice of
+	// length 0 and capacity n or more (pipeline.Memory lends pooled ones).
+	Blocks func(n int) []byte
 }
 
 // Init sets what the caller expects to need in all; blocks are cut from
@@ -681,6 +684,10 @@ func (a *Arena) Get(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	if cap(a.block)-len(a.block) < n {
+		if a.Blocks != nil {
+			a.block = a.Blocks(n)
+			return a.block
+		}
 		a.block = make([]byte, 0, max(n, min(a.size, maxBlock)))
 		// What is still expected; past the estimate, small blocks.
 		a.size = max(a.size-cap(a.block), 4096)

@@ -89,77 +89,69 @@ func (s *decoder) decodeString() (string, error) {
 }
 
 func (s *decoder) decodeObject(depth int) (map[string]any, error) {
-	if depth >= maxDepth {
-		return nil, ErrSyntax
-	}
 	m := map[string]any{}
-	s.i++
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return m, nil
-	}
-	for {
+	err := s.members(depth, '}', func() error {
 		s.ws()
 		k, err := s.decodeString()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.ws()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return nil, ErrSyntax
+			return ErrSyntax
 		}
 		s.i++
 		v, err := s.decode(depth + 1)
-		if err != nil {
-			return nil, err
-		}
 		m[k] = v
-		s.ws()
-		if s.i >= len(s.b) {
-			return nil, ErrSyntax
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return m, nil
-		default:
-			return nil, ErrSyntax
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return m, nil
 }
 
 func (s *decoder) decodeArray(depth int) ([]any, error) {
-	if depth >= maxDepth {
-		return nil, ErrSyntax
-	}
 	a := []any{}
+	err := s.members(depth, ']', func() error {
+		v, err := s.decode(depth + 1)
+		a = append(a, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// members scans the object or array at s.i, calling one for each member
+// or element, until the close byte.
+func (s *decoder) members(depth int, close byte, one func() error) error {
+	if depth >= maxDepth {
+		return ErrSyntax
+	}
 	s.i++
 	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
+	if s.i < len(s.b) && s.b[s.i] == close {
 		s.i++
-		return a, nil
+		return nil
 	}
 	for {
-		v, err := s.decode(depth + 1)
-		if err != nil {
-			return nil, err
+		if err := one(); err != nil {
+			return err
 		}
-		a = append(a, v)
 		s.ws()
 		if s.i >= len(s.b) {
-			return nil, ErrSyntax
+			return ErrSyntax
 		}
 		switch s.b[s.i] {
 		case ',':
 			s.i++
-		case ']':
+		case close:
 			s.i++
-			return a, nil
+			return nil
 		default:
-			return nil, ErrSyntax
+			return ErrSyntax
 		}
 	}
 }

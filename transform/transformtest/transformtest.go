@@ -174,3 +174,39 @@ func Lines(t testing.TB, evs []pipeline.Event) []byte {
 	}
 	return b.Bytes()
 }
+
+// InSameMemory checks that a transform's state kept from batch to batch
+// holds nothing of the last batch. The runner hands the next batch its
+// events in the memory the last one used (pipeline.Memory), so a memo that
+// still held the last batch's slices would find the new bytes there and
+// answer for the old ones. first and second must have the same length; the
+// batches hold two copies of one of them (the second copy meets what the
+// first left in the memos), taking turns, always at the same address.
+// event makes an event of the raw bytes; process runs the transform; each
+// result must read want[first] or want[second]. It runs many rounds: under
+// the race detector a sync.Pool drops some of what it is given, and a
+// batch then gets new state by chance.
+func InSameMemory(t testing.TB, first, second string, want map[string]string, event func(raw []byte) pipeline.Event, process func(pipeline.Batch) (pipeline.Batch, error)) {
+	t.Helper()
+	if len(first) != len(second) || first == second {
+		t.Fatal("InSameMemory: the two events must differ at the same length")
+	}
+	mem := make([]byte, 2*len(first))
+	for round := range 40 {
+		raw := first
+		if round%2 == 1 {
+			raw = second
+		}
+		copy(mem, raw)
+		copy(mem[len(raw):], raw)
+		out, err := process(pipeline.Batch{Events: []pipeline.Event{event(mem[:len(raw)]), event(mem[len(raw):])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range out.Events {
+			if string(e.Raw) != want[raw] {
+				t.Fatalf("round %d, event %d:\n got %s\nwant %s", round, i, e.Raw, want[raw])
+			}
+		}
+	}
+}
