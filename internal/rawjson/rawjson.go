@@ -1,6 +1,7 @@
 package rawjson
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -804,14 +805,33 @@ func members(s scanner, keys []string, spans []Span, dup func(j int, sp Span)) e
 // object b, or with the index and value position of every element of the
 // array b (key then empty). It returns ErrSyntax when b is neither.
 func Each(b []byte, fn func(key string, index int, sp Span)) error {
+	_, err := each(b, fn, "", nil)
+	return err
+}
+
+// EachWithElements is Each for an object, one page of a list API, that
+// also appends to elems the position of every element of the array that is
+// the value of the member named list (of each such member: the caller
+// tells duplicates by fn). It walks b once, where Each and then Each over
+// the array would walk the array twice.
+func EachWithElements(b []byte, list string, fn func(key string, sp Span), elems []Span) ([]Span, error) {
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' || list == "" {
+		return elems, ErrSyntax
+	}
+	return each(b, func(key string, _ int, sp Span) { fn(key, sp) }, list, elems)
+}
+
+// each is Each; with list not empty the elements of the array under that
+// key are appended to elems.
+func each(b []byte, fn func(key string, index int, sp Span), list string, elems []Span) ([]Span, error) {
 	s := scanner{b: b}
 	s.ws()
 	if s.i >= len(b) {
-		return ErrSyntax
+		return elems, ErrSyntax
 	}
 	open := b[s.i]
 	if open != '{' && open != '[' {
-		return ErrSyntax
+		return elems, ErrSyntax
 	}
 	close := byte('}')
 	if open == '[' {
@@ -821,7 +841,7 @@ func Each(b []byte, fn func(key string, index int, sp Span)) error {
 	s.ws()
 	if s.i < len(b) && b[s.i] == close {
 		s.i++
-		return s.end()
+		return elems, s.end()
 	}
 	for n := 0; ; n++ {
 		s.ws()
@@ -829,33 +849,71 @@ func Each(b []byte, fn func(key string, index int, sp Span)) error {
 		if open == '{' {
 			kstart := s.i
 			if _, err := s.str(); err != nil {
-				return err
+				return elems, err
 			}
 			key = unquote(b[kstart:s.i])
 			s.ws()
 			if s.i >= len(b) || b[s.i] != ':' {
-				return ErrSyntax
+				return elems, ErrSyntax
 			}
 			s.i++
 			s.ws()
 		}
 		vstart := s.i
-		if err := s.value(1, nil); err != nil {
-			return err
+		var err error
+		if list != "" && key == list && s.i < len(b) && b[s.i] == '[' {
+			elems, err = s.elements(elems)
+		} else {
+			err = s.value(1, nil)
+		}
+		if err != nil {
+			return elems, err
 		}
 		fn(key, n, Span{vstart, s.i})
 		s.ws()
 		if s.i >= len(b) {
-			return ErrSyntax
+			return elems, ErrSyntax
 		}
 		switch b[s.i] {
 		case ',':
 			s.i++
 		case close:
 			s.i++
-			return s.end()
+			return elems, s.end()
 		default:
-			return ErrSyntax
+			return elems, ErrSyntax
+		}
+	}
+}
+
+// elements scans the array at s.i, a member value of the top object, and
+// appends the position of each of its elements to out.
+func (s *scanner) elements(out []Span) ([]Span, error) {
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return out, nil
+	}
+	for {
+		s.ws()
+		start := s.i
+		if err := s.value(2, nil); err != nil {
+			return out, err
+		}
+		out = append(out, Span{start, s.i})
+		s.ws()
+		if s.i >= len(s.b) {
+			return out, ErrSyntax
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return out, nil
+		default:
+			return out, ErrSyntax
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +14,9 @@ import (
 
 // FuzzDecodeList checks the page envelope decoder on any input: it never
 // panics, accepts only a JSON object of type "list" with a data array and
-// has_more, and hands out every element of data as valid JSON.
+// has_more, and hands out every element of data as valid JSON. Its one-walk
+// decoder, when it takes a page, gives what json.Unmarshal gives, and it
+// takes every ordinary page.
 func FuzzDecodeList(f *testing.F) {
 	sim := openaisim.New(openaisim.Options{Seed: 5, Events: 20, OrgLogEvents: 20})
 	var audit, logs [][]byte
@@ -34,10 +38,26 @@ func FuzzDecodeList(f *testing.F) {
 		`{"object":"list","data":[1,"x",null],"has_more":"yes"}`,
 		`{"error":{"message":"rate limited","type":"requests"}}`,
 		`<html>502 Bad Gateway</html>`, ``, `[]`, `{"object":"list","data":[{"id":"a"`,
+		`{"Object":"list","data":[],"has_more":false}`, `{"object":"list","data":[1],"data":[2],"has_more":false}`,
+		`{"object":"list","data":[ {"a" : 1} , [2] ],"has_more":true,"last_id":"\u0062","first_id":null}`,
+		`{"object":"list","data":{},"has_more":false}`, `{"object":1,"data":[],"has_more":false}`,
+		`{"object":"list","data":[],"has_more":"false"}`, `{"object":"li\u0073t","d\u0061ta":[],"has_more":false,"x":[1]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		var ref ListEnvelope
+		refErr := json.Unmarshal(body, &ref)
+		if fast, ok := decodeListFast(body); ok {
+			if refErr != nil {
+				t.Fatalf("the fast path took %q, which json.Unmarshal refuses: %v", body, refErr)
+			}
+			if !reflect.DeepEqual(fast, &ref) {
+				t.Fatalf("the fast path read %q as\n%+v\njson.Unmarshal as\n%+v", body, fast, &ref)
+			}
+		} else if refErr == nil && ordinaryPage(body) {
+			t.Fatalf("the fast path refused the ordinary page %q", body)
+		}
 		env, err := DecodeList(body)
 		if err != nil {
 			if env != nil {
@@ -111,4 +131,54 @@ func FuzzParseEvents(f *testing.F) {
 type eventLike struct {
 	id, typ, source string
 	raw             []byte
+}
+
+// ordinaryPage reports whether a page json.Unmarshal took is one the fast
+// path must take too: every key exactly one of the envelope's or none like
+// them, none twice, each of the type its field wants, no deep nesting.
+func ordinaryPage(body []byte) bool {
+	if bytes.Count(body, []byte("["))+bytes.Count(body, []byte("{")) > 900 {
+		return false // maybe past rawjson's nesting limit
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k := tok.(string)
+		for _, want := range listKeys {
+			if k != want && strings.EqualFold(k, want) {
+				return false
+			}
+		}
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return false
+		}
+		null := string(v) == "null"
+		switch k {
+		case "object", "first_id", "last_id":
+			if !null && v[0] != '"' {
+				return false
+			}
+		case "data":
+			if !null && v[0] != '[' {
+				return false
+			}
+		case "has_more":
+			if !null && string(v) != "true" && string(v) != "false" {
+				return false
+			}
+		}
+	}
+	return true
 }
