@@ -889,33 +889,14 @@ func each(b []byte, fn func(key string, index int, sp Span), list string, elems 
 // elements scans the array at s.i, a member value of the top object, and
 // appends the position of each of its elements to out.
 func (s *scanner) elements(out []Span) ([]Span, error) {
-	s.i++
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return out, nil
-	}
-	for {
+	err := s.members(1, ']', func() error {
 		s.ws()
 		start := s.i
-		if err := s.value(2, nil); err != nil {
-			return out, err
-		}
+		err := s.value(2, nil)
 		out = append(out, Span{start, s.i})
-		s.ws()
-		if s.i >= len(s.b) {
-			return out, ErrSyntax
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return out, nil
-		default:
-			return out, ErrSyntax
-		}
-	}
+		return err
+	})
+	return out, err
 }
 
 // Str returns the string a string token holds; ok is false for any other

@@ -125,8 +125,9 @@ func (s *decoder) decodeArray(depth int) ([]any, error) {
 }
 
 // members scans the object or array at s.i, calling one for each member
-// or element, until the close byte.
-func (s *decoder) members(depth int, close byte, one func() error) error {
+// or element, until the close byte. (The hot walks of RewriteSieved and
+// Extract keep loops of their own: a call per member costs them.)
+func (s *scanner) members(depth int, close byte, one func() error) error {
 	if depth >= maxDepth {
 		return ErrSyntax
 	}
