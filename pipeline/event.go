@@ -145,6 +145,17 @@ type Batch struct {
 	Mem *Memory
 }
 
+// Memory returns the memory a transform writes the batch's new bytes to:
+// b.Mem, or, when the runner lent none (a transform called on its own, by a
+// test or a tool), a Memory of its own, which the garbage collector takes
+// back with the events.
+func (b Batch) Memory() *Memory {
+	if b.Mem != nil {
+		return b.Mem
+	}
+	return new(Memory)
+}
+
 // Bytes returns the total size of the events' Raw payloads.
 func (b *Batch) Bytes() int {
 	n := 0

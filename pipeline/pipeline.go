@@ -176,6 +176,7 @@ func (c *chain) Consume(ctx context.Context, b Batch) error {
 		var mem memories
 		defer mem.release()
 		b.Events = mem.events(b.Events)
+		b.Mem = mem.take() // parts cut for the cores take their own
 		var err error
 		if b, err = c.transform(ctx, b, &mem); err != nil {
 			return err
@@ -233,9 +234,6 @@ func (c *chain) transform(ctx context.Context, b Batch, mem *memories) (Batch, e
 	for i, st := range c.stages {
 		last := i == len(c.stages)-1
 		if st.whole {
-			if b.Mem == nil {
-				b.Mem = mem.take()
-			}
 			if b, err = c.run(ctx, b, st.transforms); err != nil {
 				return b, err
 			}
@@ -270,9 +268,6 @@ func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin b
 	}
 	parts := min(c.parallel, len(b.Events)/parallelChunk)
 	if parts <= 1 {
-		if b.Mem == nil {
-			b.Mem = mem.take()
-		}
 		return part(b)
 	}
 	size := (len(b.Events) + parts - 1) / parts

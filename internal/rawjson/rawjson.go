@@ -1,7 +1,6 @@
 package rawjson
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -345,7 +344,7 @@ func (s *scanner) end() error {
 // again (see Memo).
 func RewriteSieved(a Allocator, b []byte, sv *Sieve, m *Memo, fn func(tok []byte, k Kind, plain bool, sum uint64) ([]byte, error)) ([]byte, error) {
 	if a == nil {
-		a = (*Arena)(nil)
+		a = (*Arena)(nil) // which allocates each result on its own
 	}
 	if m == nil || sv == nil {
 		r := rewriter{s: scanner{b: b, sv: sv}, a: a, rec: -1}
@@ -815,7 +814,7 @@ func Each(b []byte, fn func(key string, index int, sp Span)) error {
 // tells duplicates by fn). It walks b once, where Each and then Each over
 // the array would walk the array twice.
 func EachWithElements(b []byte, list string, fn func(key string, sp Span), elems []Span) ([]Span, error) {
-	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' || list == "" {
+	if list == "" {
 		return elems, ErrSyntax
 	}
 	return each(b, func(key string, _ int, sp Span) { fn(key, sp) }, list, elems)
@@ -830,7 +829,7 @@ func each(b []byte, fn func(key string, index int, sp Span), list string, elems 
 		return elems, ErrSyntax
 	}
 	open := b[s.i]
-	if open != '{' && open != '[' {
+	if open != '{' && (open != '[' || list != "") { // a page is an object
 		return elems, ErrSyntax
 	}
 	close := byte('}')

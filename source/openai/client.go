@@ -384,7 +384,7 @@ func DecodeList(body []byte) (*ListEnvelope, error) {
 }
 
 // listKeys are the members of a list page DecodeList reads, in the order
-// of listSpans' indexes.
+// of decodeListFast's indexes.
 var listKeys = [...]string{"object", "data", "first_id", "last_id", "has_more"}
 
 // decodeListFast decodes a page as json.Unmarshal into a ListEnvelope
@@ -416,23 +416,26 @@ func decodeListFast(body []byte) (*ListEnvelope, bool) {
 		return nil, false
 	}
 	val := func(j int) []byte { return body[spans[j].Start:spans[j].End] }
+	// str reads a string member: nil when absent or null, as json.Unmarshal
+	// leaves a *string; ok false for any other type.
+	str := func(j int) (v *string, ok bool) {
+		if !seen[j] || rawjson.IsNull(val(j)) {
+			return nil, true
+		}
+		s, ok := rawjson.Str(val(j))
+		return &s, ok
+	}
 	env := &ListEnvelope{}
-	var ok bool
-	if seen[0] && !rawjson.IsNull(val(0)) {
-		if env.Object, ok = rawjson.Str(val(0)); !ok {
-			return nil, false
-		}
+	object, ok1 := str(0)
+	first, ok2 := str(2)
+	last, ok3 := str(3)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, false
 	}
-	for j, p := range []**string{nil, nil, &env.FirstID, &env.LastID} {
-		if p == nil || !seen[j] || rawjson.IsNull(val(j)) {
-			continue
-		}
-		v, ok := rawjson.Str(val(j))
-		if !ok {
-			return nil, false
-		}
-		*p = &v
+	if object != nil {
+		env.Object = *object
 	}
+	env.FirstID, env.LastID = first, last
 	if seen[4] && !rawjson.IsNull(val(4)) {
 		switch string(val(4)) {
 		case "true", "false":

@@ -169,19 +169,13 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	now := e.now()
 	missed := false
 	// One reader and one annotation serve every event of the batch; the
-	// new bytes of the events go to the memory the runner lends the batch,
-	// or else share buffers of about a batch's size.
+	// new bytes of the events go to the batch's memory.
 	var (
 		a   annotation
-		f                     = e.fields.Get().(*rawFields)
-		out rawjson.Allocator = b.Mem
+		f   = e.fields.Get().(*rawFields)
+		out = b.Memory()
 	)
 	defer e.putFields(f)
-	if b.Mem == nil {
-		arena := new(rawjson.Arena)
-		arena.Init(b.Bytes() + len(b.Events)*(400+len(e.labelsJSON)))
-		out = arena
-	}
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if ev.RawCurrent() {
@@ -212,7 +206,6 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 func (e *Enricher) putFields(f *rawFields) {
 	f.memo.Reset()
 	f.raw = nil
-	f.spans = [len(f.spans)]rawjson.Span{}
 	e.fields.Put(f)
 }
 
@@ -220,7 +213,7 @@ func (e *Enricher) putFields(f *rawFields) {
 // the rest as it is. done is false when the event needs the decoded object:
 // malformed JSON (the object path reports it) or an auditrelay member
 // already there (the object path replaces it).
-func (e *Enricher) enrichRaw(ev *pipeline.Event, f *rawFields, a *annotation, out rawjson.Allocator, d *directory, now time.Time) (ok, done bool) {
+func (e *Enricher) enrichRaw(ev *pipeline.Event, f *rawFields, a *annotation, out *pipeline.Memory, d *directory, now time.Time) (ok, done bool) {
 	t := e.types.get(ev.Type, e.rules)
 	if err := f.reset(ev.Raw, t); err != nil || f.has(pAuditrelay) {
 		return false, false

@@ -32,8 +32,8 @@ type edit struct {
 
 // rawBufs are the buffers the raw path reuses across the events of a batch.
 type rawBufs struct {
-	out  rawjson.Allocator // the new bytes of the events
-	tok  []byte            // one replaced token at a time: Rewrite copies it
+	out  *pipeline.Memory // the new bytes of the events
+	tok  []byte           // one replaced token at a time: Rewrite copies it
 	memo scanMemo
 	sub  rawjson.Memo // member values met before (actors, annotations)
 }
@@ -42,7 +42,6 @@ type rawBufs struct {
 // memos point into the batch's bytes, which are not the next batch's.
 func (r *Redactor) putBufs(bufs *rawBufs) {
 	bufs.out = nil
-	bufs.tok = bufs.tok[:0]
 	clear(bufs.memo.slots[:])
 	bufs.sub.Reset()
 	r.bufs.Put(bufs)

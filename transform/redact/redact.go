@@ -101,18 +101,11 @@ func (*Redactor) Shutdown(context.Context) error { return nil }
 // ctx. An event that is not a JSON object fails the batch permanently: it
 // cannot be scanned, and passing it on could leak what it holds.
 func (r *Redactor) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
-	// The events that change get their new bytes from the memory the
-	// runner lends the batch, or else from buffers of about a batch's size
-	// (most events hold an e-mail or an address).
+	// The events that change (most hold an e-mail or an address) get
+	// their new bytes from the batch's memory.
 	bufs := r.bufs.Get().(*rawBufs)
 	defer r.putBufs(bufs)
-	if b.Mem != nil {
-		bufs.out = b.Mem
-	} else {
-		arena := new(rawjson.Arena)
-		arena.Init(b.Bytes() + 64*len(b.Events))
-		bufs.out = arena
-	}
+	bufs.out = b.Memory()
 	for i := range b.Events {
 		if err := r.event(&b.Events[i], bufs); err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("redact: event %s: %w", b.Events[i].ID, err))
@@ -125,7 +118,9 @@ func (r *Redactor) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 // before it changed the decoded object) it edits the bytes and leaves an
 // event with nothing to redact untouched; otherwise it works on the decoded
 // object.
-func (r *Redactor) Event(e *pipeline.Event) error { return r.event(e, new(rawBufs)) }
+func (r *Redactor) Event(e *pipeline.Event) error {
+	return r.event(e, &rawBufs{out: new(pipeline.Memory)})
+}
 
 // event is Event with the buffers of the raw path.
 func (r *Redactor) event(e *pipeline.Event, bufs *rawBufs) error {
