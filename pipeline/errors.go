@@ -88,3 +88,22 @@ func (e *RejectedError) Error() string {
 	}
 	return b.String()
 }
+
+// RedeliverError is what a cursor store that is also a sink returns from
+// Save when the window's records were lost with its failed commit (a Kafka
+// transaction aborted): the engine sends the window to that sink again,
+// then saves again.
+type RedeliverError struct {
+	Sink string
+	Err  error
+}
+
+func (e *RedeliverError) Error() string {
+	return fmt.Sprintf("%v (the window is sent to sink %q again)", e.Err, e.Sink)
+}
+func (e *RedeliverError) Unwrap() error { return e.Err }
+
+// ErrInterrupted is wrapped by the error of a source whose window in
+// delivery could not be committed before the shutdown's drain ended: it is
+// delivered again at the next start.
+var ErrInterrupted = errors.New("stopped before the window in delivery was committed")

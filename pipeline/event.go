@@ -118,30 +118,15 @@ func (e *Event) finalize(m *Memory) error {
 	return nil
 }
 
-// Batch is a group of events handed from a source to its consumer.
-//
-// A source delivers a window as one or more batches. WindowStart marks the
-// first batch of a window attempt (a retried window starts again with
-// WindowStart set), WindowEnd the last one: once it has been acknowledged the
-// source saves its cursor. Sinks that group a window (Kafka transactions) use
-// the marks; others ignore them. A batch may be empty (every event filtered)
-// and still carries its marks.
-//
-// Because a source commits only after the WindowEnd batch was acknowledged,
-// a sink may acknowledge the batches before it once they are handed to the
-// destination (written, produced) and make them durable (fsync, flush,
-// transaction commit) when it acknowledges the WindowEnd batch: the one
-// acknowledgement that moves a cursor always means durable.
+// Batch is a group of events the engine hands to the transforms and sinks:
+// a window is cut into batches of the source's batch size.
 type Batch struct {
 	// Source is the name of the source that produced the batch.
 	Source string
 	// Events are ordered oldest first.
-	Events      []Event
-	WindowStart bool
-	WindowEnd   bool
+	Events []Event
 	// Mem, when not nil, is the memory a transform writes the new bytes
-	// of the batch's events to (see Memory). The runner sets it for the
-	// transforms and clears it before the sinks; a source leaves it nil.
+	// of the batch's events to (see Memory); the engine leaves it nil.
 	Mem *Memory
 }
 

@@ -76,7 +76,7 @@ type StoreHost struct {
 // StoreFactory creates checkpoint stores.
 type StoreFactory interface {
 	Factory
-	CreateStore(set Settings, cfg Config, host StoreHost) (CheckpointStore, error)
+	CreateStore(set Settings, cfg Config, host StoreHost) (CursorStore, error)
 }
 
 type factory[C Config] struct {
@@ -154,10 +154,10 @@ func NewSinkFactory[C Config](typ string, def func() C, create func(Settings, C)
 
 type storeFactory[C Config] struct {
 	factory[C]
-	create func(Settings, C, StoreHost) (CheckpointStore, error)
+	create func(Settings, C, StoreHost) (CursorStore, error)
 }
 
-func (f storeFactory[C]) CreateStore(set Settings, cfg Config, host StoreHost) (CheckpointStore, error) {
+func (f storeFactory[C]) CreateStore(set Settings, cfg Config, host StoreHost) (CursorStore, error) {
 	c, err := typed[C](f.typ, cfg)
 	if err != nil {
 		return nil, err
@@ -166,7 +166,7 @@ func (f storeFactory[C]) CreateStore(set Settings, cfg Config, host StoreHost) (
 }
 
 // NewStoreFactory returns a StoreFactory for type typ.
-func NewStoreFactory[C Config](typ string, def func() C, create func(Settings, C, StoreHost) (CheckpointStore, error)) StoreFactory {
+func NewStoreFactory[C Config](typ string, def func() C, create func(Settings, C, StoreHost) (CursorStore, error)) StoreFactory {
 	return storeFactory[C]{factory[C]{KindStore, typ, def}, create}
 }
 

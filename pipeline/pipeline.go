@@ -1,12 +1,10 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 )
@@ -54,12 +52,12 @@ type namedSink struct {
 type Pipeline struct {
 	log          *slog.Logger
 	tel          Telemetry
-	store        CheckpointStore
+	store        CursorStore
 	sources      []namedSource
 	transforms   []namedTransform
 	sinks        []namedSink
 	deadLetter   *namedSink
-	head         Consumer
+	engine       *engine
 	drainTimeout time.Duration
 }
 
@@ -76,6 +74,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 	if p.drainTimeout <= 0 {
 		p.drainTimeout = 30 * time.Second
 	}
+	p.engine = &engine{log: log, tel: tel, drain: p.drainTimeout, storeRetry: DefaultRetryPolicy()}
 	settings := func(k Kind, c ComponentSpec) Settings {
 		return Settings{Name: c.Name, Type: c.Type, BaseDir: spec.BaseDir, Telemetry: tel,
 			Logger: log.With(k.String(), c.Name)}
@@ -94,7 +93,6 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		return nil, errors.New("no sinks configured")
 	}
 
-	var dlq Consumer
 	if spec.DeadLetter != nil {
 		f, err := lookup(KindSink, *spec.DeadLetter)
 		if err != nil {
@@ -105,10 +103,9 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 			return nil, fmt.Errorf("dead_letter: %w", err)
 		}
 		p.deadLetter = &namedSink{spec.DeadLetter.Name, s}
-		dlq = &retryingSink{name: spec.DeadLetter.Name, sink: s, policy: spec.DeadLetter.Retry, tel: tel, log: log}
+		p.engine.deadLetter = newSlot(spec.DeadLetter.Name, s, spec.DeadLetter.Retry)
 	}
 	sinkMap := map[string]Sink{}
-	var wrapped []Consumer
 	for _, c := range spec.Sinks {
 		f, err := lookup(KindSink, c)
 		if err != nil {
@@ -120,7 +117,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		}
 		p.sinks = append(p.sinks, namedSink{c.Name, s})
 		sinkMap[c.Name] = s
-		wrapped = append(wrapped, &retryingSink{name: c.Name, sink: s, policy: c.Retry, deadLetter: dlq, tel: tel, log: log})
+		p.engine.sinks = append(p.engine.sinks, newSlot(c.Name, s, c.Retry))
 	}
 	for _, c := range spec.Transforms {
 		f, err := lookup(KindTransform, c)
@@ -133,6 +130,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		}
 		p.transforms = append(p.transforms, namedTransform{c.Name, t})
 	}
+	p.engine.transforms = p.transforms
 	f, err := lookup(KindStore, spec.Checkpoint)
 	if err != nil {
 		return nil, err
@@ -141,6 +139,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
+	p.engine.store = p.store
 	for _, c := range spec.Sources {
 		f, err := lookup(KindSource, c)
 		if err != nil {
@@ -152,206 +151,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		}
 		p.sources = append(p.sources, namedSource{c.Name, s})
 	}
-	p.head = &chain{transforms: p.transforms, stages: stagesOf(p.transforms), next: FanOut(wrapped...), tel: tel, parallel: runtime.GOMAXPROCS(0)}
 	return p, nil
-}
-
-// chain runs the transforms in order, then encodes changed events and hands
-// the batch to the fan-out.
-type chain struct {
-	transforms []namedTransform
-	stages     []stage // the transforms, grouped by how a batch may be cut
-	next       Consumer
-	tel        Telemetry
-	delivered  func(Batch)
-	parallel   int // parts a large batch is transformed in (GOMAXPROCS)
-}
-
-func (c *chain) Consume(ctx context.Context, b Batch) error {
-	if len(c.transforms) > 0 {
-		// Transforms change events in place; the source keeps its own
-		// copy so that a retried window is transformed afresh. The new
-		// bytes they write live in memory lent for this call, taken back
-		// once the sinks have returned.
-		var mem memories
-		defer mem.release()
-		b.Events = mem.events(b.Events)
-		b.Mem = mem.take() // parts cut for the cores take their own
-		var err error
-		if b, err = c.transform(ctx, b, &mem); err != nil {
-			return err
-		}
-		b.Mem = nil
-	} else if err := finalize(b.Events, nil); err != nil {
-		return err
-	}
-	if err := c.next.Consume(ctx, b); err != nil {
-		detachRejected(err)
-		return err
-	}
-	if c.delivered != nil {
-		c.delivered(b)
-	}
-	return nil
-}
-
-// detachRejected copies the bytes of the events a RejectedError in err's
-// chain carries: they may live in memory the chain takes back when Consume
-// returns, and the error outlives it.
-func detachRejected(err error) {
-	var rej *RejectedError
-	if !errors.As(err, &rej) {
-		return
-	}
-	for i := range rej.Rejected {
-		rej.Rejected[i].Event.Raw = bytes.Clone(rej.Rejected[i].Event.Raw)
-	}
-}
-
-// stage is a run of transforms that may each get a part of a large batch,
-// or one WholeBatchTransform, which gets the whole batch.
-type stage struct {
-	transforms []namedTransform
-	whole      bool
-}
-
-func stagesOf(ts []namedTransform) []stage {
-	var out []stage
-	for _, t := range ts {
-		_, whole := t.t.(WholeBatchTransform)
-		if n := len(out); whole || n == 0 || out[n-1].whole {
-			out = append(out, stage{whole: whole})
-		}
-		out[len(out)-1].transforms = append(out[len(out)-1].transforms, t)
-	}
-	return out
-}
-
-// transform runs the stages over b, then encodes the events transforms
-// changed as objects (in parts, with the last stage when it may be cut).
-func (c *chain) transform(ctx context.Context, b Batch, mem *memories) (Batch, error) {
-	var err error
-	for i, st := range c.stages {
-		last := i == len(c.stages)-1
-		if st.whole {
-			if b, err = c.run(ctx, b, st.transforms); err != nil {
-				return b, err
-			}
-			if last {
-				return c.inParts(ctx, b, nil, true, mem)
-			}
-			continue
-		}
-		if b, err = c.inParts(ctx, b, st.transforms, last, mem); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
-}
-
-// parallelChunk is the smallest part of a batch that is transformed on a
-// core of its own.
-const parallelChunk = 256
-
-// inParts runs ts over b (and finalize when fin is set). A large batch is
-// cut into parts transformed concurrently (transforms are safe for
-// concurrent use with different batches, and these do not look across
-// events), then joined in order: the delivery of a window is otherwise one
-// goroutine, and the transforms would use one core while the others wait.
-func (c *chain) inParts(ctx context.Context, b Batch, ts []namedTransform, fin bool, mem *memories) (Batch, error) {
-	part := func(b Batch) (Batch, error) {
-		b, err := c.run(ctx, b, ts)
-		if err == nil && fin {
-			err = finalize(b.Events, b.Mem)
-		}
-		return b, err
-	}
-	parts := min(c.parallel, len(b.Events)/parallelChunk)
-	if parts <= 1 {
-		return part(b)
-	}
-	size := (len(b.Events) + parts - 1) / parts
-	results := make([]Batch, parts)
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for i := range parts {
-		lo, hi := i*size, min((i+1)*size, len(b.Events))
-		// The capacity is clipped so that no part can grow into the next.
-		sub := Batch{Source: b.Source, Events: b.Events[lo:hi:hi],
-			WindowStart: b.WindowStart && i == 0, WindowEnd: b.WindowEnd && i == parts-1,
-			Mem: mem.take()} // a Memory is not safe for concurrent use
-		wg.Go(func() { results[i], errs[i] = part(sub) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return b, err
-	}
-	// Parts that kept their events in place (no transform dropped or
-	// replaced the slice) are already where the joined batch wants them.
-	inPlace := true
-	n := 0
-	for i, r := range results {
-		n += len(r.Events)
-		lo, hi := i*size, min((i+1)*size, len(b.Events))
-		inPlace = inPlace && len(r.Events) == hi-lo && (hi == lo || &r.Events[0] == &b.Events[lo])
-	}
-	if inPlace {
-		return b, nil
-	}
-	evs := make([]Event, 0, n)
-	for _, r := range results {
-		evs = append(evs, r.Events...)
-	}
-	b.Events = evs
-	return b, nil
-}
-
-// run runs ts over b in order.
-func (c *chain) run(ctx context.Context, b Batch, ts []namedTransform) (Batch, error) {
-	for _, t := range ts {
-		n := len(b.Events)
-		var err error
-		b, err = t.t.Process(ctx, b)
-		if err != nil {
-			return b, fmt.Errorf("transform %q: %w", t.name, err)
-		}
-		if d := n - len(b.Events); d > 0 {
-			c.tel.EventsFiltered(t.name, d)
-		}
-	}
-	return b, nil
-}
-
-// finalize encodes the events a transform changed as objects, to m (nil:
-// new allocations).
-func finalize(evs []Event, m *Memory) error {
-	for i := range evs {
-		if err := evs[i].finalize(m); err != nil {
-			return Permanent(fmt.Errorf("encoding event %s: %w", evs[i].ID, err))
-		}
-	}
-	return nil
-}
-
-// FanOut returns a consumer that hands each batch to every consumer
-// concurrently and succeeds only when all of them succeeded.
-func FanOut(cs ...Consumer) Consumer {
-	if len(cs) == 1 {
-		return cs[0]
-	}
-	return fanOut(cs)
-}
-
-type fanOut []Consumer
-
-func (f fanOut) Consume(ctx context.Context, b Batch) error {
-	errs := make([]error, len(f))
-	var wg sync.WaitGroup
-	for i, c := range f {
-		wg.Go(func() { errs[i] = c.Consume(ctx, b) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // RunOptions modify how Run behaves.
@@ -446,14 +246,15 @@ const (
 // key or failing API must not hold back the rest. With Once the failure is
 // returned when Run returns; otherwise the source is run again (it resumes
 // from its checkpoint) with exponential back-off until ctx is done, and the
-// failure is reported to a RunObserver so that readiness turns red.
+// failure is reported to a RunObserver so that readiness turns red. When
+// the cursor store is a Gate (replicas), the source runs only while this
+// process holds it (not with Once: a catch-up run takes every source).
 func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions) error {
 	obs, _ := p.tel.(RunObserver)
-	host := SourceHost{Next: p.head, Store: p.store, Once: opts.Once, DrainTimeout: p.drainTimeout}
 	wait := sourceRestartMin
 	for {
 		t0 := time.Now()
-		err := s.src.Run(ctx, host)
+		err := p.runGated(ctx, s, opts)
 		if err == nil {
 			return nil
 		}
@@ -480,30 +281,45 @@ func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions
 	}
 }
 
-// OnDelivered registers f to be called after every batch all sinks
-// acknowledged (inside a window, a batch before the WindowEnd batch may be
-// acknowledged once handed on; see Consumer), with the batch as the sinks
-// received it. Call it before Run;
-// f must be safe for concurrent use and must not block.
-func (p *Pipeline) OnDelivered(f func(Batch)) { p.head.(*chain).delivered = f }
-
-// Head returns the consumer sources deliver to: the transforms, then the
-// fan-out to the sinks. For tests and tools that drive a pipeline by hand.
-func (p *Pipeline) Head() Consumer { return p.head }
-
-// WrapSources replaces every source with wrap(name, source). It is for a
-// layer that decides when the sources of this process run (the coordinator
-// of replicas runs a source only while this replica owns it); the wrapper's
-// lifecycle calls replace the source's. Call it before Run.
-func (p *Pipeline) WrapSources(wrap func(name string, s Source) Source) {
-	for i := range p.sources {
-		p.sources[i].src = wrap(p.sources[i].name, p.sources[i].src)
+// runGated runs the source once, or, with a Gate, each time the gate grants
+// it until ctx is done or the source fails while granted.
+func (p *Pipeline) runGated(ctx context.Context, s namedSource, opts RunOptions) error {
+	gate, ok := p.store.(Gate)
+	if !ok || opts.Once {
+		return p.engine.runSource(ctx, s.name, s.src, opts.Once)
+	}
+	for {
+		granted, release, err := gate.Acquire(ctx, s.name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		err = p.engine.runSource(granted, s.name, s.src, false)
+		revoked := granted.Err() != nil && ctx.Err() == nil
+		release()
+		switch {
+		case ctx.Err() != nil:
+			return err
+		case revoked:
+			if err != nil {
+				p.log.Warn("source stopped with an error after this replica lost it", "source", s.name, "err", err)
+			} else {
+				p.log.Info("source stopped: another replica takes it over", "source", s.name)
+			}
+			continue
+		}
+		return err
 	}
 }
 
-// Sink returns the sink named name (the dead-letter sink included), for a
-// layer that shares a sink's connection: the coordinator of replicas talks
-// to the Kafka cluster of the Kafka sink it names.
+// OnProgress registers f to be called after every committed window with
+// the progress of its source. Call it before Run; f must be safe for
+// concurrent use (sources run concurrently) and must not block.
+func (p *Pipeline) OnProgress(f func(source string, pr Progress)) { p.engine.progress = f }
+
+// Sink returns the sink named name (the dead-letter sink included).
 func (p *Pipeline) Sink(name string) (Sink, bool) {
 	for _, s := range p.sinks {
 		if s.name == name {

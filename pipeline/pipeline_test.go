@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -42,32 +42,71 @@ type lifecycle struct {
 	j    *journal
 }
 
-func (l lifecycle) Start(context.Context) error    { l.j.add("start " + l.name); return nil }
-func (l lifecycle) Shutdown(context.Context) error { l.j.add("stop " + l.name); return nil }
-
-// listSource delivers its events in one window, then commits "done".
-type listSource struct {
-	lifecycle
-	events []pipeline.Event
+func (l lifecycle) Start(context.Context) error {
+	if l.j != nil {
+		l.j.add("start " + l.name)
+	}
+	return nil
 }
 
-func (s *listSource) Run(ctx context.Context, host pipeline.SourceHost) error {
-	if cur, _ := host.Store.Load(ctx, s.name); string(cur) == "done" {
-		return nil
+func (l lifecycle) Shutdown(context.Context) error {
+	if l.j != nil {
+		l.j.add("stop " + l.name)
 	}
-	for i, ev := range s.events {
-		b := pipeline.Batch{Source: s.name, Events: []pipeline.Event{ev}, WindowStart: i == 0, WindowEnd: i == len(s.events)-1}
-		if err := host.Next.Consume(ctx, b); err != nil {
+	return nil
+}
+
+// listSource emits its windows in order, each with the cursor "w<i>", and
+// resumes after the window its cursor names. After the windows it returns
+// err (nil: it has caught up).
+type listSource struct {
+	lifecycle
+	windows []pipeline.Window
+	size    int // events per batch; 0: the default
+	err     error
+}
+
+func (s *listSource) BatchSize() int { return s.size }
+
+func (s *listSource) Run(ctx context.Context, host pipeline.SourceHost) error {
+	from := 0
+	if c := string(host.Cursor); c != "" {
+		n, _ := strconv.Atoi(strings.TrimPrefix(c, "w"))
+		from = n + 1
+	}
+	for i := from; i < len(s.windows); i++ {
+		w := s.windows[i]
+		w.Cursor = fmt.Appendf(nil, "w%d", i)
+		if err := host.Emit(ctx, w); err != nil {
 			return err
 		}
 	}
-	return host.Store.Save(ctx, s.name, []byte("done"))
+	return s.err
+}
+
+// events returns a window of events whose Raw bytes are the given JSON.
+func events(raws ...string) pipeline.Window {
+	var w pipeline.Window
+	for i, r := range raws {
+		w.Events = append(w.Events, pipeline.Event{ID: fmt.Sprint(i), Type: "t", Raw: []byte(r)})
+	}
+	return w
+}
+
+// numbered returns a window of n events {"msg":"m<i>"} with ids i.
+func numbered(n int) pipeline.Window {
+	var w pipeline.Window
+	for i := range n {
+		w.Events = append(w.Events, pipeline.Event{ID: fmt.Sprint(i), Raw: fmt.Appendf(nil, `{"msg":"m%d"}`, i)})
+	}
+	return w
 }
 
 type memStore struct {
 	lifecycle
-	mu sync.Mutex
-	m  map[string][]byte
+	mu   sync.Mutex
+	m    map[string][]byte
+	fail func() error // called by Save; a non-nil error fails it
 }
 
 func (s *memStore) Load(_ context.Context, k string) ([]byte, error) {
@@ -79,14 +118,30 @@ func (s *memStore) Load(_ context.Context, k string) ([]byte, error) {
 func (s *memStore) Save(_ context.Context, k string, v []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fail != nil {
+		if err := s.fail(); err != nil {
+			return err
+		}
+	}
 	s.m[k] = v
 	return nil
 }
 
+func (s *memStore) cursor() string {
+	c, _ := s.Load(context.Background(), "acme")
+	return string(c)
+}
+
 // upper is a transform that upper-cases the "msg" field of every event.
-type upper struct{ lifecycle }
+type upper struct {
+	lifecycle
+	calls *atomic.Int64
+}
 
 func (u upper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
+	if u.calls != nil {
+		u.calls.Add(1)
+	}
 	for i := range b.Events {
 		obj, err := b.Events[i].Object()
 		if err != nil {
@@ -109,40 +164,19 @@ func (dropOdd) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, err
 	return b, nil
 }
 
-// firstCopy keeps the first event of each id modulo 1000 in a batch: like
-// dedup it looks across the batch, so it must get all of it.
-type firstCopy struct {
-	lifecycle
-	largest *atomic.Int64 // the most events one Process call got
-}
-
-func (firstCopy) WholeBatch() {}
-
-func (f firstCopy) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
-	if n := int64(len(b.Events)); n > f.largest.Load() {
-		f.largest.Store(n)
-	}
-	seen := map[int]bool{}
-	b.Events = slices.DeleteFunc(b.Events, func(e pipeline.Event) bool {
-		n, _ := strconv.Atoi(e.ID)
-		dup := seen[n%1000]
-		seen[n%1000] = true
-		return dup
-	})
-	return b, nil
-}
-
 // sink records what it received and fails as told.
 type sink struct {
 	lifecycle
-	mu   sync.Mutex
-	got  []string
-	fail func(b pipeline.Batch) error
+	mu      sync.Mutex
+	got     []string
+	batches int
+	fail    func(b pipeline.Batch) error
 }
 
 func (s *sink) Consume(_ context.Context, b pipeline.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.batches++
 	if s.fail != nil {
 		if err := s.fail(b); err != nil {
 			return err
@@ -154,6 +188,54 @@ func (s *sink) Consume(_ context.Context, b pipeline.Batch) error {
 	return nil
 }
 
+func (s *sink) received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.got)
+}
+
+// committer is a sink that keeps what it takes pending until CommitWindow
+// (as a transaction would) and drops it on AbortWindow.
+type committer struct {
+	sink
+	pending, durable []string
+	commits, aborts  int
+	failCommit       func() error
+}
+
+func (c *committer) Consume(ctx context.Context, b pipeline.Batch) error {
+	n := len(c.sink.received())
+	if err := c.sink.Consume(ctx, b); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending = append(c.pending, c.got[n:]...)
+	return nil
+}
+
+func (c *committer) CommitWindow(context.Context, string, []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commits++
+	if c.failCommit != nil {
+		if err := c.failCommit(); err != nil {
+			return err
+		}
+	}
+	c.durable = append(c.durable, c.pending...)
+	c.pending = nil
+	return nil
+}
+
+func (c *committer) AbortWindow(context.Context, string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.aborts++
+	c.pending = nil
+	return nil
+}
+
 type cfg struct{}
 
 func (cfg) Validate() error { return nil }
@@ -162,21 +244,27 @@ func (cfg) Validate() error { return nil }
 type world struct {
 	j          *journal
 	src        *listSource
-	sinks      map[string]*sink
+	sinks      map[string]pipeline.Sink
 	store      *memStore
-	transforms map[string]pipeline.Transform
-	largest    atomic.Int64 // firstCopy's largest batch
-	keeper     *keeper      // the sink of type keeper
+	upperCalls atomic.Int64
 }
 
-func newWorld(events ...string) *world {
-	w := &world{j: &journal{}, sinks: map[string]*sink{}, transforms: map[string]pipeline.Transform{}}
-	w.src = &listSource{lifecycle: lifecycle{"src", w.j}}
-	for i, e := range events {
-		w.src.events = append(w.src.events, pipeline.Event{ID: fmt.Sprint(i), Type: "t", Raw: []byte(e)})
-	}
+func newWorld(windows ...pipeline.Window) *world {
+	w := &world{j: &journal{}, sinks: map[string]pipeline.Sink{}}
+	w.src = &listSource{lifecycle: lifecycle{"src", w.j}, windows: windows}
 	w.store = &memStore{lifecycle: lifecycle{"store", w.j}, m: map[string][]byte{}}
 	return w
+}
+
+// sink returns the sink named name as a recording sink.
+func (w *world) sink(name string) *sink {
+	switch s := w.sinks[name].(type) {
+	case *sink:
+		return s
+	case *committer:
+		return &s.sink
+	}
+	return nil
 }
 
 func (w *world) registry(t testing.TB) *pipeline.Registry {
@@ -187,29 +275,26 @@ func (w *world) registry(t testing.TB) *pipeline.Registry {
 			return w.src, nil
 		}),
 		pipeline.NewSinkFactory("mem", def, func(set pipeline.Settings, _ cfg) (pipeline.Sink, error) {
-			s := &sink{lifecycle: lifecycle{set.Name, w.j}}
-			if old, ok := w.sinks[set.Name]; ok {
-				s.fail = old.fail
+			if s, ok := w.sinks[set.Name]; ok {
+				switch s := s.(type) {
+				case *sink:
+					s.lifecycle = lifecycle{set.Name, w.j}
+				case *committer:
+					s.lifecycle = lifecycle{set.Name, w.j}
+				}
+				return s, nil
 			}
+			s := &sink{lifecycle: lifecycle{set.Name, w.j}}
 			w.sinks[set.Name] = s
 			return s, nil
 		}),
-		pipeline.NewSinkFactory("keeper", def, func(pipeline.Settings, cfg) (pipeline.Sink, error) {
-			return w.keeper, nil
-		}),
 		pipeline.NewTransformFactory("upper", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
-			return upper{lifecycle{set.Name, w.j}}, nil
+			return upper{lifecycle{set.Name, w.j}, &w.upperCalls}, nil
 		}),
 		pipeline.NewTransformFactory("dropodd", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
 			return dropOdd{lifecycle{set.Name, w.j}}, nil
 		}),
-		pipeline.NewTransformFactory("firstcopy", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
-			return firstCopy{lifecycle{set.Name, w.j}, &w.largest}, nil
-		}),
-		pipeline.NewTransformFactory("tag", def, func(set pipeline.Settings, _ cfg) (pipeline.Transform, error) {
-			return tag{lifecycle{set.Name, w.j}}, nil
-		}),
-		pipeline.NewStoreFactory("mem", def, func(pipeline.Settings, cfg, pipeline.StoreHost) (pipeline.CheckpointStore, error) {
+		pipeline.NewStoreFactory("mem", def, func(pipeline.Settings, cfg, pipeline.StoreHost) (pipeline.CursorStore, error) {
 			return w.store, nil
 		}),
 	)
@@ -231,19 +316,28 @@ func spec(sinks []string, transforms ...string) pipeline.Spec {
 	}
 	for _, t := range transforms {
 		typ := "upper"
-		if t == "dropodd" || t == "firstcopy" || strings.HasPrefix(t, "tag") {
-			typ = strings.TrimRight(t, "0123456789")
+		if t == "dropodd" {
+			typ = t
 		}
 		sp.Transforms = append(sp.Transforms, pipeline.ComponentSpec{Name: t, Type: typ, Config: cfg{}})
 	}
 	return sp
 }
 
-// Example shows the whole contract: a source delivers a window, a
-// transform changes the events (decoded once, encoded once), every sink
-// receives them, and the cursor is saved only after all acknowledged.
+func run(t testing.TB, w *world, sp pipeline.Spec, tel pipeline.Telemetry) error {
+	t.Helper()
+	p, err := pipeline.Build(w.registry(t), sp, nil, tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Run(context.Background(), pipeline.RunOptions{Once: true})
+}
+
+// Example shows the whole contract: a source emits a window, a transform
+// changes the events (decoded once, encoded once), every sink receives
+// them, and the cursor is saved only after all of them took the window.
 func Example() {
-	w := newWorld(`{"msg":"hello","n":1.50}`, `{"msg":"world","n":2}`)
+	w := newWorld(events(`{"msg":"hello","n":1.50}`, `{"msg":"world","n":2}`))
 	p, err := pipeline.Build(w.registry(nil), spec([]string{"a", "b"}, "shout"), nil, nil)
 	if err != nil {
 		panic(err)
@@ -251,23 +345,18 @@ func Example() {
 	if err := p.Run(context.Background(), pipeline.RunOptions{Once: true}); err != nil {
 		panic(err)
 	}
-	fmt.Println(w.sinks["a"].got)
-	fmt.Println(w.sinks["b"].got)
-	cur, _ := w.store.Load(context.Background(), "acme")
-	fmt.Println(string(cur))
+	fmt.Println(w.sink("a").received())
+	fmt.Println(w.sink("b").received())
+	fmt.Println(w.store.cursor())
 	// Output:
 	// [{"msg":"HELLO","n":1.50} {"msg":"WORLD","n":2}]
 	// [{"msg":"HELLO","n":1.50} {"msg":"WORLD","n":2}]
-	// done
+	// w0
 }
 
 func TestLifecycleOrder(t *testing.T) {
-	w := newWorld(`{}`)
-	p, err := pipeline.Build(w.registry(t), spec([]string{"a", "b"}, "t1", "t2"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Run(context.Background(), pipeline.RunOptions{Once: true}); err != nil {
+	w := newWorld(events(`{}`))
+	if err := run(t, w, spec([]string{"a", "b"}, "t1", "t2"), nil); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"start a", "start b", "start t1", "start t2", "start store", "start acme",
@@ -278,83 +367,169 @@ func TestLifecycleOrder(t *testing.T) {
 }
 
 func TestFanOutNeedsEverySink(t *testing.T) {
-	w := newWorld(`{"msg":"x"}`)
+	w := newWorld(events(`{"msg":"x"}`))
 	w.sinks["b"] = &sink{fail: func(pipeline.Batch) error { return pipeline.Permanent(errors.New("b is broken")) }}
-	p, err := pipeline.Build(w.registry(t), spec([]string{"a", "b"}), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = p.Run(context.Background(), pipeline.RunOptions{Once: true})
+	err := run(t, w, spec([]string{"a", "b"}), nil)
 	if err == nil || !strings.Contains(err.Error(), "b is broken") || !strings.Contains(err.Error(), `sink "b"`) {
 		t.Fatalf("err = %v", err)
 	}
-	if cur, _ := w.store.Load(context.Background(), "acme"); cur != nil {
-		t.Fatal("cursor saved although a sink failed")
+	if c := w.store.cursor(); c != "" {
+		t.Fatalf("cursor %q saved although a sink failed", c)
 	}
 }
 
 type countingTel struct {
 	pipeline.NopTelemetry
 	retries, dead, filtered atomic.Int64
+	mu                      sync.Mutex
+	progress                []pipeline.Progress
 }
 
 func (c *countingTel) Retried(string, string, time.Duration) { c.retries.Add(1) }
 func (c *countingTel) DeadLettered(_ string, n int)          { c.dead.Add(int64(n)) }
 func (c *countingTel) EventsFiltered(_ string, n int)        { c.filtered.Add(int64(n)) }
+func (c *countingTel) Progress(_ string, p pipeline.Progress) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.progress = append(c.progress, p)
+}
 
 func TestRetriesHonourRetryAfter(t *testing.T) {
-	w := newWorld(`{"msg":"x"}`)
-	calls := 0
-	var gaps []time.Duration
-	last := time.Now()
-	w.sinks["a"] = &sink{fail: func(pipeline.Batch) error {
-		calls++
-		gaps = append(gaps, time.Since(last))
-		last = time.Now()
-		if calls <= 2 {
-			return pipeline.RetryAfter(errors.New("busy"), 40*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(events(`{"msg":"x"}`))
+		calls := 0
+		var gaps []time.Duration
+		last := time.Now()
+		w.sinks["a"] = &sink{fail: func(pipeline.Batch) error {
+			calls++
+			gaps = append(gaps, time.Since(last))
+			last = time.Now()
+			if calls <= 2 {
+				return pipeline.RetryAfter(errors.New("busy"), 40*time.Millisecond)
+			}
+			return nil
+		}}
+		sp := spec([]string{"a"})
+		sp.Sinks[0].Retry.MaxInterval = time.Second
+		tel := &countingTel{}
+		if err := run(t, w, sp, tel); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}}
-	sp := spec([]string{"a"})
-	sp.Sinks[0].Retry.MaxInterval = time.Second
-	tel := &countingTel{}
-	p, err := pipeline.Build(w.registry(t), sp, nil, tel)
-	if err != nil {
-		t.Fatal(err)
+		if calls != 3 || tel.retries.Load() != 2 || len(w.sink("a").received()) != 1 {
+			t.Fatalf("calls %d retries %d got %v", calls, tel.retries.Load(), w.sink("a").received())
+		}
+		for _, g := range gaps[1:] {
+			if g != 40*time.Millisecond {
+				t.Fatalf("retried after %v, want the 40ms the sink asked for", g)
+			}
+		}
+	})
+}
+
+// checkOnce fails unless got holds every event of want exactly once, in
+// order.
+func checkOnce(t *testing.T, what string, got []string, want pipeline.Window) {
+	t.Helper()
+	if len(got) != len(want.Events) {
+		t.Fatalf("%s got %d events, want %d", what, len(got), len(want.Events))
 	}
-	if err := p.Run(context.Background(), pipeline.RunOptions{Once: true}); err != nil {
-		t.Fatal(err)
-	}
-	if calls != 3 || tel.retries.Load() != 2 || len(w.sinks["a"].got) != 1 {
-		t.Fatalf("calls %d retries %d got %v", calls, tel.retries.Load(), w.sinks["a"].got)
-	}
-	for _, g := range gaps[1:] {
-		if g < 40*time.Millisecond {
-			t.Fatalf("retried after %v, before the 40ms the sink asked for", g)
+	for i := range got {
+		if got[i] != string(want.Events[i].Raw) {
+			t.Fatalf("%s event %d = %s, want %s", what, i, got[i], want.Events[i].Raw)
 		}
 	}
 }
 
-func TestRejectedEventsGoToDeadLetter(t *testing.T) {
-	w := newWorld(`{"msg":"ok"}`, `{"msg":"too big"}`)
-	w.sinks["a"] = &sink{fail: func(b pipeline.Batch) error {
-		if strings.Contains(string(b.Events[0].Raw), "big") {
-			return &pipeline.RejectedError{Sink: "a", Rejected: []pipeline.Rejection{{Event: b.Events[0], Reason: "record too large"}}}
+// TestFailingSinkIsRetriedAlone: a sink that fails takes the window again
+// on its own; the sinks that took it are not asked again. A sink without
+// CommitWindow is sent the failed batch again; a committer is aborted and
+// sent the whole window again.
+func TestFailingSinkIsRetriedAlone(t *testing.T) {
+	win := numbered(50)
+	w := newWorld(win)
+	w.src.size = 10
+	flaky := 0
+	w.sinks["flaky"] = &sink{fail: func(b pipeline.Batch) error {
+		if b.Events[0].ID == "20" && flaky < 3 {
+			flaky++
+			return errors.New("503")
 		}
 		return nil
 	}}
+	commitFails := 1
+	tx := &committer{failCommit: func() error {
+		if commitFails > 0 {
+			commitFails--
+			return errors.New("fsync failed")
+		}
+		return nil
+	}}
+	w.sinks["tx"] = tx
+	if err := run(t, w, spec([]string{"healthy", "flaky", "tx"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	checkOnce(t, "healthy", w.sink("healthy").received(), win)
+	if n := w.sink("healthy").batches; n != 5 {
+		t.Fatalf("healthy sink got %d batches, want 5 (nothing again)", n)
+	}
+	checkOnce(t, "flaky", w.sink("flaky").received(), win)
+	if n := w.sink("flaky").batches; n != 8 {
+		t.Fatalf("flaky sink got %d batches, want 5 + 3 retries of the failed one", n)
+	}
+	checkOnce(t, "tx (durable)", tx.durable, win)
+	if tx.commits != 2 || tx.aborts != 1 || tx.batches != 10 {
+		t.Fatalf("tx: %d commits, %d aborts, %d batches; want 2, 1, 10 (the window sent again whole)", tx.commits, tx.aborts, tx.batches)
+	}
+	if w.store.cursor() != "w0" {
+		t.Fatalf("cursor %q", w.store.cursor())
+	}
+}
+
+// TestMaxElapsedGivesUp: a sink that is down for good makes a --once run
+// fail within the retry policy's max_elapsed, naming the sink, with the
+// cursor unmoved, while the healthy sink holds each event once.
+func TestMaxElapsedGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		win := numbered(30)
+		w := newWorld(win)
+		w.sinks["down"] = &sink{fail: func(pipeline.Batch) error { return errors.New("connection refused") }}
+		sp := spec([]string{"healthy", "down"})
+		sp.Sinks[1].Retry = pipeline.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaxInterval: 30 * time.Second, Multiplier: 2, MaxElapsed: 5 * time.Second}
+		start := time.Now()
+		err := run(t, w, sp, nil)
+		took := time.Since(start)
+		if err == nil || !strings.Contains(err.Error(), `sink "down"`) || !strings.Contains(err.Error(), "max_elapsed") {
+			t.Fatalf("err = %v", err)
+		}
+		if took < 5*time.Second || took > 6*time.Second {
+			t.Fatalf("gave up after %v, want just after 5s", took)
+		}
+		if c := w.store.cursor(); c != "" {
+			t.Fatalf("cursor %q saved", c)
+		}
+		checkOnce(t, "healthy", w.sink("healthy").received(), win)
+	})
+}
+
+func TestRejectedEventsGoToDeadLetter(t *testing.T) {
+	w := newWorld(events(`{"msg":"ok"}`, `{"msg":"too big"}`, `{"msg":"fine"}`))
+	w.src.size = 2
+	refuse := func(b pipeline.Batch) error {
+		for _, ev := range b.Events {
+			if strings.Contains(string(ev.Raw), "big") {
+				return &pipeline.RejectedError{Sink: "a", Rejected: []pipeline.Rejection{{Event: ev, Reason: "record too large"}}}
+			}
+		}
+		return nil
+	}
+	w.sinks["a"] = &sink{fail: refuse}
 	sp := spec([]string{"a"})
 	sp.DeadLetter = &pipeline.ComponentSpec{Name: "dlq", Type: "mem", Config: cfg{}, Retry: pipeline.DefaultRetryPolicy()}
 	tel := &countingTel{}
-	p, err := pipeline.Build(w.registry(t), sp, nil, tel)
-	if err != nil {
+	if err := run(t, w, sp, tel); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Run(context.Background(), pipeline.RunOptions{Once: true}); err != nil {
-		t.Fatal(err)
-	}
-	dl := w.sinks["dlq"].got
+	dl := w.sink("dlq").received()
 	if len(dl) != 1 || tel.dead.Load() != 1 {
 		t.Fatalf("dead letters %v", dl)
 	}
@@ -365,42 +540,241 @@ func TestRejectedEventsGoToDeadLetter(t *testing.T) {
 	if err := json.Unmarshal([]byte(dl[0]), &entry); err != nil || entry.Sink != "a" || entry.Reason != "record too large" || string(entry.Event) != `{"msg":"too big"}` {
 		t.Fatalf("entry %s (%v)", dl[0], err)
 	}
+	if w.store.cursor() != "w0" {
+		t.Fatal("cursor not saved")
+	}
 
 	// Without a dead-letter sink the pipeline stops instead of dropping.
-	w2 := newWorld(`{"msg":"too big"}`)
-	w2.sinks["a"] = w.sinks["a"]
-	w2.sinks["a"].got = nil
-	p, err = pipeline.Build(w2.registry(t), spec([]string{"a"}), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = p.Run(context.Background(), pipeline.RunOptions{Once: true})
+	w2 := newWorld(events(`{"msg":"too big"}`))
+	w2.sinks["a"] = &sink{fail: refuse}
+	err := run(t, w2, spec([]string{"a"}), nil)
 	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "no dead_letter sink") {
 		t.Fatalf("err = %v", err)
 	}
-	if cur, _ := w2.store.Load(context.Background(), "acme"); cur != nil {
+	if c := w2.store.cursor(); c != "" {
 		t.Fatal("cursor saved although an event was refused")
 	}
 }
 
-func TestTransformsDoNotChangeTheSourcesEvents(t *testing.T) {
-	w := newWorld(`{"msg":"x"}`)
-	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "shout"), nil, nil)
+// TestRejectedThenAbortedIsNotSentAgain: a committer that refuses an event
+// and loses its window with it (a transaction aborted) gets the window
+// again without the refused event, which reaches the dead letter once.
+func TestRejectedThenAbortedIsNotSentAgain(t *testing.T) {
+	win := events(`{"msg":"a"}`, `{"msg":"bad"}`, `{"msg":"c"}`)
+	w := newWorld(win)
+	tx := &committer{}
+	tx.fail = func(b pipeline.Batch) error {
+		for _, ev := range b.Events {
+			if strings.Contains(string(ev.Raw), "bad") {
+				return errors.Join(&pipeline.RejectedError{Sink: "tx", Rejected: []pipeline.Rejection{{Event: ev, Reason: "invalid record"}}},
+					errors.New("transaction aborted"))
+			}
+		}
+		return nil
+	}
+	w.sinks["tx"] = tx
+	sp := spec([]string{"tx"})
+	sp.DeadLetter = &pipeline.ComponentSpec{Name: "dlq", Type: "mem", Config: cfg{}, Retry: pipeline.DefaultRetryPolicy()}
+	if err := run(t, w, sp, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := tx.durable; !slices.Equal(got, []string{`{"msg":"a"}`, `{"msg":"c"}`}) {
+		t.Fatalf("durable %v", got)
+	}
+	if dl := w.sink("dlq").received(); len(dl) != 1 || !strings.Contains(dl[0], "bad") {
+		t.Fatalf("dead letters %v", dl)
+	}
+}
+
+// TestTransformsRunOncePerWindow: a sink's retry does not run the
+// transforms again, and the source's events are never changed.
+func TestTransformsRunOncePerWindow(t *testing.T) {
+	win := events(`{"msg":"x"}`, `{"msg":"y"}`)
+	w := newWorld(win)
+	w.src.size = 1
+	fails := 1
+	w.sinks["a"] = &sink{fail: func(pipeline.Batch) error {
+		if fails > 0 {
+			fails--
+			return errors.New("busy")
+		}
+		return nil
+	}}
+	if err := run(t, w, spec([]string{"a"}, "shout"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.upperCalls.Load(); n != 2 {
+		t.Fatalf("transform called %d times, want once per batch (2)", n)
+	}
+	if got := w.sink("a").received(); !slices.Equal(got, []string{`{"msg":"X"}`, `{"msg":"Y"}`}) {
+		t.Fatalf("sink got %v", got)
+	}
+	if string(win.Events[0].Raw) != `{"msg":"x"}` {
+		t.Fatalf("source's event changed: %s", win.Events[0].Raw)
+	}
+}
+
+// TestTransformedBatchesKeepOrder: the batches of a window are transformed
+// concurrently and reach the sink in order.
+func TestTransformedBatchesKeepOrder(t *testing.T) {
+	w := newWorld(numbered(2000))
+	w.src.size = 100
+	tel := &countingTel{}
+	if err := run(t, w, spec([]string{"a"}, "dropodd", "shout"), tel); err != nil {
+		t.Fatal(err)
+	}
+	got := w.sink("a").received()
+	if len(got) != 1000 || tel.filtered.Load() != 1000 {
+		t.Fatalf("%d events, %d filtered; want 1000 and 1000", len(got), tel.filtered.Load())
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf(`{"msg":"M%d"}`, 2*i); g != want {
+			t.Fatalf("event %d = %s, want %s", i, g, want)
+		}
+	}
+}
+
+// blocking is a sink that holds every batch until release is closed or its
+// context ends.
+type blocking struct {
+	lifecycle
+	release chan struct{}
+	entered chan struct{}
+	got     atomic.Int64
+}
+
+func (b *blocking) Consume(ctx context.Context, batch pipeline.Batch) error {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.release:
+		b.got.Add(int64(len(batch.Events)))
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestShutdownDrainsTheWindowInFlight: a stop finishes and commits the
+// window in delivery within the drain timeout and starts no other; a
+// window still undelivered when the drain ends makes Run fail with
+// ErrInterrupted, cursor unmoved.
+func TestShutdownDrainsTheWindowInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		releaseIn time.Duration // when the sink lets the window through
+		wantErr   bool
+	}{
+		{"drained", 500 * time.Millisecond, false},
+		{"interrupted", time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(numbered(3), numbered(3))
+				b := &blocking{release: make(chan struct{}), entered: make(chan struct{}, 1)}
+				w.sinks["a"] = b
+				p, err := pipeline.Build(w.registry(t), spec([]string{"a"}), nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- p.Run(ctx, pipeline.RunOptions{}) }()
+				<-b.entered
+				cancel()
+				time.AfterFunc(tc.releaseIn, func() { close(b.release) })
+				err = <-done
+				if tc.wantErr {
+					if !errors.Is(err, pipeline.ErrInterrupted) || w.store.cursor() != "" {
+						t.Fatalf("err = %v, cursor %q; want ErrInterrupted and no cursor", err, w.store.cursor())
+					}
+					return
+				}
+				if err != nil || w.store.cursor() != "w0" || b.got.Load() != 3 {
+					t.Fatalf("err = %v, cursor %q, %d events; want the first window committed alone", err, w.store.cursor(), b.got.Load())
+				}
+			})
+		})
+	}
+}
+
+// TestStoreAsksToRedeliver: a store that lost the window with its failed
+// save (a Kafka transaction) gets it sent again to its sink only.
+func TestStoreAsksToRedeliver(t *testing.T) {
+	win := numbered(5)
+	w := newWorld(win)
+	tx := &committer{}
+	w.sinks["tx"] = tx
+	fails := 1
+	w.store.fail = func() error {
+		if fails > 0 {
+			fails--
+			return &pipeline.RedeliverError{Sink: "tx", Err: errors.New("commit failed")}
+		}
+		return nil
+	}
+	if err := run(t, w, spec([]string{"other", "tx"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	checkOnce(t, "other", w.sink("other").received(), win)
+	if len(tx.received()) != 10 || tx.commits != 2 {
+		t.Fatalf("tx got %d events in %d commits; want the window twice", len(tx.received()), tx.commits)
+	}
+	if w.store.cursor() != "w0" {
+		t.Fatal("cursor not saved")
+	}
+}
+
+// TestSourceFailureAfterWindows: windows emitted before a source fails are
+// delivered and committed; Run returns the failure.
+func TestSourceFailureAfterWindows(t *testing.T) {
+	w := newWorld(numbered(2), numbered(3))
+	w.src.err = pipeline.Permanent(errors.New("the key was revoked"))
+	err := run(t, w, spec([]string{"a"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "the key was revoked") {
+		t.Fatalf("err = %v", err)
+	}
+	if w.store.cursor() != "w1" || len(w.sink("a").received()) != 5 {
+		t.Fatalf("cursor %q, %d events", w.store.cursor(), len(w.sink("a").received()))
+	}
+}
+
+func TestProgressOfABackfill(t *testing.T) {
+	goal := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
+	var wins []pipeline.Window
+	for d := range 30 {
+		win := numbered(10)
+		win.Start = goal.AddDate(0, 0, d-30)
+		win.End = win.Start.AddDate(0, 0, 1)
+		win.Goal = goal
+		wins = append(wins, win)
+	}
+	w := newWorld(wins...)
+	tel := &countingTel{}
+	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}), nil, tel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := pipeline.Event{ID: "1", Raw: []byte(`{"msg":"x"}`)}
-	b := pipeline.Batch{Source: "acme", Events: []pipeline.Event{ev}, WindowStart: true, WindowEnd: true}
-	for range 2 { // a retried window is transformed afresh
-		if err := p.Head().Consume(context.Background(), b); err != nil {
-			t.Fatal(err)
+	var hooked atomic.Int64
+	p.OnProgress(func(source string, pr pipeline.Progress) {
+		if source == "acme" {
+			hooked.Store(pr.Events)
 		}
+	})
+	if err := p.Run(context.Background(), pipeline.RunOptions{Once: true}); err != nil {
+		t.Fatal(err)
 	}
-	if string(b.Events[0].Raw) != `{"msg":"x"}` {
-		t.Fatalf("source's event changed: %s", b.Events[0].Raw)
+	if len(tel.progress) != 30 || hooked.Load() != 300 {
+		t.Fatalf("%d progress reports, hook saw %d events; want 30 and 300", len(tel.progress), hooked.Load())
 	}
-	if got := w.sinks["a"].got; len(got) != 2 || got[1] != `{"msg":"X"}` {
-		t.Fatalf("sink got %v", got)
+	mid, last := tel.progress[15], tel.progress[29]
+	if !mid.Behind() || mid.Reached != wins[15].End || mid.Windows != 16 || mid.Events != 160 {
+		t.Fatalf("mid-way progress %+v", mid)
+	}
+	if last.Behind() || last.Reached != goal || last.Remaining != 0 {
+		t.Fatalf("final progress %+v", last)
 	}
 }
 
@@ -484,100 +858,5 @@ func TestErrorClassification(t *testing.T) {
 	}
 	if got := pipeline.SectionErrors("tls", errors.Join(pipeline.FieldError("ca_file", "bad"), pipeline.FieldError("min_version", "bad"))); len(got) != 2 || got[0].Error() != "tls.ca_file: bad" {
 		t.Fatalf("SectionErrors = %v", got)
-	}
-}
-
-// twoProcs makes Build see at least two processors, so that a large batch
-// is cut into parts transformed concurrently even on a one-core machine.
-func twoProcs(t *testing.T) {
-	if n := runtime.GOMAXPROCS(0); n < 2 {
-		runtime.GOMAXPROCS(2)
-		t.Cleanup(func() { runtime.GOMAXPROCS(n) })
-	}
-}
-
-// TestLargeBatchesKeepOrderAndMarks sends a batch large enough to be
-// transformed in parts concurrently: the sink must see every event, in
-// order, changed once, with the batch's marks.
-func TestLargeBatchesKeepOrderAndMarks(t *testing.T) {
-	twoProcs(t)
-	w := newWorld()
-	var marks []bool
-	w.sinks["a"] = &sink{fail: func(b pipeline.Batch) error {
-		marks = append(marks, b.WindowStart, b.WindowEnd)
-		return nil
-	}}
-	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "shout"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := consumeLarge(t, p, w.sinks["a"])
-	if len(got) != 2000 {
-		t.Fatalf("%d events", len(got))
-	}
-	for i, g := range got {
-		if want := fmt.Sprintf(`{"msg":"M%d"}`, i); g != want {
-			t.Fatalf("event %d = %s, want %s", i, g, want)
-		}
-	}
-	if !slices.Equal(marks, []bool{true, true}) {
-		t.Fatalf("marks %v", marks)
-	}
-}
-
-// TestLargeBatchesWholeBatchTransform: a transform that looks across the
-// batch gets all of it, between transforms that get parts.
-func TestLargeBatchesWholeBatchTransform(t *testing.T) {
-	twoProcs(t)
-	w := newWorld()
-	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "shout", "firstcopy", "dropodd"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := consumeLarge(t, p, w.sinks["a"])
-	if n := w.largest.Load(); n != 2000 {
-		t.Fatalf("the whole-batch transform got %d events at most, want 2000", n)
-	}
-	if len(got) != 500 {
-		t.Fatalf("%d events, want 500", len(got))
-	}
-	for i, g := range got {
-		if want := fmt.Sprintf(`{"msg":"M%d"}`, 2*i); g != want {
-			t.Fatalf("event %d = %s, want %s", i, g, want)
-		}
-	}
-}
-
-// consumeLarge sends one window of 2000 events {"msg":"m<i>"} through p and
-// returns what the sink got.
-func consumeLarge(t *testing.T, p *pipeline.Pipeline, out *sink) []string {
-	t.Helper()
-	b := pipeline.Batch{Source: "acme", WindowStart: true, WindowEnd: true}
-	for i := range 2000 {
-		b.Events = append(b.Events, pipeline.Event{ID: fmt.Sprint(i), Raw: fmt.Appendf(nil, `{"msg":"m%d"}`, i)})
-	}
-	if err := p.Head().Consume(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	return out.got
-}
-
-// TestLargeBatchesDroppingEvents: the parts of a large batch are joined in
-// order when a transform drops events from them.
-func TestLargeBatchesDroppingEvents(t *testing.T) {
-	twoProcs(t)
-	w := newWorld()
-	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}, "dropodd", "shout"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := consumeLarge(t, p, w.sinks["a"])
-	if len(got) != 1000 {
-		t.Fatalf("%d events, want 1000", len(got))
-	}
-	for i, g := range got {
-		if want := fmt.Sprintf(`{"msg":"M%d"}`, 2*i); g != want {
-			t.Fatalf("event %d = %s, want %s", i, g, want)
-		}
 	}
 }

@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"time"
 )
@@ -13,7 +10,8 @@ import (
 // RetryPolicy is the one retry policy of every sink: exponential backoff with
 // jitter between InitialInterval and MaxInterval, the delay a destination
 // asked for (RetryAfterError) taking precedence. Sinks do not retry on their
-// own; they classify their errors and the runner retries.
+// own; they classify their errors and the engine retries the sink that
+// failed, alone.
 type RetryPolicy struct {
 	// InitialInterval is the first wait (default 500ms).
 	InitialInterval time.Duration `koanf:"initial_interval"`
@@ -22,9 +20,12 @@ type RetryPolicy struct {
 	MaxInterval time.Duration `koanf:"max_interval"`
 	// Multiplier grows the wait after each failure (default 2).
 	Multiplier float64 `koanf:"multiplier"`
-	// MaxElapsed gives up on a batch after this long; 0 (the default)
-	// retries until shutdown, which stalls the pipeline instead of losing
-	// anything. A batch given up on is retried later by its source.
+	// MaxElapsed gives up on a window after retrying a sink this long; 0
+	// (the default) retries until shutdown, which stalls the pipeline
+	// instead of losing anything. A window given up on is not committed:
+	// `run --once` then exits 1, a daemon runs the source again from its
+	// cursor after a back-off (and the sinks that had taken the window
+	// take it again).
 	MaxElapsed time.Duration `koanf:"max_elapsed"`
 }
 
@@ -82,81 +83,4 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// retryingSink wraps a sink with the retry policy, telemetry and the
-// dead-letter path.
-type retryingSink struct {
-	name       string
-	sink       Consumer
-	policy     RetryPolicy
-	deadLetter Consumer // nil: rejected events stop the pipeline
-	tel        Telemetry
-	log        *slog.Logger
-}
-
-func (r *retryingSink) Consume(ctx context.Context, b Batch) error {
-	start := time.Now()
-	r.tel.InFlight(1)
-	defer r.tel.InFlight(-1)
-	for attempt := 0; ; attempt++ {
-		t0 := time.Now()
-		err := r.sink.Consume(ctx, b)
-		r.tel.SinkBatch(r.name, len(b.Events), b.Bytes(), time.Since(t0), err)
-		if err == nil {
-			return nil
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("sink %q: %w", r.name, ctxErr)
-		}
-		var rej *RejectedError
-		if errors.As(err, &rej) {
-			return r.deadLetterRejected(ctx, b, rej)
-		}
-		if IsPermanent(err) {
-			return fmt.Errorf("sink %q: %w", r.name, err)
-		}
-		if r.policy.MaxElapsed > 0 && time.Since(start) > r.policy.MaxElapsed {
-			return fmt.Errorf("sink %q: giving up after %v: %w", r.name, r.policy.MaxElapsed, err)
-		}
-		wait := r.policy.Wait(err, attempt)
-		r.tel.Retried(r.name, "sink", wait)
-		r.log.Warn("sink failed, retrying", "sink", r.name, "attempt", attempt+1, "wait", wait, "err", err)
-		if err := Sleep(ctx, wait); err != nil {
-			return fmt.Errorf("sink %q: %w", r.name, err)
-		}
-	}
-}
-
-// deadLetterEntry is the JSON object the dead-letter sink receives for each
-// rejected event: the event untouched plus why and where it was refused.
-type deadLetterEntry struct {
-	Sink   string          `json:"sink"`
-	Reason string          `json:"reason"`
-	Time   time.Time       `json:"rejected_at"`
-	Event  json.RawMessage `json:"event"`
-}
-
-func (r *retryingSink) deadLetterRejected(ctx context.Context, b Batch, rej *RejectedError) error {
-	if r.deadLetter == nil {
-		return fmt.Errorf("no dead_letter sink configured: %w", Permanent(rej))
-	}
-	dl := Batch{Source: b.Source, Events: make([]Event, 0, len(rej.Rejected))}
-	now := time.Now().UTC()
-	for _, rj := range rej.Rejected {
-		raw, err := json.Marshal(deadLetterEntry{Sink: r.name, Reason: rj.Reason, Time: now, Event: json.RawMessage(rj.Event.Raw)})
-		if err != nil {
-			return Permanent(fmt.Errorf("dead-letter entry for %s: %w", rj.Event.ID, err))
-		}
-		ev := rj.Event
-		ev.SetRaw(raw)
-		ev.Schema = "auditrelay.dead_letter"
-		dl.Events = append(dl.Events, ev)
-	}
-	if err := r.deadLetter.Consume(ctx, dl); err != nil {
-		return fmt.Errorf("dead-letter for sink %q: %w", r.name, err)
-	}
-	r.tel.DeadLettered(r.name, len(dl.Events))
-	r.log.Warn("events rejected by sink went to the dead-letter sink", "sink", r.name, "events", len(dl.Events), "first_reason", rej.Rejected[0].Reason)
-	return nil
 }

@@ -21,13 +21,16 @@ type Telemetry interface {
 	// EventsFiltered counts events a transform dropped.
 	EventsFiltered(transform string, n int)
 	// SinkBatch records one batch handed to a sink: events, bytes, latency
-	// and outcome (err == nil is an acknowledgement; inside a window, of a
-	// batch handed on, whose failure a later batch reports: see Consumer).
+	// and outcome (err == nil: the sink took it; see Consumer).
 	SinkBatch(sink string, events, bytes int, d time.Duration, err error)
 	// DeadLettered counts events a sink rejected and the dead-letter sink took.
 	DeadLettered(sink string, n int)
-	// InFlight adds delta to the number of batches being delivered.
+	// InFlight adds delta to the number of windows being delivered to a
+	// sink.
 	InFlight(delta int)
+	// Progress reports how far a source has read, after each committed
+	// window.
+	Progress(source string, p Progress)
 }
 
 // NopTelemetry discards every measurement.
@@ -43,3 +46,4 @@ func (NopTelemetry) EventsFiltered(string, int)                            {}
 func (NopTelemetry) SinkBatch(string, int, int, time.Duration, error)      {}
 func (NopTelemetry) DeadLettered(string, int)                              {}
 func (NopTelemetry) InFlight(int)                                          {}
+func (NopTelemetry) Progress(string, Progress)                             {}

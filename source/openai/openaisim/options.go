@@ -3,6 +3,8 @@ package openaisim
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,6 +59,201 @@ type Options struct {
 	// Users and Projects size the directory. Defaults: 25 users, 8 projects.
 	// Every project has 2-5 API keys and 0-2 service accounts.
 	Users, Projects int
+
+	// Latency delays every API answer, so that a client meets the waiting,
+	// the timeouts and the concurrency it would meet against the real
+	// service. The zero value answers at once.
+	Latency Latency
+
+	// RateLimit is the number of requests per second allowed per API key
+	// (bearer token), enforced with a token bucket holding one second's
+	// worth of requests (at least 1); 0 = unlimited. A request over the limit
+	// is answered 429 like OpenAI answers it. It is measured on the wall
+	// clock (time.Now), never on Now: the limit paces real requests, while
+	// Now may be moved by hand to simulate days.
+	RateLimit float64
+	// RateSchedule changes the rate limit during a run, so that a client can
+	// be seen adapting to a limit that tightens and relaxes: from each step's
+	// At on, the limit is its Rate (0 = unlimited). Steps must be in
+	// increasing At order.
+	RateSchedule []RateStep
+}
+
+// Latency is the distribution of the time the simulated API takes to
+// answer. Response times of real services are skewed: most answers come
+// near a typical time and a few take many times longer, which is what
+// makes timeouts and retries fire. The delay is drawn from a log-normal
+// distribution fixed by its median and its 99th percentile, the two
+// numbers a latency dashboard shows. Draws come from the seeded sequence of
+// Options.Seed, so a run is reproducible in distribution (concurrent
+// requests may take the draws in a different order).
+type Latency struct {
+	// Median is the typical delay; 0 disables latency.
+	Median time.Duration
+	// P99 is the 99th percentile; 0 means 4*Median. It must not be below
+	// Median (equal gives a constant delay).
+	P99 time.Duration
+}
+
+// z99 is the standard normal's 99th percentile.
+const z99 = 2.3263478740408408
+
+func (l Latency) p99() time.Duration {
+	if l.P99 == 0 {
+		return 4 * l.Median
+	}
+	return l.P99
+}
+
+// sample turns a draw of the seeded sequence into a delay: median *
+// exp(sigma*z), z standard normal (Box-Muller), so that P(delay <= P99) is
+// 0.99.
+func (l Latency) sample(r *rng) time.Duration {
+	if l.Median <= 0 {
+		return 0
+	}
+	sigma := math.Log(float64(l.p99())/float64(l.Median)) / z99
+	u1 := 1 - r.float() // (0, 1]: the logarithm stays finite
+	u2 := r.float()
+	z := math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
+	return time.Duration(float64(l.Median) * math.Exp(sigma*z))
+}
+
+// Validate reports invalid latency settings.
+func (l Latency) Validate() error {
+	if p := l.problem(); p != "" {
+		return errors.New("openaisim: latency: " + p)
+	}
+	return nil
+}
+
+func (l Latency) problem() string {
+	switch {
+	case l.Median < 0 || l.P99 < 0:
+		return fmt.Sprintf("median and p99 must be >= 0, got %s and %s", l.Median, l.P99)
+	case l.Median == 0 && l.P99 != 0:
+		return fmt.Sprintf("p99 %s without a median", l.P99)
+	case l.P99 != 0 && l.P99 < l.Median:
+		return fmt.Sprintf("p99 %s is below the median %s", l.P99, l.Median)
+	}
+	return ""
+}
+
+// String gives the command-line form ParseLatency reads.
+func (l Latency) String() string {
+	if l.Median == 0 {
+		return "0"
+	}
+	return l.Median.String() + ",p99=" + l.p99().String()
+}
+
+// ParseLatency parses the command-line form of a Latency: "250ms" (the
+// p99 then defaults to 4x the median), "250ms,p99=2s", or "0" for none.
+func ParseLatency(s string) (Latency, error) {
+	var l Latency
+	parts := strings.Split(strings.TrimSpace(s), ",")
+	med := strings.TrimSpace(parts[0])
+	if med == "" {
+		return Latency{}, fmt.Errorf("openaisim: latency %q: want a median duration such as 250ms, optionally followed by ,p99=DURATION", s)
+	}
+	d, err := time.ParseDuration(med)
+	if med == "0" {
+		d, err = 0, nil
+	}
+	if err != nil {
+		return Latency{}, fmt.Errorf("openaisim: latency %q: median %q is not a duration (e.g. 250ms)", s, med)
+	}
+	l.Median = d
+	for _, p := range parts[1:] {
+		p = strings.TrimSpace(p)
+		v, ok := strings.CutPrefix(p, "p99=")
+		if !ok {
+			return Latency{}, fmt.Errorf("openaisim: latency %q: unknown part %q (want p99=DURATION)", s, p)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return Latency{}, fmt.Errorf("openaisim: latency %q: p99 %q is not a duration (e.g. 2s)", s, v)
+		}
+		l.P99 = d
+	}
+	if p := l.problem(); p != "" {
+		return Latency{}, fmt.Errorf("openaisim: latency %q: %s", s, p)
+	}
+	return l, nil
+}
+
+// RateStep sets the rate limit from At, a duration since the server
+// started (its first Start, or New when it is served through Handler), on.
+type RateStep struct {
+	At   time.Duration
+	Rate float64 // requests per second per API key; 0 = unlimited
+}
+
+// ParseRateLimit parses the command-line form of a rate limit and its
+// schedule: "20" (20 requests per second), or "20,10@10s,20@20s" (20, then
+// 10 from 10 s after the start, then 20 again from 20 s). "0" means
+// unlimited, also as a step.
+func ParseRateLimit(s string) (rate float64, schedule []RateStep, err error) {
+	parts := strings.Split(strings.TrimSpace(s), ",")
+	parseRate := func(v string) (float64, error) {
+		r, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+			return 0, fmt.Errorf("openaisim: rate limit %q: %q is not a rate (requests per second, a number >= 0)", s, v)
+		}
+		return r, nil
+	}
+	if strings.Contains(parts[0], "@") {
+		return 0, nil, fmt.Errorf("openaisim: rate limit %q: the first value is the rate from the start, without @ (e.g. 20,10@10s)", s)
+	}
+	if rate, err = parseRate(parts[0]); err != nil {
+		return 0, nil, err
+	}
+	for _, p := range parts[1:] {
+		rs, at, ok := strings.Cut(strings.TrimSpace(p), "@")
+		if !ok {
+			return 0, nil, fmt.Errorf("openaisim: rate limit %q: step %q: want RATE@DURATION (e.g. 10@30s)", s, p)
+		}
+		r, err := parseRate(rs)
+		if err != nil {
+			return 0, nil, err
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(at))
+		if err != nil {
+			return 0, nil, fmt.Errorf("openaisim: rate limit %q: step %q: %q is not a duration (e.g. 30s)", s, p, at)
+		}
+		schedule = append(schedule, RateStep{At: d, Rate: r})
+	}
+	if ps := rateProblems(rate, schedule); len(ps) > 0 {
+		return 0, nil, fmt.Errorf("openaisim: rate limit %q: %s", s, strings.Join(ps, "; "))
+	}
+	return rate, schedule, nil
+}
+
+func validateRate(rate float64, schedule []RateStep) error {
+	var errs []error
+	for _, p := range rateProblems(rate, schedule) {
+		errs = append(errs, errors.New("openaisim: rate_limit: "+p))
+	}
+	return errors.Join(errs...)
+}
+
+func rateProblems(rate float64, schedule []RateStep) []string {
+	var out []string
+	if !(rate >= 0) || math.IsInf(rate, 0) {
+		out = append(out, fmt.Sprintf("the rate must be a finite number >= 0, got %v", rate))
+	}
+	for i, st := range schedule {
+		if !(st.Rate >= 0) || math.IsInf(st.Rate, 0) {
+			out = append(out, fmt.Sprintf("step %d: the rate must be a finite number >= 0, got %v", i+1, st.Rate))
+		}
+		if st.At < 0 {
+			out = append(out, fmt.Sprintf("step %d: its time must be >= 0, got %s", i+1, st.At))
+		}
+		if i > 0 && st.At <= schedule[i-1].At {
+			out = append(out, fmt.Sprintf("step %d: %s is not after the previous step's %s (steps go in time order)", i+1, st.At, schedule[i-1].At))
+		}
+	}
+	return out
 }
 
 // Faults describe the faults injected into responses. Whether a request is
@@ -88,10 +285,26 @@ const (
 	FaultTruncated FaultKind = "truncated" // 200, the JSON body cut in half
 	FaultGarbled   FaultKind = "garbled"   // 200, application/json, random bytes
 	FaultEnvelope  FaultKind = "envelope"  // 200, valid JSON, broken list envelope
+
+	// FaultLoop answers a list request with the first page of its query,
+	// ignoring after, and has_more true (data [] if that page is empty): a
+	// client that trusts the cursor fetches the same page forever. It
+	// tests that a reader notices a cursor that does not advance.
+	FaultLoop FaultKind = "loop"
+	// FaultOversize answers a list request with 300,000 records whatever
+	// the limit, in a valid envelope with has_more true (the page's
+	// records, then copies of them under new ids). The body, some 200 MB,
+	// is streamed as it is generated and abandoned when the client hangs
+	// up. It tests that a reader bounds what it reads.
+	FaultOversize FaultKind = "oversize"
 )
 
 // AllFaultKinds lists every fault kind, in a fixed order.
-var AllFaultKinds = []FaultKind{Fault429, Fault500, Fault503, FaultSlow, FaultReset, FaultTruncated, FaultGarbled, FaultEnvelope}
+//
+// loop and oversize only make sense on the audit-log and request-log
+// lists; drawn for any other answer (a directory list, one request log, an
+// error), they leave it untouched and are not counted in Stats.Faults.
+var AllFaultKinds = []FaultKind{Fault429, Fault500, Fault503, FaultSlow, FaultReset, FaultTruncated, FaultGarbled, FaultEnvelope, FaultLoop, FaultOversize}
 
 func (k FaultKind) index() int {
 	for i, v := range AllFaultKinds {
@@ -160,6 +373,12 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("openaisim: users/projects: must be >= 0, got %d/%d", o.Users, o.Projects))
 	}
 	if err := o.Faults.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Latency.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateRate(o.RateLimit, o.RateSchedule); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

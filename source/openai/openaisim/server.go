@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,10 +30,25 @@ type Server struct {
 	faults   atomic.Pointer[Faults]
 	faultSeq atomic.Uint64
 	reqSeq   atomic.Uint64
+	latSeq   atomic.Uint64 // latency draws
+	rlSeq    atomic.Uint64 // rate-limited answers, for their Retry-After draw
+
+	limit *limiter         // nil: no rate limit
+	wall  func() time.Time // the rate limiter's clock; time.Now but in tests
+
+	mux       *http.ServeMux
+	routeIdx  map[string]int // route path pattern -> index in routeNames
+	routeName []string       // route path patterns, "other" last
+
+	// streamDone, when set (by tests, before serving), learns how an
+	// oversize answer ended.
+	streamDone func(streamResult)
 
 	stats struct {
 		requests, pages, events, logs, unauthorized, badRequests, notFound atomic.Int64
-		faults                                                             [8]atomic.Int64
+		rateLimited, cancelled                                             atomic.Int64
+		faults                                                             []atomic.Int64 // by index in AllFaultKinds
+		paths                                                              []atomic.Int64 // by index in routeName
 	}
 
 	mu  sync.Mutex
@@ -41,16 +57,21 @@ type Server struct {
 }
 
 // Stats are counters since New. Events and Logs count records served in
-// responses that were not corrupted by a fault.
+// responses that were not corrupted by a fault (a loop page is a lie about
+// has_more, so it counts as corrupted). The JSON form is what GET
+// /_sim/stats serves, for a harness in another process.
 type Stats struct {
-	Requests     int64               // every request received
-	Faults       map[FaultKind]int64 // injected faults, by kind
-	Pages        int64               // list pages served successfully (all list endpoints)
-	Events       int64               // audit events served
-	Logs         int64               // request-log records served
-	Unauthorized int64               // 401s
-	BadRequests  int64               // 400s
-	NotFound     int64               // 404s
+	Requests     int64               `json:"requests"`      // every API request received (not /_sim/stats)
+	Faults       map[FaultKind]int64 `json:"faults"`        // injected faults, by kind
+	RateLimited  int64               `json:"rate_limited"`  // 429s of the rate limit (not the injected 429 faults)
+	Pages        int64               `json:"pages"`         // list pages served successfully (all list endpoints)
+	Events       int64               `json:"events"`        // audit events served
+	Logs         int64               `json:"logs"`          // request-log records served
+	Unauthorized int64               `json:"unauthorized"`  // 401s
+	BadRequests  int64               `json:"bad_requests"`  // 400s
+	NotFound     int64               `json:"not_found"`     // 404s
+	Cancelled    int64               `json:"cancelled"`     // requests whose client gave up during the latency
+	Paths        map[string]int64    `json:"paths"`         // requests by route, e.g. "/v1/organization/audit_logs"; unknown paths under "other"
 }
 
 // FaultCount is the total of injected faults of every kind.
@@ -96,6 +117,11 @@ func New(opts Options) *Server {
 	}
 	f := opts.Faults.withDefaults()
 	s.faults.Store(&f)
+	s.stats.faults = make([]atomic.Int64, len(AllFaultKinds))
+	s.wall = time.Now
+	if l := newLimiter(opts.RateLimit, opts.RateSchedule, s.wall()); l.enabled() {
+		s.limit = l
+	}
 	s.handler = s.routes()
 	return s
 }
@@ -117,23 +143,38 @@ func (s *Server) Options() Options { return s.opts }
 func (s *Server) Stats() Stats {
 	st := Stats{
 		Requests:     s.stats.requests.Load(),
+		RateLimited:  s.stats.rateLimited.Load(),
 		Pages:        s.stats.pages.Load(),
 		Events:       s.stats.events.Load(),
 		Logs:         s.stats.logs.Load(),
 		Unauthorized: s.stats.unauthorized.Load(),
 		BadRequests:  s.stats.badRequests.Load(),
 		NotFound:     s.stats.notFound.Load(),
+		Cancelled:    s.stats.cancelled.Load(),
 		Faults:       map[FaultKind]int64{},
+		Paths:        map[string]int64{},
 	}
-	for i, k := range AllFaultKinds {
+	for i := range s.stats.faults {
 		if n := s.stats.faults[i].Load(); n > 0 {
-			st.Faults[k] = n
+			st.Faults[AllFaultKinds[i]] = n
+		}
+	}
+	for i := range s.stats.paths {
+		if n := s.stats.paths[i].Load(); n > 0 {
+			st.Paths[s.routeName[i]] = n
 		}
 	}
 	return st
 }
 
-// Handler serves the simulated API under /v1/.
+func (s *Server) countFault(k FaultKind) {
+	if i := k.index(); i >= 0 && i < len(s.stats.faults) {
+		s.stats.faults[i].Add(1)
+	}
+}
+
+// Handler serves the simulated API under /v1/, and its counters (Stats as
+// JSON, without authentication) at GET /_sim/stats.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start listens on 127.0.0.1 on a free port and serves in the background. It
@@ -147,6 +188,9 @@ func (s *Server) Start() (baseURL string, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
+	}
+	if s.limit != nil && s.ln == nil { // the rate schedule counts from the first Start
+		s.limit.epoch.Store(s.wall().UnixNano())
 	}
 	s.ln = ln
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
@@ -170,19 +214,77 @@ func (s *Server) Close() error {
 	return err
 }
 
+// statsPath serves Stats. It is outside /v1 so that no client of the API
+// reaches it by accident, and it bypasses authentication, latency, rate
+// limits and faults: a harness reads it to learn what the client saw.
+const statsPath = "/_sim/stats"
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/organization/audit_logs", s.serveAuditLogs)
-	mux.HandleFunc("GET /v1/organization/users", s.serveUsers)
-	mux.HandleFunc("GET /v1/organization/projects", s.serveProjects)
-	mux.HandleFunc("GET /v1/organization/projects/{project_id}/api_keys", s.serveAPIKeys)
-	mux.HandleFunc("GET /v1/organization/projects/{project_id}/service_accounts", s.serveServiceAccounts)
-	mux.HandleFunc("GET /v1/organization_logs", s.serveOrgLogs)
-	mux.HandleFunc("GET /v1/organization_logs/{log_id}", s.serveOrgLog)
+	s.routeIdx = map[string]int{}
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, h)
+		_, path, _ := strings.Cut(pattern, " ")
+		s.routeIdx[pattern] = len(s.routeName)
+		s.routeName = append(s.routeName, path)
+	}
+	handle("GET /v1/organization/audit_logs", s.serveAuditLogs)
+	handle("GET /v1/organization/users", s.serveUsers)
+	handle("GET /v1/organization/projects", s.serveProjects)
+	handle("GET /v1/organization/projects/{project_id}/api_keys", s.serveAPIKeys)
+	handle("GET /v1/organization/projects/{project_id}/service_accounts", s.serveServiceAccounts)
+	handle("GET /v1/organization_logs", s.serveOrgLogs)
+	handle("GET /v1/organization_logs/{log_id}", s.serveOrgLog)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Invalid URL ("+r.Method+" "+r.URL.Path+")", "invalid_request_error", "", "")
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, mux) })
+	s.routeName = append(s.routeName, "other")
+	s.stats.paths = make([]atomic.Int64, len(s.routeName))
+	s.mux = mux
+	return http.HandlerFunc(s.serve)
+}
+
+// countPath counts r under its route (unknown paths and methods under
+// "other"), so that the set of counters is fixed however many distinct
+// URLs clients send.
+func (s *Server) countPath(r *http.Request) {
+	i := len(s.routeName) - 1
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		if j, ok := s.routeIdx[pattern]; ok {
+			i = j
+		}
+	}
+	s.stats.paths[i].Add(1)
+}
+
+func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	s.stampDate(h)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" not allowed on "+statsPath+".", "invalid_request_error", "", "")
+		return
+	}
+	b, err := json.Marshal(s.Stats())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "server_error", "", "")
+		return
+	}
+	b = append(b, '\n')
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b) //nolint:errcheck // the client went away
+}
+
+// stampDate sets the Date header from the simulated clock: clients read
+// the API's clock from it (to compute "now" for a time window, or to parse
+// a Retry-After date), so it must agree with the effective_at of the
+// events, not with the machine's clock. net/http keeps a Date the handler
+// set.
+func (s *Server) stampDate(h http.Header) {
+	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
 }
 
 // buffered collects a response so that faults can rewrite it and so that
@@ -194,6 +296,12 @@ type buffered struct {
 	events int64 // audit events in the body
 	logs   int64 // request logs in the body
 	page   bool  // a list page
+
+	// The faults a list handler carries out itself, and what it did.
+	fault    FaultKind           // FaultLoop or FaultOversize, else ""
+	out      http.ResponseWriter // the real writer, for an oversize stream
+	looped   bool                // the handler answered a loop page
+	streamed bool                // the handler streamed an oversize answer to out
 }
 
 func (b *buffered) Header() http.Header { return b.h }
@@ -212,16 +320,42 @@ func (b *buffered) Write(p []byte) (int, error) {
 
 var bufPool = sync.Pool{New: func() any { return &buffered{body: make([]byte, 0, 64<<10)} }}
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+// serve answers every request. The order is that of a loaded API: a reset
+// fault drops the connection at once; every other answer first waits out a
+// latency draw (refusals are slow too); then come authentication (a 401
+// spends no quota), the rate limit and the injected faults.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == statsPath {
+		s.serveStats(w, r)
+		return
+	}
 	begin := time.Now()
 	n := s.reqSeq.Add(1)
 	s.stats.requests.Add(1)
+	s.countPath(r)
 	h := w.Header()
 	h.Set("x-request-id", "req_"+string(appendHex64(appendHex64(nil, mix(s.key^n)), mix(n^s.key<<1))))
 	h.Set("openai-version", "2020-10-01")
 	h.Set("openai-organization", s.dir.orgID)
 
-	if s.opts.APIKey != "" && !s.authorized(r) {
+	authorized := s.opts.APIKey == "" || s.authorized(r)
+	f := s.faults.Load()
+	var kind FaultKind
+	var draw uint64
+	if authorized {
+		kind, draw = s.drawFault(f)
+	}
+	if kind == FaultReset {
+		s.countFault(kind)
+		resetConn(w)
+		return
+	}
+	if !s.delay(r) {
+		return
+	}
+	s.stampDate(h)
+
+	if !authorized {
 		s.stats.unauthorized.Add(1)
 		h.Set("openai-processing-ms", "1")
 		auth := r.Header.Get("Authorization")
@@ -232,11 +366,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		}
 		return
 	}
+	if s.rateLimited(w, r) {
+		return
+	}
 
-	f := s.faults.Load()
-	kind, draw := s.drawFault(f)
-	if kind != "" {
-		s.stats.faults[kind.index()].Add(1)
+	switch kind {
+	case "", FaultLoop, FaultOversize: // counted when the handler carries them out
+	default:
+		s.countFault(kind)
 	}
 	switch kind {
 	case Fault429:
@@ -262,9 +399,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		h.Set("openai-processing-ms", "3")
 		writeError(w, http.StatusServiceUnavailable, "The server is overloaded or not ready yet.", "server_error", "", "")
 		return
-	case FaultReset:
-		resetConn(w)
-		return
 	case FaultSlow:
 		t := time.NewTimer(f.SlowDelay)
 		select {
@@ -277,18 +411,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 
 	b := bufPool.Get().(*buffered)
 	b.h, b.status, b.body, b.events, b.logs, b.page = h, 0, b.body[:0], 0, 0, false
+	b.fault, b.out, b.looped, b.streamed = "", w, false, false
+	if kind == FaultLoop || kind == FaultOversize {
+		b.fault = kind
+	}
 	defer func() {
-		b.h = nil
+		b.h, b.out = nil, nil
 		if cap(b.body) <= 1<<20 {
 			bufPool.Put(b)
 		}
 	}()
+	next := http.Handler(s.mux)
 	next.ServeHTTP(b, r)
+	if b.streamed {
+		s.countFault(FaultOversize)
+		return
+	}
 	if b.status == 0 {
 		b.status = http.StatusOK
 	}
 	body := b.body
 	corrupt := false
+	if b.looped {
+		s.countFault(FaultLoop)
+		corrupt = true
+	}
 	if b.status == http.StatusOK {
 		switch kind {
 		case FaultTruncated:
@@ -318,6 +465,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
 	}
+	s.stampDate(h)
 	w.WriteHeader(b.status)
 	w.Write(body) //nolint:errcheck // the client went away
 }

@@ -1,0 +1,474 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+)
+
+// DefaultBatchSize is the number of events per batch of a source that does
+// not choose (see BatchSizer).
+const DefaultBatchSize = 1000
+
+// engine delivers the windows of sources: it cuts each window into
+// batches, runs the transforms once, hands the batches to every sink,
+// retries a sink that failed (and only that sink), asks every sink to
+// commit, and saves the cursor. It is the one delivery loop of the
+// project; sources only produce windows.
+type engine struct {
+	log        *slog.Logger
+	tel        Telemetry
+	transforms []namedTransform
+	sinks      []*sinkSlot
+	deadLetter *sinkSlot // nil: a rejected event stops the source
+	store      CursorStore
+	drain      time.Duration
+	// storeRetry paces the retries of a cursor save.
+	storeRetry RetryPolicy
+	progress   func(source string, p Progress) // nil: not asked for
+}
+
+// sinkSlot is one sink as the engine drives it.
+type sinkSlot struct {
+	name   string
+	c      Consumer
+	commit Committer // nil: Consume's nil is final
+	policy RetryPolicy
+}
+
+func newSlot(name string, c Consumer, policy RetryPolicy) *sinkSlot {
+	s := &sinkSlot{name: name, c: c, policy: policy}
+	s.commit, _ = c.(Committer)
+	return s
+}
+
+// runSource loads the cursor of source, runs it and delivers its windows
+// in order until it returns, ctx is done (the window in delivery is then
+// finished within the drain timeout) or a delivery fails for good. A
+// window interrupted by the end of the drain makes it return an error
+// wrapping ErrInterrupted.
+func (e *engine) runSource(ctx context.Context, name string, src Source, once bool) error {
+	cursor, err := e.store.Load(ctx, name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("loading the cursor: %w", err)
+	}
+	size := DefaultBatchSize
+	if bs, ok := src.(BatchSizer); ok && bs.BatchSize() > 0 {
+		size = bs.BatchSize()
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	windows := make(chan Window)
+	srcErr := make(chan error, 1)
+	go func() {
+		defer close(windows)
+		srcErr <- src.Run(sctx, SourceHost{Cursor: cursor, Once: once, Emit: func(c context.Context, w Window) error {
+			select {
+			case windows <- w:
+				return nil
+			case <-c.Done():
+				return c.Err()
+			}
+		}})
+	}()
+	prog := newProgressTracker(name, e.log, e.tel, e.progress)
+	var deliverErr error
+	for w := range windows {
+		if ctx.Err() != nil {
+			break // not started: read again at the next start
+		}
+		if deliverErr = e.deliver(ctx, name, w, size); deliverErr != nil {
+			break
+		}
+		prog.committed(w)
+	}
+	stop()
+	for range windows {
+	}
+	err = <-srcErr
+	switch {
+	case deliverErr != nil:
+		return deliverErr
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return nil
+	}
+	return err
+}
+
+// drainContext returns a context that is not done when ctx is, but a
+// drain timeout after that: a shutdown finishes the window in flight
+// instead of replaying it.
+func drainContext(ctx context.Context, drain time.Duration) (context.Context, context.CancelFunc) {
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(drain, cancel)
+		context.AfterFunc(dctx, func() { t.Stop() })
+	})
+	return dctx, func() { stop(); cancel() }
+}
+
+// deliver delivers one window and saves its cursor.
+func (e *engine) deliver(ctx context.Context, source string, w Window, size int) error {
+	started := time.Now()
+	dctx, cancel := drainContext(ctx, e.drain)
+	defer cancel()
+	err := e.deliverWindow(dctx, source, w, size)
+	if err != nil {
+		e.abortAll(dctx, source)
+		if dctx.Err() != nil {
+			return fmt.Errorf("%w: window %s of %d events (it is delivered again at the next start)", ErrInterrupted, spanOf(w), len(w.Events))
+		}
+		return err
+	}
+	e.tel.EventsFetched(source, len(w.Events))
+	e.tel.WindowCommitted(source, len(w.Events), time.Since(started), w.End)
+	e.log.Info("window committed", "source", source, "window", spanOf(w), "events", len(w.Events),
+		"duplicates", max(w.Fetched-len(w.Events), 0), "requests", w.Requests, "took", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+func (e *engine) deliverWindow(ctx context.Context, source string, w Window, size int) error {
+	batches, err := e.transform(ctx, source, w.Events, size)
+	if err != nil {
+		return err
+	}
+	// Every sink takes the window on its own: a sink that fails is
+	// retried alone while the others are done with it.
+	dl := &deadLetters{source: source}
+	errs := make([]error, len(e.sinks))
+	var wg sync.WaitGroup
+	for i, s := range e.sinks {
+		wg.Go(func() { errs[i] = e.toSink(ctx, s, source, batches, w.Cursor, dl) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if len(dl.events) > 0 {
+		if err := e.toSink(ctx, e.deadLetter, source, []Batch{{Source: source, Events: dl.events}}, w.Cursor, nil); err != nil {
+			return fmt.Errorf("dead_letter: %w", err)
+		}
+		e.log.Warn("events rejected by sinks went to the dead-letter sink", "source", source, "events", len(dl.events))
+	}
+	if w.Cursor == nil {
+		return nil
+	}
+	return e.save(ctx, source, w.Cursor, batches, dl)
+}
+
+// save saves cursor, sending the window again to the sink a store names
+// when its save lost the window's records.
+func (e *engine) save(ctx context.Context, source string, cursor []byte, batches []Batch, dl *deadLetters) error {
+	for attempt := 0; ; attempt++ {
+		err := e.store.Save(ctx, source, cursor)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || IsPermanent(err) {
+			return fmt.Errorf("saving the cursor: %w", err)
+		}
+		wait := e.storeRetry.Wait(err, attempt)
+		e.tel.Retried("checkpoint", "save", wait)
+		e.log.Warn("saving the cursor failed, retrying", "source", source, "wait", wait, "err", err)
+		if err := Sleep(ctx, wait); err != nil {
+			return fmt.Errorf("saving the cursor: %w", err)
+		}
+		var re *RedeliverError
+		if errors.As(err, &re) {
+			i := slices.IndexFunc(e.sinks, func(s *sinkSlot) bool { return s.name == re.Sink })
+			if i < 0 {
+				return Permanent(fmt.Errorf("saving the cursor: the store asks to redeliver to an unknown sink %q: %w", re.Sink, err))
+			}
+			if err := e.toSink(ctx, e.sinks[i], source, batches, cursor, dl); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// abortAll tells every committer that the window was given up.
+func (e *engine) abortAll(ctx context.Context, source string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, s := range append(slices.Clone(e.sinks), e.deadLetter) {
+		if s != nil && s.commit != nil {
+			if err := s.commit.AbortWindow(actx, source); err != nil {
+				e.log.Warn("aborting the window", "sink", s.name, "source", source, "err", err)
+			}
+		}
+	}
+}
+
+// transform cuts events into batches and runs the transforms over each,
+// several batches at once (transforms are safe for concurrent use with
+// different batches). A transform that fails is retried with the default
+// policy unless its error is permanent; a retry starts from the source's
+// events, which the transforms never change.
+func (e *engine) transform(ctx context.Context, source string, events []Event, size int) ([]Batch, error) {
+	var batches []Batch
+	for i := 0; i < len(events); i += size {
+		batches = append(batches, Batch{Source: source, Events: events[i:min(i+size, len(events))]})
+	}
+	if len(e.transforms) == 0 {
+		for _, b := range batches {
+			if err := finalize(b.Events); err != nil {
+				return nil, err
+			}
+		}
+		return batches, nil
+	}
+	policy := DefaultRetryPolicy()
+	for attempt := 0; ; attempt++ {
+		out, err := e.transformOnce(ctx, batches)
+		if err == nil || IsPermanent(err) || ctx.Err() != nil {
+			return out, err
+		}
+		wait := policy.Wait(err, attempt)
+		e.tel.Retried("transforms", "transform", wait)
+		e.log.Warn("transform failed, retrying", "source", source, "wait", wait, "err", err)
+		if err := Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (e *engine) transformOnce(ctx context.Context, in []Batch) ([]Batch, error) {
+	out := make([]Batch, len(in))
+	errs := make([]error, len(in))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, b := range in {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			b.Events = slices.Clone(b.Events) // transforms change events in place
+			out[i], errs[i] = e.runTransforms(ctx, b)
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (e *engine) runTransforms(ctx context.Context, b Batch) (Batch, error) {
+	for _, t := range e.transforms {
+		n := len(b.Events)
+		var err error
+		if b, err = t.t.Process(ctx, b); err != nil {
+			return b, fmt.Errorf("transform %q: %w", t.name, err)
+		}
+		if d := n - len(b.Events); d > 0 {
+			e.tel.EventsFiltered(t.name, d)
+		}
+	}
+	return b, finalize(b.Events)
+}
+
+// finalize encodes the events a transform changed as objects.
+func finalize(evs []Event) error {
+	for i := range evs {
+		if err := evs[i].Finalize(); err != nil {
+			return Permanent(fmt.Errorf("encoding event %s: %w", evs[i].ID, err))
+		}
+	}
+	return nil
+}
+
+// toSink delivers the window's batches to one sink and commits them,
+// retrying with the sink's policy until it took the window, the policy's
+// max_elapsed ran out, the error is permanent, or ctx is done. Events the
+// sink rejects go to dl (nil: there is no dead-letter sink, which makes a
+// rejection permanent) and are left out of any retry.
+func (e *engine) toSink(ctx context.Context, s *sinkSlot, source string, batches []Batch, cursor []byte, dl *deadLetters) error {
+	start := time.Now()
+	st := sinkWindow{s: s, source: source, batches: batches, cursor: cursor, dl: dl}
+	e.tel.InFlight(1)
+	defer e.tel.InFlight(-1)
+	for attempt := 0; ; attempt++ {
+		err := e.take(ctx, &st)
+		if err == nil {
+			return nil
+		}
+		if s.commit != nil {
+			// What was consumed is not durable and may be lost: the retry
+			// starts the window afresh.
+			if aerr := s.commit.AbortWindow(ctx, source); aerr != nil {
+				err = errors.Join(err, aerr)
+			}
+			st.next = 0
+		}
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("sink %q: %w", s.name, err)
+		case IsPermanent(err):
+			return fmt.Errorf("sink %q: %w", s.name, err)
+		case s.policy.MaxElapsed > 0 && time.Since(start) >= s.policy.MaxElapsed:
+			return fmt.Errorf("sink %q: giving up after retrying for %v (retry.max_elapsed): %w", s.name, s.policy.MaxElapsed, err)
+		}
+		wait := s.policy.Wait(err, attempt)
+		if s.policy.MaxElapsed > 0 {
+			wait = min(wait, max(s.policy.MaxElapsed-time.Since(start), 0))
+		}
+		e.tel.Retried(s.name, "sink", wait)
+		e.log.Warn("sink failed, retrying it alone", "sink", s.name, "source", source, "attempt", attempt+1, "wait", wait, "err", err)
+		if serr := Sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("sink %q: %w", s.name, err)
+		}
+	}
+}
+
+// sinkWindow is where one sink is with one window.
+type sinkWindow struct {
+	s       *sinkSlot
+	source  string
+	batches []Batch
+	cursor  []byte
+	dl      *deadLetters
+	next    int             // the first batch the sink has not taken
+	skip    map[[2]int]bool // batch and event index of events the sink rejected
+}
+
+// take hands the batches from st.next on to the sink, then commits them.
+func (e *engine) take(ctx context.Context, st *sinkWindow) error {
+	for ; st.next < len(st.batches); st.next++ {
+		b := st.batches[st.next]
+		idx := make([]int, 0, len(b.Events)) // position in the window's batch of each event sent
+		if len(st.skip) > 0 {
+			evs := make([]Event, 0, len(b.Events))
+			for i := range b.Events {
+				if !st.skip[[2]int{st.next, i}] {
+					evs = append(evs, b.Events[i])
+					idx = append(idx, i)
+				}
+			}
+			b.Events = evs
+		} else {
+			for i := range b.Events {
+				idx = append(idx, i)
+			}
+		}
+		if len(b.Events) == 0 {
+			continue
+		}
+		t0 := time.Now()
+		err := st.s.c.Consume(ctx, b)
+		e.tel.SinkBatch(st.s.name, len(b.Events), b.Bytes(), time.Since(t0), err)
+		if err == nil {
+			continue
+		}
+		rej, alone := rejection(err)
+		if rej == nil {
+			return err
+		}
+		if st.dl == nil || e.deadLetter == nil {
+			return Permanent(fmt.Errorf("no dead_letter sink configured: %w", err))
+		}
+		if st.skip == nil {
+			st.skip = map[[2]int]bool{}
+		}
+		for _, r := range rej.Rejected {
+			i := slices.IndexFunc(b.Events, func(ev Event) bool { return ev.ID == r.Event.ID })
+			if i < 0 || st.skip[[2]int{st.next, idx[i]}] {
+				continue
+			}
+			st.skip[[2]int{st.next, idx[i]}] = true
+			if derr := st.dl.add(st.s.name, r); derr != nil {
+				return derr
+			}
+		}
+		e.tel.DeadLettered(st.s.name, len(rej.Rejected))
+		if !alone {
+			// The rejected events are dealt with; what else failed
+			// decides whether the sink is retried.
+			if other := besides(err); other != nil {
+				return other
+			}
+		}
+	}
+	if st.s.commit == nil {
+		return nil
+	}
+	return st.s.commit.CommitWindow(ctx, st.source, st.cursor)
+}
+
+// rejection returns the *RejectedError in err's chain, and whether it is
+// all err says (the sink took the batch's other events).
+func rejection(err error) (*RejectedError, bool) {
+	var rej *RejectedError
+	if !errors.As(err, &rej) {
+		return nil, false
+	}
+	for u := err; u != nil; u = errors.Unwrap(u) {
+		if u == error(rej) {
+			return rej, true
+		}
+	}
+	return rej, false
+}
+
+// besides returns what err reports besides a rejection.
+func besides(err error) error {
+	if _, alone := rejection(err); alone {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var rest []error
+		for _, e := range j.Unwrap() {
+			if r := besides(e); r != nil {
+				rest = append(rest, r)
+			}
+		}
+		return errors.Join(rest...)
+	}
+	return err
+}
+
+// deadLetters collects the events sinks rejected in one window; the engine
+// hands them to the dead-letter sink once every sink is done.
+type deadLetters struct {
+	source string
+	mu     sync.Mutex
+	events []Event
+}
+
+// deadLetterEntry is the JSON object the dead-letter sink receives for each
+// rejected event: the event untouched plus why and where it was refused.
+type deadLetterEntry struct {
+	Sink   string          `json:"sink"`
+	Reason string          `json:"reason"`
+	Time   time.Time       `json:"rejected_at"`
+	Event  json.RawMessage `json:"event"`
+}
+
+func (d *deadLetters) add(sink string, r Rejection) error {
+	raw, err := json.Marshal(deadLetterEntry{Sink: sink, Reason: r.Reason, Time: time.Now().UTC(), Event: json.RawMessage(r.Event.Raw)})
+	if err != nil {
+		return Permanent(fmt.Errorf("dead-letter entry for %s: %w", r.Event.ID, err))
+	}
+	ev := r.Event
+	ev.SetRaw(raw)
+	ev.Schema = "auditrelay.dead_letter"
+	d.mu.Lock()
+	d.events = append(d.events, ev)
+	d.mu.Unlock()
+	return nil
+}
+
+// spanOf names a window for logs: its time span, or its last event's id.
+func spanOf(w Window) string {
+	if !w.Start.IsZero() || !w.End.IsZero() {
+		return w.Start.UTC().Format(time.RFC3339) + ".." + w.End.UTC().Format(time.RFC3339)
+	}
+	if n := len(w.Events); n > 0 {
+		return "up to " + w.Events[n-1].ID
+	}
+	return "(empty)"
+}
