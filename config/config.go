@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 
-	"github.com/auditrelay/auditrelay/coordinator"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -59,7 +57,7 @@ type top struct {
 	Checkpoint      map[string]any   `koanf:"checkpoint"`
 	Log             LogConfig        `koanf:"log"`
 	Server          ServerConfig     `koanf:"server"`
-	Coordination    map[string]any   `koanf:"coordination"`
+	Coordination    any              `koanf:"coordination"` // moved: see decode
 	ShutdownTimeout time.Duration    `koanf:"shutdown_timeout"`
 }
 
@@ -72,9 +70,6 @@ type Config struct {
 	Spec   pipeline.Spec
 	Log    LogConfig
 	Server ServerConfig
-	// Coordination, when set, shares the sources among replicas through
-	// the Kafka cluster of a kafka sink (see package coordinator).
-	Coordination *coordinator.Config
 	// refs are the values ${env:...}/${file:...} references expanded to;
 	// Effective masks them wherever they sit, secret field or not.
 	refs []string
@@ -245,37 +240,39 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 		c.Spec.Checkpoint = *s
 	}
 	if t.Coordination != nil {
-		c.Coordination = coordination(t.Coordination, c.Spec, &p)
+		p.addf("coordination: replicas are now set up in the kafka checkpoint store: move this section to checkpoint.coordination (checkpoint: {type: kafka, sink: NAME, coordination: {...}}) and drop its type and sink keys")
 	}
+	checkSpec(c.Spec, &p)
 	if len(p.list) > 0 {
 		return nil, &Error{Problems: p.masked()}
 	}
 	return c, nil
 }
 
-// coordination decodes the `coordination:` section and checks that it
-// names a kafka sink and that cursors are kept in Kafka.
-func coordination(sec map[string]any, spec pipeline.Spec, p *problems) *coordinator.Config {
-	cc := coordinator.DefaultConfig()
-	n := len(p.list)
-	decodeStrict(sec, cc, "coordination", p)
-	p.add("coordination", cc.Validate())
-	if cc.Sink != "" {
-		i := slices.IndexFunc(spec.Sinks, func(s pipeline.ComponentSpec) bool { return s.Name == cc.Sink })
-		switch {
-		case i < 0:
-			p.addf("coordination.sink: no sink named %q", cc.Sink)
-		case spec.Sinks[i].Type != "kafka":
-			p.addf("coordination.sink: sink %q is of type %s, not kafka", cc.Sink, spec.Sinks[i].Type)
+// checkSpec runs the checks of the component configs that depend on the
+// rest of the pipeline (pipeline.SpecChecker), each reported under its
+// section's path.
+func checkSpec(spec pipeline.Spec, p *problems) {
+	check := func(path string, c pipeline.ComponentSpec) {
+		if sc, ok := c.Config.(pipeline.SpecChecker); ok {
+			p.add(path, sc.CheckSpec(c.Name, spec))
 		}
 	}
-	if spec.Checkpoint.Type != "" && spec.Checkpoint.Type != "kafka" {
-		p.addf("coordination: replicas need the kafka checkpoint store (checkpoint: {type: kafka, sink: %s}), not %s", cc.Sink, spec.Checkpoint.Type)
+	for i, c := range spec.Sources {
+		check(fmt.Sprintf("sources[%d]", i), c)
 	}
-	if len(p.list) > n {
-		return nil
+	for i, c := range spec.Transforms {
+		check(fmt.Sprintf("transforms[%d]", i), c)
 	}
-	return cc
+	for i, c := range spec.Sinks {
+		check(fmt.Sprintf("sinks[%d]", i), c)
+	}
+	if spec.DeadLetter != nil {
+		check("dead_letter", *spec.DeadLetter)
+	}
+	if spec.Checkpoint.Config != nil {
+		check("checkpoint", spec.Checkpoint)
+	}
 }
 
 func components(reg *pipeline.Registry, kind pipeline.Kind, key string, sections []map[string]any, nameRequired bool, p *problems) []pipeline.ComponentSpec {
@@ -361,6 +358,7 @@ func decodeStrict(in any, out any, path string, p *problems) {
 	var md mapstructure.Metadata
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			sectionDefaults,
 			yamlTimeToString,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
@@ -390,7 +388,27 @@ func decodeStrict(in any, out any, path string, p *problems) {
 	}
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType      = reflect.TypeFor[time.Time]()
+	defaulterType = reflect.TypeFor[pipeline.Defaulter]()
+)
+
+// sectionDefaults gives an optional section (a pointer to a struct that is
+// a pipeline.Defaulter, nil when absent) the defaults of the keys it leaves
+// out: the defaults, as a tree, with the section's keys over them.
+func sectionDefaults(_ reflect.Type, to reflect.Type, data any) (any, error) {
+	m, ok := data.(map[string]any)
+	if !ok || to.Kind() != reflect.Pointer || to.Elem().Kind() != reflect.Struct || !to.Implements(defaulterType) {
+		return data, nil
+	}
+	def := reflect.New(to.Elem())
+	def.Interface().(pipeline.Defaulter).SetDefaults()
+	tree, _ := toTree(def).(map[string]any)
+	for k, v := range m {
+		tree[k] = v
+	}
+	return tree, nil
+}
 
 // yamlTimeToString undoes YAML's implicit timestamp typing, so that a
 // value such as start_at: 2026-01-01T00:00:00Z reaches its own parser.
@@ -594,9 +612,6 @@ func (c *Config) Effective() map[string]any {
 	}
 	if c.Spec.DeadLetter != nil {
 		out["dead_letter"] = comp(*c.Spec.DeadLetter, pipeline.KindSink)
-	}
-	if c.Coordination != nil {
-		out["coordination"] = toTree(reflect.ValueOf(c.Coordination))
 	}
 	return maskRefs(out, c.refs).(map[string]any)
 }

@@ -67,10 +67,29 @@ type SinkFactory interface {
 	CreateSink(set Settings, cfg Config) (Sink, error)
 }
 
-// StoreHost gives a checkpoint store access to the sinks already created,
-// so that a Kafka store can share the transactional producer of a Kafka sink.
+// Defaulter is implemented by an optional nested section of a Config (a
+// pointer field, nil when the section is absent): when the section is
+// present, the keys it leaves out take the defaults SetDefaults sets.
+type Defaulter interface {
+	SetDefaults()
+}
+
+// SpecChecker is the optional interface of a component's Config whose
+// validity depends on the rest of the pipeline: a Kafka sink with
+// exactly_once needs the Kafka cursor store that names it. Loading a config
+// calls CheckSpec once every section is decoded; self is the component's
+// name. Errors name their keys within the component's section (see
+// FieldError), like Validate's.
+type SpecChecker interface {
+	CheckSpec(self string, spec Spec) error
+}
+
+// StoreHost gives a cursor store what it may be built on: the sinks already
+// created (the Kafka store writes through the Kafka sink it names) and the
+// names of the pipeline's sources (replicas share them out).
 type StoreHost struct {
-	Sinks map[string]Sink
+	Sinks   map[string]Sink
+	Sources []string
 }
 
 // StoreFactory creates checkpoint stores.

@@ -135,7 +135,11 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 	if err != nil {
 		return nil, err
 	}
-	p.store, err = f.(StoreFactory).CreateStore(settings(KindStore, spec.Checkpoint), spec.Checkpoint.Config, StoreHost{Sinks: sinkMap})
+	var names []string
+	for _, c := range spec.Sources {
+		names = append(names, c.Name)
+	}
+	p.store, err = f.(StoreFactory).CreateStore(settings(KindStore, spec.Checkpoint), spec.Checkpoint.Config, StoreHost{Sinks: sinkMap, Sources: names})
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}

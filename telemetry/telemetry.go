@@ -54,6 +54,9 @@ type Telemetry struct {
 	sinkBytes       *prometheus.CounterVec
 	inFlight        prometheus.Gauge
 	sourceRestarts  *prometheus.CounterVec
+	backlog         *prometheus.GaugeVec
+	eta             *prometheus.GaugeVec
+	eventRate       *prometheus.GaugeVec
 
 	mu      sync.Mutex
 	running bool
@@ -131,8 +134,16 @@ func New(opts Options) *Telemetry {
 		prometheus.ExponentialBuckets(0.001, 2.5, 12), "sink")
 	t.sinkBytes = counter("sink_bytes_total", "Bytes of events a sink acknowledged.", "sink")
 	t.sourceRestarts = counter("source_failures_total", "Runs of a source that ended with an error (the source is restarted).", "source")
-	t.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "in_flight_batches", Help: "Batches being delivered to sinks."})
+	t.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "in_flight_batches", Help: "Windows being delivered to a sink (one per sink and source)."})
 	t.reg.MustRegister(t.inFlight)
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "auditrelay", Name: name, Help: help}, labels)
+		t.reg.MustRegister(g)
+		return g
+	}
+	t.backlog = gauge("source_backlog_seconds", "How far (in the API's time) a source's last committed window is behind what it catches up to.", "source")
+	t.eta = gauge("source_catch_up_eta_seconds", "Estimated time until a source catching up reaches the present (0: caught up or not known yet).", "source")
+	t.eventRate = gauge("source_events_per_second", "Recent rate of events a source committed.", "source")
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "build_info", Help: "Always 1; labels carry the build."}, []string{"version", "goversion"})
 	info.WithLabelValues(opts.Version, runtime.Version()).Set(1)
 	t.reg.MustRegister(info, stateCollector{t},
@@ -243,6 +254,17 @@ func (t *Telemetry) EventsFetched(source string, n int) {
 func (t *Telemetry) Retried(component, reason string, wait time.Duration) {
 	t.retries.WithLabelValues(component, reason).Inc()
 	t.retryWait.WithLabelValues(component, reason).Add(wait.Seconds())
+}
+
+// Progress implements pipeline.Telemetry.
+func (t *Telemetry) Progress(source string, p pipeline.Progress) {
+	backlog := 0.0
+	if !p.Goal.IsZero() && !p.Reached.IsZero() {
+		backlog = max(p.Goal.Sub(p.Reached).Seconds(), 0)
+	}
+	t.backlog.WithLabelValues(source).Set(backlog)
+	t.eta.WithLabelValues(source).Set(p.Remaining.Seconds())
+	t.eventRate.WithLabelValues(source).Set(p.EventsPerSecond)
 }
 
 // WindowCommitted implements pipeline.Telemetry. It clears a source's

@@ -17,7 +17,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/auditrelay/auditrelay/config"
-	"github.com/auditrelay/auditrelay/coordinator"
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/telemetry"
 )
@@ -251,30 +250,12 @@ func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *con
 	return m.runReloading(ctx, reg, cfg, log, tel, once)
 }
 
-// buildPipeline builds the pipeline of cfg and, with a coordination
-// section, wraps its sources so that this replica runs only the sources
-// Kafka gives it. A --once run catches up every source itself: two such
-// runs at once are still safe, the transactional ids fence one of them.
+// buildPipeline builds the pipeline of cfg. With a `coordination:` section
+// in the Kafka checkpoint store, the pipeline runs only the sources Kafka
+// gives this replica; a --once run catches up every source itself (two such
+// runs at once are still safe: the transactional ids fence one of them).
 func buildPipeline(reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, tel pipeline.Telemetry, once bool) (*pipeline.Pipeline, error) {
-	p, err := pipeline.Build(reg, cfg.Spec, log, tel)
-	if err != nil || cfg.Coordination == nil {
-		return p, err
-	}
-	if once {
-		log.Info("--once: coordination is off, this run catches up every source")
-		return p, nil
-	}
-	s, _ := p.Sink(cfg.Coordination.Sink)
-	ks, ok := s.(coordinator.Sink)
-	if !ok {
-		return nil, fmt.Errorf("coordination.sink: sink %q is not a kafka sink", cfg.Coordination.Sink)
-	}
-	c, err := coordinator.New(*cfg.Coordination, ks, log.With("component", "coordinator"), tel)
-	if err != nil {
-		return nil, err
-	}
-	p.WrapSources(c.Wrap)
-	return p, nil
+	return pipeline.Build(reg, cfg.Spec, log, tel)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/splunkhec"
 	"github.com/auditrelay/auditrelay/sinks/webhook"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/httpapi"
 	filesource "github.com/auditrelay/auditrelay/source/file"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/transform/dedup"
@@ -20,16 +21,18 @@ import (
 )
 
 // components lists every factory this binary is built with. Adding a
-// component means adding one line here; nothing registers itself.
+// component means adding one line here; nothing registers itself. The API
+// sources of one registry share a request limiter per API key.
 func components() (*pipeline.Registry, error) {
+	lims := httpapi.NewLimiters()
 	return pipeline.NewRegistry(
 		// checkpoint stores
 		checkpoint.NewFileFactory(),
 		checkpoint.NewMemoryFactory(),
 		kafka.NewStoreFactory(),
 		// sources
-		openai.NewFactory(),
-		openai.NewOrgLogsFactory(),
+		openai.NewFactory(lims),
+		openai.NewOrgLogsFactory(lims),
 		filesource.NewFactory(),
 		// transforms
 		filter.NewFactory(),

@@ -99,11 +99,11 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Stop once --events events went through; the source then commits
-	// the window in flight and the pipeline shuts down cleanly.
+	// Stop once --events events were committed; the pipeline then shuts
+	// down cleanly.
 	var delivered atomic.Int64
-	p.OnDelivered(func(b pipeline.Batch) {
-		if n := delivered.Add(int64(len(b.Events))); *events > 0 && n >= int64(*events) {
+	p.OnProgress(func(_ string, pr pipeline.Progress) {
+		if delivered.Store(pr.Events); *events > 0 && pr.Events >= int64(*events) {
 			cancel()
 		}
 	})

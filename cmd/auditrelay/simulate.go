@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
@@ -22,10 +24,13 @@ type simFlags struct {
 	lateFraction          float64
 	lateDelay, retryAfter time.Duration
 	apiKey                string
+	latency               openaisim.Latency
+	rateLimit             float64
+	rateSchedule          []openaisim.RateStep
 }
 
 func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
-	fs := m.flags("simulate", "[--listen ADDR] [--events N] [--rate R] [--faults P]")
+	fs := m.flags("simulate", "[--listen ADDR] [--events N] [--rate R] [--faults P] [--latency D[,p99=D]] [--rate-limit R[,R@D...]]")
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve on")
 	var sf simFlags
 	fs.Int64Var(&sf.seed, "seed", 1, "seed: the same seed serves the same events")
@@ -34,11 +39,25 @@ func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
 	fs.DurationVar(&sf.span, "span", 720*time.Hour, "period the historical events cover, ending now")
 	fs.Float64Var(&sf.rate, "rate", 0.2, "new events per second after start")
 	fs.Float64Var(&sf.faultRate, "faults", 0, "fraction of requests that fail (0..1)")
-	fs.StringVar(&sf.faultKinds, "fault-kinds", "", "comma-separated kinds: 429,500,503,slow,reset,truncated,garbled,envelope (default all)")
+	kinds := make([]string, len(openaisim.AllFaultKinds))
+	for i, k := range openaisim.AllFaultKinds {
+		kinds[i] = string(k)
+	}
+	fs.StringVar(&sf.faultKinds, "fault-kinds", "", "comma-separated kinds: "+strings.Join(kinds, ",")+" (default all; loop and oversize hit the two log lists only)")
 	fs.DurationVar(&sf.retryAfter, "retry-after", time.Second, "Retry-After announced by 429s")
 	fs.Float64Var(&sf.lateFraction, "late-fraction", 0, "fraction of events that become visible late")
 	fs.DurationVar(&sf.lateDelay, "late-delay", time.Minute, "how late late events are")
 	fs.StringVar(&sf.apiKey, "api-key", "", "require this bearer key (default: accept any)")
+	fs.Func("latency", "answer every request after a log-normal `delay`: MEDIAN or MEDIAN,p99=P99 (e.g. 250ms,p99=2s; p99 defaults to 4x the median)", func(v string) error {
+		l, err := openaisim.ParseLatency(v)
+		sf.latency = l
+		return err
+	})
+	fs.Func("rate-limit", "allow this many requests per second per API key, 429 beyond: RATE, or RATE,RATE@AFTER... to change it during the run (e.g. 20,10@10s,20@20s; 0 = unlimited)", func(v string) error {
+		r, steps, err := openaisim.ParseRateLimit(v)
+		sf.rateLimit, sf.rateSchedule = r, steps
+		return err
+	})
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -53,14 +72,19 @@ func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
 		return exitFailure
 	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(m.Stdout, "simulator serving %d audit events at http://%s/v1 (Ctrl-C stops)\n", sf.events, ln.Addr())
+	fmt.Fprintf(m.Stdout, "simulator serving %d audit events at http://%s/v1, counters at http://%s/_sim/stats (Ctrl-C stops)\n", sf.events, ln.Addr(), ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(sctx)
+		if srv.Shutdown(sctx) != nil {
+			srv.Close() // a client that stopped reading an oversize answer holds its handler
+		}
+		// The final counters, one JSON line, for a harness that stops the
+		// simulator with a signal and cannot ask /_sim/stats any more.
+		json.NewEncoder(m.Stderr).Encode(sim.Stats()) //nolint:errcheck // stderr is gone: nothing to tell
 		return exitOK
 	case err := <-errc:
 		if errors.Is(err, http.ErrServerClosed) {
@@ -76,7 +100,8 @@ func (sf *simFlags) server() (*openaisim.Server, error) {
 		Seed: sf.seed, Events: sf.events, Span: sf.span, Rate: sf.rate,
 		OrgLogEvents: sf.orgLogs, OrgLogRate: sf.rate,
 		LateFraction: sf.lateFraction, LateDelay: sf.lateDelay, APIKey: sf.apiKey,
-		Faults: openaisim.Faults{Rate: sf.faultRate, RetryAfter: sf.retryAfter},
+		Faults:  openaisim.Faults{Rate: sf.faultRate, RetryAfter: sf.retryAfter},
+		Latency: sf.latency, RateLimit: sf.rateLimit, RateSchedule: sf.rateSchedule,
 	}
 	if sf.faultKinds != "" {
 		kinds, err := openaisim.ParseFaultKinds(sf.faultKinds)

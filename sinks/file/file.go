@@ -31,7 +31,10 @@ type Sink struct {
 	unsynced bool
 }
 
-var _ pipeline.Sink = (*Sink)(nil)
+var (
+	_ pipeline.Sink      = (*Sink)(nil)
+	_ pipeline.Committer = (*Sink)(nil)
+)
 
 // New returns a sink writing to path ("-" for standard output).
 func New(path, format string, fsync bool, mode os.FileMode) *Sink {
@@ -104,15 +107,16 @@ func trimTornLine(path string) error {
 	return f.Sync()
 }
 
-// Consume writes the batch and, with fsync, syncs the file before
-// acknowledging the batch that ends a window (see pipeline.Batch). A failed write is retryable: the batch is written again,
-// so a torn line may precede the retried copy (readers skip lines that do
-// not parse; a file sink guarantees at-least-once, not atomic lines).
+// Consume writes the batch to the file (through the operating system's
+// cache: CommitWindow makes it durable). A failed write is retryable: the
+// engine aborts the window and writes it again, so a torn line may precede
+// the retried copy (readers skip lines that do not parse; a file sink
+// guarantees at-least-once, not atomic lines).
 func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(b.Events) == 0 && !b.WindowEnd {
+	if len(b.Events) == 0 {
 		return nil
 	}
 	s.mu.Lock()
@@ -133,19 +137,28 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 		s.buf.Reset(s.out)
 		return fmt.Errorf("file sink %s: %w", s.path, err)
 	}
-	s.unsynced = s.unsynced || len(b.Events) > 0
-	// The source commits its cursor only after the batch that ends a
-	// window was acknowledged, so that is where durability is needed: one
-	// fsync then covers every batch of the window (and of other sources
-	// writing to this file), instead of one per batch.
-	if s.fsync && s.f != nil && b.WindowEnd && s.unsynced {
-		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("file sink %s: fsync: %w", s.path, err)
-		}
-		s.unsynced = false
-	}
+	s.unsynced = true
 	return nil
 }
+
+// CommitWindow fsyncs the file when fsync is on: one fsync covers every
+// batch of the window (and of other sources writing to this file).
+func (s *Sink) CommitWindow(context.Context, string, []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.fsync || s.f == nil || !s.unsynced {
+		return nil
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("file sink %s: fsync: %w", s.path, err)
+	}
+	s.unsynced = false
+	return nil
+}
+
+// AbortWindow does nothing: lines written stay, and the window is written
+// again (at-least-once).
+func (s *Sink) AbortWindow(context.Context, string) error { return nil }
 
 func writeText(w *bufio.Writer, ev *pipeline.Event) {
 	actor := ev.ActorEmail

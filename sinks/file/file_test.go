@@ -48,8 +48,11 @@ func TestWritesRawBytesAndAppends(t *testing.T) {
 		if err := s.Consume(ctx, batch("a", "b")); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Consume(ctx, pipeline.Batch{WindowEnd: true}); err != nil {
+		if err := s.Consume(ctx, pipeline.Batch{}); err != nil {
 			t.Fatal("empty batch:", err)
+		}
+		if err := s.CommitWindow(ctx, "acme", nil); err != nil {
+			t.Fatal(err)
 		}
 		if err := s.Shutdown(ctx); err != nil {
 			t.Fatal(err)
@@ -159,10 +162,9 @@ func TestStartTrimsTornLastLine(t *testing.T) {
 	}
 }
 
-// TestDurableAtWindowEnd checks the one acknowledgement that moves a
-// cursor: after the WindowEnd batch, everything written is on disk, even
-// when that batch is empty.
-func TestDurableAtWindowEnd(t *testing.T) {
+// TestDurableAtCommit checks what moves a cursor: after CommitWindow,
+// everything written is on disk; Consume alone does not sync.
+func TestDurableAtCommit(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	s := New(path, "jsonl", true, 0o600)
@@ -170,19 +172,17 @@ func TestDurableAtWindowEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(ctx)
-	b := batch("a", "b")
-	b.WindowStart = true
-	if err := s.Consume(ctx, b); err != nil {
+	if err := s.Consume(ctx, batch("a", "b")); err != nil {
 		t.Fatal(err)
 	}
 	if !s.unsynced {
-		t.Fatal("a mid-window batch was synced or not recorded")
+		t.Fatal("a consumed batch was synced or not recorded")
 	}
-	if err := s.Consume(ctx, pipeline.Batch{WindowEnd: true}); err != nil {
+	if err := s.CommitWindow(ctx, "acme", nil); err != nil {
 		t.Fatal(err)
 	}
 	if s.unsynced {
-		t.Fatal("the WindowEnd batch did not sync")
+		t.Fatal("CommitWindow did not sync")
 	}
 	if got := readLines(t, path); len(got) != 2 {
 		t.Fatalf("%d lines", len(got))

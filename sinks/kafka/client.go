@@ -97,12 +97,8 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	}
 }
 
-// ClientOpts returns the options that connect a franz-go client to the
+// clientOpts returns the options that connect a franz-go client to the
 // sink's cluster the way the sink's own clients connect (brokers, client id,
-// TLS, SASL, logging), for a component that shares the sink's cluster, such
-// as the coordinator of replicas. The caller owns the returned slice.
-func (s *Sink) ClientOpts() []kgo.Opt { return connOpts(s.cfg, s.tc, s.log) }
-
-// ExactlyOnce reports whether the sink writes each source's windows and
-// cursors in Kafka transactions (exactly_once).
-func (s *Sink) ExactlyOnce() bool { return s.cfg.ExactlyOnce }
+// TLS, SASL, logging), for the cursor store and the coordinator of replicas
+// that share the sink's cluster. The caller owns the returned slice.
+func (s *Sink) clientOpts() []kgo.Opt { return connOpts(s.cfg, s.tc, s.log) }

@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -279,9 +280,16 @@ type StoreConfig struct {
 	// Topic is the compacted topic holding one record per source
 	// (default "auditrelay-checkpoints").
 	Topic string `koanf:"topic"`
+	// Coordination, when set, shares the sources among replicas through a
+	// consumer group of the sink's cluster (needs exactly_once on the sink).
+	Coordination *CoordinationConfig `koanf:"coordination"`
 }
 
-var _ pipeline.Config = (*StoreConfig)(nil)
+var (
+	_ pipeline.Config      = (*StoreConfig)(nil)
+	_ pipeline.SpecChecker = (*StoreConfig)(nil)
+	_ pipeline.SpecChecker = (*Config)(nil)
+)
 
 // Validate implements pipeline.Config.
 func (c *StoreConfig) Validate() error {
@@ -292,5 +300,41 @@ func (c *StoreConfig) Validate() error {
 	if err := validTopicName(c.Topic); err != nil {
 		errs = append(errs, pipeline.FieldError("topic", "%v", err))
 	}
+	if c.Coordination != nil {
+		errs = append(errs, pipeline.SectionErrors("coordination", c.Coordination.Validate())...)
+	}
 	return errors.Join(errs...)
+}
+
+// CheckSpec implements pipeline.SpecChecker: the named sink must be a
+// kafka sink, with exactly_once when replicas coordinate through it.
+func (c *StoreConfig) CheckSpec(_ string, spec pipeline.Spec) error {
+	if c.Sink == "" {
+		return nil // Validate said it
+	}
+	i := slices.IndexFunc(spec.Sinks, func(s pipeline.ComponentSpec) bool { return s.Name == c.Sink })
+	if i < 0 {
+		return pipeline.FieldError("sink", "no sink named %q", c.Sink)
+	}
+	sc, ok := spec.Sinks[i].Config.(*Config)
+	if !ok {
+		return pipeline.FieldError("sink", "sink %q is of type %s, not kafka", c.Sink, spec.Sinks[i].Type)
+	}
+	if c.Coordination != nil && !sc.ExactlyOnce {
+		return pipeline.FieldError("coordination", "replicas hand sources over through Kafka transactions: sink %q needs exactly_once: true", c.Sink)
+	}
+	return nil
+}
+
+// CheckSpec implements pipeline.SpecChecker: exactly_once commits each
+// window together with its cursor, so the cursors must be kept in Kafka
+// through this sink.
+func (c *Config) CheckSpec(self string, spec pipeline.Spec) error {
+	if !c.ExactlyOnce {
+		return nil
+	}
+	if sc, ok := spec.Checkpoint.Config.(*StoreConfig); ok && spec.Checkpoint.Type == "kafka" && sc.Sink == self {
+		return nil
+	}
+	return pipeline.FieldError("exactly_once", "exactly_once needs checkpoint {type: kafka, sink: %s}", self)
 }

@@ -58,21 +58,17 @@ type Sink struct {
 	mu       sync.Mutex
 	cl       *kgo.Client // non-transactional producer and metadata
 	adm      *kadm.Client
-	known    map[string]bool // topics known to exist
-	txns     map[string]*txnProducer
+	known    map[string]bool         // topics known to exist
+	txns     map[string]*txnProducer // exactly_once: by source (see TxnSink)
 	started  bool
 	shutdown bool
-	store    bool // a kafka checkpoint store writes through this sink
-
-	// crashBeforeCommit, set by tests only, makes Save return before
-	// committing, leaving the transaction open as a killed process would.
-	crashBeforeCommit func(source string) bool
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
 
-// New returns a sink for cfg (already validated, paths resolved). Nothing
-// connects before Start.
+// New returns a sink for cfg (already validated, paths resolved) that
+// produces each batch and waits for its acknowledgements; with exactly_once
+// use NewTxn. Nothing connects before Start.
 func New(set pipeline.Settings, cfg *Config) (*Sink, error) {
 	tmpl, err := parseTopic(cfg.Topic)
 	if err != nil {
@@ -107,10 +103,7 @@ func (s *Sink) Start(ctx context.Context) error {
 	if s.started {
 		return nil
 	}
-	if s.cfg.ExactlyOnce && !s.store {
-		return pipeline.Permanent(fmt.Errorf("kafka sink %q: exactly_once needs the kafka checkpoint store (checkpoint: {type: kafka, sink: %s})", s.name, s.name))
-	}
-	opts := append(connOpts(s.cfg, s.tc, s.log), producerOpts(s.cfg)...)
+	opts := append(s.clientOpts(), producerOpts(s.cfg)...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka sink %q: %w", s.name, err)
@@ -202,9 +195,6 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	recs, rejected, err := s.records(ctx, &b)
 	if err != nil {
 		return err
-	}
-	if s.cfg.ExactlyOnce {
-		return s.consumeTxn(ctx, b, recs, rejected)
 	}
 	if len(recs) > 0 {
 		errs := s.produce(ctx, s.cl, recs)

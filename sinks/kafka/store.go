@@ -15,12 +15,14 @@ import (
 )
 
 // Store keeps source cursors in a compacted Kafka topic: one record per
-// save, key = source name, value = the cursor. With a sink in exactly_once
-// mode, Save writes the cursor inside the source's open transaction and
-// commits it, so a window's records and its cursor become visible together.
-// Safe for concurrent use.
+// save, key = source name, value = the cursor. It is built on a Kafka sink
+// (the `sink` key of the checkpoint section) whose cluster it shares. With a
+// TxnSink (exactly_once), Save writes the cursor inside the source's open
+// transaction and commits it, so a window's records and its cursor become
+// visible together. Safe for concurrent use.
 type Store struct {
 	sink  *Sink
+	txn   *TxnSink // nil without exactly_once
 	topic string
 
 	mu       sync.Mutex
@@ -30,14 +32,18 @@ type Store struct {
 	shutdown bool
 }
 
-var _ pipeline.CheckpointStore = (*Store)(nil)
+var _ pipeline.CursorStore = (*Store)(nil)
 
-// NewStore returns a store writing to topic through sink's cluster.
-func NewStore(sink *Sink, topic string) *Store {
-	sink.mu.Lock()
-	sink.store = true
-	sink.mu.Unlock()
-	return &Store{sink: sink, topic: topic}
+// NewStore returns a store writing to topic through sink, a *Sink or a
+// *TxnSink (then cursors commit the windows' transactions).
+func NewStore(sink pipeline.Sink, topic string) (*Store, error) {
+	switch s := sink.(type) {
+	case *TxnSink:
+		return &Store{sink: s.Sink, txn: s, topic: topic}, nil
+	case *Sink:
+		return &Store{sink: s, topic: topic}, nil
+	}
+	return nil, fmt.Errorf("kafka checkpoint store: sink is a %T, not a kafka sink", sink)
 }
 
 // Start checks that the checkpoint topic exists, creating it compacted when
@@ -50,7 +56,7 @@ func (st *Store) Start(ctx context.Context) error {
 		return nil
 	}
 	c := st.sink.cfg
-	opts := append(connOpts(c, st.sink.tc, st.sink.log),
+	opts := append(st.sink.clientOpts(),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordDeliveryTimeout(c.DeliveryTimeout), kgo.UnknownTopicRetries(4),
 		// Offsets are listed right after the topic may have been created:
 		// do not trust a cached "unknown topic" for long.
@@ -93,8 +99,8 @@ func (st *Store) Load(ctx context.Context, source string) ([]byte, error) {
 	if err := st.running(); err != nil {
 		return nil, err
 	}
-	if st.sink.cfg.ExactlyOnce {
-		if err := st.sink.initTxn(ctx, source); err != nil {
+	if st.txn != nil {
+		if err := st.txn.initTxn(ctx, source); err != nil {
 			return nil, err
 		}
 	}
@@ -171,8 +177,7 @@ func (st *Store) read(ctx context.Context, source string) ([]byte, error) {
 			return nil, fmt.Errorf("waiting for open transactions to end: %w", err)
 		}
 	}
-	c := st.sink.cfg
-	opts := append(connOpts(c, st.sink.tc, st.sink.log),
+	opts := append(st.sink.clientOpts(),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{st.topic: parts}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
@@ -210,21 +215,22 @@ func (st *Store) read(ctx context.Context, source string) ([]byte, error) {
 	return cursor, nil
 }
 
-// Save makes cursor durable for source: inside the source's transaction
-// (committing it) when the sink runs exactly_once and a window is open,
-// otherwise with the store's idempotent acks=all producer. It blocks until
-// the brokers acknowledged it or ctx is done. Safe for concurrent use.
+// Save makes cursor durable for source: with exactly_once inside the
+// source's transaction, committing it (a failed commit is a
+// *pipeline.RedeliverError: the window's records went with it), otherwise
+// with the store's idempotent acks=all producer. It blocks until the brokers
+// acknowledged it or ctx is done. Safe for concurrent use.
 func (st *Store) Save(ctx context.Context, source string, cursor []byte) error {
 	if err := st.running(); err != nil {
 		return err
 	}
-	if handled, err := st.sink.commitCursor(ctx, source, st.topic, cursor); handled {
-		if err != nil {
+	rec := &kgo.Record{Topic: st.topic, Key: []byte(source), Value: cursor}
+	if st.txn != nil {
+		if err := st.txn.commitCursor(ctx, source, rec); err != nil {
 			return fmt.Errorf("kafka checkpoint store: saving cursor of %q: %w", source, err)
 		}
 		return nil
 	}
-	rec := &kgo.Record{Topic: st.topic, Key: []byte(source), Value: cursor}
 	if err := st.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
 		return fmt.Errorf("kafka checkpoint store: saving cursor of %q to %q: %w", source, st.topic, err)
 	}
@@ -246,4 +252,25 @@ func (st *Store) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("kafka checkpoint store: flush: %w", err)
 	}
 	return nil
+}
+
+// gatedStore is the store with a `coordination:` section: replicas share the
+// sources out, and a source runs only where the group gives it
+// (pipeline.Gate).
+type gatedStore struct {
+	*Store
+	coord *coordinator
+}
+
+var _ pipeline.Gate = (*gatedStore)(nil)
+
+// Acquire implements pipeline.Gate.
+func (g *gatedStore) Acquire(ctx context.Context, source string) (context.Context, func(), error) {
+	return g.coord.Acquire(ctx, source)
+}
+
+// Shutdown leaves the group of replicas, then closes the store.
+func (g *gatedStore) Shutdown(ctx context.Context) error {
+	g.coord.stop(ctx)
+	return g.Store.Shutdown(ctx)
 }

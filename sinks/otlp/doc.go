@@ -4,13 +4,12 @@
 // HTTP (protobuf or JSON) to a collector, an agent or a vendor's OTLP intake.
 //
 // It reads no OTEL_* environment variables: everything comes from its
-// config. It keeps no queue: batches inside a window are sent in the
-// background (at most max_concurrent_requests requests in flight), and the
-// window's last batch returns only when the destination accepted every
-// request of the window, so nothing is dropped on a burst; retries belong
-// to the runner, this package only classifies errors (throttling with the
-// delay the server asked for, permanent refusals, partially rejected
-// requests that go to the dead-letter path).
+// config. It keeps no queue: a batch is cut into requests sent at most
+// max_concurrent_requests at once, and Consume returns only when the
+// destination accepted every request of the batch, so nothing is dropped on
+// a burst; retries belong to the engine, this package only classifies
+// errors (throttling with the delay the server asked for, permanent
+// refusals, partially rejected requests that go to the dead-letter path).
 //
 // It is not an OTLP receiver, and it does not export traces or metrics.
 package otlp

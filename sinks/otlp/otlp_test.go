@@ -238,7 +238,7 @@ func TestDeliverAllProtocols(t *testing.T) {
 				}
 				// An empty batch (everything filtered) is acknowledged
 				// without a request.
-				if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", WindowEnd: true}); err != nil || c.requests != 3 {
+				if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme"}); err != nil || c.requests != 3 {
 					t.Errorf("empty batch: err %v, requests %d", err, c.requests)
 				}
 			})

@@ -9,7 +9,7 @@ import (
 // NewFileFactory returns the factory of the file store, type "file".
 func NewFileFactory() pipeline.StoreFactory {
 	return pipeline.NewStoreFactory("file", func() *FileConfig { return &FileConfig{Dir: "state"} },
-		func(set pipeline.Settings, c *FileConfig, _ pipeline.StoreHost) (pipeline.CheckpointStore, error) {
+		func(set pipeline.Settings, c *FileConfig, _ pipeline.StoreHost) (pipeline.CursorStore, error) {
 			dir := c.Dir
 			if !filepath.IsAbs(dir) && set.BaseDir != "" {
 				dir = filepath.Join(set.BaseDir, dir)
@@ -21,7 +21,7 @@ func NewFileFactory() pipeline.StoreFactory {
 // NewMemoryFactory returns the factory of the memory store, type "memory".
 func NewMemoryFactory() pipeline.StoreFactory {
 	return pipeline.NewStoreFactory("memory", func() *MemoryConfig { return &MemoryConfig{} },
-		func(pipeline.Settings, *MemoryConfig, pipeline.StoreHost) (pipeline.CheckpointStore, error) {
+		func(pipeline.Settings, *MemoryConfig, pipeline.StoreHost) (pipeline.CursorStore, error) {
 			return NewMemory(), nil
 		})
 }

@@ -19,7 +19,7 @@ type File struct {
 	mu  sync.Mutex // serialises the temp-file dance per store
 }
 
-var _ pipeline.CheckpointStore = (*File)(nil)
+var _ pipeline.CursorStore = (*File)(nil)
 
 // NewFile returns a store writing under dir. Nothing is touched before Start.
 func NewFile(dir string) *File { return &File{dir: dir} }
@@ -47,7 +47,7 @@ func (f *File) path(source string) string {
 	return filepath.Join(f.dir, url.PathEscape(source)+".json")
 }
 
-// Load implements pipeline.CheckpointStore.
+// Load implements pipeline.CursorStore.
 func (f *File) Load(_ context.Context, source string) ([]byte, error) {
 	b, err := os.ReadFile(f.path(source))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -101,7 +101,7 @@ type Memory struct {
 	m  map[string][]byte
 }
 
-var _ pipeline.CheckpointStore = (*Memory)(nil)
+var _ pipeline.CursorStore = (*Memory)(nil)
 
 // NewMemory returns an empty memory store.
 func NewMemory() *Memory { return &Memory{m: map[string][]byte{}} }
@@ -112,7 +112,7 @@ func (*Memory) Start(context.Context) error { return nil }
 // Shutdown implements pipeline.Component.
 func (*Memory) Shutdown(context.Context) error { return nil }
 
-// Load implements pipeline.CheckpointStore.
+// Load implements pipeline.CursorStore.
 func (m *Memory) Load(_ context.Context, source string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -122,7 +122,7 @@ func (m *Memory) Load(_ context.Context, source string) ([]byte, error) {
 	return nil, nil
 }
 
-// Save implements pipeline.CheckpointStore.
+// Save implements pipeline.CursorStore.
 func (m *Memory) Save(_ context.Context, source string, cursor []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

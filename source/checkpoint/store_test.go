@@ -12,9 +12,9 @@ import (
 )
 
 func TestStores(t *testing.T) {
-	for name, mk := range map[string]func(t *testing.T) pipeline.CheckpointStore{
-		"file":   func(t *testing.T) pipeline.CheckpointStore { return NewFile(filepath.Join(t.TempDir(), "state")) },
-		"memory": func(*testing.T) pipeline.CheckpointStore { return NewMemory() },
+	for name, mk := range map[string]func(t *testing.T) pipeline.CursorStore{
+		"file":   func(t *testing.T) pipeline.CursorStore { return NewFile(filepath.Join(t.TempDir(), "state")) },
+		"memory": func(*testing.T) pipeline.CursorStore { return NewMemory() },
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

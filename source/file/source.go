@@ -67,11 +67,8 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 		return s.runStdin(ctx, host)
 	}
 	cp := newCursor()
-	raw, err := host.Store.Load(ctx, s.name)
-	if err != nil {
-		return fmt.Errorf("loading checkpoint: %w", err)
-	}
-	if raw != nil {
+	if raw := host.Cursor; raw != nil {
+		var err error
 		if cp, err = decodeCursor(raw); err != nil {
 			return pipeline.Permanent(fmt.Errorf("checkpoint of %q is unreadable (%v); move it away to replay from the start", s.name, err))
 		}
@@ -176,7 +173,7 @@ func (s *Source) replayFile(ctx context.Context, host pipeline.SourceHost, cp *c
 	}
 	st := &stream{
 		name: path, lr: newLineReader(f, s.cfg.MaxLineBytes), pos: pos, holdPartial: follow,
-		save: func(ctx context.Context, p position) error {
+		cursor: func(p position) ([]byte, error) {
 			if head != nil {
 				p.HeadLen = min(p.Offset, int64(len(head)))
 				p.Head = crc32.ChecksumIEEE(head[:p.HeadLen])
@@ -184,9 +181,9 @@ func (s *Source) replayFile(ctx context.Context, host pipeline.SourceHost, cp *c
 			cp.Files[path] = p
 			b, err := json.Marshal(cp)
 			if err != nil {
-				return pipeline.Permanent(err)
+				return nil, pipeline.Permanent(err)
 			}
-			return host.Store.Save(ctx, s.name, b)
+			return b, nil
 		},
 	}
 	return s.replay(ctx, host, st)
@@ -219,8 +216,9 @@ type stream struct {
 	// idle reports that the next read would wait for the stream; the
 	// events held are then delivered first. nil for files.
 	idle func() bool
-	// save records an acknowledged position; nil for stdin.
-	save func(context.Context, position) error
+	// cursor returns the source's cursor once everything up to a position
+	// is delivered; nil for stdin.
+	cursor func(position) ([]byte, error)
 
 	events    []pipeline.Event
 	arena     []byte // the held events' Raw bytes
@@ -327,55 +325,20 @@ func (s *Source) replay(ctx context.Context, host pipeline.SourceHost, st *strea
 	}
 }
 
-// deliver hands st's held events on as one batch (its own window) and,
-// once acknowledged, saves st.pos. A failed delivery is retried; a
-// permanent failure is returned. When ctx is done it keeps trying for up
-// to host.DrainTimeout; ok is false when the shutdown interrupted it (the
-// batch is read again after a restart).
+// deliver hands st's held events to the engine as one window whose
+// cursor holds st.pos. ok is false when ctx ended it (the events are read
+// again after a restart).
 func (s *Source) deliver(ctx context.Context, host pipeline.SourceHost, st *stream) (ok bool, err error) {
-	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(host.DrainTimeout, cancel)
-		context.AfterFunc(dctx, func() { t.Stop() })
-	})
-	defer stop()
-
-	started := time.Now()
-	b := pipeline.Batch{Source: s.name, Events: st.events, WindowStart: true, WindowEnd: true}
-	acked := len(b.Events) == 0 // only the offset moved (blank or skipped lines)
-	for attempt := 0; ; attempt++ {
-		err := error(nil)
-		if !acked {
-			if err = host.Next.Consume(dctx, b); err == nil {
-				acked = true
-			}
-		}
-		if acked && st.save != nil {
-			if err = st.save(dctx, st.pos); err != nil {
-				err = fmt.Errorf("saving checkpoint: %w", err)
-			}
-		}
-		if err == nil {
-			if n := len(st.events); n > 0 {
-				s.tel.EventsFetched(s.name, n)
-				s.tel.WindowCommitted(s.name, n, time.Since(started), st.events[n-1].Time)
-			}
-			st.arenaHint = max(st.arenaHint, len(st.arena))
-			st.events, st.arena = nil, nil
-			return true, nil
-		}
-		if dctx.Err() != nil {
-			s.log.Warn("shutdown interrupted a delivery; it is read again after restart", "file", st.name, "events", len(b.Events))
-			return false, nil
-		}
-		if pipeline.IsPermanent(err) {
+	w := pipeline.Window{Events: st.events}
+	if st.cursor != nil {
+		if w.Cursor, err = st.cursor(st.pos); err != nil {
 			return false, err
 		}
-		wait := min(time.Duration(attempt+1)*time.Second, 30*time.Second)
-		s.log.Warn("delivering replayed events failed; retrying the batch", "file", st.name, "err", err, "retry_in", wait)
-		if pipeline.Sleep(dctx, wait) != nil {
-			return false, nil
-		}
 	}
+	if err := host.Emit(ctx, w); err != nil {
+		return false, nil
+	}
+	st.arenaHint = max(st.arenaHint, len(st.arena))
+	st.events, st.arena = nil, nil // the engine's now
+	return true, nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/httpapi"
+	"github.com/auditrelay/auditrelay/source/timewindow"
 )
 
 // DefaultBaseURL is OpenAI's API root.
@@ -70,22 +72,23 @@ type Config struct {
 	Overlap time.Duration `koanf:"overlap"`
 	// Settle keeps the window's end this far behind now (default 10s).
 	Settle time.Duration `koanf:"settle"`
-	// MaxWindowEvents bounds the events held in memory for one window; a
-	// larger window is split in halves by time (default 5000).
+	// MaxWindowEvents bounds the events of one window; a stretch of time
+	// that holds more is split at the second it reached (default 5000).
+	// Up to four times this many events are read ahead of delivery.
 	MaxWindowEvents int `koanf:"max_window_events"`
-	// MaxWindow is the longest window (default 24h); backfills start with
-	// it and adapt.
+	// MaxWindow is the longest stretch of time one walk of pages covers
+	// (default 168h); a back-fill cuts its range by the density of events.
 	MaxWindow time.Duration `koanf:"max_window"`
 	// BatchSize is the number of events per batch handed to the sinks
 	// (default 1000).
 	BatchSize int `koanf:"batch_size"`
-	// Prefetch is how many windows may be fetched ahead while earlier ones
-	// are being delivered (default 2; 0 fetches and delivers in turn).
-	Prefetch int `koanf:"prefetch"`
-	// FetchConcurrency is how many consecutive windows are fetched at once
-	// during a backfill (default 2). They are still delivered and
-	// committed in order; memory grows with it (max_window_events each).
-	FetchConcurrency int `koanf:"fetch_concurrency"`
+	// Prefetch, when set, caps the windows read ahead of delivery (0:
+	// read and deliver in turn). Unset, the memory bound decides.
+	Prefetch *int `koanf:"prefetch"`
+	// FetchConcurrency, when set, caps the requests of the API key in
+	// flight at once. Unset, the adaptive limiter finds what the API
+	// allows (up to 16).
+	FetchConcurrency *int `koanf:"fetch_concurrency"`
 	// Filters, passed to the API.
 	EventTypes  []string `koanf:"event_types"`
 	ProjectIDs  []string `koanf:"project_ids"`
@@ -160,28 +163,54 @@ func (c *APIConfig) validate() []error {
 }
 
 // newClient returns the client of a source named by set.
-func (c *APIConfig) newClient(set pipeline.Settings) *Client {
+func (c *APIConfig) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, pageSize int) *Client {
 	return NewClient(ClientConfig{
 		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
 		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
+		PageSize: pageSize, Limiter: lim, Clock: clock,
 		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), UserAgent: "auditrelay",
 	})
 }
 
+// maxConcurrency is the most requests of a key the limiter lets run at
+// once without a fetch_concurrency cap.
+const maxConcurrency = 16
+
+// limiter returns the limiter of the source's API key.
+func (c *APIConfig) limiter(lims *httpapi.Limiters, capped *int) *httpapi.Limiter {
+	cfg := httpapi.LimiterConfig{MaxConcurrency: maxConcurrency}
+	if capped != nil {
+		cfg.MaxConcurrency = *capped
+	}
+	host := c.BaseURL
+	if u, err := url.Parse(c.BaseURL); err == nil {
+		host = u.Host
+	}
+	return lims.For(host, c.APIKey.Value(), cfg)
+}
+
 func defaultConfig() *Config {
 	return &Config{
-		APIConfig:        defaultAPIConfig(),
-		StartAt:          StartAt{Ago: 720 * time.Hour},
-		PollInterval:     30 * time.Second,
-		PageSize:         100,
-		Overlap:          5 * time.Minute,
-		Settle:           10 * time.Second,
-		MaxWindowEvents:  5000,
-		MaxWindow:        24 * time.Hour,
-		BatchSize:        1000,
-		Prefetch:         2,
-		FetchConcurrency: 2,
+		APIConfig:       defaultAPIConfig(),
+		StartAt:         StartAt{Ago: 720 * time.Hour},
+		PollInterval:    30 * time.Second,
+		PageSize:        100,
+		Overlap:         5 * time.Minute,
+		Settle:          10 * time.Second,
+		MaxWindowEvents: 5000,
+		MaxWindow:       168 * time.Hour,
+		BatchSize:       1000,
 	}
+}
+
+// plannerConfig is how the source cuts time.
+func (c *Config) plannerConfig() timewindow.Config {
+	pc := timewindow.Config{Overlap: c.Overlap, Settle: c.Settle, PollInterval: c.PollInterval,
+		MaxWindowEvents: c.MaxWindowEvents, MaxWindow: c.MaxWindow, MaxBuffered: 4 * c.MaxWindowEvents, Prefetch: -1}
+	if c.Prefetch != nil {
+		pc.Prefetch = *c.Prefetch
+	}
+	return pc
 }
 
 // Validate implements pipeline.Config.
@@ -209,11 +238,11 @@ func (c *Config) Validate() error {
 	if c.BatchSize < 1 {
 		add("batch_size", "must be >= 1")
 	}
-	if c.Prefetch < 0 || c.Prefetch > 16 {
+	if c.Prefetch != nil && (*c.Prefetch < 0 || *c.Prefetch > 16) {
 		add("prefetch", "must be between 0 and 16")
 	}
-	if c.FetchConcurrency < 1 || c.FetchConcurrency > 16 {
-		add("fetch_concurrency", "must be between 1 and 16")
+	if c.FetchConcurrency != nil && (*c.FetchConcurrency < 1 || *c.FetchConcurrency > 64) {
+		add("fetch_concurrency", "must be between 1 and 64")
 	}
 	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
 		add("start_at", "is in the future")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/httpapi"
 )
 
 // OrgLogsPage is one page of the request-log API.
@@ -98,19 +99,25 @@ type OrgLogsSource struct {
 	name   string
 	cfg    OrgLogsConfig
 	log    *slog.Logger
-	tel    pipeline.Telemetry
 	client *Client
 	now    func() time.Time
+	lister httpapi.Lister
 }
 
-var _ pipeline.Source = (*OrgLogsSource)(nil)
+var (
+	_ pipeline.Source     = (*OrgLogsSource)(nil)
+	_ pipeline.BatchSizer = (*OrgLogsSource)(nil)
+)
 
-// NewOrgLogsSource returns a source for cfg (already validated).
-func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig) *OrgLogsSource {
-	return &OrgLogsSource{
-		name: set.Name, cfg: cfg, log: set.Log(), tel: set.Tel(), now: time.Now,
-		client: cfg.APIConfig.newClient(set),
-	}
+// NewOrgLogsSource returns a source for cfg (already validated). lims
+// shares one limiter per API key among sources; nil gives the source its
+// own.
+func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig, lims *httpapi.Limiters) *OrgLogsSource {
+	s := &OrgLogsSource{name: set.Name, cfg: cfg, log: set.Log(), now: time.Now}
+	s.client = cfg.APIConfig.newClient(set, cfg.APIConfig.limiter(lims, nil), nil, cfg.PageSize)
+	s.lister = httpapi.Lister{Client: s.client.Client, Path: "/organization_logs", CursorParam: "after", LimitParam: "limit",
+		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) { return decodeOrgLogsPage(body, set.Name, s.now().UTC()) }}
+	return s
 }
 
 // Start implements pipeline.Component. The source needs nothing before Run.
@@ -119,11 +126,10 @@ func (s *OrgLogsSource) Start(context.Context) error { return nil }
 // Shutdown implements pipeline.Component.
 func (s *OrgLogsSource) Shutdown(context.Context) error { return nil }
 
-func (s *OrgLogsSource) loadCursor(ctx context.Context, store pipeline.CheckpointStore) (orgCursor, error) {
-	raw, err := store.Load(ctx, s.name)
-	if err != nil {
-		return orgCursor{}, err
-	}
+// BatchSize implements pipeline.BatchSizer.
+func (s *OrgLogsSource) BatchSize() int { return s.cfg.BatchSize }
+
+func (s *OrgLogsSource) loadCursor(raw []byte) (orgCursor, error) {
 	if raw == nil {
 		start := s.cfg.StartAt.Resolve(s.now())
 		s.log.Info("no checkpoint, starting from start_at", "start_at", start.UTC().Format(time.RFC3339), "order", s.cfg.Order)
@@ -140,55 +146,25 @@ func (s *OrgLogsSource) loadCursor(ctx context.Context, store pipeline.Checkpoin
 	return c, nil
 }
 
+func fmtUnix(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
 // Run implements pipeline.Source.
 func (s *OrgLogsSource) Run(ctx context.Context, host pipeline.SourceHost) error {
-	cur, err := s.loadCursor(ctx, host.Store)
+	cur, err := s.loadCursor(host.Cursor)
 	if err != nil {
 		return err
 	}
-	failures := 0
 	for ctx.Err() == nil {
-		var more bool
-		var next orgCursor
-		var events []pipeline.Event
-		var pages int
-		started := time.Now()
 		if s.cfg.Order == "desc" {
-			events, next, more, pages, err = s.fetchDesc(ctx, cur)
+			cur, err = s.pollDesc(ctx, host, cur)
 		} else {
-			events, next, more, pages, err = s.fetchAsc(ctx, cur)
+			cur, err = s.pollAsc(ctx, host, cur)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if pipeline.IsPermanent(err) {
-				return fmt.Errorf("source %q: %w", s.name, err)
-			}
-			failures++
-			if host.Once && failures >= 3 {
-				return fmt.Errorf("source %q: %w", s.name, err)
-			}
-			wait := min(time.Duration(failures)*5*time.Second, 5*time.Minute)
-			s.log.Error("fetching organization logs failed; cursor unchanged, will retry", "err", err, "retry_in", wait)
-			if pipeline.Sleep(ctx, wait) != nil {
-				return nil
-			}
-			continue
-		}
-		failures = 0
-		if pages > 0 && (len(events) > 0 || next.After != cur.After) {
-			committed, err := s.deliver(ctx, host, events, next, pages, started)
-			if err != nil {
-				return err
-			}
-			if !committed {
-				return nil
-			}
-			cur = next
-		}
-		if more {
-			continue
+			return err
 		}
 		if host.Once {
 			return nil
@@ -200,80 +176,154 @@ func (s *OrgLogsSource) Run(ctx context.Context, host pipeline.SourceHost) error
 	return nil
 }
 
-// fetchAsc reads pages after cur.After until it holds BatchSize events or
-// reached the end. more reports that pages remain.
-func (s *OrgLogsSource) fetchAsc(ctx context.Context, cur orgCursor) (events []pipeline.Event, next orgCursor, more bool, pages int, err error) {
-	next = orgCursor{V: 1, After: cur.After, Time: cur.Time, initial: cur.initial}
-	for {
-		page, err := s.client.OrganizationLogs(ctx, "asc", next.After, s.cfg.PageSize, s.name)
-		if err != nil {
-			return nil, cur, false, pages, err
-		}
-		pages++
-		for _, ev := range page.Events {
+// emit hands events (oldest first) to the engine with the cursor next.
+func (s *OrgLogsSource) emit(ctx context.Context, host pipeline.SourceHost, events []pipeline.Event, next orgCursor, fetched, requests int) error {
+	raw, err := json.Marshal(next)
+	if err != nil {
+		return pipeline.Permanent(err)
+	}
+	return host.Emit(ctx, pipeline.Window{Events: events, Cursor: raw, End: time.Unix(next.Time, 0).UTC(),
+		Goal: s.now().UTC(), Fetched: fetched, Requests: requests})
+}
+
+// pollAsc reads the pages after cur.After to the end, a window every
+// batch_size events.
+func (s *OrgLogsSource) pollAsc(ctx context.Context, host pipeline.SourceHost, cur orgCursor) (orgCursor, error) {
+	q := url.Values{"order": {"asc"}}
+	if cur.After != "" {
+		q.Set("after", cur.After)
+	}
+	next := cur
+	next.Seen = nil
+	var events []pipeline.Event
+	fetched, requests := 0, 0
+	var emitErr error
+	n, err := s.lister.Walk(ctx, q, nil, func(p httpapi.Page) bool {
+		for _, ev := range p.Events {
+			fetched++
 			next.After, next.Time = ev.ID, ev.Time.Unix()
 			if cur.initial && ev.Time.Unix() < cur.Time {
 				continue // before start_at
 			}
 			events = append(events, ev)
 		}
-		if !page.HasMore {
-			return events, next, false, pages, nil
-		}
 		if len(events) >= s.cfg.BatchSize {
-			return events, next, true, pages, nil
+			if emitErr = s.emit(ctx, host, events, next, fetched, requests); emitErr != nil {
+				return false
+			}
+			cur, events, fetched = next, nil, 0
 		}
+		return true
+	})
+	requests += n
+	if err == nil {
+		err = emitErr
 	}
+	if err != nil {
+		return cur, err
+	}
+	if len(events) > 0 || next.After != cur.After {
+		if err := s.emit(ctx, host, events, next, fetched, requests); err != nil {
+			return cur, err
+		}
+		cur = next
+	}
+	return cur, nil
 }
 
-// fetchDesc walks newest first down to cur.Time - overlap, keeps the
-// events not delivered yet (at most MaxWindowEvents, the oldest ones), and
-// returns them oldest first. more reports that newer events were left out.
-func (s *OrgLogsSource) fetchDesc(ctx context.Context, cur orgCursor) (events []pipeline.Event, next orgCursor, more bool, pages int, err error) {
+// chunk is a stretch of the newest-first walk of pollDesc: its first event
+// is read with the cursor after, and it ends with the event last.
+type chunk struct{ after, last string }
+
+// pollDesc walks newest first down to cur.Time - overlap and delivers what
+// it has not delivered, oldest first. Memory holds at most
+// max_window_events events: a larger backlog is cut into chunks of that
+// many new events; the walk keeps the oldest chunk and remembers where the
+// others begin, delivers the oldest, then reads each newer chunk again from
+// its beginning. A backlog costs about twice its pages, not a walk of the
+// whole backlog per window.
+func (s *OrgLogsSource) pollDesc(ctx context.Context, host pipeline.SourceHost, cur orgCursor) (orgCursor, error) {
 	floor := cur.Time - int64(s.cfg.Overlap/time.Second)
 	if cur.initial {
 		floor = cur.Time
 	}
+	var chunks []chunk // newest first; the last is the one held
+	held, fetched, requests, err := s.readChunk(ctx, "", "", floor, cur, &chunks)
+	if err != nil {
+		return cur, err
+	}
+	for {
+		next := s.advance(cur, held)
+		if len(held) > 0 || next.After != cur.After {
+			if err := s.emit(ctx, host, held, next, fetched, requests); err != nil {
+				return cur, err
+			}
+		}
+		cur = next
+		if len(chunks) <= 1 {
+			return cur, nil
+		}
+		chunks = chunks[:len(chunks)-1]
+		c := chunks[len(chunks)-1]
+		held, fetched, requests, err = s.readChunk(ctx, c.after, c.last, floor, cur, nil)
+		if err != nil {
+			return cur, err
+		}
+	}
+}
+
+// readChunk walks newest first from the cursor after ("" for the newest)
+// until the event last, or, when last is "", down to floor, and returns the
+// events not delivered yet, oldest first. With chunks it records every
+// chunk of max_window_events new events and returns the oldest.
+func (s *OrgLogsSource) readChunk(ctx context.Context, after, last string, floor int64, cur orgCursor, chunks *[]chunk) ([]pipeline.Event, int, int, error) {
+	q := url.Values{"order": {"desc"}}
+	if after != "" {
+		q.Set("after", after)
+	}
 	var held []pipeline.Event // newest first
 	inHeld := map[string]struct{}{}
-	trimmed := false
-	after := ""
-walk:
-	for {
-		page, err := s.client.OrganizationLogs(ctx, "desc", after, s.cfg.PageSize, s.name)
-		if err != nil {
-			return nil, cur, false, pages, err
-		}
-		pages++
-		for _, ev := range page.Events {
-			if ev.Time.Unix() < floor {
-				break walk
-			}
-			if _, seen := cur.Seen[ev.ID]; seen {
-				continue
-			}
-			if _, dup := inHeld[ev.ID]; dup {
-				continue
-			}
-			held = append(held, ev)
-			inHeld[ev.ID] = struct{}{}
-			if len(held) > s.cfg.MaxWindowEvents {
-				delete(inHeld, held[0].ID)
-				held[0] = pipeline.Event{}
-				held = held[1:]
-				trimmed = true
-			}
-		}
-		if !page.HasMore {
-			break
-		}
-		after = page.Next
+	prev, fetched := after, 0
+	if chunks != nil {
+		*chunks = append(*chunks, chunk{after: after})
 	}
-	held = slices.Clone(held)
+	n, err := s.lister.Walk(ctx, q, nil, func(p httpapi.Page) bool {
+		for _, ev := range p.Events {
+			if ev.Time.Unix() < floor {
+				return false
+			}
+			fetched++
+			id := ev.ID
+			_, seen := cur.Seen[id]
+			_, dup := inHeld[id]
+			if !seen && !dup {
+				if chunks != nil && len(held) == s.cfg.MaxWindowEvents {
+					// A new chunk begins: the ones before are read again.
+					(*chunks)[len(*chunks)-1].last = held[len(held)-1].ID
+					*chunks = append(*chunks, chunk{after: prev})
+					held, inHeld = held[:0:0], map[string]struct{}{}
+				}
+				held = append(held, ev)
+				inHeld[id] = struct{}{}
+			}
+			prev = id
+			if id == last {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, 0, n, err
+	}
 	slices.Reverse(held)
 	slices.SortStableFunc(held, func(a, b pipeline.Event) int { return a.Time.Compare(b.Time) })
+	return held, fetched, n, nil
+}
 
-	next = orgCursor{V: 1, After: cur.After, Time: cur.Time, Seen: map[string]int64{}}
+// advance returns the cursor after delivering held (oldest first) from cur.
+func (s *OrgLogsSource) advance(cur orgCursor, held []pipeline.Event) orgCursor {
+	next := orgCursor{V: 1, After: cur.After, Time: cur.Time, Seen: map[string]int64{}}
 	if n := len(held); n > 0 {
 		next.After, next.Time = held[n-1].ID, max(held[n-1].Time.Unix(), cur.Time)
 	}
@@ -288,62 +338,28 @@ walk:
 			next.Seen[ev.ID] = t
 		}
 	}
-	return held, next, trimmed, pages, nil
+	return next
 }
 
-// deliver hands events to the consumer in batches (the first marked
-// WindowStart, the last WindowEnd) and saves next once all were
-// acknowledged. A failed delivery is retried whole. When ctx is done it
-// keeps going for up to host.DrainTimeout; committed is false when the
-// shutdown interrupted it (the events are delivered again after restart).
-func (s *OrgLogsSource) deliver(ctx context.Context, host pipeline.SourceHost, events []pipeline.Event, next orgCursor, pages int, started time.Time) (committed bool, err error) {
-	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(host.DrainTimeout, cancel)
-		context.AfterFunc(dctx, func() { t.Stop() })
-	})
-	defer stop()
-
-	cursorBytes, err := json.Marshal(next)
+// decodeOrgLogsPage reads one page of request logs.
+func decodeOrgLogsPage(body []byte, source string, observed time.Time) (httpapi.Page, error) {
+	env, err := DecodeList(body)
 	if err != nil {
-		return false, pipeline.Permanent(err)
+		return httpapi.Page{}, err
 	}
-	for attempt := 0; ; attempt++ {
-		err := s.deliverOnce(dctx, host.Next, events)
-		if err == nil {
-			if err = host.Store.Save(dctx, s.name, cursorBytes); err == nil {
-				s.tel.EventsFetched(s.name, len(events))
-				s.tel.WindowCommitted(s.name, len(events), time.Since(started), time.Unix(next.Time, 0))
-				s.log.Info("organization logs committed", "events", len(events), "pages", pages, "after", next.After,
-					"took", time.Since(started).Round(time.Millisecond))
-				return true, nil
-			}
-			err = fmt.Errorf("saving checkpoint: %w", err)
+	page := httpapi.Page{Events: make([]pipeline.Event, 0, len(env.Data)), HasMore: *env.HasMore}
+	for _, raw := range env.Data {
+		ev, err := ParseOrganizationLog(raw, source, observed)
+		if err != nil {
+			return httpapi.Page{}, err
 		}
-		if dctx.Err() != nil {
-			s.log.Warn("shutdown interrupted a delivery; it will be delivered again after restart", "events", len(events))
-			return false, nil
-		}
-		if pipeline.IsPermanent(err) {
-			return false, fmt.Errorf("source %q: %w", s.name, err)
-		}
-		wait := min(time.Duration(attempt+1)*time.Second, 30*time.Second)
-		s.log.Warn("delivering organization logs failed; retrying them whole", "err", err, "retry_in", wait)
-		if pipeline.Sleep(dctx, wait) != nil {
-			return false, nil
+		page.Events = append(page.Events, ev)
+	}
+	if n := len(page.Events); n > 0 {
+		page.Next = page.Events[n-1].ID
+		if page.HasMore && env.LastID != nil && *env.LastID != page.Next {
+			return httpapi.Page{}, fmt.Errorf("last_id %q is not the id of the last event", *env.LastID)
 		}
 	}
-}
-
-func (s *OrgLogsSource) deliverOnce(ctx context.Context, next pipeline.Consumer, events []pipeline.Event) error {
-	n := len(events)
-	for i := 0; i == 0 || i < n; i += s.cfg.BatchSize {
-		end := min(i+s.cfg.BatchSize, n)
-		b := pipeline.Batch{Source: s.name, Events: events[i:end], WindowStart: i == 0, WindowEnd: end == n}
-		if err := next.Consume(ctx, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return page, nil
 }

@@ -51,12 +51,6 @@ func (d *Dedup) Len() int {
 	return len(d.seen)
 }
 
-// WholeBatch marks dedup as a pipeline.WholeBatchTransform: it drops the
-// later copies within a batch, so it must not get a batch in parts.
-func (d *Dedup) WholeBatch() {}
-
-var _ pipeline.WholeBatchTransform = (*Dedup)(nil)
-
 // Process drops events whose id another source already passed (see the
 // package doc), and copies within b after the first. It holds a mutex for
 // the duration of the batch, does not block otherwise, and ignores ctx.

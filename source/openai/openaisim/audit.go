@@ -154,6 +154,11 @@ func (s *Server) appendEvent(b []byte, i int64) []byte {
 }
 
 func (s *Server) appendEventMeta(b []byte, i int64, m *meta) []byte {
+	return s.appendEventAs(b, i, i, m)
+}
+
+// appendEventAs renders audit event i under the id of index id.
+func (s *Server) appendEventAs(b []byte, i, id int64, m *meta) []byte {
 	t := &catalog[m.typ]
 	d := s.dir
 	r := &m.r
@@ -162,7 +167,7 @@ func (s *Server) appendEventMeta(b []byte, i int64, m *meta) []byte {
 	w.open()
 	w.key("id")
 	w.b = append(w.b, '"')
-	w.b = s.appendAuditID(w.b, i, sec)
+	w.b = s.appendAuditID(w.b, id, sec)
 	w.b = append(w.b, '"')
 	w.kstr("type", t.name)
 	w.kint("effective_at", sec)
@@ -484,6 +489,10 @@ func (s *Server) match(f *auditFilter, m *meta) bool {
 func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	now := s.now().UnixNano()
 	count := s.audit.count(now)
+	fault := listFault(w)
+	if fault == FaultLoop {
+		r = loopPage(w, r)
+	}
 	f, ok := s.parseAuditQuery(w, r, count)
 	if !ok {
 		return
@@ -532,6 +541,9 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if fault == FaultOversize && s.oversizeAudit(w, r, idx[:n], count, f.limit) {
+		return
+	}
 	var first, last string
 	if n > 0 {
 		first, last = s.EventID(int(idx[0])), s.EventID(int(idx[n-1]))
@@ -539,7 +551,19 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	if bw, ok := w.(*buffered); ok {
 		bw.events = int64(n)
 	}
+	hasMore = hasMore || fault == FaultLoop
 	writeList(w, n, first, last, hasMore, func(w *jw, k int) {
 		w.b = s.appendEventMeta(w.b, idx[k], &metas[k])
+	}, nil)
+}
+
+// oversizeAudit streams an oversize answer built from the page's events
+// (see oversizeFrom).
+func (s *Server) oversizeAudit(w http.ResponseWriter, r *http.Request, page []int64, count int64, limit int) bool {
+	return s.oversizeFrom(w, r, page, count, limit, func(b []byte, i, id int64) []byte {
+		m := s.auditMeta(i)
+		return s.appendEventAs(b, i, id, &m)
+	}, func(i, id int64) string {
+		return string(s.appendAuditID(nil, id, s.audit.seconds(i)))
 	}, nil)
 }

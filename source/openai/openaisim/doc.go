@@ -26,15 +26,28 @@
 // Options.LateFraction of late events) is not after Now. With
 // Options.Rate > 0 new events keep appearing as the clock advances.
 //
+// Every response's Date header comes from Now, not from the machine's
+// clock, because clients read the API's clock from it.
+//
 // Faults (429 with Retry-After, 500, 503, slow responses, connection
-// resets, truncated, garbled and malformed-envelope bodies) are injected per
-// request from a seeded sequence and can be changed at run time with
-// SetFaults.
+// resets, truncated, garbled and malformed-envelope bodies, and on the two
+// log lists a cursor that loops and a 300,000-record page streamed as it is
+// generated) are injected per request from a seeded sequence and can be
+// changed at run time with SetFaults.
+//
+// Load is simulated too, so that a client's pacing, timeouts and
+// concurrency can be exercised: Options.Latency delays every answer by a
+// log-normal draw (long-tailed, like real response times), and
+// Options.RateLimit (with Options.RateSchedule to change it during a run)
+// refuses requests beyond a rate per API key with OpenAI's 429, usually
+// with a Retry-After. Both run on the wall clock, whatever Now says.
 //
 // For assertions, VisibleIDs (and VisibleTenantIDs, VisibleLogIDs) list what
 // a complete reader can fetch right now, Event and Log render any record,
-// EventID and LogID name it, and Stats counts requests, pages, records
-// served and faults by kind.
+// EventID and LogID name it, and Stats counts requests (by route), pages,
+// records served, faults by kind and rate-limited requests. GET /_sim/stats
+// serves the same counters as JSON, unauthenticated, to a harness in
+// another process.
 //
 // It is for tests, benchmarks and the demo and simulate commands. It is not
 // a mock of every Admin endpoint, it does not accept writes, and it makes no

@@ -164,9 +164,7 @@ func (s *Server) delay(r *http.Request) bool {
 	if s.opts.Latency.Median <= 0 {
 		return true
 	}
-	n := s.latSeq.Add(1)
-	draw := newRNG(s.key ^ 0x6c6174656e6379 ^ n*0x9e3779b97f4a7c15)
-	d := s.opts.Latency.sample(&draw)
+	d := s.latencyDraw()
 	if d <= 0 {
 		return true
 	}
@@ -179,4 +177,11 @@ func (s *Server) delay(r *http.Request) bool {
 		s.stats.cancelled.Add(1)
 		return false
 	}
+}
+
+// latencyDraw is the next delay of the seeded sequence.
+func (s *Server) latencyDraw() time.Duration {
+	n := s.latSeq.Add(1)
+	draw := newRNG(s.key ^ 0x6c6174656e6379 ^ n*0x9e3779b97f4a7c15)
+	return s.opts.Latency.sample(&draw)
 }

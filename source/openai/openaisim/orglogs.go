@@ -112,7 +112,10 @@ func (s *Server) decodeLogID(id string, limit int64) (int64, bool) {
 }
 
 // appendLog renders request-log record i.
-func (s *Server) appendLog(b []byte, i int64) []byte {
+func (s *Server) appendLog(b []byte, i int64) []byte { return s.appendLogAs(b, i, i) }
+
+// appendLogAs renders request-log record i under the id of index id.
+func (s *Server) appendLogAs(b []byte, i, id int64) []byte {
 	r := s.logRNG(i)
 	r.next() // the late draw
 	k := pickLogKind(&r)
@@ -121,7 +124,7 @@ func (s *Server) appendLog(b []byte, i int64) []byte {
 	w.open()
 	w.key("id")
 	w.b = append(w.b, '"')
-	w.b = s.appendLogID(w.b, i)
+	w.b = s.appendLogID(w.b, id)
 	w.b = append(w.b, '"')
 	w.kstr("object", "organization.log")
 	w.kstr("event", k.event)
@@ -334,6 +337,10 @@ func (s *Server) serveOrgLogs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	fault := listFault(w)
+	if fault == FaultLoop {
+		r = loopPage(w, r)
+	}
 	q := r.URL.Query()
 	asc := false
 	switch o := q.Get("order"); o {
@@ -375,6 +382,9 @@ func (s *Server) serveOrgLogs(w http.ResponseWriter, r *http.Request) {
 		for i := start; i >= 0 && take(i); i-- {
 		}
 	}
+	if fault == FaultOversize && s.oversizeLogs(w, r, idx, count, limit) {
+		return
+	}
 	var first, last string
 	if len(idx) > 0 {
 		first, last = s.LogID(int(idx[0])), s.LogID(int(idx[len(idx)-1]))
@@ -382,11 +392,12 @@ func (s *Server) serveOrgLogs(w http.ResponseWriter, r *http.Request) {
 	if bw, ok := w.(*buffered); ok {
 		bw.logs = int64(len(idx))
 	}
+	hasMore = hasMore || fault == FaultLoop
 	writeList(w, len(idx), first, last, hasMore, func(b *jw, k int) {
 		b.b = s.appendLog(b.b, idx[k])
 	}, func(b *jw) {
 		b.key("after")
-		if hasMore {
+		if hasMore && last != "" {
 			b.str(last)
 		} else {
 			b.null()
@@ -408,4 +419,15 @@ func (s *Server) serveOrgLog(w http.ResponseWriter, r *http.Request) {
 		bw.logs = 1
 	}
 	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
+}
+
+// oversizeLogs streams an oversize answer built from the page's records
+// (see oversizeFrom).
+func (s *Server) oversizeLogs(w http.ResponseWriter, r *http.Request, page []int64, count int64, limit int) bool {
+	return s.oversizeFrom(w, r, page, count, limit, s.appendLogAs, func(_, id int64) string {
+		return string(s.appendLogID(nil, id))
+	}, func(b *jw, last string) {
+		b.key("after")
+		b.str(last)
+	})
 }

@@ -61,17 +61,17 @@ type Server struct {
 // has_more, so it counts as corrupted). The JSON form is what GET
 // /_sim/stats serves, for a harness in another process.
 type Stats struct {
-	Requests     int64               `json:"requests"`      // every API request received (not /_sim/stats)
-	Faults       map[FaultKind]int64 `json:"faults"`        // injected faults, by kind
-	RateLimited  int64               `json:"rate_limited"`  // 429s of the rate limit (not the injected 429 faults)
-	Pages        int64               `json:"pages"`         // list pages served successfully (all list endpoints)
-	Events       int64               `json:"events"`        // audit events served
-	Logs         int64               `json:"logs"`          // request-log records served
-	Unauthorized int64               `json:"unauthorized"`  // 401s
-	BadRequests  int64               `json:"bad_requests"`  // 400s
-	NotFound     int64               `json:"not_found"`     // 404s
-	Cancelled    int64               `json:"cancelled"`     // requests whose client gave up during the latency
-	Paths        map[string]int64    `json:"paths"`         // requests by route, e.g. "/v1/organization/audit_logs"; unknown paths under "other"
+	Requests     int64               `json:"requests"`     // every API request received (not /_sim/stats)
+	Faults       map[FaultKind]int64 `json:"faults"`       // injected faults, by kind
+	RateLimited  int64               `json:"rate_limited"` // 429s of the rate limit (not the injected 429 faults)
+	Pages        int64               `json:"pages"`        // list pages served successfully (all list endpoints)
+	Events       int64               `json:"events"`       // audit events served
+	Logs         int64               `json:"logs"`         // request-log records served
+	Unauthorized int64               `json:"unauthorized"` // 401s
+	BadRequests  int64               `json:"bad_requests"` // 400s
+	NotFound     int64               `json:"not_found"`    // 404s
+	Cancelled    int64               `json:"cancelled"`    // requests whose client gave up during the latency
+	Paths        map[string]int64    `json:"paths"`        // requests by route, e.g. "/v1/organization/audit_logs"; unknown paths under "other"
 }
 
 // FaultCount is the total of injected faults of every kind.
@@ -300,6 +300,7 @@ type buffered struct {
 	// The faults a list handler carries out itself, and what it did.
 	fault    FaultKind           // FaultLoop or FaultOversize, else ""
 	out      http.ResponseWriter // the real writer, for an oversize stream
+	begin    time.Time           // when the request came in
 	looped   bool                // the handler answered a loop page
 	streamed bool                // the handler streamed an oversize answer to out
 }
@@ -411,7 +412,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	b := bufPool.Get().(*buffered)
 	b.h, b.status, b.body, b.events, b.logs, b.page = h, 0, b.body[:0], 0, 0, false
-	b.fault, b.out, b.looped, b.streamed = "", w, false, false
+	b.fault, b.out, b.begin, b.looped, b.streamed = "", w, begin, false, false
 	if kind == FaultLoop || kind == FaultOversize {
 		b.fault = kind
 	}
@@ -423,8 +424,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 	next := http.Handler(s.mux)
 	next.ServeHTTP(b, r)
-	if b.streamed {
-		s.countFault(FaultOversize)
+	if b.streamed { // counted when the stream began
 		return
 	}
 	if b.status == 0 {
@@ -432,7 +432,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	body := b.body
 	corrupt := false
-	if b.looped {
+	if b.looped && b.status == http.StatusOK {
 		s.countFault(FaultLoop)
 		corrupt = true
 	}

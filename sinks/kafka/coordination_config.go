@@ -1,4 +1,4 @@
-package coordinator
+package kafka
 
 import (
 	"errors"
@@ -7,13 +7,10 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// Config is the top-level `coordination:` section.
-type Config struct {
-	// Type is the coordinator; "kafka" is the only one.
-	Type string `koanf:"type"`
-	// Sink names the kafka sink (exactly_once, with the kafka checkpoint
-	// store) whose cluster coordinates the replicas.
-	Sink string `koanf:"sink"`
+// CoordinationConfig is the `coordination:` section of the Kafka cursor
+// store: replicas of auditrelay that keep their cursors in the same Kafka
+// cluster share the sources out through a consumer group.
+type CoordinationConfig struct {
 	// Group is the consumer group the replicas join (default auditrelay).
 	// Replicas of different deployments need different groups.
 	Group string `koanf:"group"`
@@ -36,12 +33,22 @@ type Config struct {
 	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
 }
 
-var _ pipeline.Config = (*Config)(nil)
+var (
+	_ pipeline.Config    = (*CoordinationConfig)(nil)
+	_ pipeline.Defaulter = (*CoordinationConfig)(nil)
+)
 
-// DefaultConfig returns the defaults of the section.
-func DefaultConfig() *Config {
-	return &Config{
-		Type:              "kafka",
+// DefaultCoordinationConfig returns the defaults of the section.
+func DefaultCoordinationConfig() *CoordinationConfig {
+	c := &CoordinationConfig{}
+	c.SetDefaults()
+	return c
+}
+
+// SetDefaults implements pipeline.Defaulter: a `coordination:` section
+// that sets some keys gets the defaults of the others.
+func (c *CoordinationConfig) SetDefaults() {
+	*c = CoordinationConfig{
 		Group:             "auditrelay",
 		Topic:             "auditrelay-coordination",
 		ReplicationFactor: -1,
@@ -52,14 +59,8 @@ func DefaultConfig() *Config {
 }
 
 // Validate reports every problem of the section, each naming its key.
-func (c *Config) Validate() error {
+func (c *CoordinationConfig) Validate() error {
 	var errs []error
-	if c.Type != "kafka" {
-		errs = append(errs, pipeline.FieldError("type", "must be kafka, got %q", c.Type))
-	}
-	if c.Sink == "" {
-		errs = append(errs, pipeline.FieldError("sink", "must name a kafka sink with exactly_once"))
-	}
 	if c.Group == "" {
 		errs = append(errs, pipeline.FieldError("group", "must be set"))
 	}

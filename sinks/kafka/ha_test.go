@@ -1,4 +1,4 @@
-package coordinator_test
+package kafka_test
 
 import (
 	"slices"

@@ -1,4 +1,4 @@
-package coordinator
+package kafka
 
 import (
 	"context"
@@ -16,22 +16,10 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// Sink is what the coordinator needs of the Kafka sink it names: its
-// cluster, and a way to drop a source's transactional producer when the
-// source moves to another replica. *kafka.Sink implements it.
-type Sink interface {
-	// ClientOpts returns options connecting a client to the sink's cluster.
-	ClientOpts() []kgo.Opt
-	// ExactlyOnce reports whether windows are written in transactions.
-	ExactlyOnce() bool
-	// ReleaseSource closes the transactional producer of a stopped source.
-	ReleaseSource(ctx context.Context, source string) error
-}
-
 // OwnershipObserver is an optional extension of the pipeline.Telemetry
-// given to New: the coordinator reports to it which sources this replica
-// runs, so that readiness does not hold a source another replica runs
-// against this one. Implementations must be safe for concurrent use and
+// given to the store: the coordinator reports to it which sources this
+// replica runs, so that readiness does not hold a source another replica
+// runs against this one. Implementations must be safe for concurrent use and
 // must not block.
 type OwnershipObserver interface {
 	// SourceOwned is called with false for every source when the group
@@ -39,26 +27,26 @@ type OwnershipObserver interface {
 	SourceOwned(source string, owned bool)
 }
 
-// Coordinator owns the group membership of one replica and runs each
-// wrapped source only while this replica owns it. Create it with New, wrap
-// every source with Wrap before the pipeline runs; the group is joined when
-// the first wrapped source starts and left when the last one shuts down.
-// Safe for concurrent use.
-type Coordinator struct {
-	cfg  Config
-	sink Sink
+// coordinator shares the sources of a config among the replicas of
+// auditrelay, with Kafka as the coordinator (see the package doc). It joins
+// the group at the first Acquire (a `run --once` never calls it, so it never
+// takes sources from running replicas) and leaves it at stop. Safe for
+// concurrent use.
+type coordinator struct {
+	cfg  CoordinationConfig
+	sink *TxnSink
 	log  *slog.Logger
 	obs  OwnershipObserver // nil when the telemetry lacks it
 
 	mu      sync.Mutex
 	slots   map[string]*slot // by source name
 	byPart  map[int32][]*slot
-	refs    int // started wrappers
+	joined  bool
 	cl      *kgo.Client
 	changed chan struct{} // closed and replaced whenever ownership changes
 }
 
-// slot is the ownership state of one source. Guarded by Coordinator.mu.
+// slot is the ownership state of one source. Guarded by coordinator.mu.
 type slot struct {
 	name  string
 	owned bool
@@ -70,34 +58,18 @@ type slot struct {
 	done   chan struct{}
 }
 
-// New returns a coordinator for cfg (validated) that talks to the cluster
-// of sink, which must run exactly_once. tel (may be nil) is told which
-// sources this replica owns when it implements OwnershipObserver. Nothing
-// connects before a wrapped source starts.
-func New(cfg Config, sink Sink, log *slog.Logger, tel pipeline.Telemetry) (*Coordinator, error) {
-	if !sink.ExactlyOnce() {
-		return nil, pipeline.Permanent(fmt.Errorf("coordination.sink: kafka sink %q must have exactly_once: replicas hand sources over through its transactions", cfg.Sink))
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	c := &Coordinator{cfg: cfg, sink: sink, log: log, slots: map[string]*slot{}, changed: make(chan struct{})}
+// newCoordinator returns a coordinator of sources over the cluster of sink.
+func newCoordinator(cfg CoordinationConfig, sink *TxnSink, sources []string, log *slog.Logger, tel pipeline.Telemetry) *coordinator {
+	c := &coordinator{cfg: cfg, sink: sink, log: log, slots: map[string]*slot{}, changed: make(chan struct{})}
 	c.obs, _ = tel.(OwnershipObserver)
-	return c, nil
-}
-
-// Wrap returns src wrapped so that it runs only while this replica owns
-// source name. It fits pipeline.Pipeline.WrapSources. Call it for every
-// source before the pipeline starts.
-func (c *Coordinator) Wrap(name string, src pipeline.Source) pipeline.Source {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.slots[name] = &slot{name: name, grant: make(chan struct{})}
-	return &source{c: c, name: name, inner: src}
+	for _, n := range sources {
+		c.slots[n] = &slot{name: n, grant: make(chan struct{})}
+	}
+	return c
 }
 
 // Owned returns the sorted names of the sources this replica owns now.
-func (c *Coordinator) Owned() []string {
+func (c *coordinator) Owned() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []string
@@ -112,7 +84,7 @@ func (c *Coordinator) Owned() []string {
 
 // Changed returns a channel closed at the next change of ownership, for
 // tests and status pages that wait for a hand-over.
-func (c *Coordinator) Changed() <-chan struct{} {
+func (c *coordinator) Changed() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.changed
@@ -120,7 +92,7 @@ func (c *Coordinator) Changed() <-chan struct{} {
 
 // MemberID returns this replica's member id in the group ("" before it
 // joined).
-func (c *Coordinator) MemberID() string {
+func (c *coordinator) MemberID() string {
 	c.mu.Lock()
 	cl := c.cl
 	c.mu.Unlock()
@@ -131,25 +103,24 @@ func (c *Coordinator) MemberID() string {
 	return id
 }
 
-// start joins the group when the first wrapper starts: it maps the sources
-// to the partitions of the coordination topic (creating the topic when
+// ensureJoined joins the group on the first call: it maps the sources to
+// the partitions of the coordination topic (creating the topic when
 // missing) and creates the group client. ctx bounds the topic lookup.
-func (c *Coordinator) start(ctx context.Context) error {
+func (c *coordinator) ensureJoined(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.refs++
-	if c.refs > 1 {
+	if c.joined {
 		return nil
 	}
-	err := c.join(ctx)
-	if err != nil {
-		c.refs--
+	if err := c.join(ctx); err != nil {
+		return err
 	}
-	return err
+	c.joined = true
+	return nil
 }
 
 // join runs with c.mu held.
-func (c *Coordinator) join(ctx context.Context) error {
+func (c *coordinator) join(ctx context.Context) error {
 	names := make([]string, 0, len(c.slots))
 	for n := range c.slots {
 		names = append(names, n)
@@ -171,7 +142,7 @@ func (c *Coordinator) join(ctx context.Context) error {
 		p := int32(i) % parts
 		c.byPart[p] = append(c.byPart[p], c.slots[n])
 	}
-	opts := append(c.sink.ClientOpts(),
+	opts := append(c.sink.clientOpts(),
 		kgo.ConsumerGroup(c.cfg.Group),
 		kgo.ConsumeTopics(c.cfg.Topic),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
@@ -194,8 +165,8 @@ func (c *Coordinator) join(ctx context.Context) error {
 
 // ensureTopic returns the partition count of the coordination topic,
 // creating it with want partitions when it is missing.
-func (c *Coordinator) ensureTopic(ctx context.Context, want int32) (int32, error) {
-	cl, err := kgo.NewClient(append(c.sink.ClientOpts(), kgo.MetadataMinAge(250*time.Millisecond))...)
+func (c *coordinator) ensureTopic(ctx context.Context, want int32) (int32, error) {
+	cl, err := kgo.NewClient(append(c.sink.clientOpts(), kgo.MetadataMinAge(250*time.Millisecond))...)
 	if err != nil {
 		return 0, fmt.Errorf("coordinator: %w", err)
 	}
@@ -235,19 +206,17 @@ func (c *Coordinator) ensureTopic(ctx context.Context, want int32) (int32, error
 	}
 }
 
-// stop leaves the group when the last wrapper shuts down. Leaving makes
-// Kafka hand this replica's sources to the others at once, without waiting
-// for the session timeout. ctx and the session timeout bound the leave.
-func (c *Coordinator) stop(ctx context.Context) {
+// stop leaves the group. Leaving makes Kafka hand this replica's sources
+// to the others at once, without waiting for the session timeout. ctx and
+// the session timeout bound the leave.
+func (c *coordinator) stop(ctx context.Context) {
 	c.mu.Lock()
-	c.refs--
-	if c.refs > 0 || c.cl == nil {
-		c.mu.Unlock()
+	cl := c.cl
+	c.cl, c.joined = nil, false
+	c.mu.Unlock()
+	if cl == nil {
 		return
 	}
-	cl := c.cl
-	c.cl = nil
-	c.mu.Unlock()
 	// Past the session timeout Kafka expels this member anyway: do not
 	// let an unreachable coordinator hold the shutdown longer.
 	lctx, cancel := context.WithTimeout(ctx, c.cfg.SessionTimeout)
@@ -261,7 +230,7 @@ func (c *Coordinator) stop(ctx context.Context) {
 
 // onAssigned grants the sources of the assigned partitions. It runs in the
 // client's group loop.
-func (c *Coordinator) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (c *coordinator) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var got []string
@@ -287,7 +256,7 @@ func (c *Coordinator) onAssigned(_ context.Context, _ *kgo.Client, assigned map[
 // away and blocks until their runs stopped and released their producers,
 // so that the group moves a partition on only after its source stopped
 // here. It runs in the client's group loop; ctx is the client's.
-func (c *Coordinator) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+func (c *coordinator) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	t0 := time.Now()
 	c.mu.Lock()
 	var lost []string
@@ -323,72 +292,33 @@ func (c *Coordinator) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[
 	}
 }
 
-func (c *Coordinator) notifyLocked() {
+func (c *coordinator) notifyLocked() {
 	close(c.changed)
 	c.changed = make(chan struct{})
 }
 
-// source runs its inner source only while the coordinator grants it.
-type source struct {
-	c     *Coordinator
-	name  string
-	inner pipeline.Source
-
-	mu      sync.Mutex
-	started bool
-}
-
-var _ pipeline.Source = (*source)(nil)
-
-// Start starts the inner source and, for the first source, joins the
-// group. ctx bounds the start-up only.
-func (s *source) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started {
-		return nil
+// Acquire blocks until this replica owns source (joining the group on the
+// first call) or ctx is done. The returned context is cancelled when the
+// source is revoked; release must be called once the source stopped: it
+// closes the source's transactional producer (a later run here initializes
+// the transactional id afresh) and lets a pending revocation complete.
+func (c *coordinator) Acquire(ctx context.Context, source string) (context.Context, func(), error) {
+	if err := c.ensureJoined(ctx); err != nil {
+		return nil, nil, err
 	}
-	if err := s.c.start(ctx); err != nil {
-		return err
-	}
-	if err := s.inner.Start(ctx); err != nil {
-		s.c.stop(ctx)
-		return err
-	}
-	s.started = true
-	return nil
-}
-
-// Shutdown shuts the inner source down and, for the last source, leaves
-// the group. Safe without Start and twice; ctx bounds it.
-func (s *source) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.inner.Shutdown(ctx)
-	if s.started {
-		s.started = false
-		s.c.stop(ctx)
-	}
-	return err
-}
-
-// Run blocks until this replica owns the source, runs the inner source
-// with a context that is cancelled when ownership is revoked (the inner
-// source then drains and commits as at a shutdown), releases the source's
-// transactional producer, and waits for ownership again. It returns when
-// ctx is done, when the inner source fails while still owned (the runner
-// restarts it), or, with host.Once, when the inner source caught up.
-func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
-	c := s.c
 	for {
 		c.mu.Lock()
-		sl := c.slots[s.name]
+		sl := c.slots[source]
+		if sl == nil {
+			c.mu.Unlock()
+			return nil, nil, fmt.Errorf("coordinator: unknown source %q", source)
+		}
 		grant := sl.grant
 		c.mu.Unlock()
 		select {
 		case <-grant:
 		case <-ctx.Done():
-			return nil
+			return nil, nil, ctx.Err()
 		}
 		c.mu.Lock()
 		if !sl.owned {
@@ -399,39 +329,26 @@ func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
 		done := make(chan struct{})
 		sl.cancel, sl.done = cancel, done
 		c.mu.Unlock()
-
-		c.log.Info("running source", "source", s.name)
-		err := s.inner.Run(rctx, host)
-		revoked := rctx.Err() != nil && ctx.Err() == nil
-		cancel()
-		s.release(ctx)
-		c.mu.Lock()
-		sl.cancel, sl.done = nil, nil
-		c.mu.Unlock()
-		close(done)
-
-		switch {
-		case ctx.Err() != nil:
-			return err
-		case revoked:
-			if err != nil {
-				c.log.Warn("source stopped with an error after this replica lost it", "source", s.name, "err", err)
-			} else {
-				c.log.Info("source stopped: another replica takes it over", "source", s.name)
-			}
-			continue
+		c.log.Info("running source", "source", source)
+		release := func() {
+			cancel()
+			c.release(ctx, source)
+			c.mu.Lock()
+			sl.cancel, sl.done = nil, nil
+			c.mu.Unlock()
+			close(done)
 		}
-		return err
+		return rctx, release, nil
 	}
 }
 
 // release closes the source's transactional producer so that a later run
 // here initializes the transactional id afresh. It is bounded by the
 // session timeout: a replica that cannot reach Kafka is fenced anyway.
-func (s *source) release(ctx context.Context) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.c.cfg.SessionTimeout)
+func (c *coordinator) release(ctx context.Context, source string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SessionTimeout)
 	defer cancel()
-	if err := s.c.sink.ReleaseSource(rctx, s.name); err != nil {
-		s.c.log.Warn("releasing the source's transactional producer", "source", s.name, "err", err)
+	if err := c.sink.releaseSource(rctx, source); err != nil {
+		c.log.Warn("releasing the source's transactional producer", "source", source, "err", err)
 	}
 }

@@ -1,0 +1,389 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/auditrelay/auditrelay/internal/retryafter"
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the API root, e.g. https://api.openai.com/v1.
+	BaseURL string
+	// Header is sent with every request: credentials (which must never
+	// appear in a log or an error: the client never prints headers) and
+	// versions.
+	Header http.Header
+	// Timeout bounds one HTTP request, body included.
+	Timeout time.Duration
+	// MaxRetries is how many times one request is retried.
+	MaxRetries int
+	// RetryWaitMin and RetryWaitMax bound the exponential backoff. A
+	// server's Retry-After is honoured up to MaxServerWait.
+	RetryWaitMin, RetryWaitMax, MaxServerWait time.Duration
+	// MaxBody bounds one response body (default 64 MiB): a larger body is
+	// refused before it is read whole, so a hostile or broken server
+	// cannot make the process hold more.
+	MaxBody int64
+	// ReadError turns a response with a status of 300 or more into an
+	// error: the vendor's error body and what a person should do. Nil
+	// reads a generic *APIError.
+	ReadError func(resp *http.Response) error
+	// Limiter paces the requests of the API key (shared by the sources
+	// that use the key); nil sends them unpaced.
+	Limiter *Limiter
+	// Clock, when set, learns the API's clock from the Date header of every
+	// response.
+	Clock *Clock
+	// Name labels telemetry and logs (the source name).
+	Name      string
+	Logger    *slog.Logger
+	Telemetry pipeline.Telemetry
+	// Transport replaces the HTTP transport (tests).
+	Transport http.RoundTripper
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// Client is the one retrying HTTP client of the API sources: one retry layer
+// (go-retryablehttp) that retries transport errors, 408, 409, 429, 5xx and
+// answers that are not a valid page, honours Retry-After-Ms, Retry-After
+// (seconds or HTTP date) and x-should-retry, and turns other 4xx into
+// permanent errors. Every attempt goes through the limiter. Safe for
+// concurrent use.
+type Client struct {
+	base    string
+	header  http.Header
+	ua      string
+	name    string
+	log     *slog.Logger
+	tel     pipeline.Telemetry
+	http    *retryablehttp.Client
+	maxW    time.Duration
+	maxBody int64
+	readErr func(*http.Response) error
+	clock   *Clock
+}
+
+// APIError is an error answer of an API.
+type APIError struct {
+	Status    int
+	Type      string
+	Code      string
+	Param     string
+	Message   string
+	RequestID string
+	// Hint says what to do about it (a refused key: which key and scope).
+	Hint string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Hint != "" {
+		b.WriteString(e.Hint)
+	} else {
+		fmt.Fprintf(&b, "HTTP %d", e.Status)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, "; API says: %s", e.Message)
+	}
+	if e.Param != "" {
+		fmt.Fprintf(&b, " (param %s)", e.Param)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [request id %s]", e.RequestID)
+	}
+	return b.String()
+}
+
+// GarbledError reports a 2xx answer that is not a valid page.
+type GarbledError struct {
+	Err       error
+	RequestID string
+}
+
+func (e *GarbledError) Error() string {
+	s := "response is not a valid page: " + e.Err.Error()
+	if e.RequestID != "" {
+		s += " [request id " + e.RequestID + "]"
+	}
+	return s
+}
+func (e *GarbledError) Unwrap() error { return e.Err }
+
+// NewClient returns a client for cfg.
+func NewClient(cfg Config) *Client {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tel := cfg.Telemetry
+	if tel == nil {
+		tel = pipeline.NopTelemetry{}
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		transport = t
+	}
+	c := &Client{
+		base:    strings.TrimRight(cfg.BaseURL, "/"),
+		header:  cfg.Header.Clone(),
+		ua:      cfg.UserAgent,
+		name:    cfg.Name,
+		log:     log,
+		tel:     tel,
+		maxW:    cfg.MaxServerWait,
+		maxBody: cfg.MaxBody,
+		readErr: cfg.ReadError,
+		clock:   cfg.Clock,
+	}
+	if c.maxW <= 0 {
+		c.maxW = 5 * time.Minute
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = 64 << 20
+	}
+	if c.readErr == nil {
+		c.readErr = func(resp *http.Response) error { return ReadAPIError(resp, "") }
+	}
+	var rt http.RoundTripper = &measured{next: transport, c: c}
+	if cfg.Limiter != nil {
+		rt = cfg.Limiter.Transport(rt)
+	}
+	rc := &retryablehttp.Client{
+		HTTPClient:   &http.Client{Timeout: cfg.Timeout, Transport: rt},
+		Logger:       nil, // we log retries ourselves, without URLs' query noise
+		RetryWaitMin: cfg.RetryWaitMin,
+		RetryWaitMax: cfg.RetryWaitMax,
+		RetryMax:     cfg.MaxRetries,
+		CheckRetry:   c.checkRetry,
+		Backoff:      c.backoff,
+		ErrorHandler: c.giveUp,
+	}
+	if rc.RetryWaitMin <= 0 {
+		rc.RetryWaitMin = 500 * time.Millisecond
+	}
+	if rc.RetryWaitMax <= 0 {
+		rc.RetryWaitMax = 30 * time.Second
+	}
+	c.http = rc
+	return c
+}
+
+// measured records every attempt's status and latency, and the API's clock.
+type measured struct {
+	next http.RoundTripper
+	c    *Client
+}
+
+func (m *measured) RoundTrip(r *http.Request) (*http.Response, error) {
+	t0 := time.Now()
+	resp, err := m.next.RoundTrip(r)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+		if m.c.clock != nil {
+			m.c.clock.Observe(resp.Header.Get("Date"))
+		}
+	}
+	m.c.tel.PageFetched(m.c.name, status, time.Since(t0))
+	return resp, err
+}
+
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			return false, err
+		}
+		var g *GarbledError
+		if errors.As(err, &g) {
+			return true, nil
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	switch resp.Header.Get("x-should-retry") {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return retryable(resp.StatusCode), nil
+}
+
+// retryable reports whether a status may succeed when asked again.
+func retryable(s int) bool {
+	return s == http.StatusRequestTimeout || s == http.StatusConflict || s == http.StatusTooManyRequests ||
+		(s >= 500 && s != http.StatusNotImplemented)
+}
+
+// serverWait reads Retry-After-Ms, then Retry-After (seconds or HTTP date).
+func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 && ms < 1e12 { // NaN and +Inf fail too
+			return time.Duration(ms * float64(time.Millisecond)), true
+		}
+	}
+	return retryafter.Parse(h.Get("Retry-After"), now)
+}
+
+func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	reason := "transport"
+	var wait time.Duration
+	if resp != nil {
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			reason = "429"
+		case resp.StatusCode >= 500:
+			reason = "5xx"
+		case resp.StatusCode < 300:
+			reason = "garbled"
+		default:
+			reason = strconv.Itoa(resp.StatusCode)
+		}
+		if d, ok := serverWait(resp.Header, time.Now()); ok {
+			wait = min(d, c.maxW)
+		}
+	}
+	if wait == 0 {
+		d := float64(lo) * float64(uint64(1)<<min(attempt, 30))
+		d = min(d, float64(hi))
+		// Jitter in [d/2, d): spreads the retries of many sources.
+		wait = time.Duration(d/2 + rand.Float64()*d/2)
+	}
+	c.tel.Retried(c.name, reason, wait)
+	c.log.Debug("retrying request", "reason", reason, "attempt", attempt+1, "wait", wait)
+	return wait
+}
+
+// giveUp turns the last failed attempt into an error.
+func (c *Client) giveUp(resp *http.Response, err error, tries int) (*http.Response, error) {
+	if resp != nil && resp.Body != nil {
+		defer resp.Body.Close()
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		if apiErr.Status >= 400 && apiErr.Status < 500 && !retryable(apiErr.Status) {
+			return nil, pipeline.Permanent(err)
+		}
+		return nil, err
+	}
+	if err == nil && resp != nil {
+		err = c.readErr(resp)
+		if errors.As(err, &apiErr) && !retryable(apiErr.Status) {
+			// x-should-retry: false on an answer that is otherwise
+			// retried (a 500 the API says is not transient).
+			err = pipeline.Permanent(err)
+		}
+	}
+	if err == nil {
+		err = errors.New("request failed")
+	}
+	return nil, fmt.Errorf("giving up after %d attempt(s): %w", tries, err)
+}
+
+// ReadAPIError reads an error answer: OpenAI's and Anthropic's bodies
+// ({"error": {"message", "type", "param", "code"}}), the request id
+// header, and hint (what a person should do) as given.
+func ReadAPIError(resp *http.Response, hint string) *APIError {
+	e := &APIError{Status: resp.StatusCode, Hint: hint, RequestID: resp.Header.Get("x-request-id")}
+	if e.RequestID == "" {
+		e.RequestID = resp.Header.Get("request-id")
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var env struct {
+		Error struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`
+			Param   any    `json:"param"`
+			Code    any    `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil {
+		e.Message, e.Type = env.Error.Message, env.Error.Type
+		if env.Error.Param != nil {
+			e.Param = fmt.Sprint(env.Error.Param)
+		}
+		if env.Error.Code != nil {
+			e.Code = fmt.Sprint(env.Error.Code)
+		}
+	}
+	return e
+}
+
+// Get fetches path?query and hands the body of a 2xx answer to decode. An
+// error from decode makes the attempt count as failed and retried (a
+// garbled page); after the last retry Get returns it. decode may be called
+// several times and must start afresh each time; it must not keep body. Get
+// blocks until then; ctx bounds every attempt and wait.
+func (c *Client) Get(ctx context.Context, path string, query url.Values, decode func(body []byte) error) error {
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return pipeline.Permanent(fmt.Errorf("building request: %w", err))
+	}
+	for k, vs := range c.header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
+	}
+	req.SetResponseHandler(func(resp *http.Response) error {
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return c.readErr(resp)
+		}
+		rid := resp.Header.Get("x-request-id")
+		if resp.ContentLength > c.maxBody {
+			return &GarbledError{Err: fmt.Errorf("body of %d bytes is larger than the %d a page may take", resp.ContentLength, c.maxBody), RequestID: rid}
+		}
+		var buf bytes.Buffer
+		if n := resp.ContentLength; n > 0 {
+			buf.Grow(int(n) + bytes.MinRead)
+		}
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxBody+1)); err != nil {
+			return err // transport error while reading: retried
+		}
+		body := buf.Bytes()
+		if int64(len(body)) > c.maxBody {
+			return &GarbledError{Err: fmt.Errorf("body larger than the %d bytes a page may take", c.maxBody), RequestID: rid}
+		}
+		if err := decode(body); err != nil {
+			return &GarbledError{Err: err, RequestID: rid}
+		}
+		return nil
+	})
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	resp.Body.Close()
+	return nil
+}

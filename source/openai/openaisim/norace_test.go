@@ -1,0 +1,5 @@
+//go:build !race
+
+package openaisim
+
+const raceEnabled = false

@@ -1,0 +1,552 @@
+package timewindow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// WalkFunc reads every event of [lo, hi) (unix seconds, inclusive lo) newest
+// first, handing each page to visit (more: a page follows) until visit
+// returns false or the range ends. It returns the requests it made. It
+// blocks until then; ctx cancels it.
+type WalkFunc func(ctx context.Context, lo, hi int64, visit func(page []pipeline.Event, more bool) bool) (requests int, err error)
+
+// Config is how a Planner cuts time.
+type Config struct {
+	// Overlap is how far back a window near the present re-reads for
+	// events that became visible late; Settle keeps a window's end this far
+	// behind the API's present.
+	Overlap, Settle time.Duration
+	// PollInterval is the wait between windows once caught up.
+	PollInterval time.Duration
+	// MaxWindowEvents bounds the events of one window (a single second
+	// that holds more is read whole, up to hardCapFactor times that).
+	MaxWindowEvents int
+	// MaxWindow is the longest stretch of time one request walks.
+	MaxWindow time.Duration
+	// MaxBuffered bounds the events held in memory across the stretches
+	// read ahead of delivery (default 4 x MaxWindowEvents).
+	MaxBuffered int
+	// Prefetch, when >= 0, caps the windows waiting for delivery: no new
+	// stretch is read while more wait (0: read and deliver in turn).
+	// Negative leaves it to MaxBuffered.
+	Prefetch int
+}
+
+// hardCapFactor bounds the events of a window that cannot be split (one
+// second of the API's time), in multiples of MaxWindowEvents.
+const hardCapFactor = 10
+
+// errTooDense is wrapped by the error of a second holding more events than
+// a window may take.
+var errTooDense = errors.New("one second holds more events than a window may take")
+
+// Planner turns a newest-first, time-filtered, cursor-paged API (OpenAI
+// audit logs, Anthropic activities) into windows committed oldest first.
+//
+// A window is [cursor - overlap, API now - settle). The first request of a
+// catch-up is the first page of the whole range: when the range fits one
+// page, that page is the window (the steady state of a live tail: one
+// request per poll). Otherwise the page's events are the range's newest
+// stretch and give the density of events; the rest is cut into stretches
+// planned to hold about half a window each and read concurrently, as many
+// at once as the limiter lets run, and their windows are committed in time
+// order. A stretch that fills up anyway is split at the second it reached:
+// the pages read cover [reached + 1, end) completely and become a window,
+// and the rest is planned again with the density just measured. Memory is
+// bounded by MaxBuffered events read ahead of delivery.
+type Planner struct {
+	Config
+	Walk WalkFunc
+	// Now is the API's clock (false while unknown: the local clock stands
+	// in, and the first answer corrects it).
+	Now func() (time.Time, bool)
+	// Limit is how many requests may run at once now (the limiter).
+	Limit func() int
+	Log   *slog.Logger
+}
+
+// Run reads from host.Cursor (or, without one, from start) and emits
+// windows until ctx is done or, with host.Once, until it caught up to the
+// API's present minus settle as it was when Run began. It returns an error
+// when a stretch cannot be read (after the client's retries).
+func (p *Planner) Run(ctx context.Context, host pipeline.SourceHost, start time.Time) error {
+	cur, err := decodeCursor(host.Cursor, start)
+	if err != nil {
+		return pipeline.Permanent(err)
+	}
+	if host.Cursor == nil {
+		p.Log.Info("no checkpoint, starting from start_at", "start_at", start.UTC().Format(time.RFC3339))
+	} else {
+		p.Log.Info("resuming from checkpoint", "cursor", fmtUnix(cur.Time), "seen", len(cur.Seen))
+	}
+	target := int64(math.MaxInt64)
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		now, _ := p.Now()
+		end := now.Unix() - int64(p.Settle/time.Second)
+		if host.Once {
+			if target == math.MaxInt64 {
+				target = end
+			}
+			end = min(end, target)
+		}
+		if cur.Time >= end {
+			if host.Once {
+				return nil
+			}
+			if pipeline.Sleep(ctx, p.PollInterval) != nil {
+				return nil
+			}
+			continue
+		}
+		next, reached, err := p.catchUp(ctx, host, cur, end)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		cur = next
+		if reached && !host.Once {
+			// Caught up: wait for new events instead of polling tiny windows.
+			if pipeline.Sleep(ctx, p.PollInterval) != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func fmtUnix(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
+// apiNow returns the API's time in unix seconds.
+func (p *Planner) apiNow() int64 {
+	t, _ := p.Now()
+	return t.Unix()
+}
+
+// overlapStart returns where a window starting at t begins: overlap seconds
+// early, for the events the window before it may have missed, unless that
+// window's fetch began overlap + settle seconds or more after t: an event it
+// did not see then became visible later than that after its time, which no
+// overlap covers (the documented limit). A cursor written before FetchedAt
+// existed has it 0, so its next window overlaps. A source without a cursor
+// reads nothing before start_at.
+func (p *Planner) overlapStart(t, prevFetched int64, cur Cursor) int64 {
+	overlap, settle := int64(p.Overlap/time.Second), int64(p.Settle/time.Second)
+	lo := t
+	if prevFetched < t+overlap+settle {
+		lo = t - overlap
+	}
+	if cur.initial {
+		lo = max(lo, cur.Time)
+	}
+	return lo
+}
+
+// catchUp reads [cur, end) and emits its windows. reached reports that it
+// got to end (the API's clock may pull end in once it is known).
+func (p *Planner) catchUp(ctx context.Context, host pipeline.SourceHost, cur Cursor, end int64) (Cursor, bool, error) {
+	lo := p.overlapStart(cur.Time, cur.FetchedAt, cur)
+	fetchedAt := p.apiNow()
+	var first []pipeline.Event
+	var more bool
+	reqs, err := p.Walk(ctx, lo, end, func(page []pipeline.Event, m bool) bool {
+		first, more = page, m
+		return false
+	})
+	if err != nil {
+		return cur, false, fmt.Errorf("reading %s..%s: %w", fmtUnix(lo), fmtUnix(end), err)
+	}
+	// The answer told the API's clock: a window must not end past what
+	// it shows yet.
+	end2 := min(end, p.apiNow()-int64(p.Settle/time.Second))
+	if end2 <= cur.Time {
+		return cur, false, nil
+	}
+	if end2 < end {
+		first = dropFrom(first, end2)
+	}
+	if !more {
+		next, err := p.emit(ctx, host, cur, end2, []part{{lo: lo, hi: end2, events: first, fetchedAt: fetchedAt, requests: reqs}})
+		return next, end2 == end, err
+	}
+	var tail *part
+	to, density := end2, 0.0
+	if len(first) > 0 {
+		oldest := first[0].Time.Unix()
+		for _, ev := range first {
+			oldest = min(oldest, ev.Time.Unix())
+		}
+		if oldest+1 < end2 {
+			// The page covers [oldest + 1, end2) whole: it is the last
+			// window.
+			tail = &part{lo: oldest + 1, hi: end2, events: dropBefore(first, oldest+1), fetchedAt: fetchedAt, requests: reqs}
+			to = oldest + 1
+		}
+		density = float64(len(first)) / float64(max(end2-oldest, 1))
+	}
+	b := &backfill{p: p, host: host, cur: cur, from: cur.Time, to: to, goal: end2, density: density, tail: tail}
+	next, err := b.run(ctx)
+	return next, err == nil && end2 == end, err
+}
+
+// dropFrom removes the events at or after t from a newest-first page.
+func dropFrom(evs []pipeline.Event, t int64) []pipeline.Event {
+	out := evs[:0:0]
+	for _, ev := range evs {
+		if ev.Time.Unix() < t {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// dropBefore keeps the events at or after t.
+func dropBefore(evs []pipeline.Event, t int64) []pipeline.Event {
+	out := evs[:0:0]
+	for _, ev := range evs {
+		if ev.Time.Unix() >= t {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// emit hands the window of parts to the engine and returns the cursor that
+// holds after it.
+func (p *Planner) emit(ctx context.Context, host pipeline.SourceHost, cur Cursor, goal int64, parts []part) (Cursor, error) {
+	w, next := finish(parts, cur, int64(p.Overlap/time.Second))
+	w.Goal = time.Unix(goal, 0).UTC()
+	raw, err := json.Marshal(next)
+	if err != nil {
+		return cur, pipeline.Permanent(err)
+	}
+	w.Cursor = raw
+	if err := host.Emit(ctx, w); err != nil {
+		return cur, err
+	}
+	return next, nil
+}
+
+// stretch is a planned range of time and what reading it produced.
+type stretch struct {
+	lo, hi int64 // [lo, hi): lo includes the overlap when there is one
+	state  int   // pending, running, read
+	// Set by the reader while running, read by the scheduler once read.
+	events    []pipeline.Event
+	split     int64 // > 0: the reader stopped at a full window, at this second
+	fetchedAt int64
+	requests  int
+	err       error
+}
+
+const (
+	pending = iota
+	running
+	read
+)
+
+// backfill reads [from, to) as concurrent stretches and emits their
+// windows in order, then the tail (the catch-up's first page).
+type backfill struct {
+	p        *Planner
+	host     pipeline.SourceHost
+	cur      Cursor // the cursor of the last window emitted (the emitter's)
+	from, to int64
+	goal     int64
+	density  float64 // events per second, smoothed
+	tail     *part
+
+	plan     []*stretch // in time order; the unplanned rest begins at frontier
+	frontier int64
+	running  int
+	held     atomic.Int64 // events read and not yet taken by the engine
+	waiting  atomic.Int64 // windows read and not yet taken by the engine
+	wake     chan struct{}
+	done     chan *stretch
+}
+
+func (b *backfill) run(ctx context.Context) (Cursor, error) {
+	p := b.p
+	b.frontier = b.from
+	b.wake = make(chan struct{}, 1)
+	b.done = make(chan *stretch)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// The emitter hands windows to the engine while stretches are read.
+	groups := make(chan []part, 64)
+	emitted := make(chan error, 1)
+	var cur Cursor
+	go func() {
+		cur = b.cur
+		for g := range groups {
+			next, err := p.emit(rctx, b.host, cur, b.goal, g)
+			if err != nil {
+				emitted <- err
+				cancel()
+				for range groups {
+				}
+				return
+			}
+			cur = next
+			n := 0
+			for _, pt := range g {
+				n += len(pt.events)
+			}
+			b.held.Add(-int64(n))
+			b.waiting.Add(-1)
+			b.signal()
+		}
+		emitted <- nil
+	}()
+
+	var err error
+	var wg sync.WaitGroup
+	for err == nil {
+		b.flush(groups)
+		if len(b.plan) == 0 && b.frontier >= b.to {
+			break
+		}
+		b.startReaders(rctx, &wg)
+		select {
+		case s := <-b.done:
+			b.running--
+			err = b.settle(s)
+		case <-b.wake:
+		case <-rctx.Done():
+			err = rctx.Err()
+		}
+	}
+	if err == nil && b.tail != nil {
+		b.waiting.Add(1)
+		groups <- []part{*b.tail}
+	}
+	if err != nil {
+		cancel()
+	}
+	go func() { wg.Wait(); close(b.done) }()
+	for range b.done { // readers still running after a failure
+	}
+	close(groups)
+	if eerr := <-emitted; err == nil {
+		err = eerr
+	}
+	return cur, err
+}
+
+// signal wakes the scheduler without blocking.
+func (b *backfill) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush sends the windows at the head of the plan that are read, joining
+// consecutive small ones up to a window's size.
+func (b *backfill) flush(groups chan<- []part) {
+	for len(b.plan) > 0 && b.plan[0].state == read {
+		var g []part
+		n := 0
+		for len(b.plan) > 0 && b.plan[0].state == read {
+			s := b.plan[0]
+			if len(g) > 0 && n+len(s.events) > b.p.MaxWindowEvents {
+				break
+			}
+			g = append(g, part{lo: s.lo, hi: s.hi, events: s.events, fetchedAt: s.fetchedAt, requests: s.requests})
+			n += len(s.events)
+			b.plan = b.plan[1:]
+		}
+		b.waiting.Add(1)
+		groups <- g
+	}
+}
+
+// target is how many events a planned stretch should hold: half a window,
+// less when many run at once so that they fit the memory bound.
+func (b *backfill) target() float64 {
+	p := b.p
+	t := float64(p.MaxWindowEvents) / 2
+	if lim := p.Limit(); lim > 1 {
+		t = min(t, float64(p.MaxBuffered)/float64(lim+1))
+	}
+	return max(t, 1)
+}
+
+// spanFor returns the length of a stretch expected to hold n events.
+func (b *backfill) spanFor(n float64) int64 {
+	span := int64(b.p.MaxWindow / time.Second)
+	if b.density > 0 {
+		span = min(span, int64(math.Ceil(n/b.density)))
+	}
+	return max(span, 1)
+}
+
+// startReaders starts stretches while the limiter, the memory bound and the
+// prefetch cap allow. The oldest unread stretch may always start when
+// nothing runs, so that the plan moves on whatever the bounds.
+func (b *backfill) startReaders(ctx context.Context, wg *sync.WaitGroup) {
+	p := b.p
+	for {
+		s := b.nextPending()
+		if s == nil {
+			return
+		}
+		limit := max(p.Limit(), 1)
+		full := b.held.Load() >= int64(p.MaxBuffered) || (p.Prefetch >= 0 && b.waiting.Load() > int64(p.Prefetch))
+		if b.running >= limit || (full && (b.running > 0 || b.plan[0] != s)) {
+			if s.state == pending && s.lo == -1 {
+				b.plan = b.plan[:len(b.plan)-1] // not planned after all
+			}
+			return
+		}
+		if s.lo == -1 {
+			b.planAt(s)
+		}
+		s.state = running
+		b.running++
+		wg.Go(func() { b.read(ctx, s) })
+	}
+}
+
+// nextPending returns the first pending stretch of the plan, or a new one
+// at the frontier (lo == -1: its bounds are set when it starts).
+func (b *backfill) nextPending() *stretch {
+	for _, s := range b.plan {
+		if s.state == pending {
+			return s
+		}
+	}
+	if b.frontier >= b.to {
+		return nil
+	}
+	s := &stretch{lo: -1}
+	b.plan = append(b.plan, s)
+	return s
+}
+
+// planAt gives a new stretch its bounds at the frontier. Near the end of
+// the range, the rest is shared out among the readers that are free, so
+// that they finish together instead of one long stretch finishing last.
+func (b *backfill) planAt(s *stretch) {
+	target := b.target()
+	span := b.spanFor(target)
+	rest := b.to - b.frontier
+	if free := max(b.p.Limit()-b.running, 1); b.density > 0 && float64(rest)*b.density <= target*float64(free) {
+		span = max((rest+int64(free)-1)/int64(free), 1)
+	}
+	t := b.frontier
+	hi := min(t+span, b.to)
+	prev := b.p.apiNow() // the stretch before it is read no earlier than now
+	if t == b.from {
+		prev = b.cur.FetchedAt
+	}
+	s.lo, s.hi = b.p.overlapStart(t, prev, b.cur), hi
+	b.frontier = hi
+}
+
+// read walks one stretch, stopping at a full window.
+func (b *backfill) read(ctx context.Context, s *stretch) {
+	p := b.p
+	s.fetchedAt = p.apiNow()
+	hardCap := hardCapFactor * p.MaxWindowEvents
+	s.requests, s.err = p.Walk(ctx, s.lo, s.hi, func(page []pipeline.Event, _ bool) bool {
+		s.events = append(s.events, page...)
+		b.held.Add(int64(len(page)))
+		defer b.signal()
+		if len(s.events) < p.MaxWindowEvents {
+			return true
+		}
+		reached := s.events[len(s.events)-1].Time.Unix()
+		for _, ev := range page {
+			reached = min(reached, ev.Time.Unix())
+		}
+		if reached+1 < s.hi {
+			s.split = reached + 1
+			return false
+		}
+		if len(s.events) > hardCap {
+			s.err = fmt.Errorf("%w (more than %d in %s; raise max_window_events)", errTooDense, hardCap, fmtUnix(reached))
+			return false
+		}
+		return true
+	})
+	select {
+	case b.done <- s:
+	case <-ctx.Done():
+		b.held.Add(-int64(len(s.events)))
+		select {
+		case b.done <- s: // the scheduler may still be collecting
+		default:
+		}
+	}
+}
+
+// settle takes a stretch whose reader returned.
+func (b *backfill) settle(s *stretch) error {
+	if s.err != nil {
+		return fmt.Errorf("reading %s..%s: %w", fmtUnix(s.lo), fmtUnix(s.hi), s.err)
+	}
+	if s.split == 0 {
+		b.learn(len(s.events), s.hi-s.lo)
+		s.state = read
+		return nil
+	}
+	// Keep what was read whole, [split, hi), as a window; plan the rest
+	// again with the density just seen. The events of the second the
+	// reader stopped in are read again with the rest.
+	kept := dropBefore(s.events, s.split)
+	b.held.Add(-int64(len(s.events) - len(kept)))
+	b.learn(len(kept), s.hi-s.split)
+	done := &stretch{lo: s.split, hi: s.hi, state: read, events: kept, fetchedAt: s.fetchedAt, requests: s.requests}
+	rest := b.replan(s.lo, s.split)
+	i := 0
+	for b.plan[i] != s {
+		i++
+	}
+	plan := append([]*stretch{}, b.plan[:i]...)
+	plan = append(plan, rest...)
+	plan = append(plan, done)
+	b.plan = append(plan, b.plan[i+1:]...)
+	p := b.p
+	p.Log.Debug("window full, split at the second it reached", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi),
+		"at", fmtUnix(s.split), "kept", len(kept), "rest_in", len(rest))
+	return nil
+}
+
+// replan cuts [lo, hi) into stretches of about target events each. The
+// first keeps lo (and so the overlap it may have).
+func (b *backfill) replan(lo, hi int64) []*stretch {
+	span := b.spanFor(b.target())
+	n := max(min((hi-lo+span-1)/span, 64), 1)
+	step := (hi - lo + n - 1) / n
+	var out []*stretch
+	for t := lo; t < hi; t += step {
+		out = append(out, &stretch{lo: t, hi: min(t+step, hi)})
+	}
+	return out
+}
+
+// learn updates the density with a stretch of span seconds that held n
+// events.
+func (b *backfill) learn(n int, span int64) {
+	d := float64(n) / float64(max(span, 1))
+	if b.density == 0 {
+		b.density = d
+		return
+	}
+	b.density += 0.5 * (d - b.density)
+}
