@@ -19,7 +19,7 @@ import (
 
 func registry(t *testing.T) *pipeline.Registry {
 	t.Helper()
-	r, err := pipeline.NewRegistry(openai.NewFactory(), file.NewFactory(), checkpoint.NewFileFactory(), checkpoint.NewMemoryFactory())
+	r, err := pipeline.NewRegistry(openai.NewFactory(nil), file.NewFactory(), checkpoint.NewFileFactory(), checkpoint.NewMemoryFactory())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // Kafka cursor store and its coordination of replicas are checked when the
 // config is loaded, each problem under its key.
 func TestKafkaStoreAndCoordination(t *testing.T) {
-	reg, err := pipeline.NewRegistry(openai.NewFactory(), file.NewFactory(), kafka.NewFactory(),
+	reg, err := pipeline.NewRegistry(openai.NewFactory(nil), file.NewFactory(), kafka.NewFactory(),
 		kafka.NewStoreFactory(), checkpoint.NewFileFactory())
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 // returns either a config or a *config.Error, and neither the error nor the
 // effective config ever shows the secret the environment holds.
 func FuzzParse(f *testing.F) {
-	reg, err := pipeline.NewRegistry(openai.NewFactory(), file.NewFactory(), checkpoint.NewFileFactory(), checkpoint.NewMemoryFactory())
+	reg, err := pipeline.NewRegistry(openai.NewFactory(nil), file.NewFactory(), checkpoint.NewFileFactory(), checkpoint.NewMemoryFactory())
 	if err != nil {
 		f.Fatal(err)
 	}

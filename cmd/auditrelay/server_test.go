@@ -302,7 +302,7 @@ func TestReadyzFollowsSinkHealth(t *testing.T) {
 	_, base := startSim(t, openaisim.Options{Seed: 3, Events: 50, Span: time.Hour, Rate: 20, APIKey: "sk-admin-test"})
 	var down atomic.Bool
 	var events atomic.Int64
-	reg, err := pipeline.NewRegistry(checkpoint.NewMemoryFactory(), openai.NewFactory(),
+	reg, err := pipeline.NewRegistry(checkpoint.NewMemoryFactory(), openai.NewFactory(nil),
 		pipeline.NewSinkFactory("flaky", func() *flakyConfig { return &flakyConfig{} },
 			func(pipeline.Settings, *flakyConfig) (pipeline.Sink, error) {
 				return flakySink{down: &down, events: &events}, nil

@@ -53,7 +53,7 @@ func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
 		sf.latency = l
 		return err
 	})
-	fs.Func("rate-limit", "allow this many requests per second per API key, 429 beyond: RATE, or RATE,RATE@AFTER... to change it during the run (e.g. 20,10@10s,20@20s; 0 = unlimited)", func(v string) error {
+	fs.Func("rate-limit", "allow this many requests per second per API key, 429 beyond: `rates` RATE, or RATE,RATE@AFTER... to change it during the run (e.g. 20,10@10s,20@20s; 0 = unlimited)", func(v string) error {
 		r, steps, err := openaisim.ParseRateLimit(v)
 		sf.rateLimit, sf.rateSchedule = r, steps
 		return err

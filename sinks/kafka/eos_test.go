@@ -18,7 +18,7 @@ import (
 
 // instance is one auditrelay process as far as Kafka is concerned.
 type instance struct {
-	sink  *Sink
+	sink  *TxnSink
 	store *Store
 }
 
@@ -30,12 +30,15 @@ func newInstance(t *testing.T, addr string, crash func(string) bool) *instance {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(testSettings("k"), cfg)
+	plain, err := New(testSettings("k"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.crashBeforeCommit = crash
-	st := NewStore(s, "cursors")
+	s := &TxnSink{Sink: plain, crashBeforeCommit: crash}
+	st, err := NewStore(s, "cursors")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +53,34 @@ func newInstance(t *testing.T, addr string, crash func(string) bool) *instance {
 		s.Shutdown(ctx)
 	})
 	return &instance{s, st}
+}
+
+// consume hands the batches to the sink and commits them as the engine
+// does: after a failure the window is aborted and sent again from its
+// first batch.
+func (in *instance) consume(t *testing.T, batches ...pipeline.Batch) {
+	t.Helper()
+	ctx := t.Context()
+	for attempt := 0; ; attempt++ {
+		var err error
+		for _, b := range batches {
+			if err = in.sink.Consume(ctx, b); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = in.sink.CommitWindow(ctx, "acme", nil)
+		}
+		if err == nil {
+			return
+		}
+		if pipeline.IsPermanent(err) || attempt == 5 {
+			t.Fatalf("delivering the window, attempt %d: %v", attempt+1, err)
+		}
+		if err := in.sink.AbortWindow(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestExactlyOnceAcrossCrashes runs a source of 300 events in windows of
@@ -95,8 +126,8 @@ func TestExactlyOnceAcrossCrashes(t *testing.T) {
 		for next < total && !crashed {
 			point := rng.IntN(6) // 0..3 crash points, 4 and 5 run through
 			evs := events(next, window, "acme")
-			first := pipeline.Batch{Source: "acme", Events: evs[:window/2], WindowStart: true}
-			second := pipeline.Batch{Source: "acme", Events: evs[window/2:], WindowEnd: true}
+			first := pipeline.Batch{Source: "acme", Events: evs[:window/2]}
+			second := pipeline.Batch{Source: "acme", Events: evs[window/2:]}
 			if err := in.sink.Consume(ctx, first); err != nil {
 				t.Fatal(err)
 			}
@@ -106,15 +137,18 @@ func TestExactlyOnceAcrossCrashes(t *testing.T) {
 			}
 			if rng.IntN(4) == 0 {
 				// A broker error aborts the transaction mid-window; the
-				// runner's retry of the batch replays the window.
+				// engine aborts the window and sends it again.
 				failNext.Store(true)
 				injected++
 				if err := in.sink.Consume(ctx, second); err == nil || pipeline.IsPermanent(err) {
 					t.Fatalf("Consume with an injected broker error = %v, want a retryable error", err)
 				}
-			}
-			if err := in.sink.Consume(ctx, second); err != nil {
-				t.Fatal(err)
+				if err := in.sink.AbortWindow(ctx, "acme"); err != nil {
+					t.Fatal(err)
+				}
+				in.consume(t, first, second)
+			} else {
+				in.consume(t, second)
 			}
 			if point == 1 {
 				crashed = true
@@ -134,21 +168,16 @@ func TestExactlyOnceAcrossCrashes(t *testing.T) {
 			// A broker error can still spoil the commit (kfake answers a
 			// produce that races the injected error's abort with
 			// OUT_OF_ORDER_SEQUENCE_NUMBER now and then, under load):
-			// the source then delivers the window again and saves again,
-			// as AuditSource.deliver does, and this instance must recover.
+			// the store then asks for the window again, as the engine
+			// does, and this instance must recover.
 			for retry := 0; err != nil; retry++ {
-				if pipeline.IsPermanent(err) || retry == 5 {
+				var re *pipeline.RedeliverError
+				if !errors.As(err, &re) || re.Sink != "k" || retry == 5 {
 					t.Fatalf("saving the cursor, attempt %d: %v", retry+1, err)
 				}
 				saveRetries++
-				for _, b := range []pipeline.Batch{first, second} {
-					if err = in.sink.Consume(ctx, b); err != nil {
-						break
-					}
-				}
-				if err == nil {
-					err = in.store.Save(ctx, "acme", []byte(strconv.Itoa(next+window)))
-				}
+				in.consume(t, first, second)
+				err = in.store.Save(ctx, "acme", []byte(strconv.Itoa(next+window)))
 			}
 			next += window
 			if point == 3 {
@@ -191,7 +220,7 @@ func TestFencing(t *testing.T) {
 	if _, err := a.store.Load(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 5, "acme"), WindowStart: true}); err != nil {
+	if err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 5, "acme")}); err != nil {
 		t.Fatal(err)
 	}
 	// A second replica starts by mistake with the same transactional id.
@@ -199,7 +228,7 @@ func TestFencing(t *testing.T) {
 	if _, err := b.store.Load(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(5, 5, "acme"), WindowEnd: true})
+	err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(5, 5, "acme")})
 	if err == nil {
 		err = a.store.Save(ctx, "acme", []byte("10"))
 	}
@@ -208,11 +237,11 @@ func TestFencing(t *testing.T) {
 		t.Fatalf("first instance after being fenced: %v, want a permanent fenced error", err)
 	}
 	// It stays stopped for that source.
-	if err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 1, "acme"), WindowStart: true}); !errors.Is(err, ErrFenced) {
+	if err := a.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 1, "acme")}); !errors.Is(err, ErrFenced) {
 		t.Fatalf("fenced instance accepted a new window: %v", err)
 	}
 	// The new instance delivers and commits.
-	if err := b.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 10, "acme"), WindowStart: true, WindowEnd: true}); err != nil {
+	if err := b.sink.Consume(ctx, pipeline.Batch{Source: "acme", Events: events(0, 10, "acme")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.store.Save(ctx, "acme", []byte("10")); err != nil {
@@ -227,15 +256,28 @@ func TestFencing(t *testing.T) {
 	}
 }
 
+// TestExactlyOnceNeedsKafkaStore: exactly_once without the Kafka cursor
+// store that names the sink is refused when the config is loaded.
 func TestExactlyOnceNeedsKafkaStore(t *testing.T) {
-	_, addr := newCluster(t, kfake.SeedTopics(1, "audit"))
-	cfg := testConfig(addr, "audit")
+	cfg := testConfig("127.0.0.1:9092", "audit")
 	cfg.ExactlyOnce = true
-	s, err := New(testSettings("k"), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "exactly_once needs the kafka checkpoint store") {
-		t.Fatalf("Start = %v", err)
+	for _, tc := range []struct {
+		name string
+		cp   pipeline.ComponentSpec
+		ok   bool
+	}{
+		{"file checkpoints", pipeline.ComponentSpec{Type: "file"}, false},
+		{"the store of another sink", pipeline.ComponentSpec{Type: "kafka", Config: &StoreConfig{Sink: "other"}}, false},
+		{"its own store", pipeline.ComponentSpec{Type: "kafka", Config: &StoreConfig{Sink: "k"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := cfg.CheckSpec("k", pipeline.Spec{Checkpoint: tc.cp})
+			if tc.ok != (err == nil) {
+				t.Fatalf("CheckSpec = %v", err)
+			}
+			if err != nil && err.Error() != "exactly_once: exactly_once needs checkpoint {type: kafka, sink: k}" {
+				t.Fatalf("CheckSpec = %q", err)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package kafka_test
+package kafka
 
 import (
 	"bytes"
@@ -18,9 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/auditrelay/auditrelay/config"
-	"github.com/auditrelay/auditrelay/coordinator"
 	"github.com/auditrelay/auditrelay/pipeline"
-	"github.com/auditrelay/auditrelay/sinks/kafka"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/telemetry"
@@ -53,62 +51,45 @@ func newOrgs(t *testing.T, n, events int) []org {
 	return out
 }
 
-func newCluster(t *testing.T) (*kfake.Cluster, string) {
+func newHACluster(t *testing.T) (*kfake.Cluster, string) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "audit"),
-		kfake.GroupMinSessionTimeout(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c, c.ListenAddrs()[0]
+	return newCluster(t, kfake.SeedTopics(3, "audit"), kfake.GroupMinSessionTimeout(100*time.Millisecond))
 }
 
-// gate is a test transform that paces a replica (one pause per batch) and
-// can freeze it in the middle of a window, ignoring its context as a
-// stopped process would.
+// gate is the telemetry of a replica with two test controls: it paces
+// the replica (a pause after each batch the Kafka sink took) and can freeze
+// it right after the sink took a batch, its transaction open, ignoring its
+// context as a stopped process would.
 type gate struct {
+	*telemetry.Telemetry
 	delay   time.Duration
-	batches atomic.Int64 // batches passed
+	batches atomic.Int64 // batches the sink took
 	mu      sync.Mutex
-	freeze  chan struct{} // when set, the next mid-window batch blocks until it is closed
+	freeze  chan struct{} // when set, the next batch blocks until it is closed
 	frozen  chan struct{} // closed once a batch is blocked
 }
 
-type gateConfig struct{}
-
-func (*gateConfig) Validate() error { return nil }
-
-func (g *gate) factory() pipeline.TransformFactory {
-	return pipeline.NewTransformFactory("gate", func() *gateConfig { return &gateConfig{} },
-		func(pipeline.Settings, *gateConfig) (pipeline.Transform, error) { return g, nil })
-}
-
-func (g *gate) Start(context.Context) error    { return nil }
-func (g *gate) Shutdown(context.Context) error { return nil }
-
-func (g *gate) Process(ctx context.Context, b pipeline.Batch) (pipeline.Batch, error) {
+// SinkBatch implements pipeline.Telemetry: the engine calls it after each
+// Consume, before the window's commit.
+func (g *gate) SinkBatch(sink string, events, bytes int, d time.Duration, err error) {
+	g.Telemetry.SinkBatch(sink, events, bytes, d, err)
+	if err != nil || events == 0 {
+		return
+	}
 	g.mu.Lock()
 	freeze, frozen := g.freeze, g.frozen
-	if freeze != nil && !b.WindowStart && len(b.Events) > 0 {
-		g.freeze = nil
-	} else {
-		freeze = nil
-	}
+	g.freeze = nil
 	g.mu.Unlock()
 	if freeze != nil {
 		close(frozen)
-		<-freeze // deliberately deaf to ctx: the process is frozen
+		<-freeze // deliberately deaf to any context: the process is frozen
 	}
-	if err := pipeline.Sleep(ctx, g.delay); err != nil {
-		return b, err
-	}
+	time.Sleep(g.delay)
 	g.batches.Add(1)
-	return b, nil
 }
 
-// freezeNext makes the next batch in the middle of a window block until
-// the returned release is called; frozen is closed once it blocks.
+// freezeNext makes the next batch block, its window's transaction open,
+// until the returned release is called; frozen is closed once it blocks.
 func (g *gate) freezeNext() (frozen <-chan struct{}, release func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -136,11 +117,11 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-// replica is one auditrelay process: a pipeline whose sources are
-// wrapped by a coordinator.
+// replica is one auditrelay process: a pipeline whose Kafka cursor store
+// coordinates its sources with the other replicas.
 type replica struct {
 	name   string
-	coord  *coordinator.Coordinator
+	coord  *coordinator
 	gate   *gate
 	logs   *logBuffer
 	tel    *telemetry.Telemetry
@@ -174,10 +155,7 @@ func configYAML(addr string, orgs []org, o replicaOpts) string {
     retry_wait_max: 100ms
 `, g.name, g.url, apiKey)
 	}
-	fmt.Fprintf(&b, `transforms:
-  - name: gate
-    type: gate
-sinks:
+	fmt.Fprintf(&b, `sinks:
   - name: kafka
     type: kafka
     brokers: [%s]
@@ -190,14 +168,12 @@ checkpoint:
   type: kafka
   sink: kafka
   topic: cursors
-coordination:
-  type: kafka
-  sink: kafka
-  group: ha-test
-  topic: coordination
-  session_timeout: %s
-  heartbeat_interval: %s
-  rebalance_timeout: 10s
+  coordination:
+    group: ha-test
+    topic: coordination
+    session_timeout: %s
+    heartbeat_interval: %s
+    rebalance_timeout: 10s
 shutdown_timeout: %s
 `, addr, o.sessionTimeout, o.sessionTimeout/5, o.shutdownTimeout)
 	return b.String()
@@ -206,8 +182,15 @@ shutdown_timeout: %s
 // startReplica builds and runs a replica the way `auditrelay run` does.
 func startReplica(t *testing.T, name, addr string, orgs []org, o replicaOpts) *replica {
 	t.Helper()
-	g := &gate{delay: o.delay}
-	reg, err := pipeline.NewRegistry(openai.NewFactory(), kafka.NewFactory(), kafka.NewStoreFactory(), g.factory())
+	var store pipeline.CursorStore
+	stores := NewStoreFactory()
+	keep := pipeline.NewStoreFactory("kafka", func() *StoreConfig { return stores.DefaultConfig().(*StoreConfig) },
+		func(set pipeline.Settings, c *StoreConfig, host pipeline.StoreHost) (pipeline.CursorStore, error) {
+			var err error
+			store, err = stores.CreateStore(set, c, host)
+			return store, err
+		})
+	reg, err := pipeline.NewRegistry(openai.NewFactory(nil), NewFactory(), keep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,18 +202,17 @@ func startReplica(t *testing.T, name, addr string, orgs []org, o replicaOpts) *r
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", name)
 	tel := telemetry.New(telemetry.Options{StuckAfter: time.Minute, SinkFailingAfter: time.Minute})
 	tel.Begin([]string{"org0", "org1", "org2"}[:len(orgs)], []string{"kafka"})
-	p, err := pipeline.Build(reg, cfg.Spec, log, tel)
+	g := &gate{Telemetry: tel, delay: o.delay}
+	p, err := pipeline.Build(reg, cfg.Spec, log, g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := p.Sink(cfg.Coordination.Sink)
-	c, err := coordinator.New(*cfg.Coordination, s.(coordinator.Sink), log.With("component", "coordinator"), tel)
-	if err != nil {
-		t.Fatal(err)
+	gs, ok := store.(*gatedStore)
+	if !ok {
+		t.Fatalf("the store is a %T, not one that coordinates replicas", store)
 	}
-	p.WrapSources(c.Wrap)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	r := &replica{name: name, coord: c, gate: g, logs: logs, tel: tel, cancel: cancel, done: make(chan error, 1)}
+	r := &replica{name: name, coord: gs.coord, gate: g, logs: logs, tel: tel, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := p.Run(ctx, pipeline.RunOptions{})
 		if err != nil {
@@ -312,7 +294,7 @@ func owners(rs ...*replica) map[string][]string {
 }
 
 // waitFor polls cond every 20ms until it holds or d passed.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	t0 := time.Now()
 	for !cond() {

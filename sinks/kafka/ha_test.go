@@ -1,4 +1,4 @@
-package kafka_test
+package kafka
 
 import (
 	"slices"
@@ -15,7 +15,7 @@ import (
 // over within session timeout plus one rebalance, and that a read_committed
 // consumer reads every event of every organization exactly once.
 func TestHAKillOneReplica(t *testing.T) {
-	cluster, addr := newCluster(t)
+	cluster, addr := newHACluster(t)
 	orgs := newOrgs(t, 3, 1500)
 	const session = 1500 * time.Millisecond
 	opts := replicaOpts{sessionTimeout: session, shutdownTimeout: 5 * time.Second, delay: 15 * time.Millisecond}
@@ -25,11 +25,11 @@ func TestHAKillOneReplica(t *testing.T) {
 	victimOpts.shutdownTimeout = time.Millisecond
 
 	victim := startReplica(t, "r0", addr, orgs, victimOpts)
-	waitFor(t, 15*time.Second, "r0 to own every source", func() bool { return len(victim.coord.Owned()) == 3 })
+	waitUntil(t, 15*time.Second, "r0 to own every source", func() bool { return len(victim.coord.Owned()) == 3 })
 	r1 := startReplica(t, "r1", addr, orgs, opts)
 	r2 := startReplica(t, "r2", addr, orgs, opts)
 	all := []*replica{victim, r1, r2}
-	balance := waitFor(t, 20*time.Second, "one source per replica", func() bool {
+	balance := waitUntil(t, 20*time.Second, "one source per replica", func() bool {
 		o := owners(all...)
 		return len(o) == 3 && len(o["org0"]) == 1 && len(o["org1"]) == 1 && len(o["org2"]) == 1 &&
 			len(victim.coord.Owned()) == 1 && len(r1.coord.Owned()) == 1 && len(r2.coord.Owned()) == 1
@@ -48,7 +48,7 @@ func TestHAKillOneReplica(t *testing.T) {
 	// Kill the victim once it delivered a few more batches of its source.
 	lost := victim.coord.Owned()[0]
 	b0 := victim.gate.batches.Load()
-	waitFor(t, 20*time.Second, "the victim to deliver", func() bool { return victim.gate.batches.Load() >= b0+5 })
+	waitUntil(t, 20*time.Second, "the victim to deliver", func() bool { return victim.gate.batches.Load() >= b0+5 })
 	before := committed(t, addr, "audit", true)
 	var total int
 	for _, o := range orgs {
@@ -65,7 +65,7 @@ func TestHAKillOneReplica(t *testing.T) {
 	victim.stop(t)
 
 	survivors := []*replica{r1, r2}
-	handover := waitFor(t, 20*time.Second, lost+" to move to a survivor", func() bool { return len(owners(survivors...)[lost]) == 1 })
+	handover := waitUntil(t, 20*time.Second, lost+" to move to a survivor", func() bool { return len(owners(survivors...)[lost]) == 1 })
 	t.Logf("hand-over of %s to %v took %s (session timeout %s)", lost, owners(survivors...)[lost], handover.Round(time.Millisecond), session)
 	// Bound: the session timeout, plus a heartbeat to learn of the
 	// rebalance, plus the rebalance itself; 2s covers the last two on a
@@ -78,7 +78,7 @@ func TestHAKillOneReplica(t *testing.T) {
 	}
 
 	var got map[string]map[string]int
-	waitFor(t, 40*time.Second, "every event committed", func() bool {
+	waitUntil(t, 40*time.Second, "every event committed", func() bool {
 		got = committed(t, addr, "audit", true)
 		return complete(got, orgs)
 	})
@@ -94,21 +94,21 @@ func TestHAKillOneReplica(t *testing.T) {
 // wakes the stale owner up: its writes are fenced by the transactional id,
 // and read_committed consumers still see every event exactly once.
 func TestStaleReplicaIsFenced(t *testing.T) {
-	cluster, addr := newCluster(t)
+	cluster, addr := newHACluster(t)
 	orgs := newOrgs(t, 1, 1200)
 	// The stale owner's drain must outlast the other replica's work, or
 	// it would give up before waking and never write.
 	opts := replicaOpts{sessionTimeout: time.Second, shutdownTimeout: time.Minute, delay: 10 * time.Millisecond}
 
 	a := startReplica(t, "a", addr, orgs, opts)
-	waitFor(t, 15*time.Second, "a to own org0", func() bool { return slices.Equal(a.coord.Owned(), []string{"org0"}) })
+	waitUntil(t, 15*time.Second, "a to own org0", func() bool { return slices.Equal(a.coord.Owned(), []string{"org0"}) })
 	b := startReplica(t, "b", addr, orgs, opts)
-	waitFor(t, 15*time.Second, "b to join", func() bool { return b.coord.MemberID() != "" })
+	waitUntil(t, 15*time.Second, "b to join", func() bool { return b.coord.MemberID() != "" })
 
-	waitFor(t, 20*time.Second, "a to deliver", func() bool { return a.gate.batches.Load() >= 5 })
+	waitUntil(t, 20*time.Second, "a to deliver", func() bool { return a.gate.batches.Load() >= 5 })
 	frozen, release := a.gate.freezeNext()
 	defer release()
-	waitFor(t, 20*time.Second, "a to freeze mid-window", func() bool {
+	waitUntil(t, 20*time.Second, "a to freeze mid-window", func() bool {
 		select {
 		case <-frozen:
 			return true
@@ -117,13 +117,13 @@ func TestStaleReplicaIsFenced(t *testing.T) {
 		}
 	})
 	isolate(t, cluster, a)
-	handover := waitFor(t, 20*time.Second, "b to take org0 over", func() bool { return slices.Equal(b.coord.Owned(), []string{"org0"}) })
+	handover := waitUntil(t, 20*time.Second, "b to take org0 over", func() bool { return slices.Equal(b.coord.Owned(), []string{"org0"}) })
 	t.Logf("b owns org0 %s after a froze", handover.Round(time.Millisecond))
-	waitFor(t, 40*time.Second, "b to deliver everything", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
+	waitUntil(t, 40*time.Second, "b to deliver everything", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
 
 	// The stale owner wakes up and carries on with its window.
 	release()
-	waitFor(t, 20*time.Second, "a to be fenced", func() bool { return strings.Contains(a.logs.String(), "fenced by another instance") })
+	waitUntil(t, 20*time.Second, "a to be fenced", func() bool { return strings.Contains(a.logs.String(), "fenced by another instance") })
 	a.stop(t)
 	b.stop(t)
 	checkExactlyOnce(t, committed(t, addr, "audit", true), orgs)
@@ -146,21 +146,21 @@ func TestStaleReplicaIsFenced(t *testing.T) {
 // the replica must run it with a fresh transactional producer (the other
 // replica bumped the epoch meanwhile), not be fenced for good.
 func TestSourceComesBack(t *testing.T) {
-	_, addr := newCluster(t)
+	_, addr := newHACluster(t)
 	orgs := newOrgs(t, 2, 800)
 	opts := replicaOpts{sessionTimeout: time.Second, shutdownTimeout: 5 * time.Second, delay: 10 * time.Millisecond}
 
 	a := startReplica(t, "a", addr, orgs, opts)
-	waitFor(t, 15*time.Second, "a to own both sources", func() bool { return len(a.coord.Owned()) == 2 })
+	waitUntil(t, 15*time.Second, "a to own both sources", func() bool { return len(a.coord.Owned()) == 2 })
 	b := startReplica(t, "b", addr, orgs, opts)
-	waitFor(t, 15*time.Second, "one source each", func() bool { return len(a.coord.Owned()) == 1 && len(b.coord.Owned()) == 1 })
+	waitUntil(t, 15*time.Second, "one source each", func() bool { return len(a.coord.Owned()) == 1 && len(b.coord.Owned()) == 1 })
 	moved := b.coord.Owned()[0]
 	nb := b.gate.batches.Load()
-	waitFor(t, 20*time.Second, "b to deliver "+moved, func() bool { return b.gate.batches.Load() >= nb+3 })
+	waitUntil(t, 20*time.Second, "b to deliver "+moved, func() bool { return b.gate.batches.Load() >= nb+3 })
 	b.stop(t) // graceful: b drains, commits and leaves the group
-	back := waitFor(t, 15*time.Second, moved+" back to a", func() bool { return len(a.coord.Owned()) == 2 })
+	back := waitUntil(t, 15*time.Second, moved+" back to a", func() bool { return len(a.coord.Owned()) == 2 })
 	t.Logf("%s went a -> b -> a; back after %s", moved, back.Round(time.Millisecond))
-	waitFor(t, 40*time.Second, "every event committed", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
+	waitUntil(t, 40*time.Second, "every event committed", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
 	if strings.Contains(a.logs.String(), "fenced") {
 		t.Errorf("a was fenced after taking %s back", moved)
 	}

@@ -36,7 +36,7 @@ func TestRecordsKeysHeaders(t *testing.T) {
 			cfg.Headers.Static = map[string]string{"env": "prod", "team": "sec"}
 			s := startSink(t, cfg)
 			evs := events(0, 50, "acme")
-			if err := s.Consume(t.Context(), pipeline.Batch{Source: "acme", Events: evs, WindowStart: true, WindowEnd: true}); err != nil {
+			if err := s.Consume(t.Context(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
 				t.Fatal(err)
 			}
 			recs := readAll(t, addr, topic, true)
@@ -244,7 +244,10 @@ func TestRestartResumesFromKafkaCursor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := NewStore(s, "cursors")
+		st, err := NewStore(s, "cursors")
+		if err != nil {
+			t.Fatal(err)
+		}
 		ctx := t.Context()
 		if err := s.Start(ctx); err != nil {
 			t.Fatal(err)

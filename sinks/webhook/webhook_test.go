@@ -58,7 +58,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func events(n int) pipeline.Batch {
-	b := pipeline.Batch{Source: "acme", WindowStart: true, WindowEnd: true}
+	b := pipeline.Batch{Source: "acme"}
 	types := []string{"organization.user.deleted", "chat.completions.create", "login.failed", "organization.user.created"}
 	for i := range n {
 		id := fmt.Sprintf("log_%03d", i)
@@ -215,7 +215,7 @@ func TestFilterSlackAndEmptyBatch(t *testing.T) {
 		})
 	}
 	s := newSink(t, srv.URL, nil)
-	if err := s.Consume(context.Background(), pipeline.Batch{WindowStart: true, WindowEnd: true}); err != nil {
+	if err := s.Consume(context.Background(), pipeline.Batch{}); err != nil {
 		t.Fatal("empty batch:", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
@@ -24,7 +25,7 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		src := newSource(b, Config{Path: path}, nil)
-		if err := src.Run(b.Context(), pipeline.SourceHost{Next: next, Store: checkpoint.NewMemory(), Once: true}); err != nil {
+		if err := run(b.Context(), src, next, checkpoint.NewMemory(), true, time.Second); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -35,7 +35,10 @@ type Source struct {
 	invalid atomic.Int64
 }
 
-var _ pipeline.Source = (*Source)(nil)
+var (
+	_ pipeline.Source     = (*Source)(nil)
+	_ pipeline.BatchSizer = (*Source)(nil)
+)
 
 // New returns a source for cfg (already validated; Path already resolved
 // against the config directory). stdin is read when Path is "-".
@@ -44,6 +47,10 @@ func New(set pipeline.Settings, cfg Config, stdin io.Reader) *Source {
 	tel := set.Tel()
 	return &Source{name: set.Name, cfg: cfg, log: log, tel: tel, stdin: stdin, now: time.Now}
 }
+
+// BatchSize implements pipeline.BatchSizer: a window of the file source is
+// one batch.
+func (s *Source) BatchSize() int { return s.cfg.BatchSize }
 
 // Start implements pipeline.Component. The source opens files in Run.
 func (s *Source) Start(context.Context) error { return nil }

@@ -163,12 +163,17 @@ func NewClient(cfg Config) *Client {
 	if c.readErr == nil {
 		c.readErr = func(resp *http.Response) error { return ReadAPIError(resp, "") }
 	}
+	// The timeout bounds each attempt once the limiter let it go: a wait
+	// for the API's rate is not the API being slow.
 	var rt http.RoundTripper = &measured{next: transport, c: c}
+	if cfg.Timeout > 0 {
+		rt = timeoutTransport{next: rt, d: cfg.Timeout}
+	}
 	if cfg.Limiter != nil {
 		rt = cfg.Limiter.Transport(rt)
 	}
 	rc := &retryablehttp.Client{
-		HTTPClient:   &http.Client{Timeout: cfg.Timeout, Transport: rt},
+		HTTPClient:   &http.Client{Transport: rt},
 		Logger:       nil, // we log retries ourselves, without URLs' query noise
 		RetryWaitMin: cfg.RetryWaitMin,
 		RetryWaitMax: cfg.RetryWaitMax,
@@ -205,6 +210,38 @@ func (m *measured) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	m.c.tel.PageFetched(m.c.name, status, time.Since(t0))
 	return resp, err
+}
+
+// timeoutTransport bounds one attempt, its body included.
+type timeoutTransport struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (t timeoutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), t.d)
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			err = fmt.Errorf("no answer within %v (timeout): %w", t.d, err)
+		}
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends an attempt's timeout once its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {

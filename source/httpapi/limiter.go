@@ -104,8 +104,10 @@ const (
 	// is more than twice the short-term one it loses 5% per answer.
 	longDecay = 0.95
 	// latencyWarmup: the baseline learns from every one of the first
-	// answers, whatever they say.
+	// answers, whatever they say. Then only while the short-term latency
+	// is within baselineBand of it (see latencyLocked).
 	latencyWarmup = 20
+	baselineBand  = 1.2
 	// A probe starts after the short-term latency stayed above the
 	// tolerance for a round of a used limit (at least probeAfterAnswers
 	// answers; twice as long after each probe that found queueing). It
@@ -504,21 +506,23 @@ func (l *Limiter) latencyLocked(lat float64, seq uint64, inFlight int) string {
 	l.nLat++
 	n := float64(l.nLat)
 	l.meanLat += max(meanLatencyGain, 1/n) * (lat - l.meanLat)
-	l.shortLat += max(shortLatencyGain, 1/n) * (lat - l.shortLat)
 	// The long-term latency is the baseline the short-term one is judged
 	// against. After a warm-up it learns only while the short-term latency
-	// is within the tolerance: fed with queued answers it would drift up
-	// with the queue and the limit would ratchet up with it. Gradient2 does
-	// that;
-	// measured with a server working on 8 at once and MaxConcurrency 64,
-	// the limit went to 64 at 8 x the latency. A baseline that is wrong
-	// (the API became slower for good) is found by the probe below. At the
-	// floor nothing can be cut, so it learns again. (Learning only while
-	// the short-term latency is nearer, say within 1.2 x, was tried: that
-	// choice of samples biases the baseline low, and the natural tail then
-	// looked like congestion.)
+	// is within baselineBand of it: fed with queued answers it would drift
+	// up with the queue and the limit would ratchet up with it. Gradient2
+	// does that: measured with a server working on 8 at once and
+	// MaxConcurrency 64, the limit went to 64 at 8 x the latency; here it
+	// stays near 16-20. Whether an answer teaches the baseline is decided
+	// on the answers before it: deciding on a short-term average that
+	// already holds the answer keeps the tail out, biases the baseline low
+	// (tried: the natural tail then looked like congestion). A baseline
+	// that is wrong (the API became slower for good) is found by the probe
+	// below. At the floor nothing can be cut, so it learns again.
+	learn := l.shortLat <= baselineBand*l.longLat || l.nLat <= latencyWarmup ||
+		l.conc <= float64(l.cfg.MinConcurrency)
+	l.shortLat += max(shortLatencyGain, 1/n) * (lat - l.shortLat)
 	congested := l.shortLat > latencyTolerance*l.longLat
-	if !congested || l.nLat <= latencyWarmup || l.conc <= float64(l.cfg.MinConcurrency) {
+	if learn {
 		l.longLat += max(longLatencyGain, 1/n) * (lat - l.longLat)
 	}
 	if l.longLat > 2*l.shortLat {
@@ -711,7 +715,7 @@ func (l *Limiter) describeLocked(now time.Time, r float64) string {
 	case l.hdr.bindingRate(now, l.seq, l.conc) > 0 && r == l.hdr.bindingRate(now, l.seq, l.conc):
 		return fmt.Sprintf("headers: budget low, pacing at the refill %.2f/s", r)
 	case !math.IsInf(l.rate429, 1) && r == l.rate429:
-		return fmt.Sprintf("probe: no 429, rate %.2f/s", r)
+		return fmt.Sprintf("raise: no new 429, rate %.2f/s", r)
 	default:
 		return "grow: answers clean and fast"
 	}

@@ -103,7 +103,7 @@ func (f *fakeAPI) arrive() (int, http.Header, time.Duration) {
 	return status, h, lat
 }
 
-// roundTrip makes the fake API an http.RoundTripper.
+// fakeTransport makes the fake API an http.RoundTripper.
 type fakeTransport struct{ api *fakeAPI }
 
 func (t fakeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -167,7 +167,8 @@ func fetchTransport(t *testing.T, l *Limiter, api *fakeAPI) func() (int, http.He
 	return func() (int, http.Header) {
 		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "https://api.example.com/v1/audit", nil)
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return http.StatusOK, nil
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -630,6 +631,54 @@ func TestLimiterLongRetryAfterPausesEveryone(t *testing.T) {
 		d(Outcome{Status: http.StatusOK, Latency: 50 * time.Millisecond})
 		if st := l.Snapshot(); st.Throttled != 2 {
 			t.Fatalf("Throttled = %d, want 2", st.Throttled)
+		}
+	})
+}
+
+func TestLimiterHoldsWhenBudgetSpent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		// No limit header, so no refill rate: a spent budget holds every
+		// request until the reset, then lets them go.
+		l := NewLimiter(LimiterConfig{})
+		d, _ := l.Acquire(ctx)
+		d(Outcome{Status: http.StatusOK, Latency: 100 * time.Millisecond, Header: http.Header{
+			"X-Ratelimit-Remaining-Requests": {"0"}, "X-Ratelimit-Reset-Requests": {"3s"}}})
+		start := time.Now()
+		d, _ = l.Acquire(ctx)
+		if got := time.Since(start); got != 3*time.Second {
+			t.Fatalf("with remaining 0 and reset 3s the next request waited %v", got)
+		}
+		d(Outcome{Status: http.StatusOK, Latency: 100 * time.Millisecond})
+
+		// With the limit, the refill is known: 60 used, full in 6 s, so
+		// 10/s. Remaining 2 with a reserve of 1: one request goes at once,
+		// then one per refilled token, every 0.1 s.
+		l = NewLimiter(LimiterConfig{InitialConcurrency: 4})
+		d, _ = l.Acquire(ctx)
+		d(Outcome{Status: http.StatusOK, Latency: 100 * time.Millisecond, Header: http.Header{
+			"Anthropic-Ratelimit-Requests-Limit": {"62"}, "Anthropic-Ratelimit-Requests-Remaining": {"2"},
+			"Anthropic-Ratelimit-Requests-Reset": {time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339Nano)}}})
+		start = time.Now()
+		var dones []func(Outcome)
+		var at []time.Duration
+		for range 3 {
+			d, err := l.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dones = append(dones, d)
+			at = append(at, time.Since(start))
+		}
+		if at[0] != 0 || at[1] < 95*time.Millisecond || at[1] > 105*time.Millisecond ||
+			at[2] < 195*time.Millisecond || at[2] > 205*time.Millisecond {
+			t.Fatalf("sent at %v, want at 0, 0.1 s and 0.2 s (paced at the refill)", at)
+		}
+		for _, d := range dones {
+			d(Outcome{Status: http.StatusOK, Latency: 100 * time.Millisecond})
+		}
+		if st := l.Snapshot(); st.Rate < 9.9 || st.Rate > 10.1 {
+			t.Fatalf("Snapshot().Rate = %v while the budget binds, want the refill 10/s", st.Rate)
 		}
 	})
 }

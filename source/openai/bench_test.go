@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,22 +51,17 @@ func BenchmarkBackfill(b *testing.B) {
 		cfg.StartAt = StartAt{Ago: 800 * time.Hour}
 		for b.Loop() {
 			sink := file.New(filepath.Join(dir, "audit.jsonl"), "jsonl", true, 0o600)
-			ctx := context.Background()
-			if err := sink.Start(ctx); err != nil {
+			var n atomic.Int64
+			count := pipeline.ConsumerFunc(func(context.Context, pipeline.Batch) error { return nil })
+			src := NewAuditSource(pipeline.Settings{Name: "bench"}, cfg, nil)
+			p := pipeline.Assemble(pipeline.Parts{Sources: map[string]pipeline.Source{"bench": src},
+				Sinks: map[string]pipeline.Consumer{"archive": sink, "count": count}, Store: checkpoint.NewMemory()})
+			p.OnProgress(func(_ string, pr pipeline.Progress) { n.Store(pr.Events) })
+			if err := p.Run(context.Background(), pipeline.RunOptions{Once: true}); err != nil {
 				b.Fatal(err)
 			}
-			var n int
-			count := pipeline.ConsumerFunc(func(ctx context.Context, bt pipeline.Batch) error {
-				n += len(bt.Events)
-				return sink.Consume(ctx, bt)
-			})
-			src := NewAuditSource(pipeline.Settings{Name: "bench"}, cfg)
-			if err := src.Run(ctx, pipeline.SourceHost{Next: count, Store: checkpoint.NewMemory(), Once: true, DrainTimeout: time.Second}); err != nil {
-				b.Fatal(err)
-			}
-			sink.Shutdown(ctx)
 			os.Remove(filepath.Join(dir, "audit.jsonl"))
-			if n != visible {
+			if n := n.Load(); n != int64(visible) {
 				b.Fatalf("source delivered %d events", n)
 			}
 		}

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,9 @@ import (
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
 
-// orgCollector records delivered events; failEvery>0 fails every n-th batch.
+// orgCollector records committed events like a transactional sink: what a
+// window's batches bring counts once the window is committed; failAt makes
+// batches fail once.
 type orgCollector struct {
 	mu        sync.Mutex
 	ids       []string
@@ -33,25 +36,31 @@ func (c *orgCollector) Consume(_ context.Context, b pipeline.Batch) error {
 	if c.failAt[c.batches] {
 		return errors.New("sink down")
 	}
-	// Like a transactional sink: a window counts once its last batch is
-	// acknowledged; a retried window starts again with WindowStart.
-	if b.WindowStart {
-		c.pending = c.pending[:0]
-	}
 	for _, ev := range b.Events {
 		c.pending = append(c.pending, ev.ID)
 		if c.raw == nil {
 			c.raw = map[string][]byte{}
 		}
-		c.raw[ev.ID] = ev.Raw
+		c.raw[ev.ID] = bytes.Clone(ev.Raw)
 	}
-	if b.WindowEnd {
-		c.ids = append(c.ids, c.pending...)
-		c.pending = c.pending[:0]
-	}
+	return nil
+}
+
+func (c *orgCollector) CommitWindow(context.Context, string, []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ids = append(c.ids, c.pending...)
+	c.pending = c.pending[:0]
 	if c.stopAfter > 0 && len(c.ids) >= c.stopAfter && c.cancel != nil {
 		c.cancel()
 	}
+	return nil
+}
+
+func (c *orgCollector) AbortWindow(context.Context, string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending = c.pending[:0]
 	return nil
 }
 
@@ -78,7 +87,7 @@ func orgSource(base, order string, mut func(*OrgLogsConfig)) *OrgLogsSource {
 	if mut != nil {
 		mut(cfg)
 	}
-	return NewOrgLogsSource(pipeline.Settings{Name: "acme"}, *cfg)
+	return NewOrgLogsSource(pipeline.Settings{Name: "acme"}, *cfg, nil)
 }
 
 func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
@@ -101,7 +110,7 @@ func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
 			store := checkpoint.NewMemory()
 			col := &orgCollector{}
 			src := orgSource(base, tc.order, func(c *OrgLogsConfig) { c.MaxWindowEvents = tc.max })
-			if err := src.Run(context.Background(), pipeline.SourceHost{Next: col, Store: store, Once: true, DrainTimeout: time.Second}); err != nil {
+			if err := runSource(context.Background(), src, col, store, true, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			checkSameIDs(t, col.ids, want)
@@ -113,7 +122,7 @@ func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
 			}
 			// A second run delivers nothing new.
 			col2 := &orgCollector{}
-			if err := src.Run(context.Background(), pipeline.SourceHost{Next: col2, Store: store, Once: true, DrainTimeout: time.Second}); err != nil {
+			if err := runSource(context.Background(), src, col2, store, true, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			if len(col2.ids) != 0 {
@@ -148,12 +157,12 @@ func TestOrgLogsResumesAfterInterruptionAndFailures(t *testing.T) {
 			defer cancel()
 			first := &orgCollector{stopAfter: 300, cancel: cancel}
 			src := orgSource(base, order, func(c *OrgLogsConfig) { c.MaxWindowEvents = 300 })
-			if err := src.Run(ctx, pipeline.SourceHost{Next: first, Store: store, DrainTimeout: time.Second}); err != nil {
+			if err := runSource(ctx, src, first, store, false, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			// Second run with a sink failing twice.
 			second := &orgCollector{failAt: map[int]bool{2: true, 4: true}}
-			if err := src.Run(context.Background(), pipeline.SourceHost{Next: second, Store: store, Once: true, DrainTimeout: time.Second}); err != nil {
+			if err := runSource(context.Background(), src, second, store, true, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			got := append(append([]string(nil), first.ids...), second.ids...)
@@ -165,7 +174,7 @@ func TestOrgLogsResumesAfterInterruptionAndFailures(t *testing.T) {
 func TestOrgLogsRefusedKeyIsPermanent(t *testing.T) {
 	_, base := newOrgSim(t, openaisim.Options{Seed: 1, OrgLogEvents: 10, Span: time.Hour, APIKey: "sk-admin-other"})
 	src := orgSource(base, "asc", nil)
-	err := src.Run(context.Background(), pipeline.SourceHost{Next: &orgCollector{}, Store: checkpoint.NewMemory(), Once: true})
+	err := runSource(context.Background(), src, &orgCollector{}, checkpoint.NewMemory(), true, time.Second)
 	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "admin key was refused") {
 		t.Fatalf("got %v, want a permanent refused-key error", err)
 	}

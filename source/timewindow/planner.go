@@ -197,7 +197,7 @@ func (p *Planner) catchUp(ctx context.Context, host pipeline.SourceHost, cur Cur
 		}
 		density = float64(len(first)) / float64(max(end2-oldest, 1))
 	}
-	b := &backfill{p: p, host: host, cur: cur, from: cur.Time, to: to, goal: end2, density: density, tail: tail}
+	b := &backfill{p: p, host: host, cur: cur, from: lo, to: to, goal: end2, density: density, tail: tail}
 	next, err := b.run(ctx)
 	return next, err == nil && end2 == end, err
 }
@@ -264,7 +264,7 @@ type backfill struct {
 	p        *Planner
 	host     pipeline.SourceHost
 	cur      Cursor // the cursor of the last window emitted (the emitter's)
-	from, to int64
+	from, to int64  // from includes the overlap of the first window
 	goal     int64
 	density  float64 // events per second, smoothed
 	tail     *part
@@ -450,11 +450,14 @@ func (b *backfill) planAt(s *stretch) {
 	}
 	t := b.frontier
 	hi := min(t+span, b.to)
-	prev := b.p.apiNow() // the stretch before it is read no earlier than now
-	if t == b.from {
-		prev = b.cur.FetchedAt
+	s.lo, s.hi = t, hi
+	if t > b.from {
+		// The range's start has its overlap already. A later stretch near
+		// the present re-reads the one before it (read no earlier than
+		// now), but never before the range's start: the seen ids of the
+		// cursor reach no further back, so older events would come twice.
+		s.lo = max(b.p.overlapStart(t, b.p.apiNow(), b.cur), b.from)
 	}
-	s.lo, s.hi = b.p.overlapStart(t, prev, b.cur), hi
 	b.frontier = hi
 }
 

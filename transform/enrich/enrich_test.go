@@ -85,7 +85,7 @@ func TestSimulator(t *testing.T) {
 		t.Fatalf("directory not loaded: %+v", d)
 	}
 	evs := simEvents(t, srv, 500)
-	b, err := e.Process(t.Context(), pipeline.Batch{Source: "acme", Events: evs, WindowEnd: true})
+	b, err := e.Process(t.Context(), pipeline.Batch{Source: "acme", Events: evs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +117,8 @@ func TestSimulator(t *testing.T) {
 	if named < 200 || enriched < 400 {
 		t.Fatalf("only %d of 500 events got an actor name, %d enriched", named, enriched)
 	}
-	if !b.WindowEnd || b.Source != "acme" {
-		t.Fatal("marks lost")
+	if b.Source != "acme" {
+		t.Fatal("source lost")
 	}
 }
 

@@ -64,7 +64,7 @@ func TestProcess(t *testing.T) {
 			if err := tt.cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			in := pipeline.Batch{Source: "acme", Events: transformtest.Clone(corpus), WindowStart: true, WindowEnd: true}
+			in := pipeline.Batch{Source: "acme", Events: transformtest.Clone(corpus)}
 			out, err := New(&tt.cfg).Process(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
@@ -72,8 +72,8 @@ func TestProcess(t *testing.T) {
 			if len(out.Events) != tt.want {
 				t.Fatalf("kept %d events %v, want %d", len(out.Events), ids(out.Events), tt.want)
 			}
-			if out.Source != "acme" || !out.WindowStart || !out.WindowEnd {
-				t.Errorf("batch marks lost: %+v", out)
+			if out.Source != "acme" {
+				t.Errorf("batch source lost: %+v", out)
 			}
 			for _, e := range out.Events {
 				if tt.each != nil && !tt.each(e) {
@@ -86,8 +86,8 @@ func TestProcess(t *testing.T) {
 
 func TestEmptyBatchKeepsMarks(t *testing.T) {
 	f := New(&Config{Include: Match{Types: []string{"x"}}})
-	out, err := f.Process(context.Background(), pipeline.Batch{Source: "s", WindowEnd: true})
-	if err != nil || len(out.Events) != 0 || !out.WindowEnd || out.Source != "s" {
+	out, err := f.Process(context.Background(), pipeline.Batch{Source: "s"})
+	if err != nil || len(out.Events) != 0 || out.Source != "s" {
 		t.Fatalf("got %+v, %v", out, err)
 	}
 }

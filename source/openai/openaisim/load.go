@@ -137,7 +137,7 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request) bool {
 	if s.limit == nil {
 		return false
 	}
-	ok, wait, rate := s.limit.take(bearer(r), s.wall())
+	ok, wait, rate := s.limit.take(bearer(r), time.Now())
 	if ok {
 		return false
 	}

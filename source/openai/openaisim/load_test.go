@@ -615,10 +615,10 @@ func TestOversizeFaultStreams300kRecords(t *testing.T) {
 			close(stop)
 			<-sampled
 
-			if sc.records != oversizeRecords {
-				t.Fatalf("%d records, want %d", sc.records, oversizeRecords)
+			if sc.records != 300_000 {
+				t.Fatalf("%d records, want 300,000", sc.records)
 			}
-			if sc.dupID != "" || len(sc.ids) != oversizeRecords {
+			if sc.dupID != "" || len(sc.ids) != 300_000 {
 				t.Fatalf("ids are not unique: %d distinct, %q twice", len(sc.ids), sc.dupID)
 			}
 			env := sc.envelope
@@ -649,7 +649,7 @@ func TestOversizeFaultStreams300kRecords(t *testing.T) {
 			}
 
 			res := <-done
-			if res.err != nil || res.records != oversizeRecords || res.bytes != sc.bytes || sc.bytes < 100<<20 {
+			if res.err != nil || res.records != 300_000 || res.bytes != sc.bytes || sc.bytes < 100<<20 {
 				t.Fatalf("stream %+v, client read %d bytes", res, sc.bytes)
 			}
 			if res.maxWrite > streamChunk+16<<10 {
@@ -668,7 +668,7 @@ func TestOversizeFaultStreams300kRecords(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer resp.Body.Close()
-				if n := countWithDecoder(t, resp.Body); n != oversizeRecords {
+				if n := countWithDecoder(t, resp.Body); n != 300_000 {
 					t.Fatalf("encoding/json counts %d records", n)
 				}
 				<-done

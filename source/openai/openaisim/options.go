@@ -68,9 +68,13 @@ type Options struct {
 	// RateLimit is the number of requests per second allowed per API key
 	// (bearer token), enforced with a token bucket holding one second's
 	// worth of requests (at least 1); 0 = unlimited. A request over the limit
-	// is answered 429 like OpenAI answers it. It is measured on the wall
-	// clock (time.Now), never on Now: the limit paces real requests, while
-	// Now may be moved by hand to simulate days.
+	// is answered 429 with OpenAI's rate_limit_exceeded body and, four times
+	// in five, a Retry-After in whole seconds until a request would be
+	// accepted: real APIs do not always send it, and a client must then
+	// pick its own backoff. Requests refused 401 spend nothing. Rate-limited
+	// requests are counted in Stats.RateLimited, apart from injected 429
+	// faults. The limit runs on the wall clock (time.Now), never on Now: it
+	// paces real requests, while Now may be moved by hand to simulate days.
 	RateLimit float64
 	// RateSchedule changes the rate limit during a run, so that a client can
 	// be seen adapting to a limit that tightens and relaxes: from each step's

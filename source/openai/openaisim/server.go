@@ -33,8 +33,7 @@ type Server struct {
 	latSeq   atomic.Uint64 // latency draws
 	rlSeq    atomic.Uint64 // rate-limited answers, for their Retry-After draw
 
-	limit *limiter         // nil: no rate limit
-	wall  func() time.Time // the rate limiter's clock; time.Now but in tests
+	limit *limiter // nil: no rate limit
 
 	mux       *http.ServeMux
 	routeIdx  map[string]int // route path pattern -> index in routeNames
@@ -118,8 +117,7 @@ func New(opts Options) *Server {
 	f := opts.Faults.withDefaults()
 	s.faults.Store(&f)
 	s.stats.faults = make([]atomic.Int64, len(AllFaultKinds))
-	s.wall = time.Now
-	if l := newLimiter(opts.RateLimit, opts.RateSchedule, s.wall()); l.enabled() {
+	if l := newLimiter(opts.RateLimit, opts.RateSchedule, time.Now()); l.enabled() {
 		s.limit = l
 	}
 	s.handler = s.routes()
@@ -190,7 +188,7 @@ func (s *Server) Start() (baseURL string, err error) {
 		return "", err
 	}
 	if s.limit != nil && s.ln == nil { // the rate schedule counts from the first Start
-		s.limit.epoch.Store(s.wall().UnixNano())
+		s.limit.epoch.Store(time.Now().UnixNano())
 	}
 	s.ln = ln
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
