@@ -134,6 +134,11 @@ const (
 	// probeGain: while no 429 comes and the rate is used, the rate grows
 	// by this much per second, multiplicatively (10/s to 20/s in about 7 s).
 	probeGain = 0.10
+	// Near the rate a 429 refused (plateauShare of it), the rate grows by
+	// plateauGain per second only, for plateauFor; then by probeGain again.
+	plateauShare = 0.95
+	plateauGain  = 0.01
+	plateauFor   = 10 * time.Second
 	// probeUsedShare: the rate only grows while requests were sent in the
 	// last second at least at this share of it, so a quiet spell does not
 	// let it grow without bound.
@@ -142,6 +147,10 @@ const (
 	rateWindow = 2 * time.Second
 	// minRate is the floor of the pacing rate: one request a minute.
 	minRate = 1.0 / 60
+	// minCutSends: a 429 cuts the rate only when at least this many
+	// requests were sent in the rate window, so that the rate measured is
+	// a rate.
+	minCutSends = 4
 	// While paced, the useful concurrency is rate x mean latency (Little's
 	// law); Limit() keeps rateHeadroom times that plus rateSlack so that
 	// the tail of the latency does not starve the pacer.
@@ -220,8 +229,10 @@ type Limiter struct {
 	// probeConfirmed counts the probes in a row that found queueing.
 	probeConfirmed int
 
-	rate429     float64 // pacing from 429s; +Inf until the first one
-	cutSeq      uint64  // 429s of requests admitted up to here were acted on
+	rate429     float64   // pacing from 429s; +Inf until the first one
+	refused     float64   // the rate sent when the last 429 came
+	plateau     time.Time // when the rate came near refused again (zero: not near)
+	cutSeq      uint64    // 429s of requests admitted up to here were acted on
 	lastAdvance time.Time
 	sends       rateCounter
 	pauseUntil  time.Time
@@ -599,6 +610,12 @@ func (l *Limiter) probeLocked(lat float64, seq uint64) string {
 // cutRateLocked handles a 429 of a request admitted after the last cut.
 func (l *Limiter) cutRateLocked(now time.Time) string {
 	achieved := l.sends.rate(now, rateWindow)
+	if achieved*rateWindow.Seconds() < minCutSends {
+		// A refusal after a quiet spell says the key's budget is spent
+		// (by another client, or a burst before): it says nothing of
+		// what this client may send. The request waits its Retry-After.
+		return ""
+	}
 	backoff := throttleBackoff
 	r := achieved
 	if math.IsInf(l.rate429, 1) {
@@ -610,6 +627,7 @@ func (l *Limiter) cutRateLocked(now time.Time) string {
 		r = min(r, l.cfg.Rate)
 	}
 	l.rate429 = max(backoff*r, minRate)
+	l.refused, l.plateau = r, time.Time{}
 	l.cutSeq = l.seq
 	l.lastAdvance = now
 	l.setPacerLocked(now)
@@ -647,7 +665,20 @@ func (l *Limiter) advanceLocked(now time.Time) {
 	if l.cfg.Rate > 0 && l.rate429 >= l.cfg.Rate {
 		return
 	}
-	l.rate429 *= math.Pow(1+probeGain, dt)
+	// Like TCP CUBIC: quickly back to near the rate that was refused,
+	// then slowly past it for a while (the limit is most likely there:
+	// each 429 costs a retry), then quickly again (the limit may have
+	// risen).
+	gain := probeGain
+	if l.rate429 >= plateauShare*l.refused {
+		if l.plateau.IsZero() {
+			l.plateau = now
+		}
+		if now.Sub(l.plateau) < plateauFor {
+			gain = plateauGain
+		}
+	}
+	l.rate429 *= math.Pow(1+gain, dt)
 	l.setPacerLocked(now)
 }
 

@@ -48,13 +48,22 @@ func decodeCursor(raw []byte, start time.Time) (Cursor, error) {
 	return c, nil
 }
 
-// part is a stretch [lo, hi) of time read completely: its events newest
-// first, as fetched.
+// part is a stretch [lo, hi) of time read completely: its pages, as
+// fetched (newest first).
 type part struct {
 	lo, hi    int64
-	events    []pipeline.Event
+	pages     [][]pipeline.Event
 	fetchedAt int64 // the API's clock when the fetch of the part began
 	requests  int
+}
+
+// count returns the events of pages.
+func count(pages [][]pipeline.Event) int {
+	n := 0
+	for _, p := range pages {
+		n += len(p)
+	}
+	return n
 }
 
 // finish orders the parts of one window oldest first, drops what cur has
@@ -66,7 +75,7 @@ func finish(parts []part, cur Cursor, overlap int64) (pipeline.Window, Cursor) {
 	fetchedAt := int64(math.MaxInt64)
 	n, requests := 0, 0
 	for _, p := range parts {
-		n += len(p.events)
+		n += count(p.pages)
 		requests += p.requests
 		fetchedAt = min(fetchedAt, p.fetchedAt)
 	}
@@ -74,8 +83,10 @@ func finish(parts []part, cur Cursor, overlap int64) (pipeline.Window, Cursor) {
 	for _, p := range parts {
 		// Oldest first: the API pages newest first; a stable sort by
 		// time keeps the API's order among events of one second.
-		for i := len(p.events) - 1; i >= 0; i-- {
-			all = append(all, p.events[i])
+		for i := len(p.pages) - 1; i >= 0; i-- {
+			for j := len(p.pages[i]) - 1; j >= 0; j-- {
+				all = append(all, p.pages[i][j])
+			}
 		}
 	}
 	slices.SortStableFunc(all, func(a, b pipeline.Event) int { return a.Time.Compare(b.Time) })

@@ -33,8 +33,10 @@ type Config struct {
 	MaxWindowEvents int
 	// MaxWindow is the longest stretch of time one request walks.
 	MaxWindow time.Duration
+	// PageSize is the most events a page holds.
+	PageSize int
 	// MaxBuffered bounds the events held in memory across the stretches
-	// read ahead of delivery (default 4 x MaxWindowEvents).
+	// read ahead of delivery.
 	MaxBuffered int
 	// Prefetch, when >= 0, caps the windows waiting for delivery: no new
 	// stretch is read while more wait (0: read and deliver in turn).
@@ -179,7 +181,7 @@ func (p *Planner) catchUp(ctx context.Context, host pipeline.SourceHost, cur Cur
 		first = dropFrom(first, end2)
 	}
 	if !more {
-		next, err := p.emit(ctx, host, cur, end2, []part{{lo: lo, hi: end2, events: first, fetchedAt: fetchedAt, requests: reqs}})
+		next, err := p.emit(ctx, host, cur, end2, []part{{lo: lo, hi: end2, pages: [][]pipeline.Event{first}, fetchedAt: fetchedAt, requests: reqs}})
 		return next, end2 == end, err
 	}
 	var tail *part
@@ -192,7 +194,7 @@ func (p *Planner) catchUp(ctx context.Context, host pipeline.SourceHost, cur Cur
 		if oldest+1 < end2 {
 			// The page covers [oldest + 1, end2) whole: it is the last
 			// window.
-			tail = &part{lo: oldest + 1, hi: end2, events: dropBefore(first, oldest+1), fetchedAt: fetchedAt, requests: reqs}
+			tail = &part{lo: oldest + 1, hi: end2, pages: [][]pipeline.Event{dropBelow(first, oldest+1)}, fetchedAt: fetchedAt, requests: reqs}
 			to = oldest + 1
 		}
 		density = float64(len(first)) / float64(max(end2-oldest, 1))
@@ -213,8 +215,8 @@ func dropFrom(evs []pipeline.Event, t int64) []pipeline.Event {
 	return out
 }
 
-// dropBefore keeps the events at or after t.
-func dropBefore(evs []pipeline.Event, t int64) []pipeline.Event {
+// dropBelow keeps the events at or after t.
+func dropBelow(evs []pipeline.Event, t int64) []pipeline.Event {
 	out := evs[:0:0]
 	for _, ev := range evs {
 		if ev.Time.Unix() >= t {
@@ -244,9 +246,17 @@ func (p *Planner) emit(ctx context.Context, host pipeline.SourceHost, cur Cursor
 type stretch struct {
 	lo, hi int64 // [lo, hi): lo includes the overlap when there is one
 	state  int   // pending, running, read
-	// Set by the reader while running, read by the scheduler once read.
-	events    []pipeline.Event
-	split     int64 // > 0: the reader stopped at a full window, at this second
+
+	// Shared by the reader and the scheduler while running.
+	mu        sync.Mutex
+	pages     [][]pipeline.Event // as read, newest first
+	n         int                // events in pages
+	reached   int64            // the oldest second read so far (hi before the first page)
+	stopAt    int64            // > 0: the reader stops below this second (its stretch was cut)
+	exhausted bool             // the last page is read
+	resized   bool             // resize cut it already
+	split     int64            // > 0: the reader stopped at a full window, at this second
+
 	fetchedAt int64
 	requests  int
 	err       error
@@ -287,26 +297,22 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	defer cancel()
 
 	// The emitter hands windows to the engine while stretches are read.
-	groups := make(chan []part, 64)
+	windows := make(chan part, 64)
 	emitted := make(chan error, 1)
 	var cur Cursor
 	go func() {
 		cur = b.cur
-		for g := range groups {
-			next, err := p.emit(rctx, b.host, cur, b.goal, g)
+		for pt := range windows {
+			next, err := p.emit(rctx, b.host, cur, b.goal, []part{pt})
 			if err != nil {
 				emitted <- err
 				cancel()
-				for range groups {
+				for range windows {
 				}
 				return
 			}
 			cur = next
-			n := 0
-			for _, pt := range g {
-				n += len(pt.events)
-			}
-			b.held.Add(-int64(n))
+			b.held.Add(-int64(count(pt.pages)))
 			b.waiting.Add(-1)
 			b.signal()
 		}
@@ -316,7 +322,7 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	var err error
 	var wg sync.WaitGroup
 	for err == nil {
-		b.flush(groups)
+		b.flush(windows)
 		if len(b.plan) == 0 && b.frontier >= b.to {
 			break
 		}
@@ -332,7 +338,7 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	}
 	if err == nil && b.tail != nil {
 		b.waiting.Add(1)
-		groups <- []part{*b.tail}
+		windows <- *b.tail
 	}
 	if err != nil {
 		cancel()
@@ -340,7 +346,7 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	go func() { wg.Wait(); close(b.done) }()
 	for range b.done { // readers still running after a failure
 	}
-	close(groups)
+	close(windows)
 	if eerr := <-emitted; err == nil {
 		err = eerr
 	}
@@ -355,23 +361,16 @@ func (b *backfill) signal() {
 	}
 }
 
-// flush sends the windows at the head of the plan that are read, joining
-// consecutive small ones up to a window's size.
-func (b *backfill) flush(groups chan<- []part) {
+// flush sends the windows at the head of the plan that are read, one per
+// stretch.
+func (b *backfill) flush(windows chan<- part) {
 	for len(b.plan) > 0 && b.plan[0].state == read {
-		var g []part
-		n := 0
-		for len(b.plan) > 0 && b.plan[0].state == read {
-			s := b.plan[0]
-			if len(g) > 0 && n+len(s.events) > b.p.MaxWindowEvents {
-				break
-			}
-			g = append(g, part{lo: s.lo, hi: s.hi, events: s.events, fetchedAt: s.fetchedAt, requests: s.requests})
-			n += len(s.events)
-			b.plan = b.plan[1:]
-		}
+		s := b.plan[0]
+		b.plan[0] = nil // the plan's array must not keep the events alive
+		b.plan = b.plan[1:]
 		b.waiting.Add(1)
-		groups <- g
+		windows <- part{lo: s.lo, hi: s.hi, pages: s.pages, fetchedAt: s.fetchedAt, requests: s.requests}
+		s.pages = nil
 	}
 }
 
@@ -381,7 +380,7 @@ func (b *backfill) target() float64 {
 	p := b.p
 	t := float64(p.MaxWindowEvents) / 2
 	if lim := p.Limit(); lim > 1 {
-		t = min(t, float64(p.MaxBuffered)/float64(lim+1))
+		t = min(t, float64(p.MaxBuffered)/float64(lim/2+1))
 	}
 	return max(t, 1)
 }
@@ -396,46 +395,158 @@ func (b *backfill) spanFor(n float64) int64 {
 }
 
 // startReaders starts stretches while the limiter, the memory bound and the
-// prefetch cap allow. The oldest unread stretch may always start when
-// nothing runs, so that the plan moves on whatever the bounds.
+// prefetch cap allow: the oldest pending one, a new one at the frontier, or,
+// when everything is planned, half of the unread rest of a running one. The
+// oldest unread stretch may always start when nothing runs, so that the
+// plan moves on whatever the bounds.
 func (b *backfill) startReaders(ctx context.Context, wg *sync.WaitGroup) {
 	p := b.p
+	b.resize()
 	for {
-		s := b.nextPending()
-		if s == nil {
+		limit := max(p.Limit(), 1)
+		if b.running >= limit {
 			return
 		}
-		limit := max(p.Limit(), 1)
-		full := b.held.Load() >= int64(p.MaxBuffered) || (p.Prefetch >= 0 && b.waiting.Load() > int64(p.Prefetch))
-		if b.running >= limit || (full && (b.running > 0 || b.plan[0] != s)) {
-			if s.state == pending && s.lo == -1 {
-				b.plan = b.plan[:len(b.plan)-1] // not planned after all
+		// Memory is spent on stretches read ahead of older ones still
+		// unread: while it is spent, only those older ones start (they
+		// are what lets windows go), not new ones at the frontier.
+		prefetched := p.Prefetch >= 0 && b.waiting.Load() > int64(p.Prefetch)
+		full := prefetched || b.held.Load() >= int64(p.MaxBuffered)
+		s := b.nextPending(!full || b.running == 0)
+		if s == nil {
+			// Cutting a running stretch reads sooner what is read anyway:
+			// it adds nothing to the memory held.
+			if prefetched || b.running == 0 {
+				return
 			}
-			return
+			if s = b.steal(); s == nil {
+				return
+			}
 		}
 		if s.lo == -1 {
 			b.planAt(s)
 		}
 		s.state = running
+		s.reached = s.hi
 		b.running++
+		p.Log.Debug("reading a stretch", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi), "running", b.running,
+			"limit", limit, "held", b.held.Load(), "waiting", b.waiting.Load())
 		wg.Go(func() { b.read(ctx, s) })
 	}
 }
 
-// nextPending returns the first pending stretch of the plan, or a new one
-// at the frontier (lo == -1: its bounds are set when it starts).
-func (b *backfill) nextPending() *stretch {
+// resize cuts every running stretch that turns out to hold much more than
+// planned (the density it shows is higher than the one it was planned
+// with) down to about the target: the rest becomes a pending stretch of
+// its own, read when the limiter and the memory bound allow. Stretches of
+// about the same size keep the readers busy until the end and the memory
+// bounded.
+func (b *backfill) resize() {
+	target := b.target()
+	for i := 0; i < len(b.plan); i++ {
+		s := b.plan[i]
+		if s.state != running {
+			continue
+		}
+		s.mu.Lock()
+		n := s.n
+		if s.resized || s.exhausted || s.split > 0 || n == 0 || s.reached-s.lo < 2 || s.hi <= s.reached {
+			s.mu.Unlock()
+			continue
+		}
+		density := float64(n) / float64(s.hi-s.reached)
+		if float64(n)+float64(s.reached-s.lo)*density <= 1.5*target {
+			s.mu.Unlock()
+			continue
+		}
+		// Read on to about the target, then stop: the rest is planned.
+		cut := s.reached - int64(math.Ceil(max(target-float64(n), 0)/density))
+		cut = min(max(cut, s.lo+1), s.reached)
+		rest := &stretch{lo: s.lo, hi: cut}
+		s.lo, s.stopAt, s.resized = cut, cut, true
+		s.mu.Unlock()
+		b.plan = append(b.plan[:i], append([]*stretch{rest}, b.plan[i:]...)...)
+		i++
+	}
+}
+
+// nextPending returns the first pending stretch of the plan, or, with
+// frontier, a new one at the frontier (lo == -1: its bounds are set when
+// it starts), or nil.
+func (b *backfill) nextPending(frontier bool) *stretch {
 	for _, s := range b.plan {
 		if s.state == pending {
 			return s
 		}
 	}
-	if b.frontier >= b.to {
+	if !frontier || b.frontier >= b.to {
 		return nil
 	}
 	s := &stretch{lo: -1}
 	b.plan = append(b.plan, s)
 	return s
+}
+
+// steal cuts the running stretch with the most left to read (the oldest
+// among equals: it is the next to be delivered) in two at the middle of
+// what it has not read, and returns the older half as a new stretch: a
+// reader that would sit idle at the end of a back-fill shares the work
+// instead. The running reader stops below the cut; the one page it reads
+// across the cut is read again by the new stretch. It returns nil when no
+// stretch has two pages or more left.
+func (b *backfill) steal() *stretch {
+	var best *stretch
+	var bestLeft float64
+	for _, s := range b.plan {
+		if s.state != running {
+			continue
+		}
+		s.mu.Lock()
+		density := b.density
+		if n := s.n; n > 0 && s.hi > s.reached {
+			density = float64(n) / float64(s.hi-s.reached) // its own, once it read a page
+		}
+		left := float64(s.reached-s.lo) * density
+		if s.exhausted || s.split > 0 || s.reached-s.lo < 2 || (density > 0 && left < 2*float64(b.p.PageSize)) {
+			left = 0
+		}
+		s.mu.Unlock()
+		if left > bestLeft || (best == nil && left > 0) {
+			best, bestLeft = s, left
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return b.cut(best, 2)
+}
+
+// cut cuts the running stretch s at the middle of what it has not read and
+// returns the older half as a new stretch before it, or nil when s is not
+// running or has less than two seconds or pages pages left.
+func (b *backfill) cut(s *stretch, pages int) *stretch {
+	if s.state != running {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Only a stretch that has read two pages shows its density, and so
+	// what it has left; a stretch just cut is not cut again before that.
+	n := s.n
+	if s.exhausted || s.split > 0 || s.reached-s.lo < 2 || n < 2*b.p.PageSize || s.hi <= s.reached ||
+		float64(n)/float64(s.hi-s.reached)*float64(s.reached-s.lo) < float64(pages*b.p.PageSize) {
+		return nil
+	}
+	at := s.lo + (s.reached-s.lo)/2
+	older := &stretch{lo: s.lo, hi: at}
+	b.p.Log.Debug("cutting a stretch for a free reader", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi), "at", fmtUnix(at))
+	s.lo, s.stopAt = at, at
+	i := 0
+	for b.plan[i] != s {
+		i++
+	}
+	b.plan = append(b.plan[:i], append([]*stretch{older}, b.plan[i:]...)...)
+	return older
 }
 
 // planAt gives a new stretch its bounds at the frontier. Near the end of
@@ -461,36 +572,60 @@ func (b *backfill) planAt(s *stretch) {
 	b.frontier = hi
 }
 
-// read walks one stretch, stopping at a full window.
+// read walks one stretch, stopping at a full window or at a cut.
 func (b *backfill) read(ctx context.Context, s *stretch) {
 	p := b.p
 	s.fetchedAt = p.apiNow()
 	hardCap := hardCapFactor * p.MaxWindowEvents
-	s.requests, s.err = p.Walk(ctx, s.lo, s.hi, func(page []pipeline.Event, _ bool) bool {
-		s.events = append(s.events, page...)
-		b.held.Add(int64(len(page)))
+	s.mu.Lock()
+	lo, hi := s.lo, s.hi
+	s.mu.Unlock()
+	requests, err := p.Walk(ctx, lo, hi, func(page []pipeline.Event, more bool) bool {
 		defer b.signal()
-		if len(s.events) < p.MaxWindowEvents {
-			return true
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		cut := false
+		if s.stopAt > 0 {
+			kept := dropBelow(page, s.stopAt)
+			cut, page = len(kept) < len(page), kept
 		}
-		reached := s.events[len(s.events)-1].Time.Unix()
+		if len(page) > 0 {
+			s.pages = append(s.pages, page)
+			s.n += len(page)
+		}
+		b.held.Add(int64(len(page)))
 		for _, ev := range page {
-			reached = min(reached, ev.Time.Unix())
+			s.reached = min(s.reached, ev.Time.Unix())
 		}
-		if reached+1 < s.hi {
-			s.split = reached + 1
+		if !more {
+			s.exhausted = true
 			return false
 		}
-		if len(s.events) > hardCap {
-			s.err = fmt.Errorf("%w (more than %d in %s; raise max_window_events)", errTooDense, hardCap, fmtUnix(reached))
+		if cut {
+			return false // past the cut: the rest is another stretch's
+		}
+		if s.n < p.MaxWindowEvents {
+			return true
+		}
+		if s.reached+1 < s.hi {
+			s.split = s.reached + 1
+			return false
+		}
+		if s.n > hardCap {
+			s.err = fmt.Errorf("%w (more than %d in %s; raise max_window_events)", errTooDense, hardCap, fmtUnix(s.reached))
 			return false
 		}
 		return true
 	})
+	s.mu.Lock()
+	s.requests = requests
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
 	select {
 	case b.done <- s:
 	case <-ctx.Done():
-		b.held.Add(-int64(len(s.events)))
 		select {
 		case b.done <- s: // the scheduler may still be collecting
 		default:
@@ -504,17 +639,24 @@ func (b *backfill) settle(s *stretch) error {
 		return fmt.Errorf("reading %s..%s: %w", fmtUnix(s.lo), fmtUnix(s.hi), s.err)
 	}
 	if s.split == 0 {
-		b.learn(len(s.events), s.hi-s.lo)
+		b.p.Log.Debug("stretch read", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi), "events", s.n, "requests", s.requests, "density", b.density)
+		b.learn(s.n, s.hi-s.lo)
 		s.state = read
 		return nil
 	}
 	// Keep what was read whole, [split, hi), as a window; plan the rest
 	// again with the density just seen. The events of the second the
 	// reader stopped in are read again with the rest.
-	kept := dropBefore(s.events, s.split)
-	b.held.Add(-int64(len(s.events) - len(kept)))
-	b.learn(len(kept), s.hi-s.split)
-	done := &stretch{lo: s.split, hi: s.hi, state: read, events: kept, fetchedAt: s.fetchedAt, requests: s.requests}
+	var kept [][]pipeline.Event
+	for _, pg := range s.pages {
+		if k := dropBelow(pg, s.split); len(k) > 0 {
+			kept = append(kept, k)
+		}
+	}
+	n := count(kept)
+	b.held.Add(-int64(s.n - n))
+	b.learn(n, s.hi-s.split)
+	done := &stretch{lo: s.split, hi: s.hi, state: read, pages: kept, n: n, fetchedAt: s.fetchedAt, requests: s.requests}
 	rest := b.replan(s.lo, s.split)
 	i := 0
 	for b.plan[i] != s {
@@ -524,9 +666,8 @@ func (b *backfill) settle(s *stretch) error {
 	plan = append(plan, rest...)
 	plan = append(plan, done)
 	b.plan = append(plan, b.plan[i+1:]...)
-	p := b.p
-	p.Log.Debug("window full, split at the second it reached", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi),
-		"at", fmtUnix(s.split), "kept", len(kept), "rest_in", len(rest))
+	b.p.Log.Debug("window full, split at the second it reached", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi),
+		"at", fmtUnix(s.split), "kept", n, "rest_in", len(rest))
 	return nil
 }
 

@@ -1,0 +1,203 @@
+package timewindow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/httpapi"
+)
+
+// fakeAPI is a newest-first, time-filtered, cursor-paged API on the fake
+// clock of a synctest bubble: a log-normal latency, a token bucket per key
+// answered with 429 and a retry after a second, like the simulator, in
+// microseconds of real time.
+type fakeAPI struct {
+	times    []int64 // event times, ascending
+	pageSize int
+	median   time.Duration
+	sigma    float64
+	rate     func(elapsed time.Duration) float64 // requests/s (0: none)
+	limiter  *httpapi.Limiter
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	start    time.Time
+	tokens   float64
+	last     time.Time
+	requests int
+	limited  int
+	pages    int
+}
+
+// newFakeAPI spreads n events over span seconds ending at end, with a
+// smooth variation of density (a factor 0.3 to 1.7 over the span).
+func newFakeAPI(n int, span, end int64, seed uint64) *fakeAPI {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	a := &fakeAPI{pageSize: 100, median: 250 * time.Millisecond, sigma: math.Log(4) / 2.326, rng: rng}
+	for len(a.times) < n {
+		t := rng.Float64()
+		if rng.Float64()*1.7 < 1+0.7*math.Sin(6*math.Pi*t) { // rejection sampling of the density
+			a.times = append(a.times, end-span+int64(t*float64(span)))
+		}
+	}
+	slices.Sort(a.times)
+	return a
+}
+
+// request waits for the limiter, the latency and the bucket; it returns
+// false for a 429.
+func (a *fakeAPI) request(ctx context.Context) (bool, error) {
+	done, err := a.limiter.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	a.mu.Lock()
+	lat := time.Duration(float64(a.median) * math.Exp(a.sigma*a.rng.NormFloat64()))
+	a.mu.Unlock()
+	time.Sleep(lat)
+	a.mu.Lock()
+	a.requests++
+	now := time.Now()
+	if a.start.IsZero() {
+		a.start, a.last = now, now
+		a.tokens = a.rate(0) // a bucket starts full
+	}
+	ok := true
+	if r := a.rate(now.Sub(a.start)); r > 0 {
+		a.tokens = min(a.tokens+now.Sub(a.last).Seconds()*r, r)
+		a.last = now
+		if a.tokens < 1 {
+			ok = false
+			a.limited++
+		} else {
+			a.tokens--
+		}
+	}
+	a.mu.Unlock()
+	status, h := 200, http.Header{}
+	if !ok {
+		status = 429
+		h.Set("Retry-After", "1")
+	}
+	done(httpapi.Outcome{Status: status, Latency: lat, Header: h})
+	return ok, nil
+}
+
+// walk implements WalkFunc over the fake events, retrying 429s after a
+// second as the retry layer does.
+func (a *fakeAPI) walk(ctx context.Context, lo, hi int64, visit func([]pipeline.Event, bool) bool) (int, error) {
+	top := sort.Search(len(a.times), func(i int) bool { return a.times[i] >= hi }) // newest first from top-1
+	bottom := sort.Search(len(a.times), func(i int) bool { return a.times[i] >= lo })
+	requests := 0
+	for i := top; ; {
+		for {
+			requests++
+			ok, err := a.request(ctx)
+			if err != nil {
+				return requests, err
+			}
+			if ok {
+				break
+			}
+			if err := pipeline.Sleep(ctx, time.Second); err != nil {
+				return requests, err
+			}
+		}
+		j := max(i-a.pageSize, bottom)
+		page := make([]pipeline.Event, 0, i-j)
+		for k := i - 1; k >= j; k-- {
+			page = append(page, pipeline.Event{ID: fmt.Sprint("e", k), Time: time.Unix(a.times[k], 0)})
+		}
+		a.mu.Lock()
+		a.pages++
+		a.mu.Unlock()
+		more := j > bottom
+		if !visit(page, more) || !more {
+			return requests, nil
+		}
+		i = j
+	}
+}
+
+// backfillResult is what one simulated back-fill did.
+type backfillResult struct {
+	took              time.Duration
+	requests, limited int
+	windows, events   int
+	maxHeld           int
+}
+
+// simulateBackfill runs a Planner over the fake API until it caught up.
+func simulateBackfill(t *testing.T, api *fakeAPI, cfg Config, start time.Time) backfillResult {
+	t.Helper()
+	api.limiter = httpapi.NewLimiter(httpapi.LimiterConfig{MaxConcurrency: 16})
+	var res backfillResult
+	seen := map[string]bool{}
+	var held int
+	p := &Planner{Config: cfg, Walk: api.walk, Limit: api.limiter.Limit, Log: slog.New(tlogHandler{t}),
+		Now: func() (time.Time, bool) { return time.Now(), true }}
+	var last Cursor
+	host := pipeline.SourceHost{Once: true, Emit: func(_ context.Context, w pipeline.Window) error {
+		res.windows++
+		for _, ev := range w.Events {
+			if seen[ev.ID] {
+				t.Errorf("%s emitted twice", ev.ID)
+			}
+			seen[ev.ID] = true
+		}
+		res.events += len(w.Events)
+		var c Cursor
+		if err := json.Unmarshal(w.Cursor, &c); err != nil || c.Time < last.Time {
+			t.Fatalf("cursor %s after %d", w.Cursor, last.Time)
+		}
+		last = c
+		return nil
+	}}
+	_ = held
+	t0 := time.Now()
+	if err := p.Run(t.Context(), host, start); err != nil {
+		t.Fatal(err)
+	}
+	res.took = time.Since(t0)
+	res.requests, res.limited = api.requests, api.limited
+	return res
+}
+
+// TestBackfillAtTheAPIsLimit: a back-fill of 30,000 events over 30 days,
+// pages of 100 answered in 250 ms (median; a long tail), 20 requests per
+// second allowed: the planner's time is close to the limit's bound
+// (pages / limit), its requests close to the pages plus one per window, few
+// 429s, and every event once, in cursor order.
+func TestBackfillAtTheAPIsLimit(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				now := time.Now().Unix()
+				api := newFakeAPI(30000, 720*3600, now, seed)
+				api.rate = func(time.Duration) float64 { return 20 }
+				cfg := Config{Settle: 0, Overlap: 5 * time.Minute, PollInterval: time.Second, MaxWindowEvents: 5000,
+					MaxWindow: 168 * time.Hour, PageSize: 100, MaxBuffered: 5000, Prefetch: -1}
+				res := simulateBackfill(t, api, cfg, time.Unix(now-800*3600, 0))
+				pages := (30000 + 99) / 100
+				bound := time.Duration(pages) * time.Second / 20
+				t.Logf("took %v (%.2fx the bound %v), %d requests (%d pages + %d windows), %d 429s",
+					res.took, res.took.Seconds()/bound.Seconds(), bound, res.requests, pages, res.windows, res.limited)
+				if res.events != 30000 {
+					t.Fatalf("%d events emitted, want 30000", res.events)
+				}
+			})
+		})
+	}
+}
