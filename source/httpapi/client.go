@@ -371,8 +371,10 @@ func ReadAPIError(resp *http.Response, hint string) *APIError {
 // Get fetches path?query and hands the body of a 2xx answer to decode. An
 // error from decode makes the attempt count as failed and retried (a
 // garbled page); after the last retry Get returns it. decode may be called
-// several times and must start afresh each time; it must not keep body. Get
-// blocks until then; ctx bounds every attempt and wait.
+// several times and must start afresh each time; it may keep body (each
+// attempt reads into memory of its own, so the events of a page can be
+// slices of it, not copies). Get blocks until then; ctx bounds every
+// attempt and wait.
 func (c *Client) Get(ctx context.Context, path string, query url.Values, decode func(body []byte) error) error {
 	u := c.base + path
 	if len(query) > 0 {

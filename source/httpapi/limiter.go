@@ -138,7 +138,7 @@ const (
 	// plateauGain per second only, for plateauFor; then by probeGain again.
 	plateauShare = 0.95
 	plateauGain  = 0.01
-	plateauFor   = 10 * time.Second
+	plateauFor   = 5 * time.Second
 	// probeUsedShare: the rate only grows while requests were sent in the
 	// last second at least at this share of it, so a quiet spell does not
 	// let it grow without bound.
@@ -234,7 +234,8 @@ type Limiter struct {
 	plateau     time.Time // when the rate came near refused again (zero: not near)
 	cutSeq      uint64    // 429s of requests admitted up to here were acted on
 	lastAdvance time.Time
-	sends       rateCounter
+	sends       rateCounter // requests sent
+	accepted    rateCounter // answers that were not a 429
 	pauseUntil  time.Time
 
 	hdr headerBudget
@@ -274,6 +275,7 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 		changed: now,
 	}
 	l.sends.width = 100 * time.Millisecond
+	l.accepted.width = 100 * time.Millisecond
 	l.setPacerLocked(now)
 	l.lastLimit = l.limitLocked(now)
 	l.lastRate = l.paceRateLocked(now)
@@ -479,6 +481,9 @@ func (l *Limiter) finish(t *ticket, o Outcome) {
 		l.hdr.update(info, t.seq, now)
 	}
 	reason := ""
+	if o.Status != http.StatusTooManyRequests {
+		l.accepted.add(now)
+	}
 	switch {
 	case o.Status == http.StatusTooManyRequests:
 		l.throttled++
@@ -618,6 +623,12 @@ func (l *Limiter) cutRateLocked(now time.Time) string {
 	}
 	backoff := throttleBackoff
 	r := achieved
+	// What the server took over the same window is the better measure
+	// when it refused much: a limit that dropped to half is found in one
+	// cut, not in several of 15% each.
+	if ok := l.accepted.rate(now, rateWindow); ok*rateWindow.Seconds() >= minCutSends {
+		r = min(r, max(ok, r/2))
+	}
 	if math.IsInf(l.rate429, 1) {
 		backoff = firstThrottleBackoff
 	} else {

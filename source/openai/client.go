@@ -103,8 +103,8 @@ type ListEnvelope struct {
 // has_more present, and a last_id whenever has_more is true (the cursor for
 // the next page).
 //
-// The elements of Data are copies: body may be reused once DecodeList
-// returns.
+// The elements of Data are slices of body: body must not change while
+// they are in use.
 func DecodeList(body []byte) (*ListEnvelope, error) {
 	env, ok := decodeListFast(body)
 	if !ok {
@@ -133,8 +133,8 @@ var listKeys = [...]string{"object", "data", "first_id", "last_id", "has_more"}
 
 // decodeListFast decodes a page as json.Unmarshal into a ListEnvelope
 // does, in one walk of the page (encoding/json validates it, then decodes
-// it, then copies every element on its own): the elements are copied
-// together in one block. ok is false for anything unusual that
+// it, then copies every element on its own): the elements are slices of
+// body. ok is false for anything unusual that
 // encoding/json may read in its own way (a key that matches a field only
 // without regard to case, a key given twice, a member of the wrong type,
 // nesting past rawjson's limit, invalid JSON); DecodeList then asks
@@ -194,12 +194,9 @@ func decodeListFast(body []byte) (*ListEnvelope, bool) {
 		if data[0] != '[' {
 			return nil, false
 		}
-		// One copy of the array holds every element.
-		block := append([]byte(nil), data...)
 		env.Data = make([]json.RawMessage, len(elems))
 		for i, e := range elems {
-			lo, hi := e.Start-spans[1].Start, e.End-spans[1].Start
-			env.Data[i] = block[lo:hi:hi]
+			env.Data[i] = body[e.Start:e.End:e.End]
 		}
 	}
 	return env, true

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,6 +207,9 @@ func (p *Planner) catchUp(ctx context.Context, host pipeline.SourceHost, cur Cur
 
 // dropFrom removes the events at or after t from a newest-first page.
 func dropFrom(evs []pipeline.Event, t int64) []pipeline.Event {
+	if !slices.ContainsFunc(evs, func(ev pipeline.Event) bool { return ev.Time.Unix() >= t }) {
+		return evs
+	}
 	out := evs[:0:0]
 	for _, ev := range evs {
 		if ev.Time.Unix() < t {
@@ -217,6 +221,9 @@ func dropFrom(evs []pipeline.Event, t int64) []pipeline.Event {
 
 // dropBelow keeps the events at or after t.
 func dropBelow(evs []pipeline.Event, t int64) []pipeline.Event {
+	if !slices.ContainsFunc(evs, func(ev pipeline.Event) bool { return ev.Time.Unix() < t }) {
+		return evs
+	}
 	out := evs[:0:0]
 	for _, ev := range evs {
 		if ev.Time.Unix() >= t {
@@ -251,11 +258,11 @@ type stretch struct {
 	mu        sync.Mutex
 	pages     [][]pipeline.Event // as read, newest first
 	n         int                // events in pages
-	reached   int64            // the oldest second read so far (hi before the first page)
-	stopAt    int64            // > 0: the reader stops below this second (its stretch was cut)
-	exhausted bool             // the last page is read
-	resized   bool             // resize cut it already
-	split     int64            // > 0: the reader stopped at a full window, at this second
+	reached   int64              // the oldest second read so far (hi before the first page)
+	stopAt    int64              // > 0: the reader stops below this second (its stretch was cut)
+	exhausted bool               // the last page is read
+	resized   bool               // resize cut it already
+	split     int64              // > 0: the reader stopped at a full window, at this second
 
 	fetchedAt int64
 	requests  int
@@ -380,7 +387,7 @@ func (b *backfill) target() float64 {
 	p := b.p
 	t := float64(p.MaxWindowEvents) / 2
 	if lim := p.Limit(); lim > 1 {
-		t = min(t, float64(p.MaxBuffered)/float64(lim/2+1))
+		t = min(t, float64(p.MaxBuffered)/float64(lim+1))
 	}
 	return max(t, 1)
 }
@@ -525,7 +532,7 @@ func (b *backfill) steal() *stretch {
 // returns the older half as a new stretch before it, or nil when s is not
 // running or has less than two seconds or pages pages left.
 func (b *backfill) cut(s *stretch, pages int) *stretch {
-	if s.state != running {
+	if s == nil || s.state != running {
 		return nil
 	}
 	s.mu.Lock()
@@ -580,8 +587,8 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 	s.mu.Lock()
 	lo, hi := s.lo, s.hi
 	s.mu.Unlock()
-	requests, err := p.Walk(ctx, lo, hi, func(page []pipeline.Event, more bool) bool {
-		defer b.signal()
+	// take records a page and says whether to read on.
+	take := func(page []pipeline.Event, more bool) bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		cut := false
@@ -616,6 +623,11 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 			return false
 		}
 		return true
+	}
+	requests, err := p.Walk(ctx, lo, hi, func(page []pipeline.Event, more bool) bool {
+		on := take(page, more)
+		b.signal()
+		return on
 	})
 	s.mu.Lock()
 	s.requests = requests

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/http"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sort"
 	"sync"
@@ -39,6 +39,7 @@ type fakeAPI struct {
 	requests int
 	limited  int
 	pages    int
+	okAt     []time.Duration // when each accepted request was answered, since the first
 }
 
 // newFakeAPI spreads n events over span seconds ending at end, with a
@@ -84,6 +85,9 @@ func (a *fakeAPI) request(ctx context.Context) (bool, error) {
 		} else {
 			a.tokens--
 		}
+	}
+	if ok {
+		a.okAt = append(a.okAt, now.Sub(a.start))
 	}
 	a.mu.Unlock()
 	status, h := 200, http.Header{}
@@ -188,7 +192,7 @@ func TestBackfillAtTheAPIsLimit(t *testing.T) {
 				api := newFakeAPI(30000, 720*3600, now, seed)
 				api.rate = func(time.Duration) float64 { return 20 }
 				cfg := Config{Settle: 0, Overlap: 5 * time.Minute, PollInterval: time.Second, MaxWindowEvents: 5000,
-					MaxWindow: 168 * time.Hour, PageSize: 100, MaxBuffered: 5000, Prefetch: -1}
+					MaxWindow: 168 * time.Hour, PageSize: 100, MaxBuffered: 10000, Prefetch: -1}
 				res := simulateBackfill(t, api, cfg, time.Unix(now-800*3600, 0))
 				pages := (30000 + 99) / 100
 				bound := time.Duration(pages) * time.Second / 20
@@ -197,7 +201,60 @@ func TestBackfillAtTheAPIsLimit(t *testing.T) {
 				if res.events != 30000 {
 					t.Fatalf("%d events emitted, want 30000", res.events)
 				}
+				// Loose bounds: a guard against a planner that stops
+				// using the limit, not the measurement (make bench-api).
+				if f := res.took.Seconds() / bound.Seconds(); f > 1.5 {
+					t.Errorf("took %.2fx the bound", f)
+				}
+				if f := float64(res.requests) / float64(pages+res.windows); f > 1.1 {
+					t.Errorf("%.2fx the requests of the pages and windows", f)
+				}
+				if f := float64(res.limited) / float64(res.requests); f > 0.08 {
+					t.Errorf("%.1f%% of the requests got 429", 100*f)
+				}
 			})
 		})
 	}
+}
+
+// acceptedRate is the rate of accepted requests in [from, to).
+func (a *fakeAPI) acceptedRate(from, to time.Duration) float64 {
+	n := 0
+	for _, t := range a.okAt {
+		if t >= from && t < to {
+			n++
+		}
+	}
+	return float64(n) / (to - from).Seconds()
+}
+
+// TestBackfillFollowsAChangingLimit: the API allows 20 requests/s, then 10
+// from 10 s on, then 20 again from 25 s on; the back-fill follows the
+// limit down and back up.
+func TestBackfillFollowsAChangingLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now().Unix()
+		api := newFakeAPI(80000, 720*3600, now, 4)
+		api.rate = func(d time.Duration) float64 {
+			if d >= 10*time.Second && d < 25*time.Second {
+				return 10
+			}
+			return 20
+		}
+		cfg := Config{Overlap: 5 * time.Minute, PollInterval: time.Second, MaxWindowEvents: 5000,
+			MaxWindow: 168 * time.Hour, PageSize: 100, MaxBuffered: 10000, Prefetch: -1}
+		res := simulateBackfill(t, api, cfg, time.Unix(now-800*3600, 0))
+		phases := []float64{api.acceptedRate(6*time.Second, 10*time.Second), api.acceptedRate(20*time.Second, 25*time.Second),
+			api.acceptedRate(35*time.Second, 40*time.Second)}
+		t.Logf("took %v, %d requests, %d 429s (%.1f%%); accepted per second at the end of each phase %.1f / %.1f / %.1f",
+			res.took, res.requests, res.limited, 100*float64(res.limited)/float64(res.requests), phases[0], phases[1], phases[2])
+		for i, want := range []float64{20, 10, 20} {
+			if phases[i] < 0.8*want || phases[i] > 1.25*want { // a token bucket lets a burst through
+				t.Errorf("phase %d: %.1f requests/s accepted, want about %.0f", i+1, phases[i], want)
+			}
+		}
+		if res.events != 80000 {
+			t.Fatalf("%d events emitted, want 80000", res.events)
+		}
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+// tlogHandler writes a planner's log to the test's log, shown when a test
+// fails (or with -v): the stretches it read and cut.
 type tlogHandler struct{ t *testing.T }
 
 func (h tlogHandler) Enabled(context.Context, slog.Level) bool { return true }
