@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 BIN       := bin/auditrelay
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet fmt e2e e2e-tools bench bench-e2e fuzz chaos clean
+.PHONY: all build test vet fmt e2e e2e-tools bench bench-e2e bench-api fuzz chaos clean
 
 all: build
 
@@ -50,6 +50,14 @@ REPEAT    ?= 3
 SCALE     ?= 100000,1000000
 bench-e2e: e2e-tools
 	$(GO) run ./test/bench/e2e -events $(EVENTS) -repeat $(REPEAT) -scale $(SCALE) -write BENCHMARKS.md
+
+# A back-fill against the simulator answering like a real API (250 ms a
+# page, a rate limit of 20 requests/s, then none, then a limit that changes):
+# auditrelay with its defaults against the limit's bound and a sequential
+# pager; rewrites the api section of BENCHMARKS.md. Needs only Go.
+API_EVENTS ?= 30000
+bench-api:
+	$(GO) run ./test/bench/api -events $(API_EVENTS) -write BENCHMARKS.md
 
 # kill -9, sink outages and API faults against the built binary; rewrites
 # the table of RELIABILITY.md. Needs kcat and the collector.

@@ -113,6 +113,11 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 }
 
 func (m *Main) newLogger(level, format string) *slog.Logger {
+	return newLogger(m.Stderr, level, format)
+}
+
+// newLogger returns the logger of a command, writing to w.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	switch level {
 	case "debug":
@@ -126,9 +131,9 @@ func (m *Main) newLogger(level, format string) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(m.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // loadConfig loads path and reports problems on stderr; ok is false when
@@ -165,14 +170,23 @@ func (m *Main) cmdRun(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
-	log := m.newLogger(firstNonEmpty(*level, cfg.Log.Level), firstNonEmpty(*format, cfg.Log.Format))
+	logFormat := firstNonEmpty(*format, cfg.Log.Format)
+	// On a terminal, a back-fill's progress is a line kept under the logs.
+	var status *statusLine
+	logOut := m.Stderr
+	if isTerminal(m.Stderr) && logFormat != "json" {
+		status = newStatusLine(m.Stderr)
+		logOut = status
+		defer status.clear()
+	}
+	log := newLogger(logOut, firstNonEmpty(*level, cfg.Log.Level), logFormat)
 	stop, err := prof.start()
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "auditrelay: %v\n", err)
 		return exitUsage
 	}
 	defer stop()
-	return m.runPipeline(ctx, reg, cfg, log, *once)
+	return m.runPipeline(ctx, reg, cfg, log, *once, status)
 }
 
 // profiles are the hidden benchmark flags of run: --cpuprofile FILE writes
@@ -236,7 +250,7 @@ func (p profiles) start() (func(), error) {
 	}, nil
 }
 
-func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, once bool) int {
+func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, once bool, status *statusLine) int {
 	tel := telemetry.New(telemetry.Options{Version: version, StuckAfter: cfg.Server.StuckAfter, SinkFailingAfter: cfg.Server.SinkFailingAfter})
 	if cfg.Server.Listen != "" {
 		stop, err := serve(ctx, cfg.Server.Listen, tel.Handler(log), log)
@@ -247,15 +261,20 @@ func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *con
 		defer stop()
 	}
 	log.Info("auditrelay starting", "version", version, "sources", len(cfg.Spec.Sources), "sinks", len(cfg.Spec.Sinks), "once", once)
-	return m.runReloading(ctx, reg, cfg, log, tel, once)
+	return m.runReloading(ctx, reg, cfg, log, tel, once, status)
 }
 
-// buildPipeline builds the pipeline of cfg. With a `coordination:` section
-// in the Kafka checkpoint store, the pipeline runs only the sources Kafka
-// gives this replica; a --once run catches up every source itself (two such
-// runs at once are still safe: the transactional ids fence one of them).
-func buildPipeline(reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, tel pipeline.Telemetry, once bool) (*pipeline.Pipeline, error) {
-	return pipeline.Build(reg, cfg.Spec, log, tel)
+// buildPipeline builds the pipeline of cfg, reporting its progress to
+// status when there is one. With a `coordination:` section in the Kafka
+// checkpoint store, the pipeline runs only the sources Kafka gives this
+// replica; a --once run catches up every source itself (two such runs at
+// once are still safe: the transactional ids fence one of them).
+func buildPipeline(reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, tel pipeline.Telemetry, status *statusLine) (*pipeline.Pipeline, error) {
+	p, err := pipeline.Build(reg, cfg.Spec, log, tel)
+	if err == nil && status != nil {
+		p.OnProgress(status.update)
+	}
+	return p, err
 }
 
 func firstNonEmpty(a, b string) string {

@@ -53,8 +53,8 @@ func serve(ctx context.Context, listen string, h http.Handler, log *slog.Logger)
 // the window in flight) before the new one starts, so that two pipelines
 // never share a checkpoint. The log and server sections take effect only at
 // restart.
-func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, tel *telemetry.Telemetry, once bool) int {
-	p, err := buildPipeline(reg, cfg, log, tel, once)
+func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, tel *telemetry.Telemetry, once bool, status *statusLine) int {
+	p, err := buildPipeline(reg, cfg, log, tel, status)
 	if err != nil {
 		log.Error("building the pipeline failed", "err", err)
 		return exitFailure
@@ -82,7 +82,7 @@ func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *co
 				log.Info("auditrelay stopped")
 				return exitOK
 			case <-reload:
-				nextCfg, next, err = m.prepareReload(reg, cfg.Path, log, tel)
+				nextCfg, next, err = m.prepareReload(reg, cfg.Path, log, tel, status)
 				if err != nil {
 					log.Error("reload refused; the running configuration stays in effect", "config", cfg.Path, "err", err)
 				}
@@ -90,11 +90,15 @@ func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *co
 		}
 		log.Info("reloading: draining the running pipeline", "config", cfg.Path)
 		cancel()
-		if err := <-done; err != nil {
-			log.Warn("the replaced pipeline stopped with an error", "err", err)
+		drainErr := <-done
+		if drainErr != nil {
+			log.Warn("the replaced pipeline stopped with an error", "err", drainErr)
 		}
 		if ctx.Err() != nil {
 			tel.Stopped()
+			if errors.Is(drainErr, pipeline.ErrInterrupted) {
+				return exitFailure
+			}
 			log.Info("auditrelay stopped")
 			return exitOK
 		}
@@ -105,13 +109,13 @@ func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *co
 
 // prepareReload loads and validates the config at path and builds (without
 // starting) its pipeline.
-func (m *Main) prepareReload(reg *pipeline.Registry, path string, log *slog.Logger, tel *telemetry.Telemetry) (*config.Config, *pipeline.Pipeline, error) {
+func (m *Main) prepareReload(reg *pipeline.Registry, path string, log *slog.Logger, tel *telemetry.Telemetry, status *statusLine) (*config.Config, *pipeline.Pipeline, error) {
 	log.Info("SIGHUP: reloading the configuration", "config", path)
 	cfg, err := config.Load(path, reg, m.Environ)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := buildPipeline(reg, cfg, log, tel, false)
+	p, err := buildPipeline(reg, cfg, log, tel, status)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building the pipeline: %w", err)
 	}

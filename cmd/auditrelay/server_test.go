@@ -331,7 +331,7 @@ server:
 			t.Error(err)
 			return exitUsage
 		}
-		return m.runPipeline(ctx, reg, cfg, m.newLogger("debug", "json"), false)
+		return m.runPipeline(ctx, reg, cfg, m.newLogger("debug", "json"), false, nil)
 	})
 	steps := []struct {
 		name     string

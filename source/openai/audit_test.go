@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -441,4 +442,88 @@ func TestCrashAtRandomPoints(t *testing.T) {
 			t.Logf("%d events, %d stops, %d duplicates", len(want), kills, dups)
 		})
 	}
+}
+
+// TestEndlessPageStopsTheSource: an API that answers the same page forever
+// with has_more: true makes the source stop with a clear error after a
+// bounded number of requests, with nothing delivered and the cursor
+// unmoved.
+func TestEndlessPageStopsTheSource(t *testing.T) {
+	clk := newClock(t0.Add(24 * time.Hour))
+	sim, base := startSim(t, openaisim.Options{Seed: 5, Events: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now,
+		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.FaultLoop}}})
+	cfg := testConfig(base)
+	cfg.MaxRetries = 3
+	store := checkpoint.NewMemory()
+	var c collector
+	err := runOnce(t, newSource(t, cfg, clk.Now), &c, store)
+	if err == nil || !strings.Contains(err.Error(), "the API repeated a page") {
+		t.Fatalf("err = %v; want the repeated page named", err)
+	}
+	if len(c.ids) != 0 {
+		t.Fatalf("%d events delivered from a looping API", len(c.ids))
+	}
+	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
+		t.Fatalf("cursor moved: %s", raw)
+	}
+	// Every walk stops at its second page, retried MaxRetries times; the
+	// walks are the first page of the range and the stretches the
+	// limiter let run (at most 16).
+	if n := sim.Stats().Requests; n > int64(1+16*(2+cfg.MaxRetries)) {
+		t.Fatalf("%d requests to a looping API", n)
+	}
+}
+
+// TestOversizePagesAreRefused: pages of 300,000 events when 100 were asked
+// for are refused before they are read whole, retried, then reported.
+func TestOversizePagesAreRefused(t *testing.T) {
+	clk := newClock(t0.Add(time.Hour))
+	_, base := startSim(t, openaisim.Options{Seed: 5, Events: 500, Span: time.Hour, Start: t0, Now: clk.Now,
+		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.FaultOversize}}})
+	cfg := testConfig(base)
+	cfg.MaxRetries = 2
+	store := checkpoint.NewMemory()
+	var c collector
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := runOnce(t, newSource(t, cfg, clk.Now), &c, store)
+	if err == nil || !strings.Contains(err.Error(), "larger than the") {
+		t.Fatalf("err = %v; want the oversized page named", err)
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	// Each of the 3 attempts may read at most the bound of a page of 100
+	// events (6.4 MiB); a body read whole would be about 200 MiB.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Fatalf("%d MiB allocated to refuse oversized pages", grew>>20)
+	}
+	if len(c.ids) != 0 {
+		t.Fatalf("%d events delivered", len(c.ids))
+	}
+	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
+		t.Fatalf("cursor moved: %s", raw)
+	}
+}
+
+// TestLocalClockAheadLosesNothing: a machine whose clock runs 10 minutes
+// ahead of the API plans its windows on the API's clock (its Date header),
+// so its cursor never passes events the API does not show yet.
+func TestLocalClockAheadLosesNothing(t *testing.T) {
+	clk := newClock(t0)
+	sim, base := startSim(t, openaisim.Options{Seed: 13, Events: 300, Span: time.Hour, Start: t0.Add(-time.Hour),
+		Rate: 2, Now: clk.Now})
+	cfg := testConfig(base)
+	cfg.StartAt = StartAt{Time: t0.Add(-2 * time.Hour)}
+	cfg.Overlap = time.Minute
+	cfg.Settle = 5 * time.Second
+	ahead := func() time.Time { return clk.Now().Add(10 * time.Minute) }
+	store := checkpoint.NewMemory()
+	var c collector
+	for range 30 { // a poll every 20 simulated seconds for 10 minutes
+		if err := runOnce(t, newSource(t, cfg, ahead), &c, store); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(20 * time.Second)
+	}
+	checkExactlyOnce(t, c.ids, sim.VisibleIDs(clk.Now().Add(-20*time.Second-cfg.Settle)))
 }

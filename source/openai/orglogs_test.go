@@ -232,3 +232,28 @@ func TestOrgLogsConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOrgLogsDescReadsABacklogAboutTwice: order desc delivers a backlog
+// larger than max_window_events oldest first without walking the whole
+// backlog again for every window: about twice the pages of order asc (one
+// walk to find where the chunks begin, one to read each again), not once
+// per window.
+func TestOrgLogsDescReadsABacklogAboutTwice(t *testing.T) {
+	now := time.Now()
+	pages := map[string]int64{}
+	for _, order := range []string{"asc", "desc"} {
+		sim, base := newOrgSim(t, openaisim.Options{Seed: 9, OrgLogEvents: 10000, Span: 24 * time.Hour, Start: now.Add(-24 * time.Hour)})
+		want := sim.VisibleLogIDs(now.Add(time.Hour))
+		col := &orgCollector{}
+		src := orgSource(base, order, func(c *OrgLogsConfig) { c.PageSize, c.MaxWindowEvents, c.BatchSize = 100, 1000, 1000 })
+		if err := runSource(context.Background(), src, col, checkpoint.NewMemory(), true, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		checkSameIDs(t, col.ids, want)
+		pages[order] = sim.Stats().Pages
+	}
+	t.Logf("pages: asc %d, desc %d", pages["asc"], pages["desc"])
+	if pages["desc"] > 2*pages["asc"]+10 {
+		t.Fatalf("desc read %d pages for a backlog asc reads in %d", pages["desc"], pages["asc"])
+	}
+}
