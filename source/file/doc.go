@@ -8,10 +8,10 @@
 // request log (openai.ParseOrganizationLog). Event.Raw is the line itself,
 // byte for byte (without its line terminator).
 //
-// Every batch is its own window (WindowStart and WindowEnd both set). After
-// a batch is acknowledged the source saves, per file, the byte offset after
-// the batch's last line, so a replay that was stopped resumes where it
-// stopped: duplicates only from the batch that was not acknowledged. A file
+// Every batch_size lines make a window, whose cursor holds, per file, the
+// byte offset after its last line: once the engine committed the window,
+// a replay that was stopped resumes there, with duplicates only from the
+// window that was not committed. A file
 // that was truncated or replaced (other inode, smaller than the offset, or
 // other first bytes) is read again from the start, with a warning. Stdin has
 // no checkpoint.
