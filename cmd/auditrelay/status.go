@@ -87,7 +87,7 @@ func (s *statusLine) render() string {
 		if p.Remaining > 0 {
 			eta = p.Remaining.Round(time.Second).String()
 		}
-		parts = append(parts, fmt.Sprintf("%s: at %s, %d events/s, %d windows, %s left",
+		parts = append(parts, fmt.Sprintf("%s: at %s, %d events/s, windows committed: %d, %s left",
 			n, p.Reached.UTC().Format("2006-01-02 15:04"), int64(p.EventsPerSecond), p.Windows, eta))
 	}
 	return strings.Join(parts, " | ")

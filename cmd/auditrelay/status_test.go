@@ -17,7 +17,7 @@ func TestStatusLine(t *testing.T) {
 	goal := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	s.update("acme", pipeline.Progress{Reached: goal.Add(-48 * time.Hour), Goal: goal, Events: 5000, Windows: 7,
 		EventsPerSecond: 1234.5, Remaining: 83 * time.Second})
-	if want := "\r\033[Kacme: at 2026-12-03 12:00, 1234 events/s, 7 windows, 1m23s left"; term.String() != want {
+	if want := "\r\033[Kacme: at 2026-12-03 12:00, 1234 events/s, windows committed: 7, 1m23s left"; term.String() != want {
 		t.Fatalf("status line %q, want %q", term.String(), want)
 	}
 	term.Reset()
