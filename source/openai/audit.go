@@ -2,6 +2,7 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -91,17 +92,23 @@ func (s *AuditSource) query(lo, hi int64) url.Values {
 	return q
 }
 
-// decodeAuditPage reads one page of audit logs: the list envelope, each
-// event's routing fields, and the cursor of the next page (last_id, which
-// must be the last event's id).
+// decodeAuditPage reads one page of audit logs.
 func decodeAuditPage(body []byte, source string, observed time.Time) (httpapi.Page, error) {
+	return decodePage(body, source, observed, ParseAuditLog)
+}
+
+// decodePage reads one list page: the list envelope, each event's routing
+// fields (parse), and the cursor of the next page (the last event's id,
+// which last_id must be).
+func decodePage(body []byte, source string, observed time.Time,
+	parse func(raw json.RawMessage, source string, observed time.Time) (pipeline.Event, error)) (httpapi.Page, error) {
 	env, err := DecodeList(body)
 	if err != nil {
 		return httpapi.Page{}, err
 	}
 	page := httpapi.Page{Events: make([]pipeline.Event, 0, len(env.Data)), HasMore: *env.HasMore}
 	for _, raw := range env.Data {
-		ev, err := ParseAuditLog(raw, source, observed)
+		ev, err := parse(raw, source, observed)
 		if err != nil {
 			return httpapi.Page{}, err
 		}

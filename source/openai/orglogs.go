@@ -343,23 +343,5 @@ func (s *OrgLogsSource) advance(cur orgCursor, held []pipeline.Event) orgCursor 
 
 // decodeOrgLogsPage reads one page of request logs.
 func decodeOrgLogsPage(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	env, err := DecodeList(body)
-	if err != nil {
-		return httpapi.Page{}, err
-	}
-	page := httpapi.Page{Events: make([]pipeline.Event, 0, len(env.Data)), HasMore: *env.HasMore}
-	for _, raw := range env.Data {
-		ev, err := ParseOrganizationLog(raw, source, observed)
-		if err != nil {
-			return httpapi.Page{}, err
-		}
-		page.Events = append(page.Events, ev)
-	}
-	if n := len(page.Events); n > 0 {
-		page.Next = page.Events[n-1].ID
-		if page.HasMore && env.LastID != nil && *env.LastID != page.Next {
-			return httpapi.Page{}, fmt.Errorf("last_id %q is not the id of the last event", *env.LastID)
-		}
-	}
-	return page, nil
+	return decodePage(body, source, observed, ParseOrganizationLog)
 }
