@@ -321,21 +321,42 @@ func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
 	}
 }
 
+// windowed is a collector that sees where windows end: it counts the
+// batches since the last CommitWindow.
+type windowed struct {
+	*collector
+	sinceCommit int
+}
+
+func (w *windowed) CommitWindow(context.Context, string, []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sinceCommit = 0
+	return nil
+}
+
+func (w *windowed) AbortWindow(context.Context, string) error { return nil }
+
 func TestSinkFailureKeepsCursorAndReplaysOnlyTheWindow(t *testing.T) {
 	clk := newClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, openaisim.Options{Seed: 9, Events: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
 	cfg := testConfig(base)
 	store := checkpoint.NewMemory()
 	var c collector
+	// The sink fails for good in the middle of a window (the second batch
+	// after a commit, from the ninth batch on), so that part of the window
+	// was taken before the failure.
+	w := &windowed{collector: &c}
 	n := 0
 	c.fail = func(b pipeline.Batch) error {
 		n++
-		if n == 9 {
+		if n >= 9 && w.sinceCommit == 1 {
 			return pipeline.Permanent(errors.New("disk on fire"))
 		}
+		w.sinceCommit++
 		return nil
 	}
-	err := runOnce(t, newSource(t, cfg, clk.Now), &c, store)
+	err := runOnce(t, newSource(t, cfg, clk.Now), w, store)
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("err = %v", err)
 	}
