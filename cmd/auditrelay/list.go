@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/auditrelay/auditrelay/internal/eventcsv"
 	"github.com/auditrelay/auditrelay/pipeline"
+	schema "github.com/auditrelay/auditrelay/schema/openai"
+	"github.com/auditrelay/auditrelay/source/httpapi"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
@@ -156,7 +157,7 @@ func (q *queryFlags) resolve(now time.Time) (query, error) {
 		return out, fmt.Errorf("--since %s is not before --until %s", out.since.Format(time.RFC3339), out.until.Format(time.RFC3339))
 	}
 	for _, t := range q.types {
-		if _, err := path.Match(t, ""); err != nil {
+		if err := pipeline.ValidPattern(t); err != nil {
 			return out, fmt.Errorf("--type %q: %w", t, err)
 		}
 	}
@@ -181,7 +182,7 @@ func (q query) match(ev *pipeline.Event) bool {
 
 func matchAny(patterns []string, s string) bool {
 	for _, p := range patterns {
-		if ok, _ := path.Match(p, s); ok {
+		if pipeline.Match(p, s) {
 			return true
 		}
 	}
@@ -210,70 +211,52 @@ type page struct {
 
 // fetch reads the page after cursor (empty: the first) of q.
 func (a *logAPI) fetch(ctx context.Context, q query, after string, limit int) (*page, error) {
-	p := &page{}
-	if a.kind == apiRequests {
-		res, err := a.client.OrganizationLogs(ctx, "desc", after, limit, "cli")
-		if err != nil {
-			return nil, err
-		}
-		p.read = len(res.Events)
-		p.next, p.done = res.Next, !res.HasMore
-		for i := range res.Events {
-			ev := &res.Events[i]
-			p.oldest = ev.Time
-			if ev.Time.Before(q.since.Truncate(time.Second)) {
-				p.done = true
-				break
-			}
-			if q.match(ev) {
-				p.events = append(p.events, *ev)
-			}
-		}
-		return p, nil
-	}
 	v := url.Values{}
 	v.Set("limit", strconv.Itoa(limit))
-	v.Set("effective_at[gte]", strconv.FormatInt(q.since.Unix(), 10))
-	v.Set("effective_at[lt]", strconv.FormatInt(ceilUnix(q.until), 10))
 	if after != "" {
 		v.Set("after", after)
 	}
-	wild := false
-	for _, t := range q.types {
-		wild = wild || strings.ContainsAny(t, "*?[")
-	}
-	if !wild {
+	path, decode := "/organization_logs", openai.DecodeRequestLogs
+	if a.kind == apiRequests {
+		v.Set("order", "desc")
+	} else {
+		path, decode = "/organization/audit_logs", openai.DecodeAuditLogs
+		v.Set("effective_at[gte]", strconv.FormatInt(q.since.Unix(), 10))
+		v.Set("effective_at[lt]", strconv.FormatInt(ceilUnix(q.until), 10))
+		wild := false
 		for _, t := range q.types {
-			v.Add("event_types[]", t)
+			wild = wild || strings.ContainsAny(t, "*?[")
+		}
+		if !wild {
+			for _, t := range q.types {
+				v.Add("event_types[]", t)
+			}
+		}
+		for _, p := range q.projects {
+			v.Add("project_ids[]", p)
 		}
 	}
-	for _, p := range q.projects {
-		v.Add("project_ids[]", p)
-	}
-	err := a.client.Get(ctx, "/organization/audit_logs", v, func(body []byte) error {
-		*p = page{}
-		env, err := openai.DecodeList(body)
-		if err != nil {
-			return err
-		}
-		observed := time.Now().UTC()
-		for _, raw := range env.Data {
-			ev, err := openai.ParseAuditLog(raw, "cli", observed)
-			if err != nil {
-				return err
-			}
-			p.read++
-			p.oldest = ev.Time
-			if q.match(&ev) {
-				p.events = append(p.events, ev)
-			}
-			p.next = ev.ID
-		}
-		p.done = !*env.HasMore || len(env.Data) == 0
-		return nil
+	var res httpapi.Page
+	err := a.client.Get(ctx, path, v, func(body []byte) (err error) {
+		res, err = decode(body, "cli", time.Now().UTC())
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	p := &page{read: len(res.Events), next: res.Next, done: !res.HasMore || len(res.Events) == 0}
+	for i := range res.Events {
+		ev := &res.Events[i]
+		p.oldest = ev.Time
+		// The request-log API has no time filter: its newest-first walk
+		// ends at the first event older than the query.
+		if a.kind == apiRequests && ev.Time.Before(q.since.Truncate(time.Second)) {
+			p.done = true
+			break
+		}
+		if q.match(ev) {
+			p.events = append(p.events, *ev)
+		}
 	}
 	return p, nil
 }
@@ -288,9 +271,9 @@ func ceilUnix(t time.Time) int64 {
 
 func (a *logAPI) schema() string {
 	if a.kind == apiRequests {
-		return openai.SchemaOrganizationLog
+		return schema.SchemaRequestLog
 	}
-	return openai.SchemaAuditLog
+	return schema.SchemaAuditLog
 }
 
 // walk calls each for every page of q until done, each returning false, or

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditrelay/auditrelay/source/openai"
+	"github.com/auditrelay/auditrelay/schema/openai"
 )
 
 // FuzzReplayLine checks the line parser and the line splitter: parseLine
@@ -41,7 +41,7 @@ func FuzzReplayLine(f *testing.F) {
 				t.Fatalf("accepted a line that is not a JSON object: %q", in)
 			case ev.ID == "" || ev.Type == "" || ev.Time.IsZero() && ev.Time != time.Unix(0, 0).UTC():
 				t.Fatalf("accepted an event without id, type or time: %+v", ev)
-			case ev.Schema != openai.SchemaAuditLog && ev.Schema != openai.SchemaOrganizationLog:
+			case ev.Schema != openai.SchemaAuditLog && ev.Schema != openai.SchemaRequestLog:
 				t.Fatalf("schema %q", ev.Schema)
 			case ev.Source != "src" || !ev.ObservedAt.Equal(observed):
 				t.Fatalf("source %q observed %v", ev.Source, ev.ObservedAt)

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
-	"github.com/auditrelay/auditrelay/source/openai"
+	"github.com/auditrelay/auditrelay/schema/openai"
 )
 
 var errBlank = errors.New("blank line")
 
 // parseLine indexes one JSONL line (without its line terminator; white
-// space around the object is ignored). An object with effective_at and type
-// is an audit log, one with event and created_at a request log. The event's
+// space around the object is ignored): an audit log or a request log, as
+// openai.Parse tells them apart. The event's
 // Raw is line trimmed of white space, sharing line's memory. It returns
 // errBlank for a blank line.
 func parseLine(line []byte, source string, observed time.Time) (pipeline.Event, error) {
@@ -25,44 +25,10 @@ func parseLine(line []byte, source string, observed time.Time) (pipeline.Event, 
 	if len(raw) == 0 {
 		return pipeline.Event{}, errBlank
 	}
-	if raw[0] != '{' {
-		return pipeline.Event{}, errors.New("not a JSON object")
-	}
-	// The substrings only choose which parser to try; the parsers read
-	// the top-level keys and decide. ParseAuditLog wants validated bytes;
-	// ParseOrganizationLog validates them itself.
-	var auditErr error
-	if bytes.Contains(raw, []byte(`"effective_at"`)) {
-		if !json.Valid(raw) {
-			return pipeline.Event{}, invalidJSON(raw)
-		}
-		ev, err := openai.ParseAuditLog(raw, source, observed)
-		if err == nil {
-			return ev, nil
-		}
-		auditErr = err
-	}
-	if bytes.Contains(raw, []byte(`"created_at"`)) {
-		ev, err := openai.ParseOrganizationLog(raw, source, observed)
-		if err == nil {
-			return ev, nil
-		}
-		var syntax *json.SyntaxError
-		switch {
-		case auditErr != nil:
-		case errors.As(err, &syntax):
-			return pipeline.Event{}, fmt.Errorf("invalid JSON: %w", err)
-		default:
-			return pipeline.Event{}, err
-		}
-	}
-	if auditErr != nil {
-		return pipeline.Event{}, auditErr
-	}
 	if !json.Valid(raw) {
 		return pipeline.Event{}, invalidJSON(raw)
 	}
-	return pipeline.Event{}, errors.New("neither an audit log (id, type, effective_at) nor a request log (id, event, created_at)")
+	return openai.Parse(raw, source, observed)
 }
 
 // invalidJSON names the problem of raw the way encoding/json sees it.

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
-	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
 
@@ -193,7 +193,7 @@ func TestReplayExport(t *testing.T) {
 					}
 					want := openai.SchemaAuditLog
 					if i%3 == 2 {
-						want = openai.SchemaOrganizationLog
+						want = openai.SchemaRequestLog
 					}
 					if e.Schema != want || e.Type == "" || e.Time.IsZero() {
 						t.Fatalf("event %d: schema %q type %q time %v", i, e.Schema, e.Type, e.Time)

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -40,7 +39,7 @@ func NewAuditSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) *
 	s.limiter = cfg.limiter(lims, cfg.FetchConcurrency)
 	s.client = cfg.APIConfig.newClient(set, s.limiter, s.clock, cfg.PageSize)
 	s.lister = httpapi.Lister{Client: s.client.Client, Path: "/organization/audit_logs", CursorParam: "after", LimitParam: "limit",
-		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) { return decodeAuditPage(body, set.Name, s.now().UTC()) }}
+		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) { return DecodeAuditLogs(body, set.Name, s.now().UTC()) }}
 	return s
 }
 
@@ -90,35 +89,4 @@ func (s *AuditSource) query(lo, hi int64) url.Values {
 		q.Set("tenant_only", "true")
 	}
 	return q
-}
-
-// decodeAuditPage reads one page of audit logs.
-func decodeAuditPage(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, ParseAuditLog)
-}
-
-// decodePage reads one list page: the list envelope, each event's routing
-// fields (parse), and the cursor of the next page (the last event's id,
-// which last_id must be).
-func decodePage(body []byte, source string, observed time.Time,
-	parse func(raw json.RawMessage, source string, observed time.Time) (pipeline.Event, error)) (httpapi.Page, error) {
-	env, err := DecodeList(body)
-	if err != nil {
-		return httpapi.Page{}, err
-	}
-	page := httpapi.Page{Events: make([]pipeline.Event, 0, len(env.Data)), HasMore: *env.HasMore}
-	for _, raw := range env.Data {
-		ev, err := parse(raw, source, observed)
-		if err != nil {
-			return httpapi.Page{}, err
-		}
-		page.Events = append(page.Events, ev)
-	}
-	if n := len(page.Events); n > 0 {
-		page.Next = page.Events[n-1].ID
-		if page.HasMore && env.LastID != nil && *env.LastID != page.Next {
-			return httpapi.Page{}, fmt.Errorf("last_id %q is not the id of the last event", *env.LastID)
-		}
-	}
-	return page, nil
 }

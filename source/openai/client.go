@@ -1,15 +1,10 @@
 package openai
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/httpapi"
 )
@@ -88,116 +83,4 @@ func readError(resp *http.Response) error {
 		hint = "not found (404): check base_url (it must end in /v1)"
 	}
 	return httpapi.ReadAPIError(resp, hint)
-}
-
-// ListEnvelope is the list object every Admin API list endpoint returns.
-type ListEnvelope struct {
-	Object  string            `json:"object"`
-	Data    []json.RawMessage `json:"data"`
-	FirstID *string           `json:"first_id"`
-	LastID  *string           `json:"last_id"`
-	HasMore *bool             `json:"has_more"`
-}
-
-// DecodeList parses and checks a list page: object "list", data an array,
-// has_more present, and a last_id whenever has_more is true (the cursor for
-// the next page).
-//
-// The elements of Data are slices of body: body must not change while
-// they are in use.
-func DecodeList(body []byte) (*ListEnvelope, error) {
-	env, ok := decodeListFast(body)
-	if !ok {
-		// Whatever the fast path does not take, encoding/json decides:
-		// it also refuses trailing data after the object.
-		env = new(ListEnvelope)
-		if err := json.Unmarshal(body, env); err != nil {
-			return nil, err
-		}
-	}
-	if env.Object != "list" {
-		return nil, fmt.Errorf("object is %q, want \"list\"", env.Object)
-	}
-	if env.Data == nil {
-		return nil, errors.New("data is missing or not an array")
-	}
-	if env.HasMore == nil {
-		return nil, errors.New("has_more is missing")
-	}
-	return env, nil
-}
-
-// listKeys are the members of a list page DecodeList reads, in the order
-// of decodeListFast's indexes.
-var listKeys = [...]string{"object", "data", "first_id", "last_id", "has_more"}
-
-// decodeListFast decodes a page as json.Unmarshal into a ListEnvelope
-// does, in one walk of the page (encoding/json validates it, then decodes
-// it, then copies every element on its own): the elements are slices of
-// body. ok is false for anything unusual that
-// encoding/json may read in its own way (a key that matches a field only
-// without regard to case, a key given twice, a member of the wrong type,
-// nesting past rawjson's limit, invalid JSON); DecodeList then asks
-// encoding/json. FuzzDecodeList holds the two to the same result.
-func decodeListFast(body []byte) (*ListEnvelope, bool) {
-	var spans [len(listKeys)]rawjson.Span
-	var seen [len(listKeys)]bool
-	odd := false
-	elems, err := rawjson.EachWithElements(body, "data", func(key string, sp rawjson.Span) {
-		for j, k := range listKeys {
-			switch {
-			case key == k:
-				odd = odd || seen[j]
-				seen[j], spans[j] = true, sp
-				return
-			case strings.EqualFold(key, k):
-				odd = true
-				return
-			}
-		}
-	}, make([]rawjson.Span, 0, 100))
-	if err != nil || odd {
-		return nil, false
-	}
-	val := func(j int) []byte { return body[spans[j].Start:spans[j].End] }
-	// str reads a string member: nil when absent or null, as json.Unmarshal
-	// leaves a *string; ok false for any other type.
-	str := func(j int) (v *string, ok bool) {
-		if !seen[j] || rawjson.IsNull(val(j)) {
-			return nil, true
-		}
-		s, ok := rawjson.Str(val(j))
-		return &s, ok
-	}
-	env := &ListEnvelope{}
-	object, ok1 := str(0)
-	first, ok2 := str(2)
-	last, ok3 := str(3)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, false
-	}
-	if object != nil {
-		env.Object = *object
-	}
-	env.FirstID, env.LastID = first, last
-	if seen[4] && !rawjson.IsNull(val(4)) {
-		switch string(val(4)) {
-		case "true", "false":
-			more := string(val(4)) == "true"
-			env.HasMore = &more
-		default:
-			return nil, false
-		}
-	}
-	if seen[1] && !rawjson.IsNull(val(1)) {
-		data := val(1)
-		if data[0] != '[' {
-			return nil, false
-		}
-		env.Data = make([]json.RawMessage, len(elems))
-		for i, e := range elems {
-			env.Data[i] = body[e.Start:e.End:e.End]
-		}
-	}
-	return env, true
 }

@@ -8,62 +8,11 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/httpapi"
 )
-
-// OrgLogsPage is one page of the request-log API.
-type OrgLogsPage struct {
-	// Events are in the order the API returned them.
-	Events []pipeline.Event
-	// HasMore reports whether a page follows; Next is its `after` cursor.
-	HasMore bool
-	Next    string
-}
-
-// OrganizationLogs fetches one page of GET /organization_logs with
-// order "asc" or "desc", after (empty for the first page) and limit. It
-// blocks until the page was read, retrying like Get; ctx bounds every
-// attempt. The events' Raw bytes are owned by the caller.
-func (c *Client) OrganizationLogs(ctx context.Context, order, after string, limit int, source string) (*OrgLogsPage, error) {
-	q := url.Values{}
-	q.Set("limit", strconv.Itoa(limit))
-	q.Set("order", order)
-	if after != "" {
-		q.Set("after", after)
-	}
-	var page OrgLogsPage
-	err := c.Get(ctx, "/organization_logs", q, func(body []byte) error {
-		page = OrgLogsPage{}
-		env, err := DecodeList(body)
-		if err != nil {
-			return err
-		}
-		observed := time.Now().UTC()
-		for _, raw := range env.Data {
-			ev, err := ParseOrganizationLog(raw, source, observed)
-			if err != nil {
-				return err
-			}
-			page.Events = append(page.Events, ev)
-		}
-		page.HasMore = *env.HasMore && len(page.Events) > 0
-		if page.HasMore {
-			page.Next = page.Events[len(page.Events)-1].ID
-			if env.LastID != nil && *env.LastID != page.Next {
-				return fmt.Errorf("last_id %q is not the id of the last event", *env.LastID)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &page, nil
-}
 
 // OrganizationLog fetches GET /organization_logs/{id} and returns the
 // object as sent. A missing id is a permanent *APIError with Status 404.
@@ -116,7 +65,7 @@ func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig, lims *httpapi.Li
 	s := &OrgLogsSource{name: set.Name, cfg: cfg, log: set.Log(), now: time.Now}
 	s.client = cfg.APIConfig.newClient(set, cfg.APIConfig.limiter(lims, nil), nil, cfg.PageSize)
 	s.lister = httpapi.Lister{Client: s.client.Client, Path: "/organization_logs", CursorParam: "after", LimitParam: "limit",
-		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) { return decodeOrgLogsPage(body, set.Name, s.now().UTC()) }}
+		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) { return DecodeRequestLogs(body, set.Name, s.now().UTC()) }}
 	return s
 }
 
@@ -339,9 +288,4 @@ func (s *OrgLogsSource) advance(cur orgCursor, held []pipeline.Event) orgCursor 
 		}
 	}
 	return next
-}
-
-// decodeOrgLogsPage reads one page of request logs.
-func decodeOrgLogsPage(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, ParseOrganizationLog)
 }

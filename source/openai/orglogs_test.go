@@ -183,40 +183,6 @@ func TestOrgLogsRefusedKeyIsPermanent(t *testing.T) {
 	}
 }
 
-func TestParseOrganizationLog(t *testing.T) {
-	for _, tc := range []struct {
-		name, raw      string
-		wantErr        bool
-		id, typ, actor string
-		email, project string
-	}{
-		{name: "user actor", raw: `{"id":"log_1","event":"chat.completions.create","created_at":1700000000,"actor":{"type":"user","id":"user_1","name":"ana@example.com"},"project":{"id":"proj_1"}}`,
-			id: "log_1", typ: "chat.completions.create", actor: "user_1", email: "ana@example.com", project: "proj_1"},
-		{name: "api key actor", raw: `{"id":"log_2","event":"embeddings.create","created_at":1700000001,"actor":{"type":"api_key","id":"key_1","name":"ci key"},"project_id":"proj_2"}`,
-			id: "log_2", typ: "embeddings.create", actor: "key_1", project: "proj_2"},
-		{name: "no actor", raw: `{"id":"log_3","event":"organization.user.deleted","created_at":1700000002,"actor":null}`, id: "log_3", typ: "organization.user.deleted"},
-		{name: "missing event", raw: `{"id":"log_4","created_at":1}`, wantErr: true},
-		{name: "missing created_at", raw: `{"id":"log_5","event":"x"}`, wantErr: true},
-		{name: "not json", raw: `{"id":`, wantErr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, err := ParseOrganizationLog(json.RawMessage(tc.raw), "acme", time.Now())
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if ev.ID != tc.id || ev.Type != tc.typ || ev.ActorID != tc.actor || ev.ActorEmail != tc.email || ev.ProjectID != tc.project || ev.Schema != SchemaOrganizationLog {
-				t.Fatalf("got %+v", ev)
-			}
-			if string(ev.Raw) != tc.raw {
-				t.Fatal("raw changed")
-			}
-		})
-	}
-}
-
 func TestOrgLogsConfigValidate(t *testing.T) {
 	c := defaultOrgLogsConfig()
 	c.Order, c.PageSize = "sideways", 500

@@ -8,6 +8,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/openai"
 )
 
 // SeverityRule overrides the severity of the event types matching Match.
@@ -71,7 +72,7 @@ func (c *Config) Validate() error {
 		if r.Match == "" {
 			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].match", i), "must be set"))
 		}
-		if _, ok := levels[r.Level]; !ok {
+		if !openai.Level(r.Level).Valid() {
 			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].level", i), "must be info, low, medium, high or critical, got %q", r.Level))
 		}
 	}

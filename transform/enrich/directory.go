@@ -14,23 +14,37 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// The entries' json is what entity.appendJSON writes for them, encoded
-// once when the directory is loaded (encodeAll) rather than for every event
-// that names them; empty, appendJSON encodes the fields.
+// The entries are what an event's auditrelay object shows of them (their
+// JSON keys sorted, as every encoded object of the project).
 
-type user struct{ Name, Email, Role, json string }
-
-type project struct{ Name, Status, json string }
-
-type key struct {
-	Name      string
-	OwnerType string // user | service_account
-	OwnerID   string
-	OwnerName string
-	json      string
+type user struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role,omitempty"`
+	Type  string `json:"type"` // user
 }
 
-type account struct{ Name, Role, json string }
+type project struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
+
+type key struct {
+	Name  string `json:"name"`
+	Owner *owner `json:"owner,omitempty"`
+}
+
+type owner struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"` // user | service_account
+}
+
+type account struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	Type string `json:"type"` // service_account
+}
 
 // directory is one immutable snapshot of the organization's directory.
 type directory struct {
@@ -77,7 +91,7 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 			return err
 		}
 		if room() {
-			d.users[u.ID] = user{Name: u.Name, Email: u.Email, Role: u.Role}
+			d.users[u.ID] = user{Name: u.Name, Email: u.Email, Role: u.Role, Type: "user"}
 		}
 		return nil
 	})
@@ -106,7 +120,7 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 				return err
 			}
 			if room() {
-				d.accounts[a.ID] = account{Name: a.Name, Role: a.Role}
+				d.accounts[a.ID] = account{Name: a.Name, Role: a.Role, Type: "service_account"}
 			}
 			return nil
 		})
@@ -125,12 +139,16 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 			if err := json.Unmarshal(raw, &k); err != nil {
 				return err
 			}
-			v := key{Name: k.Name, OwnerType: k.Owner.Type}
+			v := key{Name: k.Name}
+			o := owner{Type: k.Owner.Type}
 			if k.Owner.User != nil {
-				v.OwnerID, v.OwnerName = k.Owner.User.ID, k.Owner.User.Name
+				o.ID, o.Name = k.Owner.User.ID, k.Owner.User.Name
 			}
 			if k.Owner.ServiceAccount != nil {
-				v.OwnerID, v.OwnerName = k.Owner.ServiceAccount.ID, k.Owner.ServiceAccount.Name
+				o.ID, o.Name = k.Owner.ServiceAccount.ID, k.Owner.ServiceAccount.Name
+			}
+			if o.ID != "" {
+				v.Owner = &o
 			}
 			if room() {
 				d.keys[k.ID] = v
@@ -141,28 +159,7 @@ func (l *loader) load(ctx context.Context, now time.Time) (*directory, error) {
 			return nil, err
 		}
 	}
-	d.encodeAll()
 	return d, nil
-}
-
-// encodeAll fills the json of every entry.
-func (d *directory) encodeAll() {
-	for id, v := range d.users {
-		v.json = string((&entity{kind: userEntity, user: v}).appendJSON(nil))
-		d.users[id] = v
-	}
-	for id, v := range d.projects {
-		v.json = string((&entity{kind: projectEntity, project: v}).appendJSON(nil))
-		d.projects[id] = v
-	}
-	for id, v := range d.keys {
-		v.json = string((&entity{kind: keyEntity, key: v}).appendJSON(nil))
-		d.keys[id] = v
-	}
-	for id, v := range d.accounts {
-		v.json = string((&entity{kind: accountEntity, account: v}).appendJSON(nil))
-		d.accounts[id] = v
-	}
 }
 
 // list walks every page of one list endpoint.

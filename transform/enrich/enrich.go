@@ -3,19 +3,21 @@ package enrich
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/tidwall/gjson"
 
-	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/openai"
 )
 
 // minRefreshGap bounds refreshes triggered by unknown ids.
@@ -25,19 +27,12 @@ const minRefreshGap = time.Minute
 // it reads an immutable directory snapshot swapped atomically by the
 // background refresher.
 type Enricher struct {
-	cfg    Config
-	rules  []SeverityRule
-	labels map[string]any
-	// labelsJSON is labels encoded, for the raw path.
-	labelsJSON []byte
-	types      typeCache
+	cfg        Config
+	rules      []openai.Rule // the configured overrides of the severity table
+	labelsJSON json.RawMessage
 	log        *slog.Logger
 	now        func() time.Time
 	loader     *loader // nil without an api key
-
-	// fields are the readers of batches done, with the memory of their
-	// memo: one per batch (or part) in flight.
-	fields sync.Pool
 
 	dir     atomic.Pointer[directory]
 	kick    chan struct{}
@@ -53,14 +48,11 @@ var _ pipeline.Transform = (*Enricher)(nil)
 // TLS settings (nil: a default client).
 func New(c *Config, log *slog.Logger, httpClient *http.Client, now func() time.Time) *Enricher {
 	e := &Enricher{cfg: *c, log: log, now: now, kick: make(chan struct{}, 1)}
-	e.fields.New = func() any { return new(rawFields) }
-	e.rules = append(append([]SeverityRule(nil), c.Severity...), defaultSeverity...)
+	for _, r := range c.Severity {
+		e.rules = append(e.rules, openai.Rule{Match: r.Match, Level: openai.Level(r.Level)})
+	}
 	if len(c.Labels) > 0 {
-		e.labels = make(map[string]any, len(c.Labels))
-		for k, v := range c.Labels {
-			e.labels[k] = v
-		}
-		e.labelsJSON = appendJSON(nil, e.labels)
+		e.labelsJSON, _ = json.Marshal(c.Labels) // a map of strings always encodes
 	}
 	if c.APIKey != "" {
 		rc := retryablehttp.NewClient()
@@ -168,30 +160,12 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	}
 	now := e.now()
 	missed := false
-	// One reader and one annotation serve every event of the batch; the
-	// new bytes of the events go to the batch's memory.
-	var (
-		a   annotation
-		f   = e.fields.Get().(*rawFields)
-		out = b.Memory()
-	)
-	defer e.putFields(f)
 	for i := range b.Events {
 		ev := &b.Events[i]
-		if ev.RawCurrent() {
-			if ok, done := e.enrichRaw(ev, f, &a, out, d, now); done {
-				missed = missed || !ok && d != nil
-				continue
-			}
-		}
-		obj, err := ev.Object()
-		if err != nil {
+		if err := e.event(ev, d, now); err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("enrich: event %s: %w", ev.ID, err))
 		}
-		e.enrich(&a, ev, objectFields{obj, ev.Type}, e.types.get(ev.Type, e.rules), d, now)
-		missed = missed || !a.enriched && d != nil
-		obj["auditrelay"] = a.toMap()
-		ev.SetObject(obj)
+		missed = missed || d != nil && !e.lastEnriched(ev)
 	}
 	if missed && e.loader != nil {
 		select {
@@ -202,315 +176,165 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	return b, nil
 }
 
-// putFields keeps f for another batch, holding nothing of this one.
-func (e *Enricher) putFields(f *rawFields) {
-	f.memo.Reset()
-	f.raw = nil
-	e.fields.Put(f)
+// lastEnriched reports whether ev's auditrelay object says enriched.
+func (e *Enricher) lastEnriched(ev *pipeline.Event) bool {
+	return gjson.GetBytes(ev.Raw, "auditrelay.enriched").Bool()
 }
 
-// enrichRaw appends the auditrelay object to the event's bytes, keeping
-// the rest as it is. done is false when the event needs the decoded object:
-// malformed JSON (the object path reports it) or an auditrelay member
-// already there (the object path replaces it).
-func (e *Enricher) enrichRaw(ev *pipeline.Event, f *rawFields, a *annotation, out *pipeline.Memory, d *directory, now time.Time) (ok, done bool) {
-	t := e.types.get(ev.Type, e.rules)
-	if err := f.reset(ev.Raw, t); err != nil || f.has(pAuditrelay) {
-		return false, false
+// event adds the auditrelay object to one event: appended to its bytes,
+// which keep everything else as it was, or, when the event already holds
+// an auditrelay member, replacing it in the decoded object.
+func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) error {
+	if err := ev.Finalize(); err != nil {
+		return err
 	}
-	e.enrich(a, ev, f, t, d, now)
-	var buf [512]byte
-	val := a.appendJSON(buf[:0], e.labelsJSON)
-	dst := out.Get(len(ev.Raw) + len(val) + 16)
-	ev.SetRaw(out.Keep(rawjson.AppendInsertMember(dst, ev.Raw, "auditrelay", val)))
-	return a.enriched, true
+	if !gjson.ValidBytes(ev.Raw) || !gjson.ParseBytes(ev.Raw).IsObject() {
+		return errors.New("not a JSON object")
+	}
+	a := e.annotate(ev, d, now)
+	if gjson.GetBytes(ev.Raw, "auditrelay").Exists() {
+		obj, err := ev.Object()
+		if err != nil {
+			return err
+		}
+		obj["auditrelay"] = a
+		ev.SetObject(obj)
+		return ev.Finalize()
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		return err
+	}
+	ev.SetRaw(insertMember(ev.Raw, "auditrelay", bytes.TrimRight(buf.Bytes(), "\n")))
+	return nil
 }
 
-// annotation is the auditrelay object of one event, rendered as a map (the
-// object path) or straight into bytes (the raw path).
+// insertMember returns the object obj with the member "key":val added
+// before its closing brace; every other byte stays as it was.
+func insertMember(obj []byte, key string, val []byte) []byte {
+	end := bytes.LastIndexByte(obj, '}')
+	out := make([]byte, 0, len(obj)+len(key)+len(val)+4)
+	out = append(out, obj[:end]...)
+	if before := bytes.TrimRight(obj[:end], " \t\r\n"); before[len(before)-1] != '{' {
+		out = append(out, ',')
+	}
+	out = append(append(append(out, '"'), key...), '"', ':')
+	out = append(out, val...)
+	return append(out, obj[end:]...)
+}
+
+// annotation is the auditrelay object of one event (its keys sorted).
 type annotation struct {
-	severity        string
-	severityID      int
-	labels          map[string]any
-	ingestedAt      time.Time
-	host, source    string
-	actor, target   entity
-	apiKey, project entity
-	enriched        bool
+	Actor      any             `json:"actor,omitempty"`
+	APIKey     any             `json:"api_key,omitempty"`
+	Enriched   bool            `json:"enriched"`
+	Host       string          `json:"host,omitempty"`
+	IngestedAt string          `json:"ingested_at"`
+	Labels     json.RawMessage `json:"labels,omitempty"`
+	Project    any             `json:"project,omitempty"`
+	Severity   openai.Level    `json:"severity"`
+	SeverityID int             `json:"severity_id"`
+	Source     string          `json:"source,omitempty"`
+	Target     any             `json:"target,omitempty"`
 }
 
-// entity is a user or a service account (actor, target), or an API key or
-// project (target). It holds a copy of the directory entry, so that
-// resolving an id allocates nothing.
-type entity struct {
-	kind    entityKind
-	user    user
-	account account
-	key     key
-	project project
+// annotate builds the auditrelay object of an event.
+func (e *Enricher) annotate(ev *pipeline.Event, d *directory, now time.Time) *annotation {
+	failed := gjson.GetBytes(ev.Raw, "success").Type == gjson.False
+	sev := openai.Severity(e.rules, ev.Type, failed)
+	ingested := ev.ObservedAt
+	if ingested.IsZero() {
+		ingested = now
+	}
+	a := &annotation{Severity: sev, SeverityID: sev.ID(), Labels: e.labelsJSON, Host: e.cfg.Host, Source: ev.Source,
+		IngestedAt: ingested.UTC().Format(time.RFC3339Nano)}
+	if d == nil {
+		return a
+	}
+	r := resolver{d: d, ok: true}
+	if openai.IsRequestLog(ev.Schema) || !gjson.GetBytes(ev.Raw, "type").Exists() && gjson.GetBytes(ev.Raw, "event").Exists() {
+		r.requestLog(ev, a)
+	} else {
+		r.auditLog(ev, a)
+	}
+	a.Enriched = r.ok
+	return a
 }
 
-type entityKind uint8
-
-const (
-	noEntity entityKind = iota
-	userEntity
-	accountEntity
-	keyEntity
-	projectEntity
-)
-
-func (x *entity) ok() bool { return x.kind != noEntity }
-
-func (x *entity) toMap() map[string]any {
-	switch x.kind {
-	case userEntity:
-		m := map[string]any{"type": "user", "name": x.user.Name, "email": x.user.Email}
-		if x.user.Role != "" {
-			m["role"] = x.user.Role
-		}
-		return m
-	case accountEntity:
-		return map[string]any{"type": "service_account", "name": x.account.Name, "role": x.account.Role}
-	case keyEntity:
-		m := map[string]any{"name": x.key.Name}
-		if x.key.OwnerID != "" {
-			m["owner"] = map[string]any{"type": x.key.OwnerType, "id": x.key.OwnerID, "name": x.key.OwnerName}
-		}
-		return m
-	default:
-		return map[string]any{"name": x.project.Name, "status": x.project.Status}
-	}
-}
-
-// appendJSON writes what toMap encodes to (keys sorted).
-func (x *entity) appendJSON(dst []byte) []byte {
-	switch x.kind {
-	case userEntity:
-		if x.user.json != "" {
-			return append(dst, x.user.json...)
-		}
-		dst = appendMember(append(dst, '{'), "email", x.user.Email)
-		dst = appendMember(append(dst, ','), "name", x.user.Name)
-		if x.user.Role != "" {
-			dst = appendMember(append(dst, ','), "role", x.user.Role)
-		}
-		return append(dst, `,"type":"user"}`...)
-	case accountEntity:
-		if x.account.json != "" {
-			return append(dst, x.account.json...)
-		}
-		dst = appendMember(append(dst, '{'), "name", x.account.Name)
-		dst = appendMember(append(dst, ','), "role", x.account.Role)
-		return append(dst, `,"type":"service_account"}`...)
-	case keyEntity:
-		if x.key.json != "" {
-			return append(dst, x.key.json...)
-		}
-		dst = appendMember(append(dst, '{'), "name", x.key.Name)
-		if x.key.OwnerID != "" {
-			dst = appendMember(append(dst, `,"owner":{`...), "id", x.key.OwnerID)
-			dst = appendMember(append(dst, ','), "name", x.key.OwnerName)
-			dst = appendMember(append(dst, ','), "type", x.key.OwnerType)
-			dst = append(dst, '}')
-		}
-		return append(dst, '}')
-	default:
-		if x.project.json != "" {
-			return append(dst, x.project.json...)
-		}
-		dst = appendMember(append(dst, '{'), "name", x.project.Name)
-		dst = appendMember(append(dst, ','), "status", x.project.Status)
-		return append(dst, '}')
-	}
-}
-
-// appendMember appends "k":v; k is one of this file's constant names,
-// which need no escaping.
-func appendMember(dst []byte, k, v string) []byte {
-	dst = append(append(append(dst, '"'), k...), '"', ':')
-	return rawjson.AppendString(dst, v)
-}
-
-func (a *annotation) toMap() map[string]any {
-	ar := map[string]any{"severity": a.severity, "severity_id": a.severityID,
-		"ingested_at": a.ingestedAt.Format(time.RFC3339Nano), "enriched": a.enriched}
-	if a.labels != nil {
-		ar["labels"] = a.labels
-	}
-	if a.host != "" {
-		ar["host"] = a.host
-	}
-	if a.source != "" {
-		ar["source"] = a.source
-	}
-	if a.actor.ok() {
-		ar["actor"] = a.actor.toMap()
-	}
-	if a.apiKey.ok() {
-		ar["api_key"] = a.apiKey.toMap()
-	}
-	if a.project.ok() {
-		ar["project"] = a.project.toMap()
-	}
-	if a.target.ok() {
-		ar["target"] = a.target.toMap()
-	}
-	return ar
-}
-
-// appendJSON writes what toMap encodes to; labels is the encoded labels.
-func (a *annotation) appendJSON(dst, labels []byte) []byte {
-	dst = append(dst, '{')
-	if a.actor.ok() {
-		dst = a.actor.appendJSON(append(dst, `"actor":`...))
-		dst = append(dst, ',')
-	}
-	if a.apiKey.ok() {
-		dst = a.apiKey.appendJSON(append(dst, `"api_key":`...))
-		dst = append(dst, ',')
-	}
-	dst = strconv.AppendBool(append(dst, `"enriched":`...), a.enriched)
-	if a.host != "" {
-		dst = appendMember(append(dst, ','), "host", a.host)
-	}
-	dst = append(dst, `,"ingested_at":"`...)
-	dst = append(a.ingestedAt.AppendFormat(dst, time.RFC3339Nano), '"')
-	if labels != nil {
-		dst = append(append(dst, `,"labels":`...), labels...)
-	}
-	if a.project.ok() {
-		dst = a.project.appendJSON(append(dst, `,"project":`...))
-	}
-	dst = appendMember(append(dst, ','), "severity", a.severity)
-	dst = strconv.AppendInt(append(dst, `,"severity_id":`...), int64(a.severityID), 10)
-	if a.source != "" {
-		dst = appendMember(append(dst, ','), "source", a.source)
-	}
-	if a.target.ok() {
-		dst = a.target.appendJSON(append(dst, `,"target":`...))
-	}
-	return append(dst, '}')
-}
-
-// enrich builds the auditrelay object of an event into a.
-func (e *Enricher) enrich(a *annotation, ev *pipeline.Event, obj fields, t *typeInfo, d *directory, now time.Time) {
-	*a = annotation{labels: e.labels, host: e.cfg.Host, source: ev.Source}
-	sev := t.severity
-	if s, isBool := obj.boolean(pSuccess); isBool && !s && levels[sev] < levels["low"] {
-		sev = "low"
-	}
-	a.severity, a.severityID = sev, levels[sev]
-	a.ingestedAt = ev.ObservedAt
-	if a.ingestedAt.IsZero() {
-		a.ingestedAt = now
-	}
-	a.ingestedAt = a.ingestedAt.UTC()
-	ok := d != nil
-	if d != nil {
-		r := resolver{d: d, ok: true}
-		if ev.Schema == "openai.organization_log" || obj.has(pEvent) && !obj.has(pType) {
-			r.requestLog(obj, a)
-		} else {
-			r.auditLog(ev.Type, obj, a)
-		}
-		ok = r.ok
-	}
-	a.enriched = ok
-}
-
+// resolver looks the ids of an event up in the directory; ok turns false
+// at the first id it does not know.
 type resolver struct {
 	d  *directory
 	ok bool
 }
 
-func (r *resolver) user(id []byte) entity {
-	u, found := r.d.users[string(id)]
+// lookup returns the entry of id in m, or nil (and a miss).
+func lookup[V any](r *resolver, m map[string]V, id string) any {
+	v, found := m[id]
 	if !found {
 		r.ok = false
-		return entity{}
+		return nil
 	}
-	return entity{kind: userEntity, user: u}
+	return v
 }
 
-func (r *resolver) account(id []byte) entity {
-	a, found := r.d.accounts[string(id)]
-	if !found {
-		r.ok = false
-		return entity{}
-	}
-	return entity{kind: accountEntity, account: a}
-}
-
-func (r *resolver) key(id []byte) entity {
-	k, found := r.d.keys[string(id)]
-	if !found {
-		r.ok = false
-		return entity{}
-	}
-	return entity{kind: keyEntity, key: k}
-}
-
-func (r *resolver) project(id []byte) entity {
-	p, found := r.d.projects[string(id)]
-	if !found {
-		r.ok = false
-		return entity{}
-	}
-	return entity{kind: projectEntity, project: p}
-}
-
-func (r *resolver) auditLog(typ string, obj fields, a *annotation) {
-	switch string(obj.str(pActorType)) {
+func (r *resolver) auditLog(ev *pipeline.Event, a *annotation) {
+	act := openai.ReadActor(ev.Raw)
+	switch act.Kind {
 	case "session":
-		a.actor = r.user(obj.str(pActorSessionUserID))
+		a.Actor = lookup(r, r.d.users, act.UserID)
 	case "api_key":
-		a.apiKey = r.key(obj.str(pActorKeyID))
-		if obj.isObject(pActorKeyUser) {
-			a.actor = r.user(obj.str(pActorKeyUserID))
-		} else if obj.isObject(pActorKeyAccount) {
-			a.actor = r.account(obj.str(pActorKeyAccountID))
+		a.APIKey = lookup(r, r.d.keys, act.KeyID)
+		if act.UserID != "" || gjson.GetBytes(ev.Raw, "actor.api_key.user").IsObject() {
+			a.Actor = lookup(r, r.d.users, act.UserID)
+		} else if gjson.GetBytes(ev.Raw, "actor.api_key.service_account").IsObject() {
+			a.Actor = lookup(r, r.d.accounts, act.ServiceAccountID)
 		}
 	}
-	if obj.isObject(pProject) {
-		a.project = r.project(obj.str(pProjectID))
+	if gjson.GetBytes(ev.Raw, "project").IsObject() {
+		a.Project = lookup(r, r.d.projects, openai.ProjectID(ev.Raw))
 	}
-	id := obj.str(payloadID)
-	if len(id) == 0 {
+	id := openai.PayloadID(ev.Raw, ev.Type)
+	if id == "" {
 		return
 	}
-	var t entity
+	typ := ev.Type
+	var t any
+	miss := resolver{d: r.d, ok: true}
 	switch {
 	case strings.HasPrefix(typ, "user."):
-		t = r.user(id)
+		t = lookup(&miss, r.d.users, id)
 	case strings.HasPrefix(typ, "api_key."):
-		t = r.key(id)
+		t = lookup(&miss, r.d.keys, id)
 	case strings.HasPrefix(typ, "project."):
-		t = r.project(id)
+		t = lookup(&miss, r.d.projects, id)
 	case strings.HasPrefix(typ, "service_account."):
-		t = r.account(id)
+		t = lookup(&miss, r.d.accounts, id)
 	default:
 		return
 	}
-	if !t.ok() && strings.HasSuffix(typ, ".deleted") {
-		r.ok = true // a deleted object is gone from the directory: not a miss
-		return
+	// A deleted object is gone from the directory: not a miss.
+	if !miss.ok && !strings.HasSuffix(typ, ".deleted") {
+		r.ok = false
 	}
-	a.target = t
+	a.Target = t
 }
 
-func (r *resolver) requestLog(obj fields, a *annotation) {
-	switch id := obj.str(pActorID); string(obj.str(pActorType)) {
+func (r *resolver) requestLog(ev *pipeline.Event, a *annotation) {
+	act := openai.ReadActor(ev.Raw)
+	switch act.Kind {
 	case "user":
-		a.actor = r.user(id)
+		a.Actor = lookup(r, r.d.users, act.RequestID)
 	case "api_key":
-		a.apiKey = r.key(id)
+		a.APIKey = lookup(r, r.d.keys, act.RequestID)
 	}
-	if string(obj.str(pTargetType)) == "user" {
-		if u := r.user(obj.str(pTargetID)); u.ok() {
-			a.target = u
-		} else if bytes.HasSuffix(obj.str(pEvent), []byte(".deleted")) {
-			r.ok = true
+	if kind, id := openai.Target(ev.Raw); kind == "user" {
+		miss := resolver{d: r.d, ok: true}
+		a.Target = lookup(&miss, r.d.users, id)
+		if !miss.ok && !strings.HasSuffix(ev.Type, ".deleted") {
+			r.ok = false
 		}
 	}
 }

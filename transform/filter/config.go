@@ -58,8 +58,11 @@ func (c *Config) Validate() error {
 		}{{"types", sec.m.Types}, {"actor_ids", sec.m.ActorIDs}, {"actor_emails", sec.m.ActorEmails},
 			{"project_ids", sec.m.ProjectIDs}, {"sources", sec.m.Sources}} {
 			for i, p := range l.ps {
+				key := fmt.Sprintf("%s.%s[%d]", sec.name, l.key, i)
 				if p == "" {
-					errs = append(errs, pipeline.FieldError(fmt.Sprintf("%s.%s[%d]", sec.name, l.key, i), "must not be empty"))
+					errs = append(errs, pipeline.FieldError(key, "must not be empty"))
+				} else if err := pipeline.ValidPattern(p); err != nil {
+					errs = append(errs, pipeline.FieldError(key, "%q: %v", p, err))
 				}
 			}
 		}

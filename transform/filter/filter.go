@@ -86,41 +86,9 @@ func (p patterns) none() bool { return len(p) == 0 }
 
 func (p patterns) match(s string) bool {
 	for _, pat := range p {
-		if Glob(pat, s) {
+		if pipeline.Match(pat, s) {
 			return true
 		}
 	}
 	return false
-}
-
-// Glob reports whether s matches pattern, where '*' matches any run of
-// characters (dots and slashes included) and '?' exactly one byte. An empty
-// value matches only "*" (or "").
-func Glob(pattern, s string) bool {
-	// Iterative matcher with single backtrack point: linear in practice,
-	// never exponential.
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		// '*' first: a '*' in the pattern is a wildcard even where the
-		// subject holds a literal '*'.
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -100,6 +99,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"nothing configured", Config{}, "include:"},
 		{"empty pattern", Config{Exclude: Match{Types: []string{"a", ""}}}, "exclude.types[1]"},
+		{"malformed pattern", Config{Include: Match{ProjectIDs: []string{"proj_[ab"}}}, "include.project_ids[0]"},
 		{"ok", Config{Exclude: Match{Sources: []string{"a"}}}, ""},
 	}
 	for _, tt := range tests {
@@ -116,79 +116,4 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestGlob(t *testing.T) {
-	tests := []struct {
-		pat, s string
-		want   bool
-	}{
-		{"login.*", "login.failed", true},
-		{"login.*", "logout.failed", false},
-		{"tenant.*", "tenant.user.added", true},
-		{"*.deleted", "api_key.deleted", true},
-		{"*.deleted", "api_key.deleted.x", false},
-		{"a?c", "abc", true},
-		{"a?c", "ac", false},
-		{"*", "", true},
-		{"", "", true},
-		{"", "x", false},
-		{"*a*a*a*a*b", strings.Repeat("a", 200), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.pat+"~"+tt.s, func(t *testing.T) {
-			if got := Glob(tt.pat, tt.s); got != tt.want {
-				t.Fatalf("Glob(%q, %q) = %v", tt.pat, tt.s, got)
-			}
-		})
-	}
-}
-
-// FuzzGlob checks Glob against a regular expression built from the pattern.
-func FuzzGlob(f *testing.F) {
-	f.Add("login.*", "login.failed")
-	f.Add("*a?b*", "xxaybzz")
-	f.Fuzz(func(t *testing.T, pat, s string) {
-		var re strings.Builder
-		re.WriteString(`(?s)\A`)
-		for _, r := range []byte(pat) {
-			switch r {
-			case '*':
-				re.WriteString(`.*`)
-			case '?':
-				re.WriteString(`.`)
-			default:
-				re.WriteString(regexp.QuoteMeta(string([]byte{r})))
-			}
-		}
-		re.WriteString(`\z`)
-		rx, err := regexp.Compile(re.String())
-		if err != nil {
-			t.Skip()
-		}
-		// '?' matches one byte in Glob, one rune in regexp: compare on ASCII.
-		for i := 0; i < len(s); i++ {
-			if s[i] >= 0x80 {
-				t.Skip()
-			}
-		}
-		if got, want := Glob(pat, s), rx.MatchString(s); got != want {
-			t.Fatalf("Glob(%q, %q) = %v, regexp says %v", pat, s, got, want)
-		}
-	})
-}
-
-func BenchmarkProcess(b *testing.B) {
-	corpus := transformtest.Corpus(b)
-	f := New(&Config{Include: Match{Types: []string{"login.*", "api_key.*", "user.*"}}, Exclude: Match{ActorEmails: []string{"*@contractor.example"}}})
-	evs := make([]pipeline.Event, len(corpus))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		copy(evs, corpus)
-		if _, err := f.Process(context.Background(), pipeline.Batch{Events: evs}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/event")
 }

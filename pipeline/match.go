@@ -1,0 +1,21 @@
+package pipeline
+
+import "path"
+
+// Match reports whether name (an event type, an e-mail address, a project
+// id) matches pattern: the one meaning of a pattern in every component's
+// config. '*' matches any run of characters ('.' included: "tenant.*"
+// matches "tenant.user.added"; only '/' is not matched, and no event type
+// holds one), '?' one character, '[...]' one of a class (path.Match's
+// syntax). A malformed pattern matches nothing; ValidPattern tells it when
+// the config is loaded.
+func Match(pattern, name string) bool {
+	ok, err := path.Match(pattern, name)
+	return ok && err == nil
+}
+
+// ValidPattern reports whether pattern is well formed for Match.
+func ValidPattern(pattern string) error {
+	_, err := path.Match(pattern, "")
+	return err
+}

@@ -1,0 +1,13 @@
+// Package openai is what an event of OpenAI's two logs is, read once for
+// every component: the platform audit log (GET /organization/audit_logs,
+// schema "openai.audit_log") and the request log of the seed guide (GET
+// /organization_logs, schema "openai.organization_log"). It answers the
+// routing fields a source puts on a pipeline.Event, the actor, the project,
+// the resource an event is about, and the severity of an event type (the
+// one table of the project). Sources, transforms and sinks ask it instead
+// of reading the shapes themselves.
+//
+// Fields are read from the event's JSON with gjson; keys match exactly, as
+// the API writes them, and an unknown type or field passes through. It
+// imports only pipeline; it does no I/O.
+package openai
