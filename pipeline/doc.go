@@ -49,7 +49,7 @@
 // ErrInterrupted. A source's own failure stops that source only; the others
 // run on.
 //
-// This package uses the standard library only (and internal/rawjson for
-// events' JSON). It is not the place for protocol code (source/ and sinks/)
-// nor for configuration parsing (package config).
+// This package uses the standard library only. It is not the place for
+// protocol code (source/ and sinks/), for what a vendor's events mean
+// (schema/) nor for configuration parsing (package config).
 package pipeline

@@ -3,9 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"time"
-
-	"github.com/auditrelay/auditrelay/internal/rawjson"
 )
 
 // Event is one log record travelling through the pipeline.
@@ -47,21 +46,17 @@ func (e *Event) Object() (map[string]any, error) {
 	if e.obj != nil {
 		return e.obj, nil
 	}
-	// The same tree as encoding/json's, without its reflection; anything
-	// it does not take (not one object, nesting past its limit) goes to
-	// encoding/json, whose answer counts.
-	if m, ok := rawjson.DecodeObject(e.Raw); ok {
-		e.obj = m
-		return m, nil
-	}
 	dec := json.NewDecoder(bytes.NewReader(e.Raw))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
+	if dec.More() {
+		return nil, errors.New("data after the event's object")
+	}
 	if m == nil {
-		m = map[string]any{}
+		return nil, errors.New("not a JSON object") // null
 	}
 	e.obj = m
 	return m, nil
@@ -88,23 +83,11 @@ func (e *Event) SetRaw(raw []byte) {
 // SetRaw; otherwise it works on Object. Not safe for concurrent use.
 func (e *Event) RawCurrent() bool { return !e.dirty }
 
-// Finalize encodes a changed object back into Raw. The runner calls it once
-// per event after the last transform, before the fan-out, so that sinks (which
-// may run concurrently) only ever read Raw.
-func (e *Event) Finalize() error { return e.finalize(nil) }
-
-// finalize is Finalize writing to m (nil: a new allocation).
-func (e *Event) finalize(m *Memory) error {
+// Finalize encodes a changed object back into Raw (keys sorted, HTML left
+// alone). The engine calls it once per event after the last transform, so
+// that sinks (which may run concurrently) only ever read Raw.
+func (e *Event) Finalize() error {
 	if !e.dirty {
-		return nil
-	}
-	// Encoded as encoding/json encodes it (keys sorted, HTML left alone),
-	// without its reflection; a value of another type goes to
-	// encoding/json. A mapping keeps the original beside what it adds:
-	// room for twice the input is most often enough.
-	if raw, ok := rawjson.AppendValue(m.Get(2*len(e.Raw)+1024), e.obj); ok {
-		e.Raw = m.Keep(raw)
-		e.dirty = false
 		return nil
 	}
 	var buf bytes.Buffer
@@ -125,20 +108,6 @@ type Batch struct {
 	Source string
 	// Events are ordered oldest first.
 	Events []Event
-	// Mem, when not nil, is the memory a transform writes the new bytes
-	// of the batch's events to (see Memory); the engine leaves it nil.
-	Mem *Memory
-}
-
-// Memory returns the memory a transform writes the batch's new bytes to:
-// b.Mem, or, when the runner lent none (a transform called on its own, by a
-// test or a tool), a Memory of its own, which the garbage collector takes
-// back with the events.
-func (b Batch) Memory() *Memory {
-	if b.Mem != nil {
-		return b.Mem
-	}
-	return new(Memory)
 }
 
 // Bytes returns the total size of the events' Raw payloads.

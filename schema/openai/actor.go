@@ -32,32 +32,33 @@ type Client struct {
 	Latitude, Longitude, ASN string
 }
 
-// ReadActor reads the actor of an event of either log; an event without
-// one gives the zero Actor.
-func ReadActor(raw []byte) Actor {
-	a := gjson.GetBytes(raw, "actor")
-	if !a.IsObject() {
+// ReadActor returns Read(raw, "").Actor().
+func ReadActor(raw []byte) Actor { return Read(raw, "").Actor() }
+
+// Actor is the actor of an event of either log; an event without one gives
+// the zero Actor.
+func (f Fields) Actor() Actor {
+	if !f.actor.IsObject() {
 		return Actor{}
 	}
-	get := func(path string) string { return stringOf(a.Get(path)) }
-	out := Actor{Kind: get("type"), RequestID: get("id"), Name: get("name")}
+	a := texts(f.actor, "type", "id", "name")
+	out := Actor{Kind: a[0], RequestID: a[1], Name: a[2]}
 	switch out.Kind {
 	case "session":
-		s := a.Get("session")
-		out.UserID, out.Email = stringOf(s.Get("user.id")), stringOf(s.Get("user.email"))
-		d := s.Get("ip_address_details")
+		s := members(get(f.actor, "session"), "user", "ip_address", "user_agent", "ja3", "ja4", "ip_address_details")
+		u := texts(s[0], "id", "email")
+		d := members(s[5], "country", "region_code", "region", "city", "latitude", "longitude", "asn")
+		out.UserID, out.Email = u[0], u[1]
 		out.Client = Client{
-			IP: stringOf(s.Get("ip_address")), UserAgent: stringOf(s.Get("user_agent")),
-			JA3: stringOf(s.Get("ja3")), JA4: stringOf(s.Get("ja4")),
-			Country: stringOf(d.Get("country")), RegionCode: stringOf(d.Get("region_code")),
-			Region: stringOf(d.Get("region")), City: stringOf(d.Get("city")),
-			Latitude: number(d.Get("latitude")), Longitude: number(d.Get("longitude")), ASN: number(d.Get("asn")),
+			IP: stringOf(s[1]), UserAgent: stringOf(s[2]), JA3: stringOf(s[3]), JA4: stringOf(s[4]),
+			Country: stringOf(d[0]), RegionCode: stringOf(d[1]), Region: stringOf(d[2]), City: stringOf(d[3]),
+			Latitude: number(d[4]), Longitude: number(d[5]), ASN: number(d[6]),
 		}
 	case "api_key":
-		k := a.Get("api_key")
-		out.KeyID, out.KeyKind = stringOf(k.Get("id")), stringOf(k.Get("type"))
-		out.UserID, out.Email = stringOf(k.Get("user.id")), stringOf(k.Get("user.email"))
-		out.ServiceAccountID = stringOf(k.Get("service_account.id"))
+		k := members(get(f.actor, "api_key"), "id", "type", "user", "service_account")
+		u := texts(k[2], "id", "email")
+		out.KeyID, out.KeyKind, out.UserID, out.Email = stringOf(k[0]), stringOf(k[1]), u[0], u[1]
+		out.ServiceAccountID = stringOf(get(k[3], "id"))
 	}
 	if out.Email == "" && looksLikeEmail(out.Name) {
 		out.Email = out.Name // a request log names a user by address

@@ -22,24 +22,66 @@ const (
 // not a time of this world (and time.Unix would overflow further on).
 const maxTime = math.MaxInt32 * 4
 
+// Fields are the top-level members of one event the package reads, found
+// in one pass over the object; its methods read them. A key given twice
+// counts with its last value, as encoding/json reads it (and as every
+// component that decodes the event sees it).
+type Fields struct {
+	id, typ, event, effectiveAt, createdAt gjson.Result
+	actor, project, projectID, target     gjson.Result
+	success, payload                      gjson.Result
+}
+
+// Read finds the fields of the event raw of type typ (the payload of an
+// audit log is the member named like its type; "" skips it). raw must be
+// valid JSON (as a source checked it); anything else reads as empty.
+func Read(raw []byte, typ string) Fields {
+	var f Fields
+	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
+		if typ != "" && k.Str == typ {
+			f.payload = v
+		}
+		var dst *gjson.Result // nil: a member not read
+		switch k.Str {
+		case "id":
+			dst = &f.id
+		case "type":
+			dst = &f.typ
+		case "event":
+			dst = &f.event
+		case "effective_at":
+			dst = &f.effectiveAt
+		case "created_at":
+			dst = &f.createdAt
+		case "actor":
+			dst = &f.actor
+		case "project":
+			dst = &f.project
+		case "project_id":
+			dst = &f.projectID
+		case "target":
+			dst = &f.target
+		case "success":
+			dst = &f.success
+		default:
+			return true
+		}
+		*dst = v
+		return true
+	})
+	return f
+}
+
 // ParseAuditLog builds a pipeline event from one audit log object: ID from
 // id, Type from type, Time from effective_at, the actor's id and e-mail,
 // the project. It requires id, type and effective_at and accepts anything
 // else, unknown types and fields included; Raw is raw, untouched.
 func ParseAuditLog(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
-	r, err := read(raw, "id", "type", "effective_at", "project.id")
+	f, err := readObject(raw)
 	if err != nil {
 		return pipeline.Event{}, err
 	}
-	id, typ, at, project := r[0], r[1], r[2], r[3]
-	if err := required(id, typ, at, "audit log", "type", "effective_at"); err != nil {
-		return pipeline.Event{}, err
-	}
-	a := ReadActor(raw)
-	return pipeline.Event{
-		ID: id.Str, Type: typ.Str, Time: time.Unix(int64(at.Num), 0).UTC(), ObservedAt: observed, Source: source,
-		Schema: SchemaAuditLog, Raw: raw, ProjectID: stringOf(project), ActorID: a.ID(), ActorEmail: a.Email,
-	}, nil
+	return f.build(raw, source, observed, SchemaAuditLog, f.typ, f.effectiveAt)
 }
 
 // ParseRequestLog builds a pipeline event from one request-log object: ID
@@ -47,39 +89,31 @@ func ParseAuditLog(raw []byte, source string, observed time.Time) (pipeline.Even
 // e-mail (its name, when that is an address), the project (project.id or
 // project_id). It requires id, event and created_at; Raw is raw, untouched.
 func ParseRequestLog(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
-	r, err := read(raw, "id", "event", "created_at")
+	f, err := readObject(raw)
 	if err != nil {
 		return pipeline.Event{}, err
 	}
-	id, typ, at := r[0], r[1], r[2]
-	if err := required(id, typ, at, "organization log", "event", "created_at"); err != nil {
-		return pipeline.Event{}, err
-	}
-	a := ReadActor(raw)
-	return pipeline.Event{
-		ID: id.Str, Type: typ.Str, Time: time.Unix(int64(at.Num), 0).UTC(), ObservedAt: observed, Source: source,
-		Schema: SchemaRequestLog, Raw: raw, ProjectID: ProjectID(raw), ActorID: a.ID(), ActorEmail: a.Email,
-	}, nil
+	return f.build(raw, source, observed, SchemaRequestLog, f.event, f.createdAt)
 }
 
 // Parse reads an event of either log, telling them apart by their time
 // keys: effective_at (an audit log) or created_at (a request log). An
 // object with both is tried as an audit log first.
 func Parse(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
-	keys, err := read(raw, "effective_at", "created_at")
+	f, err := readObject(raw)
 	if err != nil {
 		return pipeline.Event{}, err
 	}
 	var auditErr error
-	if keys[0].Exists() {
-		ev, err := ParseAuditLog(raw, source, observed)
-		if err == nil || !keys[1].Exists() {
+	if f.effectiveAt.Exists() {
+		ev, err := f.build(raw, source, observed, SchemaAuditLog, f.typ, f.effectiveAt)
+		if err == nil || !f.createdAt.Exists() {
 			return ev, err
 		}
 		auditErr = err
 	}
-	if keys[1].Exists() {
-		ev, err := ParseRequestLog(raw, source, observed)
+	if f.createdAt.Exists() {
+		ev, err := f.build(raw, source, observed, SchemaRequestLog, f.event, f.createdAt)
 		if err != nil && auditErr != nil {
 			return ev, auditErr
 		}
@@ -88,28 +122,68 @@ func Parse(raw []byte, source string, observed time.Time) (pipeline.Event, error
 	return pipeline.Event{}, errors.New("neither an audit log (id, type, effective_at) nor a request log (id, event, created_at)")
 }
 
-// read checks that raw is one JSON object and returns the values at paths.
-func read(raw []byte, paths ...string) ([]gjson.Result, error) {
+// readObject checks that raw is one JSON object and reads its fields.
+func readObject(raw []byte) (Fields, error) {
 	if !gjson.ValidBytes(raw) {
-		return nil, errors.New("not valid JSON")
+		return Fields{}, errors.New("not valid JSON")
 	}
-	if v := gjson.ParseBytes(raw); !v.IsObject() {
-		return nil, errors.New("not a JSON object")
+	if !gjson.ParseBytes(raw).IsObject() {
+		return Fields{}, errors.New("not a JSON object")
 	}
-	return gjson.GetManyBytes(raw, paths...), nil
+	return Read(raw, ""), nil
 }
 
-// required checks the id, type and time of an event.
-func required(id, typ, at gjson.Result, what, typeKey, timeKey string) error {
-	switch {
-	case id.Type != gjson.String || id.Str == "":
-		return fmt.Errorf("%s without id", what)
-	case typ.Type != gjson.String || typ.Str == "":
-		return fmt.Errorf("%s %s without %s", what, id.Str, typeKey)
-	case at.Type != gjson.Number || at.Num < 0 || at.Num > maxTime:
-		return fmt.Errorf("%s %s without a valid %s", what, id.Str, timeKey)
+// build builds the pipeline event of a log of schema whose type and time
+// are typ and at.
+func (f Fields) build(raw []byte, source string, observed time.Time, schema string, typ, at gjson.Result) (pipeline.Event, error) {
+	what, typeKey, timeKey := "audit log", "type", "effective_at"
+	if schema == SchemaRequestLog {
+		what, typeKey, timeKey = "organization log", "event", "created_at"
 	}
-	return nil
+	switch {
+	case f.id.Type != gjson.String || f.id.Str == "":
+		return pipeline.Event{}, fmt.Errorf("%s without id", what)
+	case typ.Type != gjson.String || typ.Str == "":
+		return pipeline.Event{}, fmt.Errorf("%s %s without %s", what, f.id.Str, typeKey)
+	case at.Type != gjson.Number || at.Num < 0 || at.Num > maxTime:
+		return pipeline.Event{}, fmt.Errorf("%s %s without a valid %s", what, f.id.Str, timeKey)
+	}
+	a := f.Actor()
+	return pipeline.Event{
+		ID: f.id.Str, Type: typ.Str, Time: time.Unix(int64(at.Num), 0).UTC(), ObservedAt: observed, Source: source,
+		Schema: schema, Raw: raw, ProjectID: f.ProjectID(), ActorID: a.ID(), ActorEmail: a.Email,
+	}, nil
+}
+
+// members returns the members keys of the object r in one pass, the last
+// one of a key given twice (as Read does); a missing member, or any member
+// of a value that is not an object, is the zero Result.
+func members(r gjson.Result, keys ...string) []gjson.Result {
+	out := make([]gjson.Result, len(keys))
+	if r.IsObject() {
+		r.ForEach(func(k, v gjson.Result) bool {
+			for i, key := range keys {
+				if k.Str == key {
+					out[i] = v
+				}
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// get returns the member key of the object r (as members does).
+func get(r gjson.Result, key string) gjson.Result { return members(r, key)[0] }
+
+// texts returns the string members keys of the object r ("" for a
+// member that is missing or not a string).
+func texts(r gjson.Result, keys ...string) []string {
+	out := make([]string, len(keys))
+	for i, v := range members(r, keys...) {
+		out[i] = stringOf(v)
+	}
+	return out
 }
 
 // stringOf returns a string value, "" for anything else.
@@ -120,38 +194,79 @@ func stringOf(r gjson.Result) string {
 	return ""
 }
 
-// ProjectID returns the project an event belongs to: project.id, or a
-// request log's project_id.
-func ProjectID(raw []byte) string {
-	r := gjson.GetManyBytes(raw, "project.id", "project_id")
-	if id := stringOf(r[0]); id != "" {
+// ProjectID is the project the event belongs to: project.id, or a request
+// log's project_id.
+func (f Fields) ProjectID() string {
+	if id := stringOf(get(f.project, "id")); id != "" {
 		return id
 	}
-	return stringOf(r[1])
+	return stringOf(f.projectID)
 }
 
-// Project returns the project an event names: its id (as ProjectID) and,
-// when the event carries it, its name.
-func Project(raw []byte) (id, name string) {
-	return ProjectID(raw), stringOf(gjson.GetBytes(raw, "project.name"))
+// Project is the project the event names: its id (as ProjectID) and, when
+// the event carries it, its name.
+func (f Fields) Project() (id, name string) {
+	return f.ProjectID(), stringOf(get(f.project, "name"))
 }
 
-// PayloadError returns the error an audit log's payload reports (failed
+// PayloadID is the id of an audit log's payload (the member named like the
+// event type).
+func (f Fields) PayloadID() string { return stringOf(get(f.payload, "id")) }
+
+// PayloadError is the error an audit log's payload reports (failed
 // sign-ins and the like): error_code and error_message, "" when absent.
-func PayloadError(raw []byte, typ string) (code, message string) {
-	r := gjson.GetManyBytes(raw, gjson.Escape(typ)+".error_code", gjson.Escape(typ)+".error_message")
-	return stringOf(r[0]), stringOf(r[1])
+func (f Fields) PayloadError() (code, message string) {
+	e := texts(f.payload, "error_code", "error_message")
+	return e[0], e[1]
 }
 
-// ResourceID returns the id of what an event of type typ is about: an
-// audit log's payload id, or a request log's target id.
-func ResourceID(raw []byte, typ string) string {
-	if id := PayloadID(raw, typ); id != "" {
+// Target is a request log's target: its type and id.
+func (f Fields) Target() (kind, id string) {
+	t := texts(f.target, "type", "id")
+	return t[0], t[1]
+}
+
+// ResourceID is the id of what the event is about: an audit log's payload
+// id, or a request log's target id.
+func (f Fields) ResourceID() string {
+	if id := f.PayloadID(); id != "" {
 		return id
 	}
-	_, id := Target(raw)
+	_, id := f.Target()
 	return id
 }
+
+// LooksLikeRequestLog reports whether the object has a request log's event
+// key and no audit log's type (for events whose schema was not recorded).
+func (f Fields) LooksLikeRequestLog() bool { return !f.typ.Exists() && f.event.Exists() }
+
+// Failed reports whether the event says it failed: a request log's
+// "success": false. (Audit logs name failures in their type: login.failed.)
+func (f Fields) Failed() bool { return f.success.Type == gjson.False }
+
+// The functions below read one field of an event; Read reads several in
+// one pass.
+
+// ProjectID returns Read(raw, "").ProjectID().
+func ProjectID(raw []byte) string { return Read(raw, "").ProjectID() }
+
+// Project returns Read(raw, "").Project().
+func Project(raw []byte) (id, name string) { return Read(raw, "").Project() }
+
+// PayloadID returns Read(raw, typ).PayloadID().
+func PayloadID(raw []byte, typ string) string { return Read(raw, typ).PayloadID() }
+
+// PayloadError returns Read(raw, typ).PayloadError().
+func PayloadError(raw []byte, typ string) (code, message string) { return Read(raw, typ).PayloadError() }
+
+// Target returns Read(raw, "").Target().
+func Target(raw []byte) (kind, id string) { return Read(raw, "").Target() }
+
+// ResourceID returns Read(raw, typ).ResourceID().
+func ResourceID(raw []byte, typ string) string { return Read(raw, typ).ResourceID() }
+
+// Failed returns Read(raw, "").Failed().
+func Failed(raw []byte) bool { return Read(raw, "").Failed() }
 
 // IsRequestLog reports whether an event of schema is a request log.
 func IsRequestLog(schema string) bool { return schema == SchemaRequestLog }
@@ -160,16 +275,4 @@ func IsRequestLog(schema string) bool { return schema == SchemaRequestLog }
 func looksLikeEmail(s string) bool {
 	at := strings.IndexByte(s, '@')
 	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n") && strings.Contains(s[at:], ".")
-}
-
-// PayloadID returns the id of an audit log's payload: the member named like
-// the event type.
-func PayloadID(raw []byte, typ string) string {
-	return stringOf(gjson.GetBytes(raw, gjson.Escape(typ)+".id"))
-}
-
-// Target returns a request log's target: its type and id.
-func Target(raw []byte) (kind, id string) {
-	r := gjson.GetManyBytes(raw, "target.type", "target.id")
-	return stringOf(r[0]), stringOf(r[1])
 }

@@ -35,7 +35,8 @@ type Rule struct {
 // winning: who can get in and what they may do (access, keys, roles,
 // allow-lists, certificates, SSO, SCIM) ranks above the directory (users,
 // invites, groups, projects), which ranks above routine activity. Failed
-// sign-ins rank above the sign-ins themselves. transform/README.md lists it.
+// sign-ins rank above the sign-ins themselves; a deletion the table does not
+// name is low. transform/README.md lists it.
 var Severities = []Rule{
 	{"login.failed", Medium},
 	{"logout.failed", Low},
@@ -70,6 +71,7 @@ var Severities = []Rule{
 	{"organization.api_key.*", Medium},
 	{"organization.*", Low},
 	{"tenant.*", Medium},
+	{"*.deleted", Low},
 }
 
 // Severity returns the level of an event of type typ: the first of rules

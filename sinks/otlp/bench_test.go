@@ -37,7 +37,7 @@ func BenchmarkConsume(b *testing.B) {
 
 // BenchmarkMap measures the mapping alone.
 func BenchmarkMap(b *testing.B) {
-	m, _ := newMapper(defaultConfig())
+	m := newMapper(defaultConfig())
 	evs := manyEvents(b, 1000)
 	for b.Loop() {
 		_ = m.logs("acme", evs)

@@ -74,20 +74,11 @@ type Config struct {
 	// Body is "structured" (default: the event object as an OTLP map) or
 	// "string" (the event's JSON text, byte for byte).
 	Body string `koanf:"body"`
-	// DefaultSeverity is the severity of events no rule matches: TRACE,
-	// DEBUG, INFO (default), WARN, ERROR, FATAL (optionally 2-4 suffixed).
-	DefaultSeverity string `koanf:"default_severity"`
-	// Severity rules are tried in order before the built-in table; the
-	// first whose pattern matches the event type wins.
-	Severity []SeverityRule `koanf:"severity"`
-}
-
-// SeverityRule maps event types matching Match to Level. Match is an event
-// type ("login.failed"), a prefix ending in ".*" ("api_key.*"), a suffix
-// starting with "*." ("*.deleted"), or "*".
-type SeverityRule struct {
-	Match string `koanf:"match"`
-	Level string `koanf:"level"`
+	// Severity and DefaultSeverity are refused with a hint: the severity
+	// of an event type is the project's one table, overridden in the
+	// enrich transform.
+	Severity        any `koanf:"severity"`
+	DefaultSeverity any `koanf:"default_severity"`
 }
 
 var _ pipeline.Config = (*Config)(nil)
@@ -102,7 +93,6 @@ func defaultConfig() *Config {
 		Body:                  "structured",
 		// Endpoint, Protocol and Site stay empty so that a preset can
 		// fill them; resolved() applies the final defaults.
-		DefaultSeverity: "INFO",
 	}
 }
 
@@ -211,15 +201,12 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, pipeline.FieldError("body", "must be structured or string, got %q", c.Body))
 	}
-	if _, err := parseLevel(c.DefaultSeverity); err != nil {
-		errs = append(errs, pipeline.FieldError("default_severity", "%v", err))
-	}
-	for i, rule := range c.Severity {
-		if rule.Match == "" {
-			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].match", i), "must be set"))
-		}
-		if _, err := parseLevel(rule.Level); err != nil {
-			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].level", i), "%v", err))
+	for _, f := range []struct {
+		key string
+		v   any
+	}{{"severity", c.Severity}, {"default_severity", c.DefaultSeverity}} {
+		if f.v != nil {
+			errs = append(errs, pipeline.FieldError(f.key, "moved: an event type's severity comes from the one severity table (transform/README.md); override it in the enrich transform's severity list (levels info, low, medium, high, critical), which this sink then follows"))
 		}
 	}
 	return errors.Join(errs...)

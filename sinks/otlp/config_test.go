@@ -31,10 +31,10 @@ func TestConfigValidate(t *testing.T) {
 		{"everything wrong", func(c *Config) {
 			c.Protocol, c.Compression, c.Timeout, c.MaxRecords, c.MaxBytes = "udp", "zstd", 0, 0, -1
 			c.Body, c.DefaultSeverity, c.ServiceName = "xml", "LOUD", ""
-			c.Severity = []SeverityRule{{Match: "", Level: "WARN9"}}
+			c.Severity = []any{map[string]any{"match": "login.*", "level": "WARN"}}
 			c.TLS.CertFile = "missing.pem"
-		}, []string{"protocol:", "compression:", "timeout:", "max_records:", "max_bytes:", "body:", "default_severity:",
-			"service_name:", "severity[0].match:", "severity[0].level:", "tls.cert_file:"}},
+		}, []string{"protocol:", "compression:", "timeout:", "max_records:", "max_bytes:", "body:", "default_severity: moved",
+			"service_name:", "severity: moved", "tls.cert_file:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

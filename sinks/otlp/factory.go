@@ -7,6 +7,6 @@ func NewFactory() pipeline.SinkFactory {
 	return pipeline.NewSinkFactory("otlp", defaultConfig, func(set pipeline.Settings, c *Config) (pipeline.Sink, error) {
 		cc := *c
 		cc.TLS.Resolve(set.BaseDir)
-		return New(set, &cc)
+		return New(set, &cc), nil
 	})
 }

@@ -31,7 +31,7 @@ func checkParse(t *testing.T, in string) {
 	var want map[string]any
 	wantErr := json.Unmarshal([]byte(in), &want) != nil || want == nil
 	m := pcommon.NewMap()
-	err := parseObject(in, m)
+	err := parseObject([]byte(in), m)
 	if wantErr != (err != nil) {
 		t.Fatalf("parseObject(%q) error = %v, encoding/json error = %v", in, err, wantErr)
 	}
@@ -59,6 +59,9 @@ func TestParseObject(t *testing.T) {
 		{"control char", "{\"a\":\"x\ty\"}"},
 		{"missing colon", `{"a" 1}`},
 		{"null", `null`},
+		{"invalid utf-8", "{\"s\":\"a\xffb\"}"},
+		{"repeated key", `{"a":1,"b":2,"a":3}`},
+		{"deep", `{"a":[[[[{"b":[[[1]]]}]]]]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkParse(t, tt.in) })
@@ -67,7 +70,7 @@ func TestParseObject(t *testing.T) {
 
 func TestParseKeepsKeyOrder(t *testing.T) {
 	m := pcommon.NewMap()
-	if err := parseObject(`{"z":1,"a":2,"m":3}`, m); err != nil {
+	if err := parseObject([]byte(`{"z":1,"a":2,"m":3}`), m); err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
@@ -86,14 +89,14 @@ func FuzzParseObject(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		var want map[string]any
 		if json.Unmarshal([]byte(in), &want) != nil || want == nil {
-			_ = parseObject(in, pcommon.NewMap()) // must not panic
+			_ = parseObject([]byte(in), pcommon.NewMap()) // must not panic
 			return
 		}
 		if !json.Valid([]byte(in)) {
 			return
 		}
 		m := pcommon.NewMap()
-		if err := parseObject(in, m); err != nil {
+		if err := parseObject([]byte(in), m); err != nil {
 			t.Fatalf("valid object refused: %v", err)
 		}
 	})

@@ -36,12 +36,8 @@ var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a sink for c (already validated). It does not connect; Start
 // does.
-func New(set pipeline.Settings, c *Config) (*Sink, error) {
-	m, err := newMapper(c)
-	if err != nil {
-		return nil, fmt.Errorf("otlp sink %q: %w", set.Name, err)
-	}
-	return &Sink{name: set.Name, cfg: c.resolved(), log: set.Log(), m: m}, nil
+func New(set pipeline.Settings, c *Config) *Sink {
+	return &Sink{name: set.Name, cfg: c.resolved(), log: set.Log(), m: newMapper(c)}
 }
 
 // Start creates the client. gRPC connects lazily, so an unreachable

@@ -169,10 +169,7 @@ func newSink(t testing.TB, mod func(*Config)) *Sink {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(pipeline.Settings{Name: "otel"}, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := New(pipeline.Settings{Name: "otel"}, c)
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -458,10 +455,7 @@ func TestConcurrentConsume(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
-	s, err := New(pipeline.Settings{Name: "x"}, defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := New(pipeline.Settings{Name: "x"}, defaultConfig())
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Errorf("shutdown before start: %v", err)
 	}

@@ -13,7 +13,7 @@ func BenchmarkMapSimulator(b *testing.B) {
 	for i := range evs {
 		evs[i] = pipeline.Event{ID: sim.EventID(i), Raw: sim.Event(i)}
 	}
-	m, _ := newMapper(defaultConfig())
+	m := newMapper(defaultConfig())
 	b.ResetTimer()
 	for b.Loop() {
 		_ = m.logs("acme", evs)

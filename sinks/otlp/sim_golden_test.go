@@ -23,10 +23,7 @@ func TestMappingGoldenSimulator(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	sim := openaisim.New(openaisim.Options{Seed: 7, Events: 30000, Span: 30 * 24 * time.Hour, Start: start,
 		Now: func() time.Time { return start.Add(31 * 24 * time.Hour) }})
-	m, err := newMapper(defaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newMapper(defaultConfig())
 	seen := map[string]bool{}
 	observed := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 30000 {

@@ -242,8 +242,8 @@ type annotation struct {
 
 // annotate builds the auditrelay object of an event.
 func (e *Enricher) annotate(ev *pipeline.Event, d *directory, now time.Time) *annotation {
-	failed := gjson.GetBytes(ev.Raw, "success").Type == gjson.False
-	sev := openai.Severity(e.rules, ev.Type, failed)
+	f := openai.Read(ev.Raw, ev.Type)
+	sev := openai.Severity(e.rules, ev.Type, f.Failed())
 	ingested := ev.ObservedAt
 	if ingested.IsZero() {
 		ingested = now
@@ -254,10 +254,10 @@ func (e *Enricher) annotate(ev *pipeline.Event, d *directory, now time.Time) *an
 		return a
 	}
 	r := resolver{d: d, ok: true}
-	if openai.IsRequestLog(ev.Schema) || !gjson.GetBytes(ev.Raw, "type").Exists() && gjson.GetBytes(ev.Raw, "event").Exists() {
-		r.requestLog(ev, a)
+	if openai.IsRequestLog(ev.Schema) || f.LooksLikeRequestLog() {
+		r.requestLog(ev.Type, f, a)
 	} else {
-		r.auditLog(ev, a)
+		r.auditLog(ev.Type, f, a)
 	}
 	a.Enriched = r.ok
 	return a
@@ -280,27 +280,26 @@ func lookup[V any](r *resolver, m map[string]V, id string) any {
 	return v
 }
 
-func (r *resolver) auditLog(ev *pipeline.Event, a *annotation) {
-	act := openai.ReadActor(ev.Raw)
+func (r *resolver) auditLog(typ string, f openai.Fields, a *annotation) {
+	act := f.Actor()
 	switch act.Kind {
 	case "session":
 		a.Actor = lookup(r, r.d.users, act.UserID)
 	case "api_key":
 		a.APIKey = lookup(r, r.d.keys, act.KeyID)
-		if act.UserID != "" || gjson.GetBytes(ev.Raw, "actor.api_key.user").IsObject() {
+		if act.UserID != "" || act.KeyKind == "user" {
 			a.Actor = lookup(r, r.d.users, act.UserID)
-		} else if gjson.GetBytes(ev.Raw, "actor.api_key.service_account").IsObject() {
+		} else if act.ServiceAccountID != "" || act.KeyKind == "service_account" {
 			a.Actor = lookup(r, r.d.accounts, act.ServiceAccountID)
 		}
 	}
-	if gjson.GetBytes(ev.Raw, "project").IsObject() {
-		a.Project = lookup(r, r.d.projects, openai.ProjectID(ev.Raw))
+	if id := f.ProjectID(); id != "" {
+		a.Project = lookup(r, r.d.projects, id)
 	}
-	id := openai.PayloadID(ev.Raw, ev.Type)
+	id := f.PayloadID()
 	if id == "" {
 		return
 	}
-	typ := ev.Type
 	var t any
 	miss := resolver{d: r.d, ok: true}
 	switch {
@@ -322,18 +321,18 @@ func (r *resolver) auditLog(ev *pipeline.Event, a *annotation) {
 	a.Target = t
 }
 
-func (r *resolver) requestLog(ev *pipeline.Event, a *annotation) {
-	act := openai.ReadActor(ev.Raw)
+func (r *resolver) requestLog(typ string, f openai.Fields, a *annotation) {
+	act := f.Actor()
 	switch act.Kind {
 	case "user":
 		a.Actor = lookup(r, r.d.users, act.RequestID)
 	case "api_key":
 		a.APIKey = lookup(r, r.d.keys, act.RequestID)
 	}
-	if kind, id := openai.Target(ev.Raw); kind == "user" {
+	if kind, id := f.Target(); kind == "user" {
 		miss := resolver{d: r.d, ok: true}
 		a.Target = lookup(&miss, r.d.users, id)
-		if !miss.ok && !strings.HasSuffix(ev.Type, ".deleted") {
+		if !miss.ok && !strings.HasSuffix(typ, ".deleted") {
 			r.ok = false
 		}
 	}

@@ -176,16 +176,16 @@ func Lines(t testing.TB, evs []pipeline.Event) []byte {
 }
 
 // InSameMemory checks that a transform's state kept from batch to batch
-// holds nothing of the last batch. The runner hands the next batch its
-// events in the memory the last one used (pipeline.Memory), so a memo that
-// still held the last batch's slices would find the new bytes there and
-// answer for the old ones. first and second must have the same length; the
-// batches hold two copies of one of them (the second copy meets what the
-// first left in the memos), taking turns, always at the same address.
-// event makes an event of the raw bytes; process runs the transform; each
-// result must read want[first] or want[second]. It runs many rounds: under
-// the race detector a sync.Pool drops some of what it is given, and a
-// batch then gets new state by chance.
+// holds nothing of the last batch, even when the next batch's bytes sit
+// at the same address (as a reused read buffer gives them): a memo keyed
+// by where or what the bytes were would answer for the old ones. first
+// and second must have the same length; the batches hold two copies of
+// one of them (the second copy meets what the first left behind), taking
+// turns, always at the same address. event makes an event of the raw
+// bytes; process runs the transform; each result must read want[first]
+// or want[second]. It runs many rounds, so that state pooled by chance
+// (a sync.Pool under the race detector drops some of what it is given)
+// meets both.
 func InSameMemory(t testing.TB, first, second string, want map[string]string, event func(raw []byte) pipeline.Event, process func(pipeline.Batch) (pipeline.Batch, error)) {
 	t.Helper()
 	if len(first) != len(second) || first == second {
