@@ -2,11 +2,11 @@ package datadog
 
 import (
 	"errors"
-	"net/url"
 	"time"
 
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch"
 )
 
 // Intake limits of the logs API v2.
@@ -68,9 +68,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, pipeline.FieldError("site", "must be set"))
 	}
 	if c.Endpoint != "" {
-		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, pipeline.FieldError("endpoint", "want an http:// or https:// URL, got %q", c.Endpoint))
-		}
+		errs = append(errs, httpbatch.URLError("endpoint", c.Endpoint))
 	}
 	if c.APIKey == "" {
 		errs = append(errs, pipeline.FieldError("api_key", "must be set"))
@@ -81,15 +79,7 @@ func (c *Config) Validate() error {
 	if c.Source == "" {
 		errs = append(errs, pipeline.FieldError("ddsource", "must be set"))
 	}
-	switch c.Compression {
-	case "gzip", "none":
-	default:
-		errs = append(errs, pipeline.FieldError("compression", "must be gzip or none, got %q", c.Compression))
-	}
-	errs = append(errs, pipeline.SectionErrors("tls", c.TLS.Validate())...)
-	if c.Timeout <= 0 {
-		errs = append(errs, pipeline.FieldError("timeout", "must be > 0"))
-	}
+	errs = append(errs, httpbatch.ConfigErrors(c.Compression, &c.TLS, c.Timeout)...)
 	if c.MaxEvents <= 0 || c.MaxEvents > maxEntries {
 		errs = append(errs, pipeline.FieldError("max_events", "must be in 1..%d", maxEntries))
 	}

@@ -7,8 +7,9 @@
 // request); an entry over 1 MB, which Datadog would truncate, goes to the
 // dead-letter path instead.
 //
-// 202 is delivery; 408, 429 and 5xx are retried by the runner (with the
-// server's Retry-After); 400, 401, 403 and 413 are permanent. Package
-// ddtest holds an in-process intake for tests. This package does not send
-// metrics or use the Datadog Agent.
+// Requests are cut, compressed, sent and their answers classified by
+// package httpbatch, as for every HTTP sink (413 halves a request; without
+// Retry-After, X-RateLimit-Reset is the delay of a retry). Package ddtest
+// holds an in-process intake for tests. This package does not send metrics
+// or use the Datadog Agent.
 package datadog

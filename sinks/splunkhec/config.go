@@ -2,11 +2,11 @@ package splunkhec
 
 import (
 	"errors"
-	"net/url"
 	"time"
 
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch"
 )
 
 // Config configures the Splunk HEC sink.
@@ -74,21 +74,13 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Endpoint == "" {
 		errs = append(errs, pipeline.FieldError("endpoint", "must be set"))
-	} else if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, pipeline.FieldError("endpoint", "want an http:// or https:// URL, got %q", c.Endpoint))
+	} else {
+		errs = append(errs, httpbatch.URLError("endpoint", c.Endpoint))
 	}
 	if c.Token == "" {
 		errs = append(errs, pipeline.FieldError("token", "must be set"))
 	}
-	switch c.Compression {
-	case "gzip", "none":
-	default:
-		errs = append(errs, pipeline.FieldError("compression", "must be gzip or none, got %q", c.Compression))
-	}
-	errs = append(errs, pipeline.SectionErrors("tls", c.TLS.Validate())...)
-	if c.Timeout <= 0 {
-		errs = append(errs, pipeline.FieldError("timeout", "must be > 0"))
-	}
+	errs = append(errs, httpbatch.ConfigErrors(c.Compression, &c.TLS, c.Timeout)...)
 	if c.MaxEvents <= 0 {
 		errs = append(errs, pipeline.FieldError("max_events", "must be > 0"))
 	}

@@ -5,10 +5,12 @@
 // optionally gzip-compressed, and with indexer acknowledgement it counts a
 // batch as delivered only once Splunk reports it indexed.
 //
-// HEC replies are classified for the runner: a busy or unhealthy server is
+// Requests are cut, compressed, sent and their answers classified by
+// package httpbatch, as for every HTTP sink: a busy or unhealthy server is
 // retried (with its Retry-After), a refused token or a malformed request is
-// permanent, and an event HEC refuses on its own goes to the dead-letter
-// path. It does not retry by itself and keeps no queue.
+// permanent; this package reads HEC's JSON replies, so that an event HEC
+// refuses on its own goes to the dead-letter path. It does not retry by
+// itself and keeps no queue.
 //
 // Package hectest holds an in-process HEC for tests. This package is not a
 // Splunk search client.

@@ -2,15 +2,13 @@ package webhook
 
 import (
 	"errors"
-	"fmt"
-	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch"
 )
 
 // Config configures the webhook sink.
@@ -54,14 +52,12 @@ func defaultConfig() *Config {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("url", "must be an http(s) URL")
-	}
+	errs = append(errs, httpbatch.URLError("url", c.URL))
 	if c.Format != "generic" && c.Format != "slack" {
 		add("format", "must be generic or slack, got %q", c.Format)
 	}
 	for i, p := range c.Filter.EventTypes {
-		if _, err := path.Match(p, ""); err != nil || strings.TrimSpace(p) == "" {
+		if pipeline.ValidPattern(p) != nil || strings.TrimSpace(p) == "" {
 			add("filter.event_types["+strconv.Itoa(i)+"]", "is not a valid pattern: %q", p)
 		}
 	}
@@ -76,17 +72,6 @@ func (c *Config) Validate() error {
 	if c.MaxEvents < 1 {
 		add("max_events", "must be >= 1")
 	}
-	if err := c.TLS.Validate(); err != nil {
-		for _, e := range flatten(err) {
-			errs = append(errs, fmt.Errorf("tls.%w", e))
-		}
-	}
+	errs = append(errs, pipeline.SectionErrors("tls", c.TLS.Validate())...)
 	return errors.Join(errs...)
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }

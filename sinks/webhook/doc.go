@@ -6,8 +6,10 @@
 //
 //	X-Auditrelay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
 //
-// 2xx is delivered; 408, 429 and 5xx are retryable (Retry-After honoured by
-// the runner); any other status is permanent. Events that do not match the
-// filter count as delivered. It is meant for alerts (a user was deleted),
-// not for bulk forwarding.
+// Requests are sent and their answers classified by package httpbatch, as
+// for every HTTP sink: 2xx is delivered; 408, 429 and 5xx are retryable
+// (Retry-After honoured by the runner); 413 halves the request; a redirect
+// and any other status are permanent. Events that do not match the filter
+// count as delivered. It is meant for alerts (a user was deleted), not for
+// bulk forwarding.
 package webhook

@@ -9,16 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch"
 )
 
 // SignatureHeader carries the HMAC signature of the body.
@@ -64,51 +62,53 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 
 // Sink is the webhook sink. Consume is safe for concurrent use.
 type Sink struct {
-	name   string
-	cfg    Config
-	log    *slog.Logger
-	client *http.Client
-	now    func() time.Time
+	name string
+	cfg  Config
+	send httpbatch.Sender
+	now  func() time.Time
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a sink for cfg (already validated).
 func New(set pipeline.Settings, cfg Config) (*Sink, error) {
-	log := set.Log()
-	tr, err := cfg.TLS.HTTPTransport(log)
-	if err != nil {
+	h := http.Header{}
+	for k, v := range cfg.Headers {
+		h.Set(k, v.Value())
+	}
+	s := &Sink{name: set.Name, cfg: cfg, now: time.Now}
+	s.send = httpbatch.Sender{URL: cfg.URL, TLS: cfg.TLS, Timeout: cfg.Timeout, Log: set.Log(), Header: h, MaxEvents: cfg.MaxEvents, Body: s.body,
+		Check: func(_ *httpbatch.Response, err error) error {
+			if pipeline.IsPermanent(err) {
+				return fmt.Errorf("%w (the receiver refused the request; check url, headers and secret)", err)
+			}
+			return err
+		}}
+	if cfg.Secret != "" {
+		s.send.Sign = func(h http.Header, body []byte) {
+			h.Set(SignatureHeader, Sign([]byte(cfg.Secret.Value()), s.now(), body))
+		}
+	}
+	// Unlike the other HTTP sinks it builds its client here: it sends
+	// without Start.
+	if err := s.send.Start(); err != nil {
 		return nil, fmt.Errorf("webhook %q: tls: %w", set.Name, err)
 	}
-	return &Sink{name: set.Name, cfg: cfg, log: log, now: time.Now,
-		client: &http.Client{Timeout: cfg.Timeout, Transport: tr,
-			// A redirect could carry the signed body elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
+	return s, nil
 }
 
 // Start implements pipeline.Component.
 func (s *Sink) Start(context.Context) error { return nil }
 
 // Shutdown implements pipeline.Component; it closes idle connections.
-func (s *Sink) Shutdown(context.Context) error {
-	s.client.CloseIdleConnections()
-	return nil
-}
+func (s *Sink) Shutdown(context.Context) error { return s.send.Shutdown() }
 
 // Match reports whether ev passes the filter.
 func (s *Sink) Match(ev *pipeline.Event) bool {
 	f := &s.cfg.Filter
-	if len(f.EventTypes) > 0 {
-		ok := false
-		for _, p := range f.EventTypes {
-			if m, _ := path.Match(p, ev.Type); m {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	match := func(p string) bool { return pipeline.Match(p, ev.Type) }
+	if len(f.EventTypes) > 0 && !slices.ContainsFunc(f.EventTypes, match) {
+		return false
 	}
 	if len(f.Actors) > 0 && !has(f.Actors, ev.ActorID) && !has(f.Actors, ev.ActorEmail) {
 		return false
@@ -119,46 +119,43 @@ func (s *Sink) Match(ev *pipeline.Event) bool {
 	return true
 }
 
-func has(list []string, s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func has(list []string, s string) bool { return s != "" && slices.Contains(list, s) }
 
-// Consume posts the matching events of b, MaxEvents per request, and
-// returns nil once every request was answered 2xx. It blocks for the
-// requests; ctx cancels them. It does not modify b. A failed request makes
-// the whole batch fail (the runner retries it: the receiver may see a
-// request twice and can de-duplicate by event id).
+// Consume posts the matching events of b, MaxEvents per request (see
+// httpbatch.Sender.Send), and returns nil once every request was answered
+// 2xx. It blocks for the requests; ctx cancels them. It does not modify b.
+// A failed request makes the whole batch fail (the runner retries it: the
+// receiver may see a request twice and can de-duplicate by event id); an
+// event refused alone with 413 comes back in a *pipeline.RejectedError
+// once the others were delivered.
 func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
-	var match []*pipeline.Event
+	var match []httpbatch.Item
 	for i := range b.Events {
 		if s.Match(&b.Events[i]) {
-			match = append(match, &b.Events[i])
+			match = append(match, httpbatch.Item{Event: &b.Events[i]})
 		}
 	}
-	for i := 0; i < len(match); i += s.cfg.MaxEvents {
-		if err := s.post(ctx, match[i:min(i+s.cfg.MaxEvents, len(match))]); err != nil {
-			return err
-		}
+	_, rejected, err := s.send.Send(ctx, match)
+	if err != nil {
+		return fmt.Errorf("webhook %q: %w", s.name, err)
+	}
+	if len(rejected) > 0 {
+		return &pipeline.RejectedError{Sink: s.name, Rejected: rejected}
 	}
 	return nil
 }
 
-func (s *Sink) body(evs []*pipeline.Event) []byte {
+// body is a request's body: the events' JSON as they are, or a Slack
+// message listing them.
+func (s *Sink) body(items []httpbatch.Item) []byte {
 	var buf bytes.Buffer
 	if s.cfg.Format == "slack" {
 		var text strings.Builder
-		fmt.Fprintf(&text, "auditrelay: %d event(s)", len(evs))
-		for i, ev := range evs {
+		fmt.Fprintf(&text, "auditrelay: %d event(s)", len(items))
+		for i, it := range items {
+			ev := it.Event
 			if i == 20 {
-				fmt.Fprintf(&text, "\n… and %d more", len(evs)-20)
+				fmt.Fprintf(&text, "\n… and %d more", len(items)-20)
 				break
 			}
 			actor := ev.ActorEmail
@@ -176,14 +173,14 @@ func (s *Sink) body(evs []*pipeline.Event) []byte {
 		return bytes.TrimRight(buf.Bytes(), "\n")
 	}
 	buf.WriteString(`{"source":`)
-	src, _ := json.Marshal(evs[0].Source)
+	src, _ := json.Marshal(items[0].Event.Source)
 	buf.Write(src)
 	buf.WriteString(`,"events":[`)
-	for i, ev := range evs {
+	for i, it := range items {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(ev.Raw)
+		buf.Write(it.Event.Raw)
 	}
 	buf.WriteString("]}")
 	return buf.Bytes()
@@ -194,52 +191,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func (s *Sink) post(ctx context.Context, evs []*pipeline.Event) error {
-	body := s.body(evs)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
-	if err != nil {
-		return pipeline.Permanent(fmt.Errorf("webhook %q: url: %w", s.name, err))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "auditrelay")
-	for k, v := range s.cfg.Headers {
-		req.Header.Set(k, v.Value())
-	}
-	if s.cfg.Secret != "" {
-		req.Header.Set(SignatureHeader, Sign([]byte(s.cfg.Secret.Value()), s.now(), body))
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("webhook %q: %w", s.name, redactURL(err))
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	switch st := resp.StatusCode; {
-	case st >= 200 && st < 300:
-		return nil
-	case st == http.StatusTooManyRequests || st == http.StatusRequestTimeout || st >= 500:
-		err := fmt.Errorf("webhook %q: HTTP %d: %s", s.name, st, strings.TrimSpace(string(msg)))
-		if d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), s.now()); ok {
-			return pipeline.RetryAfter(err, d)
-		}
-		return err
-	default:
-		return pipeline.Permanent(fmt.Errorf("webhook %q: url: HTTP %d (the receiver refused the request; check url, headers and secret): %s", s.name, st, strings.TrimSpace(string(msg))))
-	}
-}
-
-// redactURL drops the URL from transport errors: it may carry a token.
-func redactURL(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
 }

@@ -3,7 +3,7 @@ package openaisim
 import (
 	"strconv"
 
-	"github.com/auditrelay/auditrelay/internal/rawjson"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // jw appends JSON to a byte slice without reflection. key, elem and open
@@ -37,7 +37,9 @@ func (w *jw) close()  { w.b = append(w.b, '}') }
 func (w *jw) openA()  { w.sep(); w.b = append(w.b, '[') }
 func (w *jw) closeA() { w.b = append(w.b, ']') }
 
-func (w *jw) str(s string) { w.b = rawjson.AppendString(w.b, s) }
+// str appends s quoted; the simulator writes only valid UTF-8, the one
+// thing AppendQuote reports.
+func (w *jw) str(s string) { w.b, _ = jsontext.AppendQuote(w.b, s) }
 func (w *jw) int(v int64)  { w.b = strconv.AppendInt(w.b, v, 10) }
 func (w *jw) bool(v bool)  { w.b = strconv.AppendBool(w.b, v) }
 func (w *jw) null()        { w.b = append(w.b, "null"...) }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -77,56 +78,75 @@ func relDiff(got, want time.Duration) float64 {
 	return d
 }
 
+// TestLatencyOverHTTP serves the simulator over in-memory connections in a
+// synctest bubble: the latency is waited out on the bubble's clock, so each
+// answer's delay is measured exactly, not against a loaded machine's clock.
 func TestLatencyOverHTTP(t *testing.T) {
-	_, base := start(t, Options{Seed: 32, Events: 50, Span: time.Hour, Latency: Latency{Median: 30 * time.Millisecond, P99: 60 * time.Millisecond}})
-	var ds []time.Duration
-	for range 15 {
+	synctest.Test(t, func(t *testing.T) {
+		opts := Options{Seed: 32, Events: 50, Span: time.Hour, Latency: Latency{Median: 30 * time.Millisecond, P99: 60 * time.Millisecond}}
+		s := New(opts)
+		base, client := serveInBubble(t, s)
+		// A second simulator of the same seed draws the same delays.
+		ref := New(opts)
+		for i := range 15 {
+			want := ref.latencyDraw()
+			begin := time.Now()
+			if code, _, b := getVia(t, client, base, "/organization/audit_logs", nil); code != 200 {
+				t.Fatalf("status %d: %s", code, b)
+			}
+			if got := time.Since(begin); got != want || want < time.Millisecond {
+				t.Fatalf("request %d answered after %s, want the seeded latency draw %s", i, got, want)
+			}
+		}
+
+		// Refusals take the latency too; a reset does not wait.
+		slow := Latency{Median: 80 * time.Millisecond, P99: 80 * time.Millisecond}
+		_, b429, c429 := serveNew(t, Options{Seed: 33, Latency: slow, Faults: Faults{Rate: 1, Kinds: []FaultKind{Fault429}}})
 		begin := time.Now()
-		if code, _, b := get(t, base, "/organization/audit_logs", nil); code != 200 {
-			t.Fatalf("status %d: %s", code, b)
+		if code, _, _ := getVia(t, c429, b429, "/organization/users", nil); code != 429 || time.Since(begin) < 79*time.Millisecond {
+			t.Fatalf("429 after %s (status %d), want the 80ms latency", time.Since(begin), code)
 		}
-		ds = append(ds, time.Since(begin))
-	}
-	slices.Sort(ds)
-	if ds[0] < 5*time.Millisecond || ds[len(ds)/2] < 20*time.Millisecond {
-		t.Fatalf("answers came too fast for a 30ms median: fastest %s, median %s", ds[0], ds[len(ds)/2])
-	}
-
-	// Refusals take the latency too; a reset does not wait.
-	slow := Latency{Median: 80 * time.Millisecond, P99: 80 * time.Millisecond}
-	_, b429 := start(t, Options{Seed: 33, Latency: slow, Faults: Faults{Rate: 1, Kinds: []FaultKind{Fault429}}})
-	begin := time.Now()
-	if code, _, _ := get(t, b429, "/organization/users", nil); code != 429 || time.Since(begin) < 70*time.Millisecond {
-		t.Fatalf("429 after %s (status %d), want the 80ms latency", time.Since(begin), code)
-	}
-	_, b401 := start(t, Options{Seed: 33, Latency: slow, APIKey: "sk-admin-right"})
-	begin = time.Now()
-	if code, _, _ := get(t, b401, "/organization/users", nil, "Authorization", "Bearer sk-admin-wrong"); code != 401 || time.Since(begin) < 70*time.Millisecond {
-		t.Fatalf("401 after %s (status %d), want the 80ms latency", time.Since(begin), code)
-	}
-	_, bReset := start(t, Options{Seed: 33, Latency: Latency{Median: 5 * time.Second, P99: 5 * time.Second}, Faults: Faults{Rate: 1, Kinds: []FaultKind{FaultReset}}})
-	begin = time.Now()
-	if _, err := http.Get(bReset + "/organization/users"); err == nil || time.Since(begin) > 2*time.Second {
-		t.Fatalf("reset: %v after %s, want a connection error at once", err, time.Since(begin))
-	}
-
-	// A client that gives up ends the wait: the handler does not sit out a
-	// 5 s delay for nobody.
-	s, base5 := start(t, Options{Seed: 34, Latency: Latency{Median: 5 * time.Second, P99: 5 * time.Second}})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base5+"/organization/users", nil)
-	begin = time.Now()
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
-		t.Fatalf("answered %d before the 5s latency", resp.StatusCode)
-	}
-	for s.Stats().Cancelled == 0 {
-		if time.Since(begin) > 2*time.Second {
-			t.Fatal("the handler still waits after the client gave up")
+		_, b401, c401 := serveNew(t, Options{Seed: 33, Latency: slow, APIKey: "sk-admin-right"})
+		begin = time.Now()
+		if code, _, _ := getVia(t, c401, b401, "/organization/users", nil, "Authorization", "Bearer sk-admin-wrong"); code != 401 || time.Since(begin) < 79*time.Millisecond {
+			t.Fatalf("401 after %s (status %d), want the 80ms latency", time.Since(begin), code)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		reset, bReset, cReset := serveNew(t, Options{Seed: 33, Latency: Latency{Median: 5 * time.Second, P99: 5 * time.Second}, Faults: Faults{Rate: 1, Kinds: []FaultKind{FaultReset}}})
+		begin = time.Now()
+		if resp, err := cReset.Get(bReset + "/organization/users"); err == nil {
+			resp.Body.Close()
+			t.Fatalf("reset: answered %d, want a connection error", resp.StatusCode)
+		}
+		if took := time.Since(begin); took >= time.Second || reset.Stats().Faults[FaultReset] == 0 {
+			t.Fatalf("reset: the connection dropped after %s (%d resets), want at once by a reset fault", took, reset.Stats().Faults[FaultReset])
+		}
+
+		// A client that gives up ends the wait: the handler does not sit out
+		// a 5 s delay for nobody. Once every goroutine of the bubble is
+		// blocked, the handler has counted the cancellation, and no time
+		// has passed beyond the client's 100 ms.
+		s5, base5, c5 := serveNew(t, Options{Seed: 34, Latency: Latency{Median: 5 * time.Second, P99: 5 * time.Second}})
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base5+"/organization/users", nil)
+		begin = time.Now()
+		if resp, err := c5.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("answered %d before the 5s latency", resp.StatusCode)
+		}
+		synctest.Wait()
+		if n, took := s5.Stats().Cancelled, time.Since(begin); n != 1 || took != 100*time.Millisecond {
+			t.Fatalf("%d cancelled requests %s after the request, want the handler to stop waiting when the client gave up at 100ms", n, took)
+		}
+	})
+}
+
+// serveNew builds a simulator of o and serves it in the bubble of t.
+func serveNew(t *testing.T, o Options) (*Server, string, *http.Client) {
+	t.Helper()
+	s := New(o)
+	base, client := serveInBubble(t, s)
+	return s, base, client
 }
 
 func TestLimiterBucket(t *testing.T) {
@@ -192,128 +212,131 @@ type rateResult struct {
 	err        apiError
 }
 
+// TestRateLimitOverHTTP runs in a synctest bubble, the simulator served
+// over in-memory connections: requests take no time on the bubble's clock
+// unless the test sleeps, so the schedule's steps are reached exactly and
+// every count below is the one worked out by hand in its comment.
 func TestRateLimitOverHTTP(t *testing.T) {
-	const key = "sk-admin-rate-test"
-	s := New(Options{Seed: 35, Events: 20, Span: time.Hour, APIKey: key, RateLimit: 50,
-		RateSchedule: []RateStep{{At: 1200 * time.Millisecond, Rate: 10}, {At: 2400 * time.Millisecond, Rate: 100}}})
-	base, err := s.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	epoch := time.Unix(0, s.limit.epoch.Load())
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	t.Cleanup(client.CloseIdleConnections)
-	do := func(auth string) rateResult {
-		req, _ := http.NewRequest(http.MethodGet, base+"/organization/users?limit=1", nil)
-		req.Header.Set("Authorization", auth)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Error(err)
-			return rateResult{}
+	synctest.Test(t, func(t *testing.T) {
+		const key = "sk-admin-rate-test"
+		// The rate schedule counts from New: the bubble's start.
+		epoch := time.Now()
+		s, base, client := serveNew(t, Options{Seed: 35, Events: 20, Span: time.Hour, APIKey: key, RateLimit: 50,
+			RateSchedule: []RateStep{{At: 1200 * time.Millisecond, Rate: 10}, {At: 2400 * time.Millisecond, Rate: 100}}})
+		do := func(auth string) rateResult {
+			req, _ := http.NewRequest(http.MethodGet, base+"/organization/users?limit=1", nil)
+			req.Header.Set("Authorization", auth)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return rateResult{}
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			r := rateResult{code: resp.StatusCode}
+			r.retryAfter, r.hasRA = resp.Header.Get("Retry-After"), resp.Header["Retry-After"] != nil
+			if r.code == 429 {
+				json.Unmarshal(b, &r.err) //nolint:errcheck // checked through its fields
+			}
+			return r
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		r := rateResult{code: resp.StatusCode}
-		r.retryAfter, r.hasRA = resp.Header.Get("Retry-After"), resp.Header["Retry-After"] != nil
-		if r.code == 429 {
-			json.Unmarshal(b, &r.err) //nolint:errcheck // checked through its fields
-		}
-		return r
-	}
-	// fire sends n requests (or, n < 0, requests until the deadline) from 8
-	// goroutines and returns the answers.
-	fire := func(n int, until time.Time, pause time.Duration) []rateResult {
-		var mu sync.Mutex
-		var out []rateResult
-		var sent atomic.Int64
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				for {
-					if n >= 0 && sent.Add(1) > int64(n) || n < 0 && !time.Now().Before(until) {
-						return
+		// fire sends n requests (or, n < 0, requests until the deadline) from
+		// 8 goroutines, each pausing after every answer, and returns the
+		// answers.
+		fire := func(n int, until time.Time, pause time.Duration) []rateResult {
+			var mu sync.Mutex
+			var out []rateResult
+			var sent atomic.Int64
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for {
+						if n >= 0 && sent.Add(1) > int64(n) || n < 0 && !time.Now().Before(until) {
+							return
+						}
+						r := do("Bearer " + key)
+						mu.Lock()
+						out = append(out, r)
+						mu.Unlock()
+						time.Sleep(pause)
 					}
-					r := do("Bearer " + key)
-					mu.Lock()
-					out = append(out, r)
-					mu.Unlock()
-					time.Sleep(pause)
-				}
-			})
+				})
+			}
+			wg.Wait()
+			return out
 		}
-		wg.Wait()
-		return out
-	}
-	count := func(rs []rateResult, code int) int {
-		n := 0
-		for _, r := range rs {
-			if r.code == code {
-				n++
+		count := func(rs []rateResult, code int) int {
+			n := 0
+			for _, r := range rs {
+				if r.code == code {
+					n++
+				}
+			}
+			return n
+		}
+
+		// A refused key spends no quota: 80 answers, all 401, none 429.
+		for i := range 80 {
+			if r := do("Bearer sk-admin-wrong"); r.code != 401 {
+				t.Fatalf("wrong key, request %d: %d, want 401", i, r.code)
 			}
 		}
-		return n
-	}
 
-	// A refused key spends no quota: 80 answers, all 401, none 429.
-	for i := range 80 {
-		if r := do("Bearer sk-admin-wrong"); r.code != 401 {
-			t.Fatalf("wrong key, request %d: %d, want 401", i, r.code)
+		// 50/s, burst 50: 300 requests at one instant take the 50 tokens of
+		// the full bucket; the other 250 are refused.
+		rs := fire(300, time.Time{}, 0)
+		if d := time.Since(epoch); d != 0 {
+			t.Fatalf("%s passed on the bubble's clock; the test assumes none", d)
 		}
-	}
+		ok, limited := count(rs, 200), count(rs, 429)
+		if ok != 50 || limited != 250 {
+			t.Fatalf("%d accepted, %d refused of 300 requests at once at 50/s with a burst of 50; want 50 and 250", ok, limited)
+		}
+		withRA, withoutRA := 0, 0
+		for _, r := range rs {
+			if r.code != 429 {
+				continue
+			}
+			if r.err.Error.Type != "requests" || r.err.Error.Code == nil || *r.err.Error.Code != "rate_limit_exceeded" || r.err.Error.Param != nil ||
+				!strings.HasPrefix(r.err.Error.Message, "Rate limit reached") {
+				t.Fatalf("429 body: %+v", r.err)
+			}
+			if !r.hasRA {
+				withoutRA++
+				continue
+			}
+			withRA++
+			if n, err := strconv.Atoi(r.retryAfter); err != nil || n != 1 { // 20 ms to the next token at 50/s, rounded up
+				t.Fatalf("Retry-After %q, want whole seconds: 1", r.retryAfter)
+			}
+		}
+		if withRA == 0 || withoutRA == 0 || withoutRA > limited/2 {
+			t.Fatalf("of %d 429s, %d with Retry-After and %d without; want about one in five without", limited, withRA, withoutRA)
+		}
+		st := s.Stats()
+		if st.RateLimited != int64(limited) || st.FaultCount() != 0 || st.Unauthorized != 80 || st.Requests != 380 {
+			t.Fatalf("stats %+v, want %d rate limited, no fault, 80 unauthorized, 380 requests", st, limited)
+		}
 
-	// 50/s, burst 50: 300 requests as fast as they go.
-	begin := time.Now()
-	rs := fire(300, time.Time{}, 0)
-	elapsed := time.Since(begin)
-	ok, limited := count(rs, 200), count(rs, 429)
-	if ok+limited != 300 {
-		t.Fatalf("%d ok + %d limited of 300", ok, limited)
-	}
-	if most := 50*elapsed.Seconds() + 50 + 3; float64(ok) > most || ok < 50 {
-		t.Fatalf("%d accepted in %s at 50/s with a burst of 50 (at most %.0f)", ok, elapsed, most)
-	}
-	if limited == 0 {
-		t.Fatal("no 429")
-	}
-	withRA, withoutRA := 0, 0
-	for _, r := range rs {
-		if r.code != 429 {
-			continue
+		// 10/s from 1.2 s. At 1.3 s the bucket holds its new burst, 10 (it
+		// earned 61 since 0 s, capped at one second's worth); 8 requests
+		// every 5 ms until 2.3 s (the last at 2.295 s) earn 9.95 more: 19
+		// accepted.
+		time.Sleep(time.Until(epoch.Add(1300 * time.Millisecond)))
+		rs = fire(-1, epoch.Add(2300*time.Millisecond), 5*time.Millisecond)
+		if ok, refused := count(rs, 200), count(rs, 429); ok != 19 || ok+refused != len(rs) || len(rs) != 8*200 {
+			t.Fatalf("at 10/s: %d accepted, %d refused of %d in 1 s; want 10 (burst) + 9 of 8 x 200", ok, refused, len(rs))
 		}
-		if r.err.Error.Type != "requests" || r.err.Error.Code == nil || *r.err.Error.Code != "rate_limit_exceeded" || r.err.Error.Param != nil ||
-			!strings.HasPrefix(r.err.Error.Message, "Rate limit reached") {
-			t.Fatalf("429 body: %+v", r.err)
+		// 100/s from 2.4 s. At 2.5 s the bucket holds the 0.95 left at
+		// 2.295 s, 1.05 earned at 10/s until 2.4 s and 10 at 100/s since:
+		// 12; requests until 3.3 s (the last at 3.295 s) earn 79.5 more:
+		// 91 accepted.
+		time.Sleep(time.Until(epoch.Add(2500 * time.Millisecond)))
+		rs = fire(-1, epoch.Add(3300*time.Millisecond), 5*time.Millisecond)
+		if ok, refused := count(rs, 200), count(rs, 429); ok != 91 || ok+refused != len(rs) || len(rs) != 8*160 {
+			t.Fatalf("at 100/s: %d accepted, %d refused of %d in 0.8 s; want 12 + 79 of 8 x 160", ok, refused, len(rs))
 		}
-		if !r.hasRA {
-			withoutRA++
-			continue
-		}
-		withRA++
-		if n, err := strconv.Atoi(r.retryAfter); err != nil || n != 1 { // under 1 s to the next token at 50/s, rounded up
-			t.Fatalf("Retry-After %q, want whole seconds: 1", r.retryAfter)
-		}
-	}
-	if withRA == 0 || withoutRA == 0 || withoutRA > limited/2 {
-		t.Fatalf("of %d 429s, %d with Retry-After and %d without; want about one in five without", limited, withRA, withoutRA)
-	}
-	st := s.Stats()
-	if st.RateLimited != int64(limited) || st.FaultCount() != 0 || st.Unauthorized != 80 || st.Requests != 380 {
-		t.Fatalf("stats %+v, want %d rate limited, no fault, 80 unauthorized, 380 requests", st, limited)
-	}
-
-	// 10/s from 1.2 s: over [1.3 s, 2.3 s] a burst of 10 plus 10/s.
-	time.Sleep(time.Until(epoch.Add(1300 * time.Millisecond)))
-	rs = fire(-1, epoch.Add(2300*time.Millisecond), 2*time.Millisecond)
-	if ok := count(rs, 200); ok < 15 || ok > 24 || count(rs, 429) == 0 {
-		t.Fatalf("at 10/s: %d accepted, %d refused in 1 s; want 10 (burst) + 10", ok, count(rs, 429))
-	}
-	// 100/s from 2.4 s: over [2.5 s, 3.3 s] the 11 tokens earned since, plus 100/s.
-	time.Sleep(time.Until(epoch.Add(2500 * time.Millisecond)))
-	rs = fire(-1, epoch.Add(3300*time.Millisecond), 2*time.Millisecond)
-	if ok := count(rs, 200); ok < 75 || ok > 100 || count(rs, 429) == 0 {
-		t.Fatalf("at 100/s: %d accepted, %d refused in 0.8 s; want about 11 + 80", ok, count(rs, 429))
-	}
+	})
 }
 
 func TestRateLimitRetryAfterRoundsUp(t *testing.T) {

@@ -108,6 +108,12 @@ func (e event) resourceID() string {
 
 func get(t testing.TB, base, path string, q url.Values, hdr ...string) (int, http.Header, []byte) {
 	t.Helper()
+	return getVia(t, http.DefaultClient, base, path, q, hdr...)
+}
+
+// getVia is get through client (serveInBubble's, in a synctest bubble).
+func getVia(t testing.TB, client *http.Client, base, path string, q url.Values, hdr ...string) (int, http.Header, []byte) {
+	t.Helper()
 	u := base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -116,7 +122,7 @@ func get(t testing.TB, base, path string, q url.Values, hdr ...string) (int, htt
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", u, err)
 	}
