@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"strings"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -87,7 +89,9 @@ func number(r gjson.Result) string {
 	case gjson.Number:
 		return r.Raw
 	case gjson.String:
-		if gjson.Valid(r.Str) && gjson.Parse(r.Str).Type == gjson.Number {
+		// A number literal alone: no white space around it either, so
+		// that it can stand as a JSON number where a component writes it.
+		if gjson.Valid(r.Str) && gjson.Parse(r.Str).Type == gjson.Number && r.Str == strings.TrimSpace(r.Str) {
 			return r.Str
 		}
 	}

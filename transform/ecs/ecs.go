@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/transform/internal/decoded"
 )
 
@@ -38,33 +38,37 @@ func (m *Mapper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, e
 			continue
 		}
 		in, err := e.Object()
+		if err == nil {
+			// schema/openai reads the bytes: bring them up to date with
+			// what an earlier transform changed in the decoded object.
+			err = e.Finalize()
+		}
 		if err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("ecs: event %s: %w", e.ID, err))
 		}
-		e.SetObject(m.Map(in, e.Schema == "openai.organization_log" || in["event"] != nil && in["type"] == nil))
+		e.SetObject(m.Map(e.Raw, in, e.Schema))
 		e.Schema = "ecs"
 	}
 	return b, nil
 }
 
-// Map returns the ECS document for an event object in, which becomes part
-// of the result and must not be used afterwards.
-func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
+// Map returns the ECS document for an event of schema: raw is its JSON, in
+// the same object decoded (it becomes part of the result and must not be
+// used afterwards). schema/openai says who the actor is, the project and
+// the payload's id and error; in gives the rest.
+func (m *Mapper) Map(raw []byte, in map[string]any, schema string) map[string]any {
 	typ, ts := decoded.Str(in, "type"), decoded.Num(in, "effective_at")
-	success := !strings.HasSuffix(typ, ".failed")
+	f := openai.Read(raw, typ)
+	requestLog := openai.IsRequestLog(schema) || f.LooksLikeRequestLog()
+	failed := strings.HasSuffix(typ, ".failed")
 	if requestLog {
-		typ, ts = decoded.Str(in, "event"), decoded.Num(in, "created_at")
-		if s, ok := in["success"].(bool); ok {
-			success = s
-		}
+		typ, ts, failed = decoded.Str(in, "event"), decoded.Num(in, "created_at"), f.Failed()
 	}
 	ar := decoded.Obj(in, "auditrelay")
 	cat, kinds := classify(typ, requestLog)
-	ev := map[string]any{"kind": "event", "action": typ, "category": cat, "type": kinds,
+	ev := map[string]any{"kind": "event", "action": typ, "category": cat, "type": kinds, "outcome": "success",
 		"id": decoded.Str(in, "id"), "dataset": m.cfg.Dataset, "module": "openai", "provider": "openai"}
-	if success {
-		ev["outcome"] = "success"
-	} else {
+	if failed {
 		ev["outcome"] = "failure"
 	}
 	if s, ok := ar["severity_id"]; ok {
@@ -80,97 +84,67 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 		"message":    typ,
 		"observer":   map[string]any{"vendor": "OpenAI", "product": "API Platform", "type": "audit"},
 	}
-	var relIP, relUser []any
-	user := map[string]any{}
-	actor := decoded.Obj(in, "actor")
-	if requestLog {
-		if id := decoded.Str(actor, "id"); id != "" {
-			user["id"] = id
-			relUser = append(relUser, id)
+	user, related := map[string]any{}, map[string]any{}
+	var relUser []any
+	addUser := func(k, v string) {
+		if v != "" {
+			user[k] = v
+			relUser = append(relUser, v)
 		}
-		if n := decoded.Str(actor, "name"); n != "" {
-			user["name"] = n
+	}
+	a := f.Actor()
+	if requestLog {
+		addUser("id", a.RequestID)
+		if a.Name != "" {
+			user["name"] = a.Name
 		}
 	} else {
-		var u map[string]any
-		switch decoded.Str(actor, "type") {
-		case "session":
-			s := decoded.Obj(actor, "session")
-			u = decoded.Obj(s, "user")
-			if ip := decoded.Str(s, "ip_address"); ip != "" {
-				src := map[string]any{"ip": ip}
-				relIP = append(relIP, ip)
-				if d := decoded.Obj(s, "ip_address_details"); d != nil {
-					geo := map[string]any{}
-					for k, v := range map[string]string{"country": "country_iso_code", "city": "city_name", "region": "region_name", "region_code": "region_iso_code"} {
-						if x := decoded.Str(d, k); x != "" {
-							geo[v] = x
-						}
-					}
-					if lat, lon := decoded.Str(d, "latitude"), decoded.Str(d, "longitude"); rawjson.IsNumber(lat) && rawjson.IsNumber(lon) {
-						geo["location"] = map[string]any{"lat": json.Number(lat), "lon": json.Number(lon)}
-					}
-					if len(geo) > 0 {
-						src["geo"] = geo
-					}
-					if asn := decoded.Str(d, "asn"); rawjson.IsNumber(asn) {
-						src["as"] = map[string]any{"number": json.Number(asn)}
-					}
-				}
-				out["source"] = src
-			}
-			if ua := decoded.Str(s, "user_agent"); ua != "" {
-				out["user_agent"] = map[string]any{"original": ua}
-			}
-			if ja3 := decoded.Str(s, "ja3"); ja3 != "" {
-				out["tls"] = map[string]any{"client": map[string]any{"ja3": ja3}}
-			}
-		case "api_key":
-			k := decoded.Obj(actor, "api_key")
-			u = decoded.Obj(k, "user")
-			if sa := decoded.Obj(k, "service_account"); sa != nil {
-				u = map[string]any{"id": decoded.Str(sa, "id")}
-			}
+		// A service account's key stands for the account, not a person.
+		id, email := a.UserID, a.Email
+		if a.IsServiceAccount() {
+			id, email = a.ServiceAccountID, ""
 		}
-		if id := decoded.Str(u, "id"); id != "" {
-			user["id"] = id
-			relUser = append(relUser, id)
+		addUser("id", id)
+		addUser("email", email)
+		c := a.Client
+		if src := source(c); src != nil {
+			out["source"] = src
+			related["ip"] = []any{c.IP}
 		}
-		if e := decoded.Str(u, "email"); e != "" {
-			user["email"] = e
-			relUser = append(relUser, e)
+		if c.UserAgent != "" {
+			out["user_agent"] = map[string]any{"original": c.UserAgent}
 		}
-		if p := decoded.Obj(in, typ); p != nil && !success {
-			if msg := decoded.Str(p, "error_message"); msg != "" {
+		if c.JA3 != "" {
+			out["tls"] = map[string]any{"client": map[string]any{"ja3": c.JA3}}
+		}
+		if failed {
+			code, msg := f.PayloadError()
+			if msg != "" {
 				out["message"] = msg
 			}
-			if c := decoded.Str(p, "error_code"); c != "" {
-				out["error"] = map[string]any{"code": c, "message": decoded.Str(p, "error_message")}
+			if code != "" {
+				out["error"] = map[string]any{"code": code, "message": msg}
 			}
 		}
 	}
 	if n := decoded.Str(decoded.Obj(ar, "actor"), "name"); n != "" {
 		user["name"] = n
 	}
-	if tid := targetUser(typ, in, requestLog); tid != "" {
+	if tid := targetUser(f, in, typ, requestLog); tid != "" {
 		user["target"] = map[string]any{"id": tid}
 		relUser = append(relUser, tid)
 	}
 	if len(user) > 0 {
 		out["user"] = user
 	}
-	if len(relIP)+len(relUser) > 0 {
-		rel := map[string]any{}
-		if len(relIP) > 0 {
-			rel["ip"] = relIP
-		}
-		if len(relUser) > 0 {
-			rel["user"] = relUser
-		}
-		out["related"] = rel
+	if len(relUser) > 0 {
+		related["user"] = relUser
 	}
-	if p := decoded.Obj(in, "project"); p != nil {
-		out["cloud"] = map[string]any{"provider": "openai", "project": map[string]any{"id": decoded.Str(p, "id"), "name": decoded.Str(p, "name")}}
+	if len(related) > 0 {
+		out["related"] = related
+	}
+	if id, name := f.Project(); id != "" || name != "" {
+		out["cloud"] = map[string]any{"provider": "openai", "project": map[string]any{"id": id, "name": name}}
 	}
 	if l := decoded.Obj(ar, "labels"); l != nil {
 		out["labels"] = l
@@ -183,18 +157,43 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 	return out
 }
 
-func targetUser(typ string, in map[string]any, requestLog bool) string {
+// source is the ECS source of a session's client, nil without an address.
+func source(c openai.Client) map[string]any {
+	if c.IP == "" {
+		return nil
+	}
+	src := map[string]any{"ip": c.IP}
+	geo := map[string]any{}
+	for k, v := range map[string]string{"country_iso_code": c.Country, "city_name": c.City, "region_name": c.Region, "region_iso_code": c.RegionCode} {
+		if v != "" {
+			geo[k] = v
+		}
+	}
+	if c.Latitude != "" && c.Longitude != "" {
+		geo["location"] = map[string]any{"lat": json.Number(c.Latitude), "lon": json.Number(c.Longitude)}
+	}
+	if len(geo) > 0 {
+		src["geo"] = geo
+	}
+	if c.ASN != "" {
+		src["as"] = map[string]any{"number": json.Number(c.ASN)}
+	}
+	return src
+}
+
+// targetUser is the id of the user an event is about.
+func targetUser(f openai.Fields, in map[string]any, typ string, requestLog bool) string {
 	if requestLog {
-		if t := decoded.Obj(in, "target"); decoded.Str(t, "type") == "user" {
-			return decoded.Str(t, "id")
+		if kind, id := f.Target(); kind == "user" {
+			return id
 		}
 		return ""
 	}
-	p := decoded.Obj(in, typ)
-	switch {
+	switch p := decoded.Obj(in, typ); {
 	case strings.HasPrefix(typ, "user."):
-		return decoded.Str(p, "id")
+		return f.PayloadID()
 	case strings.HasPrefix(typ, "role.assignment.") && decoded.Str(p, "principal_type") == "user":
+		// A role assignment names its principal in fields of its own.
 		return decoded.Str(p, "principal_id")
 	}
 	return ""

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/auditrelay/auditrelay/internal/rawjson"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/transform/internal/decoded"
 )
 
@@ -62,96 +62,97 @@ func (m *Mapper) Event(e *pipeline.Event) error {
 		return nil
 	}
 	in, err := e.Object()
+	if err == nil {
+		// schema/openai reads the bytes: bring them up to date with what an
+		// earlier transform changed in the decoded object.
+		err = e.Finalize()
+	}
 	if err != nil {
 		return err
 	}
-	out := m.Map(in, e.Schema == "openai.organization_log" || in["event"] != nil && in["type"] == nil)
-	e.SetObject(out)
+	e.SetObject(m.Map(e.Raw, in, e.Schema))
 	e.Schema = "ocsf"
 	return nil
 }
 
-// Map returns the OCSF object for an event object in; in becomes part of
-// the result (under unmapped) and must not be used afterwards.
-func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
-	var typ, uid string
-	var ts int64
-	success := true
+// Map returns the OCSF object for an event of schema: raw is its JSON, in
+// the same object decoded (it becomes part of the result, under unmapped,
+// and must not be used afterwards). schema/openai says who the actor is,
+// the project, the payload's id and error, the target; in gives the rest.
+func (m *Mapper) Map(raw []byte, in map[string]any, schema string) map[string]any {
+	typ, ts := decoded.Str(in, "type"), decoded.Num(in, "effective_at")
+	f := openai.Read(raw, typ)
+	requestLog := openai.IsRequestLog(schema) || f.LooksLikeRequestLog()
+	failed := strings.HasSuffix(typ, ".failed")
 	if requestLog {
-		typ, uid, ts = decoded.Str(in, "event"), decoded.Str(in, "id"), decoded.Num(in, "created_at")
-		if s, ok := in["success"].(bool); ok {
-			success = s
-		}
-	} else {
-		typ, uid, ts = decoded.Str(in, "type"), decoded.Str(in, "id"), decoded.Num(in, "effective_at")
-		success = !strings.HasSuffix(typ, ".failed")
+		typ, ts, failed = decoded.Str(in, "event"), decoded.Num(in, "created_at"), f.Failed()
 	}
 	out := map[string]any{
-		"category_uid": 0, "time": ts * 1000, "message": typ,
+		"category_uid": 0, "time": ts * 1000, "message": typ, "status_id": 1, "status": "Success",
 		"metadata": map[string]any{
 			"version":    Version,
-			"uid":        uid,
+			"uid":        decoded.Str(in, "id"),
 			"event_code": typ,
 			"log_name":   map[bool]string{false: "audit_logs", true: "organization_logs"}[requestLog],
 			"product":    map[string]any{"name": m.product, "vendor_name": "OpenAI"},
 		},
 	}
-	if success {
-		out["status_id"], out["status"] = 1, "Success"
-	} else {
+	if failed {
 		out["status_id"], out["status"] = 2, "Failure"
 	}
-	payload, _ := in[typ].(map[string]any)
+	a, ar, payload := f.Actor(), decoded.Obj(in, "auditrelay"), decoded.Obj(in, typ)
 
 	var class, activity int
 	var activityName string
 	switch {
 	case requestLog:
-		class, activity, activityName = m.requestLog(in, out, typ)
+		class, activity, activityName = m.requestLog(f, in, out, typ, a)
 	case strings.HasPrefix(typ, "login.") || strings.HasPrefix(typ, "logout."):
 		class = ClassAuthentication
 		activity, activityName = 1, "Logon"
 		if strings.HasPrefix(typ, "logout.") {
 			activity, activityName = 2, "Logoff"
 		}
-		u := actorUser(in)
+		u := actorUser(a, ar)
 		if u == nil {
 			u = map[string]any{"name": "unknown"}
 		}
 		out["user"] = u
 		out["service"] = map[string]any{"name": m.product}
-		if !success && payload != nil {
-			if c := decoded.Str(payload, "error_code"); c != "" {
-				out["status_code"] = c
-				out["status_detail"] = c
+		if failed {
+			code, msg := f.PayloadError()
+			if code != "" {
+				out["status_code"] = code
+				out["status_detail"] = code
 			}
-			if msg := decoded.Str(payload, "error_message"); msg != "" {
+			if msg != "" {
 				out["message"] = msg
 			}
 		}
 	case hasPrefix(typ, "user.", "invite.", "role.assignment.", "tenant.user."):
 		class = ClassAccountChange
 		activity, activityName = accountActivity(typ)
-		out["user"] = targetUser(typ, payload)
+		id := f.PayloadID()
+		out["user"] = targetUser(typ, id, payload)
 		if strings.HasPrefix(typ, "role.assignment.") {
-			out["policy"] = map[string]any{"uid": decoded.Str(payload, "id"), "name": "role assignment", "desc": decoded.Str(payload, "resource_type") + " " + decoded.Str(payload, "resource_id")}
+			out["policy"] = map[string]any{"uid": id, "name": "role assignment", "desc": decoded.Str(payload, "resource_type") + " " + decoded.Str(payload, "resource_id")}
 		}
 	default:
 		class = ClassEntityManagement
 		activity, activityName = entityActivity(typ)
-		out["entity"] = entity(typ, payload)
+		out["entity"] = entity(typ, f.PayloadID(), payload)
 	}
-	if a := actor(in, requestLog); a != nil {
-		out["actor"] = a
+	if act := actor(a, ar, requestLog); act != nil {
+		out["actor"] = act
 	}
-	if ep := srcEndpoint(in); ep != nil {
+	if ep := srcEndpoint(a.Client); ep != nil {
 		out["src_endpoint"] = ep
 	}
-	if ua := sessionStr(in, "user_agent"); ua != "" {
+	if ua := a.Client.UserAgent; ua != "" {
 		out["http_request"] = map[string]any{"user_agent": ua}
 	}
-	if p, ok := in["project"].(map[string]any); ok {
-		out["cloud"] = map[string]any{"provider": "OpenAI", "project_uid": decoded.Str(p, "id")}
+	if id := f.ProjectID(); id != "" {
+		out["cloud"] = map[string]any{"provider": "OpenAI", "project_uid": id}
 	}
 	out["class_uid"], out["class_name"] = class, classNames[class]
 	out["category_uid"] = class / 1000
@@ -159,46 +160,42 @@ func (m *Mapper) Map(in map[string]any, requestLog bool) map[string]any {
 	out["activity_id"], out["activity_name"] = activity, activityName
 	out["type_uid"] = class*100 + activity
 	out["type_name"] = classNames[class] + ": " + activityName
-	sev := severity(in, success)
+	sev := severity(ar, failed)
 	out["severity_id"], out["severity"] = sev, severityNames[sev]
 
-	switch m.original {
-	case "unmapped":
+	if m.original == "unmapped" {
 		out["unmapped"] = in
-	case "raw_data":
+	} else if ar, ok := in["auditrelay"]; ok {
+		out["unmapped"] = map[string]any{"auditrelay": ar}
+	}
+	if m.original == "raw_data" {
 		if b, err := json.Marshal(in); err == nil {
 			out["raw_data"] = string(b)
-		}
-		if ar, ok := in["auditrelay"]; ok {
-			out["unmapped"] = map[string]any{"auditrelay": ar}
-		}
-	default:
-		if ar, ok := in["auditrelay"]; ok {
-			out["unmapped"] = map[string]any{"auditrelay": ar}
 		}
 	}
 	return out
 }
 
-func (m *Mapper) requestLog(in, out map[string]any, typ string) (int, int, string) {
-	switch {
-	case strings.HasPrefix(typ, "organization.user."):
-		a, n := accountActivity("user." + verb(typ))
-		u := map[string]any{"uid": decoded.Str(decoded.Obj(in, "target"), "id")}
-		if name := decoded.Str(decoded.Obj(in, "target"), "name"); name != "" {
-			u["name"] = name
+func (m *Mapper) requestLog(f openai.Fields, in, out map[string]any, typ string, a openai.Actor) (int, int, string) {
+	if strings.HasPrefix(typ, "organization.") {
+		kind, id := f.Target()
+		// schema/openai reads no target name: it is the target's own field.
+		name := decoded.Str(decoded.Obj(in, "target"), "name")
+		if strings.HasPrefix(typ, "organization.user.") {
+			act, n := accountActivity("user." + verb(typ))
+			u := map[string]any{"uid": id}
+			if name != "" {
+				u["name"] = name
+			}
+			out["user"] = u
+			return ClassAccountChange, act, n
 		}
-		out["user"] = u
-		return ClassAccountChange, a, n
-	case strings.HasPrefix(typ, "organization."):
-		a, n := entityActivity(typ)
-		t := decoded.Obj(in, "target")
-		ent := map[string]any{"type": decoded.Str(t, "type"), "uid": decoded.Str(t, "id"), "name": decoded.Str(t, "name")}
-		if ent["name"] == "" {
-			ent["name"] = typ
+		act, n := entityActivity(typ)
+		if name == "" {
+			name = typ
 		}
-		out["entity"] = ent
-		return ClassEntityManagement, a, n
+		out["entity"] = map[string]any{"type": kind, "uid": id, "name": name}
+		return ClassEntityManagement, act, n
 	}
 	api := map[string]any{"operation": typ, "service": map[string]any{"name": m.product}}
 	if req := decoded.Obj(in, "api_request"); req != nil {
@@ -213,7 +210,7 @@ func (m *Mapper) requestLog(in, out map[string]any, typ string) (int, int, strin
 	out["api"] = api
 	// Request logs carry no network source: the caller's id stands in so
 	// that the class's required src_endpoint names who called.
-	out["src_endpoint"] = map[string]any{"uid": decoded.Str(decoded.Obj(in, "actor"), "id")}
+	out["src_endpoint"] = map[string]any{"uid": a.RequestID}
 	switch v := verb(typ); v {
 	case "create":
 		return ClassAPIActivity, 1, "Create"
@@ -271,14 +268,15 @@ func entityActivity(typ string) (int, string) {
 	return 99, "Other"
 }
 
-// entity returns the Managed Entity of an entity-management event.
-func entity(typ string, p map[string]any) map[string]any {
+// entity returns the Managed Entity of an entity-management event whose
+// payload p has the id id.
+func entity(typ, id string, p map[string]any) map[string]any {
 	kind := typ
 	if i := strings.LastIndexByte(typ, '.'); i > 0 {
 		kind = typ[:i]
 	}
 	ent := map[string]any{"type": kind}
-	uid, name := decoded.Str(p, "id"), decoded.Str(p, "name")
+	uid, name := id, decoded.Str(p, "name")
 	if uid == "" {
 		uid = decoded.Str(p, "tenant_id")
 	}
@@ -307,23 +305,20 @@ func entity(typ string, p map[string]any) map[string]any {
 	return ent
 }
 
-// targetUser is the user an account-change event is about.
-func targetUser(typ string, p map[string]any) map[string]any {
-	u := map[string]any{}
+// targetUser is the user an account-change event is about; its payload p
+// has the id id.
+func targetUser(typ, id string, p map[string]any) map[string]any {
+	u := map[string]any{"uid": id}
 	switch {
 	case strings.HasPrefix(typ, "role.assignment."):
 		u["uid"], u["type"] = decoded.Str(p, "principal_id"), decoded.Str(p, "principal_type")
 	case strings.HasPrefix(typ, "invite."):
-		u["uid"] = decoded.Str(p, "id")
 		if e := decoded.Str(decoded.Obj(p, "data"), "email"); e != "" {
 			u["email_addr"] = e
 		}
 		u["type"] = "invite"
-	default:
-		u["uid"] = decoded.Str(p, "id")
-		if u["uid"] == "" {
-			u["uid"] = decoded.Str(p, "tenant_id")
-		}
+	case id == "":
+		u["uid"] = decoded.Str(p, "tenant_id")
 	}
 	if u["uid"] == "" {
 		u["name"] = "unknown"
@@ -335,107 +330,92 @@ func targetUser(typ string, p map[string]any) map[string]any {
 	return u
 }
 
-// actorUser is the session or key user of an audit-log actor.
-func actorUser(in map[string]any) map[string]any {
-	a := decoded.Obj(in, "actor")
-	var u map[string]any
-	switch decoded.Str(a, "type") {
-	case "session":
-		u = decoded.Obj(decoded.Obj(a, "session"), "user")
-	case "api_key":
-		k := decoded.Obj(a, "api_key")
-		if sa := decoded.Obj(k, "service_account"); sa != nil {
-			return map[string]any{"uid": decoded.Str(sa, "id"), "type": "service_account"}
-		}
-		u = decoded.Obj(k, "user")
+// actorUser is the person or service account behind an audit log's actor,
+// nil when it names neither; ar (enrichment) gives the person's name.
+func actorUser(a openai.Actor, ar map[string]any) map[string]any {
+	if a.IsServiceAccount() {
+		return map[string]any{"uid": a.ServiceAccountID, "type": "service_account"}
 	}
-	if u == nil {
+	if a.UserID == "" && a.Email == "" {
 		return nil
 	}
-	out := map[string]any{"uid": decoded.Str(u, "id")}
-	if e := decoded.Str(u, "email"); e != "" {
-		out["email_addr"] = e
+	u := map[string]any{"uid": a.UserID}
+	if a.Email != "" {
+		u["email_addr"] = a.Email
 	}
-	if n := decoded.Str(decoded.Obj(decoded.Obj(in, "auditrelay"), "actor"), "name"); n != "" {
-		out["name"] = n
+	if n := decoded.Str(decoded.Obj(ar, "actor"), "name"); n != "" {
+		u["name"] = n
 	}
-	return out
+	return u
 }
 
-func actor(in map[string]any, requestLog bool) map[string]any {
+// actor is who did the event: a request log's caller, or the person or
+// service account of an audit log with the key or session they used.
+func actor(a openai.Actor, ar map[string]any, requestLog bool) map[string]any {
 	if requestLog {
-		a := decoded.Obj(in, "actor")
-		if a == nil {
+		if a == (openai.Actor{}) {
 			return nil
 		}
-		u := map[string]any{"uid": decoded.Str(a, "id"), "type": decoded.Str(a, "type")}
-		if n := decoded.Str(a, "name"); n != "" {
-			u["name"] = n
+		u := map[string]any{"uid": a.RequestID, "type": a.Kind}
+		if a.Name != "" {
+			u["name"] = a.Name
 		}
 		return map[string]any{"user": u}
 	}
-	u := actorUser(in)
+	u := actorUser(a, ar)
 	if u == nil {
 		return nil
 	}
 	out := map[string]any{"user": u}
-	if k := decoded.Obj(decoded.Obj(in, "actor"), "api_key"); k != nil {
-		out["authorizations"] = []any{map[string]any{"decision": "api_key", "policy": map[string]any{"uid": decoded.Str(k, "id"), "name": "api_key"}}}
+	if a.KeyID != "" {
+		out["authorizations"] = []any{map[string]any{"decision": "api_key", "policy": map[string]any{"uid": a.KeyID, "name": "api_key"}}}
 	}
-	if s := decoded.Obj(decoded.Obj(in, "actor"), "session"); s != nil {
-		out["session"] = map[string]any{"is_remote": true}
-		if ja3 := decoded.Str(s, "ja3"); ja3 != "" {
-			out["session"].(map[string]any)["uid_alt"] = ja3
+	if a.Kind == "session" {
+		s := map[string]any{"is_remote": true}
+		if a.Client.JA3 != "" {
+			s["uid_alt"] = a.Client.JA3
 		}
+		out["session"] = s
 	}
 	return out
 }
 
-func srcEndpoint(in map[string]any) map[string]any {
-	s := decoded.Obj(decoded.Obj(in, "actor"), "session")
-	ip := decoded.Str(s, "ip_address")
-	if ip == "" {
+// srcEndpoint is where a session came from, nil without an address.
+func srcEndpoint(c openai.Client) map[string]any {
+	if c.IP == "" {
 		return nil
 	}
-	ep := map[string]any{"ip": ip}
-	if d := decoded.Obj(s, "ip_address_details"); d != nil {
-		loc := map[string]any{}
-		for src, dst := range map[string]string{"country": "country", "city": "city", "region": "region"} {
-			if v := decoded.Str(d, src); v != "" {
-				loc[dst] = v
-			}
+	ep := map[string]any{"ip": c.IP}
+	loc := map[string]any{}
+	for k, v := range map[string]string{"country": c.Country, "city": c.City, "region": c.Region} {
+		if v != "" {
+			loc[k] = v
 		}
-		if lat, lon := decoded.Str(d, "latitude"), decoded.Str(d, "longitude"); lat != "" && lon != "" {
-			loc["lat"], loc["long"] = json.Number(lat), json.Number(lon)
-			if !rawjson.IsNumber(lat) || !rawjson.IsNumber(lon) {
-				delete(loc, "lat")
-				delete(loc, "long")
-			}
-		}
-		if len(loc) > 0 {
-			ep["location"] = loc
-		}
-		if asn := decoded.Str(d, "asn"); asn != "" && rawjson.IsNumber(asn) {
-			ep["autonomous_system"] = map[string]any{"number": json.Number(asn)}
-		}
+	}
+	if c.Latitude != "" && c.Longitude != "" {
+		loc["lat"], loc["long"] = json.Number(c.Latitude), json.Number(c.Longitude)
+	}
+	if len(loc) > 0 {
+		ep["location"] = loc
+	}
+	if c.ASN != "" {
+		ep["autonomous_system"] = map[string]any{"number": json.Number(c.ASN)}
 	}
 	return ep
 }
 
-func sessionStr(in map[string]any, key string) string {
-	return decoded.Str(decoded.Obj(decoded.Obj(in, "actor"), "session"), key)
-}
-
-func severity(in map[string]any, success bool) int {
-	if id, ok := decoded.Obj(in, "auditrelay")["severity_id"].(json.Number); ok {
+// severity is the severity_id enrichment (ar) gave the event, else medium
+// for a failure and informational otherwise.
+func severity(ar map[string]any, failed bool) int {
+	if id, ok := ar["severity_id"].(json.Number); ok {
 		if n, err := id.Int64(); err == nil && n >= 0 && n <= 6 {
 			return int(n)
 		}
 	}
-	if id, ok := decoded.Obj(in, "auditrelay")["severity_id"].(int); ok && id >= 0 && id <= 6 {
+	if id, ok := ar["severity_id"].(int); ok && id >= 0 && id <= 6 {
 		return id
 	}
-	if !success {
+	if failed {
 		return 3
 	}
 	return 1

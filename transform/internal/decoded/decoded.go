@@ -1,7 +1,8 @@
 // Package decoded reads values out of a decoded event (the map
 // pipeline.Event.Object returns, numbers as json.Number) for the transforms
-// that map events to other schemas. A missing key or a value of another
-// kind reads as the zero value.
+// that map events to other schemas, for what schema/openai does not read
+// (type, time, a payload's own fields, enrichment). A missing key or a
+// value of another kind reads as the zero value.
 package decoded
 
 import "encoding/json"
