@@ -2,74 +2,42 @@ package datadog
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/datadog/ddtest"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 const apiKey = "0123456789abcdef0123456789abcdef"
 
+// events returns n user.deleted events of size bytes, a second apart,
+// with characters that the message must escape.
 func events(n, size int) []pipeline.Event {
-	evs := make([]pipeline.Event, n)
-	pad := strings.Repeat("x", max(size-130, 0))
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range evs {
-		id := fmt.Sprintf("audit_log-%06d", i)
-		evs[i] = pipeline.Event{ID: id, Type: "user.deleted", Time: t0.Add(time.Duration(i) * time.Second), Source: "acme",
-			Raw: fmt.Appendf(nil, `{"id":%q,"type":"user.deleted","effective_at":%d,"user.deleted":{"id":"u\"1\\\n","pad":%q}}`, id, t0.Unix()+int64(i), pad)}
-	}
-	return evs
+	return httpbatchtest.Events(n, size, "user.deleted", time.Second, `"id":"u\"1\\\n"`)
 }
 
-func newSink(t testing.TB, srv *ddtest.Server, mod func(*Config)) *Sink {
+// start serves a fake intake with opts, closed when the test ends, and
+// returns it with a started sink that posts to it, its config changed by
+// mod.
+func start(t testing.TB, opts ddtest.Options, mod func(*Config)) (*ddtest.Server, *Sink) {
 	t.Helper()
+	srv := ddtest.New(opts)
+	t.Cleanup(srv.Close)
 	c := defaultConfig()
 	c.Endpoint, c.APIKey, c.Hostname, c.Tags = srv.URL(), apiKey, "relay-1", []string{"env:test"}
 	if mod != nil {
 		mod(c)
 	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(pipeline.Settings{Name: "dd"}, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	return s
-}
-
-func outcome(err error) string {
-	var rej *pipeline.RejectedError
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.As(err, &rej):
-		return fmt.Sprintf("rejected %d", len(rej.Rejected))
-	case pipeline.IsPermanent(err):
-		return "permanent"
-	}
-	if d, ok := pipeline.RetryDelay(err); ok {
-		return "retry after " + d.String()
-	}
-	return "retry"
+	return srv, httpbatchtest.StartSink(t, pipeline.Settings{Name: "dd"}, c, New)
 }
 
 func TestDeliver(t *testing.T) {
 	for _, comp := range []string{"gzip", "none"} {
 		t.Run(comp, func(t *testing.T) {
-			srv := ddtest.New(ddtest.Options{APIKey: apiKey})
-			defer srv.Close()
-			s := newSink(t, srv, func(c *Config) { c.Compression = comp })
+			srv, s := start(t, ddtest.Options{APIKey: apiKey}, func(c *Config) { c.Compression = comp })
 			evs := events(2500, 400)
 			if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
 				t.Fatal(err)
@@ -96,9 +64,7 @@ func TestDeliver(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	t.Run("requests stay under max_bytes", func(t *testing.T) {
-		srv := ddtest.New(ddtest.Options{APIKey: apiKey})
-		defer srv.Close()
-		s := newSink(t, srv, func(c *Config) { c.MaxBytes = 1_000_000 })
+		srv, s := start(t, ddtest.Options{APIKey: apiKey}, func(c *Config) { c.MaxBytes = 1_000_000 })
 		evs := events(100, 50_000)
 		if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
 			t.Fatal(err)
@@ -111,24 +77,17 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("entry over 1 MB is dead-lettered, never truncated", func(t *testing.T) {
-		srv := ddtest.New(ddtest.Options{APIKey: apiKey})
-		defer srv.Close()
-		s := newSink(t, srv, nil)
+		srv, s := start(t, ddtest.Options{APIKey: apiKey}, nil)
 		evs := append(events(2, 300), events(1, 1_100_000)...)
 		evs[2].ID = "huge"
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
-		var rej *pipeline.RejectedError
-		if !errors.As(err, &rej) || len(rej.Rejected) != 1 || rej.Rejected[0].Event.ID != "huge" {
-			t.Fatalf("got %v", err)
-		}
+		httpbatchtest.WantRejected(t, err, "huge")
 		if len(srv.Logs()) != 2 || srv.Truncated() != 0 {
 			t.Errorf("received %d, truncated %d", len(srv.Logs()), srv.Truncated())
 		}
 	})
 	t.Run("server limit smaller than ours: 413 splits", func(t *testing.T) {
-		srv := ddtest.New(ddtest.Options{APIKey: apiKey, MaxPayload: 200_000})
-		defer srv.Close()
-		s := newSink(t, srv, nil)
+		srv, s := start(t, ddtest.Options{APIKey: apiKey, MaxPayload: 200_000}, nil)
 		if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(300, 2000)}); err != nil {
 			t.Fatal(err)
 		}
@@ -137,11 +96,9 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("wrong key", func(t *testing.T) {
-		srv := ddtest.New(ddtest.Options{APIKey: "other"})
-		defer srv.Close()
-		s := newSink(t, srv, nil)
+		_, s := start(t, ddtest.Options{APIKey: "other"}, nil)
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)})
-		if outcome(err) != "permanent" || strings.Contains(err.Error(), apiKey) {
+		if httpbatchtest.Outcome(err) != "permanent" || strings.Contains(err.Error(), apiKey) {
 			t.Errorf("got %v", err)
 		}
 	})
@@ -164,12 +121,10 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
-			srv := ddtest.New(ddtest.Options{APIKey: apiKey})
-			defer srv.Close()
+			srv, s := start(t, ddtest.Options{APIKey: apiKey}, nil)
 			srv.Inject(tt.fault)
-			s := newSink(t, srv, nil)
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(10, 200)})
-			if got := outcome(err); got != tt.want {
+			if got := httpbatchtest.Outcome(err); got != tt.want {
 				t.Errorf("outcome %q (%v), want %q", got, err, tt.want)
 			}
 			if n := len(srv.Logs()); n != tt.got {
@@ -179,31 +134,16 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestNothingLost drives the sink as the runner does (retrying retryable
+// errors) through a stream of every retryable fault, from several
+// goroutines, and checks that every event was received.
 func TestNothingLost(t *testing.T) {
-	srv := ddtest.New(ddtest.Options{APIKey: apiKey})
-	defer srv.Close()
+	srv, s := start(t, ddtest.Options{APIKey: apiKey}, func(c *Config) { c.MaxEvents = 30 })
 	for range 5 {
 		srv.Inject(ddtest.Fault429, "", ddtest.FaultReset, ddtest.Fault500, ddtest.Fault503, "", ddtest.Fault408, ddtest.Fault413)
 	}
-	s := newSink(t, srv, func(c *Config) { c.MaxEvents = 30 })
 	evs := events(400, 300)
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
-			b := pipeline.Batch{Source: "acme", Events: evs[w*100 : (w+1)*100]}
-			for attempt := 0; ; attempt++ {
-				err := s.Consume(context.Background(), b)
-				if err == nil {
-					return
-				}
-				if pipeline.IsPermanent(err) || attempt > 50 {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	httpbatchtest.DeliverAll(t, s, "acme", evs, 4)
 	seen := map[string]bool{}
 	for _, l := range srv.Logs() {
 		seen[l.Message] = true
@@ -233,18 +173,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := defaultConfig()
 			tt.mod(c)
-			err := c.Validate()
-			if len(tt.want) == 0 && err != nil {
-				t.Fatal(err)
-			}
-			if len(tt.want) > 0 && err == nil {
-				t.Fatal("want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("%q does not name %q", err, w)
-				}
-			}
+			httpbatchtest.NamesKeys(t, c.Validate(), tt.want)
 		})
 	}
 	c := defaultConfig()
@@ -255,15 +184,6 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func BenchmarkConsume(b *testing.B) {
-	srv := ddtest.New(ddtest.Options{APIKey: apiKey})
-	defer srv.Close()
-	s := newSink(b, srv, nil)
-	batch := pipeline.Batch{Source: "acme", Events: events(1000, 600)}
-	b.SetBytes(int64(batch.Bytes()))
-	for b.Loop() {
-		if err := s.Consume(context.Background(), batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*len(batch.Events))/b.Elapsed().Seconds(), "events/s")
+	_, s := start(b, ddtest.Options{APIKey: apiKey}, nil)
+	httpbatchtest.BenchConsume(b, s, pipeline.Batch{Source: "acme", Events: events(1000, 600)})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 // destination keeps the body and headers of every request as received,
@@ -167,19 +168,6 @@ func TestSendRefusedEvent(t *testing.T) {
 	}
 }
 
-// kind names what a classified error asks of the runner.
-func kind(err error) string {
-	switch d, ok := pipeline.RetryDelay(err); {
-	case err == nil:
-		return "ok"
-	case pipeline.IsPermanent(err):
-		return "permanent"
-	case ok:
-		return "retry after " + d.String()
-	}
-	return "retry"
-}
-
 func TestClassify(t *testing.T) {
 	long := strings.Repeat("x", 5000)
 	for _, tt := range []struct {
@@ -209,7 +197,7 @@ func TestClassify(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body)
 			}), nil)
 			r, err := s.Post(context.Background(), []byte("[]"))
-			if got := kind(err); got != tt.want {
+			if got := httpbatchtest.Outcome(err); got != tt.want {
 				t.Fatalf("%v: %s, want %s", err, got, tt.want)
 			}
 			if r == nil || r.Status != tt.status {
@@ -238,7 +226,7 @@ func TestRetryAfterDate(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}), nil)
 		_, err := s.Post(t.Context(), []byte("[]"))
-		if got := kind(err); got != "retry after 1m30s" {
+		if got := httpbatchtest.Outcome(err); got != "retry after 1m30s" {
 			t.Fatalf("%v: %s", err, got)
 		}
 	})
@@ -310,7 +298,7 @@ func TestTransportFailures(t *testing.T) {
 		})
 		s := start(t, reset, func(s *Sender) { s.URL += "/hook/s3cret-token" })
 		_, err := s.Post(context.Background(), []byte("[]"))
-		if kind(err) != "retry" || strings.Contains(err.Error(), "s3cret") {
+		if httpbatchtest.Outcome(err) != "retry" || strings.Contains(err.Error(), "s3cret") {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -331,15 +319,8 @@ func TestTransportFailures(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	if errs := ConfigErrors("gzip", &tlsconfig.Config{}, time.Second); len(errs) != 0 {
-		t.Errorf("valid: %v", errs)
-	}
-	errs := errors.Join(ConfigErrors("lz4", &tlsconfig.Config{MinVersion: "1.0"}, 0)...)
-	for _, key := range []string{"compression:", "tls.min_version:", "timeout:"} {
-		if errs == nil || !strings.Contains(errs.Error(), key) {
-			t.Errorf("%v does not name %s", errs, key)
-		}
-	}
+	httpbatchtest.NamesKeys(t, errors.Join(ConfigErrors("gzip", &tlsconfig.Config{}, time.Second)...), nil)
+	httpbatchtest.NamesKeys(t, errors.Join(ConfigErrors("lz4", &tlsconfig.Config{MinVersion: "1.0"}, 0)...), []string{"compression:", "tls.min_version:", "timeout:"})
 	for raw, ok := range map[string]bool{"https://h:8088": true, "http://h/x": true, "h:8088": false, "ftp://h": false, "https://": false} {
 		if err := URLError("url", raw); (err == nil) != ok {
 			t.Errorf("URLError(%q) = %v", raw, err)

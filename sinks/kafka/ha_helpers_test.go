@@ -51,10 +51,56 @@ func newOrgs(t *testing.T, n, events int) []org {
 	return out
 }
 
+// newHACluster starts the cluster of the replicas. The group requests it
+// receives (joins, syncs, heartbeats, leaves) wake waitUntil, so that a
+// wait for a change of membership sees it.
 func newHACluster(t *testing.T) (*kfake.Cluster, string) {
 	t.Helper()
-	return newCluster(t, kfake.SeedTopics(3, "audit"), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	c, addr := newCluster(t, kfake.SeedTopics(3, "audit"), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	for _, k := range []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.LeaveGroup} {
+		c.ControlKey(int16(k), func(kmsg.Request) (kmsg.Response, error, bool) {
+			progress.notify()
+			return nil, nil, false // observe only: the cluster handles the request
+		})
+	}
+	return c, addr
 }
+
+// signal wakes every waiter at each notify.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// notify wakes those waiting on the channels wait returned so far.
+func (s *signal) notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}
+
+// wait returns a channel closed at the next notify.
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// progress is notified whenever a replica of the HA tests does something a
+// test may wait for: the sink took a batch, a window was committed, the
+// replica's sources changed hands, it logged a line, or the group saw a
+// request. A spurious wake (another test's replica) only costs a check.
+var progress signal
+
+// commits is notified at each committed window: what a read_committed
+// consumer reads changes only then.
+var commits signal
 
 // gate is the telemetry of a replica with two test controls: it paces
 // the replica (a pause after each batch the Kafka sink took) and can freeze
@@ -84,8 +130,17 @@ func (g *gate) SinkBatch(sink string, events, bytes int, d time.Duration, err er
 		close(frozen)
 		<-freeze // deliberately deaf to any context: the process is frozen
 	}
-	time.Sleep(g.delay)
+	time.Sleep(g.delay) // pacing: each batch takes this long, as if the destination were slower
 	g.batches.Add(1)
+	progress.notify()
+}
+
+// WindowCommitted implements pipeline.Telemetry: the window's transaction
+// is committed, so what a read_committed consumer sees has changed.
+func (g *gate) WindowCommitted(source string, events int, d time.Duration, cursor time.Time) {
+	g.Telemetry.WindowCommitted(source, events, d, cursor)
+	progress.notify()
+	commits.notify()
 }
 
 // freezeNext makes the next batch block, its window's transaction open,
@@ -108,6 +163,7 @@ type logBuffer struct {
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer progress.notify()
 	return l.buf.Write(p)
 }
 
@@ -213,6 +269,16 @@ func startReplica(t *testing.T, name, addr string, orgs []org, o replicaOpts) *r
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	r := &replica{name: name, coord: gs.coord, gate: g, logs: logs, tel: tel, cancel: cancel, done: make(chan error, 1)}
+	go func() { // a change of the sources this replica owns wakes waitUntil
+		for {
+			select {
+			case <-r.coord.Changed():
+				progress.notify()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	go func() {
 		err := p.Run(ctx, pipeline.RunOptions{})
 		if err != nil {
@@ -293,17 +359,37 @@ func owners(rs ...*replica) map[string][]string {
 	return out
 }
 
-// waitFor polls cond every 20ms until it holds or d passed.
+// waitUntil waits up to d for cond and returns how long that took. cond is
+// checked now and again at each notify of progress, that is right after
+// each step of the replicas or of the group that may have made it true.
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
+	return waitOn(t, &progress, d, what, cond)
+}
+
+// waitCommitted is waitUntil for a cond that reads the topic back: it is
+// checked at each committed window only.
+func waitCommitted(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	return waitOn(t, &commits, d, what, cond)
+}
+
+func waitOn(t *testing.T, s *signal, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
 	t0 := time.Now()
-	for !cond() {
-		if time.Since(t0) > d {
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for {
+		woke := s.wait() // before cond: a step taken during cond wakes the next wait
+		if cond() {
+			return time.Since(t0)
+		}
+		select {
+		case <-woke:
+		case <-timeout.C:
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	return time.Since(t0)
 }
 
 // committed reads topic to its current end with read_committed (or

@@ -78,7 +78,7 @@ func TestHAKillOneReplica(t *testing.T) {
 	}
 
 	var got map[string]map[string]int
-	waitUntil(t, 40*time.Second, "every event committed", func() bool {
+	waitCommitted(t, 40*time.Second, "every event committed", func() bool {
 		got = committed(t, addr, "audit", true)
 		return complete(got, orgs)
 	})
@@ -108,18 +108,15 @@ func TestStaleReplicaIsFenced(t *testing.T) {
 	waitUntil(t, 20*time.Second, "a to deliver", func() bool { return a.gate.batches.Load() >= 5 })
 	frozen, release := a.gate.freezeNext()
 	defer release()
-	waitUntil(t, 20*time.Second, "a to freeze mid-window", func() bool {
-		select {
-		case <-frozen:
-			return true
-		default:
-			return false
-		}
-	})
+	select {
+	case <-frozen:
+	case <-time.After(20 * time.Second):
+		t.Fatal("timed out after 20s waiting for a to freeze mid-window")
+	}
 	isolate(t, cluster, a)
 	handover := waitUntil(t, 20*time.Second, "b to take org0 over", func() bool { return slices.Equal(b.coord.Owned(), []string{"org0"}) })
 	t.Logf("b owns org0 %s after a froze", handover.Round(time.Millisecond))
-	waitUntil(t, 40*time.Second, "b to deliver everything", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
+	waitCommitted(t, 40*time.Second, "b to deliver everything", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
 
 	// The stale owner wakes up and carries on with its window.
 	release()
@@ -160,7 +157,7 @@ func TestSourceComesBack(t *testing.T) {
 	b.stop(t) // graceful: b drains, commits and leaves the group
 	back := waitUntil(t, 15*time.Second, moved+" back to a", func() bool { return len(a.coord.Owned()) == 2 })
 	t.Logf("%s went a -> b -> a; back after %s", moved, back.Round(time.Millisecond))
-	waitUntil(t, 40*time.Second, "every event committed", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
+	waitCommitted(t, 40*time.Second, "every event committed", func() bool { return complete(committed(t, addr, "audit", true), orgs) })
 	if strings.Contains(a.logs.String(), "fenced") {
 		t.Errorf("a was fenced after taking %s back", moved)
 	}

@@ -1,10 +1,10 @@
 package otlp
 
 import (
-	"context"
 	"testing"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 // BenchmarkConsume measures the sink's throughput (events/s) against an
@@ -21,15 +21,7 @@ func BenchmarkConsume(b *testing.B) {
 					endpoint = startHTTP(b, c, nil)
 				}
 				s := newSink(b, func(cfg *Config) { cfg.Protocol, cfg.Endpoint, cfg.Body = proto, endpoint, body })
-				batch := pipeline.Batch{Source: "acme", Events: manyEvents(b, 1000)}
-				b.SetBytes(int64(batch.Bytes()))
-				b.ResetTimer()
-				for b.Loop() {
-					if err := s.Consume(context.Background(), batch); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(b.N*len(batch.Events))/b.Elapsed().Seconds(), "events/s")
+				httpbatchtest.BenchConsume(b, s, pipeline.Batch{Source: "acme", Events: manyEvents(b, 1000)})
 			})
 		}
 	}
@@ -37,8 +29,12 @@ func BenchmarkConsume(b *testing.B) {
 
 // BenchmarkMap measures the mapping alone.
 func BenchmarkMap(b *testing.B) {
+	benchMap(b, manyEvents(b, 1000))
+}
+
+// benchMap measures the mapping of evs, in events per second.
+func benchMap(b *testing.B, evs []pipeline.Event) {
 	m := newMapper(defaultConfig())
-	evs := manyEvents(b, 1000)
 	for b.Loop() {
 		_ = m.logs("acme", evs)
 	}

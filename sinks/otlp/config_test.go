@@ -1,10 +1,10 @@
 package otlp
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -40,21 +40,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := defaultConfig()
 			tt.mod(c)
-			err := c.Validate()
-			if len(tt.wantErr) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not name %q", err, w)
-				}
-			}
+			httpbatchtest.NamesKeys(t, c.Validate(), tt.wantErr)
 		})
 	}
 }

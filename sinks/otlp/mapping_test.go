@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // loadEvents reads testdata/events.jsonl as a source would index it.
 func loadEvents(t testing.TB) []pipeline.Event {
@@ -54,6 +52,22 @@ func loadEvents(t testing.TB) []pipeline.Event {
 	return evs
 }
 
+// golden compares the OTLP JSON of ld, indented with indent, with the
+// file at path (written instead when the test runs with -update).
+func golden(t *testing.T, ld plog.Logs, indent, path string) {
+	t.Helper()
+	got, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, got, "", indent); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	transformtest.Golden(t, path, pretty.Bytes())
+}
+
 // TestMappingGolden maps one event of every family of the simulator's
 // catalog (plus an undocumented type and a request log) and compares the
 // OTLP JSON of each record with testdata/golden/<type>.json.
@@ -61,32 +75,7 @@ func TestMappingGolden(t *testing.T) {
 	m := newMapper(defaultConfig())
 	for _, ev := range loadEvents(t) {
 		t.Run(ev.Type, func(t *testing.T) {
-			ld := m.logs("acme", []pipeline.Event{ev})
-			got, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, got, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			path := filepath.Join("testdata", "golden", ev.Type+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestMappingGolden -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("mapping of %s changed:\n got: %s\nwant: %s", ev.Type, pretty.String(), want)
-			}
+			golden(t, m.logs("acme", []pipeline.Event{ev}), "  ", filepath.Join("testdata", "golden", ev.Type+".json"))
 		})
 	}
 }

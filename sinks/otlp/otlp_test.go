@@ -3,7 +3,6 @@ package otlp
 import (
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 // collector records what an OTLP server received and answers with reply.
@@ -87,17 +87,24 @@ func (s *grpcServer) Export(ctx context.Context, req plogotlp.ExportRequest) (pl
 	return s.c.take(req.Logs(), key)
 }
 
-func startGRPC(t testing.TB, c *collector) string {
+// startGRPC serves c over gRPC with opts on a loopback port until the
+// test ends, and returns its address.
+func startGRPC(t testing.TB, c *collector, opts ...grpc.ServerOption) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	t.Cleanup(serveGRPC(ln, c, opts...).Stop)
+	return ln.Addr().String()
+}
+
+// serveGRPC serves c over gRPC with opts on ln until stopped.
+func serveGRPC(ln net.Listener, c *collector, opts ...grpc.ServerOption) *grpc.Server {
+	srv := grpc.NewServer(opts...)
 	plogotlp.RegisterGRPCServer(srv, &grpcServer{c: c})
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	return ln.Addr().String()
+	return srv
 }
 
 // startHTTP serves OTLP/HTTP as the collector's receiver does: protobuf or
@@ -166,15 +173,9 @@ func newSink(t testing.TB, mod func(*Config)) *Sink {
 	t.Helper()
 	c := defaultConfig()
 	mod(c)
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	s := New(pipeline.Settings{Name: "otel"}, c)
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	return s
+	return httpbatchtest.StartSink(t, pipeline.Settings{Name: "otel"}, c, func(set pipeline.Settings, c *Config) (*Sink, error) {
+		return New(set, c), nil
+	})
 }
 
 func manyEvents(t testing.TB, n int) []pipeline.Event {
@@ -271,23 +272,6 @@ func partial(n int64) plogotlp.ExportResponse {
 	return r
 }
 
-// outcome is how the runner will treat an error.
-func outcome(err error) string {
-	var rej *pipeline.RejectedError
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.As(err, &rej):
-		return fmt.Sprintf("rejected %d", len(rej.Rejected))
-	case pipeline.IsPermanent(err):
-		return "permanent"
-	}
-	if d, ok := pipeline.RetryDelay(err); ok {
-		return "retry after " + d.String()
-	}
-	return "retry"
-}
-
 func TestGRPCErrors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -327,7 +311,7 @@ func TestGRPCErrors(t *testing.T) {
 				cfg.Headers = map[string]pipeline.Secret{"x-api-key": "s3cr3t-value"}
 			})
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 10)})
-			if got := outcome(err); got != tt.want {
+			if got := httpbatchtest.Outcome(err); got != tt.want {
 				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
 			}
 			if err != nil && strings.Contains(err.Error(), "s3cr3t") {
@@ -360,7 +344,7 @@ func TestHTTPErrors(t *testing.T) {
 			url := startHTTP(t, c, func() (int, string) { return tt.code, tt.ra })
 			s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPProtobuf, url })
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 3)})
-			if got := outcome(err); got != tt.want {
+			if got := httpbatchtest.Outcome(err); got != tt.want {
 				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
 			}
 		})
@@ -370,7 +354,7 @@ func TestHTTPErrors(t *testing.T) {
 		url := startHTTP(t, c, nil)
 		s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPJSON, url })
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 4)})
-		if got := outcome(err); got != "rejected 4" {
+		if got := httpbatchtest.Outcome(err); got != "rejected 4" {
 			t.Errorf("outcome = %q (%v)", got, err)
 		}
 	})
@@ -380,7 +364,7 @@ func TestHTTPErrors(t *testing.T) {
 		ln.Close()
 		s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPProtobuf, "http://"+addr })
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 1)})
-		if got := outcome(err); got != "retry" {
+		if got := httpbatchtest.Outcome(err); got != "retry" {
 			t.Errorf("outcome = %q (%v)", got, err)
 		}
 	})
@@ -395,9 +379,7 @@ func TestCollectorOutage(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	c := &collector{}
-	srv := grpc.NewServer()
-	plogotlp.RegisterGRPCServer(srv, &grpcServer{c: c})
-	go func() { _ = srv.Serve(ln) }()
+	srv := serveGRPC(ln, c)
 	s := newSink(t, func(cfg *Config) { cfg.Endpoint = addr; cfg.Timeout = 2 * time.Second })
 	evs := manyEvents(t, 30)
 	if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs[:10]}); err != nil {
@@ -405,17 +387,14 @@ func TestCollectorOutage(t *testing.T) {
 	}
 	srv.Stop()
 	err = s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs[10:20]})
-	if got := outcome(err); got != "retry" {
+	if got := httpbatchtest.Outcome(err); got != "retry" {
 		t.Fatalf("while down: outcome %q (%v), want retry", got, err)
 	}
 	ln2, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("relisten on %s: %v", addr, err)
 	}
-	srv2 := grpc.NewServer()
-	plogotlp.RegisterGRPCServer(srv2, &grpcServer{c: c})
-	go func() { _ = srv2.Serve(ln2) }()
-	defer srv2.Stop()
+	defer serveGRPC(ln2, c).Stop()
 	// The runner retries with backoff; do the same here.
 	for _, b := range [][]pipeline.Event{evs[10:20], evs[20:]} {
 		deadline := time.Now().Add(20 * time.Second)
@@ -486,7 +465,7 @@ func TestOneRequestFails(t *testing.T) {
 	}}
 	s := newSink(t, func(cfg *Config) { cfg.Endpoint = startGRPC(t, c); cfg.MaxRecords = 10 })
 	err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 100)})
-	if got := outcome(err); got != "retry after 1s" {
+	if got := httpbatchtest.Outcome(err); got != "retry after 1s" {
 		t.Errorf("outcome %q (%v), want the failed request's retry", got, err)
 	}
 }
@@ -495,26 +474,18 @@ func TestOneRequestFails(t *testing.T) {
 // big requests; the sink halves them until they pass, and a record that is
 // too large on its own goes to the dead-letter path.
 func TestTooLargeSplits(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &collector{}
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(16 << 10))
-	plogotlp.RegisterGRPCServer(srv, &grpcServer{c: c})
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Stop()
-	s := newSink(t, func(cfg *Config) { cfg.Endpoint = ln.Addr().String(); cfg.Compression = "none" })
+	s := newSink(t, func(cfg *Config) {
+		cfg.Endpoint = startGRPC(t, c, grpc.MaxRecvMsgSize(16<<10))
+		cfg.Compression = "none"
+	})
 	evs := manyEvents(t, 100)
 	big := evs[7]
 	big.ID = "big"
 	big.Raw = []byte(`{"id":"big","type":"x","pad":"` + strings.Repeat("y", 20<<10) + `"}`)
 	evs[7] = big
-	err = s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
-	var rej *pipeline.RejectedError
-	if !errors.As(err, &rej) || len(rej.Rejected) != 1 || rej.Rejected[0].Event.ID != "big" {
-		t.Fatalf("got %v, want only the big event rejected", err)
-	}
+	err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
+	httpbatchtest.WantRejected(t, err, "big")
 	if n := len(c.received()); n != 99 {
 		t.Errorf("received %d, want 99", n)
 	}

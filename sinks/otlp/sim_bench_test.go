@@ -13,10 +13,5 @@ func BenchmarkMapSimulator(b *testing.B) {
 	for i := range evs {
 		evs[i] = pipeline.Event{ID: sim.EventID(i), Raw: sim.Event(i)}
 	}
-	m := newMapper(defaultConfig())
-	b.ResetTimer()
-	for b.Loop() {
-		_ = m.logs("acme", evs)
-	}
-	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+	benchMap(b, evs)
 }

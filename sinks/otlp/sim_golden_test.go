@@ -1,14 +1,10 @@
 package otlp
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
@@ -48,27 +44,7 @@ func TestMappingGoldenSimulator(t *testing.T) {
 			if lr.EventName() != idx.Type || lr.Body().Map().Len() == 0 || lr.Timestamp().AsTime().Unix() != idx.EffectiveAt {
 				t.Errorf("record: name %q, body %d keys, time %v", lr.EventName(), lr.Body().Map().Len(), lr.Timestamp().AsTime())
 			}
-			got, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var pretty bytes.Buffer
-			_ = json.Indent(&pretty, got, "", " ")
-			pretty.WriteByte('\n')
-			path := filepath.Join("testdata", "golden", "sim", idx.Type+".json")
-			if *update {
-				_ = os.MkdirAll(filepath.Dir(path), 0o755)
-				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (new event type in the simulator? run with -update)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("mapping of %s differs from %s:\n%s", idx.Type, path, pretty.String())
-			}
+			golden(t, ld, " ", filepath.Join("testdata", "golden", "sim", idx.Type+".json"))
 		})
 	}
 	if len(seen) < 60 {

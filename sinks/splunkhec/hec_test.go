@@ -3,33 +3,31 @@ package splunkhec
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 	"github.com/auditrelay/auditrelay/sinks/splunkhec/hectest"
 )
 
 const token = "00000000-1111-2222-3333-444444444444"
 
+// events returns n login.failed events of size bytes, 1.5s apart (HEC's
+// times have milliseconds).
 func events(n, size int) []pipeline.Event {
-	evs := make([]pipeline.Event, n)
-	pad := strings.Repeat("x", max(size-120, 0))
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range evs {
-		id := fmt.Sprintf("audit_log-%06d", i)
-		evs[i] = pipeline.Event{ID: id, Type: "login.failed", Time: t0.Add(time.Duration(i) * 1500 * time.Millisecond), Source: "acme",
-			Raw: fmt.Appendf(nil, `{"id":%q,"type":"login.failed","effective_at":%d,"login.failed":{"error_code":"x","pad":%q}}`, id, t0.Unix()+int64(i), pad)}
-	}
-	return evs
+	return httpbatchtest.Events(n, size, "login.failed", 1500*time.Millisecond, `"error_code":"x"`)
 }
 
-func newSink(t testing.TB, srv *hectest.Server, mod func(*Config)) *Sink {
+// start serves a fake HEC with opts, closed when the test ends, and
+// returns it with a started sink that posts to it, its config changed by
+// mod.
+func start(t testing.TB, opts hectest.Options, mod func(*Config)) (*hectest.Server, *Sink) {
 	t.Helper()
+	srv := hectest.New(opts)
+	t.Cleanup(srv.Close)
 	c := defaultConfig()
 	c.Endpoint, c.Token, c.Host, c.Index = srv.URL(), token, "relay-1", "audit"
 	c.Fields = map[string]string{"env": "test"}
@@ -38,34 +36,7 @@ func newSink(t testing.TB, srv *hectest.Server, mod func(*Config)) *Sink {
 	if mod != nil {
 		mod(c)
 	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(pipeline.Settings{Name: "splunk"}, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	return s
-}
-
-func outcome(err error) string {
-	var rej *pipeline.RejectedError
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.As(err, &rej):
-		return fmt.Sprintf("rejected %d", len(rej.Rejected))
-	case pipeline.IsPermanent(err):
-		return "permanent"
-	}
-	if d, ok := pipeline.RetryDelay(err); ok {
-		return "retry after " + d.String()
-	}
-	return "retry"
+	return srv, httpbatchtest.StartSink(t, pipeline.Settings{Name: "splunk"}, c, New)
 }
 
 func receivedIDs(t *testing.T, got []hectest.Event) []string {
@@ -87,9 +58,8 @@ func TestDeliver(t *testing.T) {
 		comp string
 	}{{"gzip", false, "gzip"}, {"plain", false, "none"}, {"ack", true, "gzip"}} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := hectest.New(hectest.Options{Token: token, Ack: tt.ack, AckAfterPolls: 2, Indexes: []string{"audit"}})
-			defer srv.Close()
-			s := newSink(t, srv, func(c *Config) { c.Ack.Enabled, c.Compression, c.MaxEvents = tt.ack, tt.comp, 40 })
+			srv, s := start(t, hectest.Options{Token: token, Ack: tt.ack, AckAfterPolls: 2, Indexes: []string{"audit"}},
+				func(c *Config) { c.Ack.Enabled, c.Compression, c.MaxEvents = tt.ack, tt.comp, 40 })
 			evs := events(100, 300)
 			if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
 				t.Fatal(err)
@@ -136,12 +106,10 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/ack=%v", tt.fault, tt.ack), func(t *testing.T) {
-			srv := hectest.New(hectest.Options{Token: token, Ack: tt.ack})
-			defer srv.Close()
+			srv, s := start(t, hectest.Options{Token: token, Ack: tt.ack}, func(c *Config) { c.Ack.Enabled = tt.ack })
 			srv.Inject(tt.fault)
-			s := newSink(t, srv, func(c *Config) { c.Ack.Enabled = tt.ack })
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(10, 200)})
-			if got := outcome(err); got != tt.want {
+			if got := httpbatchtest.Outcome(err); got != tt.want {
 				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
 			}
 			if n := len(srv.Events()); n != tt.indexed {
@@ -156,26 +124,20 @@ func TestFaults(t *testing.T) {
 
 func TestContract(t *testing.T) {
 	t.Run("wrong token is permanent", func(t *testing.T) {
-		srv := hectest.New(hectest.Options{Token: "other"})
-		defer srv.Close()
-		s := newSink(t, srv, nil)
+		_, s := start(t, hectest.Options{Token: "other"}, nil)
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)})
-		if outcome(err) != "permanent" || !strings.Contains(err.Error(), "token was refused") {
+		if httpbatchtest.Outcome(err) != "permanent" || !strings.Contains(err.Error(), "token was refused") {
 			t.Errorf("got %v", err)
 		}
 	})
 	t.Run("unknown index is permanent", func(t *testing.T) {
-		srv := hectest.New(hectest.Options{Token: token, Indexes: []string{"main"}})
-		defer srv.Close()
-		s := newSink(t, srv, nil)
-		if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)}); outcome(err) != "permanent" {
+		_, s := start(t, hectest.Options{Token: token, Indexes: []string{"main"}}, nil)
+		if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)}); httpbatchtest.Outcome(err) != "permanent" {
 			t.Errorf("got %v", err)
 		}
 	})
 	t.Run("max_content_length splits requests", func(t *testing.T) {
-		srv := hectest.New(hectest.Options{Token: token, MaxContentLength: 8 << 10})
-		defer srv.Close()
-		s := newSink(t, srv, func(c *Config) { c.Compression = "none" })
+		srv, s := start(t, hectest.Options{Token: token, MaxContentLength: 8 << 10}, func(c *Config) { c.Compression = "none" })
 		evs := events(60, 1000)
 		if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
 			t.Fatal(err)
@@ -188,27 +150,20 @@ func TestContract(t *testing.T) {
 		}
 	})
 	t.Run("event larger than max_content_length is rejected alone", func(t *testing.T) {
-		srv := hectest.New(hectest.Options{Token: token, MaxContentLength: 4 << 10})
-		defer srv.Close()
-		s := newSink(t, srv, func(c *Config) { c.Compression = "none" })
+		srv, s := start(t, hectest.Options{Token: token, MaxContentLength: 4 << 10}, func(c *Config) { c.Compression = "none" })
 		evs := append(events(3, 200), events(1, 8000)...)
 		evs[3].ID = "big"
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
-		var rej *pipeline.RejectedError
-		if !errors.As(err, &rej) || len(rej.Rejected) != 1 || rej.Rejected[0].Event.ID != "big" {
-			t.Fatalf("got %v", err)
-		}
+		httpbatchtest.WantRejected(t, err, "big")
 		if n := len(srv.Events()); n != 3 {
 			t.Errorf("indexed %d, want 3", n)
 		}
 	})
 	t.Run("invalid JSON never reaches HEC", func(t *testing.T) {
-		srv := hectest.New(hectest.Options{Token: token})
-		defer srv.Close()
-		s := newSink(t, srv, nil)
+		srv, s := start(t, hectest.Options{Token: token}, nil)
 		evs := events(3, 100)
 		evs[1].Raw = []byte(`{"id":"broken"`)
-		if got := outcome(s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})); got != "rejected 1" {
+		if got := httpbatchtest.Outcome(s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})); got != "rejected 1" {
 			t.Errorf("outcome %s", got)
 		}
 		if n := len(srv.Events()); n != 2 {
@@ -216,10 +171,8 @@ func TestContract(t *testing.T) {
 		}
 	})
 	t.Run("batch is not modified", func(t *testing.T) {
-		srv := hectest.New(hectest.Options{Token: token})
-		defer srv.Close()
+		srv, s := start(t, hectest.Options{Token: token}, func(c *Config) { c.Ack.Enabled = false })
 		srv.Inject(hectest.FaultBadRequest)
-		s := newSink(t, srv, func(c *Config) { c.Ack.Enabled = false })
 		evs := events(5, 100)
 		before := fmt.Sprint(evs)
 		_ = s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
@@ -235,30 +188,12 @@ func TestContract(t *testing.T) {
 func TestNothingLost(t *testing.T) {
 	for _, ack := range []bool{false, true} {
 		t.Run(fmt.Sprint("ack=", ack), func(t *testing.T) {
-			srv := hectest.New(hectest.Options{Token: token, Ack: ack})
-			defer srv.Close()
+			srv, s := start(t, hectest.Options{Token: token, Ack: ack}, func(c *Config) { c.Ack.Enabled, c.MaxEvents = ack, 25 })
 			for range 5 {
 				srv.Inject(hectest.FaultBusy, "", hectest.FaultReset, hectest.FaultInternal, "", hectest.FaultUnhealthy, hectest.FaultTooLarge)
 			}
-			s := newSink(t, srv, func(c *Config) { c.Ack.Enabled, c.MaxEvents = ack, 25 })
 			evs := events(400, 300)
-			var wg sync.WaitGroup
-			for w := range 4 {
-				wg.Go(func() {
-					b := pipeline.Batch{Source: "acme", Events: evs[w*100 : (w+1)*100]}
-					for attempt := 0; ; attempt++ {
-						err := s.Consume(context.Background(), b)
-						if err == nil {
-							return
-						}
-						if pipeline.IsPermanent(err) || attempt > 50 {
-							t.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
+			httpbatchtest.DeliverAll(t, s, "acme", evs, 4)
 			seen := map[string]bool{}
 			for _, id := range receivedIDs(t, srv.Events()) {
 				seen[id] = true
@@ -291,17 +226,7 @@ func TestConfigValidate(t *testing.T) {
 			c := defaultConfig()
 			tt.mod(c)
 			err := c.Validate()
-			if len(tt.want) == 0 && err != nil {
-				t.Fatal(err)
-			}
-			if len(tt.want) > 0 && err == nil {
-				t.Fatal("want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("%q does not name %q", err, w)
-				}
-			}
+			httpbatchtest.NamesKeys(t, err, tt.want)
 			if err != nil && strings.Contains(fmt.Sprintf("%v %+v", err, c), "t\"") {
 				t.Errorf("config print leaks the token")
 			}
@@ -323,15 +248,6 @@ func TestFactory(t *testing.T) {
 }
 
 func BenchmarkConsume(b *testing.B) {
-	srv := hectest.New(hectest.Options{Token: token, MaxContentLength: 8 << 20})
-	defer srv.Close()
-	s := newSink(b, srv, nil)
-	batch := pipeline.Batch{Source: "acme", Events: events(1000, 600)}
-	b.SetBytes(int64(batch.Bytes()))
-	for b.Loop() {
-		if err := s.Consume(context.Background(), batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*len(batch.Events))/b.Elapsed().Seconds(), "events/s")
+	_, s := start(b, hectest.Options{Token: token, MaxContentLength: 8 << 20}, nil)
+	httpbatchtest.BenchConsume(b, s, pipeline.Batch{Source: "acme", Events: events(1000, 600)})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 const secret = "whsec-test-secret"
@@ -87,20 +88,6 @@ func newSink(t *testing.T, url string, mut func(*Config)) *Sink {
 	return s
 }
 
-// deliver retries like the runner does.
-func deliver(ctx context.Context, s *Sink, b pipeline.Batch) (int, error) {
-	p := pipeline.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Multiplier: 2}
-	for attempt := 0; ; attempt++ {
-		err := s.Consume(ctx, b)
-		if err == nil || pipeline.IsPermanent(err) || attempt == 50 {
-			return attempt, err
-		}
-		if err := pipeline.Sleep(ctx, p.Wait(err, attempt)); err != nil {
-			return attempt, err
-		}
-	}
-}
-
 func TestFailingReceiverRetriedWithoutLoss(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -121,7 +108,7 @@ func TestFailingReceiverRetriedWithoutLoss(t *testing.T) {
 				c.Filter.EventTypes, c.MaxEvents = []string{"organization.user.*", "login.failed"}, tc.max
 			})
 			b := events(60)
-			_, err := deliver(context.Background(), s, b)
+			err := httpbatchtest.Deliver(context.Background(), s, b)
 			if tc.permanent {
 				if !pipeline.IsPermanent(err) {
 					t.Fatalf("err %v, want permanent", err)
@@ -225,12 +212,7 @@ func TestConfigValidateNamesKeys(t *testing.T) {
 	c.Format, c.Timeout = "teams", 0
 	c.Filter.EventTypes = []string{"[bad"}
 	c.TLS.CAFile = "/nonexistent/ca.pem"
-	err := c.Validate()
-	for _, key := range []string{"url:", "format:", "timeout:", "filter.event_types[0]:", "tls.ca_file:"} {
-		if err == nil || !strings.Contains(err.Error(), key) {
-			t.Fatalf("%v does not name %s", err, key)
-		}
-	}
+	httpbatchtest.NamesKeys(t, c.Validate(), []string{"url:", "format:", "timeout:", "filter.event_types[0]:", "tls.ca_file:"})
 	c = defaultConfig()
 	c.URL, c.Secret = "https://hooks.example.com/x", "s3cret"
 	c.Headers = map[string]pipeline.Secret{"Authorization": "Bearer tok"}

@@ -13,12 +13,11 @@ package ddtest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
+
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 // Limits of the Datadog logs intake.
@@ -62,17 +61,16 @@ type Log struct {
 	Timestamp int64 `json:"timestamp"`
 }
 
-// Server is a running intake. Its methods are safe for concurrent use.
+// Server is a running intake. Its methods (URL, Close, Inject, Requests
+// and Statuses among them, of the embedded Intake) are safe for concurrent
+// use.
 type Server struct {
+	httpbatchtest.Intake[Fault]
 	opts Options
-	srv  *httptest.Server
 
 	mu        sync.Mutex
-	faults    []Fault
 	logs      []Log
-	requests  int
 	truncated int
-	codes     map[int]int
 }
 
 // New starts a server on a loopback port.
@@ -86,24 +84,11 @@ func New(opts Options) *Server {
 	if opts.MaxEntry <= 0 {
 		opts.MaxEntry = MaxEntry
 	}
-	s := &Server{opts: opts, codes: map[int]int{}}
+	s := &Server{opts: opts}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v2/logs", s.handle)
-	s.srv = httptest.NewServer(mux)
+	mux.HandleFunc("/api/v2/logs", s.Counted(s.handle))
+	s.Serve(mux)
 	return s
-}
-
-// URL is the server's base URL (http://127.0.0.1:PORT).
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
-// Inject queues faults; each is applied to one coming request, in order.
-func (s *Server) Inject(f ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f...)
 }
 
 // Logs returns the entries accepted so far.
@@ -113,13 +98,6 @@ func (s *Server) Logs() []Log {
 	return append([]Log(nil), s.logs...)
 }
 
-// Requests returns the number of requests received.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 // Truncated returns how many entries were over MaxEntry and truncated.
 func (s *Server) Truncated() int {
 	s.mu.Lock()
@@ -127,21 +105,7 @@ func (s *Server) Truncated() int {
 	return s.truncated
 }
 
-// Statuses returns how many requests got each HTTP status.
-func (s *Server) Statuses() map[int]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[int]int, len(s.codes))
-	for k, v := range s.codes {
-		out[k] = v
-	}
-	return out
-}
-
 func (s *Server) fail(w http.ResponseWriter, status int, msg string) {
-	s.mu.Lock()
-	s.codes[status]++
-	s.mu.Unlock()
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -150,42 +114,26 @@ func (s *Server) fail(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"status": http.StatusText(status), "detail": msg}}})
 }
 
-func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests++
-	var fault Fault
-	if len(s.faults) > 0 {
-		fault, s.faults = s.faults[0], s.faults[1:]
+// faultReplies are the answers of the faults but FaultReset.
+var faultReplies = map[Fault]struct {
+	status int
+	msg    string
+}{
+	Fault429: {http.StatusTooManyRequests, "rate limited"},
+	Fault500: {http.StatusInternalServerError, "internal error"},
+	Fault503: {http.StatusServiceUnavailable, "unavailable"},
+	Fault408: {http.StatusRequestTimeout, "timeout"},
+	Fault400: {http.StatusBadRequest, "bad request"},
+	Fault403: {http.StatusForbidden, "Forbidden"},
+	Fault413: {http.StatusRequestEntityTooLarge, "payload too large"},
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, fault Fault) {
+	if fault == FaultReset && httpbatchtest.Reset(w) {
+		return
 	}
-	s.mu.Unlock()
-	switch fault {
-	case FaultReset:
-		if hj, ok := w.(http.Hijacker); ok {
-			if c, _, err := hj.Hijack(); err == nil {
-				_ = c.Close()
-				return
-			}
-		}
-	case Fault429:
-		s.fail(w, http.StatusTooManyRequests, "rate limited")
-		return
-	case Fault500:
-		s.fail(w, http.StatusInternalServerError, "internal error")
-		return
-	case Fault503:
-		s.fail(w, http.StatusServiceUnavailable, "unavailable")
-		return
-	case Fault408:
-		s.fail(w, http.StatusRequestTimeout, "timeout")
-		return
-	case Fault400:
-		s.fail(w, http.StatusBadRequest, "bad request")
-		return
-	case Fault403:
-		s.fail(w, http.StatusForbidden, "Forbidden")
-		return
-	case Fault413:
-		s.fail(w, http.StatusRequestEntityTooLarge, "payload too large")
+	if f, ok := faultReplies[fault]; ok {
+		s.fail(w, f.status, f.msg)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -200,26 +148,16 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "Content-Type must be application/json")
 		return
 	}
-	var body io.Reader = r.Body
-	switch r.Header.Get("Content-Encoding") {
-	case "":
-	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			s.fail(w, http.StatusBadRequest, "bad gzip")
-			return
-		}
-		body = zr
-	default:
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && ce != "gzip" {
 		s.fail(w, http.StatusBadRequest, "unsupported Content-Encoding")
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(body, int64(s.opts.MaxPayload)+1))
+	data, tooLarge, err := httpbatchtest.ReadBody(r, s.opts.MaxPayload)
 	if err != nil {
-		s.fail(w, http.StatusBadRequest, "unreadable body")
+		s.fail(w, http.StatusBadRequest, "bad gzip or unreadable body")
 		return
 	}
-	if len(data) > s.opts.MaxPayload {
+	if tooLarge {
 		s.fail(w, http.StatusRequestEntityTooLarge, "payload too large")
 		return
 	}
@@ -254,7 +192,6 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.logs = append(s.logs, logs...)
 	s.truncated += trunc
-	s.codes[http.StatusAccepted]++
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)

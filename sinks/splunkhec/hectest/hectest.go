@@ -12,16 +12,16 @@ package hectest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 // Options configure a Server.
@@ -68,20 +68,19 @@ type Event struct {
 	Event      json.RawMessage   `json:"event"`
 }
 
-// Server is a running HEC. Its methods are safe for concurrent use.
+// Server is a running HEC. Its methods (URL, Close, Inject, Requests and
+// Statuses among them, of the embedded Intake, which count the event
+// requests) are safe for concurrent use.
 type Server struct {
+	httpbatchtest.Intake[Fault]
 	opts Options
-	srv  *httptest.Server
 
-	mu       sync.Mutex
-	faults   []Fault
-	indexed  []Event
-	pending  map[int][]Event // ackId -> events
-	polls    map[int]int
-	lost     map[int]bool
-	nextAck  int
-	requests int
-	codes    map[int]int // HTTP status -> count
+	mu      sync.Mutex
+	indexed []Event
+	pending map[int][]Event // ackId -> events
+	polls   map[int]int
+	lost    map[int]bool
+	nextAck int
 }
 
 // New starts a server on a loopback port.
@@ -92,29 +91,16 @@ func New(opts Options) *Server {
 	if opts.AckAfterPolls <= 0 {
 		opts.AckAfterPolls = 1
 	}
-	s := &Server{opts: opts, pending: map[int][]Event{}, polls: map[int]int{}, lost: map[int]bool{}, codes: map[int]int{}}
+	s := &Server{opts: opts, pending: map[int][]Event{}, polls: map[int]int{}, lost: map[int]bool{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/services/collector/event", s.event)
-	mux.HandleFunc("/services/collector/event/1.0", s.event)
+	mux.HandleFunc("/services/collector/event", s.Counted(s.event))
+	mux.HandleFunc("/services/collector/event/1.0", s.Counted(s.event))
 	mux.HandleFunc("/services/collector/ack", s.ack)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, http.StatusNotFound, 404, "The requested URL was not found on this server.", nil)
 	})
-	s.srv = httptest.NewServer(mux)
+	s.Serve(mux)
 	return s
-}
-
-// URL is the server's base URL (http://127.0.0.1:PORT).
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
-// Inject queues faults; each is applied to one coming request, in order.
-func (s *Server) Inject(f ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f...)
 }
 
 // Events returns the events indexed so far (acknowledged when Ack is on).
@@ -122,24 +108,6 @@ func (s *Server) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Event(nil), s.indexed...)
-}
-
-// Requests returns the number of event requests received.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// Statuses returns how many event requests got each HTTP status.
-func (s *Server) Statuses() map[int]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[int]int, len(s.codes))
-	for k, v := range s.codes {
-		out[k] = v
-	}
-	return out
 }
 
 func (s *Server) reply(w http.ResponseWriter, status, code int, text string, extra map[string]any) {
@@ -180,61 +148,30 @@ func channel(r *http.Request) string {
 	return r.URL.Query().Get("channel")
 }
 
-func (s *Server) event(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests++
-	var fault Fault
-	if len(s.faults) > 0 {
-		fault, s.faults = s.faults[0], s.faults[1:]
-	}
-	s.mu.Unlock()
-	rec := &statusRecorder{ResponseWriter: w}
-	s.handleEvent(rec, r, fault)
-	s.mu.Lock()
-	s.codes[rec.status]++
-	s.mu.Unlock()
+// faultReplies are the answers of the faults that fail a request.
+var faultReplies = map[Fault]struct {
+	status, code int
+	text         string
+	extra        map[string]any
+}{
+	FaultBusy:       {http.StatusServiceUnavailable, 9, "Server is busy", nil},
+	FaultUnhealthy:  {http.StatusServiceUnavailable, 18, "HEC is unhealthy, queues are full", nil},
+	FaultInternal:   {http.StatusInternalServerError, 8, "Internal server error", nil},
+	FaultBadToken:   {http.StatusForbidden, 4, "Invalid token", nil},
+	FaultTooLarge:   {http.StatusRequestEntityTooLarge, 413, "Content too large", nil},
+	FaultBadRequest: {http.StatusBadRequest, 6, "Invalid data format", map[string]any{"invalid-event-number": 0}},
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, fault Fault) {
+func (s *Server) event(w http.ResponseWriter, r *http.Request, fault Fault) {
 	if r.Method != http.MethodPost {
 		s.reply(w, http.StatusMethodNotAllowed, 404, "Method not allowed", nil)
 		return
 	}
-	switch fault {
-	case FaultReset:
-		if hj, ok := w.(*statusRecorder).ResponseWriter.(http.Hijacker); ok {
-			if c, _, err := hj.Hijack(); err == nil {
-				_ = c.Close()
-				return
-			}
-		}
-	case FaultBusy:
-		s.reply(w, http.StatusServiceUnavailable, 9, "Server is busy", nil)
+	if fault == FaultReset && httpbatchtest.Reset(w) {
 		return
-	case FaultUnhealthy:
-		s.reply(w, http.StatusServiceUnavailable, 18, "HEC is unhealthy, queues are full", nil)
-		return
-	case FaultInternal:
-		s.reply(w, http.StatusInternalServerError, 8, "Internal server error", nil)
-		return
-	case FaultBadToken:
-		s.reply(w, http.StatusForbidden, 4, "Invalid token", nil)
-		return
-	case FaultTooLarge:
-		s.reply(w, http.StatusRequestEntityTooLarge, 413, "Content too large", nil)
-		return
-	case FaultBadRequest:
-		s.reply(w, http.StatusBadRequest, 6, "Invalid data format", map[string]any{"invalid-event-number": 0})
+	}
+	if f, ok := faultReplies[fault]; ok {
+		s.reply(w, f.status, f.code, f.text, f.extra)
 		return
 	}
 	if !s.auth(w, r) {
@@ -245,21 +182,12 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, fault Fault
 		s.reply(w, http.StatusBadRequest, 10, "Data channel is missing", nil)
 		return
 	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			s.reply(w, http.StatusBadRequest, 6, "Invalid data format", nil)
-			return
-		}
-		body = zr
-	}
-	data, err := io.ReadAll(io.LimitReader(body, int64(s.opts.MaxContentLength)+1))
+	data, tooLarge, err := httpbatchtest.ReadBody(r, s.opts.MaxContentLength)
 	if err != nil {
 		s.reply(w, http.StatusBadRequest, 6, "Invalid data format", nil)
 		return
 	}
-	if len(data) > s.opts.MaxContentLength {
+	if tooLarge {
 		s.reply(w, http.StatusRequestEntityTooLarge, 413, "Content too large", nil)
 		return
 	}

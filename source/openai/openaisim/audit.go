@@ -186,14 +186,10 @@ func (s *Server) appendEventAs(b []byte, i, id int64, m *meta) []byte {
 	case actorSess:
 		u := &d.users[m.who]
 		w.open()
-		w.kstr("type", "session")
-		w.key("session")
+		w.tag("session")
 		w.open()
 		w.key("user")
-		w.open()
-		w.kstr("id", u.id)
-		w.kstr("email", u.email)
-		w.close()
+		writeActorUser(&w, u)
 		ip, pl := u.ip, u.place
 		if r.chance(0.1) { // travelling, or a VPN
 			ip = "185." + strconv.Itoa(r.intn(256)) + "." + strconv.Itoa(r.intn(256)) + "." + strconv.Itoa(r.between(1, 254))
@@ -221,24 +217,18 @@ func (s *Server) appendEventAs(b []byte, i, id int64, m *meta) []byte {
 	case actorKey:
 		k := &d.keys[m.who]
 		w.open()
-		w.kstr("type", "api_key")
-		w.key("api_key")
+		w.tag("api_key")
 		w.open()
 		w.kstr("id", k.id)
 		if k.account >= 0 {
-			w.kstr("type", "service_account")
-			w.key("service_account")
+			w.tag("service_account")
 			w.open()
 			w.kstr("id", d.accounts[k.account].id)
 			w.close()
 		} else {
 			u := &d.users[max(k.user, 0)]
-			w.kstr("type", "user")
-			w.key("user")
-			w.open()
-			w.kstr("id", u.id)
-			w.kstr("email", u.email)
-			w.close()
+			w.tag("user")
+			writeActorUser(&w, u)
 		}
 		w.close()
 		w.close()
@@ -265,6 +255,15 @@ func (s *Server) appendEventAs(b []byte, i, id int64, m *meta) []byte {
 	}
 	w.close()
 	return w.b
+}
+
+// writeActorUser writes {"id":..,"email":..}, the user of an audit event's
+// actor (a session's, or an API key's owner).
+func writeActorUser(w *jw, u *user) {
+	w.open()
+	w.kstr("id", u.id)
+	w.kstr("email", u.email)
+	w.close()
 }
 
 // Event returns the raw JSON of audit event i (in effective_at order),

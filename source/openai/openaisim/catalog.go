@@ -54,25 +54,13 @@ var catalog = []evType{
 	{name: "api_key.created", weight: 60, res: resKey, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
 		w.key("data")
 		w.open()
-		w.key("scopes")
-		w.openA()
-		for _, sc := range pickScopes(r) {
-			w.elem()
-			w.str(sc)
-		}
-		w.closeA()
+		scopeList(w, r, "scopes")
 		w.close()
 	}},
 	{name: "api_key.updated", weight: 25, res: resKey, scope: scopeRes, payload: func(w *jw, r *rng, s *Server, m *meta) {
 		w.key("changes_requested")
 		w.open()
-		w.key("scopes")
-		w.openA()
-		for _, sc := range pickScopes(r) {
-			w.elem()
-			w.str(sc)
-		}
-		w.closeA()
+		scopeList(w, r, "scopes")
 		w.close()
 	}},
 	{name: "api_key.deleted", weight: 40, res: resKey, scope: scopeRes},
@@ -137,17 +125,11 @@ var catalog = []evType{
 	}},
 	{name: "invite.accepted", weight: 6, res: resGeneric, prefix: "invite-"},
 	{name: "invite.deleted", weight: 2, res: resGeneric, prefix: "invite-"},
-	{name: "ip_allowlist.created", weight: 2, res: resGeneric, prefix: "ipal_", payload: func(w *jw, r *rng, s *Server, m *meta) {
-		w.kstr("name", pick(r, []string{"Office egress", "VPN", "CI runners", "Datacenter"}))
-		allowedIPs(w, r)
-	}},
+	{name: "ip_allowlist.created", weight: 2, res: resGeneric, prefix: "ipal_", payload: ipAllowlist},
 	{name: "ip_allowlist.updated", weight: 2, res: resGeneric, prefix: "ipal_", payload: func(w *jw, r *rng, s *Server, m *meta) {
 		allowedIPs(w, r)
 	}},
-	{name: "ip_allowlist.deleted", weight: 1, res: resGeneric, prefix: "ipal_", payload: func(w *jw, r *rng, s *Server, m *meta) {
-		w.kstr("name", pick(r, []string{"Office egress", "VPN", "CI runners", "Datacenter"}))
-		allowedIPs(w, r)
-	}},
+	{name: "ip_allowlist.deleted", weight: 1, res: resGeneric, prefix: "ipal_", payload: ipAllowlist},
 	{name: "ip_allowlist.config.activated", weight: 1, payload: ipConfigs},
 	{name: "ip_allowlist.config.deactivated", weight: 1, payload: ipConfigs},
 	{name: "login.succeeded", weight: 300, actor: actorSession, payload: func(w *jw, r *rng, s *Server, m *meta) {}},
@@ -394,6 +376,8 @@ func pickScopes(r *rng) []string {
 	return apiScopes[start : start+n]
 }
 
+var ipAllowlistNames = []string{"Office egress", "VPN", "CI runners", "Datacenter"}
+
 var loginErrors = [][2]string{
 	{"invalid_credentials", "The email or password you entered is incorrect."},
 	{"mfa_failed", "The multi-factor authentication code was invalid or expired."},
@@ -424,10 +408,15 @@ func ipConfigs(w *jw, r *rng, s *Server, m *meta) {
 	for n := r.between(1, 2); n > 0; n-- {
 		w.open()
 		w.kid("id", "ipal_", r, 24)
-		w.kstr("name", pick(r, []string{"Office egress", "VPN", "CI runners", "Datacenter"}))
+		w.kstr("name", pick(r, ipAllowlistNames))
 		w.close()
 	}
 	w.closeA()
+}
+
+func ipAllowlist(w *jw, r *rng, s *Server, m *meta) {
+	w.kstr("name", pick(r, ipAllowlistNames))
+	allowedIPs(w, r)
 }
 
 func allowedIPs(w *jw, r *rng) {
@@ -440,12 +429,15 @@ func allowedIPs(w *jw, r *rng) {
 	w.closeA()
 }
 
-func permissions(w *jw, r *rng) {
-	w.key("permissions")
+func permissions(w *jw, r *rng) { scopeList(w, r, "permissions") }
+
+// scopeList writes "key":[...], a random run of API scopes.
+func scopeList(w *jw, r *rng, key string) {
+	w.key(key)
 	w.openA()
-	for _, p := range pickScopes(r) {
+	for _, sc := range pickScopes(r) {
 		w.elem()
-		w.str(p)
+		w.str(sc)
 	}
 	w.closeA()
 }

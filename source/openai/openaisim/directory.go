@@ -164,13 +164,17 @@ func newDirectory(seed uint64, nUsers, nProjects int, start int64) *directory {
 	return d
 }
 
-func (d *directory) writeUser(w *jw, u *user) {
+func (d *directory) writeUser(w *jw, u *user) { writeUserAs(w, u, "organization.user", u.role) }
+
+// writeUserAs writes u as an object of type object, in role role: the
+// organization's user, or a project's (the owner of an API key).
+func writeUserAs(w *jw, u *user, object, role string) {
 	w.open()
-	w.kstr("object", "organization.user")
+	w.kstr("object", object)
 	w.kstr("id", u.id)
 	w.kstr("name", u.name)
 	w.kstr("email", u.email)
-	w.kstr("role", u.role)
+	w.kstr("role", role)
 	w.kint("added_at", u.addedAt)
 	w.close()
 }
@@ -213,28 +217,12 @@ func (d *directory) writeKey(w *jw, k *apiKey) {
 	w.open()
 	switch {
 	case k.account >= 0:
-		a := &d.accounts[k.account]
-		w.kstr("type", "service_account")
-		w.key("service_account")
-		w.open()
-		w.kstr("object", "organization.project.service_account")
-		w.kstr("id", a.id)
-		w.kstr("name", a.name)
-		w.kstr("role", a.role)
-		w.kint("created_at", a.createdAt)
-		w.close()
+		w.tag("service_account")
+		d.writeAccount(w, &d.accounts[k.account])
 	case k.user >= 0:
 		u := &d.users[k.user]
-		w.kstr("type", "user")
-		w.key("user")
-		w.open()
-		w.kstr("object", "organization.project.user")
-		w.kstr("id", u.id)
-		w.kstr("name", u.name)
-		w.kstr("email", u.email)
-		w.kstr("role", pick2(u.role == "owner", "owner", "member"))
-		w.kint("added_at", u.addedAt)
-		w.close()
+		w.tag("user")
+		writeUserAs(w, u, "organization.project.user", pick2(u.role == "owner", "owner", "member"))
 	}
 	w.close()
 	w.close()

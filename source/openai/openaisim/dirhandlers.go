@@ -5,29 +5,35 @@ import (
 	"strconv"
 )
 
-// listPage pages n items (in listing order) with limit and after=<id>,
-// where id(i) is item i's id. It writes a 400 and returns ok=false on a bad
-// limit or an unknown cursor.
-func listPage(w http.ResponseWriter, r *http.Request, n int, id func(i int) string) (from, to int, hasMore, ok bool) {
+// serveList writes one page of a directory list: of the items sel (indexes
+// into one of the directory's slices, in listing order), paged with limit
+// and after=<id>, where id(i) is the id of item i and write(b, i) writes
+// it. It writes a 400 instead on a bad limit or an unknown cursor.
+func serveList(w http.ResponseWriter, r *http.Request, sel []int, id func(i int) string, write func(b *jw, i int)) {
 	limit, ok := parseLimit(w, r)
 	if !ok {
-		return 0, 0, false, false
+		return
 	}
+	n, from := len(sel), 0
 	if after := r.URL.Query().Get("after"); after != "" {
 		from = -1
-		for i := 0; i < n; i++ {
-			if id(i) == after {
-				from = i + 1
+		for k := 0; k < n; k++ {
+			if id(sel[k]) == after {
+				from = k + 1
 				break
 			}
 		}
 		if from < 0 {
 			badRequest(w, "Invalid 'after': no object with id '"+after+"' was found.", "after", "invalid_value")
-			return 0, 0, false, false
+			return
 		}
 	}
-	to = min(from+limit, n)
-	return from, to, to < n, true
+	to := min(from+limit, n)
+	var first, last string
+	if from < to {
+		first, last = id(sel[from]), id(sel[to-1])
+	}
+	writeList(w, to-from, first, last, to < n, func(b *jw, k int) { write(b, sel[from+k]) }, nil)
 }
 
 func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request) {
@@ -38,14 +44,7 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request) {
 			sel = append(sel, i)
 		}
 	}
-	id := func(i int) string { return s.dir.users[sel[i]].id }
-	from, to, more, ok := listPage(w, r, len(sel), id)
-	if !ok {
-		return
-	}
-	writeList(w, to-from, idOr(id, from, to, 0), idOr(id, from, to, 1), more, func(b *jw, k int) {
-		s.dir.writeUser(b, &s.dir.users[sel[from+k]])
-	}, nil)
+	serveList(w, r, sel, func(i int) string { return s.dir.users[i].id }, func(b *jw, i int) { s.dir.writeUser(b, &s.dir.users[i]) })
 }
 
 func (s *Server) serveProjects(w http.ResponseWriter, r *http.Request) {
@@ -63,14 +62,7 @@ func (s *Server) serveProjects(w http.ResponseWriter, r *http.Request) {
 			sel = append(sel, i)
 		}
 	}
-	id := func(i int) string { return s.dir.projects[sel[i]].id }
-	from, to, more, ok := listPage(w, r, len(sel), id)
-	if !ok {
-		return
-	}
-	writeList(w, to-from, idOr(id, from, to, 0), idOr(id, from, to, 1), more, func(b *jw, k int) {
-		s.dir.writeProject(b, &s.dir.projects[sel[from+k]])
-	}, nil)
+	serveList(w, r, sel, func(i int) string { return s.dir.projects[i].id }, func(b *jw, i int) { s.dir.writeProject(b, &s.dir.projects[i]) })
 }
 
 func (s *Server) project(w http.ResponseWriter, r *http.Request) (*project, bool) {
@@ -89,14 +81,7 @@ func (s *Server) serveAPIKeys(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := func(i int) string { return s.dir.keys[p.keys[i]].id }
-	from, to, more, ok := listPage(w, r, len(p.keys), id)
-	if !ok {
-		return
-	}
-	writeList(w, to-from, idOr(id, from, to, 0), idOr(id, from, to, 1), more, func(b *jw, k int) {
-		s.dir.writeKey(b, &s.dir.keys[p.keys[from+k]])
-	}, nil)
+	serveList(w, r, p.keys, func(i int) string { return s.dir.keys[i].id }, func(b *jw, i int) { s.dir.writeKey(b, &s.dir.keys[i]) })
 }
 
 func (s *Server) serveServiceAccounts(w http.ResponseWriter, r *http.Request) {
@@ -104,26 +89,7 @@ func (s *Server) serveServiceAccounts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := func(i int) string { return s.dir.accounts[p.accounts[i]].id }
-	from, to, more, ok := listPage(w, r, len(p.accounts), id)
-	if !ok {
-		return
-	}
-	writeList(w, to-from, idOr(id, from, to, 0), idOr(id, from, to, 1), more, func(b *jw, k int) {
-		s.dir.writeAccount(b, &s.dir.accounts[p.accounts[from+k]])
-	}, nil)
-}
-
-// idOr returns the first (which=0) or last (which=1) id of [from, to), or ""
-// when the range is empty.
-func idOr(id func(int) string, from, to, which int) string {
-	if from >= to {
-		return ""
-	}
-	if which == 0 {
-		return id(from)
-	}
-	return id(to - 1)
+	serveList(w, r, p.accounts, func(i int) string { return s.dir.accounts[i].id }, func(b *jw, i int) { s.dir.writeAccount(b, &s.dir.accounts[i]) })
 }
 
 func contains(xs []string, x string) bool {

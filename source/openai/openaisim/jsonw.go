@@ -29,6 +29,10 @@ func (w *jw) key(k string) {
 	w.b = append(w.b, '"', ':')
 }
 
+// tag writes "type":"typ","typ": — the start of an object whose type names
+// the member that holds its details (an actor, an API key's owner).
+func (w *jw) tag(typ string) { w.kstr("type", typ); w.key(typ) }
+
 // elem prepares the next array element.
 func (w *jw) elem() { w.sep() }
 

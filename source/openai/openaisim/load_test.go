@@ -593,14 +593,7 @@ func TestOversizeFaultStreams300kRecords(t *testing.T) {
 				t.Fatalf("normal page: %d %s", code, b)
 			}
 			opts.Faults = Faults{Rate: 1, Kinds: []FaultKind{FaultOversize}}
-			s := New(opts)
-			done := make(chan streamResult, 2)
-			s.streamDone = func(r streamResult) { done <- r }
-			base, err := s.Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s, base, done := startWatched(t, opts, 2)
 
 			// The heap while the body streams: sampled, it must stay far
 			// below the body's size.
@@ -702,15 +695,8 @@ func TestOversizeFaultStreams300kRecords(t *testing.T) {
 
 func TestOversizeStopsWhenTheClientHangsUp(t *testing.T) {
 	clk := newClock(t0)
-	s := New(Options{Seed: 40, Events: 400, OrgLogEvents: 10, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
-		Faults: Faults{Rate: 1, Kinds: []FaultKind{FaultOversize}}})
-	done := make(chan streamResult, 1)
-	s.streamDone = func(r streamResult) { done <- r }
-	base, err := s.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	_, base, done := startWatched(t, Options{Seed: 40, Events: 400, OrgLogEvents: 10, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
+		Faults: Faults{Rate: 1, Kinds: []FaultKind{FaultOversize}}}, 1)
 	for _, path := range []string{"/organization/audit_logs?limit=100", "/organization_logs"} {
 		resp, err := http.Get(base + path)
 		if err != nil {

@@ -28,12 +28,28 @@ func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 func start(t testing.TB, o Options) (*Server, string) {
 	t.Helper()
 	s := New(o)
+	return s, serve(t, s)
+}
+
+// startWatched is start for a server that sends the end of every body it
+// streams to the channel it returns (of capacity n).
+func startWatched(t testing.TB, o Options, n int) (*Server, string, <-chan streamResult) {
+	t.Helper()
+	s := New(o)
+	done := make(chan streamResult, n)
+	s.streamDone = func(r streamResult) { done <- r }
+	return s, serve(t, s), done
+}
+
+// serve starts s, closed when the test ends, and returns its base URL.
+func serve(t testing.TB, s *Server) string {
+	t.Helper()
 	base, err := s.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, base
+	return base
 }
 
 type page struct {
@@ -1217,12 +1233,7 @@ func TestLargeSimulatorUsesLittleMemory(t *testing.T) {
 
 // Serving speed: events per second through real HTTP, pages of 100.
 func BenchmarkServePage(b *testing.B) {
-	s := New(Options{Seed: 22, Events: 1_000_000, Span: 30 * 24 * time.Hour, Now: func() time.Time { return t0 }})
-	base, err := s.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s, base := start(b, Options{Seed: 22, Events: 1_000_000, Span: 30 * 24 * time.Hour, Now: func() time.Time { return t0 }})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var cursor atomic.Int64
 	b.SetBytes(0)

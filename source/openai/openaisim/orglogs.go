@@ -129,24 +129,14 @@ func (s *Server) appendLogAs(b []byte, i, id int64) []byte {
 	w.kstr("object", "organization.log")
 	w.kstr("event", k.event)
 	w.key("actor")
-	w.open()
 	switch x := r.intn(10); {
 	case k.api && x < 8:
-		key := &d.keys[r.intn(len(d.keys))]
-		w.kstr("type", "api_key")
-		w.kstr("id", key.id)
-		w.kstr("name", key.name)
+		d.writeAnyKey(&w, &r)
 	case !k.api && x == 0:
-		w.kstr("type", "organization")
-		w.kstr("id", d.orgID)
-		w.kstr("name", d.orgName)
+		writeRef(&w, "organization", d.orgID, d.orgName)
 	default:
-		u := &d.users[r.intn(len(d.users))]
-		w.kstr("type", "user")
-		w.kstr("id", u.id)
-		w.kstr("name", u.name)
+		d.writeAnyUser(&w, &r)
 	}
-	w.close()
 	model := pick(&r, chatModels)
 	switch k.event {
 	case "embeddings.create":
@@ -155,24 +145,14 @@ func (s *Server) appendLogAs(b []byte, i, id int64) []byte {
 		model = pick(&r, []string{"gpt-image-1", "dall-e-3"})
 	}
 	w.key("target")
-	w.open()
 	switch {
 	case k.api:
-		w.kstr("type", "model")
-		w.kstr("id", model)
-		w.kstr("name", model)
+		writeRef(&w, "model", model, model)
 	case k.event == "organization.api_key.created" || k.event == "organization.api_key.deleted":
-		key := &d.keys[r.intn(len(d.keys))]
-		w.kstr("type", "api_key")
-		w.kstr("id", key.id)
-		w.kstr("name", key.name)
+		d.writeAnyKey(&w, &r)
 	default:
-		u := &d.users[r.intn(len(d.users))]
-		w.kstr("type", "user")
-		w.kstr("id", u.id)
-		w.kstr("name", u.name)
+		d.writeAnyUser(&w, &r)
 	}
-	w.close()
 	w.kint("created_at", s.logs.seconds(i))
 	success := !k.api || !r.chance(0.07)
 	w.kbool("success", success)
@@ -181,6 +161,27 @@ func (s *Server) appendLogAs(b []byte, i, id int64) []byte {
 	}
 	w.close()
 	return w.b
+}
+
+// writeRef writes how a request log names its actor or target.
+func writeRef(w *jw, typ, id, name string) {
+	w.open()
+	w.kstr("type", typ)
+	w.kstr("id", id)
+	w.kstr("name", name)
+	w.close()
+}
+
+// writeAnyKey writes a random API key as a request log's actor or target.
+func (d *directory) writeAnyKey(w *jw, r *rng) {
+	k := &d.keys[r.intn(len(d.keys))]
+	writeRef(w, "api_key", k.id, k.name)
+}
+
+// writeAnyUser writes a random user as a request log's actor or target.
+func (d *directory) writeAnyUser(w *jw, r *rng) {
+	u := &d.users[r.intn(len(d.users))]
+	writeRef(w, "user", u.id, u.name)
 }
 
 func (s *Server) appendAPIRequest(w *jw, r *rng, k *logKind, model string, success bool) {
