@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -38,6 +39,11 @@ type Main struct {
 	// Reload delivers SIGHUP: `run` re-reads its config on every value.
 	// Nil disables reloading.
 	Reload <-chan os.Signal
+	// Listener, when set, is where `run` serves /metrics, /healthz and
+	// /readyz instead of binding server.listen; the run closes it when it
+	// ends. A test binds it on port 0, so it knows the address before the
+	// run starts and no other process can take the port meanwhile.
+	Listener net.Listener
 }
 
 type command struct {
@@ -252,12 +258,16 @@ func (p profiles) start() (func(), error) {
 
 func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, once bool, status *statusLine) int {
 	tel := telemetry.New(telemetry.Options{Version: version, StuckAfter: cfg.Server.StuckAfter, SinkFailingAfter: cfg.Server.SinkFailingAfter})
-	if cfg.Server.Listen != "" {
-		stop, err := serve(ctx, cfg.Server.Listen, tel.Handler(log), log)
-		if err != nil {
-			log.Error("starting the metrics and health server failed", "err", err)
+	ln := m.Listener
+	if ln == nil && cfg.Server.Listen != "" {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+			log.Error("starting the metrics and health server failed", "err", fmt.Errorf("server.listen %s: %w", cfg.Server.Listen, err))
 			return exitFailure
 		}
+	}
+	if ln != nil {
+		stop := serve(ctx, ln, tel.Handler(log), log)
 		defer stop()
 	}
 	log.Info("auditrelay starting", "version", version, "sources", len(cfg.Spec.Sources), "sinks", len(cfg.Spec.Sinks), "once", once)

@@ -14,14 +14,10 @@ import (
 	"github.com/auditrelay/auditrelay/telemetry"
 )
 
-// serve starts the HTTP server of /metrics, /healthz and /readyz on listen
-// and returns a function that stops it. The listener is bound before serve
-// returns, so a port in use is an error at start-up, not later.
-func serve(ctx context.Context, listen string, h http.Handler, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return nil, fmt.Errorf("server.listen %s: %w", listen, err)
-	}
+// serve starts the HTTP server of /metrics, /healthz and /readyz on ln and
+// returns a function that stops it (and closes ln). The caller binds ln
+// before, so that a port in use is an error at start-up, not later.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -42,7 +38,7 @@ func serve(ctx context.Context, listen string, h http.Handler, log *slog.Logger)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		<-done
-	}, nil
+	}
 }
 
 // runReloading runs the pipeline of cfg until ctx is done or, with once,

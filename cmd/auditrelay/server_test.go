@@ -28,27 +28,45 @@ import (
 	"github.com/auditrelay/auditrelay/telemetry"
 )
 
-// syncBuffer is an io.Writer safe for the concurrent logging of a run.
+// syncBuffer is an io.Writer safe for the concurrent logging of a run; it
+// tells those waiting on changed that something was written.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed at the next Write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wrote != nil {
+		close(s.wrote)
+		s.wrote = nil
+	}
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func freeAddr(t *testing.T) string {
+// changed returns a channel closed at the next Write.
+func (s *syncBuffer) changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wrote == nil {
+		s.wrote = make(chan struct{})
+	}
+	return s.wrote
+}
+
+// listen binds the daemon's metrics and health server on a free loopback
+// port; the run serves on this listener (Main.Listener) and closes it.
+func listen(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Cleanup(func() { ln.Close() }) // in case the run never started
+	return ln
 }
 
 // srcYAML is a source section tuned for tests: fast polls, no settle.
@@ -77,10 +95,12 @@ type daemon struct {
 	exit   chan int
 }
 
-func startDaemon(t *testing.T, cfgPath, addr string, run func(m *Main, ctx context.Context) int) *daemon {
+// startDaemon runs the config at cfgPath, serving /metrics, /healthz and
+// /readyz on ln.
+func startDaemon(t *testing.T, cfgPath string, ln net.Listener, run func(m *Main, ctx context.Context) int) *daemon {
 	t.Helper()
-	d := &daemon{addr: addr, stderr: &syncBuffer{}, reload: make(chan os.Signal, 1), exit: make(chan int, 1)}
-	m := &Main{Stdout: io.Discard, Stderr: d.stderr, Environ: []string{"OPENAI_ADMIN_KEY=sk-admin-test"}, Reload: d.reload}
+	d := &daemon{addr: ln.Addr().String(), stderr: &syncBuffer{}, reload: make(chan os.Signal, 1), exit: make(chan int, 1)}
+	m := &Main{Stdout: io.Discard, Stderr: d.stderr, Environ: []string{"OPENAI_ADMIN_KEY=sk-admin-test"}, Reload: d.reload, Listener: ln}
 	ctx, cancel := context.WithCancel(t.Context())
 	d.cancel = cancel
 	go func() {
@@ -118,8 +138,13 @@ func (d *daemon) stop(t *testing.T) int {
 	}
 }
 
+// scrape is the client of the daemon's server: a server that accepts no
+// request (say, one not serving the listener it was given) fails a check
+// instead of hanging it.
+var scrape = &http.Client{Timeout: 5 * time.Second}
+
 func (d *daemon) get(path string) (int, string, error) {
-	resp, err := http.Get("http://" + d.addr + path)
+	resp, err := scrape.Get("http://" + d.addr + path)
 	if err != nil {
 		return 0, "", err
 	}
@@ -173,15 +198,24 @@ func (d *daemon) health(t *testing.T) (int, telemetry.Status) {
 	return code, st
 }
 
-// eventually polls cond every 50ms for up to 20s.
-func eventually(t *testing.T, what string, cond func() bool) {
+// eventually waits up to 20s for cond, checking it now and again each time
+// the daemon logs a line: what it waits for follows something the daemon
+// did, and the daemon logs what it does (a committed window, a sink retried,
+// a reload), so cond is checked right after each step that may change it.
+func (d *daemon) eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for {
+		logged := d.stderr.changed() // before cond: a line logged during cond wakes the next wait
+		if cond() {
+			return
+		}
+		select {
+		case <-logged:
+		case <-deadline.C:
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -192,7 +226,7 @@ func TestMetricsAgreeWithDelivery(t *testing.T) {
 	sim, base := startSim(t, openaisim.Options{Seed: 7, Events: 400, Span: time.Hour, APIKey: "sk-admin-test",
 		Faults: openaisim.Faults{Rate: 0.3, Kinds: []openaisim.FaultKind{openaisim.Fault503, openaisim.Fault429}, RetryAfter: 10 * time.Millisecond}})
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	ln := listen(t)
 	src := strings.Replace(srcYAML("acme", base, "${env:OPENAI_ADMIN_KEY}"), "max_retries: 1", "max_retries: 20\n    page_size: 20", 1)
 	cfg := writeFile(t, dir, "auditrelay.yaml", "sources:\n"+src+`sinks:
   - name: archive
@@ -203,19 +237,20 @@ checkpoint:
   type: file
   dir: state
 server:
-  listen: `+addr+"\n")
-	d := startDaemon(t, cfg, addr, nil)
+  listen: 127.0.0.1:0
+`)
+	d := startDaemon(t, cfg, ln, nil)
 	want := len(sim.VisibleIDs(time.Now().Add(-2 * time.Second)))
 	if want < 300 {
 		t.Fatalf("simulator shows only %d events", want)
 	}
-	eventually(t, "every visible event delivered", func() bool {
+	d.eventually(t, "every visible event delivered", func() bool {
 		return d.metric(t, "auditrelay_events_delivered_total", `sink="archive"`) >= float64(want)
 	})
 	// The source counts a window when it commits, the sink per batch: wait
 	// until the last window committed and take one consistent snapshot.
 	var m map[string]float64
-	eventually(t, "counters settle", func() bool {
+	d.eventually(t, "counters settle", func() bool {
 		m = map[string]float64{
 			"delivered": d.metric(t, "auditrelay_events_delivered_total", `sink="archive"`),
 			"fetched":   d.metric(t, "auditrelay_events_fetched_total", `source="acme"`),
@@ -311,7 +346,7 @@ func TestReadyzFollowsSinkHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	ln := listen(t)
 	path := writeFile(t, dir, "auditrelay.yaml", "sources:\n"+srcYAML("acme", base, "${env:OPENAI_ADMIN_KEY}")+`sinks:
   - name: siem
     type: flaky
@@ -321,11 +356,11 @@ func TestReadyzFollowsSinkHealth(t *testing.T) {
 checkpoint:
   type: memory
 server:
-  listen: `+addr+`
+  listen: 127.0.0.1:0
   stuck_after: 1h
   sink_failing_after: 300ms
 `)
-	d := startDaemon(t, path, addr, func(m *Main, ctx context.Context) int {
+	d := startDaemon(t, path, ln, func(m *Main, ctx context.Context) int {
 		cfg, err := config.Load(path, reg, m.Environ)
 		if err != nil {
 			t.Error(err)
@@ -348,7 +383,7 @@ server:
 			down.Store(s.down)
 			var code int
 			var body string
-			eventually(t, s.name, func() bool {
+			d.eventually(t, s.name, func() bool {
 				code, body, _ = d.get("/readyz")
 				return code == s.wantCode
 			})
@@ -361,7 +396,7 @@ server:
 		})
 	}
 	before := events.Load()
-	eventually(t, "deliveries resume", func() bool { return events.Load() > before })
+	d.eventually(t, "deliveries resume", func() bool { return events.Load() > before })
 	if d.metric(t, "auditrelay_sink_batches_total", `sink="siem"`, `outcome="error"`) < 1 {
 		t.Error("failed batches were not counted")
 	}
@@ -377,7 +412,7 @@ func TestOneFailingOrganizationDoesNotHoldBackOthers(t *testing.T) {
 	_, initechURL := startSim(t, openaisim.Options{Seed: 13, Events: 300, Span: time.Hour,
 		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.Fault503}}})
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	ln := listen(t)
 	cfg := writeFile(t, dir, "auditrelay.yaml", "sources:\n"+
 		srcYAML("acme", acmeURL, "${env:OPENAI_ADMIN_KEY}")+
 		srcYAML("globex", globexURL, "${env:OPENAI_ADMIN_KEY}")+
@@ -390,16 +425,16 @@ checkpoint:
   type: file
   dir: state
 server:
-  listen: `+addr+`
+  listen: 127.0.0.1:0
   stuck_after: 2s
 `)
-	d := startDaemon(t, cfg, addr, nil)
+	d := startDaemon(t, cfg, ln, nil)
 	want := acme.VisibleIDs(time.Now().Add(-time.Second))
-	eventually(t, "acme delivered while the others fail", func() bool {
+	d.eventually(t, "acme delivered while the others fail", func() bool {
 		return d.metric(t, "auditrelay_events_fetched_total", `source="acme"`) >= float64(len(want))
 	})
 	var st telemetry.Status
-	eventually(t, "readyz names both failing organizations", func() bool {
+	d.eventually(t, "readyz names both failing organizations", func() bool {
 		var code int
 		code, st = d.health(t)
 		return code == 503 && len(st.Sources) == 3 && !st.Sources[1].Healthy && !st.Sources[2].Healthy
@@ -445,7 +480,7 @@ server:
 func TestReloadOnSIGHUP(t *testing.T) {
 	_, base := startSim(t, openaisim.Options{Seed: 21, Events: 100, Span: time.Hour, Rate: 20, APIKey: "sk-admin-test"})
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	ln := listen(t)
 	config := func(out string) string {
 		return "sources:\n" + srcYAML("acme", base, "${env:OPENAI_ADMIN_KEY}") + `sinks:
   - name: archive
@@ -456,19 +491,20 @@ checkpoint:
   type: file
   dir: state
 server:
-  listen: ` + addr + "\n"
+  listen: 127.0.0.1:0
+`
 	}
 	path := writeFile(t, dir, "auditrelay.yaml", config("first.jsonl"))
-	d := startDaemon(t, path, addr, nil)
-	eventually(t, "first pipeline delivering", func() bool {
+	d := startDaemon(t, path, ln, nil)
+	d.eventually(t, "first pipeline delivering", func() bool {
 		return d.metric(t, "auditrelay_events_delivered_total", `sink="archive"`) >= 100
 	})
 
 	writeFile(t, dir, "auditrelay.yaml", config("first.jsonl")+"bogus_key: 1\n")
 	d.reload <- syscall.SIGHUP
-	eventually(t, "invalid config refused", func() bool { return strings.Contains(d.stderr.String(), "reload refused") })
+	d.eventually(t, "invalid config refused", func() bool { return strings.Contains(d.stderr.String(), "reload refused") })
 	n := d.metric(t, "auditrelay_events_delivered_total", `sink="archive"`)
-	eventually(t, "old pipeline still delivering", func() bool {
+	d.eventually(t, "old pipeline still delivering", func() bool {
 		return d.metric(t, "auditrelay_events_delivered_total", `sink="archive"`) > n
 	})
 	if code, _, _ := d.get("/readyz"); code != 200 {
@@ -477,7 +513,7 @@ server:
 
 	writeFile(t, dir, "auditrelay.yaml", config("second.jsonl"))
 	d.reload <- syscall.SIGHUP
-	eventually(t, "new pipeline writing second.jsonl", func() bool {
+	d.eventually(t, "new pipeline writing second.jsonl", func() bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "second.jsonl"))
 		return bytes.Count(data, []byte("\n")) >= 20
 	})

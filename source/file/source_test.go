@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -129,14 +130,19 @@ func run(ctx context.Context, src pipeline.Source, next pipeline.Consumer, store
 	return p.Run(ctx, pipeline.RunOptions{Once: once})
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// settle lets a following source poll once more (the bubble's clock moves
+// by one poll interval) and returns once it has read, delivered and gone
+// back to sleep: every goroutine of the bubble is blocked.
+func settle(poll time.Duration) {
+	time.Sleep(poll)
+	synctest.Wait()
+}
+
+// checkIDs fails unless c acknowledged exactly want, in order.
+func checkIDs(t *testing.T, c *collector, what string, want []string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
+	if got := c.ids(); !slices.Equal(got, want) {
+		t.Fatalf("%s: delivered %d events %v..., want exactly %d %v...", what, len(got), head(got), len(want), head(want))
 	}
 }
 
@@ -478,94 +484,116 @@ func TestTruncatedOrReplaced(t *testing.T) {
 
 func head(s []string) []string { return s[:min(len(s), 3)] }
 
+// TestFollow runs in a synctest bubble: the source's poll interval passes
+// on the bubble's clock, and synctest.Wait returns once the source has
+// read the file, handed on what it found and gone back to sleep, so each
+// step checks exactly what was delivered by then.
 func TestFollow(t *testing.T) {
-	lines, ids := export(t, 6, 12)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "a.jsonl")
-	// Three lines and half of the fourth.
-	var b bytes.Buffer
-	for _, l := range lines[:3] {
-		b.Write(l)
-		b.WriteByte('\n')
-	}
-	b.Write(lines[3][:len(lines[3])/2])
-	os.WriteFile(path, b.Bytes(), 0o600)
+	synctest.Test(t, func(t *testing.T) {
+		lines, ids := export(t, 6, 12)
+		dir := t.TempDir()
+		path := filepath.Join(dir, "a.jsonl")
+		// Three lines and half of the fourth.
+		var b bytes.Buffer
+		for _, l := range lines[:3] {
+			b.Write(l)
+			b.WriteByte('\n')
+		}
+		b.Write(lines[3][:len(lines[3])/2])
+		os.WriteFile(path, b.Bytes(), 0o600)
 
-	src := newSource(t, Config{Path: filepath.Join(dir, "*.jsonl"), Follow: true, BatchSize: 1000}, nil)
-	c := &collector{}
-	store := checkpoint.NewMemory()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, src, c, store, false, time.Second) }()
+		const poll = time.Second
+		src := newSource(t, Config{Path: filepath.Join(dir, "*.jsonl"), Follow: true, BatchSize: 1000, PollInterval: poll}, nil)
+		c := &collector{}
+		store := checkpoint.NewMemory()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, src, c, store, false, time.Second) }()
 
-	waitFor(t, "the three complete lines", func() bool { return c.count() >= 3 })
-	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	var rest bytes.Buffer
-	rest.Write(lines[3][len(lines[3])/2:])
-	rest.WriteByte('\n')
-	for _, l := range lines[4:8] {
-		rest.Write(l)
+		synctest.Wait()
+		checkIDs(t, c, "the three complete lines, not the half one", ids[:3])
+		f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		var rest bytes.Buffer
+		rest.Write(lines[3][len(lines[3])/2:])
 		rest.WriteByte('\n')
-	}
-	f.Write(rest.Bytes())
-	f.Close()
-	waitFor(t, "the appended lines", func() bool { return c.count() >= 8 })
-	writeLines(t, filepath.Join(dir, "b.jsonl"), lines[8:], "\n")
-	waitFor(t, "the new file", func() bool { return c.count() >= 12 })
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
+		for _, l := range lines[4:8] {
+			rest.Write(l)
+			rest.WriteByte('\n')
+		}
+		f.Write(rest.Bytes())
+		f.Close()
+		settle(poll)
+		checkIDs(t, c, "the completed and appended lines", ids[:8])
+		writeLines(t, filepath.Join(dir, "b.jsonl"), lines[8:], "\n")
+		settle(poll)
+		checkIDs(t, c, "the new file", ids)
+		// Nothing new: another poll delivers nothing again.
+		settle(poll)
+		checkIDs(t, c, "an idle poll", ids)
+		cancel()
+		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
-	if !slices.Equal(c.ids(), ids) {
-		t.Fatalf("followed %v, want every line once in order", c.ids())
-	}
+	})
 
 	t.Run("once does not follow", func(t *testing.T) {
-		src := newSource(t, Config{Path: path, Follow: true}, nil)
-		if err := run(t.Context(), src, &collector{}, store, true, time.Second); err != nil {
-			t.Fatal(err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			lines, ids := export(t, 6, 12)
+			path := filepath.Join(t.TempDir(), "a.jsonl")
+			writeLines(t, path, lines, "\n")
+			src := newSource(t, Config{Path: path, Follow: true, PollInterval: time.Second}, nil)
+			c := &collector{}
+			// A source that followed would poll until this (fake) hour ran out.
+			ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+			defer cancel()
+			if err := run(ctx, src, c, checkpoint.NewMemory(), true, time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if ctx.Err() != nil {
+				t.Fatal("a --once run followed the file until its context ended")
+			}
+			checkIDs(t, c, "a --once run of a followed file", ids)
+		})
 	})
 }
 
 func TestStdin(t *testing.T) {
 	lines, ids := export(t, 7, 30)
 	t.Run("replays until closed, handing on what it holds while waiting", func(t *testing.T) {
-		pr, pw := io.Pipe()
-		src := newSource(t, Config{Path: Stdin, BatchSize: 1000}, pr)
-		c := &collector{}
-		store := checkpoint.NewMemory()
-		done := make(chan error, 1)
-		go func() { done <- run(t.Context(), src, c, store, false, time.Second) }()
-		var b bytes.Buffer
-		for _, l := range lines[:10] {
-			b.Write(l)
-			b.WriteByte('\n')
-		}
-		pw.Write(b.Bytes())
-		waitFor(t, "the first lines while stdin stays open", func() bool { return c.count() == 10 })
-		b.Reset()
-		for _, l := range lines[10:] {
-			b.Write(l)
-			b.WriteByte('\n')
-		}
-		b.Truncate(b.Len() - 1) // the last line ends with EOF
-		pw.Write(b.Bytes())
-		pw.Close()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(c.ids(), ids) {
-			t.Fatal("stdin replay incomplete or out of order")
-		}
-		if raw, _ := store.Load(t.Context(), "replay"); raw != nil {
-			t.Fatalf("stdin saved a checkpoint: %s", raw)
-		}
+		// In a bubble, synctest.Wait returns once the source blocks on the
+		// silent pipe: by then it must have handed on the lines it holds
+		// rather than wait for more.
+		synctest.Test(t, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			src := newSource(t, Config{Path: Stdin, BatchSize: 1000}, pr)
+			c := &collector{}
+			store := checkpoint.NewMemory()
+			done := make(chan error, 1)
+			go func() { done <- run(t.Context(), src, c, store, false, time.Second) }()
+			var b bytes.Buffer
+			for _, l := range lines[:10] {
+				b.Write(l)
+				b.WriteByte('\n')
+			}
+			pw.Write(b.Bytes())
+			synctest.Wait()
+			checkIDs(t, c, "the first lines while stdin stays open", ids[:10])
+			b.Reset()
+			for _, l := range lines[10:] {
+				b.Write(l)
+				b.WriteByte('\n')
+			}
+			b.Truncate(b.Len() - 1) // the last line ends with EOF
+			pw.Write(b.Bytes())
+			pw.Close()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			checkIDs(t, c, "the whole of stdin, the last line without a newline", ids)
+			if raw, _ := store.Load(t.Context(), "replay"); raw != nil {
+				t.Fatalf("stdin saved a checkpoint: %s", raw)
+			}
+		})
 	})
 	t.Run("stops while stdin is silent", func(t *testing.T) {
 		pr, pw := io.Pipe()

@@ -301,7 +301,7 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 
 func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
 	clk := newClock(t0.Add(time.Hour))
-	_, base := startSim(t, openaisim.Options{Seed: 1, Events: 100, Span: time.Hour, Start: t0, Now: clk.Now,
+	sim, base := startSim(t, openaisim.Options{Seed: 1, Events: 100, Span: time.Hour, Start: t0, Now: clk.Now,
 		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.FaultGarbled, openaisim.FaultEnvelope, openaisim.FaultTruncated}}})
 	cfg := testConfig(base)
 	cfg.MaxRetries = 2
@@ -318,6 +318,22 @@ func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
 	}
 	if len(c.ids) != 0 {
 		t.Fatalf("%d events delivered from garbled pages", len(c.ids))
+	}
+	// The first request and its MaxRetries retries, then no more: a broken
+	// answer taken for a page would have ended the retries early (or moved
+	// on to another request), and the seeded faults give each attempt
+	// another kind of breakage, so each kind was refused.
+	st := sim.Stats()
+	if want := int64(1 + cfg.MaxRetries); st.Requests != want {
+		t.Fatalf("%d requests, want %d: the first attempt and %d retries", st.Requests, want, cfg.MaxRetries)
+	}
+	for _, k := range []openaisim.FaultKind{openaisim.FaultGarbled, openaisim.FaultEnvelope, openaisim.FaultTruncated} {
+		if st.Faults[k] != 1 {
+			t.Errorf("%s answered %d times, want once (faults %v)", k, st.Faults[k], st.Faults)
+		}
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("giving up after %d attempt(s)", 1+cfg.MaxRetries)) {
+		t.Errorf("err = %v; want it to say the request gave up after %d attempts", err, 1+cfg.MaxRetries)
 	}
 }
 

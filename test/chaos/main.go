@@ -490,23 +490,27 @@ func (h *harness) outageOTLP() row {
 		return fail(r, fmt.Errorf("no collector at %s: run bash test/e2e/build-collector.sh", h.bin["otelcol"]))
 	}
 	out := filepath.Join(h.work, "otelcol.jsonl")
-	grpc, httpPort := benchkit.FreePort(), benchkit.FreePort()
+	// Port 0: the receiver binds free ports and logs them.
 	cmd := exec.Command(h.bin["otelcol"], "--config", "file:"+filepath.Join("deploy", "otelcol", "collector-e2e.yaml"))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("OTELCOL_GRPC_PORT=%d", grpc), fmt.Sprintf("OTELCOL_HTTP_PORT=%d", httpPort), "OTELCOL_OUT="+out)
+	cmd.Env = append(os.Environ(), "OTELCOL_GRPC_PORT=0", "OTELCOL_HTTP_PORT=0", "OTELCOL_OUT="+out)
+	stderr := &benchkit.Output{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return fail(r, err)
 	}
-	defer func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	if err := benchkit.WaitTCP(fmt.Sprintf("127.0.0.1:%d", grpc), 30*time.Second); err != nil {
+	stop := sync.OnceFunc(func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	defer stop()
+	grpc, _, err := benchkit.CollectorAddrs(stderr, 30*time.Second)
+	if err != nil {
 		return fail(r, err)
 	}
 	return h.outage(r, "outage-otlp", 30000,
 		func(string) (string, error) {
-			return fmt.Sprintf("    type: otlp\n    endpoint: 127.0.0.1:%d\n    protocol: grpc\n    timeout: 2s", grpc), nil
+			return fmt.Sprintf("    type: otlp\n    endpoint: %s\n    protocol: grpc\n    timeout: 2s", grpc), nil
 		},
 		func() { cmd.Process.Signal(syscall.SIGSTOP) }, func() { cmd.Process.Signal(syscall.SIGCONT) },
 		func() ([]string, error) {
-			time.Sleep(time.Second) // the file exporter flushes every 100 ms
+			stop() // a collector stopped gracefully has flushed its file exporter
 			return otlpIDs(out)
 		})
 }

@@ -10,14 +10,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 var binPath string
@@ -100,3 +103,26 @@ func runAuditrelay(t testing.TB, timeout time.Duration, args ...string) (stdout,
 	}
 	return out.String(), errb.String(), exit
 }
+
+// serving is auditrelay's log line (text or JSON) saying where its metrics
+// and health server listens: a daemon given server.listen 127.0.0.1:0
+// binds a free port and tells it there.
+var serving = regexp.MustCompile(`serving /metrics, /healthz and /readyz"?[ ,]"?addr"?[=:]"?([^"\s]+)`)
+
+// committed matches auditrelay's log line of a committed window.
+var committed = regexp.MustCompile(`window committed`)
+
+// servingAddr waits for the daemon whose log is out to say where its
+// server listens.
+func servingAddr(t testing.TB, out *benchkit.Output) string {
+	t.Helper()
+	m, err := out.Await(serving, 30*time.Second)
+	if err != nil {
+		t.Fatalf("the daemon did not say where it serves /metrics: %v", err)
+	}
+	return m[1]
+}
+
+// scrape is the client of a daemon's server: one that does not answer
+// fails the test instead of hanging it.
+var scrape = &http.Client{Timeout: 10 * time.Second}

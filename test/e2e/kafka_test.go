@@ -18,7 +18,8 @@ import (
 )
 
 // startKfakeBroker builds test/kfakebroker and runs it as its own process on
-// a loopback port with topics; it returns the broker's address.
+// a free loopback port (it binds port 0 and prints the address it got)
+// with topics; it returns the broker's address.
 func startKfakeBroker(t *testing.T, topics ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "kfakebroker")
@@ -27,7 +28,7 @@ func startKfakeBroker(t *testing.T, topics ...string) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building kfakebroker: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-port", fmt.Sprint(freePort(t)), "-partitions", "3", "-topics", strings.Join(topics, ","))
+	cmd := exec.Command(bin, "-port", "0", "-partitions", "3", "-topics", strings.Join(topics, ","))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

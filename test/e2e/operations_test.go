@@ -6,17 +6,17 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // TestOperationsBinary drives the built binary as a daemon: /metrics and
@@ -25,7 +25,6 @@ import (
 // exits 0.
 func TestOperationsBinary(t *testing.T) {
 	_, base := startSimulator(t, openaisim.Options{Seed: 5, Events: 200, Span: time.Hour, Rate: 20, APIKey: "sk-admin-e2e-test"})
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfgText := func(out string) string {
 		return fmt.Sprintf(`sources:
   - name: acme
@@ -46,14 +45,14 @@ checkpoint:
 log:
   format: json
 server:
-  listen: %s
-`, base, out, addr)
+  listen: 127.0.0.1:0
+`, base, out)
 	}
 	cfg := writeConfig(t, cfgText("first.jsonl"))
 	dir := filepath.Dir(cfg)
 	cmd := exec.Command(auditrelayBin(t), "run", "-c", cfg)
 	cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
-	stderr := &opsLog{}
+	stderr := &benchkit.Output{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -67,28 +66,38 @@ server:
 			t.Logf("stderr:\n%s", stderr.String())
 		}
 	})
+	addr := servingAddr(t, stderr)
 	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
+		resp, err := scrape.Get("http://" + addr + path)
 		if err != nil {
+			t.Errorf("GET %s: %v", path, err)
 			return 0, ""
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	// wait checks cond now and each time the daemon logs a line (a
+	// committed window, a reload): what the test waits for follows such a
+	// step.
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
+		if err := stderr.Until(func(string) bool { return cond() }, 30*time.Second); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
 		}
 	}
 	lines := func(name string) int {
 		b, _ := os.ReadFile(filepath.Join(dir, name))
 		return bytes.Count(b, []byte("\n"))
 	}
-	wait("ready", func() bool { c, _ := get("/readyz"); return c == 200 })
+	// Once a window is committed the pipeline runs and its source has
+	// made progress: the daemon must say it is ready.
+	if _, err := stderr.Await(committed, 30*time.Second); err != nil {
+		t.Fatalf("no window committed: %v", err)
+	}
+	if c, body := get("/readyz"); c != 200 {
+		t.Fatalf("/readyz = %d after a committed window, want 200:\n%s", c, body)
+	}
 	wait("events delivered", func() bool { return lines("first.jsonl") >= 150 })
 	if _, m := get("/metrics"); !strings.Contains(m, `auditrelay_events_delivered_total{sink="archive"}`) {
 		t.Fatalf("/metrics lacks the delivered counter:\n%.2000s", m)
@@ -98,7 +107,9 @@ server:
 		t.Fatal(err)
 	}
 	_ = cmd.Process.Signal(syscall.SIGHUP)
-	wait("refused reload logged", func() bool { return strings.Contains(stderr.String(), "reload refused") })
+	if _, err := stderr.Await(regexp.MustCompile(`reload refused`), 30*time.Second); err != nil {
+		t.Fatalf("the broken config was not refused: %v", err)
+	}
 	n := lines("first.jsonl")
 	wait("still delivering", func() bool { return lines("first.jsonl") > n })
 
@@ -119,12 +130,3 @@ server:
 		t.Fatal("no exit within 30s of SIGTERM")
 	}
 }
-
-// opsLog collects the daemon's stderr; exec writes it from its own goroutine.
-type opsLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *opsLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *opsLog) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // otelcolBin returns the collector built by test/e2e/build-collector.sh
@@ -37,28 +40,21 @@ func otelcolBin(t testing.TB) string {
 	return p
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // otelCollector is a running OpenTelemetry Collector writing the logs it
 // receives as OTLP JSON lines to out.
 type otelCollector struct {
-	grpcPort, httpPort int
+	grpcPort, httpPort int // where its OTLP receiver listens
 	out                string
 	cmd                *exec.Cmd
-	stderr             *bytes.Buffer
+	stderr             *benchkit.Output
 }
 
+// startCollector starts a collector whose OTLP receiver listens on the
+// given loopback ports; 0 lets it bind free ones, which it logs and
+// startCollector reads back. It returns once both servers listen.
 func startCollector(t testing.TB, grpcPort, httpPort int, out string) *otelCollector {
 	t.Helper()
-	c := &otelCollector{grpcPort: grpcPort, httpPort: httpPort, out: out, stderr: new(bytes.Buffer)}
+	c := &otelCollector{out: out, stderr: &benchkit.Output{}}
 	c.cmd = exec.Command(otelcolBin(t), "--config", "file:"+filepath.Join(repoRoot(), "deploy", "otelcol", "collector-e2e.yaml"))
 	c.cmd.Env = append(os.Environ(), fmt.Sprintf("OTELCOL_GRPC_PORT=%d", grpcPort), fmt.Sprintf("OTELCOL_HTTP_PORT=%d", httpPort), "OTELCOL_OUT="+out)
 	c.cmd.Stderr = c.stderr
@@ -66,21 +62,25 @@ func startCollector(t testing.TB, grpcPort, httpPort int, out string) *otelColle
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.stop(t) })
-	deadline := time.Now().Add(20 * time.Second)
-	for _, port := range []int{grpcPort, httpPort} {
-		for {
-			conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-			if err == nil {
-				conn.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("collector did not listen on %d: %s", port, c.stderr.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+	grpcAddr, httpAddr, err := benchkit.CollectorAddrs(c.stderr, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.grpcPort, c.httpPort = port(t, grpcAddr), port(t, httpAddr)
+	if grpcPort != 0 && c.grpcPort != grpcPort || httpPort != 0 && c.httpPort != httpPort {
+		t.Fatalf("collector listens on %d and %d, want %d and %d", c.grpcPort, c.httpPort, grpcPort, httpPort)
 	}
 	return c
+}
+
+func port(t testing.TB, hostPort string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(hostPort)
+	n, perr := strconv.Atoi(p)
+	if err != nil || perr != nil {
+		t.Fatalf("address %q: %v %v", hostPort, err, perr)
+	}
+	return n
 }
 
 // stop shuts the collector down gracefully (the file exporter flushes).
@@ -194,18 +194,6 @@ func wantOTLPSeverity(typ string) int32 {
 	return 0 // INFO or INFO2: checked loosely
 }
 
-func waitOTLPRecords(t testing.TB, want int, files ...string) []otelRecord {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		recs := readOTLPRecords(t, files...)
-		if len(recs) >= want || time.Now().After(deadline) {
-			return recs
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 const otlpConfig = `
 sources:
   - name: acme
@@ -240,12 +228,11 @@ func otlpSink(name, protocol, endpoint string) string {
 func TestOTLPCollector(t *testing.T) {
 	const n = 3000
 	sim, base := startSimulator(t, openaisim.Options{Seed: 4, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
-	grpcPort, httpPort := freePort(t), freePort(t)
 	out := filepath.Join(t.TempDir(), "otlp.jsonl")
-	startCollector(t, grpcPort, httpPort, out)
-	sinks := otlpSink("otel_grpc", "grpc", fmt.Sprintf("127.0.0.1:%d", grpcPort)) +
-		otlpSink("otel_http", "http/protobuf", fmt.Sprintf("http://127.0.0.1:%d", httpPort)) +
-		otlpSink("otel_json", "http/json", fmt.Sprintf("http://127.0.0.1:%d", httpPort))
+	col := startCollector(t, 0, 0, out)
+	sinks := otlpSink("otel_grpc", "grpc", fmt.Sprintf("127.0.0.1:%d", col.grpcPort)) +
+		otlpSink("otel_http", "http/protobuf", fmt.Sprintf("http://127.0.0.1:%d", col.httpPort)) +
+		otlpSink("otel_json", "http/json", fmt.Sprintf("http://127.0.0.1:%d", col.httpPort))
 	cfg := writeConfig(t, fmt.Sprintf(otlpConfig, base, sinks))
 	_, stderr, exit := runAuditrelay(t, 2*time.Minute, "run", "-c", cfg, "--once")
 	if exit != 0 {
@@ -255,7 +242,10 @@ func TestOTLPCollector(t *testing.T) {
 	if len(want) < n*9/10 {
 		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
 	}
-	recs := waitOTLPRecords(t, 3*len(want), out)
+	// auditrelay exited 0: the collector took every record. Stopping it
+	// flushes its file exporter; then the file is complete.
+	col.stop(t)
+	recs := readOTLPRecords(t, out)
 	byProto := map[string]map[string]otelRecord{}
 	for _, r := range recs {
 		if byProto[r.protocol] == nil {
@@ -311,19 +301,20 @@ func TestOTLPCollector(t *testing.T) {
 	}
 }
 
-// TestOTLPCollectorOutage stops the collector for a while during a run and
-// restarts it on the same ports: every event still arrives.
+// TestOTLPCollectorOutage stops the collector during a run, until both
+// OTLP sinks have failed against it and are retrying, then restarts it on
+// the same ports: every event still arrives, some of them only after the
+// outage.
 func TestOTLPCollectorOutage(t *testing.T) {
 	const n = 6000
 	sim, base := startSimulator(t, openaisim.Options{Seed: 5, Events: n, Span: 72 * time.Hour, APIKey: "sk-admin-e2e-test",
 		// Slow pages stretch the run so that the outage falls inside it.
 		Faults: openaisim.Faults{Rate: 0.5, Kinds: []openaisim.FaultKind{openaisim.FaultSlow}, SlowDelay: 100 * time.Millisecond}})
-	grpcPort, httpPort := freePort(t), freePort(t)
 	dir := t.TempDir()
 	out1, out2 := filepath.Join(dir, "before.jsonl"), filepath.Join(dir, "after.jsonl")
-	col := startCollector(t, grpcPort, httpPort, out1)
-	sinks := otlpSink("otel_grpc", "grpc", fmt.Sprintf("127.0.0.1:%d", grpcPort)) +
-		otlpSink("otel_http", "http/protobuf", fmt.Sprintf("http://127.0.0.1:%d", httpPort))
+	col := startCollector(t, 0, 0, out1)
+	sinks := otlpSink("otel_grpc", "grpc", fmt.Sprintf("127.0.0.1:%d", col.grpcPort)) +
+		otlpSink("otel_http", "http/protobuf", fmt.Sprintf("http://127.0.0.1:%d", col.httpPort))
 	cfg := writeConfig(t, fmt.Sprintf(otlpConfig, base, sinks))
 
 	type result struct {
@@ -331,13 +322,13 @@ func TestOTLPCollectorOutage(t *testing.T) {
 		exit   int
 	}
 	done := make(chan result, 1)
+	stderr := &benchkit.Output{}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, auditrelayBin(t), "run", "-c", cfg, "--once")
+		cmd := exec.CommandContext(ctx, auditrelayBin(t), "run", "-c", cfg, "--once", "--log-format", "json")
 		cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
+		cmd.Stderr = stderr
 		err := cmd.Run()
 		code := 0
 		if err != nil {
@@ -346,37 +337,59 @@ func TestOTLPCollectorOutage(t *testing.T) {
 				code = ee.ExitCode()
 			}
 		}
-		done <- result{errb.String(), code}
+		done <- result{stderr.String(), code}
 	}()
-	// Let some events through, then take the collector away.
-	deadline := time.Now().Add(30 * time.Second)
-	for len(readOTLPRecords(t, out1)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no event reached the collector before the outage")
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Let a window of events through to both sinks (the first windows of
+	// the 720h back-fill are empty), then take the collector away.
+	if _, err := stderr.Await(regexp.MustCompile(`"msg":"window committed".*"events":[1-9]`), 60*time.Second); err != nil {
+		t.Fatalf("no window reached the collector before the outage: %v", err)
 	}
 	col.stop(t)
+	// The outage lasts until each sink has failed against it and is
+	// retrying: the run must still be delivering when the collector goes.
+	retrying := make(chan error, 1)
+	go func() {
+		for _, sink := range []string{"otel_grpc", "otel_http"} {
+			re := regexp.MustCompile(`"msg":"sink failed, retrying it alone".*"sink":"` + sink + `"`)
+			if _, err := stderr.Await(re, 60*time.Second); err != nil {
+				retrying <- fmt.Errorf("sink %s: %w", sink, err)
+				return
+			}
+		}
+		retrying <- nil
+	}()
 	select {
+	case err := <-retrying:
+		if err != nil {
+			t.Fatalf("the sinks did not retry while the collector was down: %v", err)
+		}
 	case r := <-done:
-		t.Fatalf("the run ended (exit %d) before the outage could matter; make it longer:\n%s", r.exit, r.stderr)
-	case <-time.After(3 * time.Second):
+		t.Fatalf("the run ended (exit %d) before both sinks failed against the stopped collector: the outage fell outside the run; make it longer:\n%s", r.exit, r.stderr)
 	}
-	startCollector(t, grpcPort, httpPort, out2)
+	col2 := startCollector(t, col.grpcPort, col.httpPort, out2)
 	r := <-done
 	if r.exit != 0 {
 		t.Fatalf("auditrelay exited %d:\n%s", r.exit, r.stderr)
-	}
-	if !strings.Contains(r.stderr, "retrying") {
-		t.Errorf("no retry logged: the outage was not seen by the sinks")
 	}
 	want := visibleSimEvents(t, sim, n)
 	if len(want) < n*9/10 {
 		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
 	}
-	recs := waitOTLPRecords(t, 2*len(want), out1, out2)
+	// auditrelay exited 0: the collector took every record; stopping it
+	// flushes its file exporter.
+	col2.stop(t)
+	before, after := readOTLPRecords(t, out1), readOTLPRecords(t, out2)
 	seen := map[string]map[string]bool{"grpc": {}, "http/protobuf": {}}
-	for _, r := range recs {
+	beforeOutage := map[string]map[string]bool{"grpc": {}, "http/protobuf": {}}
+	for _, r := range before {
+		seen[r.protocol][r.id] = true
+		beforeOutage[r.protocol][r.id] = true
+	}
+	onlyAfter := map[string]int{}
+	for _, r := range after {
+		if !seen[r.protocol][r.id] {
+			onlyAfter[r.protocol]++
+		}
 		seen[r.protocol][r.id] = true
 	}
 	for proto, ids := range seen {
@@ -389,8 +402,13 @@ func TestOTLPCollectorOutage(t *testing.T) {
 		if missing > 0 {
 			t.Errorf("%s: %d of %d events lost across the outage", proto, missing, len(want))
 		}
+		// Both collectors took part: the first before the outage, the
+		// second with events nobody had received before it.
+		if len(beforeOutage[proto]) == 0 || onlyAfter[proto] == 0 {
+			t.Errorf("%s: %d events reached the collector before the outage and %d new ones after it; want both > 0", proto, len(beforeOutage[proto]), onlyAfter[proto])
+		}
 	}
-	t.Logf("%d events, %d records received (duplicates from retried batches are allowed)", len(want), len(recs))
+	t.Logf("%d events, %d records before the outage and %d after (duplicates from retried batches are allowed)", len(want), len(before), len(after))
 }
 
 // BenchmarkOTLPSink runs the whole pipeline (simulator -> auditrelay ->
@@ -402,8 +420,8 @@ func TestOTLPCollectorOutage(t *testing.T) {
 func BenchmarkOTLPSink(b *testing.B) {
 	const n = 30000
 	_, base := startSimulator(b, openaisim.Options{Seed: 6, Events: n, Span: 96 * time.Hour, APIKey: "sk-admin-e2e-test"})
-	grpcPort, httpPort := freePort(b), freePort(b)
-	startCollector(b, grpcPort, httpPort, filepath.Join(b.TempDir(), "bench.jsonl"))
+	col := startCollector(b, 0, 0, filepath.Join(b.TempDir(), "bench.jsonl"))
+	grpcPort, httpPort := col.grpcPort, col.httpPort
 	sinks := map[string]string{
 		"file": "  - name: archive\n    type: file\n    path: audit.jsonl\n",
 		// A collector on loopback is deployed like an agent: no compression.

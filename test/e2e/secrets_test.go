@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // canary is a recognisable fake admin key: it must never appear in any
@@ -33,7 +33,6 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte(canary+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	config := func(name, base, key, extra string) string {
 		p := filepath.Join(dir, name+".yaml")
 		y := fmt.Sprintf(`sources:
@@ -71,7 +70,7 @@ log:
 	fromFile := config("file", base, "${file:key.txt}", "")
 	refused := config("refused", refusing, "${env:OPENAI_ADMIN_KEY}", "")
 	misplaced := config("misplaced", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: ${env:OPENAI_ADMIN_KEY}\n")
-	daemon := config("daemon", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: "+addr+"\n")
+	daemon := config("daemon", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: 127.0.0.1:0\n")
 
 	var outputs []string
 	runCmd := func(wantExit int, args ...string) {
@@ -115,23 +114,27 @@ log:
 	// The daemon: debug logs, /metrics, /readyz, then SIGTERM.
 	cmd := exec.Command(auditrelayBin(t), "run", "-c", daemon)
 	cmd.Env, cmd.Dir = env, dir
-	logs := &opsLog{}
+	logs := &benchkit.Output{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Scrape once the daemon has committed a window: its metrics then
+	// hold the series of its source and sink.
+	addr := servingAddr(t, logs)
+	if _, err := logs.Await(committed, 30*time.Second); err != nil {
+		t.Errorf("the daemon committed no window: %v", err)
+	}
 	var scraped []string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(scraped) < 3; time.Sleep(200 * time.Millisecond) {
-		scraped = scraped[:0]
-		for _, p := range []string{"/metrics", "/readyz", "/healthz"} {
-			resp, err := http.Get("http://" + addr + p)
-			if err != nil {
-				break
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			scraped = append(scraped, p+":\n"+string(b))
+	for _, p := range []string{"/metrics", "/readyz", "/healthz"} {
+		resp, err := scrape.Get("http://" + addr + p)
+		if err != nil {
+			t.Errorf("the daemon's server did not answer %s: %v", p, err)
+			continue
 		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		scraped = append(scraped, p+":\n"+string(b))
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()

@@ -178,16 +178,23 @@ func (b *bench) want(job string) bool {
 	return slices.Contains(strings.Split(b.o.jobs, ","), job)
 }
 
-// startSim serves n historical events (and rate new ones per second).
+// startSim serves n historical events (and rate new ones per second) on a
+// port the simulator binds itself and prints.
 func (b *bench) startSim(n int, rate float64) error {
-	addr := fmt.Sprintf("127.0.0.1:%d", benchkit.FreePort())
-	b.sim = exec.Command(b.bin["auditrelay"], "simulate", "--listen", addr, "--events", strconv.Itoa(n),
+	b.sim = exec.Command(b.bin["auditrelay"], "simulate", "--listen", "127.0.0.1:0", "--events", strconv.Itoa(n),
 		"--org-logs", "0", "--rate", fmt.Sprint(rate), "--span", "720h", "--seed", "1")
+	out := &benchkit.Output{}
+	b.sim.Stdout = out
 	if err := b.sim.Start(); err != nil {
 		return err
 	}
+	addr, err := benchkit.SimulatorAddr(out, 30*time.Second)
+	if err != nil {
+		b.stopSim()
+		return err
+	}
 	b.simBase = "http://" + addr + "/v1"
-	return benchkit.WaitTCP(addr, 30*time.Second)
+	return nil
 }
 
 func (b *bench) stopSim() {
@@ -506,40 +513,42 @@ func (b *bench) kafkaJob(transforms bool) func() (result, error) {
 // debug exporter that only counts.
 type collector struct {
 	cmd    *exec.Cmd
-	addr   string
-	stderr *lockedBuffer
+	addr   string // of the gRPC receiver
+	stderr *benchkit.Output
 }
 
 func (b *bench) startCollector() (*collector, error) {
 	if _, err := os.Stat(b.bin["otelcol"]); err != nil {
 		return nil, fmt.Errorf("no OpenTelemetry Collector at %s: run `bash test/e2e/build-collector.sh`", b.bin["otelcol"])
 	}
-	grpc, httpPort := benchkit.FreePort(), benchkit.FreePort()
-	cfg := fmt.Sprintf(`receivers:
+	// Port 0: the receiver binds free ports and logs them.
+	cfg := `receivers:
   otlp:
     protocols:
-      grpc: {endpoint: "127.0.0.1:%d"}
-      http: {endpoint: "127.0.0.1:%d"}
+      grpc: {endpoint: "127.0.0.1:0"}
+      http: {endpoint: "127.0.0.1:0"}
 exporters:
   debug: {verbosity: basic}
 service:
   telemetry: {metrics: {level: none}}
   pipelines:
     logs: {receivers: [otlp], exporters: [debug]}
-`, grpc, httpPort)
+`
 	p := filepath.Join(b.work, "otelcol.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	c := &collector{cmd: exec.Command(b.bin["otelcol"], "--config", "file:"+p), addr: fmt.Sprintf("127.0.0.1:%d", grpc), stderr: new(lockedBuffer)}
+	c := &collector{cmd: exec.Command(b.bin["otelcol"], "--config", "file:"+p), stderr: &benchkit.Output{}}
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if err := benchkit.WaitTCP(c.addr, 30*time.Second); err != nil {
+	grpc, _, err := benchkit.CollectorAddrs(c.stderr, 30*time.Second)
+	if err != nil {
 		c.stop()
-		return nil, fmt.Errorf("collector: %w\n%s", err, c.stderr.String())
+		return nil, err
 	}
+	c.addr = grpc
 	return c, nil
 }
 
