@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
@@ -181,18 +182,9 @@ func visibleSimEvents(t testing.TB, sim *openaisim.Server, n int) map[string]map
 	return out
 }
 
-// wantOTLPSeverity is the default severity table of the otlp sink, restated.
-func wantOTLPSeverity(typ string) int32 {
-	for _, suf := range []string{".failed", ".deleted", ".removed", ".archived", ".disabled", ".deactivated", ".unbound_from_resource"} {
-		if strings.HasSuffix(typ, suf) {
-			return 13
-		}
-	}
-	if strings.HasPrefix(typ, "tenant.session_revocation.") {
-		return 13
-	}
-	return 0 // INFO or INFO2: checked loosely
-}
+// otlpSeverity is the OTLP sink's scale, restated: the level of an event
+// type comes from the one severity table (schema/openai).
+var otlpSeverity = map[openai.Level]int32{openai.Info: 9, openai.Low: 10, openai.Medium: 13, openai.High: 14, openai.Critical: 17}
 
 const otlpConfig = `
 sources:
@@ -278,7 +270,7 @@ func TestOTLPCollector(t *testing.T) {
 				if r.name != typ || r.attrs["event.name"] != typ {
 					problems = append(problems, fmt.Sprintf("event name %q/%v, want %q", r.name, r.attrs["event.name"], typ))
 				}
-				if s := wantOTLPSeverity(typ); s != 0 && r.sevNum != s || s == 0 && (r.sevNum < 9 || r.sevNum > 12) {
+				if l := openai.Severity(nil, typ, false); r.sevNum != otlpSeverity[l] || r.sevText != string(l) {
 					problems = append(problems, fmt.Sprintf("severity %d %s for %s", r.sevNum, r.sevText, typ))
 				}
 				if actor, ok := ev["actor"].(map[string]any); ok && actor["type"] != r.attrs["openai.actor.type"] {
