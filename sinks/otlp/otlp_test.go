@@ -372,41 +372,117 @@ func TestHTTPErrors(t *testing.T) {
 
 // TestCollectorOutage stops the gRPC server mid-run: Consume fails
 // retryably while it is down and delivers everything once it is back.
-func TestCollectorOutage(t *testing.T) {
+// handoff owns one listening port for a test's whole life and hands each
+// connection to the server of the moment; between servers (an outage) it
+// closes them at once. A collector can so stop and come back on the same
+// address without the port being closed and bound again.
+type handoff struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	to   chan net.Conn // the current server's listener; nil while down
+	took chan struct{} // a connection reached a server
+}
+
+func newHandoff(t *testing.T) *handoff {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	h := &handoff{ln: ln, took: make(chan struct{}, 64)}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			to := h.to
+			h.mu.Unlock()
+			if to == nil {
+				conn.Close()
+				continue
+			}
+			to <- conn
+			select {
+			case h.took <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return h
+}
+
+// serve starts a collector's gRPC server on the port; stop ends it and
+// the outage begins.
+func (h *handoff) serve(c *collector) (stop func()) {
+	l := &chanListener{conns: make(chan net.Conn), done: make(chan struct{}), addr: h.ln.Addr()}
+	h.mu.Lock()
+	h.to = l.conns
+	h.mu.Unlock()
+	srv := serveGRPC(l, c)
+	return func() {
+		h.mu.Lock()
+		h.to = nil
+		h.mu.Unlock()
+		srv.Stop()
+	}
+}
+
+// chanListener is a net.Listener fed by a handoff.
+type chanListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	addr  net.Addr
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
+func (l *chanListener) Addr() net.Addr { return l.addr }
+
+func TestCollectorOutage(t *testing.T) {
+	h := newHandoff(t)
 	c := &collector{}
-	srv := serveGRPC(ln, c)
-	s := newSink(t, func(cfg *Config) { cfg.Endpoint = addr; cfg.Timeout = 2 * time.Second })
+	stop := h.serve(c)
+	s := newSink(t, func(cfg *Config) { cfg.Endpoint = h.ln.Addr().String(); cfg.Timeout = 2 * time.Second })
 	evs := manyEvents(t, 30)
 	if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs[:10]}); err != nil {
 		t.Fatal(err)
 	}
-	srv.Stop()
-	err = s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs[10:20]})
+	stop()
+	err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs[10:20]})
 	if got := httpbatchtest.Outcome(err); got != "retry" {
 		t.Fatalf("while down: outcome %q (%v), want retry", got, err)
 	}
-	ln2, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("relisten on %s: %v", addr, err)
+	for len(h.took) > 0 {
+		<-h.took
 	}
-	defer serveGRPC(ln2, c).Stop()
-	// The runner retries with backoff; do the same here.
+	defer h.serve(c)()
+	// The runner retries with backoff. Here a retry follows a connection
+	// reaching the collector again, or, while gRPC waits out its own
+	// reconnection backoff (it tried during the outage), a second.
 	for _, b := range [][]pipeline.Event{evs[10:20], evs[20:]} {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		for attempt := 0; ; attempt++ {
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: b})
 			if err == nil {
 				break
 			}
-			if pipeline.IsPermanent(err) || time.Now().After(deadline) {
-				t.Fatal(err)
+			if pipeline.IsPermanent(err) || attempt == 20 {
+				t.Fatalf("attempt %d: %v", attempt, err)
 			}
-			time.Sleep(50 * time.Millisecond)
+			select {
+			case <-h.took:
+			case <-time.After(time.Second):
+			}
 		}
 	}
 	if got := sorted(c.received()); got != ids(evs) {

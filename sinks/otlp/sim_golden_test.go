@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog"
+
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
@@ -44,10 +46,56 @@ func TestMappingGoldenSimulator(t *testing.T) {
 			if lr.EventName() != idx.Type || lr.Body().Map().Len() == 0 || lr.Timestamp().AsTime().Unix() != idx.EffectiveAt {
 				t.Errorf("record: name %q, body %d keys, time %v", lr.EventName(), lr.Body().Map().Len(), lr.Timestamp().AsTime())
 			}
+			if want, ok := simSeverity[idx.Type]; ok && (lr.SeverityNumber() != want.num || lr.SeverityText() != want.text) {
+				t.Errorf("severity %v %q, want %v %q", lr.SeverityNumber(), lr.SeverityText(), want.num, want.text)
+			}
+			checkSessionAttrs(t, raw, lr.Attributes().AsRaw())
 			golden(t, ld, " ", filepath.Join("testdata", "golden", "sim", idx.Type+".json"))
 		})
 	}
 	if len(seen) < 60 {
 		t.Errorf("only %d event types in 30000 simulator events", len(seen))
+	}
+}
+
+// simSeverity is read by hand off the table in schema/openai and the
+// sink's scale (README): one type of each level, and a type no rule names.
+var simSeverity = map[string]struct {
+	num  plog.SeverityNumber
+	text string
+}{
+	"login.succeeded":    {plog.SeverityNumberInfo, "info"},
+	"widget.frobnicated": {plog.SeverityNumberInfo, "info"},
+	"project.created":    {plog.SeverityNumberInfo2, "low"},
+	"rate_limit.deleted": {plog.SeverityNumberInfo2, "low"}, // rate_limit.* before *.deleted
+	"login.failed":       {plog.SeverityNumberWarn, "medium"},
+	"tunnel.deleted":     {plog.SeverityNumberWarn, "medium"},
+	"role.created":       {plog.SeverityNumberWarn2, "high"},
+	"scim.disabled":      {plog.SeverityNumberWarn2, "high"},
+}
+
+// checkSessionAttrs holds the attributes of a session actor to the event's
+// own fields, read here with encoding/json.
+func checkSessionAttrs(t *testing.T, raw []byte, attrs map[string]any) {
+	t.Helper()
+	var ev struct {
+		Actor struct {
+			Type    string
+			Session *struct {
+				User      struct{ ID, Email string }
+				IPAddress string `json:"ip_address"`
+				UserAgent string `json:"user_agent"`
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil || ev.Actor.Type != "session" || ev.Actor.Session == nil {
+		return
+	}
+	s := ev.Actor.Session
+	for k, want := range map[string]string{"user.id": s.User.ID, "user.email": s.User.Email,
+		"client.address": s.IPAddress, "user_agent.original": s.UserAgent, "openai.actor.type": "session"} {
+		if want != "" && attrs[k] != want {
+			t.Errorf("attribute %s = %v, want %q", k, attrs[k], want)
+		}
 	}
 }
