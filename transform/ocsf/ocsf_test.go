@@ -229,9 +229,38 @@ func TestGolden(t *testing.T) {
 		t.Run(orig, func(t *testing.T) {
 			c := DefaultConfig()
 			c.Original = orig
-			transformtest.Golden(t, filepath.Join("testdata", "corpus."+orig+".golden.jsonl"), transformtest.Lines(t, mapCorpus(t, c)))
+			evs := mapCorpus(t, c)
+			transformtest.Golden(t, filepath.Join("testdata", "corpus."+orig+".golden.jsonl"), transformtest.Lines(t, evs))
+			checkFailedLogin(t, evs)
 		})
 	}
+}
+
+// checkFailedLogin holds the corpus's failed sign-in (audit_log-024) to
+// what OCSF 1.3 asks, read by hand: Authentication (3002), Logon (1),
+// Failure (2) with the payload's error code, Grace as the user, the
+// session's address, AS number and coordinates as numbers.
+func checkFailedLogin(t *testing.T, evs []pipeline.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		var m map[string]any
+		if err := json.Unmarshal(ev.Raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if md, _ := m["metadata"].(map[string]any); md["uid"] != "audit_log-024_20250601" {
+			continue
+		}
+		user, _ := m["user"].(map[string]any)
+		src, _ := m["src_endpoint"].(map[string]any)
+		as, _ := src["autonomous_system"].(map[string]any)
+		got := fmt.Sprintln(m["class_uid"], m["activity_id"], m["type_uid"], m["status_id"], m["status_code"], m["severity_id"],
+			user["uid"], user["email_addr"], src["ip"], as["number"])
+		if want := "3002 1 300201 2 invalid_password 3 user-grace grace@acme.example 198.51.100.23 7922\n"; got != want {
+			t.Errorf("failed login maps to %s, want %s", got, want)
+		}
+		return
+	}
+	t.Error("audit_log-024_20250601 (login.failed) is not in the mapped corpus")
 }
 
 func TestValidate(t *testing.T) {
