@@ -117,58 +117,53 @@ func typed[C Config](typ string, cfg Config) (C, error) {
 	return c, nil
 }
 
-type sourceFactory[C Config] struct {
+// maker is a factory of components of type T: create gets the config as
+// its own type.
+type maker[C Config, T any] struct {
 	factory[C]
-	create func(Settings, C) (Source, error)
+	create func(Settings, C) (T, error)
 }
 
-func (f sourceFactory[C]) CreateSource(set Settings, cfg Config) (Source, error) {
+func (f maker[C, T]) make(set Settings, cfg Config) (T, error) {
 	c, err := typed[C](f.typ, cfg)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	return f.create(set, c)
+}
+
+type sourceFactory[C Config] struct{ maker[C, Source] }
+
+func (f sourceFactory[C]) CreateSource(set Settings, cfg Config) (Source, error) {
+	return f.make(set, cfg)
 }
 
 // NewSourceFactory returns a SourceFactory for type typ.
 func NewSourceFactory[C Config](typ string, def func() C, create func(Settings, C) (Source, error)) SourceFactory {
-	return sourceFactory[C]{factory[C]{KindSource, typ, def}, create}
+	return sourceFactory[C]{maker[C, Source]{factory[C]{KindSource, typ, def}, create}}
 }
 
-type transformFactory[C Config] struct {
-	factory[C]
-	create func(Settings, C) (Transform, error)
-}
+type transformFactory[C Config] struct{ maker[C, Transform] }
 
 func (f transformFactory[C]) CreateTransform(set Settings, cfg Config) (Transform, error) {
-	c, err := typed[C](f.typ, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return f.create(set, c)
+	return f.make(set, cfg)
 }
 
 // NewTransformFactory returns a TransformFactory for type typ.
 func NewTransformFactory[C Config](typ string, def func() C, create func(Settings, C) (Transform, error)) TransformFactory {
-	return transformFactory[C]{factory[C]{KindTransform, typ, def}, create}
+	return transformFactory[C]{maker[C, Transform]{factory[C]{KindTransform, typ, def}, create}}
 }
 
-type sinkFactory[C Config] struct {
-	factory[C]
-	create func(Settings, C) (Sink, error)
-}
+type sinkFactory[C Config] struct{ maker[C, Sink] }
 
 func (f sinkFactory[C]) CreateSink(set Settings, cfg Config) (Sink, error) {
-	c, err := typed[C](f.typ, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return f.create(set, c)
+	return f.make(set, cfg)
 }
 
 // NewSinkFactory returns a SinkFactory for type typ.
 func NewSinkFactory[C Config](typ string, def func() C, create func(Settings, C) (Sink, error)) SinkFactory {
-	return sinkFactory[C]{factory[C]{KindSink, typ, def}, create}
+	return sinkFactory[C]{maker[C, Sink]{factory[C]{KindSink, typ, def}, create}}
 }
 
 type storeFactory[C Config] struct {

@@ -79,13 +79,6 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		return Settings{Name: c.Name, Type: c.Type, BaseDir: spec.BaseDir, Telemetry: tel,
 			Logger: log.With(k.String(), c.Name)}
 	}
-	lookup := func(k Kind, c ComponentSpec) (Factory, error) {
-		f, ok := reg.Factory(k, c.Type)
-		if !ok {
-			return nil, fmt.Errorf("%s %q: unknown type %q", k, c.Name, c.Type)
-		}
-		return f, nil
-	}
 	if len(spec.Sources) == 0 {
 		return nil, errors.New("no sources configured")
 	}
@@ -93,69 +86,70 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		return nil, errors.New("no sinks configured")
 	}
 
-	if spec.DeadLetter != nil {
-		f, err := lookup(KindSink, *spec.DeadLetter)
+	if c := spec.DeadLetter; c != nil {
+		s, err := create(reg, KindSink, *c, settings, "dead_letter", SinkFactory.CreateSink)
 		if err != nil {
 			return nil, err
 		}
-		s, err := f.(SinkFactory).CreateSink(settings(KindSink, *spec.DeadLetter), spec.DeadLetter.Config)
-		if err != nil {
-			return nil, fmt.Errorf("dead_letter: %w", err)
-		}
-		p.deadLetter = &namedSink{spec.DeadLetter.Name, s}
-		p.engine.deadLetter = newSlot(spec.DeadLetter.Name, s, spec.DeadLetter.Retry)
+		p.deadLetter = &namedSink{c.Name, s}
+		p.engine.deadLetter = newSlot(c.Name, s, c.Retry)
 	}
 	sinkMap := map[string]Sink{}
 	for _, c := range spec.Sinks {
-		f, err := lookup(KindSink, c)
+		s, err := create(reg, KindSink, c, settings, fmt.Sprintf("sink %q", c.Name), SinkFactory.CreateSink)
 		if err != nil {
 			return nil, err
-		}
-		s, err := f.(SinkFactory).CreateSink(settings(KindSink, c), c.Config)
-		if err != nil {
-			return nil, fmt.Errorf("sink %q: %w", c.Name, err)
 		}
 		p.sinks = append(p.sinks, namedSink{c.Name, s})
 		sinkMap[c.Name] = s
 		p.engine.sinks = append(p.engine.sinks, newSlot(c.Name, s, c.Retry))
 	}
 	for _, c := range spec.Transforms {
-		f, err := lookup(KindTransform, c)
+		t, err := create(reg, KindTransform, c, settings, fmt.Sprintf("transform %q", c.Name), TransformFactory.CreateTransform)
 		if err != nil {
 			return nil, err
-		}
-		t, err := f.(TransformFactory).CreateTransform(settings(KindTransform, c), c.Config)
-		if err != nil {
-			return nil, fmt.Errorf("transform %q: %w", c.Name, err)
 		}
 		p.transforms = append(p.transforms, namedTransform{c.Name, t})
 	}
 	p.engine.transforms = p.transforms
-	f, err := lookup(KindStore, spec.Checkpoint)
-	if err != nil {
-		return nil, err
-	}
 	var names []string
 	for _, c := range spec.Sources {
 		names = append(names, c.Name)
 	}
-	p.store, err = f.(StoreFactory).CreateStore(settings(KindStore, spec.Checkpoint), spec.Checkpoint.Config, StoreHost{Sinks: sinkMap, Sources: names})
+	host := StoreHost{Sinks: sinkMap, Sources: names}
+	store, err := create(reg, KindStore, spec.Checkpoint, settings, "checkpoint",
+		func(f StoreFactory, set Settings, cfg Config) (CursorStore, error) {
+			return f.CreateStore(set, cfg, host)
+		})
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, err
 	}
-	p.engine.store = p.store
+	p.store, p.engine.store = store, store
 	for _, c := range spec.Sources {
-		f, err := lookup(KindSource, c)
+		s, err := create(reg, KindSource, c, settings, fmt.Sprintf("source %q", c.Name), SourceFactory.CreateSource)
 		if err != nil {
 			return nil, err
-		}
-		s, err := f.(SourceFactory).CreateSource(settings(KindSource, c), c.Config)
-		if err != nil {
-			return nil, fmt.Errorf("source %q: %w", c.Name, err)
 		}
 		p.sources = append(p.sources, namedSource{c.Name, s})
 	}
 	return p, nil
+}
+
+// create makes the component c of kind k with build, a method of its
+// factory such as SinkFactory.CreateSink, and settings(k, c). An error of
+// the factory is prefixed with where, the name of c's section.
+func create[F Factory, T any](reg *Registry, k Kind, c ComponentSpec, settings func(Kind, ComponentSpec) Settings,
+	where string, build func(F, Settings, Config) (T, error)) (T, error) {
+	var zero T
+	f, ok := reg.Factory(k, c.Type)
+	if !ok {
+		return zero, fmt.Errorf("%s %q: unknown type %q", k, c.Name, c.Type)
+	}
+	v, err := build(f.(F), settings(k, c), c.Config)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", where, err)
+	}
+	return v, nil
 }
 
 // RunOptions modify how Run behaves.

@@ -139,6 +139,15 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	// sinkFailing: the sink fails a batch with msg, and again d later.
+	sinkFailing := func(d time.Duration, msg string) func(tel *Telemetry, c *clock) {
+		return func(tel *Telemetry, c *clock) {
+			tel.Running()
+			tel.SinkBatch("archive", 1, 1, 0, errors.New(msg))
+			c.add(d)
+			tel.SinkBatch("archive", 1, 1, 0, errors.New(msg))
+		}
+	}
 	tests := []struct {
 		name      string
 		steps     func(tel *Telemetry, c *clock)
@@ -167,18 +176,8 @@ func TestHealth(t *testing.T) {
 			tel.SourceFailed("acme", errors.New("refused"), time.Second)
 			tel.WindowCommitted("acme", 1, time.Second, c.now())
 		}, true, ""},
-		{"sink failing shorter than threshold", func(tel *Telemetry, c *clock) {
-			tel.Running()
-			tel.SinkBatch("archive", 1, 1, 0, errors.New("down"))
-			c.add(30 * time.Second)
-			tel.SinkBatch("archive", 1, 1, 0, errors.New("down"))
-		}, true, ""},
-		{"sink failing past threshold", func(tel *Telemetry, c *clock) {
-			tel.Running()
-			tel.SinkBatch("archive", 1, 1, 0, errors.New("connection refused"))
-			c.add(61 * time.Second)
-			tel.SinkBatch("archive", 1, 1, 0, errors.New("connection refused"))
-		}, false, `sink "archive" has failed every batch`},
+		{"sink failing shorter than threshold", sinkFailing(30*time.Second, "down"), true, ""},
+		{"sink failing past threshold", sinkFailing(61*time.Second, "connection refused"), false, `sink "archive" has failed every batch`},
 		{"sink recovered", func(tel *Telemetry, c *clock) {
 			tel.Running()
 			tel.SinkBatch("archive", 1, 1, 0, errors.New("down"))

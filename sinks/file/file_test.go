@@ -37,14 +37,21 @@ func readLines(t *testing.T, path string) []string {
 	return out
 }
 
+// start returns a started jsonl sink writing to path with mode 0600.
+func start(t *testing.T, path string, fsync bool) *Sink {
+	t.Helper()
+	s := New(path, "jsonl", fsync, 0o600)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestWritesRawBytesAndAppends(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "audit.jsonl")
 	for round := range 2 {
-		s := New(path, "jsonl", true, 0o600)
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s := start(t, path, true)
 		if err := s.Consume(ctx, batch("a", "b")); err != nil {
 			t.Fatal(err)
 		}
@@ -77,10 +84,7 @@ func TestWritesRawBytesAndAppends(t *testing.T) {
 func TestConcurrentBatchesKeepLinesWhole(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	s := New(path, "jsonl", false, 0o600)
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := start(t, path, false)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -150,11 +154,7 @@ func TestStartTrimsTornLastLine(t *testing.T) {
 		if tc.before != "" {
 			os.WriteFile(path, []byte(tc.before), 0o600)
 		}
-		s := New(path, "jsonl", true, 0o600)
-		if err := s.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		s.Shutdown(context.Background())
+		start(t, path, true).Shutdown(context.Background())
 		got, _ := os.ReadFile(path)
 		if string(got) != tc.after {
 			t.Errorf("after Start on %q: %q, want %q", tc.before, got, tc.after)
@@ -167,10 +167,7 @@ func TestStartTrimsTornLastLine(t *testing.T) {
 func TestDurableAtCommit(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	s := New(path, "jsonl", true, 0o600)
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := start(t, path, true)
 	defer s.Shutdown(ctx)
 	if err := s.Consume(ctx, batch("a", "b")); err != nil {
 		t.Fatal(err)

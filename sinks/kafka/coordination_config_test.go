@@ -1,9 +1,10 @@
 package kafka
 
 import (
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditrelay/auditrelay/sinks/httpbatch/httpbatchtest"
 )
 
 func TestCoordinationConfigValidate(t *testing.T) {
@@ -24,21 +25,7 @@ func TestCoordinationConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultCoordinationConfig()
 			tt.mutate(c)
-			err := c.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want errors naming %v", tt.want)
-			}
-			for _, k := range tt.want {
-				if !strings.Contains(err.Error(), k) {
-					t.Errorf("Validate() = %v, want it to name %q", err, k)
-				}
-			}
+			httpbatchtest.NamesKeys(t, c.Validate(), tt.want)
 		})
 	}
 }

@@ -71,20 +71,27 @@ func (t *TxnSink) txnFor(source string) (*txnProducer, error) {
 	return tp, nil
 }
 
-// initTxn loads the producer id of source's transactional producer, which
-// fences any other instance using the same transactional id and aborts the
-// transaction it left open.
-func (t *TxnSink) initTxn(ctx context.Context, source string) error {
+// locked runs f with the producer of source (see txnFor), its mu held.
+func (t *TxnSink) locked(source string, f func(tp *txnProducer) error) error {
 	tp, err := t.txnFor(source)
 	if err != nil {
 		return err
 	}
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
-	if _, _, err := tp.cl.ProducerID(ctx); err != nil {
-		return t.txnFail(ctx, tp, fmt.Errorf("initializing transactional id %s: %w", quote(tp.id), err))
-	}
-	return nil
+	return f(tp)
+}
+
+// initTxn loads the producer id of source's transactional producer, which
+// fences any other instance using the same transactional id and aborts the
+// transaction it left open.
+func (t *TxnSink) initTxn(ctx context.Context, source string) error {
+	return t.locked(source, func(tp *txnProducer) error {
+		if _, _, err := tp.cl.ProducerID(ctx); err != nil {
+			return t.txnFail(ctx, tp, fmt.Errorf("initializing transactional id %s: %w", quote(tp.id), err))
+		}
+		return nil
+	})
 }
 
 // Consume produces b's records inside the open transaction of b.Source,
@@ -98,29 +105,25 @@ func (t *TxnSink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if err != nil {
 		return err
 	}
-	tp, err := t.txnFor(b.Source)
-	if err != nil {
-		return err
-	}
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	if err := t.begin(ctx, tp); err != nil {
-		return err
-	}
-	if len(recs) > 0 {
-		errs := s.produce(ctx, tp.cl, recs)
-		var refused []pipeline.Rejection
-		if err := s.classify(ctx, b, recs, errs, &refused); err != nil {
-			return t.txnFail(ctx, tp, err)
+	return t.locked(b.Source, func(tp *txnProducer) error {
+		if err := t.begin(ctx, tp); err != nil {
+			return err
 		}
-		if len(refused) > 0 {
-			// The transaction holds failed records and must be aborted;
-			// the engine sends the window again without the refused ones.
-			err := t.txnFail(ctx, tp, errors.New("records refused by the brokers"))
-			return errors.Join(s.rejection(append(rejected, refused...)), err)
+		if len(recs) > 0 {
+			errs := s.produce(ctx, tp.cl, recs)
+			var refused []pipeline.Rejection
+			if err := s.classify(ctx, b, recs, errs, &refused); err != nil {
+				return t.txnFail(ctx, tp, err)
+			}
+			if len(refused) > 0 {
+				// The transaction holds failed records and must be aborted;
+				// the engine sends the window again without the refused ones.
+				err := t.txnFail(ctx, tp, errors.New("records refused by the brokers"))
+				return errors.Join(s.rejection(append(rejected, refused...)), err)
+			}
 		}
-	}
-	return s.rejection(rejected)
+		return s.rejection(rejected)
+	})
 }
 
 // begin makes sure a transaction is open. tp.mu is held.
@@ -142,27 +145,17 @@ func (t *TxnSink) begin(ctx context.Context, tp *txnProducer) error {
 // which Consume already waited for: the commit itself happens when the
 // store saves the window's cursor in the same transaction.
 func (t *TxnSink) CommitWindow(ctx context.Context, source string, _ []byte) error {
-	tp, err := t.txnFor(source)
-	if err != nil {
-		return err
-	}
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return tp.fatal
+	return t.locked(source, func(tp *txnProducer) error { return tp.fatal })
 }
 
 // AbortWindow aborts the open transaction of source, if any.
 func (t *TxnSink) AbortWindow(ctx context.Context, source string) error {
-	tp, err := t.txnFor(source)
-	if err != nil {
-		return err
-	}
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	if !tp.inTxn || tp.fatal != nil {
-		return nil
-	}
-	return t.txnAbort(ctx, tp)
+	return t.locked(source, func(tp *txnProducer) error {
+		if !tp.inTxn || tp.fatal != nil {
+			return nil
+		}
+		return t.txnAbort(ctx, tp)
+	})
 }
 
 // commitCursor writes rec (the cursor of source) into the source's
@@ -170,29 +163,25 @@ func (t *TxnSink) AbortWindow(ctx context.Context, source string) error {
 // When the commit fails the transaction is aborted and the error is a
 // *pipeline.RedeliverError: the window's records are gone with it.
 func (t *TxnSink) commitCursor(ctx context.Context, source string, rec *kgo.Record) error {
-	tp, err := t.txnFor(source)
-	if err != nil {
-		return err
-	}
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	if err := t.begin(ctx, tp); err != nil {
-		return t.redeliver(err)
-	}
-	if err := tp.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		return t.redeliver(t.txnFail(ctx, tp, fmt.Errorf("writing cursor to %q: %w", rec.Topic, err)))
-	}
-	if t.crashBeforeCommit != nil && t.crashBeforeCommit(source) {
-		return errCrashed
-	}
-	if err := tp.cl.Flush(ctx); err != nil {
-		return t.redeliver(t.txnFail(ctx, tp, fmt.Errorf("flushing: %w", err)))
-	}
-	if err := tp.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return t.redeliver(t.txnFail(ctx, tp, fmt.Errorf("committing: %w", err)))
-	}
-	tp.inTxn = false
-	return nil
+	return t.locked(source, func(tp *txnProducer) error {
+		if err := t.begin(ctx, tp); err != nil {
+			return t.redeliver(err)
+		}
+		if err := tp.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			return t.redeliver(t.txnFail(ctx, tp, fmt.Errorf("writing cursor to %q: %w", rec.Topic, err)))
+		}
+		if t.crashBeforeCommit != nil && t.crashBeforeCommit(source) {
+			return errCrashed
+		}
+		if err := tp.cl.Flush(ctx); err != nil {
+			return t.redeliver(t.txnFail(ctx, tp, fmt.Errorf("flushing: %w", err)))
+		}
+		if err := tp.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			return t.redeliver(t.txnFail(ctx, tp, fmt.Errorf("committing: %w", err)))
+		}
+		tp.inTxn = false
+		return nil
+	})
 }
 
 // redeliver marks a retryable commit failure as one that lost the window.

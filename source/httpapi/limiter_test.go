@@ -223,51 +223,56 @@ func countIn(ts []time.Duration, from, to time.Duration) int {
 	return n
 }
 
-func TestLimiterGrowsToMaxWithoutLimit(t *testing.T) {
-	for seed := uint64(1); seed <= 5; seed++ {
+// forSeeds runs test for the seeds 1 to n, each in a subtest "seed<n>" and
+// a synctest bubble, against a fake API with a median latency of 250 ms.
+func forSeeds(t *testing.T, n uint64, test func(t *testing.T, api *fakeAPI)) {
+	for seed := uint64(1); seed <= n; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				api := newFakeAPI(seed, 250*time.Millisecond)
-				l := NewLimiter(LimiterConfig{})
-				if got := l.Limit(); got != defaultInitialConcurrency {
-					t.Fatalf("initial Limit() = %d, want %d", got, defaultInitialConcurrency)
-				}
-				stop := make(chan struct{})
-				samples := sampleLimit(l, stop)
-				runWorkers(32, until(api.start, 60*time.Second), fetchVia(t, l, api))
-				close(stop)
-				s := samples()
-
-				reached := -1
-				for i, v := range s {
-					if v == 16 {
-						reached = i
-						break
-					}
-				}
-				if reached < 0 {
-					t.Fatalf("Limit() never reached 16; samples %v", s[:min(len(s), 50)])
-				}
-				converge := time.Duration(reached+1) * 100 * time.Millisecond
-				low, minAfter := 0, 16
-				for _, v := range s[reached:] {
-					if v < 16 {
-						low++
-					}
-					minAfter = min(minAfter, v)
-				}
-				share := float64(low) / float64(len(s)-reached)
-				t.Logf("reached 16 after %v; after that below 16 in %.1f%% of samples, min %d; %d requests (%.1f/s)",
-					converge, 100*share, minAfter, len(api.sent), float64(len(api.sent))/60)
-				if converge > 4*time.Second {
-					t.Errorf("took %v to reach 16, want at most 4s", converge)
-				}
-				if share > 0.02 || minAfter < 14 {
-					t.Errorf("the latency tail made the limit drop: below 16 in %.1f%% of samples, min %d", 100*share, minAfter)
-				}
-			})
+			synctest.Test(t, func(t *testing.T) { test(t, newFakeAPI(seed, 250*time.Millisecond)) })
 		})
 	}
+}
+
+func TestLimiterGrowsToMaxWithoutLimit(t *testing.T) {
+	forSeeds(t, 5, func(t *testing.T, api *fakeAPI) {
+		l := NewLimiter(LimiterConfig{})
+		if got := l.Limit(); got != defaultInitialConcurrency {
+			t.Fatalf("initial Limit() = %d, want %d", got, defaultInitialConcurrency)
+		}
+		stop := make(chan struct{})
+		samples := sampleLimit(l, stop)
+		runWorkers(32, until(api.start, 60*time.Second), fetchVia(t, l, api))
+		close(stop)
+		s := samples()
+
+		reached := -1
+		for i, v := range s {
+			if v == 16 {
+				reached = i
+				break
+			}
+		}
+		if reached < 0 {
+			t.Fatalf("Limit() never reached 16; samples %v", s[:min(len(s), 50)])
+		}
+		converge := time.Duration(reached+1) * 100 * time.Millisecond
+		low, minAfter := 0, 16
+		for _, v := range s[reached:] {
+			if v < 16 {
+				low++
+			}
+			minAfter = min(minAfter, v)
+		}
+		share := float64(low) / float64(len(s)-reached)
+		t.Logf("reached 16 after %v; after that below 16 in %.1f%% of samples, min %d; %d requests (%.1f/s)",
+			converge, 100*share, minAfter, len(api.sent), float64(len(api.sent))/60)
+		if converge > 4*time.Second {
+			t.Errorf("took %v to reach 16, want at most 4s", converge)
+		}
+		if share > 0.02 || minAfter < 14 {
+			t.Errorf("the latency tail made the limit drop: below 16 in %.1f%% of samples, min %d", 100*share, minAfter)
+		}
+	})
 }
 
 func TestLimiterShrinksOnQueueing(t *testing.T) {
@@ -275,48 +280,43 @@ func TestLimiterShrinksOnQueueing(t *testing.T) {
 	// in flight, more concurrency only adds latency. Plain Gradient2 lets
 	// its long-term latency follow the queue and ratchets up to
 	// MaxConcurrency (64 here, at 8 x the latency).
-	for seed := uint64(1); seed <= 3; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				api := newFakeAPI(seed, 250*time.Millisecond)
-				l := NewLimiter(LimiterConfig{MaxConcurrency: 64})
-				server := make(chan struct{}, 8)
-				stop := make(chan struct{})
-				samples := sampleLimit(l, stop)
-				runWorkers(64, until(api.start, 60*time.Second), func() (int, http.Header) {
-					done, err := l.Acquire(context.Background())
-					if err != nil {
-						t.Error(err)
-						return http.StatusOK, nil
-					}
-					start := time.Now()
-					server <- struct{}{}
-					status, h, lat := api.arrive()
-					time.Sleep(lat)
-					<-server
-					done(Outcome{Status: status, Latency: time.Since(start), Header: h})
-					return status, h
-				})
-				close(stop)
-				s := samples()[100:600] // 10 s to 60 s
-				sum, most := 0, 0
-				for _, v := range s {
-					sum += v
-					most = max(most, v)
-				}
-				mean := float64(sum) / float64(len(s))
-				rate := float64(countIn(api.okAt, 10*time.Second, 60*time.Second)) / 50
-				capacity := 8 / (0.25 * math.Exp(tailSigma*tailSigma/2)) // 8 / mean latency
-				t.Logf("Limit() from 10 s: mean %.1f, max %d; %.1f pages/s (the server's capacity %.1f/s)", mean, most, rate, capacity)
-				if mean > 28 || most > 40 {
-					t.Errorf("Limit() mean %.1f, max %d: the limit ran away from a server that queues beyond 8", mean, most)
-				}
-				if rate < 0.9*capacity {
-					t.Errorf("%.1f pages/s, want at least 90%% of the server's %.1f/s", rate, capacity)
-				}
-			})
+	forSeeds(t, 3, func(t *testing.T, api *fakeAPI) {
+		l := NewLimiter(LimiterConfig{MaxConcurrency: 64})
+		server := make(chan struct{}, 8)
+		stop := make(chan struct{})
+		samples := sampleLimit(l, stop)
+		runWorkers(64, until(api.start, 60*time.Second), func() (int, http.Header) {
+			done, err := l.Acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+				return http.StatusOK, nil
+			}
+			start := time.Now()
+			server <- struct{}{}
+			status, h, lat := api.arrive()
+			time.Sleep(lat)
+			<-server
+			done(Outcome{Status: status, Latency: time.Since(start), Header: h})
+			return status, h
 		})
-	}
+		close(stop)
+		s := samples()[100:600] // 10 s to 60 s
+		sum, most := 0, 0
+		for _, v := range s {
+			sum += v
+			most = max(most, v)
+		}
+		mean := float64(sum) / float64(len(s))
+		rate := float64(countIn(api.okAt, 10*time.Second, 60*time.Second)) / 50
+		capacity := 8 / (0.25 * math.Exp(tailSigma*tailSigma/2)) // 8 / mean latency
+		t.Logf("Limit() from 10 s: mean %.1f, max %d; %.1f pages/s (the server's capacity %.1f/s)", mean, most, rate, capacity)
+		if mean > 28 || most > 40 {
+			t.Errorf("Limit() mean %.1f, max %d: the limit ran away from a server that queues beyond 8", mean, most)
+		}
+		if rate < 0.9*capacity {
+			t.Errorf("%.1f pages/s, want at least 90%% of the server's %.1f/s", rate, capacity)
+		}
+	})
 }
 
 func TestLimiterFollowsSlowerAPI(t *testing.T) {
@@ -360,111 +360,98 @@ func TestLimiterFollowsSlowerAPI(t *testing.T) {
 }
 
 func TestLimiterFindsUnpublishedRateLimit(t *testing.T) {
-	for seed := uint64(1); seed <= 5; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				api := newFakeAPI(seed, 250*time.Millisecond)
-				api.rateAt = func(time.Duration) float64 { return 20 }
-				l := NewLimiter(LimiterConfig{})
-				var left atomic.Int64
-				left.Store(300)
-				stop := make(chan struct{})
-				samples := sampleLimit(l, stop)
-				runWorkers(8, func() bool { return left.Add(-1) >= 0 }, fetchVia(t, l, api))
-				took := time.Since(api.start)
-				close(stop)
-				st := l.Snapshot()
-				// Paced at about 20/s with ~0.3 s mean latency, 6 run at
-				// once: the limit offered to a planner stays near that
-				// (1.5 x 6 + 2), not at MaxConcurrency.
-				s := samples()
-				sum := 0
-				steady := s[50 : len(s)-10] // from 5 s to the last second
-				for _, v := range steady {
-					sum += v
-				}
-				meanLimit := float64(sum) / float64(len(steady))
-				share := float64(api.refused) / float64(len(api.sent))
-				t.Logf("300 pages in %v (%.1f/s, bound %v); %d of %d requests refused (%.1f%%); mean Limit() %.1f; end: %+v",
-					took.Round(time.Millisecond), 300/took.Seconds(), 18750*time.Millisecond,
-					api.refused, len(api.sent), 100*share, meanLimit, st)
-				if len(api.okAt) != 300 {
-					t.Fatalf("%d accepted, want 300", len(api.okAt))
-				}
-				if took > 18750*time.Millisecond {
-					t.Errorf("took %v, want at most 1.25 x 15s", took)
-				}
-				if share > 0.05 {
-					t.Errorf("429 share %.1f%%, want at most 5%%", 100*share)
-				}
-				if st.Throttled != int64(api.refused) {
-					t.Errorf("Snapshot().Throttled = %d, the API refused %d", st.Throttled, api.refused)
-				}
-				if meanLimit > 13.5 {
-					t.Errorf("mean Limit() %.1f while paced, want near 1.5 x rate x latency + 2 = 11", meanLimit)
-				}
-			})
-		})
-	}
+	forSeeds(t, 5, func(t *testing.T, api *fakeAPI) {
+		api.rateAt = func(time.Duration) float64 { return 20 }
+		l := NewLimiter(LimiterConfig{})
+		var left atomic.Int64
+		left.Store(300)
+		stop := make(chan struct{})
+		samples := sampleLimit(l, stop)
+		runWorkers(8, func() bool { return left.Add(-1) >= 0 }, fetchVia(t, l, api))
+		took := time.Since(api.start)
+		close(stop)
+		st := l.Snapshot()
+		// Paced at about 20/s with ~0.3 s mean latency, 6 run at
+		// once: the limit offered to a planner stays near that
+		// (1.5 x 6 + 2), not at MaxConcurrency.
+		s := samples()
+		sum := 0
+		steady := s[50 : len(s)-10] // from 5 s to the last second
+		for _, v := range steady {
+			sum += v
+		}
+		meanLimit := float64(sum) / float64(len(steady))
+		share := float64(api.refused) / float64(len(api.sent))
+		t.Logf("300 pages in %v (%.1f/s, bound %v); %d of %d requests refused (%.1f%%); mean Limit() %.1f; end: %+v",
+			took.Round(time.Millisecond), 300/took.Seconds(), 18750*time.Millisecond,
+			api.refused, len(api.sent), 100*share, meanLimit, st)
+		if len(api.okAt) != 300 {
+			t.Fatalf("%d accepted, want 300", len(api.okAt))
+		}
+		if took > 18750*time.Millisecond {
+			t.Errorf("took %v, want at most 1.25 x 15s", took)
+		}
+		if share > 0.05 {
+			t.Errorf("429 share %.1f%%, want at most 5%%", 100*share)
+		}
+		if st.Throttled != int64(api.refused) {
+			t.Errorf("Snapshot().Throttled = %d, the API refused %d", st.Throttled, api.refused)
+		}
+		if meanLimit > 13.5 {
+			t.Errorf("mean Limit() %.1f while paced, want near 1.5 x rate x latency + 2 = 11", meanLimit)
+		}
+	})
 }
 
 func TestLimiterFollowsChangingLimit(t *testing.T) {
-	for seed := uint64(1); seed <= 5; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				api := newFakeAPI(seed, 250*time.Millisecond)
-				api.rateAt = func(el time.Duration) float64 {
-					if el >= 20*time.Second && el < 40*time.Second {
-						return 10
-					}
-					return 20
-				}
-				l := NewLimiter(LimiterConfig{})
-				runWorkers(10, until(api.start, 60*time.Second), fetchTransport(t, l, api))
-				share := float64(api.refused) / float64(len(api.sent))
-				for _, p := range []struct {
-					end  time.Duration
-					want float64
-				}{{20 * time.Second, 20}, {40 * time.Second, 10}, {60 * time.Second, 20}} {
-					got := float64(countIn(api.okAt, p.end-10*time.Second, p.end)) / 10
-					t.Logf("phase ending at %v, limit %.0f/s: accepted %.1f/s in its last 10 s", p.end, p.want, got)
-					if math.Abs(got-p.want) > 0.15*p.want {
-						t.Errorf("phase ending at %v: accepted %.1f/s, want within 15%% of %.0f/s", p.end, got, p.want)
-					}
-				}
-				t.Logf("%d of %d requests refused (%.1f%%)", api.refused, len(api.sent), 100*share)
-				if share > 0.05 {
-					t.Errorf("429 share %.1f%%, want at most 5%%", 100*share)
-				}
-			})
-		})
-	}
+	forSeeds(t, 5, func(t *testing.T, api *fakeAPI) {
+		api.rateAt = func(el time.Duration) float64 {
+			if el >= 20*time.Second && el < 40*time.Second {
+				return 10
+			}
+			return 20
+		}
+		l := NewLimiter(LimiterConfig{})
+		runWorkers(10, until(api.start, 60*time.Second), fetchTransport(t, l, api))
+		share := float64(api.refused) / float64(len(api.sent))
+		for _, p := range []struct {
+			end  time.Duration
+			want float64
+		}{{20 * time.Second, 20}, {40 * time.Second, 10}, {60 * time.Second, 20}} {
+			got := float64(countIn(api.okAt, p.end-10*time.Second, p.end)) / 10
+			t.Logf("phase ending at %v, limit %.0f/s: accepted %.1f/s in its last 10 s", p.end, p.want, got)
+			if math.Abs(got-p.want) > 0.15*p.want {
+				t.Errorf("phase ending at %v: accepted %.1f/s, want within 15%% of %.0f/s", p.end, got, p.want)
+			}
+		}
+		t.Logf("%d of %d requests refused (%.1f%%)", api.refused, len(api.sent), 100*share)
+		if share > 0.05 {
+			t.Errorf("429 share %.1f%%, want at most 5%%", 100*share)
+		}
+	})
 }
 
 func TestLimiterHeadersAvoid429(t *testing.T) {
 	for _, style := range []string{"openai", "anthropic"} {
-		for seed := uint64(1); seed <= 3; seed++ {
-			t.Run(fmt.Sprint(style, "/seed", seed), func(t *testing.T) {
-				synctest.Test(t, func(t *testing.T) {
-					api := newFakeAPI(seed, 250*time.Millisecond)
-					api.headers = style
-					api.rateAt = func(time.Duration) float64 { return 10 } // 600 per minute
-					api.burst = func(r float64) float64 { return 60 * r }
-					l := NewLimiter(LimiterConfig{})
-					runWorkers(16, until(api.start, 2*time.Minute), fetchTransport(t, l, api))
-					total := countIn(api.okAt, 0, 2*time.Minute)
-					last := countIn(api.okAt, time.Minute, 2*time.Minute)
-					t.Logf("accepted %d in 2 min (%d in the second minute, the limit allows 600), %d refused; end: %+v",
-						total, last, api.refused, l.Snapshot())
-					if api.refused > 1 {
-						t.Errorf("%d requests refused, want at most 1", api.refused)
-					}
-					if total < 1080 || last < 540 {
-						t.Errorf("accepted %d in 2 min and %d in the second, want at least 90%% of the limit", total, last)
-					}
-				})
+		t.Run(style, func(t *testing.T) {
+			forSeeds(t, 3, func(t *testing.T, api *fakeAPI) {
+				api.headers = style
+				api.rateAt = func(time.Duration) float64 { return 10 } // 600 per minute
+				api.burst = func(r float64) float64 { return 60 * r }
+				l := NewLimiter(LimiterConfig{})
+				runWorkers(16, until(api.start, 2*time.Minute), fetchTransport(t, l, api))
+				total := countIn(api.okAt, 0, 2*time.Minute)
+				last := countIn(api.okAt, time.Minute, 2*time.Minute)
+				t.Logf("accepted %d in 2 min (%d in the second minute, the limit allows 600), %d refused; end: %+v",
+					total, last, api.refused, l.Snapshot())
+				if api.refused > 1 {
+					t.Errorf("%d requests refused, want at most 1", api.refused)
+				}
+				if total < 1080 || last < 540 {
+					t.Errorf("accepted %d in 2 min and %d in the second, want at least 90%% of the limit", total, last)
+				}
 			})
-		}
+		})
 	}
 }
 

@@ -3,13 +3,13 @@ package ecs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/transform/internal/decoded"
+	"github.com/auditrelay/auditrelay/transform/internal/mapping"
 )
 
 // Version is the ECS version the output follows.
@@ -32,24 +32,7 @@ func (*Mapper) Shutdown(context.Context) error { return nil }
 // Process maps every event of b in place. It does not block and ignores
 // ctx. An event that is not a JSON object fails the batch permanently.
 func (m *Mapper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
-	for i := range b.Events {
-		e := &b.Events[i]
-		if e.Schema == "ecs" {
-			continue
-		}
-		in, err := e.Object()
-		if err == nil {
-			// schema/openai reads the bytes: bring them up to date with
-			// what an earlier transform changed in the decoded object.
-			err = e.Finalize()
-		}
-		if err != nil {
-			return b, pipeline.Permanent(fmt.Errorf("ecs: event %s: %w", e.ID, err))
-		}
-		e.SetObject(m.Map(e.Raw, in, e.Schema))
-		e.Schema = "ecs"
-	}
-	return b, nil
+	return mapping.Batch(b, "ecs", m.Map)
 }
 
 // Map returns the ECS document for an event of schema: raw is its JSON, in
@@ -57,13 +40,8 @@ func (m *Mapper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, e
 // used afterwards). schema/openai says who the actor is, the project and
 // the payload's id and error; in gives the rest.
 func (m *Mapper) Map(raw []byte, in map[string]any, schema string) map[string]any {
-	typ, ts := decoded.Str(in, "type"), decoded.Num(in, "effective_at")
-	f := openai.Read(raw, typ)
-	requestLog := openai.IsRequestLog(schema) || f.LooksLikeRequestLog()
-	failed := strings.HasSuffix(typ, ".failed")
-	if requestLog {
-		typ, ts, failed = decoded.Str(in, "event"), decoded.Num(in, "created_at"), f.Failed()
-	}
+	h := mapping.Read(raw, in, schema)
+	typ, ts, f, requestLog, failed := h.Type, h.Time, h.Fields, h.RequestLog, h.Failed
 	ar := decoded.Obj(in, "auditrelay")
 	cat, kinds := classify(typ, requestLog)
 	ev := map[string]any{"kind": "event", "action": typ, "category": cat, "type": kinds, "outcome": "success",
@@ -221,20 +199,11 @@ func classify(typ string, requestLog bool) ([]any, []any) {
 		return []any{"iam"}, []any{"group", change}
 	case strings.HasPrefix(t, "role."):
 		return []any{"iam"}, []any{"admin", change}
-	case hasPrefix(t, "api_key.", "service_account.", "certificate", "ip_allowlist.", "scim.", "external_key.",
+	case mapping.HasPrefix(t, "api_key.", "service_account.", "certificate", "ip_allowlist.", "scim.", "external_key.",
 		"workload_identity_provider", "tenant.admin_api_key.", "tenant.sso_connection.", "tenant.policy.", "checkpoint.permission."):
 		return []any{"iam", "configuration"}, []any{change}
 	case requestLog && !strings.HasPrefix(typ, "organization."):
 		return []any{"web"}, []any{"access"}
 	}
 	return []any{"configuration"}, []any{change}
-}
-
-func hasPrefix(s string, ps ...string) bool {
-	for _, p := range ps {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }

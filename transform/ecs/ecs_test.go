@@ -2,13 +2,13 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/processtest"
 	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
 
@@ -85,43 +85,6 @@ func TestGolden(t *testing.T) {
 	transformtest.Golden(t, filepath.Join("testdata", "corpus.golden.jsonl"), transformtest.Lines(t, mapCorpus(t)))
 }
 
-func FuzzECS(f *testing.F) {
-	for _, e := range transformtest.Corpus(f) {
-		f.Add(e.Raw, e.Schema == "openai.organization_log")
-	}
-	m := New(DefaultConfig())
-	f.Fuzz(func(t *testing.T, raw []byte, reqLog bool) {
-		ev := pipeline.Event{Raw: raw, Schema: "openai.audit_log"}
-		if reqLog {
-			ev.Schema = "openai.organization_log"
-		}
-		b, err := m.Process(context.Background(), pipeline.Batch{Events: []pipeline.Event{ev}})
-		if err != nil {
-			return
-		}
-		if err := b.Events[0].Finalize(); err != nil {
-			t.Fatal(err)
-		}
-		if !json.Valid(b.Events[0].Raw) {
-			t.Fatalf("invalid JSON: %s", b.Events[0].Raw)
-		}
-	})
-}
+func FuzzECS(f *testing.F) { processtest.FuzzMapping(f, New(DefaultConfig())) }
 
-func BenchmarkECS(b *testing.B) {
-	corpus := transformtest.Corpus(b)
-	m := New(DefaultConfig())
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		evs := transformtest.Clone(corpus)
-		for i := range evs {
-			_, _ = evs[i].Object()
-		}
-		b.StartTimer()
-		if _, err := m.Process(context.Background(), pipeline.Batch{Events: evs}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/event")
-}
+func BenchmarkECS(b *testing.B) { processtest.BenchmarkCorpus(b, New(DefaultConfig())) }

@@ -280,6 +280,18 @@ func lookup[V any](r *resolver, m map[string]V, id string) any {
 	return v
 }
 
+// target returns the entry of id, the object an event of type typ is
+// about, in m, or nil. A deleted object is gone from the directory: not a
+// miss.
+func target[V any](r *resolver, typ string, m map[string]V, id string) any {
+	miss := resolver{d: r.d, ok: true}
+	t := lookup(&miss, m, id)
+	if !miss.ok && !strings.HasSuffix(typ, ".deleted") {
+		r.ok = false
+	}
+	return t
+}
+
 func (r *resolver) auditLog(typ string, f openai.Fields, a *annotation) {
 	act := f.Actor()
 	switch act.Kind {
@@ -300,25 +312,16 @@ func (r *resolver) auditLog(typ string, f openai.Fields, a *annotation) {
 	if id == "" {
 		return
 	}
-	var t any
-	miss := resolver{d: r.d, ok: true}
 	switch {
 	case strings.HasPrefix(typ, "user."):
-		t = lookup(&miss, r.d.users, id)
+		a.Target = target(r, typ, r.d.users, id)
 	case strings.HasPrefix(typ, "api_key."):
-		t = lookup(&miss, r.d.keys, id)
+		a.Target = target(r, typ, r.d.keys, id)
 	case strings.HasPrefix(typ, "project."):
-		t = lookup(&miss, r.d.projects, id)
+		a.Target = target(r, typ, r.d.projects, id)
 	case strings.HasPrefix(typ, "service_account."):
-		t = lookup(&miss, r.d.accounts, id)
-	default:
-		return
+		a.Target = target(r, typ, r.d.accounts, id)
 	}
-	// A deleted object is gone from the directory: not a miss.
-	if !miss.ok && !strings.HasSuffix(typ, ".deleted") {
-		r.ok = false
-	}
-	a.Target = t
 }
 
 func (r *resolver) requestLog(typ string, f openai.Fields, a *annotation) {
@@ -330,10 +333,6 @@ func (r *resolver) requestLog(typ string, f openai.Fields, a *annotation) {
 		a.APIKey = lookup(r, r.d.keys, act.RequestID)
 	}
 	if kind, id := f.Target(); kind == "user" {
-		miss := resolver{d: r.d, ok: true}
-		a.Target = lookup(&miss, r.d.users, id)
-		if !miss.ok && !strings.HasSuffix(typ, ".deleted") {
-			r.ok = false
-		}
+		a.Target = target(r, typ, r.d.users, id)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/transform/ecs"
+	"github.com/auditrelay/auditrelay/transform/internal/processtest"
 	"github.com/auditrelay/auditrelay/transform/ocsf"
 	"github.com/auditrelay/auditrelay/transform/redact"
 	"github.com/auditrelay/auditrelay/transform/transformtest"
@@ -318,16 +319,7 @@ func FuzzEnrich(f *testing.F) {
 	e.dir.Store(&directory{loadedAt: now, users: map[string]user{}, projects: map[string]project{}, keys: map[string]key{}, accounts: map[string]account{}})
 	f.Fuzz(func(t *testing.T, raw []byte, typ string) {
 		checkSamePaths(t, e, pipeline.Event{Raw: append([]byte(nil), raw...), Type: typ})
-		b, err := e.Process(context.Background(), pipeline.Batch{Events: []pipeline.Event{{Raw: raw, Type: typ}}})
-		if err != nil {
-			return
-		}
-		if err := b.Events[0].Finalize(); err != nil {
-			t.Fatal(err)
-		}
-		if !json.Valid(b.Events[0].Raw) {
-			t.Fatalf("invalid JSON: %s", b.Events[0].Raw)
-		}
+		processtest.ValidJSON(t, e, pipeline.Event{Raw: raw, Type: typ})
 	})
 }
 

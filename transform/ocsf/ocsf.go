@@ -3,12 +3,12 @@ package ocsf
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/transform/internal/decoded"
+	"github.com/auditrelay/auditrelay/transform/internal/mapping"
 )
 
 // Version is the OCSF version the output follows.
@@ -48,45 +48,19 @@ func (*Mapper) Shutdown(context.Context) error { return nil }
 // Process maps every event of b in place. It does not block and ignores
 // ctx. An event that is not a JSON object fails the batch permanently.
 func (m *Mapper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, error) {
-	for i := range b.Events {
-		if err := m.Event(&b.Events[i]); err != nil {
-			return b, pipeline.Permanent(fmt.Errorf("ocsf: event %s: %w", b.Events[i].ID, err))
-		}
-	}
-	return b, nil
+	return mapping.Batch(b, "ocsf", m.Map)
 }
 
 // Event maps one event in place. Events already in OCSF are left alone.
-func (m *Mapper) Event(e *pipeline.Event) error {
-	if e.Schema == "ocsf" {
-		return nil
-	}
-	in, err := e.Object()
-	if err == nil {
-		// schema/openai reads the bytes: bring them up to date with what an
-		// earlier transform changed in the decoded object.
-		err = e.Finalize()
-	}
-	if err != nil {
-		return err
-	}
-	e.SetObject(m.Map(e.Raw, in, e.Schema))
-	e.Schema = "ocsf"
-	return nil
-}
+func (m *Mapper) Event(e *pipeline.Event) error { return mapping.Event(e, "ocsf", m.Map) }
 
 // Map returns the OCSF object for an event of schema: raw is its JSON, in
 // the same object decoded (it becomes part of the result, under unmapped,
 // and must not be used afterwards). schema/openai says who the actor is,
 // the project, the payload's id and error, the target; in gives the rest.
 func (m *Mapper) Map(raw []byte, in map[string]any, schema string) map[string]any {
-	typ, ts := decoded.Str(in, "type"), decoded.Num(in, "effective_at")
-	f := openai.Read(raw, typ)
-	requestLog := openai.IsRequestLog(schema) || f.LooksLikeRequestLog()
-	failed := strings.HasSuffix(typ, ".failed")
-	if requestLog {
-		typ, ts, failed = decoded.Str(in, "event"), decoded.Num(in, "created_at"), f.Failed()
-	}
+	h := mapping.Read(raw, in, schema)
+	typ, ts, f, requestLog, failed := h.Type, h.Time, h.Fields, h.RequestLog, h.Failed
 	out := map[string]any{
 		"category_uid": 0, "time": ts * 1000, "message": typ, "status_id": 1, "status": "Success",
 		"metadata": map[string]any{
@@ -129,7 +103,7 @@ func (m *Mapper) Map(raw []byte, in map[string]any, schema string) map[string]an
 				out["message"] = msg
 			}
 		}
-	case hasPrefix(typ, "user.", "invite.", "role.assignment.", "tenant.user."):
+	case mapping.HasPrefix(typ, "user.", "invite.", "role.assignment.", "tenant.user."):
 		class = ClassAccountChange
 		activity, activityName = accountActivity(typ)
 		id := f.PayloadID()
@@ -222,15 +196,6 @@ func (m *Mapper) requestLog(f openai.Fields, in, out map[string]any, typ string,
 		return ClassAPIActivity, 4, "Delete"
 	}
 	return ClassAPIActivity, 99, "Other"
-}
-
-func hasPrefix(s string, ps ...string) bool {
-	for _, p := range ps {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func verb(typ string) string { return typ[strings.LastIndexByte(typ, '.')+1:] }

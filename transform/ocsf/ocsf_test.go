@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/transform/internal/processtest"
 	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
 
@@ -276,42 +277,6 @@ func TestValidate(t *testing.T) {
 }
 
 // FuzzOCSF: any JSON object maps without panic to valid JSON.
-func FuzzOCSF(f *testing.F) {
-	for _, e := range transformtest.Corpus(f) {
-		f.Add(e.Raw, e.Schema == "openai.organization_log")
-	}
-	m := New(DefaultConfig())
-	f.Fuzz(func(t *testing.T, raw []byte, reqLog bool) {
-		ev := pipeline.Event{Raw: raw, Schema: "openai.audit_log"}
-		if reqLog {
-			ev.Schema = "openai.organization_log"
-		}
-		if err := m.Event(&ev); err != nil {
-			return
-		}
-		if err := ev.Finalize(); err != nil {
-			t.Fatal(err)
-		}
-		if !json.Valid(ev.Raw) {
-			t.Fatalf("invalid JSON: %s", ev.Raw)
-		}
-	})
-}
+func FuzzOCSF(f *testing.F) { processtest.FuzzMapping(f, New(DefaultConfig())) }
 
-func BenchmarkOCSF(b *testing.B) {
-	corpus := transformtest.Corpus(b)
-	m := New(DefaultConfig())
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		evs := transformtest.Clone(corpus)
-		for i := range evs {
-			_, _ = evs[i].Object()
-		}
-		b.StartTimer()
-		if _, err := m.Process(context.Background(), pipeline.Batch{Events: evs}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/event")
-}
+func BenchmarkOCSF(b *testing.B) { processtest.BenchmarkCorpus(b, New(DefaultConfig())) }
