@@ -43,11 +43,11 @@ func (f Fields) Actor() Actor {
 	if !f.actor.IsObject() {
 		return Actor{}
 	}
-	a := texts(f.actor, "type", "id", "name")
-	out := Actor{Kind: a[0], RequestID: a[1], Name: a[2]}
+	a := members(f.actor, "type", "id", "name", "session", "api_key")
+	out := Actor{Kind: stringOf(a[0]), RequestID: stringOf(a[1]), Name: stringOf(a[2])}
 	switch out.Kind {
 	case "session":
-		s := members(get(f.actor, "session"), "user", "ip_address", "user_agent", "ja3", "ja4", "ip_address_details")
+		s := members(a[3], "user", "ip_address", "user_agent", "ja3", "ja4", "ip_address_details")
 		u := texts(s[0], "id", "email")
 		d := members(s[5], "country", "region_code", "region", "city", "latitude", "longitude", "asn")
 		out.UserID, out.Email = u[0], u[1]
@@ -57,7 +57,7 @@ func (f Fields) Actor() Actor {
 			Latitude: number(d[4]), Longitude: number(d[5]), ASN: number(d[6]),
 		}
 	case "api_key":
-		k := members(get(f.actor, "api_key"), "id", "type", "user", "service_account")
+		k := members(a[4], "id", "type", "user", "service_account")
 		u := texts(k[2], "id", "email")
 		out.KeyID, out.KeyKind, out.UserID, out.Email = stringOf(k[0]), stringOf(k[1]), u[0], u[1]
 		out.ServiceAccountID = stringOf(get(k[3], "id"))

@@ -178,8 +178,12 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 
 // lastEnriched reports whether ev's auditrelay object says enriched.
 func (e *Enricher) lastEnriched(ev *pipeline.Event) bool {
-	return gjson.GetBytes(ev.Raw, "auditrelay.enriched").Bool()
+	return hasAnnotation(ev.Raw) && gjson.GetBytes(ev.Raw, "auditrelay.enriched").Bool()
 }
+
+// hasAnnotation reports whether raw may hold an auditrelay member: a
+// substring test that spares most events a walk of their bytes.
+func hasAnnotation(raw []byte) bool { return bytes.Contains(raw, []byte(`"auditrelay"`)) }
 
 // event adds the auditrelay object to one event: appended to its bytes,
 // which keep everything else as it was, or, when the event already holds
@@ -192,7 +196,7 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) error 
 		return errors.New("not a JSON object")
 	}
 	a := e.annotate(ev, d, now)
-	if gjson.GetBytes(ev.Raw, "auditrelay").Exists() {
+	if hasAnnotation(ev.Raw) && gjson.GetBytes(ev.Raw, "auditrelay").Exists() {
 		obj, err := ev.Object()
 		if err != nil {
 			return err

@@ -26,6 +26,16 @@
 // matches are merged before replacement and the result is scanned again, so
 // no part of a matched secret survives. Markers are never redacted again.
 //
+// An event is redacted in its bytes: github.com/go-json-experiment/json/jsontext
+// reads them and reports where each key and value lies, and the markers (in
+// remove mode, the deletions) are spliced into a copy. Every byte outside
+// the strings and keys it rewrites stays as the provider sent it (key
+// order, spacing, escapes), an event with nothing to redact keeps its Raw,
+// and an event a transform before left decoded is encoded first. No result
+// is kept from one event to the next. Two keys of an object that redact to
+// the same marker keep both values: the one whose original key sorts later
+// gets '~' appended.
+//
 // It is not a DLP engine: free text that matches no pattern (a name, an
 // address) passes; use content: all to drop request content entirely.
 package redact

@@ -5,196 +5,143 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-
-	"github.com/auditrelay/auditrelay/internal/rawjson"
 )
 
 // hint is a cheap property of a string, computed in one pass, that a
 // pattern needs before its regular expression is worth running.
-type hint uint8
+type hint uint16
 
 const (
 	hintAt     hint = 1 << iota // '@'
-	hintDots                    // at least three '.'
-	hintColons                  // at least two ':'
-	hintDigits                  // at least 13 digits
-	hintDash                    // a key prefix (sk-, ghp_, AKIA, -----BEGIN ...)
-	hintBearer                  // "earer" or "eyJ"
-	hintAny    = hintAt | hintDots | hintColons | hintDigits | hintDash | hintBearer
+	hintDots                    // three dots between digits
+	hintColons                  // "::" or at least six ':'
+	hintDigits                  // a run of 13 digits, single spaces or dashes between them
+	hintKey                     // an API key prefix (ghp_, AKIA, xoxb- ...)
+	hintSK                      // "sk-", an OpenAI key's prefix
+	hintBearer                  // "bearer" (any case) or "eyJ"
+	hintPEM                     // "-----BEGIN "
+	// hintNone is the need of custom patterns: they run on every string.
+	hintNone hint = 0x8000
 )
 
-// hintAdd packs, per byte, what hints counts into one word, so that the
-// common case costs one table load and one add per byte: digits in bits
-// 0-7, dots 8-15, colons 16-23, '@' 24-31, and the bytes that need a look
-// at their neighbours in 32-39 (b B J for bearer and JWT) and 40-47 (- _ A
-// for key prefixes).
-var hintAdd = func() (t [256]uint64) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = 1
+// hints computes the hints of s. It must stay a superset: a string a
+// pattern matches has that pattern's hint (FuzzHints checks it). One pass
+// notes which of the bytes the patterns need occur, counts the digits and
+// looks around the bytes that open or close a key prefix, "bearer" or
+// "eyJ"; only the strings with digits, dots or colons enough are looked at
+// again.
+func hints[T ~string | ~[]byte](s T) hint {
+	var h hint
+	var seen uint8
+	digits, context := 0, len(s) >= minBearerLen
+	for i := 0; i < len(s); i++ {
+		k := classes[s[i]]
+		seen |= k
+		digits += int(k & classDigit)
+		if k == classContext && context {
+			h |= contextHint(s, i)
+		}
 	}
-	t['.'], t[':'], t['@'] = 1<<8, 1<<16, 1<<24
-	for _, c := range "bBJ" {
-		t[c] = 1 << 32
+	if seen&classAt != 0 {
+		h |= hintAt
 	}
-	for _, c := range "-_A" {
-		t[c] = 1 << 40
+	if digits >= 13 && hasCardDigits(s) {
+		h |= hintDigits
 	}
-	return t
-}()
+	if seen&classDot != 0 && digits >= 4 && hasDottedQuad(s) {
+		h |= hintDots
+	}
+	if seen&classColon != 0 && mayHoldIPv6(s) {
+		h |= hintColons
+	}
+	return h
+}
 
 // The shortest strings the context patterns match: "bearer x", and
 // "xox?-" with ten characters after it (every other key and the PEM
-// pattern need more). Shorter strings skip the look at the neighbours.
+// pattern need more). Shorter strings skip the look at the context.
 const (
 	minBearerLen = 8
 	minKeyLen    = 15
 )
 
-// sieveAdd is what the scanner adds up, per byte, for the sieve: eight
-// 8-bit counters, each started its threshold below its top bit (sieveStart)
-// so that reaching the threshold sets that bit. Strings up to sieveMaxLen
-// bytes cannot carry a counter into the next.
-var sieveAdd = func() (t [256]uint64) {
+// hasHint reports whether s has the hint h of one pattern: hints(s)&h != 0,
+// with only what h needs looked at.
+func hasHint(s string, h hint) bool {
+	switch h {
+	case hintAt:
+		return strings.IndexByte(s, '@') >= 0
+	case hintDots:
+		return hasDottedQuad(s)
+	case hintColons:
+		return mayHoldIPv6(s)
+	case hintDigits:
+		return hasCardDigits(s)
+	}
+	return hints(s)&h != 0
+}
+
+// The classes of the bytes hints looks at.
+const (
+	classDigit   = 1 << iota
+	classAt      // '@'
+	classDot     // '.'
+	classColon   // ':'
+	classContext // b B J - _ A: in bearer, eyJ, and at the ends of key prefixes
+)
+
+var classes = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] = 1 // 0: digits, 13 for a card
+		t[c] = classDigit
 	}
-	t['.'] = 1 << 8               // 1: dots, 3 for an IPv4 address
-	t[':'] = 1 << 16              // 2: colons, 2 for an IPv6 address
-	t['@'] = 1 << 24              // 3: '@'
-	t['b'], t['B'] = 1<<32, 1<<32 // 4: the b of bearer
-	for _, c := range "-_A" {
-		t[c] = 1 << 40 // 5: key prefixes and PEM
+	t['@'], t['.'], t[':'] = classAt, classDot, classColon
+	for _, c := range "bBJ-_A" {
+		t[c] = classContext
 	}
-	t['J'] = 1 << 48              // 6: the J of eyJ (JWT)
-	t['r'], t['R'] = 1<<56, 1<<56 // 7: the two r of bearer
 	return t
 }()
 
-const (
-	sieveTop   = 0x80
-	sieveStart = uint64(sieveTop-13) | uint64(sieveTop-3)<<8 | uint64(sieveTop-2)<<16 | uint64(sieveTop-1)<<24 |
-		uint64(sieveTop-1)<<32 | uint64(sieveTop-1)<<40 | uint64(sieveTop-1)<<48 | uint64(sieveTop-2)<<56
-	// sieveMaxLen is the longest string the sieve judges; longer ones
-	// always pass.
-	sieveMaxLen = 100
-)
-
-// newSieve returns the sieve that hands the raw path the strings a pattern
-// of need may match, and the keys named. A string passes when it reaches a
-// counter's threshold and is long enough for the patterns that need it:
-// 13 digits (card), 3 dots (IPv4), 2 colons (IPv6), an '@' (e-mail), b and
-// two r in 8 bytes (bearer), a J in 13 (JWT), one of - _ A in 15 (keys,
-// PEM). Every match of a built-in pattern passes (FuzzHints and
-// TestSieveSeesEveryMatch check it).
-func newSieve(need hint, keys []string) *rawjson.Sieve {
-	bit := func(field int) uint64 { return sieveTop << (8 * field) }
-	var rules []rawjson.SieveRule
-	add := func(h hint, mask uint64, minLen int) {
-		if need&h != 0 {
-			rules = append(rules, rawjson.SieveRule{Mask: mask, MinLen: minLen})
-		}
-	}
-	add(hintDigits, bit(0), 13)
-	add(hintDots, bit(1), 7)
-	add(hintColons, bit(2), 3)
-	add(hintAt, bit(3), 3)
-	add(hintBearer, bit(4)|bit(7), minBearerLen)
-	add(hintBearer, bit(6), 13)
-	add(hintDash, bit(5), minKeyLen)
-	return rawjson.NewSieve(&sieveAdd, sieveStart, sieveMaxLen, keys, rules...)
-}
-
-// hints computes the hints of s. It must stay a superset: a string a
-// pattern matches has that pattern's hint (FuzzHints checks it).
-func hints[T ~string | ~[]byte](s T) hint {
-	var digits, dots, colons, ats, bearer, dash uint64
-	// The packed 8-bit counters take 255 bytes at most: longer strings
-	// are counted a chunk at a time.
-	for start := 0; start < len(s); start += 255 {
-		var acc uint64
-		for i := start; i < min(start+255, len(s)); i++ {
-			acc += hintAdd[s[i]]
-		}
-		digits, dots, colons = digits+acc&0xff, dots+acc>>8&0xff, colons+acc>>16&0xff
-		ats, bearer, dash = ats+acc>>24&0xff, bearer+acc>>32&0xff, dash+acc>>40&0xff
-	}
-	return hintsOf(s, digits, dots, colons, ats, bearer, dash)
-}
-
-// sieveHints is hints for a string of at most sieveMaxLen bytes that the
-// sieve has already added up (sum, its start value included): the counts
-// are the sum's fields, and only the looks at neighbours are left to do.
-// FuzzHints holds it to hints.
-func sieveHints(s []byte, sum uint64) hint {
-	c := sum - sieveStart // no field borrows: each is its start plus a count
-	return hintsOf(s, c&0xff, c>>8&0xff, c>>16&0xff, c>>24&0xff, c>>32&0xff+c>>48&0xff, c>>40&0xff)
-}
-
-// hintsOf derives the hints of s from its counts of digits, dots, colons,
-// '@', the bytes of bearer and JWT openings (b B J) and of key prefixes
-// (- _ A).
-func hintsOf[T ~string | ~[]byte](s T, digits, dots, colons, ats, bearer, dash uint64) hint {
-	var h hint
-	if digits >= 13 {
-		h |= hintDigits
-	}
-	if dots >= 3 {
-		h |= hintDots
-	}
-	if colons >= 2 {
-		h |= hintColons
-	}
-	if ats > 0 {
-		h |= hintAt
-	}
-	if bearer > 0 && len(s) >= minBearerLen || dash > 0 && len(s) >= minKeyLen {
-		h |= contextHints(s)
-	}
-	if h&(hintDigits|hintDots|hintColons) == 0 {
-		return h
-	}
-	return refine(s, h)
-}
-
-// refine drops the digit and dot hints of strings that only look like
-// candidates (ids with many digits, versions): a card number needs a run of
-// 13 digits with at most single spaces or dashes between them, a dotted
-// quad three dots between digits.
-func refine[T ~string | ~[]byte](s T, h hint) hint {
-	if h&hintDigits != 0 {
-		run, best := 0, 0
-		for i := 0; i < len(s); i++ {
-			switch c := s[i]; {
-			case c >= '0' && c <= '9':
-				run++
-				best = max(best, run)
-			case (c == ' ' || c == '-') && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]):
-			default:
-				run = 0
+// hasCardDigits reports whether s has a run of 13 digits with at most
+// single spaces or dashes between them, as a card number has.
+func hasCardDigits[T ~string | ~[]byte](s T) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isDigit(c):
+			if run++; run >= 13 {
+				return true
 			}
-		}
-		if best < 13 {
-			h &^= hintDigits
+		case (c == ' ' || c == '-') && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]):
+		default:
+			run = 0
 		}
 	}
-	if h&hintColons != 0 && !mayHoldIPv6(s) {
-		h &^= hintColons
-	}
-	if h&hintDots != 0 {
+	return false
+}
+
+// hasDottedQuad reports whether s has a stretch of digits and dots with
+// three dots between digits, after neither a letter, a digit nor '/', as a
+// valid IPv4 match has (see validIPv4): so a version ("Chrome/126.0.0.0")
+// is no candidate.
+func hasDottedQuad[T ~string | ~[]byte](s T) bool {
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) && s[i] != '.' {
+			i++
+			continue
+		}
+		after := i == 0 || !isAlnum(s[i-1]) && s[i-1] != '/'
 		n := 0
-		for i := 1; i+1 < len(s); i++ {
-			if s[i] == '.' && isDigit(s[i-1]) && isDigit(s[i+1]) {
+		for ; i < len(s) && (isDigit(s[i]) || s[i] == '.'); i++ {
+			if s[i] == '.' && i > 0 && i+1 < len(s) && isDigit(s[i-1]) && isDigit(s[i+1]) {
 				n++
 			}
 		}
-		if n < 3 {
-			h &^= hintDots
+		if after && n >= 3 {
+			return true
 		}
 	}
-	return h
+	return false
 }
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // mayHoldIPv6 reports whether s has "::" or at least six colons: an IPv6
 // address netip.ParseAddr accepts has one or the other (8 groups, 6 groups
@@ -213,30 +160,32 @@ func mayHoldIPv6[T ~string | ~[]byte](s T) bool {
 	return n >= 6
 }
 
-// contextHints looks for "bearer" (any case), "eyJ" and the key prefixes.
-func contextHints[T ~string | ~[]byte](s T) hint {
-	var h hint
-	for i := 0; i < len(s); i++ {
-		if hintAdd[s[i]] < 1<<32 {
-			continue
+// contextHint looks around s[i], one of b B J - _ A, for "bearer" (any
+// case), "eyJ", a key prefix and the opening of a PEM block.
+func contextHint[T ~string | ~[]byte](s T, i int) hint {
+	switch s[i] {
+	case 'b', 'B':
+		if i+6 <= len(s) && s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'a' && s[i+3]|0x20 == 'r' && s[i+4]|0x20 == 'e' && s[i+5]|0x20 == 'r' {
+			return hintBearer
 		}
-		switch s[i] {
-		case 'b', 'B':
-			if i+6 <= len(s) && s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'a' && s[i+3]|0x20 == 'r' && s[i+4]|0x20 == 'e' && s[i+5]|0x20 == 'r' {
-				h |= hintBearer
-			}
-		case 'J':
-			if at(s, i-2, "ey") {
-				h |= hintBearer
-			}
-		case '-', '_', 'A':
-			if keyPrefixAt(s, i) {
-				h |= hintDash
-			}
+	case 'J':
+		if at(s, i-2, "ey") {
+			return hintBearer
 		}
+	default: // - _ A
+		if len(s) < minKeyLen {
+			return 0
+		}
+		h := keyPrefixAt(s, i)
+		if at(s, i, "-----BEGIN ") {
+			h |= hintPEM
+		}
+		return h
 	}
-	return h
+	return 0
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 type pattern struct {
 	name  string
@@ -244,30 +193,89 @@ type pattern struct {
 	re    *regexp.Regexp
 	valid func(s string, start, end int) bool // nil: every match counts
 	// whole, when set and true for s, says that the expression's only
-	// valid match in s is all of s, so that it need not run: a value that
-	// is just an address is the common case (FuzzHints checks it).
+	// match in s is all of s, so that it need not run: a value that is
+	// just an address is the common case (FuzzHints checks it).
 	whole func(s string) bool
+	// chars, when set, holds every byte a match of re can have.
+	chars *byteSet
+}
+
+// byteSet is a set of bytes.
+type byteSet [256]bool
+
+// bytesOf returns the set of the bytes listed, "a-z" for a range; a '-'
+// first stands for itself.
+func bytesOf(list string) *byteSet {
+	var set byteSet
+	for i := 0; i < len(list); i++ {
+		if i+2 < len(list) && list[i+1] == '-' {
+			for c := int(list[i]); c <= int(list[i+2]); c++ {
+				set[c] = true
+			}
+			i += 2
+			continue
+		}
+		set[list[i]] = true
+	}
+	return &set
+}
+
+// matches appends the matches of p's expression in s to out. A match is
+// made of p.chars only and so lies inside one stretch of them; the
+// expression runs on each stretch that passes the pattern's pre-check
+// rather than on all of s, with the same matches, so that a long text costs
+// a pass over its bytes rather than a run of the expression from every
+// position. A stretch that is one match (an address in a sentence) needs
+// no run.
+func (p *pattern) matches(out [][2]int, s string) [][2]int {
+	if p.chars == nil {
+		for _, m := range p.re.FindAllStringIndex(s, -1) {
+			out = append(out, [2]int{m[0], m[1]})
+		}
+		return out
+	}
+	for i := 0; i < len(s); {
+		if !p.chars[s[i]] {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(s) && p.chars[s[j]] {
+			j++
+		}
+		switch run := s[i:j]; {
+		case p.whole != nil && p.whole(run):
+			out = append(out, [2]int{i, j})
+		case hasHint(run, p.need):
+			for _, m := range p.re.FindAllStringIndex(run, -1) {
+				out = append(out, [2]int{i + m[0], i + m[1]})
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 var builtins = map[string]pattern{
-	"email": {name: "email", need: hintAt,
-		re: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)},
-	"ipv4": {name: "ipv4", need: hintDots,
+	"email": {name: "email", need: hintAt, chars: bytesOf("-A-Za-z0-9._%+@"),
+		re:    regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`),
+		whole: isEmailAddress},
+	"ipv4": {name: "ipv4", need: hintDots, chars: bytesOf("0-9."),
 		re:    regexp.MustCompile(`(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])`),
 		valid: validIPv4, whole: isDottedQuad},
-	"ipv6": {name: "ipv6", need: hintColons,
+	"ipv6": {name: "ipv6", need: hintColons, chars: bytesOf("0-9A-Fa-f:."),
 		re:    regexp.MustCompile(`[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*`),
 		valid: validIPv6},
-	"openai_key": {name: "openai_key", need: hintDash,
+	"openai_key": {name: "openai_key", need: hintSK, chars: bytesOf("-A-Za-z0-9_"),
 		re: regexp.MustCompile(`sk-[A-Za-z0-9_\-]{20,}`)},
-	"api_key": {name: "api_key", need: hintDash,
+	"api_key": {name: "api_key", need: hintKey, chars: bytesOf("-A-Za-z0-9_"),
 		re: regexp.MustCompile(`(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|xox[abposr]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35}|[rs]k_(?:live|test)_[0-9A-Za-z]{16,}|glpat-[0-9A-Za-z_\-]{20,}`)},
-	"bearer": {name: "bearer", need: hintBearer,
+	"bearer": {name: "bearer", need: hintBearer, chars: bytesOf("-A-Za-z0-9._~+/= \t"),
 		re: regexp.MustCompile(`(?i:bearer)[ \t]+[A-Za-z0-9\-._~+/]+=*|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*`)},
-	"card": {name: "card", need: hintDigits,
+	"card": {name: "card", need: hintDigits, chars: bytesOf("- 0-9"),
 		re:    regexp.MustCompile(`[0-9](?:[ \-]?[0-9]){12,18}`),
 		valid: validCard},
-	"pem": {name: "pem", need: hintDash,
+	"pem": {name: "pem", need: hintPEM,
 		re: regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*-----(?s:.*?-----END [A-Z0-9 ]*-----|.*)`)},
 }
 
@@ -301,6 +309,36 @@ func validIPv4(s string, start, end int) bool {
 		}
 	}
 	return true
+}
+
+// isEmailAddress reports whether s is one e-mail address as the email
+// expression reads it: a local part of [A-Za-z0-9._%+-], '@', and two or
+// more labels of [A-Za-z0-9-] joined by dots.
+func isEmailAddress(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 {
+		return false
+	}
+	for i := 0; i < at; i++ {
+		if c := s[i]; !isAlnum(c) && !strings.ContainsRune("._%+-", rune(c)) {
+			return false
+		}
+	}
+	labels, n := 0, 0 // labels seen, bytes of the current one
+	for i := at + 1; i <= len(s); i++ {
+		switch {
+		case i == len(s) || s[i] == '.':
+			if n == 0 {
+				return false
+			}
+			labels, n = labels+1, 0
+		case isAlnum(s[i]) || s[i] == '-':
+			n++
+		default:
+			return false
+		}
+	}
+	return labels >= 2
 }
 
 // isDottedQuad reports whether s is exactly four decimal octets (0-255,
@@ -362,20 +400,28 @@ func validCard(s string, start, end int) bool {
 	return sum%10 == 0
 }
 
-// keyPrefixAt reports whether the '-', '_' or 'A' at s[i] ends or starts one
-// of the fixed prefixes every key-shaped pattern starts with (sk-, -----,
-// xox?-, glpat-, gh?_, github_pat_, ?k_live_, ?k_test_, AKIA, ASIA, AIza);
-// strings without one skip the key regular expressions. It must stay a
-// superset of those patterns' prefixes.
-func keyPrefixAt[T ~string | ~[]byte](s T, i int) bool {
+// keyPrefixAt returns hintSK or hintKey when the '-', '_' or 'A' at s[i]
+// ends or starts one of the fixed prefixes every key-shaped pattern starts
+// with (sk-; xox?-, glpat-, gh?_, github_pat_, ?k_live_, ?k_test_, AKIA,
+// ASIA, AIza), 0 otherwise; strings without one skip the key regular
+// expressions. It must stay a superset of those patterns' prefixes.
+func keyPrefixAt[T ~string | ~[]byte](s T, i int) hint {
+	var key bool
 	switch s[i] {
 	case '-':
-		return at(s, i-2, "sk") || at(s, i+1, "----") || at(s, i-4, "xox") || at(s, i-5, "glpat")
+		if at(s, i-2, "sk") {
+			return hintSK
+		}
+		key = at(s, i-4, "xox") || at(s, i-5, "glpat")
 	case '_':
-		return at(s, i-3, "gh") || at(s, i-5, "_live") || at(s, i-5, "_test") || at(s, i-10, "github_pat")
+		key = at(s, i-3, "gh") || at(s, i-5, "_live") || at(s, i-5, "_test") || at(s, i-10, "github_pat")
 	default: // 'A'
-		return at(s, i+1, "KIA") || at(s, i+1, "SIA") || at(s, i+1, "Iza")
+		key = at(s, i+1, "KIA") || at(s, i+1, "SIA") || at(s, i+1, "Iza")
 	}
+	if key {
+		return hintKey
+	}
+	return 0
 }
 
 // at reports whether s holds lit at offset i.

@@ -8,9 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
-	"github.com/auditrelay/auditrelay/internal/rawjson"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
@@ -66,8 +66,8 @@ func TestScan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := mustNew(t, tt.mode)
-			got, _ := r.scan(tt.in)
+			sc := mustNew(t, tt.mode).newScanner()
+			got, _ := sc.scan(tt.in)
 			if got != tt.want {
 				t.Fatalf("scan(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
@@ -77,19 +77,20 @@ func TestScan(t *testing.T) {
 
 func mac(s string) string {
 	r, _ := New(&Config{Mode: ModeHash, HashKey: testKey, Content: ContentNone})
-	m := r.marker("x", s)
+	sc := r.newScanner()
+	m := sc.marker("x", s)
 	return m[strings.Index(m, "hmac=")+5 : len(m)-1]
 }
 
 func TestHashCorrelates(t *testing.T) {
-	r := mustNew(t, hashMode)
-	a, _ := r.scan("grace@acme.example")
-	b, _ := r.scan("Grace@ACME.example")
-	c, _ := r.scan("linus@acme.example")
+	sc := mustNew(t, hashMode).newScanner()
+	a, _ := sc.scan("grace@acme.example")
+	b, _ := sc.scan("Grace@ACME.example")
+	c, _ := sc.scan("linus@acme.example")
 	if a != b || a == c {
 		t.Fatalf("same user must hash alike, others not: %q %q %q", a, b, c)
 	}
-	other := mustNew(t, func(c *Config) { c.Mode, c.HashKey = ModeHash, "another-key-0123456789" })
+	other := mustNew(t, func(c *Config) { c.Mode, c.HashKey = ModeHash, "another-key-0123456789" }).newScanner()
 	if d, _ := other.scan("grace@acme.example"); d == a {
 		t.Fatal("the key does not change the hash")
 	}
@@ -245,7 +246,7 @@ func checkRedacted(t *testing.T, r *Redactor, raw []byte) {
 	}
 	before := map[string]bool{} // strings holding a match
 	collect(probe, func(s string) {
-		if len(r.find(s)) > 0 {
+		if len(r.find(nil, s, candidates(r, s))) > 0 {
 			before[s] = true
 		}
 	})
@@ -262,7 +263,7 @@ func checkRedacted(t *testing.T, r *Redactor, raw []byte) {
 	var out any
 	_ = json.Unmarshal(ev.Raw, &out)
 	collect(out, func(s string) {
-		if sp := r.find(s); len(sp) > 0 {
+		if sp := r.find(nil, s, candidates(r, s)); len(sp) > 0 {
 			t.Fatalf("match %q survived in %q", s[sp[0].start:sp[0].end], s)
 		}
 		if before[s] {
@@ -290,18 +291,19 @@ func collect(v any, f func(string)) {
 }
 
 // checkSamePaths asserts that redacting the bytes and redacting the decoded
-// object give the same event.
+// object (the reference) give the same event.
 func checkSamePaths(t *testing.T, r *Redactor, ev pipeline.Event) {
 	byRaw := transformtest.Clone([]pipeline.Event{ev})[0]
 	byObj := transformtest.Clone([]pipeline.Event{ev})[0]
 	errRaw := r.Event(&byRaw)
-	if _, err := byObj.Object(); err != nil {
+	ref := newReference(r)
+	if _, err := decodeObject(byObj.Raw); err != nil {
 		if errRaw == nil {
 			t.Fatalf("raw path accepted what encoding/json refuses: %q", ev.Raw)
 		}
 		return
 	}
-	errObj := r.eventObject(&byObj)
+	errObj := ref.event(&byObj)
 	if (errRaw == nil) != (errObj == nil) {
 		t.Fatalf("errors differ: raw %v, object %v", errRaw, errObj)
 	}
@@ -316,8 +318,8 @@ func checkSamePaths(t *testing.T, r *Redactor, ev pipeline.Event) {
 	if bytes.Equal(byRaw.Raw, byObj.Raw) && byRaw.ActorEmail == byObj.ActorEmail {
 		return
 	}
-	// Decoders read the first value, as Event.Object does (an untouched
-	// event keeps trailing data; a re-encoded one drops it).
+	// The bytes keep the provider's order and spacing, the reference's
+	// encoding sorts keys: compare the values.
 	var a, b any
 	decA, decB := json.NewDecoder(bytes.NewReader(byRaw.Raw)), json.NewDecoder(bytes.NewReader(byObj.Raw))
 	decA.UseNumber()
@@ -386,8 +388,8 @@ func FuzzRedact(f *testing.F) {
 }
 
 // checkBatch: an event redacted in a batch, after copies of itself and,
-// where it passes, of another event nesting it (so that its member values are remembered, see
-// rawjson.Memo), comes out as it does alone.
+// where it passes, of another event nesting it (so that its member values
+// were met before), comes out as it does alone.
 func checkBatch(t *testing.T, r *Redactor, raw []byte) {
 	alone := pipeline.Event{Raw: append([]byte(nil), raw...)}
 	if r.Event(&alone) != nil {
@@ -441,25 +443,18 @@ func BenchmarkRedact(b *testing.B) {
 // FuzzHints: the quick pre-check never hides a match from its pattern.
 func FuzzHints(f *testing.F) {
 	for _, s := range []string{"bEaReR x", "eyJa.eyJb.c", "eyJa.eyJc.d", "255.255.255.255", "0.0.0.0", "10.0.0.1", "256.1.1.1", "01.2.3.4", "1.2.3.4.", "1.2.3", "192.168.001.1", "1.22.133.249", "sk-" + strings.Repeat("a", 20), "AKIAIOSFODNN7EXAMPLE",
-		"a@b.co", "1.2.3.4", "::1", "1:2:3:4:5:6:7:8", "0:0:0:0:0:ffff:1.2.3.4", "2026-11-24T12:30:05.123Z", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36)} {
+		"a@b.co", "1.2.3.4", "::1", "1:2:3:4:5:6:7:8", "0:0:0:0:0:ffff:1.2.3.4", "2026-11-24T12:30:05.123Z", "4111 1111 1111 1111", "4111-1111-1111-1111x", "audit_log-37dfa8b59fdd9ae2_20261124", "v1.2.3.4.5", "-----BEGIN X-----", strings.Repeat("x", 300) + " ghp_" + strings.Repeat("a", 36),
+		"mail a.b+c@x-y.example.org, then 10.0.0.1/8 (Bearer ab.c=) on 2001:db8::1 card 4111-1111-1111-1111 key sk-" + strings.Repeat("b", 22)} {
 		f.Add(s)
 	}
-	sieve := newSieve(hintAny, nil)
-	every := rawjson.NewSieve(&sieveAdd, sieveStart, sieveMaxLen, nil, rawjson.SieveRule{}) // lets every token through
+	all := mustNew(f, nil)
 	f.Fuzz(func(t *testing.T, s string) {
 		h := hints(s)
 		if hints([]byte(s)) != h {
 			t.Fatalf("hints differ for string and bytes of %q", s)
 		}
-		if sum := sieveSum(every, s); sum != 0 {
-			if got := sieveHints([]byte(s), sum); got != h {
-				t.Fatalf("sieveHints(%q) = %b, hints %b", s, got, h)
-			}
-		} else if tok := rawjson.AppendString(nil, s); len(s) <= sieveMaxLen && string(tok[1:len(tok)-1]) == s && utf8.ValidString(s) {
-			t.Fatalf("no sum for the plain string %q", s)
-		}
-		if matches(s) != "" && !sieveSees(sieve, s) {
-			t.Fatalf("the sieve hides %q, which %s matches", s, matches(s))
+		if matches(s) != "" && candidates(all, s) == 0 {
+			t.Fatalf("the pre-check hides %q, which %s matches", s, matches(s))
 		}
 		for _, p := range builtins {
 			var valid [][]int
@@ -474,44 +469,22 @@ func FuzzHints(f *testing.F) {
 			if p.whole != nil && p.whole(s) && (len(valid) != 1 || valid[0][0] != 0 || valid[0][1] != len(s) || markerRE.MatchString(s)) {
 				t.Fatalf("%s: whole(%q) holds, but the valid matches are %v", p.name, s, valid)
 			}
+			if found := p.re.FindAllStringIndex(s, -1); p.whole != nil && p.whole(s) && (len(found) != 1 || found[0][0] != 0 || found[0][1] != len(s)) {
+				t.Fatalf("%s: whole(%q) holds, but the expression matches %v", p.name, s, found)
+			}
+			// The expression run on the stretches of its bytes finds
+			// what it finds on all of s.
+			var windowed [][]int
+			for _, m := range p.matches(nil, s) {
+				if p.valid == nil || p.valid(s, m[0], m[1]) {
+					windowed = append(windowed, []int{m[0], m[1]})
+				}
+			}
+			if !reflect.DeepEqual(windowed, valid) {
+				t.Fatalf("%s in %q: matches %v, the expression on all of it %v", p.name, s, windowed, valid)
+			}
 		}
 	})
-}
-
-// sieveSum returns the sum sv hands the callback with s as a string value.
-func sieveSum(sv *rawjson.Sieve, s string) uint64 {
-	doc := append(append([]byte(`{"k":`), rawjson.AppendString(nil, s)...), '}')
-	var sum uint64
-	if _, err := rawjson.RewriteSieved(nil, doc, sv, nil, func(_ []byte, k rawjson.Kind, _ bool, n uint64) ([]byte, error) {
-		if k == rawjson.String {
-			sum = n
-		}
-		return nil, nil
-	}); err != nil {
-		panic(err)
-	}
-	return sum
-}
-
-// sieveSees reports whether the sieve hands s to the callback as a string
-// value and as a key.
-func sieveSees(sv *rawjson.Sieve, s string) bool {
-	value, key := sieveSeesAs(sv, s)
-	return value && key
-}
-
-func sieveSeesAs(sv *rawjson.Sieve, s string) (value, key bool) {
-	tok := rawjson.AppendString(nil, s)
-	doc := append(append(append([]byte(`{`), tok...), `:`...), tok...)
-	doc = append(doc, '}')
-	if _, err := rawjson.RewriteSieved(nil, doc, sv, nil, func(_ []byte, k rawjson.Kind, _ bool, _ uint64) ([]byte, error) {
-		value = value || k == rawjson.String
-		key = key || k == rawjson.Key
-		return nil, nil
-	}); err != nil {
-		panic(err)
-	}
-	return value, key
 }
 
 // matches returns the name of a built-in pattern with a valid match in s,
@@ -527,11 +500,11 @@ func matches(s string) string {
 	return ""
 }
 
-// TestSieveSeesEveryMatch: the shortest match of every built-in pattern
-// reaches the callback, and so do the keys whole values hang under; common
-// strings without a match stay out of it.
-func TestSieveSeesEveryMatch(t *testing.T) {
-	sieve := newSieve(hintAny, []string{"api_request"})
+// TestPreCheckSeesEveryMatch: the shortest match of every built-in pattern
+// passes the pre-check, as a value and as a key, and the keys whole values
+// hang under are seen; common strings without a match stay out of it.
+func TestPreCheckSeesEveryMatch(t *testing.T) {
+	r := mustNew(t, nil)
 	for _, s := range []string{"a@b.c", "1.2.3.4", "::1", "4222222222222", "4111111111111111", "4111 1111 1111 1111", "bearer x", "BEARER x",
 		"eyJaaaa.aaaa.", "eyJa1234.b1234.", "xoxb-aaaaaaaaaa", "sk-aaaaaaaaaaaaaaaaaaaa", "AKIAAAAAAAAAAAAAAAAA", "-----BEGIN X-----",
 		"ghp_" + strings.Repeat("a", 30), "glpat-" + strings.Repeat("a", 20), "AIza" + strings.Repeat("a", 35),
@@ -539,19 +512,31 @@ func TestSieveSeesEveryMatch(t *testing.T) {
 		if matches(s) == "" {
 			t.Fatalf("test data: %q matches no pattern", s)
 		}
-		if !sieveSees(sieve, s) {
+		if candidates(r, s) == 0 {
 			t.Errorf("%q (%s) hidden", s, matches(s))
 		}
+		tok, _ := jsontext.AppendQuote(nil, s)
+		ev := pipeline.Event{Raw: []byte(`{` + string(tok) + `:` + string(tok) + `}`)}
+		if err := r.Event(&ev); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(ev.Raw), string(tok)) {
+			t.Errorf("%q (%s) kept as a key or value: %s", s, matches(s), ev.Raw)
+		}
 	}
-	if _, key := sieveSeesAs(sieve, "api_request"); !key {
-		t.Error("the key api_request hidden")
+	ev := pipeline.Event{Raw: []byte(`{"api_request":{"prompt_truncated":true,"prompt":"plain words"}}`)}
+	if err := r.Event(&ev); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ev.Raw), `"prompt":"[REDACTED:prompt len=11]"`) {
+		t.Errorf("the content under the key api_request kept: %s", ev.Raw)
 	}
 	for _, s := range []string{"plain words", "user_agent", "audit_log-000", "1.2", "12:30", "123456789012", "Bengaluru",
 		"Land Berlin", "Mozilla", "session", "ip_address", "api_key"} {
 		if matches(s) != "" {
 			t.Fatalf("test data: %q matches %s", s, matches(s))
 		}
-		if value, key := sieveSeesAs(sieve, s); value || key {
+		if candidates(r, s) != 0 {
 			t.Errorf("%q let through", s)
 		}
 	}
@@ -559,9 +544,9 @@ func TestSieveSeesEveryMatch(t *testing.T) {
 
 // TestBatchMatchesAlone: every event of the corpus, redacted in one batch
 // with the others and after a copy of itself (each actor, annotation and
-// payload met before, see rawjson.Memo), comes out as it does alone. The
-// copies differ from each other after long equal openings (one user's
-// session from another address), which the memo must not confuse.
+// payload met before), comes out as it does alone. The copies differ from
+// each other after long equal openings (one user's session from another
+// address), which nothing kept from event to event may confuse.
 func TestBatchMatchesAlone(t *testing.T) {
 	corpus := transformtest.Corpus(t)
 	for _, e := range transformtest.Clone(corpus) {
@@ -569,7 +554,7 @@ func TestBatchMatchesAlone(t *testing.T) {
 		e.Raw = bytes.ReplaceAll(e.Raw, []byte(`"ip_address":"`), []byte(`"ip_address":"198.51.100.7","was":"`))
 		corpus = append(corpus, e)
 	}
-	for i, c := range []func(*Config){nil, hashMode} {
+	for _, c := range []func(*Config){nil, hashMode} {
 		r := mustNew(t, c)
 		alone := transformtest.Clone(corpus)
 		for i := range alone {
@@ -578,11 +563,7 @@ func TestBatchMatchesAlone(t *testing.T) {
 			}
 		}
 		batch := append(transformtest.Clone(corpus), transformtest.Clone(corpus)...)
-		var mem *pipeline.Memory // the runner's lent memory, or buffers of its own
-		if i == 1 {
-			mem = new(pipeline.Memory)
-		}
-		out, err := r.Process(context.Background(), pipeline.Batch{Events: batch, Mem: mem})
+		out, err := r.Process(context.Background(), pipeline.Batch{Events: batch})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -601,12 +582,12 @@ func TestBatchMatchesAlone(t *testing.T) {
 	}
 }
 
-// TestKeptBuffersForgetTheLastBatch: the buffers a batch used, memos
-// included, are kept for the next one and must hold nothing of it.
+// TestKeptBuffersForgetTheLastBatch: nothing a batch leaves behind (in the
+// redactor, or in the memory its events' bytes come back in) changes the
+// next one.
 func TestKeptBuffersForgetTheLastBatch(t *testing.T) {
 	first := `{"id":"1","actor":{"type":"session","session":{"user":{"id":"user-1","email":"ada@example.com"},"ip_address":"198.51.100.7","user_agent":"curl/8.5"}}}`
-	// The actor's first 64 bytes, which choose its place in the memo, stay
-	// the same; its address does not.
+	// The actor's opening stays the same; its address does not.
 	second := strings.Replace(first, "100.7", "100.8", 1)
 	fresh := func(raw string) string {
 		e := pipeline.Event{Raw: []byte(raw)}
