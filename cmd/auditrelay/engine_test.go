@@ -20,18 +20,7 @@ import (
 // hec, given up on after maxElapsed. It reads from the simulator's oldest
 // event on, so that its first window is not empty.
 func twoSinks(base, hec string, maxElapsed, shutdown time.Duration) string {
-	return fmt.Sprintf(`
-sources:
-  - name: acme
-    type: openai_audit_logs
-    base_url: %s
-    api_key: ${env:OPENAI_ADMIN_KEY}
-    start_at: 48h
-    settle: 0s
-    max_window_events: 400
-    retry_wait_min: 5ms
-    retry_wait_max: 50ms
-sinks:
+	return acmeYAML(base, "48h", 400) + fmt.Sprintf(`sinks:
   - name: archive
     type: file
     path: out/audit.jsonl
@@ -46,7 +35,7 @@ checkpoint:
 shutdown_timeout: %s
 log:
   level: info
-`, base, hec, maxElapsed, shutdown)
+`, hec, maxElapsed, shutdown)
 }
 
 // TestSinkDownGivesUpAfterMaxElapsed: with the HEC endpoint down for the

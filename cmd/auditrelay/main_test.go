@@ -82,19 +82,27 @@ func readIDs(t *testing.T, path string) []string {
 	return ids
 }
 
-func crashConfig(base string, maxWindow int) string {
+// acmeYAML is the source section of the process tests' configs: the
+// organization acme of the simulator at base, its key from the
+// environment, read from startAt back without settle, in windows of at
+// most maxWindow events, with quick request retries.
+func acmeYAML(base, startAt string, maxWindow int) string {
 	return fmt.Sprintf(`
 sources:
   - name: acme
     type: openai_audit_logs
     base_url: %s
     api_key: ${env:OPENAI_ADMIN_KEY}
-    start_at: 800h
+    start_at: %s
     settle: 0s
     max_window_events: %d
-    batch_size: 100
     retry_wait_min: 5ms
     retry_wait_max: 50ms
+`, base, startAt, maxWindow)
+}
+
+func crashConfig(base string, maxWindow int) string {
+	return acmeYAML(base, "800h", maxWindow) + `    batch_size: 100
 sinks:
   - name: archive
     type: file
@@ -104,7 +112,7 @@ checkpoint:
   dir: state
 log:
   level: warn
-`, base, maxWindow)
+`
 }
 
 // interruptRuns runs `auditrelay run --once` on cfg again and again, each

@@ -28,8 +28,8 @@ const maxTime = math.MaxInt32 * 4
 // component that decodes the event sees it).
 type Fields struct {
 	id, typ, event, effectiveAt, createdAt gjson.Result
-	actor, project, projectID, target     gjson.Result
-	success, payload                      gjson.Result
+	actor, project, projectID, target      gjson.Result
+	success, payload                       gjson.Result
 }
 
 // Read finds the fields of the event raw of type typ (the payload of an
@@ -257,7 +257,9 @@ func Project(raw []byte) (id, name string) { return Read(raw, "").Project() }
 func PayloadID(raw []byte, typ string) string { return Read(raw, typ).PayloadID() }
 
 // PayloadError returns Read(raw, typ).PayloadError().
-func PayloadError(raw []byte, typ string) (code, message string) { return Read(raw, typ).PayloadError() }
+func PayloadError(raw []byte, typ string) (code, message string) {
+	return Read(raw, typ).PayloadError()
+}
 
 // Target returns Read(raw, "").Target().
 func Target(raw []byte) (kind, id string) { return Read(raw, "").Target() }

@@ -3,7 +3,6 @@ package openai
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strconv"
 	"time"
@@ -16,14 +15,10 @@ import (
 // AuditSource is the "openai_audit_logs" source: the audit-log API read in
 // windows by a timewindow.Planner.
 type AuditSource struct {
-	name    string
+	listSource
 	cfg     Config
-	log     *slog.Logger
-	client  *Client
 	limiter *httpapi.Limiter
 	clock   *httpapi.Clock
-	now     func() time.Time // the machine's clock
-	lister  httpapi.Lister
 }
 
 var (
@@ -34,20 +29,12 @@ var (
 // NewAuditSource returns a source for cfg (already validated). lims shares
 // one limiter per API key among sources; nil gives the source its own.
 func NewAuditSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) *AuditSource {
-	s := &AuditSource{name: set.Name, cfg: cfg, log: set.Log(), now: time.Now}
+	s := &AuditSource{cfg: cfg}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	s.limiter = cfg.limiter(lims, cfg.FetchConcurrency)
-	s.client = cfg.APIConfig.newClient(set, s.limiter, s.clock, cfg.PageSize)
-	s.lister = httpapi.Lister{Client: s.client.Client, Path: "/organization/audit_logs", CursorParam: "after", LimitParam: "limit",
-		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) { return DecodeAuditLogs(body, set.Name, s.now().UTC()) }}
+	s.init(set, cfg.APIConfig.newClient(set, s.limiter, s.clock, cfg.PageSize), "/organization/audit_logs", cfg.PageSize, DecodeAuditLogs)
 	return s
 }
-
-// Start implements pipeline.Component. The source needs nothing before Run.
-func (s *AuditSource) Start(context.Context) error { return nil }
-
-// Shutdown implements pipeline.Component.
-func (s *AuditSource) Shutdown(context.Context) error { return nil }
 
 // BatchSize implements pipeline.BatchSizer.
 func (s *AuditSource) BatchSize() int { return s.cfg.BatchSize }

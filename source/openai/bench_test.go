@@ -1,12 +1,7 @@
 package openai
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -17,6 +12,7 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/file"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/test/bench/barepager/pager"
 )
 
 // BenchmarkBackfill compares, in one run and against one simulator over
@@ -70,45 +66,9 @@ func BenchmarkBackfill(b *testing.B) {
 }
 
 func barePager(b *testing.B, base, path string) int {
-	f, err := os.Create(path)
+	n, _, err := pager.ToFile(base, "sk-admin-bench", path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 256<<10)
-	n, after := 0, ""
-	for {
-		q := url.Values{"limit": {"100"}}
-		if after != "" {
-			q.Set("after", after)
-		}
-		req, _ := http.NewRequest(http.MethodGet, base+"/organization/audit_logs?"+q.Encode(), nil)
-		req.Header.Set("Authorization", "Bearer sk-admin-bench")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var page struct {
-			Data    []json.RawMessage `json:"data"`
-			LastID  string            `json:"last_id"`
-			HasMore bool              `json:"has_more"`
-		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			b.Fatal(err)
-		}
-		for _, ev := range page.Data {
-			w.Write(ev)
-			w.WriteByte('\n')
-		}
-		n += len(page.Data)
-		if !page.HasMore || len(page.Data) == 0 {
-			break
-		}
-		after = page.LastID
-	}
-	w.Flush()
-	f.Sync()
 	return n
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"slices"
 	"time"
@@ -45,12 +44,8 @@ type orgCursor struct {
 
 // OrgLogsSource is the "openai_organization_logs" source.
 type OrgLogsSource struct {
-	name   string
-	cfg    OrgLogsConfig
-	log    *slog.Logger
-	client *Client
-	now    func() time.Time
-	lister httpapi.Lister
+	listSource
+	cfg OrgLogsConfig
 }
 
 var (
@@ -62,18 +57,10 @@ var (
 // shares one limiter per API key among sources; nil gives the source its
 // own.
 func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig, lims *httpapi.Limiters) *OrgLogsSource {
-	s := &OrgLogsSource{name: set.Name, cfg: cfg, log: set.Log(), now: time.Now}
-	s.client = cfg.APIConfig.newClient(set, cfg.APIConfig.limiter(lims, nil), nil, cfg.PageSize)
-	s.lister = httpapi.Lister{Client: s.client.Client, Path: "/organization_logs", CursorParam: "after", LimitParam: "limit",
-		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) { return DecodeRequestLogs(body, set.Name, s.now().UTC()) }}
+	s := &OrgLogsSource{cfg: cfg}
+	s.init(set, cfg.APIConfig.newClient(set, cfg.APIConfig.limiter(lims, nil), nil, cfg.PageSize), "/organization_logs", cfg.PageSize, DecodeRequestLogs)
 	return s
 }
-
-// Start implements pipeline.Component. The source needs nothing before Run.
-func (s *OrgLogsSource) Start(context.Context) error { return nil }
-
-// Shutdown implements pipeline.Component.
-func (s *OrgLogsSource) Shutdown(context.Context) error { return nil }
 
 // BatchSize implements pipeline.BatchSizer.
 func (s *OrgLogsSource) BatchSize() int { return s.cfg.BatchSize }

@@ -64,20 +64,6 @@ func (c *orgCollector) AbortWindow(context.Context, string) error {
 	return nil
 }
 
-func newOrgSim(t *testing.T, opts openaisim.Options) (*openaisim.Server, string) {
-	t.Helper()
-	if opts.APIKey == "" {
-		opts.APIKey = "sk-admin-test"
-	}
-	sim := openaisim.New(opts)
-	base, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim, base
-}
-
 func orgSource(base, order string, mut func(*OrgLogsConfig)) *OrgLogsSource {
 	cfg := defaultOrgLogsConfig()
 	cfg.BaseURL, cfg.APIKey, cfg.Order = base, "sk-admin-test", order
@@ -105,7 +91,7 @@ func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
 		{"desc bounded memory", "desc", openaisim.Faults{}, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim, base := newOrgSim(t, openaisim.Options{Seed: 7, OrgLogEvents: 1200, Span: 24 * time.Hour, Start: now.Add(-24 * time.Hour), Faults: tc.faults})
+			sim, base := startSim(t, openaisim.Options{Seed: 7, OrgLogEvents: 1200, Span: 24 * time.Hour, Start: now.Add(-24 * time.Hour), Faults: tc.faults})
 			want := sim.VisibleLogIDs(now.Add(time.Hour))
 			store := checkpoint.NewMemory()
 			col := &orgCollector{}
@@ -148,7 +134,7 @@ func TestOrgLogsResumesAfterInterruptionAndFailures(t *testing.T) {
 	now := time.Now()
 	for _, order := range []string{"asc", "desc"} {
 		t.Run(order, func(t *testing.T) {
-			sim, base := newOrgSim(t, openaisim.Options{Seed: 3, OrgLogEvents: 900, Span: 10 * time.Hour, Start: now.Add(-10 * time.Hour)})
+			sim, base := startSim(t, openaisim.Options{Seed: 3, OrgLogEvents: 900, Span: 10 * time.Hour, Start: now.Add(-10 * time.Hour)})
 			want := sim.VisibleLogIDs(now.Add(time.Hour))
 			store := checkpoint.NewMemory()
 			// First run: stopped after ~300 events (asc) or after the first
@@ -172,7 +158,7 @@ func TestOrgLogsResumesAfterInterruptionAndFailures(t *testing.T) {
 }
 
 func TestOrgLogsRefusedKeyIsPermanent(t *testing.T) {
-	_, base := newOrgSim(t, openaisim.Options{Seed: 1, OrgLogEvents: 10, Span: time.Hour, APIKey: "sk-admin-other"})
+	_, base := startSim(t, openaisim.Options{Seed: 1, OrgLogEvents: 10, Span: time.Hour, APIKey: "sk-admin-other"})
 	src := orgSource(base, "asc", nil)
 	err := runSource(context.Background(), src, &orgCollector{}, checkpoint.NewMemory(), true, time.Second)
 	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "admin key was refused") {
@@ -208,7 +194,7 @@ func TestOrgLogsDescReadsABacklogAboutTwice(t *testing.T) {
 	now := time.Now()
 	pages := map[string]int64{}
 	for _, order := range []string{"asc", "desc"} {
-		sim, base := newOrgSim(t, openaisim.Options{Seed: 9, OrgLogEvents: 10000, Span: 24 * time.Hour, Start: now.Add(-24 * time.Hour)})
+		sim, base := startSim(t, openaisim.Options{Seed: 9, OrgLogEvents: 10000, Span: 24 * time.Hour, Start: now.Add(-24 * time.Hour)})
 		want := sim.VisibleLogIDs(now.Add(time.Hour))
 		col := &orgCollector{}
 		src := orgSource(base, order, func(c *OrgLogsConfig) { c.PageSize, c.MaxWindowEvents, c.BatchSize = 100, 1000, 1000 })

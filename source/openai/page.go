@@ -1,10 +1,11 @@
 package openai
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	schema "github.com/auditrelay/auditrelay/schema/openai"
@@ -13,31 +14,62 @@ import (
 
 // ListEnvelope is the list object every Admin API list endpoint returns.
 type ListEnvelope struct {
-	Object  string            `json:"object"`
-	Data    []json.RawMessage `json:"data"`
-	FirstID *string           `json:"first_id"`
-	LastID  *string           `json:"last_id"`
-	HasMore *bool             `json:"has_more"`
+	Object  string
+	Data    [][]byte
+	FirstID *string
+	LastID  *string
+	HasMore *bool
 }
 
-// DecodeList parses and checks a list page: object "list", data an array,
-// has_more present. encoding/json also refuses trailing data after the
-// object.
+// DecodeList parses and checks a list page: one JSON object, object
+// "list", data an array, has_more present. The elements of Data are
+// slices of body (a page is read once; its events are not copied), so
+// body must not change while they are in use. Keys match exactly, as the
+// API writes them.
 func DecodeList(body []byte) (*ListEnvelope, error) {
-	env := new(ListEnvelope)
-	if err := json.Unmarshal(body, env); err != nil {
-		return nil, err
+	if !gjson.ValidBytes(body) {
+		return nil, errors.New("not valid JSON")
 	}
+	r := gjson.GetManyBytes(body, "@this", "object", "data", "first_id", "last_id", "has_more")
+	if !r[0].IsObject() {
+		return nil, errors.New("not a JSON object")
+	}
+	env := &ListEnvelope{Object: stringOf(r[1]), FirstID: stringPtr(r[3]), LastID: stringPtr(r[4])}
 	if env.Object != "list" {
 		return nil, fmt.Errorf("object is %q, want \"list\"", env.Object)
 	}
-	if env.Data == nil {
+	if !r[2].IsArray() {
 		return nil, errors.New("data is missing or not an array")
 	}
-	if env.HasMore == nil {
-		return nil, errors.New("has_more is missing")
+	if t := r[5].Type; t != gjson.True && t != gjson.False {
+		return nil, errors.New("has_more is missing or not a boolean")
 	}
+	more := r[5].Type == gjson.True
+	env.HasMore = &more
+	env.Data = [][]byte{}
+	r[2].ForEach(func(_, v gjson.Result) bool {
+		raw := []byte(v.Raw) // a copy where gjson cannot say where the value lies
+		if end := v.Index + len(v.Raw); v.Index > 0 && end <= len(body) && string(body[v.Index:end]) == v.Raw {
+			raw = body[v.Index:end:end]
+		}
+		env.Data = append(env.Data, raw)
+		return true
+	})
 	return env, nil
+}
+
+func stringOf(r gjson.Result) string {
+	if r.Type == gjson.String {
+		return r.Str
+	}
+	return ""
+}
+
+func stringPtr(r gjson.Result) *string {
+	if r.Type != gjson.String {
+		return nil
+	}
+	return &r.Str
 }
 
 // DecodeAuditLogs reads one page of GET /organization/audit_logs.

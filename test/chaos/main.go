@@ -69,23 +69,13 @@ type harness struct {
 }
 
 func run(o options, args string) error {
-	work, err := os.MkdirTemp("", "auditrelay-chaos-*")
+	work, bin, err := benchkit.Build("auditrelay-chaos-*", map[string]string{"auditrelay": "./cmd/auditrelay", "kfakebroker": "./test/kfakebroker"})
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	h := &harness{o: o, work: work, bin: map[string]string{}, rng: rand.New(rand.NewPCG(o.seed, 1))}
-	for name, pkg := range map[string]string{"auditrelay": "./cmd/auditrelay", "kfakebroker": "./test/kfakebroker"} {
-		p := filepath.Join(work, name)
-		if out, err := exec.Command("go", "build", "-o", p, pkg).CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v\n%s", pkg, err, out)
-		}
-		h.bin[name] = p
-	}
-	h.bin["otelcol"] = filepath.Join("test", ".cache", "otelcol", "otelcol-auditrelay")
-	if v := os.Getenv("AUDITRELAY_OTELCOL"); v != "" {
-		h.bin["otelcol"] = v
-	}
+	bin["otelcol"] = benchkit.OtelcolBin(".")
+	h := &harness{o: o, work: work, bin: bin, rng: rand.New(rand.NewPCG(o.seed, 1))}
 	scenarios := []struct {
 		name string
 		fn   func() row
@@ -112,7 +102,7 @@ func run(o options, args string) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s on %d cores (nproc), %s; command: `go run ./test/chaos %s` (make chaos); kill seed %d.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), cpuModel(), args, o.seed)
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), benchkit.CPUModel(), args, o.seed)
 	fmt.Fprintf(&b, "| scenario | setup | checks | result | pass |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		pass := "yes"
@@ -131,16 +121,6 @@ func run(o options, args string) error {
 		return errors.New("a scenario failed")
 	}
 	return nil
-}
-
-func cpuModel() string {
-	data, _ := os.ReadFile("/proc/cpuinfo")
-	for l := range strings.SplitSeq(string(data), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }
 
 // sim starts an in-process simulator holding n events with the given
@@ -332,54 +312,47 @@ const maxWindowEvents = 5000 // set in the config: the duplicates bound of a kil
 func (h *harness) killFile() row {
 	r := row{setup: fmt.Sprintf("%d events, file sink (at-least-once), file checkpoint, %d x kill -9 after 0-2 committed windows + 0-40 ms", h.o.events, h.o.kills),
 		checks: "no event missing; duplicates <= one window (max_window_events) per kill"}
-	sim, base, want, err := h.sim(h.o.events, 0)
+	t, err := h.kill9("kill-file", "    type: file\n    path: audit.jsonl", "  type: file\n  dir: state",
+		func(dir string) ([]string, error) { return fileIDs(filepath.Join(dir, "audit.jsonl")) })
 	if err != nil {
 		return fail(r, err)
 	}
-	defer sim.Close()
-	cfg, err := h.config("kill-file", base, "    type: file\n    path: audit.jsonl", "  type: file\n  dir: state")
-	if err != nil {
-		return fail(r, err)
-	}
-	kills, err := h.killRounds(cfg)
-	if err != nil {
-		return fail(r, err)
-	}
-	ids, err := fileIDs(filepath.Join(filepath.Dir(cfg), "audit.jsonl"))
-	if err != nil {
-		return fail(r, err)
-	}
-	missing, dups, unknown := checkIDs(ids, want)
-	r.ok = missing == 0 && unknown == 0 && dups <= len(kills)*maxWindowEvents
-	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates (%.0f per kill, bound %d)", len(kills), len(want), missing, dups, float64(dups)/float64(max(len(kills), 1)), maxWindowEvents)
+	r.ok = t.missing == 0 && t.unknown == 0 && t.dups <= t.kills*maxWindowEvents
+	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates (%.0f per kill, bound %d)", t.kills, t.events, t.missing, t.dups, float64(t.dups)/float64(max(t.kills, 1)), maxWindowEvents)
 	return r
 }
 
-// broker runs a kfake broker process with topics.
-type broker struct {
-	cmd  *exec.Cmd
-	addr string
+// tally is what a kill -9 scenario delivered, against what the API shows.
+type tally struct {
+	kills                          int
+	events, missing, dups, unknown int
 }
 
-func (h *harness) startBroker(topics ...string) (*broker, error) {
-	cmd := exec.Command(h.bin["kfakebroker"], "-partitions", "3", "-topics", strings.Join(topics, ","))
-	out, err := cmd.StdoutPipe()
+// kill9 runs the kill -9 rounds of a backfill of -events events into the
+// sink and checkpoint sections given, then compares the ids that ids reads
+// back (given the directory of the config) with the events the API shows.
+func (h *harness) kill9(name, sink, checkpoint string, ids func(dir string) ([]string, error)) (tally, error) {
+	sim, base, want, err := h.sim(h.o.events, 0)
 	if err != nil {
-		return nil, err
+		return tally{}, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	defer sim.Close()
+	cfg, err := h.config(name, base, sink, checkpoint)
 	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("kfakebroker printed no address: %w", err)
+		return tally{}, err
 	}
-	return &broker{cmd: cmd, addr: strings.TrimSpace(line)}, nil
+	kills, err := h.killRounds(cfg)
+	if err != nil {
+		return tally{}, err
+	}
+	got, err := ids(filepath.Dir(cfg))
+	if err != nil {
+		return tally{}, err
+	}
+	t := tally{kills: len(kills), events: len(want)}
+	t.missing, t.dups, t.unknown = checkIDs(got, want)
+	return t, nil
 }
-
-func (b *broker) stop() { b.cmd.Process.Kill(); b.cmd.Wait() }
 
 // kcatIDs reads topic read_committed with kcat and returns the event ids.
 func kcatIDs(addr, topic string) ([]string, error) {
@@ -404,32 +377,19 @@ func kcatIDs(addr, topic string) ([]string, error) {
 func (h *harness) killKafka() row {
 	r := row{setup: fmt.Sprintf("%d events, Kafka sink exactly_once, cursor in a compacted topic, kfake broker process, %d x kill -9 after 0-2 committed windows + 0-40 ms", h.o.events, h.o.kills),
 		checks: "kcat read_committed: no event missing, none twice"}
-	sim, base, want, err := h.sim(h.o.events, 0)
+	b, err := benchkit.StartBroker(h.bin["kfakebroker"], 3, "audit")
 	if err != nil {
 		return fail(r, err)
 	}
-	defer sim.Close()
-	b, err := h.startBroker("audit")
+	defer b.Stop()
+	t, err := h.kill9("kill-kafka", fmt.Sprintf("    type: kafka\n    brokers: [%s]\n    topic: audit\n    exactly_once: true\n    create_topics: true", b.Addr),
+		"  type: kafka\n  sink: out\n  topic: auditrelay-checkpoints",
+		func(string) ([]string, error) { return kcatIDs(b.Addr, "audit") })
 	if err != nil {
 		return fail(r, err)
 	}
-	defer b.stop()
-	cfg, err := h.config("kill-kafka", base, fmt.Sprintf("    type: kafka\n    brokers: [%s]\n    topic: audit\n    exactly_once: true\n    create_topics: true", b.addr),
-		"  type: kafka\n  sink: out\n  topic: auditrelay-checkpoints")
-	if err != nil {
-		return fail(r, err)
-	}
-	kills, err := h.killRounds(cfg)
-	if err != nil {
-		return fail(r, err)
-	}
-	ids, err := kcatIDs(b.addr, "audit")
-	if err != nil {
-		return fail(r, err)
-	}
-	missing, dups, unknown := checkIDs(ids, want)
-	r.ok = missing == 0 && dups == 0 && unknown == 0
-	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates", len(kills), len(want), missing, dups)
+	r.ok = t.missing == 0 && t.dups == 0 && t.unknown == 0
+	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates", t.kills, t.events, t.missing, t.dups)
 	return r
 }
 
@@ -471,17 +431,17 @@ func (h *harness) outage(r row, name string, n int, sink func(base string) (stri
 
 func (h *harness) outageKafka() row {
 	r := row{setup: fmt.Sprintf("broker process frozen (SIGSTOP) for %v one second into the run", h.o.outage), checks: "no event missing (at-least-once)"}
-	b, err := h.startBroker("audit")
+	b, err := benchkit.StartBroker(h.bin["kfakebroker"], 3, "audit")
 	if err != nil {
 		return fail(r, err)
 	}
-	defer b.stop()
+	defer b.Stop()
 	return h.outage(r, "outage-kafka", 100000,
 		func(string) (string, error) {
-			return fmt.Sprintf("    type: kafka\n    brokers: [%s]\n    topic: audit", b.addr), nil
+			return fmt.Sprintf("    type: kafka\n    brokers: [%s]\n    topic: audit", b.Addr), nil
 		},
-		func() { b.cmd.Process.Signal(syscall.SIGSTOP) }, func() { b.cmd.Process.Signal(syscall.SIGCONT) },
-		func() ([]string, error) { return kcatIDs(b.addr, "audit") })
+		func() { b.Cmd.Process.Signal(syscall.SIGSTOP) }, func() { b.Cmd.Process.Signal(syscall.SIGCONT) },
+		func() ([]string, error) { return kcatIDs(b.Addr, "audit") })
 }
 
 func (h *harness) outageOTLP() row {

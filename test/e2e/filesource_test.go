@@ -27,14 +27,7 @@ func TestFileReplayOfAnExport(t *testing.T) {
     type: file
     path: exports/*.jsonl
     batch_size: 250
-sinks:
-  - name: archive
-    type: file
-    path: archive.jsonl
-checkpoint:
-  type: file
-  dir: state
-`)
+`+archiveSink)
 	dir := filepath.Dir(cfg)
 	os.Mkdir(filepath.Join(dir, "exports"), 0o700)
 	export := filepath.Join(dir, "exports", "a.jsonl")
@@ -88,14 +81,7 @@ checkpoint:
   - name: piped
     type: file
     path: "-"
-sinks:
-  - name: archive
-    type: file
-    path: archive.jsonl
-checkpoint:
-  type: file
-  dir: state
-`)
+`+archiveSink)
 		in, _ := os.Open(export)
 		defer in.Close()
 		cmd := exec.Command(auditrelayBin(t), "run", "-c", cfg, "--once")
@@ -119,6 +105,17 @@ checkpoint:
 		}
 	})
 }
+
+// archiveSink is the rest of the replay configs: every event into
+// archive.jsonl, the offsets read in the directory state.
+const archiveSink = `sinks:
+  - name: archive
+    type: file
+    path: archive.jsonl
+checkpoint:
+  type: file
+  dir: state
+`
 
 func readLines(t *testing.T, path string) [][]byte {
 	t.Helper()

@@ -32,19 +32,12 @@ func repoRoot() string {
 }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "auditrelay-e2e-*")
+	dir, bins, err := benchkit.Build("auditrelay-e2e-*", map[string]string{"auditrelay": filepath.Join(repoRoot(), "cmd", "auditrelay")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binPath = filepath.Join(dir, "auditrelay")
-	build := exec.Command("go", "build", "-o", binPath, "./cmd/auditrelay")
-	build.Dir = repoRoot()
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building auditrelay:", err)
-		os.Exit(1)
-	}
+	binPath = bins["auditrelay"]
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -67,6 +60,49 @@ func startSimulator(t testing.TB, opts openaisim.Options) (*openaisim.Server, st
 	t.Cleanup(func() { sim.Close() })
 	return sim, base
 }
+
+// visibleEvents returns the first n events of sim that it shows now, by
+// id, as it serves them. A simulator showing fewer than nine in ten fails
+// the test: there would be too little to check delivery against.
+func visibleEvents(t testing.TB, sim *openaisim.Server, n int) map[string]string {
+	t.Helper()
+	visible := map[string]bool{}
+	for _, id := range sim.VisibleIDs(time.Now()) {
+		visible[id] = true
+	}
+	out := map[string]string{}
+	for i := range n {
+		if visible[sim.EventID(i)] {
+			out[sim.EventID(i)] = string(sim.Event(i))
+		}
+	}
+	if len(out) < n*9/10 {
+		t.Fatalf("the simulator shows only %d of %d events", len(out), n)
+	}
+	return out
+}
+
+// backfillConfig is a config reading the organization acme from the
+// simulator at base, from 720h back, into sinks (the items of the sinks
+// section) with checkpoint (the body of the checkpoint section).
+func backfillConfig(base, sinks, checkpoint string) string {
+	return fmt.Sprintf(`
+sources:
+  - name: acme
+    type: openai_audit_logs
+    base_url: %s
+    api_key: ${env:OPENAI_ADMIN_KEY}
+    start_at: 720h
+sinks:
+%s
+checkpoint:
+  %s
+`, base, sinks, checkpoint)
+}
+
+// fileCheckpoint is the body of a checkpoint section keeping the cursors
+// in files of the directory state.
+const fileCheckpoint = "type: file\n  dir: state"
 
 // writeConfig writes yaml as auditrelay.yaml in a new temporary directory
 // and returns its path; relative paths in it resolve to that directory.

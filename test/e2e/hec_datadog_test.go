@@ -27,15 +27,7 @@ func TestHECAndDatadog(t *testing.T) {
 		hec.Inject(hectest.FaultBusy, "", hectest.FaultReset, hectest.FaultInternal, hectest.FaultUnhealthy, "", hectest.FaultAckLost)
 		dd.Inject(ddtest.Fault429, "", ddtest.FaultReset, ddtest.Fault500, ddtest.Fault503, ddtest.Fault408)
 	}
-	cfg := writeConfig(t, fmt.Sprintf(`
-sources:
-  - name: acme
-    type: openai_audit_logs
-    base_url: %s
-    api_key: ${env:OPENAI_ADMIN_KEY}
-    start_at: 720h
-sinks:
-  - name: splunk
+	cfg := writeConfig(t, backfillConfig(base, fmt.Sprintf(`  - name: splunk
     type: splunk_hec
     endpoint: %s
     token: hec-token-e2e
@@ -50,27 +42,12 @@ sinks:
     tags: [env:e2e]
     max_events: 300
     retry: {initial_interval: 50ms, max_interval: 500ms}
-checkpoint:
-  type: file
-  dir: state
-`, base, hec.URL(), dd.URL()))
+`, hec.URL(), dd.URL()), fileCheckpoint))
 	_, stderr, exit := runAuditrelay(t, 2*time.Minute, "run", "-c", cfg, "--once")
 	if exit != 0 {
 		t.Fatalf("auditrelay exited %d:\n%s", exit, stderr)
 	}
-	want := map[string]string{}
-	visible := map[string]bool{}
-	for _, id := range sim.VisibleIDs(time.Now()) {
-		visible[id] = true
-	}
-	for i := range n {
-		if visible[sim.EventID(i)] {
-			want[sim.EventID(i)] = string(sim.Event(i))
-		}
-	}
-	if len(want) < n*9/10 {
-		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
-	}
+	want := visibleEvents(t, sim, n)
 	t.Run("splunk_hec", func(t *testing.T) {
 		got := map[string]string{}
 		for _, e := range hec.Events() {

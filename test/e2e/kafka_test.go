@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // startKfakeBroker builds test/kfakebroker and runs it as its own process on
@@ -22,28 +24,17 @@ import (
 // with topics; it returns the broker's address.
 func startKfakeBroker(t *testing.T, topics ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kfakebroker")
-	build := exec.Command("go", "build", "-o", bin, "./test/kfakebroker")
-	build.Dir = repoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building kfakebroker: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-port", "0", "-partitions", "3", "-topics", strings.Join(topics, ","))
-	stdout, err := cmd.StdoutPipe()
+	dir, bins, err := benchkit.Build("kfakebroker-*", map[string]string{"kfakebroker": filepath.Join(repoRoot(), "test", "kfakebroker")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b, err := benchkit.StartBroker(bins["kfakebroker"], 3, topics...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("kfakebroker printed no address: %v\n%s", err, stderr.String())
-	}
-	return strings.TrimSpace(line)
+	t.Cleanup(b.Stop)
+	return b.Addr
 }
 
 // kcatRecord is one record as kcat prints it with -f '%k\t%h\t%s\n'.
@@ -99,35 +90,15 @@ func TestKafkaSinkWithKcat(t *testing.T) {
 	const n = 3000
 	sim, base := startSimulator(t, openaisim.Options{Seed: 11, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
 	addr := startKfakeBroker(t, "audit-plain", "audit-eos")
-	want := map[string]string{}
-	visible := map[string]bool{}
-	for _, id := range sim.VisibleIDs(time.Now()) {
-		visible[id] = true
-	}
-	for i := range n {
-		if visible[sim.EventID(i)] {
-			want[sim.EventID(i)] = string(sim.Event(i))
-		}
-	}
-	if len(want) < n*9/10 {
-		t.Fatalf("the simulator shows only %d of %d events", len(want), n)
-	}
+	want := visibleEvents(t, sim, n)
 	for _, tc := range []struct {
 		name, topic, extra, checkpoint string
 	}{
-		{"at_least_once", "audit-plain", "", "type: file\n  dir: state"},
+		{"at_least_once", "audit-plain", "", fileCheckpoint},
 		{"exactly_once", "audit-eos", "exactly_once: true\n    create_topics: true", "type: kafka\n  sink: kafka\n  topic: auditrelay-checkpoints"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := writeConfig(t, fmt.Sprintf(`
-sources:
-  - name: acme
-    type: openai_audit_logs
-    base_url: %s
-    api_key: ${env:OPENAI_ADMIN_KEY}
-    start_at: 720h
-sinks:
-  - name: kafka
+			cfg := writeConfig(t, backfillConfig(base, fmt.Sprintf(`  - name: kafka
     type: kafka
     brokers: [%s]
     topic: %s
@@ -137,9 +108,7 @@ sinks:
       static: {env: e2e}
     %s
     retry: {initial_interval: 50ms, max_interval: 500ms}
-checkpoint:
-  %s
-`, base, addr, tc.topic, tc.extra, tc.checkpoint))
+`, addr, tc.topic, tc.extra), tc.checkpoint))
 			for run := range 2 {
 				if _, stderr, exit := runAuditrelay(t, 2*time.Minute, "run", "-c", cfg, "--once"); exit != 0 {
 					t.Fatalf("run %d: auditrelay exited %d:\n%s", run, exit, stderr)

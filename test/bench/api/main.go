@@ -66,20 +66,12 @@ func main() {
 }
 
 func run(events int, latency, only, write string) error {
-	work, err := os.MkdirTemp("", "bench-api-")
+	work, bins, err := benchkit.Build("bench-api-", map[string]string{"auditrelay": "./cmd/auditrelay", "barepager": "./test/bench/barepager"})
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "auditrelay")
-	pager := filepath.Join(work, "barepager")
-	for out, pkg := range map[string]string{bin: "./cmd/auditrelay", pager: "./test/bench/barepager"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building %s: %w", pkg, err)
-		}
-	}
+	bin, pager := bins["auditrelay"], bins["barepager"]
 	var rows []row
 	var verdicts []string
 	for _, sc := range scenarios {
@@ -245,24 +237,6 @@ func runPager(work, pager string, s *sim, sc scenario) (row, error) {
 	return r, err
 }
 
-const relayConfig = `sources:
-  - name: bench
-    type: openai_audit_logs
-    base_url: %s/v1
-    api_key: sk-admin-bench
-    start_at: 800h
-    settle: 0s
-sinks:
-  - name: archive
-    type: file
-    path: audit.jsonl
-checkpoint:
-  type: file
-  dir: state
-log:
-  format: json
-`
-
 func runRelay(work, bin string, s *sim, sc scenario) (row, error) {
 	dir := filepath.Join(work, "relay-"+sc.name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -270,7 +244,8 @@ func runRelay(work, bin string, s *sim, sc scenario) (row, error) {
 	}
 	defer os.RemoveAll(dir)
 	cfg := filepath.Join(dir, "auditrelay.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, relayConfig, s.base), 0o600); err != nil {
+	yaml := benchkit.BackfillConfig(s.base+"/v1", "transforms: []", "    type: file\n    path: audit.jsonl", "format: json")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		return row{}, err
 	}
 	before, err := s.stats()

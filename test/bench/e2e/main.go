@@ -17,7 +17,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -32,7 +31,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -94,14 +92,14 @@ type bench struct {
 }
 
 func run(o options, args string) error {
-	work, err := os.MkdirTemp("", "auditrelay-bench-*")
+	work, bin, err := benchkit.Build("auditrelay-bench-*", map[string]string{"auditrelay": "./cmd/auditrelay", "barepager": "./test/bench/barepager", "kfakebroker": "./test/kfakebroker"}, "-trimpath")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	b := &bench{o: o, work: work, bin: map[string]string{}, out: new(strings.Builder)}
+	b := &bench{o: o, work: work, bin: bin, out: new(strings.Builder)}
 	defer b.stopAll()
-	if err := b.build(); err != nil {
+	if err := b.peers(); err != nil {
 		return err
 	}
 	fmt.Fprintf(b.out, "Measured %s on %s; command: `go run ./test/bench/e2e %s` (make bench-e2e).\n\n",
@@ -132,28 +130,13 @@ func run(o options, args string) error {
 }
 
 func machine() string {
-	model := "unknown CPU"
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for l := range strings.SplitSeq(string(data), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%d cores (nproc), %s, %s %s/%s", runtime.NumCPU(), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%d cores (nproc), %s, %s %s/%s", runtime.NumCPU(), benchkit.CPUModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
-// build compiles every program under test once.
-func (b *bench) build() error {
+// peers finds the peers' programs (the collector, Benthos), building
+// Benthos when it is not cached.
+func (b *bench) peers() error {
 	root, _ := os.Getwd()
-	for name, pkg := range map[string]string{"auditrelay": "./cmd/auditrelay", "barepager": "./test/bench/barepager", "kfakebroker": "./test/kfakebroker"} {
-		p := filepath.Join(b.work, name)
-		if out, err := exec.Command("go", "build", "-trimpath", "-o", p, pkg).CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v\n%s", pkg, err, out)
-		}
-		b.bin[name] = p
-	}
 	// Benthos is its own module; its binary is cached with the collector's.
 	p := filepath.Join(root, "test", ".cache", "benthos", "benthos")
 	if _, err := os.Stat(p); err != nil && b.want("benthos") {
@@ -164,10 +147,7 @@ func (b *bench) build() error {
 		}
 	}
 	b.bin["benthos"] = p
-	b.bin["otelcol"] = filepath.Join(root, "test", ".cache", "otelcol", "otelcol-auditrelay")
-	if v := os.Getenv("AUDITRELAY_OTELCOL"); v != "" {
-		b.bin["otelcol"] = v
-	}
+	b.bin["otelcol"] = benchkit.OtelcolBin(root)
 	return nil
 }
 
@@ -275,23 +255,7 @@ func (b *bench) config(dir, sink string, transforms bool) (string, error) {
   - name: redact
     type: redact`, b.simBase)
 	}
-	yaml := fmt.Sprintf(`sources:
-  - name: bench
-    type: openai_audit_logs
-    base_url: %s
-    api_key: sk-admin-bench
-    start_at: 800h
-    settle: 0s
-%s
-sinks:
-  - name: out
-%s
-checkpoint:
-  type: file
-  dir: state
-log:
-  level: warn
-`, b.simBase, tr, sink)
+	yaml := benchkit.BackfillConfig(b.simBase, tr, sink, "level: warn")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -444,21 +408,11 @@ func (b *bench) startBroker() (string, func(), error) {
 	for i := 1; i <= 4*b.o.repeat+4; i++ {
 		topics = append(topics, fmt.Sprintf("bench-%d", i))
 	}
-	cmd := exec.Command(b.bin["kfakebroker"], "-partitions", "6", "-topics", strings.Join(topics, ","))
-	out, err := cmd.StdoutPipe()
+	br, err := benchkit.StartBroker(b.bin["kfakebroker"], 6, topics...)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		stop()
-		return "", nil, fmt.Errorf("kfakebroker printed no address: %w", err)
-	}
-	return strings.TrimSpace(line), stop, nil
+	return br.Addr, br.Stop, nil
 }
 
 var topicSeq int
@@ -696,8 +650,8 @@ func (b *bench) tail() error {
 		return err
 	}
 	cmd := exec.Command(b.bin["auditrelay"], "run", "-c", cfg)
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
+	stderr := &benchkit.Output{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -745,22 +699,4 @@ func (b *bench) tail() error {
 		q(0.5).Round(10*time.Millisecond), q(0.99).Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
 	fmt.Fprintf(b.out, "Latency is from the event's effective_at (whole seconds, taken as the middle of the second) to the moment its line was read from the file (20 ms polling).\n\n")
 	return nil
-}
-
-// lockedBuffer is a bytes.Buffer a process may write while we read.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -13,12 +13,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/kafka"
+	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 func main() {
@@ -34,30 +33,17 @@ func main() {
 
 func run(n, batchSize int, comp string) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "bench-kafka-*")
+	dir, bins, err := benchkit.Build("bench-kafka-*", map[string]string{"kfakebroker": "./test/kfakebroker"})
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "kfakebroker")
-	if out, err := exec.Command("go", "build", "-o", bin, "./test/kfakebroker").CombinedOutput(); err != nil {
-		return fmt.Errorf("building kfakebroker: %v\n%s", err, out)
-	}
-	broker := exec.Command(bin, "-partitions", "6", "-topics", "kcat,sink")
-	out, err := broker.StdoutPipe()
+	broker, err := benchkit.StartBroker(bins["kfakebroker"], 6, "kcat", "sink")
 	if err != nil {
 		return err
 	}
-	if err := broker.Start(); err != nil {
-		return err
-	}
-	defer func() { broker.Process.Kill(); broker.Wait() }()
-	buf := make([]byte, 64)
-	k, err := out.Read(buf)
-	if err != nil {
-		return err
-	}
-	addr := strings.TrimSpace(string(buf[:k]))
+	defer broker.Stop()
+	addr := broker.Addr
 
 	evs := make([]pipeline.Event, n)
 	var jsonl bytes.Buffer
