@@ -149,9 +149,12 @@ func (f Fields) build(raw []byte, source string, observed time.Time, schema stri
 		return pipeline.Event{}, fmt.Errorf("%s %s without a valid %s", what, f.id.Str, timeKey)
 	}
 	a := f.Actor()
+	// gjson's strings are cut from one copy of the whole event: cloned,
+	// the event's fields do not keep that copy alive beside Raw.
 	return pipeline.Event{
-		ID: f.id.Str, Type: typ.Str, Time: time.Unix(int64(at.Num), 0).UTC(), ObservedAt: observed, Source: source,
-		Schema: schema, Raw: raw, ProjectID: f.ProjectID(), ActorID: a.ID(), ActorEmail: a.Email,
+		ID: strings.Clone(f.id.Str), Type: strings.Clone(typ.Str), Time: time.Unix(int64(at.Num), 0).UTC(),
+		ObservedAt: observed, Source: source, Schema: schema, Raw: raw, ProjectID: strings.Clone(f.ProjectID()),
+		ActorID: strings.Clone(a.ID()), ActorEmail: strings.Clone(a.Email),
 	}, nil
 }
 

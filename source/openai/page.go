@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -30,24 +31,24 @@ func DecodeList(body []byte) (*ListEnvelope, error) {
 	if !gjson.ValidBytes(body) {
 		return nil, errors.New("not valid JSON")
 	}
-	r := gjson.GetManyBytes(body, "@this", "object", "data", "first_id", "last_id", "has_more")
-	if !r[0].IsObject() {
+	if t := bytes.TrimLeft(body, " \t\r\n"); t[0] != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	env := &ListEnvelope{Object: stringOf(r[1]), FirstID: stringPtr(r[3]), LastID: stringPtr(r[4])}
+	r := gjson.GetManyBytes(body, "object", "data", "first_id", "last_id", "has_more")
+	env := &ListEnvelope{Object: stringOf(r[0]), FirstID: stringPtr(r[2]), LastID: stringPtr(r[3])}
 	if env.Object != "list" {
 		return nil, fmt.Errorf("object is %q, want \"list\"", env.Object)
 	}
-	if !r[2].IsArray() {
+	if !r[1].IsArray() {
 		return nil, errors.New("data is missing or not an array")
 	}
-	if t := r[5].Type; t != gjson.True && t != gjson.False {
+	if t := r[4].Type; t != gjson.True && t != gjson.False {
 		return nil, errors.New("has_more is missing or not a boolean")
 	}
-	more := r[5].Type == gjson.True
+	more := r[4].Type == gjson.True
 	env.HasMore = &more
 	env.Data = [][]byte{}
-	r[2].ForEach(func(_, v gjson.Result) bool {
+	r[1].ForEach(func(_, v gjson.Result) bool {
 		raw := []byte(v.Raw) // a copy where gjson cannot say where the value lies
 		if end := v.Index + len(v.Raw); v.Index > 0 && end <= len(body) && string(body[v.Index:end]) == v.Raw {
 			raw = body[v.Index:end:end]
