@@ -37,36 +37,23 @@ type Fields struct {
 // valid JSON (as a source checked it); anything else reads as empty.
 func Read(raw []byte, typ string) Fields {
 	var f Fields
+	keys := [...]struct {
+		key string
+		dst *gjson.Result
+	}{
+		{"id", &f.id}, {"type", &f.typ}, {"event", &f.event}, {"effective_at", &f.effectiveAt},
+		{"created_at", &f.createdAt}, {"actor", &f.actor}, {"project", &f.project},
+		{"project_id", &f.projectID}, {"target", &f.target}, {"success", &f.success},
+	}
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
 		if typ != "" && k.Str == typ {
 			f.payload = v
 		}
-		var dst *gjson.Result // nil: a member not read
-		switch k.Str {
-		case "id":
-			dst = &f.id
-		case "type":
-			dst = &f.typ
-		case "event":
-			dst = &f.event
-		case "effective_at":
-			dst = &f.effectiveAt
-		case "created_at":
-			dst = &f.createdAt
-		case "actor":
-			dst = &f.actor
-		case "project":
-			dst = &f.project
-		case "project_id":
-			dst = &f.projectID
-		case "target":
-			dst = &f.target
-		case "success":
-			dst = &f.success
-		default:
-			return true
+		for _, m := range keys {
+			if k.Str == m.key {
+				*m.dst = v
+			}
 		}
-		*dst = v
 		return true
 	})
 	return f
