@@ -316,16 +316,3 @@ func (p *Pipeline) runGated(ctx context.Context, s namedSource, opts RunOptions)
 // the progress of its source. Call it before Run; f must be safe for
 // concurrent use (sources run concurrently) and must not block.
 func (p *Pipeline) OnProgress(f func(source string, pr Progress)) { p.engine.progress = f }
-
-// Sink returns the sink named name (the dead-letter sink included).
-func (p *Pipeline) Sink(name string) (Sink, bool) {
-	for _, s := range p.sinks {
-		if s.name == name {
-			return s.sink, true
-		}
-	}
-	if p.deadLetter != nil && p.deadLetter.name == name {
-		return p.deadLetter.sink, true
-	}
-	return nil, false
-}

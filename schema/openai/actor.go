@@ -34,9 +34,6 @@ type Client struct {
 	Latitude, Longitude, ASN string
 }
 
-// ReadActor returns Read(raw, "").Actor().
-func ReadActor(raw []byte) Actor { return Read(raw, "").Actor() }
-
 // Actor is the actor of an event of either log; an event without one gives
 // the zero Actor.
 func (f Fields) Actor() Actor {
@@ -79,9 +76,6 @@ func (a Actor) ID() string {
 	return ""
 }
 
-// IsServiceAccount reports whether the actor is a service account's key.
-func (a Actor) IsServiceAccount() bool { return a.ServiceAccountID != "" }
-
 // number returns a JSON number, or a string holding one, as its text; ""
 // otherwise. The API writes coordinates and AS numbers either way.
 func number(r gjson.Result) string {
@@ -97,3 +91,6 @@ func number(r gjson.Result) string {
 	}
 	return ""
 }
+
+// IsServiceAccount reports whether the actor is a service account's key.
+func (a Actor) IsServiceAccount() bool { return a.ServiceAccountID != "" }

@@ -216,16 +216,6 @@ func (f Fields) Target() (kind, id string) {
 	return t[0], t[1]
 }
 
-// ResourceID is the id of what the event is about: an audit log's payload
-// id, or a request log's target id.
-func (f Fields) ResourceID() string {
-	if id := f.PayloadID(); id != "" {
-		return id
-	}
-	_, id := f.Target()
-	return id
-}
-
 // LooksLikeRequestLog reports whether the object has a request log's event
 // key and no audit log's type (for events whose schema was not recorded).
 func (f Fields) LooksLikeRequestLog() bool { return !f.typ.Exists() && f.event.Exists() }
@@ -233,32 +223,6 @@ func (f Fields) LooksLikeRequestLog() bool { return !f.typ.Exists() && f.event.E
 // Failed reports whether the event says it failed: a request log's
 // "success": false. (Audit logs name failures in their type: login.failed.)
 func (f Fields) Failed() bool { return f.success.Type == gjson.False }
-
-// The functions below read one field of an event; Read reads several in
-// one pass.
-
-// ProjectID returns Read(raw, "").ProjectID().
-func ProjectID(raw []byte) string { return Read(raw, "").ProjectID() }
-
-// Project returns Read(raw, "").Project().
-func Project(raw []byte) (id, name string) { return Read(raw, "").Project() }
-
-// PayloadID returns Read(raw, typ).PayloadID().
-func PayloadID(raw []byte, typ string) string { return Read(raw, typ).PayloadID() }
-
-// PayloadError returns Read(raw, typ).PayloadError().
-func PayloadError(raw []byte, typ string) (code, message string) {
-	return Read(raw, typ).PayloadError()
-}
-
-// Target returns Read(raw, "").Target().
-func Target(raw []byte) (kind, id string) { return Read(raw, "").Target() }
-
-// ResourceID returns Read(raw, typ).ResourceID().
-func ResourceID(raw []byte, typ string) string { return Read(raw, typ).ResourceID() }
-
-// Failed returns Read(raw, "").Failed().
-func Failed(raw []byte) bool { return Read(raw, "").Failed() }
 
 // IsRequestLog reports whether an event of schema is a request log.
 func IsRequestLog(schema string) bool { return schema == SchemaRequestLog }

@@ -197,20 +197,22 @@ func reference(raw []byte, typeKey, timeKey string) (ev *pipeline.Event, ok bool
 func TestFields(t *testing.T) {
 	raw := []byte(`{"id":"a","type":"login.failed","effective_at":5,"project":{"id":"p1","name":"Fraud"},
 		"login.failed":{"id":"x1","error_code":"invalid_password","error_message":"Wrong password"}}`)
-	if id, name := openai.Project(raw); id != "p1" || name != "Fraud" {
+	f := openai.Read(raw, "login.failed")
+	if id, name := f.Project(); id != "p1" || name != "Fraud" {
 		t.Errorf("Project = %q, %q", id, name)
 	}
-	if code, msg := openai.PayloadError(raw, "login.failed"); code != "invalid_password" || msg != "Wrong password" {
+	if code, msg := f.PayloadError(); code != "invalid_password" || msg != "Wrong password" {
 		t.Errorf("PayloadError = %q, %q", code, msg)
 	}
-	if id := openai.ResourceID(raw, "login.failed"); id != "x1" {
-		t.Errorf("ResourceID = %q", id)
+	if id := f.PayloadID(); id != "x1" {
+		t.Errorf("PayloadID = %q", id)
 	}
 	req := []byte(`{"id":"l","event":"e","created_at":1,"project_id":"p2","target":{"type":"user","id":"u9"}}`)
-	if id, name := openai.Project(req); id != "p2" || name != "" {
+	r := openai.Read(req, "e")
+	if id, name := r.Project(); id != "p2" || name != "" {
 		t.Errorf("Project of a request log = %q, %q", id, name)
 	}
-	if kind, id := openai.Target(req); kind != "user" || id != "u9" || openai.ResourceID(req, "e") != "u9" {
+	if kind, id := r.Target(); kind != "user" || id != "u9" || r.PayloadID() != "" || !r.LooksLikeRequestLog() {
 		t.Errorf("Target = %q, %q", kind, id)
 	}
 	for _, tc := range []struct{ raw, schema string }{
@@ -229,7 +231,7 @@ func TestFields(t *testing.T) {
 
 func TestClientNumbers(t *testing.T) {
 	raw := []byte(`{"actor":{"type":"session","session":{"ip_address_details":{"latitude":"37.77490","longitude":-122.4,"asn":"0.0 "}}}}`)
-	c := openai.ReadActor(raw).Client
+	c := openai.Read(raw, "").Actor().Client
 	if c.Latitude != "37.77490" || c.Longitude != "-122.4" || c.ASN != "" {
 		t.Errorf("client numbers %q %q %q; want 37.77490, -122.4 and none for a padded string", c.Latitude, c.Longitude, c.ASN)
 	}

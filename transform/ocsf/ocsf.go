@@ -51,9 +51,6 @@ func (m *Mapper) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch, e
 	return mapping.Batch(b, "ocsf", m.Map)
 }
 
-// Event maps one event in place. Events already in OCSF are left alone.
-func (m *Mapper) Event(e *pipeline.Event) error { return mapping.Event(e, "ocsf", m.Map) }
-
 // Map returns the OCSF object for an event of schema: raw is its JSON, in
 // the same object decoded (it becomes part of the result, under unmapped,
 // and must not be used afterwards). schema/openai says who the actor is,
