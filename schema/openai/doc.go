@@ -7,7 +7,9 @@
 // one table of the project). Sources, transforms and sinks ask it instead
 // of reading the shapes themselves.
 //
-// Fields are read from the event's JSON with gjson; keys match exactly, as
-// the API writes them, and an unknown type or field passes through. It
-// imports only pipeline; it does no I/O.
+// Read finds an event's fields with gjson in one pass over its top level
+// (Fields); keys match exactly, as the API writes them, a key given twice
+// counts with its last value (as encoding/json reads it: FuzzParseEvents
+// holds the parsers to it), and an unknown type or field passes through.
+// It imports only pipeline; it does no I/O.
 package openai
