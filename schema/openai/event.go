@@ -34,7 +34,8 @@ type Fields struct {
 
 // Read finds the fields of the event raw of type typ (the payload of an
 // audit log is the member named like its type; "" skips it). raw must be
-// valid JSON (as a source checked it); anything else reads as empty.
+// valid JSON (as ReadObject or a decoder checked it); anything else reads
+// as empty.
 func Read(raw []byte, typ string) Fields {
 	var f Fields
 	keys := [...]struct {
@@ -64,7 +65,7 @@ func Read(raw []byte, typ string) Fields {
 // the project. It requires id, type and effective_at and accepts anything
 // else, unknown types and fields included; Raw is raw, untouched.
 func ParseAuditLog(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
-	f, err := readObject(raw)
+	f, err := ReadObject(raw, "")
 	if err != nil {
 		return pipeline.Event{}, err
 	}
@@ -76,7 +77,7 @@ func ParseAuditLog(raw []byte, source string, observed time.Time) (pipeline.Even
 // e-mail (its name, when that is an address), the project (project.id or
 // project_id). It requires id, event and created_at; Raw is raw, untouched.
 func ParseRequestLog(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
-	f, err := readObject(raw)
+	f, err := ReadObject(raw, "")
 	if err != nil {
 		return pipeline.Event{}, err
 	}
@@ -87,7 +88,7 @@ func ParseRequestLog(raw []byte, source string, observed time.Time) (pipeline.Ev
 // keys: effective_at (an audit log) or created_at (a request log). An
 // object with both is tried as an audit log first.
 func Parse(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
-	f, err := readObject(raw)
+	f, err := ReadObject(raw, "")
 	if err != nil {
 		return pipeline.Event{}, err
 	}
@@ -109,15 +110,16 @@ func Parse(raw []byte, source string, observed time.Time) (pipeline.Event, error
 	return pipeline.Event{}, errors.New("neither an audit log (id, type, effective_at) nor a request log (id, event, created_at)")
 }
 
-// readObject checks that raw is one JSON object and reads its fields.
-func readObject(raw []byte) (Fields, error) {
+// ReadObject checks that raw is one JSON object, then reads it as Read
+// does: for bytes no decoder has checked yet.
+func ReadObject(raw []byte, typ string) (Fields, error) {
 	if !gjson.ValidBytes(raw) {
 		return Fields{}, errors.New("not valid JSON")
 	}
 	if !gjson.ParseBytes(raw).IsObject() {
 		return Fields{}, errors.New("not a JSON object")
 	}
-	return Read(raw, ""), nil
+	return Read(raw, typ), nil
 }
 
 // build builds the pipeline event of a log of schema whose type and time

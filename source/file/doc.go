@@ -3,10 +3,10 @@
 // hands them through the same transforms and sinks as the API sources, for
 // example to backfill a new SIEM from an export.
 //
-// Each line is indexed by its shape: an object with effective_at and type
-// is an audit log (openai.ParseAuditLog), one with event and created_at a
-// request log (openai.ParseOrganizationLog). Event.Raw is the line itself,
-// byte for byte (without its line terminator).
+// Each line is indexed by its shape (package schema/openai's Parse): an
+// object with effective_at and type is an audit log, one with event and
+// created_at a request log. Event.Raw is the line itself, byte for byte
+// (without its line terminator).
 //
 // Every batch_size lines make a window, whose cursor holds, per file, the
 // byte offset after its last line: once the engine committed the window,

@@ -17,18 +17,20 @@ var errBlank = errors.New("blank line")
 
 // parseLine indexes one JSONL line (without its line terminator; white
 // space around the object is ignored): an audit log or a request log, as
-// openai.Parse tells them apart. The event's
-// Raw is line trimmed of white space, sharing line's memory. It returns
-// errBlank for a blank line.
+// openai.Parse tells them apart. The event's Raw is line trimmed of white
+// space, sharing line's memory. It returns errBlank for a blank line.
 func parseLine(line []byte, source string, observed time.Time) (pipeline.Event, error) {
 	raw := bytes.TrimSpace(line)
 	if len(raw) == 0 {
 		return pipeline.Event{}, errBlank
 	}
-	if !json.Valid(raw) {
+	ev, err := openai.Parse(raw, source, observed)
+	// openai.Parse validates the line; only a refused line is read again,
+	// for encoding/json's account of what is wrong with it.
+	if err != nil && !json.Valid(raw) {
 		return pipeline.Event{}, invalidJSON(raw)
 	}
-	return openai.Parse(raw, source, observed)
+	return ev, err
 }
 
 // invalidJSON names the problem of raw the way encoding/json sees it.

@@ -29,7 +29,6 @@ type Source struct {
 	name    string
 	cfg     Config
 	log     *slog.Logger
-	tel     pipeline.Telemetry
 	stdin   io.Reader
 	now     func() time.Time
 	invalid atomic.Int64
@@ -43,9 +42,7 @@ var (
 // New returns a source for cfg (already validated; Path already resolved
 // against the config directory). stdin is read when Path is "-".
 func New(set pipeline.Settings, cfg Config, stdin io.Reader) *Source {
-	log := set.Log()
-	tel := set.Tel()
-	return &Source{name: set.Name, cfg: cfg, log: log, tel: tel, stdin: stdin, now: time.Now}
+	return &Source{name: set.Name, cfg: cfg, log: set.Log(), stdin: stdin, now: time.Now}
 }
 
 // BatchSize implements pipeline.BatchSizer: a window of the file source is
@@ -63,12 +60,12 @@ func (s *Source) Shutdown(context.Context) error { return nil }
 func (s *Source) InvalidLines() int64 { return s.invalid.Load() }
 
 // Run implements pipeline.Source. It reads every matching file from its
-// checkpointed offset to its end, in lexical order of the paths, delivering
-// batches and saving each file's offset after each acknowledged batch. It
-// returns nil at the end of the files (without follow, or with
-// host.Once), or when ctx is done (after the batch in flight, within
-// host.DrainTimeout). An invalid line with on_invalid_line: fail is a
-// permanent error naming the file and line.
+// checkpointed offset to its end, in lexical order of the paths, emitting a
+// window every batch_size lines whose cursor holds each file's offset after
+// it. It returns nil at the end of the files (without follow, or with
+// host.Once), or when ctx is done (the lines read and not yet emitted are
+// read again at the next start). An invalid line with on_invalid_line: fail
+// is a permanent error naming the file and line.
 func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 	if s.cfg.Path == Stdin {
 		return s.runStdin(ctx, host)
@@ -197,7 +194,7 @@ func (s *Source) replayFile(ctx context.Context, host pipeline.SourceHost, cp *c
 }
 
 // runStdin replays stdin until it is closed or ctx is done. There is no
-// checkpoint: what was read is delivered, within host.DrainTimeout.
+// checkpoint: lines read and not yet emitted when ctx ends are lost.
 func (s *Source) runStdin(ctx context.Context, host pipeline.SourceHost) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the reading goroutine once its Read returns

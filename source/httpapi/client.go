@@ -274,14 +274,17 @@ func retryable(s int) bool {
 		(s >= 500 && s != http.StatusNotImplemented)
 }
 
-// serverWait reads Retry-After-Ms, then Retry-After (seconds or HTTP date).
+// serverWait is the wait a response asks for: Retry-After-Ms, then
+// Retry-After (seconds or an HTTP date, counted from the response's Date
+// when it has one: the date is on the server's clock). The retry layer and
+// the limiter both read it here.
 func serverWait(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := h.Get("Retry-After-Ms"); v != "" {
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 && ms < 1e12 { // NaN and +Inf fail too
 			return time.Duration(ms * float64(time.Millisecond)), true
 		}
 	}
-	return retryafter.Parse(h.Get("Retry-After"), now)
+	return retryafter.Parse(h.Get("Retry-After"), serverNow(h, now))
 }
 
 func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -67,10 +66,6 @@ type LimiterState struct {
 	Requests int64
 	// Throttled counts the 429 answers seen since the start.
 	Throttled int64
-	// Reason says why the limit or the rate last changed.
-	Reason string
-	// Changed is when that happened.
-	Changed time.Time
 }
 
 // The constants of the two controllers. Each one is explained where it
@@ -239,11 +234,6 @@ type Limiter struct {
 	pauseUntil  time.Time
 
 	hdr headerBudget
-
-	lastLimit int
-	lastRate  float64
-	reason    string
-	changed   time.Time
 }
 
 // NewLimiter returns a Limiter with cfg's defaults filled in.
@@ -271,14 +261,10 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 		wake:    make(chan struct{}),
 		conc:    float64(cfg.InitialConcurrency),
 		rate429: math.Inf(1),
-		reason:  "start",
-		changed: now,
 	}
 	l.sends.width = 100 * time.Millisecond
 	l.accepted.width = 100 * time.Millisecond
 	l.setPacerLocked(now)
-	l.lastLimit = l.limitLocked(now)
-	l.lastRate = l.paceRateLocked(now)
 	return l
 }
 
@@ -421,8 +407,6 @@ func (l *Limiter) Snapshot() LimiterState {
 		InFlight:    l.inFlight,
 		Requests:    l.requests,
 		Throttled:   l.throttled,
-		Reason:      l.reason,
-		Changed:     l.changed,
 	}
 }
 
@@ -474,13 +458,11 @@ func (l *Limiter) finish(t *ticket, o Outcome) {
 	defer l.broadcastLocked()
 	l.advanceLocked(now)
 	if o.Status == 0 && errors.Is(o.Err, context.Canceled) {
-		l.noteLocked(now, "")
 		return
 	}
 	if info, ok := parseRateLimit(o.Header, now); ok {
 		l.hdr.update(info, t.seq, now)
 	}
-	reason := ""
 	if o.Status != http.StatusTooManyRequests {
 		l.accepted.add(now)
 	}
@@ -488,36 +470,30 @@ func (l *Limiter) finish(t *ticket, o Outcome) {
 	case o.Status == http.StatusTooManyRequests:
 		l.throttled++
 		if t.seq > l.cutSeq {
-			reason = l.cutRateLocked(now)
+			l.cutRateLocked(now)
 		}
-		reason = l.pauseLocked(now, o.Header, reason)
+		l.pauseLocked(now, o.Header)
 	case o.Status == 0 || o.Status >= 500 || o.Status == http.StatusRequestTimeout:
 		if t.seq > l.errCutSeq {
 			l.errCutSeq = l.seq
 			l.conc = max(l.conc*errorBackoff, float64(l.cfg.MinConcurrency))
-			if o.Status == 0 {
-				reason = "cut: transport error or timeout"
-			} else {
-				reason = fmt.Sprintf("cut: status %d", o.Status)
-			}
 		}
 		if o.Status == http.StatusServiceUnavailable {
-			reason = l.pauseLocked(now, o.Header, reason)
+			l.pauseLocked(now, o.Header)
 		}
 	default:
 		lat := o.Latency
 		if lat <= 0 && !t.sent.IsZero() {
 			lat = now.Sub(t.sent)
 		}
-		reason = l.latencyLocked(lat.Seconds(), t.seq, t.inFlight)
+		l.latencyLocked(lat.Seconds(), t.seq, t.inFlight)
 	}
-	l.noteLocked(now, reason)
 }
 
 // latencyLocked is the Gradient2 step for one clean answer of request seq.
-func (l *Limiter) latencyLocked(lat float64, seq uint64, inFlight int) string {
+func (l *Limiter) latencyLocked(lat float64, seq uint64, inFlight int) {
 	if lat <= 0 {
-		return ""
+		return
 	}
 	l.nLat++
 	n := float64(l.nLat)
@@ -545,12 +521,13 @@ func (l *Limiter) latencyLocked(lat float64, seq uint64, inFlight int) string {
 		l.longLat *= longDecay
 	}
 	if l.probing {
-		return l.probeLocked(lat, seq)
+		l.probeLocked(lat, seq)
+		return
 	}
 	// Grow (or shrink) only while the limit is used: an API the caller
 	// does not load says nothing about what it could take.
 	if float64(inFlight) < l.conc/2 {
-		return ""
+		return
 	}
 	if !congested {
 		l.congestedRun = 0
@@ -562,8 +539,7 @@ func (l *Limiter) latencyLocked(lat float64, seq uint64, inFlight int) string {
 			l.probing = true
 			l.probeSeq, l.probeLat, l.probeN, l.probeSum = l.seq, l.shortLat, 0, 0
 			l.conc = max(l.conc/2, float64(l.cfg.MinConcurrency))
-			return fmt.Sprintf("probe: latency %.0f ms is %.1f x the baseline for %d answers, halving to check for queueing",
-				l.shortLat*1000, l.shortLat/l.longLat, l.congestedRun)
+			return
 		}
 	}
 	gradient := min(max(latencyTolerance*l.longLat/l.shortLat, minGradient), 1)
@@ -571,16 +547,7 @@ func (l *Limiter) latencyLocked(lat float64, seq uint64, inFlight int) string {
 	// moves by (gradient-1) x conc + sqrt(conc), as Gradient2 does per
 	// sample window.
 	step := ((gradient-1)*l.conc + math.Sqrt(l.conc)) / l.conc
-	old := l.conc
 	l.conc = min(max(l.conc+step, float64(l.cfg.MinConcurrency)), float64(l.cfg.MaxConcurrency))
-	if int(l.conc) == int(old) {
-		return ""
-	}
-	if step < 0 {
-		return fmt.Sprintf("shrink: latency %.0f ms, %.1f x the baseline %.0f ms",
-			l.shortLat*1000, l.shortLat/l.longLat, l.longLat*1000)
-	}
-	return "grow: answers clean and fast"
 }
 
 // probeLocked ends a probe once probeAnswers answers of requests sent at
@@ -589,37 +556,33 @@ func (l *Limiter) latencyLocked(lat float64, seq uint64, inFlight int) string {
 // simply slower now (heavier pages, a slow hour): that is the new baseline.
 // Otherwise it was queueing: the limit stays halved, the gradient takes
 // over again, and the next probe waits twice as long.
-func (l *Limiter) probeLocked(lat float64, seq uint64) string {
+func (l *Limiter) probeLocked(lat float64, seq uint64) {
 	if seq <= l.probeSeq {
-		return ""
+		return
 	}
 	l.probeN++
 	l.probeSum += lat
 	if l.probeN < probeAnswers {
-		return ""
+		return
 	}
 	mean := l.probeSum / float64(l.probeN)
 	l.probing, l.congestedRun = false, 0
 	if mean >= probeFall*l.probeLat && mean > latencyTolerance*l.longLat {
-		prev := l.longLat
 		l.longLat, l.shortLat = mean, mean
 		l.probeConfirmed = 0
-		return fmt.Sprintf("rebase: latency %.0f ms did not fall with the load, baseline was %.0f ms",
-			mean*1000, prev*1000)
+		return
 	}
 	l.probeConfirmed++
-	return fmt.Sprintf("probe: latency fell from %.0f to %.0f ms with the load: queueing",
-		l.probeLat*1000, mean*1000)
 }
 
 // cutRateLocked handles a 429 of a request admitted after the last cut.
-func (l *Limiter) cutRateLocked(now time.Time) string {
+func (l *Limiter) cutRateLocked(now time.Time) {
 	achieved := l.sends.rate(now, rateWindow)
 	if achieved*rateWindow.Seconds() < minCutSends {
 		// A refusal after a quiet spell says the key's budget is spent
 		// (by another client, or a burst before): it says nothing of
 		// what this client may send. The request waits its Retry-After.
-		return ""
+		return
 	}
 	backoff := throttleBackoff
 	r := achieved
@@ -642,21 +605,17 @@ func (l *Limiter) cutRateLocked(now time.Time) string {
 	l.cutSeq = l.seq
 	l.lastAdvance = now
 	l.setPacerLocked(now)
-	return fmt.Sprintf("cut: 429 at %.1f/s sent, rate %.2f/s", achieved, l.rate429)
 }
 
 // pauseLocked holds every new request for a long Retry-After.
-func (l *Limiter) pauseLocked(now time.Time, h http.Header, reason string) string {
-	d, ok := parseRetryAfter(h, now)
+func (l *Limiter) pauseLocked(now time.Time, h http.Header) {
+	d, ok := serverWait(h, now)
 	if !ok || d < pauseRetryAfter {
-		return reason
+		return
 	}
-	d = min(d, maxPause)
-	if until := now.Add(d); until.After(l.pauseUntil) {
+	if until := now.Add(min(d, maxPause)); until.After(l.pauseUntil) {
 		l.pauseUntil = until
-		return fmt.Sprintf("pause: Retry-After %s", d)
 	}
-	return reason
 }
 
 // advanceLocked probes the pacing rate upward for the time passed without a
@@ -732,35 +691,6 @@ func (l *Limiter) limitLocked(now time.Time) int {
 		}
 	}
 	return min(max(n, l.cfg.MinConcurrency), l.cfg.MaxConcurrency)
-}
-
-// noteLocked records why the limit or the rate changed: always for a cut, a
-// pause or a rebase, otherwise when Limit() or the pacing rate (by 5% or more) moved.
-func (l *Limiter) noteLocked(now time.Time, reason string) {
-	lim, r := l.limitLocked(now), l.paceRateLocked(now)
-	forced := strings.HasPrefix(reason, "cut") || strings.HasPrefix(reason, "pause") || strings.HasPrefix(reason, "rebase") || strings.HasPrefix(reason, "probe: latency")
-	rateMoved := r != l.lastRate && !(math.Abs(r-l.lastRate) < 0.05*l.lastRate)
-	if !forced && lim == l.lastLimit && !rateMoved {
-		return
-	}
-	if reason == "" {
-		reason = l.describeLocked(now, r)
-	}
-	l.reason, l.changed = reason, now
-	l.lastLimit, l.lastRate = lim, r
-}
-
-func (l *Limiter) describeLocked(now time.Time, r float64) string {
-	switch {
-	case now.Before(l.pauseUntil):
-		return "pause: Retry-After"
-	case l.hdr.bindingRate(now, l.seq, l.conc) > 0 && r == l.hdr.bindingRate(now, l.seq, l.conc):
-		return fmt.Sprintf("headers: budget low, pacing at the refill %.2f/s", r)
-	case !math.IsInf(l.rate429, 1) && r == l.rate429:
-		return fmt.Sprintf("raise: no new 429, rate %.2f/s", r)
-	default:
-		return "grow: answers clean and fast"
-	}
 }
 
 func (l *Limiter) broadcastLocked() {
@@ -1012,35 +942,4 @@ func serverNow(h http.Header, now time.Time) time.Time {
 		return t
 	}
 	return now
-}
-
-// parseRetryAfter reads retry-after-ms, then Retry-After (whole seconds or
-// an HTTP date, taken from the response's Date when it has one).
-func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if h == nil {
-		return 0, false
-	}
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= maxResetSeconds*1000 {
-			return time.Duration(f * float64(time.Millisecond)), true
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 || n > maxResetSeconds {
-			return 0, false
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(serverNow(h, now))
-		if d < 0 {
-			d = 0
-		}
-		return min(d, maxResetSeconds*time.Second), true
-	}
-	return 0, false
 }

@@ -119,7 +119,7 @@ func (t fakeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // retryWait is what the retry layer waits after a 429: its Retry-After, or
 // 1 s without one.
 func retryWait(h http.Header) time.Duration {
-	if d, ok := parseRetryAfter(h, time.Now()); ok {
+	if d, ok := serverWait(h, time.Now()); ok {
 		return d
 	}
 	return time.Second
@@ -740,7 +740,7 @@ func TestParseRateLimitHeaders(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
+func TestServerWait(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -753,7 +753,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"seconds", http.Header{"Retry-After": {"2"}}, 2 * time.Second, true},
 		{"zero", http.Header{"Retry-After": {"0"}}, 0, true},
 		{"negative", http.Header{"Retry-After": {"-1"}}, 0, false},
-		{"fraction is not allowed", http.Header{"Retry-After": {"1.5"}}, 0, false},
+		{"fraction", http.Header{"Retry-After": {"1.5"}}, 1500 * time.Millisecond, true},
 		{"date", http.Header{"Retry-After": {"Sat, 01 Mar 2025 12:00:30 GMT"}}, 30 * time.Second, true},
 		{"date from the server's clock", http.Header{"Date": {"Sat, 01 Mar 2025 11:59:50 GMT"}, "Retry-After": {"Sat, 01 Mar 2025 12:00:30 GMT"}}, 40 * time.Second, true},
 		{"garbage", http.Header{"Retry-After": {"later"}}, 0, false},
@@ -763,9 +763,9 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := parseRetryAfter(tc.header, now)
+			got, ok := serverWait(tc.header, now)
 			if ok != tc.ok || got != tc.want {
-				t.Errorf("parseRetryAfter = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
+				t.Errorf("serverWait = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
 			}
 		})
 	}

@@ -36,7 +36,8 @@ type Lister struct {
 
 // Walk reads the pages of query, first to last, and hands each to visit
 // until visit returns false or the list ends. It returns the number of
-// requests made (retries included).
+// pages it read, a garbled page asked again counted each time (attempts
+// the retry layer refused unread, such as a 429, are not).
 //
 // It refuses what cannot be a real page, as a garbled answer that is asked
 // again and, when it keeps coming, reported: more events than the limit

@@ -472,7 +472,7 @@ func (b *backfill) resize() {
 		rest := &stretch{lo: s.lo, hi: cut}
 		s.lo, s.stopAt, s.resized = cut, cut, true
 		s.mu.Unlock()
-		b.plan = append(b.plan[:i], append([]*stretch{rest}, b.plan[i:]...)...)
+		b.plan = slices.Insert(b.plan, i, rest)
 		i++
 	}
 }
@@ -518,20 +518,20 @@ func (b *backfill) steal() *stretch {
 			left = 0
 		}
 		s.mu.Unlock()
-		if left > bestLeft || (best == nil && left > 0) {
+		if left > bestLeft {
 			best, bestLeft = s, left
 		}
 	}
 	if best == nil {
 		return nil
 	}
-	return b.cut(best, 2)
+	return b.cut(best)
 }
 
 // cut cuts the running stretch s at the middle of what it has not read and
 // returns the older half as a new stretch before it, or nil when s is not
-// running or has less than two seconds or pages pages left.
-func (b *backfill) cut(s *stretch, pages int) *stretch {
+// running or has less than two seconds or two pages left.
+func (b *backfill) cut(s *stretch) *stretch {
 	if s == nil || s.state != running {
 		return nil
 	}
@@ -541,18 +541,14 @@ func (b *backfill) cut(s *stretch, pages int) *stretch {
 	// what it has left; a stretch just cut is not cut again before that.
 	n := s.n
 	if s.exhausted || s.split > 0 || s.reached-s.lo < 2 || n < 2*b.p.PageSize || s.hi <= s.reached ||
-		float64(n)/float64(s.hi-s.reached)*float64(s.reached-s.lo) < float64(pages*b.p.PageSize) {
+		float64(n)/float64(s.hi-s.reached)*float64(s.reached-s.lo) < float64(2*b.p.PageSize) {
 		return nil
 	}
 	at := s.lo + (s.reached-s.lo)/2
 	older := &stretch{lo: s.lo, hi: at}
 	b.p.Log.Debug("cutting a stretch for a free reader", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi), "at", fmtUnix(at))
 	s.lo, s.stopAt = at, at
-	i := 0
-	for b.plan[i] != s {
-		i++
-	}
-	b.plan = append(b.plan[:i], append([]*stretch{older}, b.plan[i:]...)...)
+	b.plan = slices.Insert(b.plan, slices.Index(b.plan, s), older)
 	return older
 }
 
@@ -635,14 +631,7 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 		s.err = err
 	}
 	s.mu.Unlock()
-	select {
-	case b.done <- s:
-	case <-ctx.Done():
-		select {
-		case b.done <- s: // the scheduler may still be collecting
-		default:
-		}
-	}
+	b.done <- s // the scheduler collects every reader, after a failure too
 }
 
 // settle takes a stretch whose reader returned.
@@ -670,14 +659,8 @@ func (b *backfill) settle(s *stretch) error {
 	b.learn(n, s.hi-s.split)
 	done := &stretch{lo: s.split, hi: s.hi, state: read, pages: kept, n: n, fetchedAt: s.fetchedAt, requests: s.requests}
 	rest := b.replan(s.lo, s.split)
-	i := 0
-	for b.plan[i] != s {
-		i++
-	}
-	plan := append([]*stretch{}, b.plan[:i]...)
-	plan = append(plan, rest...)
-	plan = append(plan, done)
-	b.plan = append(plan, b.plan[i+1:]...)
+	i := slices.Index(b.plan, s)
+	b.plan = slices.Replace(b.plan, i, i+1, append(rest, done)...)
 	b.p.Log.Debug("window full, split at the second it reached", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi),
 		"at", fmtUnix(s.split), "kept", n, "rest_in", len(rest))
 	return nil

@@ -140,7 +140,6 @@ type backfillResult struct {
 	took              time.Duration
 	requests, limited int
 	windows, events   int
-	maxHeld           int
 }
 
 // simulateBackfill runs a Planner over the fake API until it caught up.
@@ -149,7 +148,6 @@ func simulateBackfill(t *testing.T, api *fakeAPI, cfg Config, start time.Time) b
 	api.limiter = httpapi.NewLimiter(httpapi.LimiterConfig{MaxConcurrency: 16})
 	var res backfillResult
 	seen := map[string]bool{}
-	var held int
 	p := &Planner{Config: cfg, Walk: api.walk, Limit: api.limiter.Limit, Log: slog.New(tlogHandler{t}),
 		Now: func() (time.Time, bool) { return time.Now(), true }}
 	var last Cursor
@@ -169,7 +167,6 @@ func simulateBackfill(t *testing.T, api *fakeAPI, cfg Config, start time.Time) b
 		last = c
 		return nil
 	}}
-	_ = held
 	t0 := time.Now()
 	if err := p.Run(t.Context(), host, start); err != nil {
 		t.Fatal(err)
