@@ -1,9 +1,9 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 )
@@ -28,53 +28,20 @@ type Parts struct {
 // Assemble builds a pipeline of parts. Sources and sinks are ordered by
 // name; transforms run in the order given.
 func Assemble(parts Parts) *Pipeline {
-	log, tel := parts.Logger, parts.Telemetry
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if tel == nil {
-		tel = NopTelemetry{}
-	}
-	drain := parts.DrainTimeout
-	if drain <= 0 {
-		drain = 30 * time.Second
-	}
+	p := newPipeline(parts.Logger, parts.Telemetry, parts.DrainTimeout)
 	retry := parts.Retry
 	if retry == (RetryPolicy{}) {
 		retry = DefaultRetryPolicy()
 	}
-	p := &Pipeline{log: log, tel: tel, store: parts.Store, drainTimeout: drain}
-	p.engine = &engine{log: log, tel: tel, drain: drain, storeRetry: DefaultRetryPolicy(), store: parts.Store}
-	for _, name := range sortedKeys(parts.Sinks) {
-		c := parts.Sinks[name]
-		s, ok := c.(Sink)
-		if !ok {
-			s = bareSink{c}
-		}
-		p.sinks = append(p.sinks, namedSink{name, s})
-		p.engine.sinks = append(p.engine.sinks, newSlot(name, c, retry))
+	p.engine.store = parts.Store
+	for _, name := range slices.Sorted(maps.Keys(parts.Sinks)) {
+		p.engine.sinks = append(p.engine.sinks, newSlot(name, parts.Sinks[name], retry))
 	}
 	for i, t := range parts.Transforms {
-		p.transforms = append(p.transforms, namedTransform{name: fmt.Sprint("transform", i), t: t})
+		p.engine.transforms = append(p.engine.transforms, namedTransform{name: fmt.Sprint("transform", i), t: t})
 	}
-	p.engine.transforms = p.transforms
-	for _, name := range sortedKeys(parts.Sources) {
+	for _, name := range slices.Sorted(maps.Keys(parts.Sources)) {
 		p.sources = append(p.sources, namedSource{name, parts.Sources[name]})
 	}
 	return p
 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// bareSink gives a Consumer the lifecycle of a Sink.
-type bareSink struct{ Consumer }
-
-func (bareSink) Start(context.Context) error    { return nil }
-func (bareSink) Shutdown(context.Context) error { return nil }

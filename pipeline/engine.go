@@ -29,24 +29,33 @@ type engine struct {
 	deadLetter *sinkSlot // nil: a rejected event stops the source
 	store      CursorStore
 	drain      time.Duration
-	// storeRetry paces the retries of a cursor save.
-	storeRetry RetryPolicy
 	progress   func(source string, p Progress) // nil: not asked for
 }
 
 // sinkSlot is one sink as the engine drives it.
 type sinkSlot struct {
 	name   string
-	c      Consumer
+	sink   Sink
 	commit Committer // nil: Consume's nil is final
 	policy RetryPolicy
 }
 
+// newSlot drives c, which may be a bare Consumer (see Assemble): it then
+// gets a lifecycle that does nothing.
 func newSlot(name string, c Consumer, policy RetryPolicy) *sinkSlot {
-	s := &sinkSlot{name: name, c: c, policy: policy}
+	s := &sinkSlot{name: name, policy: policy}
 	s.commit, _ = c.(Committer)
+	if s.sink, _ = c.(Sink); s.sink == nil {
+		s.sink = bareSink{c}
+	}
 	return s
 }
+
+// bareSink gives a Consumer the lifecycle of a Sink.
+type bareSink struct{ Consumer }
+
+func (bareSink) Start(context.Context) error    { return nil }
+func (bareSink) Shutdown(context.Context) error { return nil }
 
 // runSource loads the cursor of source, runs it and delivers its windows
 // in order until it returns, ctx is done (the window in delivery is then
@@ -129,7 +138,6 @@ func (e *engine) deliver(ctx context.Context, source string, w Window, size int)
 		}
 		return err
 	}
-	e.tel.EventsFetched(source, len(w.Events))
 	e.tel.WindowCommitted(source, len(w.Events), time.Since(started), w.End)
 	e.log.Info("window committed", "source", source, "window", spanOf(w), "events", len(w.Events),
 		"duplicates", max(w.Fetched-len(w.Events), 0), "requests", w.Requests, "took", time.Since(started).Round(time.Millisecond))
@@ -143,31 +151,56 @@ func (e *engine) deliverWindow(ctx context.Context, source string, w Window, siz
 	}
 	// Every sink takes the window on its own: a sink that fails is
 	// retried alone while the others are done with it.
-	dl := &deadLetters{source: source}
+	dl := &deadLetters{}
+	sts := make([]*sinkWindow, len(e.sinks))
 	errs := make([]error, len(e.sinks))
 	var wg sync.WaitGroup
 	for i, s := range e.sinks {
-		wg.Go(func() { errs[i] = e.toSink(ctx, s, source, batches, w.Cursor, dl) })
+		sts[i] = &sinkWindow{s: s, source: source, batches: batches, cursor: w.Cursor, dl: dl}
+		wg.Go(func() { errs[i] = e.toSink(ctx, sts[i]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if len(dl.events) > 0 {
-		if err := e.toSink(ctx, e.deadLetter, source, []Batch{{Source: source, Events: dl.events}}, w.Cursor, nil); err != nil {
-			return fmt.Errorf("dead_letter: %w", err)
-		}
-		e.log.Warn("events rejected by sinks went to the dead-letter sink", "source", source, "events", len(dl.events))
+	if err := e.sendDeadLetters(ctx, source, w.Cursor, dl); err != nil {
+		return err
 	}
 	if w.Cursor == nil {
 		return nil
 	}
-	return e.save(ctx, source, w.Cursor, batches, dl)
+	return e.save(ctx, source, w.Cursor, sts, dl)
 }
 
-// save saves cursor, sending the window again to the sink a store names
-// when its save lost the window's records.
-func (e *engine) save(ctx context.Context, source string, cursor []byte, batches []Batch, dl *deadLetters) error {
+// sendDeadLetters hands the events the sinks rejected since the last call
+// to the dead-letter sink. No sink may be delivering the window meanwhile.
+func (e *engine) sendDeadLetters(ctx context.Context, source string, cursor []byte, dl *deadLetters) error {
+	evs, from := dl.events[dl.sent:], dl.from[dl.sent:]
+	if len(evs) == 0 {
+		return nil
+	}
+	st := &sinkWindow{s: e.deadLetter, source: source, batches: []Batch{{Source: source, Events: evs}}, cursor: cursor}
+	if err := e.toSink(ctx, st); err != nil {
+		return fmt.Errorf("dead_letter: %w", err)
+	}
+	dl.sent = len(dl.events)
+	bySink := map[string]int{}
+	for _, s := range from {
+		bySink[s]++
+	}
+	for s, n := range bySink {
+		e.tel.DeadLettered(s, n)
+	}
+	e.log.Warn("events rejected by sinks went to the dead-letter sink", "source", source, "events", len(evs))
+	return nil
+}
+
+// save saves cursor. When the store's save lost the window's records, it
+// sends the window again to the sink the store names (without the events
+// that sink rejected before) and the events it now rejects to the dead
+// letter.
+func (e *engine) save(ctx context.Context, source string, cursor []byte, sts []*sinkWindow, dl *deadLetters) error {
+	policy := DefaultRetryPolicy()
 	for attempt := 0; ; attempt++ {
 		err := e.store.Save(ctx, source, cursor)
 		if err == nil {
@@ -176,7 +209,7 @@ func (e *engine) save(ctx context.Context, source string, cursor []byte, batches
 		if ctx.Err() != nil || IsPermanent(err) {
 			return fmt.Errorf("saving the cursor: %w", err)
 		}
-		wait := e.storeRetry.Wait(err, attempt)
+		wait := policy.Wait(err, attempt)
 		e.tel.Retried("checkpoint", "save", wait)
 		e.log.Warn("saving the cursor failed, retrying", "source", source, "wait", wait, "err", err)
 		if err := Sleep(ctx, wait); err != nil {
@@ -184,11 +217,15 @@ func (e *engine) save(ctx context.Context, source string, cursor []byte, batches
 		}
 		var re *RedeliverError
 		if errors.As(err, &re) {
-			i := slices.IndexFunc(e.sinks, func(s *sinkSlot) bool { return s.name == re.Sink })
+			i := slices.IndexFunc(sts, func(st *sinkWindow) bool { return st.s.name == re.Sink })
 			if i < 0 {
 				return Permanent(fmt.Errorf("saving the cursor: the store asks to redeliver to an unknown sink %q: %w", re.Sink, err))
 			}
-			if err := e.toSink(ctx, e.sinks[i], source, batches, cursor, dl); err != nil {
+			sts[i].next = 0
+			if err := e.toSink(ctx, sts[i]); err != nil {
+				return err
+			}
+			if err := e.sendDeadLetters(ctx, source, cursor, dl); err != nil {
 				return err
 			}
 		}
@@ -282,18 +319,18 @@ func finalize(evs []Event) error {
 	return nil
 }
 
-// toSink delivers the window's batches to one sink and commits them,
-// retrying with the sink's policy until it took the window, the policy's
-// max_elapsed ran out, the error is permanent, or ctx is done. Events the
-// sink rejects go to dl (nil: there is no dead-letter sink, which makes a
-// rejection permanent) and are left out of any retry.
-func (e *engine) toSink(ctx context.Context, s *sinkSlot, source string, batches []Batch, cursor []byte, dl *deadLetters) error {
+// toSink delivers the window's batches from st.next on to one sink and
+// commits them, retrying with the sink's policy until it took the window,
+// the policy's max_elapsed ran out, the error is permanent, or ctx is done.
+// Events the sink rejects go to st.dl (nil: there is no dead-letter sink,
+// which makes a rejection permanent) and are left out of any retry.
+func (e *engine) toSink(ctx context.Context, st *sinkWindow) error {
+	s, source := st.s, st.source
 	start := time.Now()
-	st := sinkWindow{s: s, source: source, batches: batches, cursor: cursor, dl: dl}
 	e.tel.InFlight(1)
 	defer e.tel.InFlight(-1)
 	for attempt := 0; ; attempt++ {
-		err := e.take(ctx, &st)
+		err := e.take(ctx, st)
 		if err == nil {
 			return nil
 		}
@@ -359,7 +396,7 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 			continue
 		}
 		t0 := time.Now()
-		err := st.s.c.Consume(ctx, b)
+		err := st.s.sink.Consume(ctx, b)
 		e.tel.SinkBatch(st.s.name, len(b.Events), b.Bytes(), time.Since(t0), err)
 		if err == nil {
 			continue
@@ -384,7 +421,6 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 				return derr
 			}
 		}
-		e.tel.DeadLettered(st.s.name, len(rej.Rejected))
 		if !alone {
 			// The rejected events are dealt with; what else failed
 			// decides whether the sink is retried.
@@ -434,9 +470,10 @@ func besides(err error) error {
 // deadLetters collects the events sinks rejected in one window; the engine
 // hands them to the dead-letter sink once every sink is done.
 type deadLetters struct {
-	source string
 	mu     sync.Mutex
 	events []Event
+	from   []string // the sink that rejected each event
+	sent   int      // events[:sent] went to the dead-letter sink
 }
 
 // deadLetterEntry is the JSON object the dead-letter sink receives for each
@@ -458,6 +495,7 @@ func (d *deadLetters) add(sink string, r Rejection) error {
 	ev.Schema = "auditrelay.dead_letter"
 	d.mu.Lock()
 	d.events = append(d.events, ev)
+	d.from = append(d.from, sink)
 	d.mu.Unlock()
 	return nil
 }

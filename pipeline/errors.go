@@ -69,8 +69,8 @@ type Rejection struct {
 
 // RejectedError reports that a sink refused some events permanently (too
 // large, malformed for the destination) while it delivered all the others.
-// The retry wrapper hands the rejected events to the dead-letter sink, or
-// stops the pipeline when there is none: they are never dropped silently.
+// The engine hands the rejected events to the dead-letter sink, or stops
+// the source when there is none: they are never dropped silently.
 type RejectedError struct {
 	Sink     string
 	Rejected []Rejection

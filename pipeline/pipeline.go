@@ -43,38 +43,33 @@ type namedTransform struct {
 	t    Transform
 }
 
-type namedSink struct {
-	name string
-	sink Sink
-}
-
-// Pipeline is a built, not yet started, set of components.
+// Pipeline is a built, not yet started, set of components: its sources
+// and the engine that holds the rest.
 type Pipeline struct {
-	log          *slog.Logger
-	tel          Telemetry
-	store        CursorStore
-	sources      []namedSource
-	transforms   []namedTransform
-	sinks        []namedSink
-	deadLetter   *namedSink
-	engine       *engine
-	drainTimeout time.Duration
+	engine  *engine
+	sources []namedSource
 }
 
-// Build creates every component of spec through the factories of reg.
-// Nothing is started.
-func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline, error) {
+// newPipeline returns a pipeline without components; a nil log discards,
+// a nil tel measures nothing, and drain defaults to 30s.
+func newPipeline(log *slog.Logger, tel Telemetry, drain time.Duration) *Pipeline {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if tel == nil {
 		tel = NopTelemetry{}
 	}
-	p := &Pipeline{log: log, tel: tel, drainTimeout: spec.DrainTimeout}
-	if p.drainTimeout <= 0 {
-		p.drainTimeout = 30 * time.Second
+	if drain <= 0 {
+		drain = 30 * time.Second
 	}
-	p.engine = &engine{log: log, tel: tel, drain: p.drainTimeout, storeRetry: DefaultRetryPolicy()}
+	return &Pipeline{engine: &engine{log: log, tel: tel, drain: drain}}
+}
+
+// Build creates every component of spec through the factories of reg.
+// Nothing is started.
+func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline, error) {
+	p := newPipeline(log, tel, spec.DrainTimeout)
+	log, tel = p.engine.log, p.engine.tel
 	settings := func(k Kind, c ComponentSpec) Settings {
 		return Settings{Name: c.Name, Type: c.Type, BaseDir: spec.BaseDir, Telemetry: tel,
 			Logger: log.With(k.String(), c.Name)}
@@ -91,7 +86,6 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		if err != nil {
 			return nil, err
 		}
-		p.deadLetter = &namedSink{c.Name, s}
 		p.engine.deadLetter = newSlot(c.Name, s, c.Retry)
 	}
 	sinkMap := map[string]Sink{}
@@ -100,7 +94,6 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		if err != nil {
 			return nil, err
 		}
-		p.sinks = append(p.sinks, namedSink{c.Name, s})
 		sinkMap[c.Name] = s
 		p.engine.sinks = append(p.engine.sinks, newSlot(c.Name, s, c.Retry))
 	}
@@ -109,9 +102,8 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 		if err != nil {
 			return nil, err
 		}
-		p.transforms = append(p.transforms, namedTransform{c.Name, t})
+		p.engine.transforms = append(p.engine.transforms, namedTransform{c.Name, t})
 	}
-	p.engine.transforms = p.transforms
 	var names []string
 	for _, c := range spec.Sources {
 		names = append(names, c.Name)
@@ -124,7 +116,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 	if err != nil {
 		return nil, err
 	}
-	p.store, p.engine.store = store, store
+	p.engine.store = store
 	for _, c := range spec.Sources {
 		s, err := create(reg, KindSource, c, settings, fmt.Sprintf("source %q", c.Name), SourceFactory.CreateSource)
 		if err != nil {
@@ -165,15 +157,16 @@ type RunOptions struct {
 // (see runSource). It returns the sources' errors joined: with Once every
 // failure, otherwise only those of sources that failed as ctx ended.
 func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
+	e := p.engine
 	var started []Component
 	defer func() {
 		// Shutdown is not bounded by ctx (which is done by now): it gets
 		// its own deadline so that files are flushed and transactions closed.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.drainTimeout)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.drain)
 		defer cancel()
 		for i := len(started) - 1; i >= 0; i-- {
-			if e := started[i].Shutdown(sctx); e != nil {
-				err = errors.Join(err, fmt.Errorf("shutdown: %w", e))
+			if serr := started[i].Shutdown(sctx); serr != nil {
+				err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
 			}
 		}
 	}()
@@ -184,22 +177,22 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
 		started = append(started, c)
 		return nil
 	}
-	if p.deadLetter != nil {
-		if err := start("dead_letter sink "+p.deadLetter.name, p.deadLetter.sink); err != nil {
+	if dl := e.deadLetter; dl != nil {
+		if err := start("dead_letter sink "+dl.name, dl.sink); err != nil {
 			return err
 		}
 	}
-	for _, s := range p.sinks {
+	for _, s := range e.sinks {
 		if err := start(fmt.Sprintf("sink %q", s.name), s.sink); err != nil {
 			return err
 		}
 	}
-	for _, t := range p.transforms {
+	for _, t := range e.transforms {
 		if err := start(fmt.Sprintf("transform %q", t.name), t.t); err != nil {
 			return err
 		}
 	}
-	if err := start("checkpoint store", p.store); err != nil {
+	if err := start("checkpoint store", e.store); err != nil {
 		return err
 	}
 	for _, s := range p.sources {
@@ -208,7 +201,10 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
 		}
 	}
 
-	if obs, ok := p.tel.(RunObserver); ok {
+	if _, ok := e.store.(Gate); ok && opts.Once {
+		e.log.Info("running once: the sources are not shared out among replicas, this run catches up every source")
+	}
+	if obs, ok := e.tel.(RunObserver); ok {
 		obs.Running()
 	}
 	errs := make([]error, len(p.sources))
@@ -248,7 +244,8 @@ const (
 // the cursor store is a Gate (replicas), the source runs only while this
 // process holds it (not with Once: a catch-up run takes every source).
 func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions) error {
-	obs, _ := p.tel.(RunObserver)
+	obs, _ := p.engine.tel.(RunObserver)
+	log := p.engine.log
 	wait := sourceRestartMin
 	for {
 		t0 := time.Now()
@@ -258,7 +255,7 @@ func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions
 		}
 		err = fmt.Errorf("source %q: %w", s.name, err)
 		if opts.Once || ctx.Err() != nil {
-			p.log.Error("source stopped", "source", s.name, "err", err)
+			log.Error("source stopped", "source", s.name, "err", err)
 			if obs != nil {
 				obs.SourceFailed(s.name, err, 0)
 			}
@@ -267,7 +264,7 @@ func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions
 		if time.Since(t0) > sourceRestartMax {
 			wait = sourceRestartMin // it ran well for a while: start over
 		}
-		p.log.Error("source failed; the other sources keep running, this one restarts from its checkpoint",
+		log.Error("source failed; the other sources keep running, this one restarts from its checkpoint",
 			"source", s.name, "err", err, "retry_in", wait)
 		if obs != nil {
 			obs.SourceFailed(s.name, err, wait)
@@ -282,7 +279,7 @@ func (p *Pipeline) runSource(ctx context.Context, s namedSource, opts RunOptions
 // runGated runs the source once, or, with a Gate, each time the gate grants
 // it until ctx is done or the source fails while granted.
 func (p *Pipeline) runGated(ctx context.Context, s namedSource, opts RunOptions) error {
-	gate, ok := p.store.(Gate)
+	gate, ok := p.engine.store.(Gate)
 	if !ok || opts.Once {
 		return p.engine.runSource(ctx, s.name, s.src, opts.Once)
 	}
@@ -302,9 +299,9 @@ func (p *Pipeline) runGated(ctx context.Context, s namedSource, opts RunOptions)
 			return err
 		case revoked:
 			if err != nil {
-				p.log.Warn("source stopped with an error after this replica lost it", "source", s.name, "err", err)
+				p.engine.log.Warn("source stopped with an error after this replica lost it", "source", s.name, "err", err)
 			} else {
-				p.log.Info("source stopped: another replica takes it over", "source", s.name)
+				p.engine.log.Info("source stopped: another replica takes it over", "source", s.name)
 			}
 			continue
 		}

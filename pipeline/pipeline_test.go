@@ -727,6 +727,59 @@ func TestStoreAsksToRedeliver(t *testing.T) {
 	}
 }
 
+// TestRedeliveryKeepsDeadLetters: a window sent again at the store's
+// request leaves out the events its sink rejected before (they reached the
+// dead letter once), and an event the sink rejects only on the second
+// delivery reaches the dead letter too instead of being lost.
+func TestRedeliveryKeepsDeadLetters(t *testing.T) {
+	synctest.Test(t, testRedeliveryKeepsDeadLetters)
+}
+
+func testRedeliveryKeepsDeadLetters(t *testing.T) {
+	w := newWorld(numbered(4))
+	var redelivered atomic.Bool
+	tx := &committer{}
+	tx.fail = func(b pipeline.Batch) error {
+		for _, ev := range b.Events {
+			if ev.ID == "1" || (ev.ID == "2" && redelivered.Load()) {
+				return errors.Join(&pipeline.RejectedError{Sink: "tx", Rejected: []pipeline.Rejection{{Event: ev, Reason: "invalid record"}}},
+					errors.New("transaction aborted"))
+			}
+		}
+		return nil
+	}
+	w.sinks["tx"] = tx
+	w.store.fail = func() error {
+		if redelivered.CompareAndSwap(false, true) {
+			return &pipeline.RedeliverError{Sink: "tx", Err: errors.New("commit failed")}
+		}
+		return nil
+	}
+	sp := spec([]string{"tx"})
+	sp.DeadLetter = &pipeline.ComponentSpec{Name: "dlq", Type: "mem", Config: cfg{}, Retry: pipeline.DefaultRetryPolicy()}
+	tel := &countingTel{}
+	if err := run(t, w, sp, tel); err != nil {
+		t.Fatal(err)
+	}
+	var dead []string
+	for _, d := range w.sink("dlq").received() {
+		var entry struct{ Event json.RawMessage }
+		if err := json.Unmarshal([]byte(d), &entry); err != nil {
+			t.Fatal(err)
+		}
+		dead = append(dead, string(entry.Event))
+	}
+	if !slices.Equal(dead, []string{`{"msg":"m1"}`, `{"msg":"m2"}`}) || tel.dead.Load() != 2 {
+		t.Fatalf("dead letters %v (counted %d), want m1 and m2 once each", dead, tel.dead.Load())
+	}
+	if got := tx.received(); slices.Contains(got, `{"msg":"m1"}`) {
+		t.Fatalf("tx took %v: the event it rejected was sent again", got)
+	}
+	if w.store.cursor() != "w0" {
+		t.Fatal("cursor not saved")
+	}
+}
+
 // TestSourceFailureAfterWindows: windows emitted before a source fails are
 // delivered and committed; Run returns the failure.
 func TestSourceFailureAfterWindows(t *testing.T) {

@@ -10,13 +10,13 @@ type Telemetry interface {
 	// PageFetched records one HTTP request of a source: its status (0 for a
 	// transport error) and how long it took.
 	PageFetched(source string, status int, d time.Duration)
-	// EventsFetched counts events a source received (after de-duplication).
-	EventsFetched(source string, n int)
 	// Retried records a retry and the wait before it, by reason
 	// ("429", "5xx", "transport", "garbled", "sink").
 	Retried(component, reason string, wait time.Duration)
-	// WindowCommitted records a committed window: its events, how long it
-	// took from first fetch to commit, and the new cursor time.
+	// WindowCommitted records a committed window: its events (the
+	// source's, after de-duplication, before any transform), how long its
+	// delivery took (transforms, sinks, commit and cursor save), and the
+	// new cursor time.
 	WindowCommitted(source string, events int, d time.Duration, cursor time.Time)
 	// EventsFiltered counts events a transform dropped.
 	EventsFiltered(transform string, n int)
@@ -39,7 +39,6 @@ type NopTelemetry struct{}
 var _ Telemetry = NopTelemetry{}
 
 func (NopTelemetry) PageFetched(string, int, time.Duration)                {}
-func (NopTelemetry) EventsFetched(string, int)                             {}
 func (NopTelemetry) Retried(string, string, time.Duration)                 {}
 func (NopTelemetry) WindowCommitted(string, int, time.Duration, time.Time) {}
 func (NopTelemetry) EventsFiltered(string, int)                            {}

@@ -127,7 +127,7 @@ func New(opts Options) *Telemetry {
 	t.retries = counter("retries_total", "Retries by component and reason (429, 5xx, transport, garbled, sink).", "component", "reason")
 	t.retryWait = counter("retry_wait_seconds_total", "Time spent waiting before retries, by component and reason.", "component", "reason")
 	t.windows = counter("windows_committed_total", "Windows whose cursor was saved after every sink acknowledged them.", "source")
-	t.windowDuration = histogram("window_duration_seconds", "Time from a window's first fetch to its commit.",
+	t.windowDuration = histogram("window_duration_seconds", "Time from the engine taking a window to its cursor saved (transforms, sinks, commit).",
 		prometheus.ExponentialBuckets(0.01, 4, 9), "source")
 	t.sinkBatches = counter("sink_batches_total", "Batches handed to a sink, by outcome (ok, error).", "sink", "outcome")
 	t.sinkDuration = histogram("sink_batch_duration_seconds", "Latency of one delivery attempt of a batch to a sink.",
@@ -245,11 +245,6 @@ func (t *Telemetry) PageFetched(source string, status int, d time.Duration) {
 	}
 }
 
-// EventsFetched implements pipeline.Telemetry.
-func (t *Telemetry) EventsFetched(source string, n int) {
-	t.eventsFetched.WithLabelValues(source).Add(float64(n))
-}
-
 // Retried implements pipeline.Telemetry.
 func (t *Telemetry) Retried(component, reason string, wait time.Duration) {
 	t.retries.WithLabelValues(component, reason).Inc()
@@ -267,9 +262,10 @@ func (t *Telemetry) Progress(source string, p pipeline.Progress) {
 	t.eventRate.WithLabelValues(source).Set(p.EventsPerSecond)
 }
 
-// WindowCommitted implements pipeline.Telemetry. It clears a source's
-// failure and moves its checkpoint lag.
-func (t *Telemetry) WindowCommitted(source string, _ int, d time.Duration, cursor time.Time) {
+// WindowCommitted implements pipeline.Telemetry. It counts the window's
+// events, clears the source's failure and moves its checkpoint lag.
+func (t *Telemetry) WindowCommitted(source string, events int, d time.Duration, cursor time.Time) {
+	t.eventsFetched.WithLabelValues(source).Add(float64(events))
 	t.windows.WithLabelValues(source).Inc()
 	t.windowDuration.WithLabelValues(source).Observe(d.Seconds())
 	now := t.now()

@@ -93,7 +93,6 @@ func TestMetrics(t *testing.T) {
 	tel.InFlight(1)
 	tel.InFlight(1)
 	tel.InFlight(-1)
-	tel.EventsFetched("acme", 15)
 	tel.WindowCommitted("acme", 15, 2*time.Second, c.now().Add(-90*time.Second))
 	c.add(10 * time.Second)
 
@@ -235,7 +234,7 @@ func TestHandler(t *testing.T) {
 		{"healthz while not ready", "/healthz", nil, 200, "ok"},
 		{"readyz before start", "/readyz", nil, 503, "not running"},
 		{"readyz running", "/readyz", tel.Running, 200, `"ready": true`},
-		{"metrics", "/metrics", func() { tel.EventsFetched("acme", 7) }, 200, `auditrelay_events_fetched_total{source="acme"} 7`},
+		{"metrics", "/metrics", func() { tel.WindowCommitted("acme", 7, time.Second, time.Now()) }, 200, `auditrelay_events_fetched_total{source="acme"} 7`},
 		{"readyz failed source", "/readyz", func() { tel.SourceFailed("acme", errors.New("key refused"), time.Second) }, 503, "key refused"},
 		{"post refused", "/unknown", nil, 404, ""},
 	}

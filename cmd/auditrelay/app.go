@@ -338,7 +338,7 @@ func (m *Main) cmdVersion(context.Context, []string) int {
 	return exitOK
 }
 
-// stderrIsTerminal reports whether f is a character device.
+// isTerminal reports whether w is a character device (a terminal).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {

@@ -18,8 +18,7 @@ import (
 // gets the same progress in them ("catching up") and in /metrics. Safe for
 // concurrent use.
 type statusLine struct {
-	w   io.Writer
-	now func() time.Time
+	w io.Writer
 
 	mu      sync.Mutex
 	sources map[string]pipeline.Progress
@@ -27,7 +26,7 @@ type statusLine struct {
 }
 
 func newStatusLine(w io.Writer) *statusLine {
-	return &statusLine{w: w, now: time.Now, sources: map[string]pipeline.Progress{}}
+	return &statusLine{w: w, sources: map[string]pipeline.Progress{}}
 }
 
 // Write writes a log record above the status line.
