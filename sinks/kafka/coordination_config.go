@@ -38,13 +38,6 @@ var (
 	_ pipeline.Defaulter = (*CoordinationConfig)(nil)
 )
 
-// DefaultCoordinationConfig returns the defaults of the section.
-func DefaultCoordinationConfig() *CoordinationConfig {
-	c := &CoordinationConfig{}
-	c.SetDefaults()
-	return c
-}
-
 // SetDefaults implements pipeline.Defaulter: a `coordination:` section
 // that sets some keys gets the defaults of the others.
 func (c *CoordinationConfig) SetDefaults() {
@@ -64,8 +57,8 @@ func (c *CoordinationConfig) Validate() error {
 	if c.Group == "" {
 		errs = append(errs, pipeline.FieldError("group", "must be set"))
 	}
-	if c.Topic == "" || len(c.Topic) > 249 {
-		errs = append(errs, pipeline.FieldError("topic", "must be a Kafka topic name (1 to 249 characters)"))
+	if err := validTopicName(c.Topic); err != nil {
+		errs = append(errs, pipeline.FieldError("topic", "%v", err))
 	}
 	if c.ReplicationFactor == 0 || c.ReplicationFactor < -1 {
 		errs = append(errs, pipeline.FieldError("replication_factor", "must be -1 (broker default) or > 0"))

@@ -15,6 +15,7 @@ func TestCoordinationConfigValidate(t *testing.T) {
 	}{
 		{"defaults", func(c *CoordinationConfig) {}, nil},
 		{"no group and topic", func(c *CoordinationConfig) { c.Group, c.Topic = "", "" }, []string{"group:", "topic:"}},
+		{"topic with a space", func(c *CoordinationConfig) { c.Topic = "relay coordination" }, []string{"topic:"}},
 		{"heartbeat too slow", func(c *CoordinationConfig) { c.HeartbeatInterval = 4 * time.Second }, []string{"heartbeat_interval:"}},
 		{"zero timeouts", func(c *CoordinationConfig) {
 			c.SessionTimeout, c.HeartbeatInterval, c.RebalanceTimeout = 0, 0, 0
@@ -23,7 +24,8 @@ func TestCoordinationConfigValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := DefaultCoordinationConfig()
+			c := &CoordinationConfig{}
+			c.SetDefaults()
 			tt.mutate(c)
 			httpbatchtest.NamesKeys(t, c.Validate(), tt.want)
 		})

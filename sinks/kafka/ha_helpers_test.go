@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/auditrelay/auditrelay/config"
@@ -392,74 +390,17 @@ func waitOn(t *testing.T, s *signal, d time.Duration, what string, cond func() b
 	}
 }
 
-// committed reads topic to its current end with read_committed (or
-// read_uncommitted) and counts the records by source and event id.
+// committed reads topic to its current end (see readAll) and counts the
+// records by source and key (the event id).
 func committed(t *testing.T, addr, topic string, readCommitted bool) map[string]map[string]int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	iso := kgo.ReadUncommitted()
-	if readCommitted {
-		iso = kgo.ReadCommitted()
-	}
-	adm, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	// The end to read to: the last stable offset for read_committed.
-	var ends kadm.ListedOffsets
-	if readCommitted {
-		ends, err = kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
-	} else {
-		ends, err = kadm.NewClient(adm).ListEndOffsets(ctx, topic)
-	}
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		t.Fatalf("end offsets of %s: %v", topic, err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset - 1
-		}
-	})
 	out := map[string]map[string]int{}
-	if len(want) == 0 {
-		return out
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(iso),
-		kgo.KeepControlRecords(), kgo.FetchMaxWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: timed out, still waiting for %v", topic, want)
+	for _, r := range readAll(t, addr, topic, readCommitted) {
+		src, _ := header(r, "event.source")
+		if out[src] == nil {
+			out[src] = map[string]int{}
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if last, ok := want[r.Partition]; ok && r.Offset >= last {
-				delete(want, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			src := ""
-			for _, h := range r.Headers {
-				if h.Key == "event.source" {
-					src = string(h.Value)
-				}
-			}
-			if out[src] == nil {
-				out[src] = map[string]int{}
-			}
-			out[src][string(r.Key)]++
-		})
+		out[src][string(r.Key)]++
 	}
 	return out
 }

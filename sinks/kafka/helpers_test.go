@@ -78,19 +78,29 @@ func events(from, n int, source string) []pipeline.Event {
 }
 
 // readAll returns every record of topic up to its current end, with
-// read_committed or read_uncommitted.
+// read_committed or read_uncommitted. The end of a read_committed reader
+// is the last stable offset: it stops before a transaction still open.
 func readAll(t testing.TB, addr, topic string, committed bool) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer adm.Close()
-	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, topic)
-	if err != nil || ends.Error() != nil {
-		t.Fatalf("end offsets of %s: %v %v", topic, err, ends.Error())
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	var ends kadm.ListedOffsets
+	if committed {
+		ends, err = adm.ListCommittedOffsets(ctx, topic)
+	} else {
+		ends, err = adm.ListEndOffsets(ctx, topic)
+	}
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
 	}
 	want := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
@@ -105,15 +115,15 @@ func readAll(t testing.TB, addr, topic string, committed bool) []*kgo.Record {
 	if committed {
 		iso = kgo.ReadCommitted()
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(iso), kgo.KeepControlRecords(), kgo.FetchMaxWait(100*time.Millisecond))
+	rd, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(iso), kgo.KeepControlRecords(), kgo.FetchMaxWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
+	defer rd.Close()
 	var out []*kgo.Record
 	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
+		fs := rd.PollFetches(ctx)
 		if ctx.Err() != nil {
 			t.Fatalf("reading %s: timed out, still waiting for %v", topic, want)
 		}

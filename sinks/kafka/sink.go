@@ -68,7 +68,7 @@ var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a sink for cfg (already validated, paths resolved) that
 // produces each batch and waits for its acknowledgements; with exactly_once
-// use NewTxn. Nothing connects before Start.
+// it is wrapped in a TxnSink (see NewFactory). Nothing connects before Start.
 func New(set pipeline.Settings, cfg *Config) (*Sink, error) {
 	tmpl, err := parseTopic(cfg.Topic)
 	if err != nil {
@@ -183,14 +183,11 @@ func classifyAdmin(err error) error {
 // Errors: events whose content Kafka refuses (too large, invalid or missing
 // topic, topic authorization) come back as a *pipeline.RejectedError after
 // every other event was delivered; retryable broker errors as plain errors
-// (the runner retries the batch); a fenced transactional producer as
+// (the runner retries the batch); a refused authorization as
 // pipeline.Permanent.
 func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
-	s.mu.Lock()
-	ok := s.started && !s.shutdown
-	s.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("kafka sink %q: not running", s.name)
+	if err := s.running(); err != nil {
+		return err
 	}
 	recs, rejected, err := s.records(ctx, &b)
 	if err != nil {
@@ -203,6 +200,16 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 		}
 	}
 	return s.rejection(rejected)
+}
+
+// running reports an error unless the sink is started and not shut down.
+func (s *Sink) running() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.shutdown {
+		return fmt.Errorf("kafka sink %q: not running", s.name)
+	}
+	return nil
 }
 
 // outRecord is a record and the index of its event in the batch.

@@ -3,6 +3,7 @@ package kafka
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -295,5 +296,39 @@ func TestShutdownTwiceWithoutStart(t *testing.T) {
 	}
 	if err := s.Consume(t.Context(), pipeline.Batch{}); err == nil {
 		t.Fatal("Consume after Shutdown succeeded")
+	}
+}
+
+// TestConsumeWhenNotRunning: before Start and after Shutdown, both sinks
+// refuse a batch with a clear error, even with a topic template (which
+// looks topics up before producing).
+func TestConsumeWhenNotRunning(t *testing.T) {
+	_, addr := newCluster(t, kfake.SeedTopics(1, "audit"))
+	for _, eos := range []bool{false, true} {
+		t.Run(fmt.Sprint("exactly_once=", eos), func(t *testing.T) {
+			cfg := testConfig(addr, "audit-{{.Type}}")
+			cfg.ExactlyOnce = eos
+			plain, err := New(testSettings("k"), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s pipeline.Sink = plain
+			if eos {
+				s = &TxnSink{Sink: plain}
+			}
+			b := pipeline.Batch{Source: "acme", Events: events(0, 1, "acme")}
+			if err := s.Consume(t.Context(), b); err == nil || !strings.Contains(err.Error(), "not running") {
+				t.Fatalf("Consume before Start = %v", err)
+			}
+			if err := s.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Shutdown(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Consume(t.Context(), b); err == nil || !strings.Contains(err.Error(), "not running") {
+				t.Fatalf("Consume after Shutdown = %v", err)
+			}
+		})
 	}
 }

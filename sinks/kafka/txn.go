@@ -101,6 +101,9 @@ func (t *TxnSink) initTxn(ctx context.Context, source string) error {
 // as a *pipeline.RejectedError joined with that abort.
 func (t *TxnSink) Consume(ctx context.Context, b pipeline.Batch) error {
 	s := t.Sink
+	if err := s.running(); err != nil {
+		return err
+	}
 	recs, rejected, err := s.records(ctx, &b)
 	if err != nil {
 		return err
