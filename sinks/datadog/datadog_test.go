@@ -2,6 +2,9 @@ package datadog
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +132,39 @@ func TestFaults(t *testing.T) {
 			}
 			if n := len(srv.Logs()); n != tt.got {
 				t.Errorf("received %d, want %d", n, tt.got)
+			}
+		})
+	}
+}
+
+// TestRateLimitReset: a 429 or 5xx without Retry-After is retried after
+// Datadog's X-RateLimit-Reset; Retry-After, when present, wins.
+func TestRateLimitReset(t *testing.T) {
+	for _, tt := range []struct {
+		status     int
+		retryAfter string
+		want       string
+	}{
+		{http.StatusTooManyRequests, "", "retry after 7s"},
+		{http.StatusServiceUnavailable, "", "retry after 7s"},
+		{http.StatusTooManyRequests, "2", "retry after 2s"},
+		{http.StatusBadRequest, "", "permanent"},
+	} {
+		t.Run(fmt.Sprint(tt.status, "/", tt.retryAfter), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("X-RateLimit-Reset", "7")
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				w.WriteHeader(tt.status)
+			}))
+			t.Cleanup(srv.Close)
+			c := defaultConfig()
+			c.Endpoint, c.APIKey = srv.URL, apiKey
+			s := httpbatchtest.StartSink(t, pipeline.Settings{Name: "dd"}, c, New)
+			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)})
+			if got := httpbatchtest.Outcome(err); got != tt.want {
+				t.Fatalf("outcome %q (%v), want %q", got, err, tt.want)
 			}
 		})
 	}

@@ -67,19 +67,18 @@ func (m *mapper) logs(source string, evs []pipeline.Event) plog.Logs {
 // is the event object (or, with body: string or for bytes that are not a
 // JSON object, its text); the attributes come from schema/openai.
 func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
-	object := m.structured && parseObject(ev.Raw, lr.Body().SetEmptyMap()) == nil
-	if !object {
+	var f openai.Fields
+	var notObject error
+	if m.structured && parseObject(ev.Raw, lr.Body().SetEmptyMap()) == nil {
+		f = openai.Read(ev.Raw, ev.Type)
+	} else {
 		lr.Body().SetStr(string(ev.Raw))
-		object = gjson.ValidBytes(ev.Raw) && gjson.ParseBytes(ev.Raw).IsObject()
+		f, notObject = openai.ReadObject(ev.Raw, ev.Type)
 	}
 	if !ev.Time.IsZero() {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
 	}
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
-	var f openai.Fields
-	if object {
-		f = openai.Read(ev.Raw, ev.Type)
-	}
 	lvl := severity(ev, f)
 	lr.SetSeverityNumber(severityNumbers[lvl])
 	lr.SetSeverityText(string(lvl))
@@ -92,7 +91,7 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	if ev.Schema != "" && ev.Schema != openai.SchemaAuditLog {
 		putStr(a, "openai.event.schema", ev.Schema)
 	}
-	if !object {
+	if notObject != nil {
 		putStr(a, "openai.project.id", ev.ProjectID)
 		putStr(a, "user.id", ev.ActorID)
 		putStr(a, "user.email", ev.ActorEmail)

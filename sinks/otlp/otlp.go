@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -105,16 +106,12 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if err != nil {
 		return err
 	}
-	rejected, first := s.sendAll(ctx, exp, b.Source, s.chunks(b.Events))
-	if first != nil {
-		return first
+	rejected, err := s.sendAll(ctx, exp, b.Source, s.chunks(b.Events))
+	if err != nil {
+		return err
 	}
-	var all []pipeline.Rejection
-	for _, r := range rejected {
-		all = append(all, r...)
-	}
-	if len(all) > 0 {
-		return &pipeline.RejectedError{Sink: s.name, Rejected: all}
+	if len(rejected) > 0 {
+		return &pipeline.RejectedError{Sink: s.name, Rejected: rejected}
 	}
 	return nil
 }
@@ -131,12 +128,11 @@ func (s *Sink) chunks(evs []pipeline.Event) [][]pipeline.Event {
 }
 
 // sendAll sends chunks, up to max_concurrent_requests at once, and returns
-// each one's rejections and the first failure. The first failure cancels
-// the other requests; their cancellations are not what went wrong, so only
-// it is returned.
-func (s *Sink) sendAll(ctx context.Context, exp exporter, source string, chunks [][]pipeline.Event) ([][]pipeline.Rejection, error) {
+// their rejections, in the order of the chunks, and the first failure. The
+// first failure cancels the other requests; their cancellations are not
+// what went wrong, so only it is returned.
+func (s *Sink) sendAll(ctx context.Context, exp exporter, source string, chunks [][]pipeline.Event) ([]pipeline.Rejection, error) {
 	rejected := make([][]pipeline.Rejection, len(chunks))
-	errs := make([]error, len(chunks))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var first error
@@ -150,21 +146,18 @@ func (s *Sink) sendAll(ctx context.Context, exp exporter, source string, chunks 
 		}
 		if err := ctx.Err(); err != nil {
 			failOnce.Do(func() { first = err })
-			for j := i; j < len(chunks); j++ {
-				errs[j] = err
-			}
 			break
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			rejected[i], errs[i] = s.send(ctx, exp, source, evs)
-			if errs[i] != nil {
-				failOnce.Do(func() { first = errs[i]; cancel() })
+			var err error
+			if rejected[i], err = s.send(ctx, exp, source, evs); err != nil {
+				failOnce.Do(func() { first = err; cancel() })
 			}
 		})
 	}
 	wg.Wait()
-	return rejected, first
+	return slices.Concat(rejected...), first
 }
 
 // send exports one request and returns the events the destination rejected.
