@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/tidwall/gjson"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/openai"
@@ -162,10 +160,11 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	missed := false
 	for i := range b.Events {
 		ev := &b.Events[i]
-		if err := e.event(ev, d, now); err != nil {
+		enriched, err := e.event(ev, d, now)
+		if err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("enrich: event %s: %w", ev.ID, err))
 		}
-		missed = missed || d != nil && !e.lastEnriched(ev)
+		missed = missed || d != nil && !enriched
 	}
 	if missed && e.loader != nil {
 		select {
@@ -176,43 +175,43 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	return b, nil
 }
 
-// lastEnriched reports whether ev's auditrelay object says enriched.
-func (e *Enricher) lastEnriched(ev *pipeline.Event) bool {
-	return hasAnnotation(ev.Raw) && gjson.GetBytes(ev.Raw, "auditrelay.enriched").Bool()
-}
-
-// hasAnnotation reports whether raw may hold an auditrelay member: a
-// substring test that spares most events a walk of their bytes.
-func hasAnnotation(raw []byte) bool { return bytes.Contains(raw, []byte(`"auditrelay"`)) }
-
-// event adds the auditrelay object to one event: appended to its bytes,
-// which keep everything else as it was, or, when the event already holds
-// an auditrelay member, replacing it in the decoded object.
-func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) error {
+// event adds the auditrelay object to one event, appended to its bytes,
+// which keep everything else as it was, and reports whether the directory
+// knew every id the event names. An auditrelay member the event holds
+// already (relayed events read again) goes first, every copy of it,
+// through the decoded object.
+func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) (enriched bool, err error) {
 	if err := ev.Finalize(); err != nil {
-		return err
+		return false, err
 	}
-	if !gjson.ValidBytes(ev.Raw) || !gjson.ParseBytes(ev.Raw).IsObject() {
-		return errors.New("not a JSON object")
+	f, err := openai.ReadObject(ev.Raw, ev.Type)
+	if err != nil {
+		return false, err
 	}
-	a := e.annotate(ev, d, now)
-	if hasAnnotation(ev.Raw) && gjson.GetBytes(ev.Raw, "auditrelay").Exists() {
-		obj, err := ev.Object()
-		if err != nil {
-			return err
-		}
-		obj["auditrelay"] = a
-		ev.SetObject(obj)
-		return ev.Finalize()
-	}
+	a := e.annotate(ev, f, d, now)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(a); err != nil {
-		return err
+		return false, err
 	}
+	// A substring test spares most events the decode.
+	if bytes.Contains(ev.Raw, []byte(`"auditrelay"`)) {
+		obj, err := ev.Object()
+		if err != nil {
+			return false, err
+		}
+		if _, ok := obj["auditrelay"]; ok {
+			delete(obj, "auditrelay")
+			ev.SetObject(obj)
+			if err := ev.Finalize(); err != nil {
+				return false, err
+			}
+		}
+	}
+	// SetRaw also drops the decoded object, which no longer matches.
 	ev.SetRaw(insertMember(ev.Raw, "auditrelay", bytes.TrimRight(buf.Bytes(), "\n")))
-	return nil
+	return a.Enriched, nil
 }
 
 // insertMember returns the object obj with the member "key":val added
@@ -244,9 +243,8 @@ type annotation struct {
 	Target     any             `json:"target,omitempty"`
 }
 
-// annotate builds the auditrelay object of an event.
-func (e *Enricher) annotate(ev *pipeline.Event, d *directory, now time.Time) *annotation {
-	f := openai.Read(ev.Raw, ev.Type)
+// annotate builds the auditrelay object of an event whose fields are f.
+func (e *Enricher) annotate(ev *pipeline.Event, f openai.Fields, d *directory, now time.Time) *annotation {
 	sev := openai.Severity(e.rules, ev.Type, f.Failed())
 	ingested := ev.ObservedAt
 	if ingested.IsZero() {

@@ -374,9 +374,6 @@ func severity(ar map[string]any, failed bool) int {
 			return int(n)
 		}
 	}
-	if id, ok := ar["severity_id"].(int); ok && id >= 0 && id <= 6 {
-		return id
-	}
 	if failed {
 		return 3
 	}

@@ -113,10 +113,8 @@ func (r *Redactor) newEditor() *editor {
 // event redacts e: its Raw, encoded first if a transform before left it
 // decoded, and its ActorEmail.
 func (ed *editor) event(e *pipeline.Event) error {
-	if !e.RawCurrent() {
-		if err := e.Finalize(); err != nil {
-			return err
-		}
+	if err := e.Finalize(); err != nil {
+		return err
 	}
 	raw, changed, err := ed.redact(e.Raw)
 	if err != nil {
