@@ -298,3 +298,54 @@ func TestKubernetesManifests(t *testing.T) {
 		})
 	}
 }
+
+// TestShippedConfigsValidate runs `auditrelay validate` on every config a
+// user is handed: the examples, the compose demo's, the ConfigMap's and the
+// README's first one. A key that no longer exists, or moved, fails here
+// rather than in a user's first run.
+func TestShippedConfigsValidate(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "auditrelay")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/auditrelay").CombinedOutput(); err != nil {
+		t.Fatalf("building auditrelay: %v\n%s", err, out)
+	}
+	configs, err := filepath.Glob("examples/*.yaml")
+	if err != nil || len(configs) == 0 {
+		t.Fatalf("no example configs: %v", err)
+	}
+	configs = append(configs, "compose/auditrelay.yaml")
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, d := range docs(t, "kubernetes/configmap.yaml") {
+		if text, ok := get(d, "data", "auditrelay.yaml").(string); ok {
+			configs = append(configs, write("configmap.yaml", text))
+		}
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile("(?s)```yaml\n(# auditrelay.yaml\nsources:.*?)```").FindSubmatch(readme); m != nil {
+		configs = append(configs, write("readme.yaml", string(m[1])))
+	} else {
+		t.Error("README.md: no config block beginning `# auditrelay.yaml`")
+	}
+	if len(configs) < 5 {
+		t.Fatalf("only %d configs found: %v", len(configs), configs)
+	}
+	for _, c := range configs {
+		t.Run(filepath.Base(c), func(t *testing.T) {
+			cmd := exec.Command(bin, "validate", "-c", c)
+			cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-test", "DD_API_KEY=dd-test",
+				"SPLUNK_HEC_TOKEN=hec-test", "KAFKA_PASSWORD=kafka-test")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("auditrelay validate -c %s: %v\n%s", c, err, out)
+			}
+		})
+	}
+}

@@ -19,13 +19,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -101,8 +108,8 @@ func run(o options, args string) error {
 		failed = failed || !r.ok
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %d cores (nproc), %s; command: `go run ./test/chaos %s` (make chaos); kill seed %d.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), benchkit.CPUModel(), args, o.seed)
+	fmt.Fprintf(&b, "Measured %s on %d cores (nproc), %s, commit %s; command: `go run ./test/chaos %s` (make chaos); kill seed %d.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), benchkit.CPUModel(), benchkit.Revision(), args, o.seed)
 	fmt.Fprintf(&b, "| scenario | setup | checks | result | pass |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		pass := "yes"
@@ -178,11 +185,11 @@ func (h *harness) command(cfg string, extra ...string) *exec.Cmd {
 	return cmd
 }
 
-// once runs auditrelay --once to completion.
-func (h *harness) once(cfg string, timeout time.Duration) error {
-	cmd := h.command(cfg)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+// once runs auditrelay --once with the extra flags to completion, its
+// stderr into logs.
+func (h *harness) once(cfg string, timeout time.Duration, logs *benchkit.Output, extra ...string) error {
+	cmd := h.command(cfg, extra...)
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -191,13 +198,13 @@ func (h *harness) once(cfg string, timeout time.Duration) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("auditrelay: %v\n%s", err, tail(stderr.String()))
+			return fmt.Errorf("auditrelay: %v\n%s", err, tail(logs.String()))
 		}
 		return nil
 	case <-time.After(timeout):
 		cmd.Process.Kill()
 		<-done
-		return fmt.Errorf("auditrelay did not finish within %v\n%s", timeout, tail(stderr.String()))
+		return fmt.Errorf("auditrelay did not finish within %v\n%s", timeout, tail(logs.String()))
 	}
 }
 
@@ -243,7 +250,7 @@ func (h *harness) killRounds(cfg string) ([]time.Duration, error) {
 			at = append(at, time.Since(start))
 		}
 	}
-	return at, h.once(cfg, 5*time.Minute)
+	return at, h.once(cfg, 5*time.Minute, &benchkit.Output{})
 }
 
 // windowWatch is a stderr that closes reached once target "window
@@ -317,10 +324,15 @@ func (h *harness) killFile() row {
 	if err != nil {
 		return fail(r, err)
 	}
-	r.ok = t.missing == 0 && t.unknown == 0 && t.dups <= t.kills*maxWindowEvents
+	r.ok = h.allKilled(t) && t.missing == 0 && t.unknown == 0 && t.dups <= t.kills*maxWindowEvents
 	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates (%.0f per kill, bound %d)", t.kills, t.events, t.missing, t.dups, float64(t.dups)/float64(max(t.kills, 1)), maxWindowEvents)
 	return r
 }
+
+// allKilled reports whether every one of the -kills runs was killed inside
+// the back-fill: a run that finished first was not killed, and the
+// scenario would claim kills it did not make (raise -events).
+func (h *harness) allKilled(t tally) bool { return t.kills == h.o.kills }
 
 // tally is what a kill -9 scenario delivered, against what the API shows.
 type tally struct {
@@ -388,13 +400,19 @@ func (h *harness) killKafka() row {
 	if err != nil {
 		return fail(r, err)
 	}
-	r.ok = t.missing == 0 && t.dups == 0 && t.unknown == 0
+	r.ok = h.allKilled(t) && t.missing == 0 && t.dups == 0 && t.unknown == 0
 	r.result = fmt.Sprintf("%d kills; %d events, %d missing, %d duplicates", t.kills, t.events, t.missing, t.dups)
 	return r
 }
 
-// outage runs auditrelay --once and, once it has run for a second, calls
-// down, waits -outage, and calls up; then checks the delivered ids.
+// firstWindow is the JSON log line of a committed window with events.
+var firstWindow = regexp.MustCompile(`"msg":"window committed".*"events":[1-9]`)
+
+// outage runs auditrelay --once and, once it has committed a window of
+// events (so that the outage starts inside the run however fast the
+// machine is), calls down, waits -outage, and calls up; then checks the
+// delivered ids. A run that ended before the outage did fails the
+// scenario: the outage would have tested nothing.
 func (h *harness) outage(r row, name string, n int, sink func(base string) (string, error), down, up func(), ids func() ([]string, error)) row {
 	sim, base, want, err := h.sim(n, 0)
 	if err != nil {
@@ -410,11 +428,27 @@ func (h *harness) outage(r row, name string, n int, sink func(base string) (stri
 		return fail(r, err)
 	}
 	errc := make(chan error, 1)
+	logs := &benchkit.Output{}
 	t0 := time.Now()
-	go func() { errc <- h.once(cfg, h.o.outage+5*time.Minute) }()
-	time.Sleep(time.Second)
+	go func() {
+		errc <- h.once(cfg, h.o.outage+5*time.Minute, logs, "--log-level", "info", "--log-format", "json")
+	}()
+	if _, err := logs.Await(firstWindow, 2*time.Minute); err != nil {
+		select {
+		case runErr := <-errc:
+			return fail(r, fmt.Errorf("the run ended (%v) before it committed a window of events: %w", runErr, err))
+		default:
+			return fail(r, err)
+		}
+	}
 	down()
-	time.Sleep(h.o.outage)
+	select {
+	case err := <-errc:
+		up()
+		return fail(r, fmt.Errorf("the run ended %v into the %v outage (%v): the outage fell outside it; raise the events",
+			time.Since(t0).Round(time.Millisecond), h.o.outage, err))
+	case <-time.After(h.o.outage):
+	}
 	up()
 	if err := <-errc; err != nil {
 		return fail(r, err)
@@ -430,7 +464,7 @@ func (h *harness) outage(r row, name string, n int, sink func(base string) (stri
 }
 
 func (h *harness) outageKafka() row {
-	r := row{setup: fmt.Sprintf("broker process frozen (SIGSTOP) for %v one second into the run", h.o.outage), checks: "no event missing (at-least-once)"}
+	r := row{setup: fmt.Sprintf("broker process frozen (SIGSTOP) for %v from the first committed window", h.o.outage), checks: "no event missing (at-least-once)"}
 	b, err := benchkit.StartBroker(h.bin["kfakebroker"], 3, "audit")
 	if err != nil {
 		return fail(r, err)
@@ -445,7 +479,7 @@ func (h *harness) outageKafka() row {
 }
 
 func (h *harness) outageOTLP() row {
-	r := row{setup: fmt.Sprintf("collector process frozen (SIGSTOP) for %v one second into the run", h.o.outage), checks: "every event in the collector's file exporter output"}
+	r := row{setup: fmt.Sprintf("collector process frozen (SIGSTOP) for %v from the first committed window", h.o.outage), checks: "every event in the collector's file exporter output"}
 	if _, err := os.Stat(h.bin["otelcol"]); err != nil {
 		return fail(r, fmt.Errorf("no collector at %s: run bash test/e2e/build-collector.sh", h.bin["otelcol"]))
 	}
@@ -495,34 +529,37 @@ func otlpIDs(path string) ([]string, error) {
 }
 
 func (h *harness) outageHEC() row {
-	r := row{setup: fmt.Sprintf("HEC endpoint (contract server with indexer ack) answering 503 for %v one second into the run", h.o.outage), checks: "every event indexed"}
+	r := row{setup: fmt.Sprintf("HEC endpoint (contract server with indexer ack) answering 503 for %v from the first committed window", h.o.outage), checks: "every event indexed"}
 	srv := hectest.New(hectest.Options{Token: "chaos-hec-token", Ack: true})
 	defer srv.Close()
-	stop := make(chan struct{})
-	return h.outage(r, "outage-hec", 20000,
+	// auditrelay talks to the server through a front that, during the
+	// outage, answers every request (events and ack polls) as an
+	// unhealthy HEC does, and passes them on otherwise.
+	target, err := url.Parse(srv.URL())
+	if err != nil {
+		return fail(r, err)
+	}
+	var down atomic.Bool
+	var refused atomic.Int64
+	pass := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if down.Load() {
+			refused.Add(1)
+			w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"text":"HEC is unhealthy, queues are full","code":18}`)
+			return
+		}
+		pass.ServeHTTP(w, req)
+	}))
+	defer front.Close()
+	r = h.outage(r, "outage-hec", 20000,
 		func(string) (string, error) {
-			return fmt.Sprintf("    type: splunk_hec\n    endpoint: %s\n    token: chaos-hec-token\n    ack: {enabled: true}", srv.URL()), nil
+			return fmt.Sprintf("    type: splunk_hec\n    endpoint: %s\n    token: chaos-hec-token\n    ack: {enabled: true}", front.URL), nil
 		},
-		func() {
-			// One queued fault at a time: each request that arrives during
-			// the outage takes it and gets a 503; a new one is queued.
-			go func() {
-				last := -1
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						if n := srv.Requests(); n != last {
-							last = n
-							srv.Inject(hectest.FaultUnhealthy)
-						}
-						time.Sleep(5 * time.Millisecond)
-					}
-				}
-			}()
-		},
-		func() { close(stop) },
+		func() { down.Store(true) },
+		func() { down.Store(false) },
 		func() ([]string, error) {
 			var ids []string
 			for _, e := range srv.Events() {
@@ -534,6 +571,11 @@ func (h *harness) outageHEC() row {
 			}
 			return ids, nil
 		})
+	if r.ok && refused.Load() == 0 {
+		r.ok = false
+		r.result += "; no request reached the endpoint during the outage"
+	}
+	return r
 }
 
 func (h *harness) apiFaults() row {
@@ -547,7 +589,7 @@ func (h *harness) apiFaults() row {
 	if err != nil {
 		return fail(r, err)
 	}
-	if err := h.once(cfg, 10*time.Minute); err != nil {
+	if err := h.once(cfg, 10*time.Minute, &benchkit.Output{}); err != nil {
 		return fail(r, err)
 	}
 	ids, err := fileIDs(filepath.Join(filepath.Dir(cfg), "audit.jsonl"))

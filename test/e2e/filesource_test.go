@@ -29,7 +29,9 @@ func TestFileReplayOfAnExport(t *testing.T) {
     batch_size: 250
 `+archiveSink)
 	dir := filepath.Dir(cfg)
-	os.Mkdir(filepath.Join(dir, "exports"), 0o700)
+	if err := os.Mkdir(filepath.Join(dir, "exports"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	export := filepath.Join(dir, "exports", "a.jsonl")
 	if _, stderr, code := runAuditrelay(t, 2*time.Minute, "export", "--base-url", base, "--since", "720h",
 		"-o", "jsonl", "--out", export); code != 0 {
@@ -55,7 +57,9 @@ func TestFileReplayOfAnExport(t *testing.T) {
 		more.Write(sim.Log(i))
 		more.WriteByte('\n')
 	}
-	os.WriteFile(filepath.Join(dir, "exports", "b.jsonl"), more.Bytes(), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "exports", "b.jsonl"), more.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, stderr, code := runAuditrelay(t, 2*time.Minute, "run", "-c", cfg, "--once"); code != 0 {
 		t.Fatalf("second replay exit %d:\n%s", code, stderr)
 	}
@@ -82,7 +86,10 @@ func TestFileReplayOfAnExport(t *testing.T) {
     type: file
     path: "-"
 `+archiveSink)
-		in, _ := os.Open(export)
+		in, err := os.Open(export)
+		if err != nil {
+			t.Fatal(err)
+		}
 		defer in.Close()
 		cmd := exec.Command(auditrelayBin(t), "run", "-c", cfg, "--once")
 		cmd.Stdin = in
@@ -98,7 +105,9 @@ func TestFileReplayOfAnExport(t *testing.T) {
 	})
 
 	t.Run("invalid line names file and line", func(t *testing.T) {
-		os.WriteFile(filepath.Join(dir, "exports", "c.jsonl"), []byte(fmt.Sprintf("%s\n{oops\n", sim.Event(0))), 0o600)
+		if err := os.WriteFile(filepath.Join(dir, "exports", "c.jsonl"), []byte(fmt.Sprintf("%s\n{oops\n", sim.Event(0))), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		_, stderr, code := runAuditrelay(t, 2*time.Minute, "run", "-c", cfg, "--once")
 		if code == 0 || !strings.Contains(stderr, "c.jsonl:2") {
 			t.Fatalf("exit %d, stderr:\n%s", code, stderr)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,6 +139,53 @@ func runAuditrelay(t testing.TB, timeout time.Duration, args ...string) (stdout,
 		t.Fatalf("auditrelay %v did not finish within %v; stderr:\n%s", args, timeout, errb.String())
 	}
 	return out.String(), errb.String(), exit
+}
+
+// daemon is the binary running as a daemon (`run` without --once).
+type daemon struct {
+	cmd    *exec.Cmd
+	logs   *benchkit.Output // what it writes to stdout and stderr
+	exited chan error       // its exit, once
+}
+
+// startDaemon starts `auditrelay run -c cfg` in dir ("": the test's own)
+// with env (nil: the test's environment plus OPENAI_ADMIN_KEY). A daemon
+// the test did not stop is killed at its end; a failed test shows its log.
+func startDaemon(t testing.TB, cfg string, env []string, dir string) *daemon {
+	t.Helper()
+	if env == nil {
+		env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
+	}
+	d := &daemon{cmd: exec.Command(auditrelayBin(t), "run", "-c", cfg), logs: &benchkit.Output{}, exited: make(chan error, 1)}
+	d.cmd.Env, d.cmd.Dir = env, dir
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.exited <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill() // nothing once it exited
+		d.exited <- <-d.exited
+		if t.Failed() {
+			t.Logf("the daemon's log:\n%s", d.logs.String())
+		}
+	})
+	return d
+}
+
+// stop sends SIGTERM and returns the daemon's exit (nil: status 0). An
+// exit later than 30 s fails the test.
+func (d *daemon) stop(t testing.TB) error {
+	t.Helper()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		d.exited <- err
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+		return nil
+	}
 }
 
 // serving is auditrelay's log line (text or JSON) saying where its metrics

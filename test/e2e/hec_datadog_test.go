@@ -75,6 +75,9 @@ func TestHECAndDatadog(t *testing.T) {
 			got[o.ID] = l.Message
 		}
 		checkSameEvents(t, want, got)
+		if st := dd.Statuses(); st[429] == 0 || st[500] == 0 || st[503] == 0 || st[408] == 0 {
+			t.Errorf("faults not exercised: %v", st)
+		}
 		if dd.Truncated() != 0 {
 			t.Errorf("%d entries truncated", dd.Truncated())
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
-	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // TestOperationsBinary drives the built binary as a daemon: /metrics and
@@ -50,22 +48,8 @@ server:
 	}
 	cfg := writeConfig(t, cfgText("first.jsonl"))
 	dir := filepath.Dir(cfg)
-	cmd := exec.Command(auditrelayBin(t), "run", "-c", cfg)
-	cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
-	stderr := &benchkit.Output{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
-	})
+	d := startDaemon(t, cfg, nil, "")
+	stderr := d.logs
 	addr := servingAddr(t, stderr)
 	get := func(path string) (int, string) {
 		resp, err := scrape.Get("http://" + addr + path)
@@ -106,7 +90,7 @@ server:
 	if err := os.WriteFile(cfg, []byte(cfgText("first.jsonl")+"unknown_section: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Process.Signal(syscall.SIGHUP)
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
 	if _, err := stderr.Await(regexp.MustCompile(`reload refused`), 30*time.Second); err != nil {
 		t.Fatalf("the broken config was not refused: %v", err)
 	}
@@ -116,17 +100,10 @@ server:
 	if err := os.WriteFile(cfg, []byte(cfgText("second.jsonl")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Process.Signal(syscall.SIGHUP)
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
 	wait("new sink receiving", func() bool { return lines("second.jsonl") >= 10 })
 
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		exited <- err
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("no exit within 30s of SIGTERM")
+	if err := d.stop(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }

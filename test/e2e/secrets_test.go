@@ -10,12 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
-	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // canary is a recognisable fake admin key: it must never appear in any
@@ -70,7 +68,7 @@ log:
 	fromFile := config("file", base, "${file:key.txt}", "")
 	refused := config("refused", refusing, "${env:OPENAI_ADMIN_KEY}", "")
 	misplaced := config("misplaced", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: ${env:OPENAI_ADMIN_KEY}\n")
-	daemon := config("daemon", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: 127.0.0.1:0\n")
+	daemonCfg := config("daemon", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: 127.0.0.1:0\n")
 
 	var outputs []string
 	runCmd := func(wantExit int, args ...string) {
@@ -112,13 +110,8 @@ log:
 	}
 
 	// The daemon: debug logs, /metrics, /readyz, then SIGTERM.
-	cmd := exec.Command(auditrelayBin(t), "run", "-c", daemon)
-	cmd.Env, cmd.Dir = env, dir
-	logs := &benchkit.Output{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	d := startDaemon(t, daemonCfg, env, dir)
+	logs := d.logs
 	// Scrape once the daemon has committed a window: its metrics then
 	// hold the series of its source and sink.
 	addr := servingAddr(t, logs)
@@ -136,8 +129,9 @@ log:
 		resp.Body.Close()
 		scraped = append(scraped, p+":\n"+string(b))
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
+	if err := d.stop(t); err != nil {
+		t.Errorf("the daemon's exit after SIGTERM: %v", err)
+	}
 	if len(scraped) < 3 {
 		t.Fatalf("the daemon's server did not answer:\n%s", logs.String())
 	}

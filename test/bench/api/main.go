@@ -28,7 +28,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -103,7 +102,7 @@ type row struct {
 	rssMiB            float64
 	lines, distinct   int
 	want              int
-	phases            string // the accepted rate in each phase of "change"
+	phases            []float64 // pages served per second near the end of each phase of "change"
 }
 
 // sim is a simulator process.
@@ -119,27 +118,19 @@ func startSim(bin string, sc scenario, events int, latency string) (*sim, error)
 		args = append(args, "--rate-limit", sc.rateLimit)
 	}
 	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = io.Discard
+	out := &benchkit.Output{}
+	cmd.Stdout, cmd.Stderr = out, io.Discard
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	// The simulator says where it listens: it bound port 0 itself.
-	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, err := benchkit.SimulatorAddr(out, 30*time.Second)
 	if err != nil {
 		cmd.Process.Kill()
-		return nil, fmt.Errorf("simulator said nothing: %w", err)
+		cmd.Wait()
+		return nil, err
 	}
-	m := regexp.MustCompile(`http://([0-9.:]+)/v1`).FindStringSubmatch(line)
-	if m == nil {
-		cmd.Process.Kill()
-		return nil, fmt.Errorf("simulator said %q", line)
-	}
-	go io.Copy(io.Discard, out)
-	return &sim{cmd: cmd, base: "http://" + m[1]}, nil
+	return &sim{cmd: cmd, base: "http://" + addr}, nil
 }
 
 func (s *sim) stop() {
@@ -277,7 +268,7 @@ func runRelay(work, bin string, s *sim, sc scenario) (row, error) {
 	r.pages = (r.lines + 99) / 100
 	r.bound = bound(sc, r.pages)
 	if sc.name == "change" {
-		r.phases = phases(timeline, t0)
+		r.phases = phaseRates(timeline, t0)
 	}
 	return r, err
 }
@@ -320,10 +311,14 @@ func sampleStats(ctx context.Context, s *sim) []sample {
 	}
 }
 
-// phases reports the pages served per second in the last 5 s of each
+// changeLimits are the limits of the phases of the "change" schedule.
+var changeLimits = []float64{20, 10, 20}
+
+// phaseRates returns the pages served per second in the last 5 s of each
 // phase of the "change" schedule (20/s until 10 s, 10/s until 25 s, 20/s
-// after, its last 5 s taken from 35 s to 40 s).
-func phases(tl []sample, t0 time.Time) string {
+// after, its last 5 s taken from 35 s to 40 s); NaN for a phase the run
+// did not reach.
+func phaseRates(tl []sample, t0 time.Time) []float64 {
 	rate := func(from, to time.Duration) float64 {
 		var a, b *sample
 		for i := range tl {
@@ -340,7 +335,16 @@ func phases(tl []sample, t0 time.Time) string {
 		}
 		return float64(b.Pages-a.Pages) / b.at.Sub(a.at).Seconds()
 	}
-	return fmt.Sprintf("%.1f / %.1f / %.1f", rate(5*time.Second, 10*time.Second), rate(20*time.Second, 25*time.Second), rate(35*time.Second, 40*time.Second))
+	return []float64{rate(5*time.Second, 10*time.Second), rate(20*time.Second, 25*time.Second), rate(35*time.Second, 40*time.Second)}
+}
+
+// slashed formats numbers as "a / b / c".
+func slashed(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.1f", x)
+	}
+	return strings.Join(parts, " / ")
 }
 
 func rss(cmd *exec.Cmd) float64 {
@@ -402,6 +406,15 @@ func verdicts(sc scenario, rows []row) []string {
 		relay.requests, relay.pages, relay.windows, float64(relay.requests)/float64(ideal))
 	check(float64(relay.limited) <= 0.05*float64(relay.requests), "%d 429s = %.1f%% of requests (target <= 5%%)",
 		relay.limited, 100*float64(relay.limited)/float64(max(relay.requests, 1)))
+	if len(relay.phases) > 0 {
+		// The limiter follows the limit down (the 429s above) and back up:
+		// near the end of each phase it takes most of what the limit allows.
+		followed := len(relay.phases) == len(changeLimits)
+		for i, r := range relay.phases {
+			followed = followed && i < len(changeLimits) && r >= 0.75*changeLimits[i]
+		}
+		check(followed, "%s pages/s near the end of the phases limited to %s (target >= 0.75x each)", slashed(relay.phases), slashed(changeLimits))
+	}
 	check(relay.rssMiB <= 64, "peak RSS %.1f MiB (target <= 64 MiB)", relay.rssMiB)
 	check(relay.lines == relay.distinct && relay.distinct == relay.want,
 		"%d events written, %d distinct, %d expected (nothing lost or duplicated)", relay.lines, relay.distinct, relay.want)
@@ -410,8 +423,8 @@ func verdicts(sc scenario, rows []row) []string {
 
 func render(rows []row, verdicts []string, events int, latency string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "`go run ./test/bench/api -events %d -latency %s` (`make bench-api`), %s, simulator in its own process:\n\n",
-		events, latency, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "`go run ./test/bench/api -events %d -latency %s` (`make bench-api`), %s, commit %s, simulator in its own process:\n\n",
+		events, latency, time.Now().UTC().Format("2006-01-02"), benchkit.Revision())
 	b.WriteString("Scenarios: `limit` 20 requests/s; `nolimit` latency only; `change` 20/s, 10/s from 10 s, 20/s from 25 s, with twice the events.\n\n")
 	b.WriteString("| scenario | program | wall s | bound s | requests | pages + windows | 429s | peak RSS MiB | events (distinct) |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -427,8 +440,8 @@ func render(rows []row, verdicts []string, events int, latency string) string {
 			r.scenario, r.program, r.wall.Seconds(), bnd, r.requests, ideal, r.limited, r.rssMiB, r.lines, r.distinct)
 	}
 	for _, r := range rows {
-		if r.phases != "" {
-			fmt.Fprintf(&b, "\nPages served per second by the simulator near the end of each phase of `change` (limit 20 / 10 / 20): %s.\n", r.phases)
+		if len(r.phases) > 0 {
+			fmt.Fprintf(&b, "\nPages served per second by the simulator near the end of each phase of `change` (limit %s): %s.\n", slashed(changeLimits), slashed(r.phases))
 		}
 	}
 	b.WriteString("\n")

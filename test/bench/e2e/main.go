@@ -102,8 +102,8 @@ func run(o options, args string) error {
 	if err := b.peers(); err != nil {
 		return err
 	}
-	fmt.Fprintf(b.out, "Measured %s on %s; command: `go run ./test/bench/e2e %s` (make bench-e2e).\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), machine(), args)
+	fmt.Fprintf(b.out, "Measured %s on %s, commit %s; command: `go run ./test/bench/e2e %s` (make bench-e2e).\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), machine(), benchkit.Revision(), args)
 
 	if err := b.startSim(o.events, 0); err != nil {
 		return err
@@ -643,9 +643,21 @@ func (b *bench) tail() error {
 	if err != nil {
 		return err
 	}
-	data, _ := os.ReadFile(cfg)
-	data = bytes.Replace(data, []byte("    settle: 0s\n"), []byte("    settle: 1s\n    poll_interval: 1s\n    overlap: 10s\n"), 1)
-	data = bytes.Replace(data, []byte("start_at: 800h"), []byte("start_at: 1s"), 1)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		return err
+	}
+	for _, r := range [][2]string{
+		{"    settle: 0s\n", "    settle: 1s\n    poll_interval: 1s\n    overlap: 10s\n"},
+		{"start_at: 800h", "start_at: 1s"},
+	} {
+		// A key the back-fill config no longer has would leave the tail
+		// measuring something else: fail instead.
+		if !bytes.Contains(data, []byte(r[0])) {
+			return fmt.Errorf("tail: the back-fill config has no %q to replace", r[0])
+		}
+		data = bytes.Replace(data, []byte(r[0]), []byte(r[1]), 1)
+	}
 	if err := os.WriteFile(cfg, data, 0o600); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package benchkit
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,6 +77,17 @@ func OtelcolBin(root string) string {
 		return p
 	}
 	return filepath.Join(root, "test", ".cache", "otelcol", "otelcol-auditrelay")
+}
+
+// Revision names the code a report measured, as `git describe --always
+// --dirty` says it in the current directory (a commit, "-dirty" when the
+// working tree has changes), or "an unknown commit" outside a git clone.
+func Revision() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil || len(bytes.TrimSpace(out)) == 0 {
+		return "an unknown commit"
+	}
+	return string(bytes.TrimSpace(out))
 }
 
 // CPUModel is the model name of the machine's processor, as a report
