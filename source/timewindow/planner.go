@@ -65,8 +65,10 @@ var errTooDense = errors.New("one second holds more events than a window may tak
 // at once as the limiter lets run, and their windows are committed in time
 // order. A stretch that fills up anyway is split at the second it reached:
 // the pages read cover [reached + 1, end) completely and become a window,
-// and the rest is planned again with the density just measured. Memory is
-// bounded by MaxBuffered events read ahead of delivery.
+// and the rest is planned again with the density just measured. The events
+// read ahead of delivery stay below about twice MaxBuffered: no stretch
+// starts while MaxBuffered are held, except the oldest unread, and those
+// running then read on to their end.
 type Planner struct {
 	Config
 	Walk WalkFunc
@@ -392,11 +394,12 @@ func (b *backfill) target() float64 {
 	return max(t, 1)
 }
 
-// spanFor returns the length of a stretch expected to hold n events.
-func (b *backfill) spanFor(n float64) int64 {
+// spanFor returns the length of a stretch expected to hold n events where
+// they come at density per second (0: unknown).
+func (b *backfill) spanFor(n, density float64) int64 {
 	span := int64(b.p.MaxWindow / time.Second)
-	if b.density > 0 {
-		span = min(span, int64(math.Ceil(n/b.density)))
+	if density > 0 {
+		span = min(span, int64(math.Ceil(n/density)))
 	}
 	return max(span, 1)
 }
@@ -415,8 +418,10 @@ func (b *backfill) startReaders(ctx context.Context, wg *sync.WaitGroup) {
 			return
 		}
 		// Memory is spent on stretches read ahead of older ones still
-		// unread: while it is spent, only those older ones start (they
-		// are what lets windows go), not new ones at the frontier.
+		// unread: while it is spent, only the oldest unread one starts
+		// (it is what lets windows go). The running ones read on to their
+		// end, about a target each (target() keeps their sum near
+		// MaxBuffered).
 		prefetched := p.Prefetch >= 0 && b.waiting.Load() > int64(p.Prefetch)
 		full := prefetched || b.held.Load() >= int64(p.MaxBuffered)
 		s := b.nextPending(!full || b.running == 0)
@@ -469,24 +474,32 @@ func (b *backfill) resize() {
 		// Read on to about the target, then stop: the rest is planned.
 		cut := s.reached - int64(math.Ceil(max(target-float64(n), 0)/density))
 		cut = min(max(cut, s.lo+1), s.reached)
-		rest := &stretch{lo: s.lo, hi: cut}
+		// The rest is planned with the density this stretch shows: in
+		// pieces read oldest first, so that each is delivered once read
+		// rather than held until the whole rest is.
+		rest := b.replan(s.lo, cut, density)
 		s.lo, s.stopAt, s.resized = cut, cut, true
 		s.mu.Unlock()
-		b.plan = slices.Insert(b.plan, i, rest)
-		i++
+		b.plan = slices.Insert(b.plan, i, rest...)
+		i += len(rest)
 	}
 }
 
 // nextPending returns the first pending stretch of the plan, or, with
-// frontier, a new one at the frontier (lo == -1: its bounds are set when
-// it starts), or nil.
-func (b *backfill) nextPending(frontier bool) *stretch {
+// ahead, a new one at the frontier (lo == -1: its bounds are set when it
+// starts), or nil. Without ahead (the memory bound is spent) only the
+// oldest stretch not yet read may start: every event read after it waits
+// in memory until it is read.
+func (b *backfill) nextPending(ahead bool) *stretch {
 	for _, s := range b.plan {
-		if s.state == pending {
+		switch {
+		case s.state == pending:
 			return s
+		case s.state == running && !ahead:
+			return nil
 		}
 	}
-	if !frontier || b.frontier >= b.to {
+	if !ahead || b.frontier >= b.to {
 		return nil
 	}
 	s := &stretch{lo: -1}
@@ -557,7 +570,7 @@ func (b *backfill) cut(s *stretch) *stretch {
 // that they finish together instead of one long stretch finishing last.
 func (b *backfill) planAt(s *stretch) {
 	target := b.target()
-	span := b.spanFor(target)
+	span := b.spanFor(target, b.density)
 	rest := b.to - b.frontier
 	if free := max(b.p.Limit()-b.running, 1); b.density > 0 && float64(rest)*b.density <= target*float64(free) {
 		span = max((rest+int64(free)-1)/int64(free), 1)
@@ -658,7 +671,7 @@ func (b *backfill) settle(s *stretch) error {
 	b.held.Add(-int64(s.n - n))
 	b.learn(n, s.hi-s.split)
 	done := &stretch{lo: s.split, hi: s.hi, state: read, pages: kept, n: n, fetchedAt: s.fetchedAt, requests: s.requests}
-	rest := b.replan(s.lo, s.split)
+	rest := b.replan(s.lo, s.split, b.density)
 	i := slices.Index(b.plan, s)
 	b.plan = slices.Replace(b.plan, i, i+1, append(rest, done)...)
 	b.p.Log.Debug("window full, split at the second it reached", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi),
@@ -666,10 +679,11 @@ func (b *backfill) settle(s *stretch) error {
 	return nil
 }
 
-// replan cuts [lo, hi) into stretches of about target events each. The
-// first keeps lo (and so the overlap it may have).
-func (b *backfill) replan(lo, hi int64) []*stretch {
-	span := b.spanFor(b.target())
+// replan cuts [lo, hi), where events come at density per second, into
+// stretches of about target events each. The first keeps lo (and so the
+// overlap it may have).
+func (b *backfill) replan(lo, hi int64, density float64) []*stretch {
+	span := b.spanFor(b.target(), density)
 	n := max(min((hi-lo+span-1)/span, 64), 1)
 	step := (hi - lo + n - 1) / n
 	var out []*stretch
