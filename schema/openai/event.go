@@ -69,6 +69,13 @@ func ParseAuditLog(raw []byte, source string, observed time.Time) (pipeline.Even
 	if err != nil {
 		return pipeline.Event{}, err
 	}
+	return f.AuditLog(raw, source, observed)
+}
+
+// AuditLog builds the pipeline event of the audit log raw, whose fields f
+// are (as Read found them): for a decoder that checked raw already, such as
+// one reading a page whole. ParseAuditLog says what it requires.
+func (f Fields) AuditLog(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
 	return f.build(raw, source, observed, SchemaAuditLog, f.typ, f.effectiveAt)
 }
 
@@ -81,6 +88,12 @@ func ParseRequestLog(raw []byte, source string, observed time.Time) (pipeline.Ev
 	if err != nil {
 		return pipeline.Event{}, err
 	}
+	return f.RequestLog(raw, source, observed)
+}
+
+// RequestLog builds the pipeline event of the request log raw, whose fields
+// f are, as AuditLog does for an audit log.
+func (f Fields) RequestLog(raw []byte, source string, observed time.Time) (pipeline.Event, error) {
 	return f.build(raw, source, observed, SchemaRequestLog, f.event, f.createdAt)
 }
 

@@ -34,21 +34,38 @@ func DecodeList(body []byte) (*ListEnvelope, error) {
 	if t := bytes.TrimLeft(body, " \t\r\n"); t[0] != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	r := gjson.GetManyBytes(body, "object", "data", "first_id", "last_id", "has_more")
-	env := &ListEnvelope{Object: stringOf(r[0]), FirstID: stringPtr(r[2]), LastID: stringPtr(r[3])}
+	// One walk of the top level; a key given twice counts with its last
+	// value, as encoding/json reads it.
+	var data, more gjson.Result
+	env := &ListEnvelope{}
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "object":
+			env.Object = stringOf(v)
+		case "data":
+			data = v
+		case "first_id":
+			env.FirstID = stringPtr(v)
+		case "last_id":
+			env.LastID = stringPtr(v)
+		case "has_more":
+			more = v
+		}
+		return true
+	})
 	if env.Object != "list" {
 		return nil, fmt.Errorf("object is %q, want \"list\"", env.Object)
 	}
-	if !r[1].IsArray() {
+	if !data.IsArray() {
 		return nil, errors.New("data is missing or not an array")
 	}
-	if t := r[4].Type; t != gjson.True && t != gjson.False {
+	if t := more.Type; t != gjson.True && t != gjson.False {
 		return nil, errors.New("has_more is missing or not a boolean")
 	}
-	more := r[4].Type == gjson.True
-	env.HasMore = &more
+	hasMore := more.Type == gjson.True
+	env.HasMore = &hasMore
 	env.Data = [][]byte{}
-	r[1].ForEach(func(_, v gjson.Result) bool {
+	data.ForEach(func(_, v gjson.Result) bool {
 		raw := []byte(v.Raw) // a copy where gjson cannot say where the value lies
 		if end := v.Index + len(v.Raw); v.Index > 0 && end <= len(body) && string(body[v.Index:end]) == v.Raw {
 			raw = body[v.Index:end:end]
@@ -75,26 +92,30 @@ func stringPtr(r gjson.Result) *string {
 
 // DecodeAuditLogs reads one page of GET /organization/audit_logs.
 func DecodeAuditLogs(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, schema.ParseAuditLog)
+	return decodePage(body, source, observed, schema.Fields.AuditLog)
 }
 
 // DecodeRequestLogs reads one page of GET /organization_logs.
 func DecodeRequestLogs(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, schema.ParseRequestLog)
+	return decodePage(body, source, observed, schema.Fields.RequestLog)
 }
 
 // decodePage reads one list page: the list envelope, each event's routing
-// fields (parse), and the cursor of the next page (the last event's id,
-// which last_id must be).
+// fields (build), and the cursor of the next page (the last event's id,
+// which last_id must be). The page is checked whole once: its events are
+// not checked again one by one.
 func decodePage(body []byte, source string, observed time.Time,
-	parse func(raw []byte, source string, observed time.Time) (pipeline.Event, error)) (httpapi.Page, error) {
+	build func(f schema.Fields, raw []byte, source string, observed time.Time) (pipeline.Event, error)) (httpapi.Page, error) {
 	env, err := DecodeList(body)
 	if err != nil {
 		return httpapi.Page{}, err
 	}
 	page := httpapi.Page{Events: make([]pipeline.Event, 0, len(env.Data)), HasMore: *env.HasMore}
-	for _, raw := range env.Data {
-		ev, err := parse(raw, source, observed)
+	for i, raw := range env.Data {
+		if raw[0] != '{' { // valid JSON, as a slice of the page: no white space around it
+			return httpapi.Page{}, fmt.Errorf("data[%d] is not a JSON object", i)
+		}
+		ev, err := build(schema.Read(raw, ""), raw, source, observed)
 		if err != nil {
 			return httpapi.Page{}, err
 		}
