@@ -20,11 +20,9 @@ type Actor struct {
 	KeyID, KeyKind string
 	// RequestID and Name are a request log's actor.id and actor.name.
 	RequestID, Name string
-	// Client is where a session came from.
-	Client Client
 }
 
-// Client is the network side of a session.
+// Client is the network side of a session (Fields.Client).
 type Client struct {
 	IP, UserAgent, JA3, JA4 string
 	// Country and RegionCode are ISO codes, City and Region names.
@@ -44,15 +42,8 @@ func (f Fields) Actor() Actor {
 	out := Actor{Kind: stringOf(a[0]), RequestID: stringOf(a[1]), Name: stringOf(a[2])}
 	switch out.Kind {
 	case "session":
-		s := members(a[3], "user", "ip_address", "user_agent", "ja3", "ja4", "ip_address_details")
-		u := texts(s[0], "id", "email")
-		d := members(s[5], "country", "region_code", "region", "city", "latitude", "longitude", "asn")
+		u := texts(get(a[3], "user"), "id", "email")
 		out.UserID, out.Email = u[0], u[1]
-		out.Client = Client{
-			IP: stringOf(s[1]), UserAgent: stringOf(s[2]), JA3: stringOf(s[3]), JA4: stringOf(s[4]),
-			Country: stringOf(d[0]), RegionCode: stringOf(d[1]), Region: stringOf(d[2]), City: stringOf(d[3]),
-			Latitude: number(d[4]), Longitude: number(d[5]), ASN: number(d[6]),
-		}
 	case "api_key":
 		k := members(a[4], "id", "type", "user", "service_account")
 		u := texts(k[2], "id", "email")
@@ -63,6 +54,23 @@ func (f Fields) Actor() Actor {
 		out.Email = out.Name // a request log names a user by address
 	}
 	return out
+}
+
+// Client is where the session that did the event came from; the zero
+// Client for any other actor. It is apart from Actor, which the source
+// reads for every event, because only the mappings need it.
+func (f Fields) Client() Client {
+	a := members(f.actor, "type", "session")
+	if stringOf(a[0]) != "session" {
+		return Client{}
+	}
+	s := members(a[1], "ip_address", "user_agent", "ja3", "ja4", "ip_address_details")
+	d := members(s[4], "country", "region_code", "region", "city", "latitude", "longitude", "asn")
+	return Client{
+		IP: stringOf(s[0]), UserAgent: stringOf(s[1]), JA3: stringOf(s[2]), JA4: stringOf(s[3]),
+		Country: stringOf(d[0]), RegionCode: stringOf(d[1]), Region: stringOf(d[2]), City: stringOf(d[3]),
+		Latitude: number(d[4]), Longitude: number(d[5]), ASN: number(d[6]),
+	}
 }
 
 // ID is the id that stands for the actor: the person, else the service

@@ -103,7 +103,7 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	putStr(a, "openai.resource.id", f.PayloadID())
 	code, _ := f.PayloadError()
 	putStr(a, "error.type", code)
-	actor(a, f.Actor(), ev)
+	actor(a, f, ev)
 }
 
 // severity is the level enrich annotated the event with (which honours the
@@ -119,7 +119,8 @@ func severity(ev *pipeline.Event, f openai.Fields) openai.Level {
 
 // actor maps the actor onto semantic convention attributes where they
 // exist and openai.* otherwise.
-func actor(a pcommon.Map, act openai.Actor, ev *pipeline.Event) {
+func actor(a pcommon.Map, f openai.Fields, ev *pipeline.Event) {
+	act := f.Actor()
 	if act.Kind == "" {
 		putStr(a, "user.id", ev.ActorID)
 		putStr(a, "user.email", ev.ActorEmail)
@@ -128,7 +129,7 @@ func actor(a pcommon.Map, act openai.Actor, ev *pipeline.Event) {
 	putStr(a, "openai.actor.type", act.Kind)
 	switch act.Kind {
 	case "session":
-		c := act.Client
+		c := f.Client()
 		putStr(a, "client.address", c.IP)
 		putStr(a, "user_agent.original", c.UserAgent)
 		putStr(a, "tls.client.ja3", c.JA3)

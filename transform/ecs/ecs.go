@@ -84,7 +84,7 @@ func (m *Mapper) Map(raw []byte, in map[string]any, schema string) map[string]an
 		}
 		addUser("id", id)
 		addUser("email", email)
-		c := a.Client
+		c := f.Client()
 		if src := source(c); src != nil {
 			out["source"] = src
 			related["ip"] = []any{c.IP}

@@ -113,13 +113,14 @@ func (m *Mapper) Map(raw []byte, in map[string]any, schema string) map[string]an
 		activity, activityName = entityActivity(typ)
 		out["entity"] = entity(typ, f.PayloadID(), payload)
 	}
-	if act := actor(a, ar, requestLog); act != nil {
+	client := f.Client()
+	if act := actor(a, client, ar, requestLog); act != nil {
 		out["actor"] = act
 	}
-	if ep := srcEndpoint(a.Client); ep != nil {
+	if ep := srcEndpoint(client); ep != nil {
 		out["src_endpoint"] = ep
 	}
-	if ua := a.Client.UserAgent; ua != "" {
+	if ua := client.UserAgent; ua != "" {
 		out["http_request"] = map[string]any{"user_agent": ua}
 	}
 	if id := f.ProjectID(); id != "" {
@@ -313,7 +314,7 @@ func actorUser(a openai.Actor, ar map[string]any) map[string]any {
 
 // actor is who did the event: a request log's caller, or the person or
 // service account of an audit log with the key or session they used.
-func actor(a openai.Actor, ar map[string]any, requestLog bool) map[string]any {
+func actor(a openai.Actor, c openai.Client, ar map[string]any, requestLog bool) map[string]any {
 	if requestLog {
 		if a == (openai.Actor{}) {
 			return nil
@@ -334,8 +335,8 @@ func actor(a openai.Actor, ar map[string]any, requestLog bool) map[string]any {
 	}
 	if a.Kind == "session" {
 		s := map[string]any{"is_remote": true}
-		if a.Client.JA3 != "" {
-			s["uid_alt"] = a.Client.JA3
+		if c.JA3 != "" {
+			s["uid_alt"] = c.JA3
 		}
 		out["session"] = s
 	}
