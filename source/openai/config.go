@@ -162,6 +162,43 @@ func (c *APIConfig) validate() []error {
 	return errs
 }
 
+// pollConfig holds the keys both sources read the API by, which they
+// validate alike: where to start without a cursor, how often to poll, and
+// the sizes of pages, batches and windows.
+type pollConfig struct {
+	StartAt         StartAt
+	PollInterval    time.Duration
+	PageSize        int
+	BatchSize       int
+	Overlap         time.Duration
+	MaxWindowEvents int
+}
+
+// validate reports the problems of the polling keys.
+func (c pollConfig) validate() []error {
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
+	if c.PollInterval <= 0 {
+		add("poll_interval", "must be > 0")
+	}
+	if c.PageSize < 1 || c.PageSize > 100 {
+		add("page_size", "must be between 1 and 100, got %d", c.PageSize)
+	}
+	if c.BatchSize < 1 {
+		add("batch_size", "must be >= 1")
+	}
+	if c.Overlap < 0 {
+		add("overlap", "must be >= 0")
+	}
+	if c.MaxWindowEvents < c.PageSize {
+		add("max_window_events", "must be >= page_size (%d)", c.PageSize)
+	}
+	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
+		add("start_at", "is in the future")
+	}
+	return errs
+}
+
 // newClient returns the client of a source named by set.
 func (c *APIConfig) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, pageSize int) *Client {
 	return NewClient(ClientConfig{
@@ -216,36 +253,20 @@ func (c *Config) plannerConfig() timewindow.Config {
 // Validate implements pipeline.Config.
 func (c *Config) Validate() error {
 	errs := c.APIConfig.validate()
+	errs = append(errs, pollConfig{StartAt: c.StartAt, PollInterval: c.PollInterval, PageSize: c.PageSize,
+		BatchSize: c.BatchSize, Overlap: c.Overlap, MaxWindowEvents: c.MaxWindowEvents}.validate()...)
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
-	if c.PollInterval <= 0 {
-		add("poll_interval", "must be > 0")
-	}
-	if c.PageSize < 1 || c.PageSize > 100 {
-		add("page_size", "must be between 1 and 100, got %d", c.PageSize)
-	}
-	if c.Overlap < 0 {
-		add("overlap", "must be >= 0")
-	}
 	if c.Settle < 0 {
 		add("settle", "must be >= 0")
 	}
-	if c.MaxWindowEvents < c.PageSize {
-		add("max_window_events", "must be >= page_size (%d)", c.PageSize)
-	}
 	if c.MaxWindow < time.Second {
 		add("max_window", "must be >= 1s")
-	}
-	if c.BatchSize < 1 {
-		add("batch_size", "must be >= 1")
 	}
 	if c.Prefetch != nil && (*c.Prefetch < 0 || *c.Prefetch > 16) {
 		add("prefetch", "must be between 0 and 16")
 	}
 	if c.FetchConcurrency != nil && (*c.FetchConcurrency < 1 || *c.FetchConcurrency > 64) {
 		add("fetch_concurrency", "must be between 1 and 64")
-	}
-	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
-		add("start_at", "is in the future")
 	}
 	for key, list := range map[string][]string{"event_types": c.EventTypes, "project_ids": c.ProjectIDs,
 		"actor_ids": c.ActorIDs, "actor_emails": c.ActorEmails, "resource_ids": c.ResourceIDs} {

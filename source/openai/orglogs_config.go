@@ -56,27 +56,10 @@ func defaultOrgLogsConfig() *OrgLogsConfig {
 // Validate implements pipeline.Config.
 func (c *OrgLogsConfig) Validate() error {
 	errs := c.APIConfig.validate()
-	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
 	if c.Order != "asc" && c.Order != "desc" {
-		add("order", "must be asc or desc, got %q", c.Order)
+		errs = append(errs, pipeline.FieldError("order", "must be asc or desc, got %q", c.Order))
 	}
-	if c.PollInterval <= 0 {
-		add("poll_interval", "must be > 0")
-	}
-	if c.PageSize < 1 || c.PageSize > 100 {
-		add("page_size", "must be between 1 and 100, got %d", c.PageSize)
-	}
-	if c.BatchSize < 1 {
-		add("batch_size", "must be >= 1")
-	}
-	if c.Overlap < 0 {
-		add("overlap", "must be >= 0")
-	}
-	if c.MaxWindowEvents < c.PageSize {
-		add("max_window_events", "must be >= page_size (%d)", c.PageSize)
-	}
-	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
-		add("start_at", "is in the future")
-	}
+	errs = append(errs, pollConfig{StartAt: c.StartAt, PollInterval: c.PollInterval, PageSize: c.PageSize,
+		BatchSize: c.BatchSize, Overlap: c.Overlap, MaxWindowEvents: c.MaxWindowEvents}.validate()...)
 	return errors.Join(errs...)
 }
