@@ -149,16 +149,10 @@ func NewClient(cfg Config) *Client {
 		name:    cfg.Name,
 		log:     log,
 		tel:     tel,
-		maxW:    cfg.MaxServerWait,
-		maxBody: cfg.MaxBody,
+		maxW:    positiveOr(cfg.MaxServerWait, 5*time.Minute),
+		maxBody: positiveOr(cfg.MaxBody, 64<<20),
 		readErr: cfg.ReadError,
 		clock:   cfg.Clock,
-	}
-	if c.maxW <= 0 {
-		c.maxW = 5 * time.Minute
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = 64 << 20
 	}
 	if c.readErr == nil {
 		c.readErr = func(resp *http.Response) error { return ReadAPIError(resp, "") }
@@ -172,24 +166,26 @@ func NewClient(cfg Config) *Client {
 	if cfg.Limiter != nil {
 		rt = cfg.Limiter.Transport(rt)
 	}
-	rc := &retryablehttp.Client{
+	c.http = &retryablehttp.Client{
 		HTTPClient:   &http.Client{Transport: rt},
 		Logger:       nil, // we log retries ourselves, without URLs' query noise
-		RetryWaitMin: cfg.RetryWaitMin,
-		RetryWaitMax: cfg.RetryWaitMax,
+		RetryWaitMin: positiveOr(cfg.RetryWaitMin, 500*time.Millisecond),
+		RetryWaitMax: positiveOr(cfg.RetryWaitMax, 30*time.Second),
 		RetryMax:     cfg.MaxRetries,
 		CheckRetry:   c.checkRetry,
 		Backoff:      c.backoff,
 		ErrorHandler: c.giveUp,
 	}
-	if rc.RetryWaitMin <= 0 {
-		rc.RetryWaitMin = 500 * time.Millisecond
-	}
-	if rc.RetryWaitMax <= 0 {
-		rc.RetryWaitMax = 30 * time.Second
-	}
-	c.http = rc
 	return c
+}
+
+// positiveOr returns v, or def when v is not positive: a setting left at
+// zero (or set below it) takes its default.
+func positiveOr[T int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // measured records every attempt's status and latency, and the API's clock.
