@@ -180,38 +180,19 @@ func TestNothingLost(t *testing.T) {
 	}
 	evs := events(400, 300)
 	httpbatchtest.DeliverAll(t, s, "acme", evs, 4)
-	seen := map[string]bool{}
-	for _, l := range srv.Logs() {
-		seen[l.Message] = true
-	}
-	for _, ev := range evs {
-		if !seen[string(ev.Raw)] {
-			t.Fatalf("event %s lost", ev.ID)
-		}
-	}
+	httpbatchtest.AllReceived(t, evs, srv.Logs(), func(l ddtest.Log) string { return l.Message })
 }
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		mod  func(*Config)
-		want []string
-	}{
-		{"valid", func(c *Config) { c.APIKey = "k" }, nil},
-		{"missing key", func(c *Config) {}, []string{"api_key:"}},
-		{"wrong", func(c *Config) {
+	httpbatchtest.ValidateCases(t, defaultConfig, []httpbatchtest.ConfigCase[*Config]{
+		{Name: "valid", Mod: func(c *Config) { c.APIKey = "k" }},
+		{Name: "missing key", Mod: func(c *Config) {}, Want: []string{"api_key:"}},
+		{Name: "wrong", Mod: func(c *Config) {
 			c.APIKey, c.Endpoint, c.Site, c.Service, c.Source = "k", "intake", "", "", ""
 			c.Compression, c.Timeout, c.MaxEvents, c.MaxBytes = "br", 0, 1001, 6_000_000
 			c.TLS.CertFile = "x.pem"
-		}, []string{"endpoint:", "service:", "ddsource:", "compression:", "timeout:", "max_events:", "max_bytes:", "tls.cert_file:"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := defaultConfig()
-			tt.mod(c)
-			httpbatchtest.NamesKeys(t, c.Validate(), tt.want)
-		})
-	}
+		}, Want: []string{"endpoint:", "service:", "ddsource:", "compression:", "timeout:", "max_events:", "max_bytes:", "tls.cert_file:"}},
+	})
 	c := defaultConfig()
 	c.Site = "datadoghq.eu"
 	if got := c.baseURL(); got != "https://http-intake.logs.datadoghq.eu" {

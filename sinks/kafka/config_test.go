@@ -18,46 +18,32 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	valid := func() *Config { return testConfig("127.0.0.1:9092", "audit") }
-	for _, tc := range []struct {
-		name   string
-		modify func(c *Config)
-		want   []string // substrings, each naming a key; empty: valid
-	}{
-		{"defaults", func(*Config) {}, nil},
-		{"template topic", func(c *Config) { c.Topic = "openai.audit.{{.Type}}" }, nil},
-		{"no brokers", func(c *Config) { c.Brokers = nil }, []string{"brokers: must list"}},
-		{"bad broker", func(c *Config) { c.Brokers = []string{"localhost"} }, []string{"brokers[0]: must be host:port"}},
-		{"no topic", func(c *Config) { c.Topic = "" }, []string{"topic: must be set"}},
-		{"bad topic", func(c *Config) { c.Topic = "a b" }, []string{"topic: invalid topic name"}},
-		{"bad template", func(c *Config) { c.Topic = "x.{{.Type" }, []string{"topic: invalid template"}},
-		{"bad key", func(c *Config) { c.Key = "email" }, []string{"key: must be one of"}},
-		{"bad header", func(c *Config) { c.Headers.Fields = []string{"type", "actor"} }, []string{"headers.fields[1]"}},
-		{"bad compression", func(c *Config) { c.Compression = "brotli" }, []string{"compression: must be"}},
-		{"bad acks", func(c *Config) { c.Acks = "1" }, []string{"acks: must be"}},
-		{"small message", func(c *Config) { c.MaxMessageBytes = 10 }, []string{"max_message_bytes: must be >= 1024"}},
-		{"message over batch", func(c *Config) { c.MaxMessageBytes = 2_000_000 }, []string{"max_message_bytes: must be <= batch_max_bytes"}},
-		{"delivery timeout", func(c *Config) { c.DeliveryTimeout = 0 }, []string{"delivery_timeout"}},
-		{"eos with acks leader", func(c *Config) { c.ExactlyOnce = true; c.Acks = "leader" }, []string{"acks: must be all with exactly_once"}},
-		{"eos without prefix", func(c *Config) { c.ExactlyOnce = true; c.TransactionalIDPrefix = "" }, []string{"transactional_id_prefix"}},
-		{"eos short timeout", func(c *Config) { c.ExactlyOnce = true; c.TransactionTimeout = time.Millisecond }, []string{"transaction_timeout"}},
-		{"tls missing ca", func(c *Config) { c.TLS.CAFile = filepath.Join(dir, "missing.pem") }, []string{"tls.ca_file: cannot read"}},
-		{"tls cert without key", func(c *Config) { c.TLS.CertFile = ca }, []string{"tls.cert_file: cert_file and key_file must be set together"}},
-		{"tls bad version", func(c *Config) { c.TLS.MinVersion = "1.0" }, []string{"tls.min_version"}},
-		{"sasl unknown", func(c *Config) { c.SASL = SASLConfig{Mechanism: "GSSAPI", Username: "u", Password: "p"} }, []string{"sasl.mechanism"}},
-		{"sasl missing password", func(c *Config) { c.SASL = SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "u"} }, []string{"sasl.password: must be set"}},
-		{"sasl without mechanism", func(c *Config) { c.SASL = SASLConfig{Username: "u", Password: "hunter2"} }, []string{"sasl.mechanism: must be set"}},
-		{"several at once", func(c *Config) { c.Brokers = nil; c.Key = "x"; c.Acks = "2" }, []string{"brokers", "key", "acks"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := valid()
-			tc.modify(c)
-			err := c.Validate()
-			httpbatchtest.NamesKeys(t, err, tc.want)
-			if err != nil && strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error shows the SASL password: %v", err)
-			}
-		})
-	}
+	httpbatchtest.ValidateCases(t, valid, []httpbatchtest.ConfigCase[*Config]{
+		{Name: "defaults", Mod: func(*Config) {}},
+		{Name: "template topic", Mod: func(c *Config) { c.Topic = "openai.audit.{{.Type}}" }},
+		{Name: "no brokers", Mod: func(c *Config) { c.Brokers = nil }, Want: []string{"brokers: must list"}},
+		{Name: "bad broker", Mod: func(c *Config) { c.Brokers = []string{"localhost"} }, Want: []string{"brokers[0]: must be host:port"}},
+		{Name: "no topic", Mod: func(c *Config) { c.Topic = "" }, Want: []string{"topic: must be set"}},
+		{Name: "bad topic", Mod: func(c *Config) { c.Topic = "a b" }, Want: []string{"topic: invalid topic name"}},
+		{Name: "bad template", Mod: func(c *Config) { c.Topic = "x.{{.Type" }, Want: []string{"topic: invalid template"}},
+		{Name: "bad key", Mod: func(c *Config) { c.Key = "email" }, Want: []string{"key: must be one of"}},
+		{Name: "bad header", Mod: func(c *Config) { c.Headers.Fields = []string{"type", "actor"} }, Want: []string{"headers.fields[1]"}},
+		{Name: "bad compression", Mod: func(c *Config) { c.Compression = "brotli" }, Want: []string{"compression: must be"}},
+		{Name: "bad acks", Mod: func(c *Config) { c.Acks = "1" }, Want: []string{"acks: must be"}},
+		{Name: "small message", Mod: func(c *Config) { c.MaxMessageBytes = 10 }, Want: []string{"max_message_bytes: must be >= 1024"}},
+		{Name: "message over batch", Mod: func(c *Config) { c.MaxMessageBytes = 2_000_000 }, Want: []string{"max_message_bytes: must be <= batch_max_bytes"}},
+		{Name: "delivery timeout", Mod: func(c *Config) { c.DeliveryTimeout = 0 }, Want: []string{"delivery_timeout"}},
+		{Name: "eos with acks leader", Mod: func(c *Config) { c.ExactlyOnce = true; c.Acks = "leader" }, Want: []string{"acks: must be all with exactly_once"}},
+		{Name: "eos without prefix", Mod: func(c *Config) { c.ExactlyOnce = true; c.TransactionalIDPrefix = "" }, Want: []string{"transactional_id_prefix"}},
+		{Name: "eos short timeout", Mod: func(c *Config) { c.ExactlyOnce = true; c.TransactionTimeout = time.Millisecond }, Want: []string{"transaction_timeout"}},
+		{Name: "tls missing ca", Mod: func(c *Config) { c.TLS.CAFile = filepath.Join(dir, "missing.pem") }, Want: []string{"tls.ca_file: cannot read"}},
+		{Name: "tls cert without key", Mod: func(c *Config) { c.TLS.CertFile = ca }, Want: []string{"tls.cert_file: cert_file and key_file must be set together"}},
+		{Name: "tls bad version", Mod: func(c *Config) { c.TLS.MinVersion = "1.0" }, Want: []string{"tls.min_version"}},
+		{Name: "sasl unknown", Mod: func(c *Config) { c.SASL = SASLConfig{Mechanism: "GSSAPI", Username: "u", Password: "p"} }, Want: []string{"sasl.mechanism"}},
+		{Name: "sasl missing password", Mod: func(c *Config) { c.SASL = SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "u"} }, Want: []string{"sasl.password: must be set"}},
+		{Name: "sasl without mechanism", Mod: func(c *Config) { c.SASL = SASLConfig{Username: "u", Password: "hunter2"} }, Want: []string{"sasl.mechanism: must be set"}},
+		{Name: "several at once", Mod: func(c *Config) { c.Brokers = nil; c.Key = "x"; c.Acks = "2" }, Want: []string{"brokers", "key", "acks"}},
+	}, "hunter2")
 }
 
 func TestTLSLoadErrors(t *testing.T) {

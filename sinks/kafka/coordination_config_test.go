@@ -8,26 +8,19 @@ import (
 )
 
 func TestCoordinationConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(c *CoordinationConfig)
-		want   []string // keys named in the error; none means valid
-	}{
-		{"defaults", func(c *CoordinationConfig) {}, nil},
-		{"no group and topic", func(c *CoordinationConfig) { c.Group, c.Topic = "", "" }, []string{"group:", "topic:"}},
-		{"topic with a space", func(c *CoordinationConfig) { c.Topic = "relay coordination" }, []string{"topic:"}},
-		{"heartbeat too slow", func(c *CoordinationConfig) { c.HeartbeatInterval = 4 * time.Second }, []string{"heartbeat_interval:"}},
-		{"zero timeouts", func(c *CoordinationConfig) {
+	defaults := func() *CoordinationConfig {
+		c := &CoordinationConfig{}
+		c.SetDefaults()
+		return c
+	}
+	httpbatchtest.ValidateCases(t, defaults, []httpbatchtest.ConfigCase[*CoordinationConfig]{
+		{Name: "defaults", Mod: func(c *CoordinationConfig) {}},
+		{Name: "no group and topic", Mod: func(c *CoordinationConfig) { c.Group, c.Topic = "", "" }, Want: []string{"group:", "topic:"}},
+		{Name: "topic with a space", Mod: func(c *CoordinationConfig) { c.Topic = "relay coordination" }, Want: []string{"topic:"}},
+		{Name: "heartbeat too slow", Mod: func(c *CoordinationConfig) { c.HeartbeatInterval = 4 * time.Second }, Want: []string{"heartbeat_interval:"}},
+		{Name: "zero timeouts", Mod: func(c *CoordinationConfig) {
 			c.SessionTimeout, c.HeartbeatInterval, c.RebalanceTimeout = 0, 0, 0
-		}, []string{"session_timeout:", "heartbeat_interval:", "rebalance_timeout:"}},
-		{"replication factor 0", func(c *CoordinationConfig) { c.ReplicationFactor = 0 }, []string{"replication_factor:"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := &CoordinationConfig{}
-			c.SetDefaults()
-			tt.mutate(c)
-			httpbatchtest.NamesKeys(t, c.Validate(), tt.want)
-		})
-	}
+		}, Want: []string{"session_timeout:", "heartbeat_interval:", "rebalance_timeout:"}},
+		{Name: "replication factor 0", Mod: func(c *CoordinationConfig) { c.ReplicationFactor = 0 }, Want: []string{"replication_factor:"}},
+	})
 }

@@ -8,41 +8,30 @@ import (
 )
 
 func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name    string
-		mod     func(*Config)
-		wantErr []string // each must appear; none means valid
-	}{
-		{"defaults", func(*Config) {}, nil},
-		{"http json", func(c *Config) { c.Protocol, c.Endpoint = ProtocolHTTPJSON, "https://collector:4318" }, nil},
-		{"grpc with scheme", func(c *Config) { c.Endpoint = "https://collector:4317" }, nil},
-		{"datadog preset", func(c *Config) {
+	httpbatchtest.ValidateCases(t, defaultConfig, []httpbatchtest.ConfigCase[*Config]{
+		{Name: "defaults", Mod: func(*Config) {}},
+		{Name: "http json", Mod: func(c *Config) { c.Protocol, c.Endpoint = ProtocolHTTPJSON, "https://collector:4318" }},
+		{Name: "grpc with scheme", Mod: func(c *Config) { c.Endpoint = "https://collector:4317" }},
+		{Name: "datadog preset", Mod: func(c *Config) {
 			c.Preset = PresetDatadog
 			c.Headers = map[string]pipeline.Secret{"dd-api-key": "x"}
-		}, nil},
-		{"datadog preset without key", func(c *Config) { c.Preset = PresetDatadog }, []string{"headers:"}},
-		{"datadog preset over grpc", func(c *Config) {
+		}},
+		{Name: "datadog preset without key", Mod: func(c *Config) { c.Preset = PresetDatadog }, Want: []string{"headers:"}},
+		{Name: "datadog preset over grpc", Mod: func(c *Config) {
 			c.Preset, c.Protocol = PresetDatadog, ProtocolGRPC
 			c.Headers = map[string]pipeline.Secret{"dd-api-key": "x"}
-		}, []string{"protocol:"}},
-		{"unknown preset", func(c *Config) { c.Preset = "newrelic" }, []string{"preset:"}},
-		{"grpc endpoint with path", func(c *Config) { c.Endpoint = "collector:4317/v1/logs" }, []string{"endpoint:"}},
-		{"http endpoint without scheme", func(c *Config) { c.Protocol, c.Endpoint = ProtocolHTTPProtobuf, "collector:4318" }, []string{"endpoint:"}},
-		{"everything wrong", func(c *Config) {
+		}, Want: []string{"protocol:"}},
+		{Name: "unknown preset", Mod: func(c *Config) { c.Preset = "newrelic" }, Want: []string{"preset:"}},
+		{Name: "grpc endpoint with path", Mod: func(c *Config) { c.Endpoint = "collector:4317/v1/logs" }, Want: []string{"endpoint:"}},
+		{Name: "http endpoint without scheme", Mod: func(c *Config) { c.Protocol, c.Endpoint = ProtocolHTTPProtobuf, "collector:4318" }, Want: []string{"endpoint:"}},
+		{Name: "everything wrong", Mod: func(c *Config) {
 			c.Protocol, c.Compression, c.Timeout, c.MaxRecords, c.MaxBytes = "udp", "zstd", 0, 0, -1
 			c.Body, c.DefaultSeverity, c.ServiceName = "xml", "LOUD", ""
 			c.Severity = []any{map[string]any{"match": "login.*", "level": "WARN"}}
 			c.TLS.CertFile = "missing.pem"
-		}, []string{"protocol:", "compression:", "timeout:", "max_records:", "max_bytes:", "body:", "default_severity: moved",
+		}, Want: []string{"protocol:", "compression:", "timeout:", "max_records:", "max_bytes:", "body:", "default_severity: moved",
 			"service_name:", "severity: moved", "tls.cert_file:"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := defaultConfig()
-			tt.mod(c)
-			httpbatchtest.NamesKeys(t, c.Validate(), tt.wantErr)
-		})
-	}
+	})
 }
 
 func TestPresetResolution(t *testing.T) {

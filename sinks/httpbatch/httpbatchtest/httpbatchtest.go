@@ -2,10 +2,11 @@
 // Reset and ReadBody (intake.go) are the vendor-neutral half of the fake
 // destinations of the HTTP sinks (ddtest, hectest). The rest are checks:
 // how the runner reads an error of Consume (Outcome), delivering as the
-// runner does (Deliver, DeliverAll), starting a sink for a test
-// (StartSink) and benchmarking it (BenchConsume), what the error of a
-// config names (NamesKeys) and which events a sink refused (WantRejected);
-// and the events they send (Events).
+// runner does (Deliver, DeliverAll) and that nothing was lost on the way
+// (AllReceived), starting a sink for a test (StartSink) and benchmarking
+// it (BenchConsume), what the error of a config names (NamesKeys,
+// ValidateCases) and which events a sink refused (WantRejected); and the
+// events they send (Events).
 package httpbatchtest
 
 import (
@@ -91,6 +92,22 @@ func DeliverAll(t testing.TB, c pipeline.Consumer, source string, evs []pipeline
 	wg.Wait()
 }
 
+// AllReceived fails t unless every event of evs is among got, what a fake
+// destination received, each of which raw turns into the event's JSON as
+// it was sent.
+func AllReceived[T any](t testing.TB, evs []pipeline.Event, got []T, raw func(T) string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, g := range got {
+		seen[raw(g)] = true
+	}
+	for _, ev := range evs {
+		if !seen[string(ev.Raw)] {
+			t.Fatalf("event %s lost", ev.ID)
+		}
+	}
+}
+
 // BenchConsume measures c consuming batch, over and over, in bytes and
 // events per second.
 func BenchConsume(b *testing.B, c pipeline.Consumer, batch pipeline.Batch) {
@@ -139,6 +156,35 @@ func NamesKeys(t testing.TB, err error, keys []string) {
 		if !strings.Contains(err.Error(), k) {
 			t.Errorf("%q does not name %q", err, k)
 		}
+	}
+}
+
+// ConfigCase is a change of a default config and the keys the error of
+// its Validate must then name (none: the config is valid).
+type ConfigCase[C any] struct {
+	Name string
+	Mod  func(C)
+	Want []string
+}
+
+// ValidateCases runs each case as a subtest: a config of newConfig,
+// changed by its Mod, is validated and the error checked with NamesKeys.
+// Neither the error nor the config printed with %+v may show any of
+// secrets.
+func ValidateCases[C pipeline.Config](t *testing.T, newConfig func() C, cases []ConfigCase[C], secrets ...string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			c := newConfig()
+			tc.Mod(c)
+			err := c.Validate()
+			NamesKeys(t, err, tc.Want)
+			for _, s := range secrets {
+				if strings.Contains(fmt.Sprintf("%v %+v", err, c), s) {
+					t.Errorf("the error or the config print shows the secret %q: %v", s, err)
+				}
+			}
+		})
 	}
 }
 
