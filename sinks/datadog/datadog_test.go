@@ -127,9 +127,7 @@ func TestFaults(t *testing.T) {
 			srv, s := start(t, ddtest.Options{APIKey: apiKey}, nil)
 			srv.Inject(tt.fault)
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(10, 200)})
-			if got := httpbatchtest.Outcome(err); got != tt.want {
-				t.Errorf("outcome %q (%v), want %q", got, err, tt.want)
-			}
+			httpbatchtest.WantOutcome(t, err, tt.want)
 			if n := len(srv.Logs()); n != tt.got {
 				t.Errorf("received %d, want %d", n, tt.got)
 			}
@@ -163,9 +161,7 @@ func TestRateLimitReset(t *testing.T) {
 			c.Endpoint, c.APIKey = srv.URL, apiKey
 			s := httpbatchtest.StartSink(t, pipeline.Settings{Name: "dd"}, c, New)
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)})
-			if got := httpbatchtest.Outcome(err); got != tt.want {
-				t.Fatalf("outcome %q (%v), want %q", got, err, tt.want)
-			}
+			httpbatchtest.WantOutcome(t, err, tt.want)
 		})
 	}
 }

@@ -311,9 +311,7 @@ func TestGRPCErrors(t *testing.T) {
 				cfg.Headers = map[string]pipeline.Secret{"x-api-key": "s3cr3t-value"}
 			})
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 10)})
-			if got := httpbatchtest.Outcome(err); got != tt.want {
-				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
-			}
+			httpbatchtest.WantOutcome(t, err, tt.want)
 			if err != nil && strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("error leaks a header value: %v", err)
 			}
@@ -344,9 +342,7 @@ func TestHTTPErrors(t *testing.T) {
 			url := startHTTP(t, c, func() (int, string) { return tt.code, tt.ra })
 			s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPProtobuf, url })
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 3)})
-			if got := httpbatchtest.Outcome(err); got != tt.want {
-				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
-			}
+			httpbatchtest.WantOutcome(t, err, tt.want)
 		})
 	}
 	t.Run("partial success over http/json", func(t *testing.T) {
@@ -354,9 +350,7 @@ func TestHTTPErrors(t *testing.T) {
 		url := startHTTP(t, c, nil)
 		s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPJSON, url })
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 4)})
-		if got := httpbatchtest.Outcome(err); got != "rejected 4" {
-			t.Errorf("outcome = %q (%v)", got, err)
-		}
+		httpbatchtest.WantOutcome(t, err, "rejected 4")
 	})
 	t.Run("connection refused is retryable", func(t *testing.T) {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -364,9 +358,7 @@ func TestHTTPErrors(t *testing.T) {
 		ln.Close()
 		s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPProtobuf, "http://"+addr })
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 1)})
-		if got := httpbatchtest.Outcome(err); got != "retry" {
-			t.Errorf("outcome = %q (%v)", got, err)
-		}
+		httpbatchtest.WantOutcome(t, err, "retry")
 	})
 }
 

@@ -109,9 +109,7 @@ func TestFaults(t *testing.T) {
 			srv, s := start(t, hectest.Options{Token: token, Ack: tt.ack}, func(c *Config) { c.Ack.Enabled = tt.ack })
 			srv.Inject(tt.fault)
 			err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(10, 200)})
-			if got := httpbatchtest.Outcome(err); got != tt.want {
-				t.Errorf("outcome = %q (%v), want %q", got, err, tt.want)
-			}
+			httpbatchtest.WantOutcome(t, err, tt.want)
 			if n := len(srv.Events()); n != tt.indexed {
 				t.Errorf("indexed %d, want %d", n, tt.indexed)
 			}
@@ -132,9 +130,8 @@ func TestContract(t *testing.T) {
 	})
 	t.Run("unknown index is permanent", func(t *testing.T) {
 		_, s := start(t, hectest.Options{Token: token, Indexes: []string{"main"}}, nil)
-		if err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)}); httpbatchtest.Outcome(err) != "permanent" {
-			t.Errorf("got %v", err)
-		}
+		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: events(1, 100)})
+		httpbatchtest.WantOutcome(t, err, "permanent")
 	})
 	t.Run("max_content_length splits requests", func(t *testing.T) {
 		srv, s := start(t, hectest.Options{Token: token, MaxContentLength: 8 << 10}, func(c *Config) { c.Compression = "none" })
@@ -163,9 +160,8 @@ func TestContract(t *testing.T) {
 		srv, s := start(t, hectest.Options{Token: token}, nil)
 		evs := events(3, 100)
 		evs[1].Raw = []byte(`{"id":"broken"`)
-		if got := httpbatchtest.Outcome(s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})); got != "rejected 1" {
-			t.Errorf("outcome %s", got)
-		}
+		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: evs})
+		httpbatchtest.WantOutcome(t, err, "rejected 1")
 		if n := len(srv.Events()); n != 2 {
 			t.Errorf("indexed %d, want 2", n)
 		}

@@ -1,12 +1,12 @@
 // Package httpbatchtest is what the tests of the sinks share. Intake,
 // Reset and ReadBody (intake.go) are the vendor-neutral half of the fake
 // destinations of the HTTP sinks (ddtest, hectest). The rest are checks:
-// how the runner reads an error of Consume (Outcome), delivering as the
-// runner does (Deliver, DeliverAll) and that nothing was lost on the way
-// (AllReceived), starting a sink for a test (StartSink) and benchmarking
-// it (BenchConsume), what the error of a config names (NamesKeys,
-// ValidateCases) and which events a sink refused (WantRejected); and the
-// events they send (Events).
+// how the runner reads an error of Consume (Outcome, WantOutcome),
+// delivering as the runner does (Deliver, DeliverAll) and that nothing was
+// lost on the way (AllReceived), starting a sink for a test (StartSink)
+// and benchmarking it (BenchConsume), what the error of a config names
+// (NamesKeys, ValidateCases) and which events a sink refused
+// (WantRejected); and the events they send (Events).
 package httpbatchtest
 
 import (
@@ -55,6 +55,14 @@ func Outcome(err error) string {
 		return "retry after " + d.String()
 	}
 	return "retry"
+}
+
+// WantOutcome checks that the runner treats err as want (see Outcome).
+func WantOutcome(t testing.TB, err error, want string) {
+	t.Helper()
+	if got := Outcome(err); got != want {
+		t.Errorf("outcome %q (%v), want %q", got, err, want)
+	}
 }
 
 // retries is the runner's policy, shortened for tests.
