@@ -223,20 +223,8 @@ var catalog = []evType{
 	{name: "workload_identity_provider.deleted", weight: 1, res: resGeneric, prefix: "wip_", payload: func(w *jw, r *rng, s *Server, m *meta) {
 		w.kstr("name", "github-actions")
 	}},
-	{name: "workload_identity_provider_mapping.created", weight: 1, res: resGeneric, prefix: "wipm_", payload: func(w *jw, r *rng, s *Server, m *meta) {
-		w.kid("identity_provider_id", "wip_", r, 20)
-		w.key("data")
-		w.open()
-		w.kstr("subject", "repo:"+strings.ToLower(s.dir.orgName)+"/backend:ref:refs/heads/main")
-		w.close()
-	}},
-	{name: "workload_identity_provider_mapping.updated", weight: 1, res: resGeneric, prefix: "wipm_", payload: func(w *jw, r *rng, s *Server, m *meta) {
-		w.kid("identity_provider_id", "wip_", r, 20)
-		w.key("changes_requested")
-		w.open()
-		w.kstr("subject", "repo:"+strings.ToLower(s.dir.orgName)+"/*:environment:production")
-		w.close()
-	}},
+	{name: "workload_identity_provider_mapping.created", weight: 1, res: resGeneric, prefix: "wipm_", payload: wipMapping("data", "/backend:ref:refs/heads/main")},
+	{name: "workload_identity_provider_mapping.updated", weight: 1, res: resGeneric, prefix: "wipm_", payload: wipMapping("changes_requested", "/*:environment:production")},
 	{name: "workload_identity_provider_mapping.deleted", weight: 1, res: resGeneric, prefix: "wipm_", payload: func(w *jw, r *rng, s *Server, m *meta) {
 		w.kid("identity_provider_id", "wip_", r, 20)
 	}},
@@ -440,6 +428,20 @@ func scopeList(w *jw, r *rng, key string) {
 		w.str(sc)
 	}
 	w.closeA()
+}
+
+// wipMapping returns the payload of a workload identity provider mapping
+// that is created (key data) or updated (key changes_requested): its
+// provider, and under key the subject, a repository of the organization
+// followed by suffix.
+func wipMapping(key, suffix string) func(w *jw, r *rng, s *Server, m *meta) {
+	return func(w *jw, r *rng, s *Server, m *meta) {
+		w.kid("identity_provider_id", "wip_", r, 20)
+		w.key(key)
+		w.open()
+		w.kstr("subject", "repo:"+strings.ToLower(s.dir.orgName)+suffix)
+		w.close()
+	}
 }
 
 func roleAssignment(w *jw, r *rng, s *Server, m *meta) {
