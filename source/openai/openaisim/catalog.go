@@ -374,29 +374,27 @@ var loginErrors = [][2]string{
 	{"ip_not_allowed", "Login from this IP address is not permitted by the organization's IP allowlist."},
 }
 
-func certName(w *jw, r *rng, s *Server, m *meta) {
-	w.kstr("name", pick(r, []string{"mtls-client-2025", "gateway-ca", "partner-edge", "internal-root-r2"}))
-}
+var certNames = []string{"mtls-client-2025", "gateway-ca", "partner-edge", "internal-root-r2"}
+
+func certName(w *jw, r *rng, s *Server, m *meta) { w.kstr("name", pick(r, certNames)) }
 
 func certList(w *jw, r *rng, s *Server, m *meta) {
-	w.key("certificates")
-	w.openA()
-	for n := r.between(1, 3); n > 0; n-- {
-		w.open()
-		w.kid("id", "cert_", r, 24)
-		certName(w, r, s, m)
-		w.close()
-	}
-	w.closeA()
+	namedList(w, r, "certificates", "cert_", 3, certNames)
 }
 
 func ipConfigs(w *jw, r *rng, s *Server, m *meta) {
-	w.key("configs")
+	namedList(w, r, "configs", "ipal_", 2, ipAllowlistNames)
+}
+
+// namedList writes under key a list of 1 to most objects, each an id of
+// prefix and a name picked from names.
+func namedList(w *jw, r *rng, key, prefix string, most int, names []string) {
+	w.key(key)
 	w.openA()
-	for n := r.between(1, 2); n > 0; n-- {
+	for n := r.between(1, most); n > 0; n-- {
 		w.open()
-		w.kid("id", "ipal_", r, 24)
-		w.kstr("name", pick(r, ipAllowlistNames))
+		w.kid("id", prefix, r, 24)
+		w.kstr("name", pick(r, names))
 		w.close()
 	}
 	w.closeA()
