@@ -1,9 +1,9 @@
 package openai
 
 import (
-	"strings"
+	"bytes"
 
-	"github.com/tidwall/gjson"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Actor is who did an event. Audit logs name a session (a person signed
@@ -34,21 +34,19 @@ type Client struct {
 
 // Actor is the actor of an event of either log; an event without one gives
 // the zero Actor.
-func (f Fields) Actor() Actor {
-	if !f.actor.IsObject() {
+func (f *Fields) Actor() Actor {
+	a := f.actor
+	if !a.object {
 		return Actor{}
 	}
-	a := members(f.actor, "type", "id", "name", "session", "api_key")
-	out := Actor{Kind: stringOf(a[0]), RequestID: stringOf(a[1]), Name: stringOf(a[2])}
+	out := Actor{Kind: a.kind.str(), RequestID: a.id.str(), Name: a.name.str()}
 	switch out.Kind {
 	case "session":
-		u := texts(get(a[3], "user"), "id", "email")
-		out.UserID, out.Email = u[0], u[1]
+		out.UserID, out.Email = a.session.user.id.str(), a.session.user.email.str()
 	case "api_key":
-		k := members(a[4], "id", "type", "user", "service_account")
-		u := texts(k[2], "id", "email")
-		out.KeyID, out.KeyKind, out.UserID, out.Email = stringOf(k[0]), stringOf(k[1]), u[0], u[1]
-		out.ServiceAccountID = stringOf(get(k[3], "id"))
+		k := a.key
+		out.KeyID, out.KeyKind, out.UserID, out.Email = k.id.str(), k.kind.str(), k.user.id.str(), k.user.email.str()
+		out.ServiceAccountID = k.account.str()
 	}
 	if out.Email == "" && looksLikeEmail(out.Name) {
 		out.Email = out.Name // a request log names a user by address
@@ -57,19 +55,17 @@ func (f Fields) Actor() Actor {
 }
 
 // Client is where the session that did the event came from; the zero
-// Client for any other actor. It is apart from Actor, which the source
-// reads for every event, because only the mappings need it.
-func (f Fields) Client() Client {
-	a := members(f.actor, "type", "session")
-	if stringOf(a[0]) != "session" {
+// Client for any other actor. Actor leaves it out: only the mappings need
+// it.
+func (f *Fields) Client() Client {
+	if !f.actor.object || f.actor.kind.str() != "session" {
 		return Client{}
 	}
-	s := members(a[1], "ip_address", "user_agent", "ja3", "ja4", "ip_address_details")
-	d := members(s[4], "country", "region_code", "region", "city", "latitude", "longitude", "asn")
+	s := f.actor.session
 	return Client{
-		IP: stringOf(s[0]), UserAgent: stringOf(s[1]), JA3: stringOf(s[2]), JA4: stringOf(s[3]),
-		Country: stringOf(d[0]), RegionCode: stringOf(d[1]), Region: stringOf(d[2]), City: stringOf(d[3]),
-		Latitude: number(d[4]), Longitude: number(d[5]), ASN: number(d[6]),
+		IP: s.ip.str(), UserAgent: s.userAgent.str(), JA3: s.ja3.str(), JA4: s.ja4.str(),
+		Country: s.country.str(), RegionCode: s.regionCode.str(), Region: s.region.str(), City: s.city.str(),
+		Latitude: number(s.latitude), Longitude: number(s.longitude), ASN: number(s.asn),
 	}
 }
 
@@ -86,16 +82,16 @@ func (a Actor) ID() string {
 
 // number returns a JSON number, or a string holding one, as its text; ""
 // otherwise. The API writes coordinates and AS numbers either way.
-func number(r gjson.Result) string {
-	switch r.Type {
-	case gjson.Number:
-		return r.Raw
-	case gjson.String:
-		// A number literal alone: no white space around it either, so
-		// that it can stand as a JSON number where a component writes it.
-		if gjson.Valid(r.Str) && gjson.Parse(r.Str).Type == gjson.Number && r.Str == strings.TrimSpace(r.Str) {
-			return r.Str
-		}
+func number(t text) string {
+	if _, ok := t.num(); ok {
+		return string(t)
+	}
+	// A string holding a number literal alone: no white space around it
+	// either, so that it can stand as a JSON number where a component
+	// writes it.
+	s := text(t.str())
+	if _, ok := s.num(); ok && jsontext.Value(s).IsValid() && len(bytes.TrimSpace(s)) == len(s) {
+		return string(s)
 	}
 	return ""
 }

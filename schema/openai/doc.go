@@ -7,9 +7,10 @@
 // one table of the project). Sources, transforms and sinks ask it instead
 // of reading the shapes themselves.
 //
-// Read finds an event's fields with gjson in one pass over its top level
-// (Fields); keys match exactly, as the API writes them, a key given twice
-// counts with its last value (as encoding/json reads it: FuzzParseEvents
-// holds the parsers to it), and an unknown type or field passes through.
-// It imports only pipeline; it does no I/O.
+// ReadObject checks an event and finds its fields (Fields) in one pass of
+// a jsontext decoder, which ReadNext shares with a source reading a page
+// of events; keys match exactly, as the API writes them, a key given twice
+// counts with its last value (as encoding/json reads it into a map:
+// FuzzParseEvents holds the parsers to it), and an unknown type or field
+// passes through. It imports only pipeline and jsontext; it does no I/O.
 package openai

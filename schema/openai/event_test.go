@@ -231,7 +231,8 @@ func TestFields(t *testing.T) {
 
 func TestClientNumbers(t *testing.T) {
 	raw := []byte(`{"actor":{"type":"session","session":{"ip_address_details":{"latitude":"37.77490","longitude":-122.4,"asn":"0.0 "}}}}`)
-	c := openai.Read(raw, "").Client()
+	f := openai.Read(raw, "")
+	c := f.Client()
 	if c.Latitude != "37.77490" || c.Longitude != "-122.4" || c.ASN != "" {
 		t.Errorf("client numbers %q %q %q; want 37.77490, -122.4 and none for a padded string", c.Latitude, c.Longitude, c.ASN)
 	}

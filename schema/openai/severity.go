@@ -99,3 +99,13 @@ func first(rules []Rule, typ string) (Rule, bool) {
 	}
 	return Rule{}, false
 }
+
+// AnnotatedSeverity is the level enrich wrote into the event (its
+// auditrelay member), which honours the user's rules; "" when there is
+// none or it is not a level.
+func (f *Fields) AnnotatedSeverity() Level {
+	if l := Level(f.annotated.str()); l.Valid() {
+		return l
+	}
+	return ""
+}

@@ -1,12 +1,10 @@
 package otlp
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 	"strconv"
 
-	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -79,7 +77,7 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
 	}
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
-	lvl := severity(ev, f)
+	lvl := severity(ev, &f)
 	lr.SetSeverityNumber(severityNumbers[lvl])
 	lr.SetSeverityText(string(lvl))
 	lr.SetEventName(ev.Type)
@@ -103,23 +101,21 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	putStr(a, "openai.resource.id", f.PayloadID())
 	code, _ := f.PayloadError()
 	putStr(a, "error.type", code)
-	actor(a, f, ev)
+	actor(a, &f, ev)
 }
 
 // severity is the level enrich annotated the event with (which honours the
 // user's overrides), else the level of its type in the one table.
-func severity(ev *pipeline.Event, f openai.Fields) openai.Level {
-	if bytes.Contains(ev.Raw, []byte(`"auditrelay"`)) {
-		if l := openai.Level(gjson.GetBytes(ev.Raw, "auditrelay.severity").Str); l.Valid() {
-			return l
-		}
+func severity(ev *pipeline.Event, f *openai.Fields) openai.Level {
+	if l := f.AnnotatedSeverity(); l != "" {
+		return l
 	}
 	return openai.Severity(nil, ev.Type, f.Failed())
 }
 
 // actor maps the actor onto semantic convention attributes where they
 // exist and openai.* otherwise.
-func actor(a pcommon.Map, f openai.Fields, ev *pipeline.Event) {
+func actor(a pcommon.Map, f *openai.Fields, ev *pipeline.Event) {
 	act := f.Actor()
 	if act.Kind == "" {
 		putStr(a, "user.id", ev.ActorID)

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"testing"
 
+	schema "github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
 
 // FuzzDecodeList checks the page envelope decoder on any input: it never
 // panics, accepts only a JSON object of type "list" with a data array and
-// has_more, and hands out every element of data as valid JSON.
+// has_more, and hands out every element of data as a JSON object cut from
+// the page.
 func FuzzDecodeList(f *testing.F) {
 	sim := openaisim.New(openaisim.Options{Seed: 5, Events: 20, OrgLogEvents: 20})
 	var audit, logs [][]byte
@@ -41,7 +43,11 @@ func FuzzDecodeList(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		env, err := DecodeList(body)
+		var data [][]byte
+		env, err := DecodeList(body, func(_ *schema.Fields, raw []byte) error {
+			data = append(data, raw)
+			return nil
+		})
 		if err != nil {
 			if env != nil {
 				t.Fatalf("error %v with a non-nil envelope", err)
@@ -51,12 +57,15 @@ func FuzzDecodeList(f *testing.F) {
 		if !json.Valid(body) {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
-		if env.Object != "list" || env.Data == nil || env.HasMore == nil {
+		if env.Object != "list" || env.Events < 0 || env.Events > len(data) || env.HasMore == nil {
 			t.Fatalf("accepted an incomplete envelope: %+v", env)
 		}
-		for i, d := range env.Data {
-			if !json.Valid(d) {
-				t.Fatalf("data[%d] is not valid JSON: %q", i, d)
+		for i, d := range data {
+			if !json.Valid(d) || d[0] != '{' {
+				t.Fatalf("data[%d] is not a JSON object: %q", i, d)
+			}
+			if !bytes.Contains(body, d) {
+				t.Fatalf("data[%d] is not a part of the page: %q", i, d)
 			}
 		}
 	})

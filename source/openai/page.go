@@ -1,126 +1,179 @@
 package openai
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
-	"github.com/tidwall/gjson"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	schema "github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/source/httpapi"
 )
 
-// ListEnvelope is the list object every Admin API list endpoint returns.
+// ListEnvelope is the list object every Admin API list endpoint returns,
+// whose data are events; the events go to DecodeList's visit.
 type ListEnvelope struct {
 	Object  string
-	Data    [][]byte
+	Events  int // the elements of data
 	FirstID *string
 	LastID  *string
 	HasMore *bool
 }
 
-// DecodeList parses and checks a list page: one JSON object, object
-// "list", data an array, has_more present. The elements of Data are
-// slices of body (a page is read once; its events are not copied), so
-// body must not change while they are in use. Keys match exactly, as the
-// API writes them.
-func DecodeList(body []byte) (*ListEnvelope, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, errors.New("not valid JSON")
-	}
-	if t := bytes.TrimLeft(body, " \t\r\n"); t[0] != '{' {
+// visitFunc takes one element of data: what it says and its bytes, a slice
+// of the page (a page is read once; its events are not copied).
+type visitFunc func(f *schema.Fields, raw []byte) error
+
+// DecodeList parses and checks a list page in one pass: one JSON object,
+// object "list", data an array of objects, has_more a boolean. It hands
+// each element of the last data array to visit, in order; an error of
+// visit stops it. Keys match exactly, as the API writes them; a key given
+// twice counts with its last value, as encoding/json reads it (visit may
+// then see the elements of an earlier data array too).
+func DecodeList(body []byte, visit visitFunc) (*ListEnvelope, error) {
+	d := schema.NewDecoder(body)
+	if d.PeekKind() != '{' {
+		if _, err := d.ReadValue(); err != nil {
+			return nil, fmt.Errorf("not valid JSON: %w", err)
+		}
 		return nil, errors.New("not a JSON object")
 	}
-	// One walk of the top level; a key given twice counts with its last
-	// value, as encoding/json reads it.
-	var data, more gjson.Result
-	env := &ListEnvelope{}
-	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
+	env, err := readList(d, body, visit)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.ReadToken(); err != io.EOF {
+		return nil, errors.New("not valid JSON: more after the object")
+	}
+	switch {
+	case env.Object != "list":
+		return nil, fmt.Errorf("object is %q, want \"list\"", env.Object)
+	case env.Events < 0:
+		return nil, errors.New("data is missing or not an array")
+	case env.HasMore == nil:
+		return nil, errors.New("has_more is missing or not a boolean")
+	}
+	return env, nil
+}
+
+// readList reads the members of the list object that comes next in d.
+func readList(d *jsontext.Decoder, body []byte, visit visitFunc) (*ListEnvelope, error) {
+	env := &ListEnvelope{Events: -1}
+	d.ReadToken() // the '{' peeked at
+	for d.PeekKind() == '"' {
+		name, err := d.ReadValue()
+		if err != nil {
+			return nil, fmt.Errorf("not valid JSON: %w", err)
+		}
+		if name, err = jsontext.AppendUnquote(nil, name); err != nil {
+			return nil, fmt.Errorf("not valid JSON: %w", err)
+		}
+		if string(name) == "data" {
+			env.Events = -1
+			if d.PeekKind() != '[' {
+				err = d.SkipValue()
+			} else {
+				env.Events, err = readData(d, body, visit)
+			}
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, err := d.ReadValue()
+		if err != nil {
+			return nil, fmt.Errorf("not valid JSON: %w", err)
+		}
+		switch string(name) {
 		case "object":
-			env.Object = stringOf(v)
-		case "data":
-			data = v
+			env.Object, _ = stringOf(v)
 		case "first_id":
 			env.FirstID = stringPtr(v)
 		case "last_id":
 			env.LastID = stringPtr(v)
 		case "has_more":
-			more = v
+			env.HasMore = nil
+			if k := v.Kind(); k == 't' || k == 'f' {
+				more := k == 't'
+				env.HasMore = &more
+			}
 		}
-		return true
-	})
-	if env.Object != "list" {
-		return nil, fmt.Errorf("object is %q, want \"list\"", env.Object)
 	}
-	if !data.IsArray() {
-		return nil, errors.New("data is missing or not an array")
+	if _, err := d.ReadToken(); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
 	}
-	if t := more.Type; t != gjson.True && t != gjson.False {
-		return nil, errors.New("has_more is missing or not a boolean")
-	}
-	hasMore := more.Type == gjson.True
-	env.HasMore = &hasMore
-	env.Data = [][]byte{}
-	data.ForEach(func(_, v gjson.Result) bool {
-		raw := []byte(v.Raw) // a copy where gjson cannot say where the value lies
-		if end := v.Index + len(v.Raw); v.Index > 0 && end <= len(body) && string(body[v.Index:end]) == v.Raw {
-			raw = body[v.Index:end:end]
-		}
-		env.Data = append(env.Data, raw)
-		return true
-	})
 	return env, nil
 }
 
-func stringOf(r gjson.Result) string {
-	if r.Type == gjson.String {
-		return r.Str
+// readData reads the data array that comes next in d, handing each
+// element, which must be an event object, to visit; it returns how many
+// there were.
+func readData(d *jsontext.Decoder, body []byte, visit visitFunc) (int, error) {
+	d.ReadToken() // the '[' peeked at
+	n := 0
+	for ; d.PeekKind() != ']'; n++ {
+		f, raw, err := schema.ReadNext(d, body, "")
+		if errors.Is(err, schema.ErrNotObject) {
+			return 0, fmt.Errorf("data[%d] is %w", n, err)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("not valid JSON: %w", err)
+		}
+		if err := visit(&f, raw); err != nil {
+			return 0, err
+		}
 	}
-	return ""
+	if _, err := d.ReadToken(); err != nil {
+		return 0, fmt.Errorf("not valid JSON: %w", err)
+	}
+	return n, nil
 }
 
-func stringPtr(r gjson.Result) *string {
-	if r.Type != gjson.String {
-		return nil
+// stringOf returns the value of a JSON string.
+func stringOf(v jsontext.Value) (string, bool) {
+	if v.Kind() != '"' {
+		return "", false
 	}
-	return &r.Str
+	s, err := jsontext.AppendUnquote(nil, v)
+	return string(s), err == nil
+}
+
+func stringPtr(v jsontext.Value) *string {
+	if s, ok := stringOf(v); ok {
+		return &s
+	}
+	return nil
 }
 
 // DecodeAuditLogs reads one page of GET /organization/audit_logs.
 func DecodeAuditLogs(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, schema.Fields.AuditLog)
+	return decodePage(body, source, observed, (*schema.Fields).AuditLog)
 }
 
 // DecodeRequestLogs reads one page of GET /organization_logs.
 func DecodeRequestLogs(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, schema.Fields.RequestLog)
+	return decodePage(body, source, observed, (*schema.Fields).RequestLog)
 }
 
 // decodePage reads one list page: the list envelope, each event's routing
 // fields (build), and the cursor of the next page (the last event's id,
-// which last_id must be). The page is checked whole once: its events are
-// not checked again one by one.
+// which last_id must be). The page is read and checked in one pass.
 func decodePage(body []byte, source string, observed time.Time,
-	build func(f schema.Fields, raw []byte, source string, observed time.Time) (pipeline.Event, error)) (httpapi.Page, error) {
-	env, err := DecodeList(body)
+	build func(f *schema.Fields, raw []byte, source string, observed time.Time) (pipeline.Event, error)) (httpapi.Page, error) {
+	var events []pipeline.Event
+	env, err := DecodeList(body, func(f *schema.Fields, raw []byte) error {
+		ev, err := build(f, raw, source, observed)
+		events = append(events, ev)
+		return err
+	})
 	if err != nil {
 		return httpapi.Page{}, err
 	}
-	page := httpapi.Page{Events: make([]pipeline.Event, 0, len(env.Data)), HasMore: *env.HasMore}
-	for i, raw := range env.Data {
-		if raw[0] != '{' { // valid JSON, as a slice of the page: no white space around it
-			return httpapi.Page{}, fmt.Errorf("data[%d] is not a JSON object", i)
-		}
-		ev, err := build(schema.Read(raw, ""), raw, source, observed)
-		if err != nil {
-			return httpapi.Page{}, err
-		}
-		page.Events = append(page.Events, ev)
-	}
+	// A data array given twice: the last one counts.
+	page := httpapi.Page{Events: events[len(events)-env.Events:], HasMore: *env.HasMore}
 	if n := len(page.Events); n > 0 {
 		page.Next = page.Events[n-1].ID
 		if page.HasMore && env.LastID != nil && *env.LastID != page.Next {
