@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
 
 // twoSinks is a config with a healthy file sink and a Splunk HEC sink at
@@ -44,7 +45,7 @@ log:
 // healthy file sink holds each event at most once (the engine retries only
 // the sink that failed).
 func TestSinkDownGivesUpAfterMaxElapsed(t *testing.T) {
-	_, base := startSim(t, openaisim.Options{Seed: 4, Events: 3000, Span: 48 * time.Hour, APIKey: "sk-admin-crash-test"})
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 4, Events: 3000, Span: 48 * time.Hour, APIKey: "sk-admin-crash-test"})
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
@@ -80,7 +81,7 @@ func TestSinkDownGivesUpAfterMaxElapsed(t *testing.T) {
 // destination hangs) does not exit 0: 0 means everything delivered was
 // committed.
 func TestSignalDuringAnUncommittableWindowExitsOne(t *testing.T) {
-	_, base := startSim(t, openaisim.Options{Seed: 4, Events: 3000, Span: 48 * time.Hour, APIKey: "sk-admin-crash-test"})
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 4, Events: 3000, Span: 48 * time.Hour, APIKey: "sk-admin-crash-test"})
 	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

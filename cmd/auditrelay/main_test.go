@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
 
 // The test binary doubles as the auditrelay binary, so that the crash
@@ -33,17 +34,6 @@ func auditrelayCmd(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TEST_RUN_AS_AUDITRELAY=1", "OPENAI_ADMIN_KEY=sk-admin-crash-test")
 	return cmd
-}
-
-func startSim(t *testing.T, o openaisim.Options) (*openaisim.Server, string) {
-	t.Helper()
-	sim := openaisim.New(o)
-	base, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim, base
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -187,7 +177,7 @@ func TestKillDashNineAtRandomPoints(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process crash test skipped in -short mode")
 	}
-	sim, base := startSim(t, openaisim.Options{Seed: 42, Events: 20000, Span: 720 * time.Hour,
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 42, Events: 20000, Span: 720 * time.Hour,
 		Faults: openaisim.Faults{Rate: 0.05, Kinds: []openaisim.FaultKind{openaisim.Fault429, openaisim.Fault500, openaisim.FaultReset}, RetryAfter: 10 * time.Millisecond}})
 	const maxWindow = 1000
 	dir := t.TempDir()
@@ -222,7 +212,7 @@ func TestSIGTERMCommitsAndExitsZero(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process test skipped in -short mode")
 	}
-	sim, base := startSim(t, openaisim.Options{Seed: 43, Events: 20000, Span: 720 * time.Hour})
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 43, Events: 20000, Span: 720 * time.Hour})
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "auditrelay.yaml", crashConfig(base, 1000))
 	stops := interruptRuns(t, cfg, syscall.SIGTERM, 8)
@@ -319,7 +309,7 @@ func TestValidateExitCodes(t *testing.T) {
 }
 
 func TestRunOnceAndDemo(t *testing.T) {
-	sim, base := startSim(t, openaisim.Options{Seed: 44, Events: 3000, Span: 72 * time.Hour})
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 44, Events: 3000, Span: 72 * time.Hour})
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "auditrelay.yaml", crashConfig(base, 1000))
 	var out, errb bytes.Buffer

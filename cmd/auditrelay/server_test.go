@@ -25,6 +25,7 @@ import (
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 	"github.com/auditrelay/auditrelay/telemetry"
 )
 
@@ -241,7 +242,7 @@ func (d *daemon) eventually(t *testing.T, what string, cond func() bool) {
 // over HTTP with 503 and 429 faults, file sink) and checks the counters
 // against what the file holds.
 func TestMetricsAgreeWithDelivery(t *testing.T) {
-	sim, base := startSim(t, openaisim.Options{Seed: 7, Events: 400, Span: time.Hour, APIKey: "sk-admin-test",
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 7, Events: 400, Span: time.Hour, APIKey: "sk-admin-test",
 		Faults: openaisim.Faults{Rate: 0.3, Kinds: []openaisim.FaultKind{openaisim.Fault503, openaisim.Fault429}, RetryAfter: 10 * time.Millisecond}})
 	dir := t.TempDir()
 	ln := listen(t)
@@ -339,7 +340,7 @@ func (s flakySink) Consume(_ context.Context, b pipeline.Batch) error {
 // TestReadyzFollowsSinkHealth: /readyz turns 503 when a sink has failed for
 // longer than sink_failing_after and 200 again once it acknowledges.
 func TestReadyzFollowsSinkHealth(t *testing.T) {
-	_, base := startSim(t, openaisim.Options{Seed: 3, Events: 50, Span: time.Hour, Rate: 20, APIKey: "sk-admin-test"})
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 3, Events: 50, Span: time.Hour, Rate: 20, APIKey: "sk-admin-test"})
 	var down atomic.Bool
 	var events atomic.Int64
 	reg, err := pipeline.NewRegistry(checkpoint.NewMemoryFactory(), openai.NewFactory(nil),
@@ -412,9 +413,9 @@ server:
 // API answers 503 to every request. acme keeps delivering everything while
 // /readyz names the two others.
 func TestOneFailingOrganizationDoesNotHoldBackOthers(t *testing.T) {
-	acme, acmeURL := startSim(t, openaisim.Options{Seed: 11, Events: 300, Span: time.Hour, Rate: 5, APIKey: "sk-admin-test"})
-	_, globexURL := startSim(t, openaisim.Options{Seed: 12, Events: 300, Span: time.Hour, APIKey: "sk-admin-other"})
-	_, initechURL := startSim(t, openaisim.Options{Seed: 13, Events: 300, Span: time.Hour,
+	acme, acmeURL := openaisimtest.Start(t, openaisim.Options{Seed: 11, Events: 300, Span: time.Hour, Rate: 5, APIKey: "sk-admin-test"})
+	_, globexURL := openaisimtest.Start(t, openaisim.Options{Seed: 12, Events: 300, Span: time.Hour, APIKey: "sk-admin-other"})
+	_, initechURL := openaisimtest.Start(t, openaisim.Options{Seed: 13, Events: 300, Span: time.Hour,
 		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.Fault503}}})
 	dir := t.TempDir()
 	ln := listen(t)
@@ -470,7 +471,7 @@ func TestOneFailingOrganizationDoesNotHoldBackOthers(t *testing.T) {
 // keeps running; a valid one replaces it after the old one drained and
 // committed, so the new sink receives only events the old one did not.
 func TestReloadOnSIGHUP(t *testing.T) {
-	_, base := startSim(t, openaisim.Options{Seed: 21, Events: 100, Span: time.Hour, Rate: 20, APIKey: "sk-admin-test"})
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 21, Events: 100, Span: time.Hour, Rate: 20, APIKey: "sk-admin-test"})
 	dir := t.TempDir()
 	ln := listen(t)
 	config := func(out string) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
 
 // clock is a settable time source shared by the simulator and the source.
@@ -84,13 +85,7 @@ func startSim(t *testing.T, o openaisim.Options) (*openaisim.Server, string) {
 	if o.APIKey == "" {
 		o.APIKey = "sk-admin-test"
 	}
-	sim := openaisim.New(o)
-	base, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim, base
+	return openaisimtest.Start(t, o)
 }
 
 func runOnce(t *testing.T, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore) error {

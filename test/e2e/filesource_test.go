@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
 
 // TestFileReplayOfAnExport is the backfill story: `auditrelay export -o
@@ -21,7 +22,7 @@ import (
 // the binary into a file sink byte for byte, a second --once run after
 // more lines were appended delivers only those, and stdin replays too.
 func TestFileReplayOfAnExport(t *testing.T) {
-	sim, base := startSimulator(t, openaisim.Options{Seed: 11, Events: 3000, OrgLogEvents: 100, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 11, Events: 3000, OrgLogEvents: 100, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
 	cfg := writeConfig(t, `sources:
   - name: backfill
     type: file

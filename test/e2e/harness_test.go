@@ -50,18 +50,6 @@ func auditrelayBin(t testing.TB) string {
 	return binPath
 }
 
-// startSimulator serves a simulator on a loopback port for the test's life.
-func startSimulator(t testing.TB, opts openaisim.Options) (*openaisim.Server, string) {
-	t.Helper()
-	sim := openaisim.New(opts)
-	base, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim, base
-}
-
 // visibleEvents returns the first n events of sim that it shows now, by
 // id, as it serves them. A simulator showing fewer than nine in ten fails
 // the test: there would be too little to check delivery against.

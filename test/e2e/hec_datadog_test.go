@@ -11,6 +11,7 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/datadog/ddtest"
 	"github.com/auditrelay/auditrelay/sinks/splunkhec/hectest"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
 
 // TestHECAndDatadog runs the binary into the in-project Splunk HEC (with
@@ -18,7 +19,7 @@ import (
 // retryable failure class: every visible event arrives at both, as sent.
 func TestHECAndDatadog(t *testing.T) {
 	const n = 4000
-	sim, base := startSimulator(t, openaisim.Options{Seed: 8, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 8, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
 	hec := hectest.New(hectest.Options{Token: "hec-token-e2e", Ack: true, AckAfterPolls: 2, Indexes: []string{"audit"}})
 	defer hec.Close()
 	dd := ddtest.New(ddtest.Options{APIKey: "dd-key-e2e"})

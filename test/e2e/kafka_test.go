@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
@@ -90,7 +91,7 @@ func TestKafkaSinkWithKcat(t *testing.T) {
 		t.Fatal("kcat is not on PATH: `apt-get install kcat` (.ci/run installs it)")
 	}
 	const n = 3000
-	sim, base := startSimulator(t, openaisim.Options{Seed: 11, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 11, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
 	addr := startKfakeBroker(t, "audit-plain", "audit-eos")
 	want := visibleEvents(t, sim, n)
 	for _, tc := range []struct {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
 
 // TestOperationsBinary drives the built binary as a daemon: /metrics and
@@ -22,7 +23,7 @@ import (
 // process keeps delivering, a valid one switches the sink, and SIGTERM
 // exits 0.
 func TestOperationsBinary(t *testing.T) {
-	_, base := startSimulator(t, openaisim.Options{Seed: 5, Events: 200, Span: time.Hour, Rate: 20, APIKey: "sk-admin-e2e-test"})
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 5, Events: 200, Span: time.Hour, Rate: 20, APIKey: "sk-admin-e2e-test"})
 	cfgText := func(out string) string {
 		return fmt.Sprintf(`sources:
   - name: acme

@@ -23,6 +23,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
@@ -194,7 +195,7 @@ func otlpSink(name, protocol, endpoint string) string {
 // every otelRecord the collector wrote.
 func TestOTLPCollector(t *testing.T) {
 	const n = 3000
-	sim, base := startSimulator(t, openaisim.Options{Seed: 4, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 4, Events: n, Span: 48 * time.Hour, APIKey: "sk-admin-e2e-test"})
 	out := filepath.Join(t.TempDir(), "otlp.jsonl")
 	col := startCollector(t, 0, 0, out)
 	sinks := otlpSink("otel_grpc", "grpc", fmt.Sprintf("127.0.0.1:%d", col.grpcPort)) +
@@ -271,7 +272,7 @@ func TestOTLPCollector(t *testing.T) {
 // outage.
 func TestOTLPCollectorOutage(t *testing.T) {
 	const n = 6000
-	sim, base := startSimulator(t, openaisim.Options{Seed: 5, Events: n, Span: 72 * time.Hour, APIKey: "sk-admin-e2e-test",
+	sim, base := openaisimtest.Start(t, openaisim.Options{Seed: 5, Events: n, Span: 72 * time.Hour, APIKey: "sk-admin-e2e-test",
 		// Slow pages stretch the run so that the outage falls inside it.
 		Faults: openaisim.Faults{Rate: 0.5, Kinds: []openaisim.FaultKind{openaisim.FaultSlow}, SlowDelay: 100 * time.Millisecond}})
 	dir := t.TempDir()
@@ -380,7 +381,7 @@ func TestOTLPCollectorOutage(t *testing.T) {
 //	go test -tags e2e -run '^$' -bench OTLPSink -benchtime 3x ./test/e2e/
 func BenchmarkOTLPSink(b *testing.B) {
 	const n = 30000
-	_, base := startSimulator(b, openaisim.Options{Seed: 6, Events: n, Span: 96 * time.Hour, APIKey: "sk-admin-e2e-test"})
+	_, base := openaisimtest.Start(b, openaisim.Options{Seed: 6, Events: n, Span: 96 * time.Hour, APIKey: "sk-admin-e2e-test"})
 	col := startCollector(b, 0, 0, filepath.Join(b.TempDir(), "bench.jsonl"))
 	grpcPort, httpPort := col.grpcPort, col.httpPort
 	sinks := map[string]string{

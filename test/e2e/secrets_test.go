@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
 
 // canary is a recognisable fake admin key: it must never appear in any
@@ -25,8 +26,8 @@ const canary = "sk-admin-CANARY-7f3a9e2b51d4c608"
 // on success and failure paths (a refused key, an invalid config), at debug
 // level, as a daemon serving /metrics, and greps everything it produced.
 func TestSecretsNeverLeak(t *testing.T) {
-	_, base := startSimulator(t, openaisim.Options{Seed: 21, Events: 500, OrgLogEvents: 200, Span: 24 * time.Hour, Rate: 5, APIKey: canary})
-	_, refusing := startSimulator(t, openaisim.Options{Seed: 21, Events: 10, Span: time.Hour, APIKey: "sk-admin-other"})
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 21, Events: 500, OrgLogEvents: 200, Span: 24 * time.Hour, Rate: 5, APIKey: canary})
+	_, refusing := openaisimtest.Start(t, openaisim.Options{Seed: 21, Events: 10, Span: time.Hour, APIKey: "sk-admin-other"})
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte(canary+"\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 	"github.com/auditrelay/auditrelay/transform/ecs"
 	"github.com/auditrelay/auditrelay/transform/internal/processtest"
 	"github.com/auditrelay/auditrelay/transform/ocsf"
@@ -27,13 +28,7 @@ import (
 const simKey = "sk-admin-test-0123456789"
 
 func startSim(t testing.TB) (*openaisim.Server, string) {
-	srv := openaisim.New(openaisim.Options{Seed: 1, Events: 500, Span: time.Hour, Users: 25, Projects: 8, APIKey: simKey})
-	base, err := srv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv, base
+	return openaisimtest.Start(t, openaisim.Options{Seed: 1, Events: 500, Span: time.Hour, Users: 25, Projects: 8, APIKey: simKey})
 }
 
 func newEnricher(t testing.TB, base string, mut func(*Config)) *Enricher {
