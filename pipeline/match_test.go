@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"path"
 	"strings"
 	"testing"
 )
@@ -35,4 +36,18 @@ func TestMatch(t *testing.T) {
 	if ValidPattern("proj_[ab") == nil || ValidPattern("login.*") != nil {
 		t.Error("ValidPattern does not tell a malformed pattern")
 	}
+}
+
+// FuzzMatch holds Match to path.Match, whose meaning it documents: the
+// literal head it checks first must never change an answer.
+func FuzzMatch(f *testing.F) {
+	for _, s := range [][2]string{{"login.*", "login.failed"}, {"a\\*b", "a*b"}, {"x[", "x["}, {"", ""}, {"ab?", "abc"}, {"a/b", "a/b"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		ok, err := path.Match(pattern, name)
+		if want := ok && err == nil; Match(pattern, name) != want {
+			t.Fatalf("Match(%q, %q) = %v, path.Match says %v (%v)", pattern, name, !want, ok, err)
+		}
+	})
 }

@@ -188,7 +188,7 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) (enric
 	if err != nil {
 		return false, err
 	}
-	a := e.annotate(ev, f, d, now)
+	a := e.annotate(ev, &f, d, now)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -244,7 +244,7 @@ type annotation struct {
 }
 
 // annotate builds the auditrelay object of an event whose fields are f.
-func (e *Enricher) annotate(ev *pipeline.Event, f openai.Fields, d *directory, now time.Time) *annotation {
+func (e *Enricher) annotate(ev *pipeline.Event, f *openai.Fields, d *directory, now time.Time) *annotation {
 	sev := openai.Severity(e.rules, ev.Type, f.Failed())
 	ingested := ev.ObservedAt
 	if ingested.IsZero() {
@@ -294,7 +294,7 @@ func target[V any](r *resolver, typ string, m map[string]V, id string) any {
 	return t
 }
 
-func (r *resolver) auditLog(typ string, f openai.Fields, a *annotation) {
+func (r *resolver) auditLog(typ string, f *openai.Fields, a *annotation) {
 	act := f.Actor()
 	switch act.Kind {
 	case "session":
@@ -326,7 +326,7 @@ func (r *resolver) auditLog(typ string, f openai.Fields, a *annotation) {
 	}
 }
 
-func (r *resolver) requestLog(typ string, f openai.Fields, a *annotation) {
+func (r *resolver) requestLog(typ string, f *openai.Fields, a *annotation) {
 	act := f.Actor()
 	switch act.Kind {
 	case "user":
