@@ -243,7 +243,7 @@ func defaultConfig() *Config {
 // plannerConfig is how the source cuts time.
 func (c *Config) plannerConfig() timewindow.Config {
 	pc := timewindow.Config{Overlap: c.Overlap, Settle: c.Settle, PollInterval: c.PollInterval,
-		MaxWindowEvents: c.MaxWindowEvents, MaxWindow: c.MaxWindow, PageSize: c.PageSize, MaxBuffered: c.MaxWindowEvents, Prefetch: -1}
+		MaxWindowEvents: c.MaxWindowEvents, MaxWindow: c.MaxWindow, PageSize: c.PageSize, MaxBuffered: 2 * c.MaxWindowEvents, Prefetch: -1}
 	if c.Prefetch != nil {
 		pc.Prefetch = *c.Prefetch
 	}
