@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 )
@@ -89,6 +90,24 @@ func (c *Config) HTTPTransport(log *slog.Logger) (*http.Transport, error) {
 	tr.MaxIdleConnsPerHost = 16
 	return tr, nil
 }
+
+// HTTPClient returns the client of a sink, source or transform that sends
+// a secret (an API key, a token, a signed body): HTTPTransport's, timeout
+// per request (0: none), and no redirect followed (NoRedirect).
+func (c *Config) HTTPClient(log *slog.Logger, timeout time.Duration) (*http.Client, error) {
+	tr, err := c.HTTPTransport(log)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: NoRedirect}, nil
+}
+
+// NoRedirect is the redirect policy of every client that sends a secret:
+// a redirect is not followed, since the request that follows it carries the
+// same headers to wherever the answer points (Go drops them only on the
+// way to another domain: another port of the same host gets them). The 3xx
+// answer goes back to the caller, which reports it.
+func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Load returns the client TLS configuration, or nil when TLS is not active.
 // With insecure_skip_verify it warns on log (nil: no warning), so that every

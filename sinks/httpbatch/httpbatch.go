@@ -117,13 +117,9 @@ func URLError(key, raw string) error {
 // a signed body) wherever the answer points, so the 3xx answer is a
 // permanent error instead. It does not connect.
 func (s *Sender) Start() error {
-	tr, err := s.TLS.HTTPTransport(s.Log)
-	if err != nil {
-		return err
-	}
-	s.client = &http.Client{Transport: tr, Timeout: s.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return nil
+	client, err := s.TLS.HTTPClient(s.Log, s.Timeout)
+	s.client = client
+	return err
 }
 
 // Shutdown closes idle connections. Safe without Start and twice.

@@ -13,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
+	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
@@ -40,7 +41,7 @@ func newHTTPExporter(c *Config, tc *tls.Config) (*httpExporter, error) {
 		json:    c.Protocol == ProtocolHTTPJSON,
 		gzip:    c.Compression == "gzip",
 		headers: map[string]string{},
-		client:  &http.Client{Transport: tr, Timeout: c.Timeout},
+		client:  &http.Client{Transport: tr, Timeout: c.Timeout, CheckRedirect: tlsconfig.NoRedirect},
 	}
 	for k, v := range c.Headers {
 		e.headers[k] = v.Value()
@@ -133,6 +134,9 @@ func classifyHTTP(r *http.Response, body []byte, now time.Time) error {
 		return err
 	case http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("%w: %w", errTooLarge, err)
+	}
+	if r.StatusCode/100 == 3 {
+		return pipeline.Permanent(fmt.Errorf("%w (a redirect to %q, not followed: set the endpoint it points to)", err, r.Header.Get("Location")))
 	}
 	return pipeline.Permanent(err)
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -351,6 +352,27 @@ func TestHTTPErrors(t *testing.T) {
 		s := newSink(t, func(cfg *Config) { cfg.Protocol, cfg.Endpoint = ProtocolHTTPJSON, url })
 		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 4)})
 		httpbatchtest.WantOutcome(t, err, "rejected 4")
+	})
+	t.Run("a redirect is not followed", func(t *testing.T) {
+		// Go forwards every header to another port of the same host.
+		var stolen atomic.Int64
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Api-Key") != "" {
+				stolen.Add(1)
+			}
+		}))
+		defer other.Close()
+		front := httptest.NewServer(http.RedirectHandler(other.URL+"/v1/logs", http.StatusTemporaryRedirect))
+		defer front.Close()
+		s := newSink(t, func(cfg *Config) {
+			cfg.Protocol, cfg.Endpoint = ProtocolHTTPProtobuf, front.URL+"/v1/logs"
+			cfg.Headers = map[string]pipeline.Secret{"x-api-key": "canary-key"}
+		})
+		err := s.Consume(context.Background(), pipeline.Batch{Source: "acme", Events: manyEvents(t, 1)})
+		httpbatchtest.WantOutcome(t, err, "permanent")
+		if n := stolen.Load(); n != 0 {
+			t.Fatalf("the key header reached the redirect's target %d times", n)
+		}
 	})
 	t.Run("connection refused is retryable", func(t *testing.T) {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/internal/retryafter"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
@@ -167,7 +168,7 @@ func NewClient(cfg Config) *Client {
 		rt = cfg.Limiter.Transport(rt)
 	}
 	c.http = &retryablehttp.Client{
-		HTTPClient:   &http.Client{Transport: rt},
+		HTTPClient:   &http.Client{Transport: rt, CheckRedirect: tlsconfig.NoRedirect},
 		Logger:       nil, // we log retries ourselves, without URLs' query noise
 		RetryWaitMin: positiveOr(cfg.RetryWaitMin, 500*time.Millisecond),
 		RetryWaitMax: positiveOr(cfg.RetryWaitMax, 30*time.Second),
@@ -340,8 +341,13 @@ func (c *Client) giveUp(resp *http.Response, err error, tries int) (*http.Respon
 
 // ReadAPIError reads an error answer: OpenAI's and Anthropic's bodies
 // ({"error": {"message", "type", "param", "code"}}), the request id
-// header, and hint (what a person should do) as given.
+// header, and hint (what a person should do) as given; a redirect, which
+// the client does not follow, gets a hint of its own when hint is "".
 func ReadAPIError(resp *http.Response, hint string) *APIError {
+	if hint == "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		hint = fmt.Sprintf("HTTP %d, a redirect to %q, not followed (the request would carry the key there): set base_url to the URL meant",
+			resp.StatusCode, resp.Header.Get("Location"))
+	}
 	e := &APIError{Status: resp.StatusCode, Hint: hint, RequestID: resp.Header.Get("x-request-id")}
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("request-id")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -590,4 +591,37 @@ func TestKeptReadersForgetTheLastBatch(t *testing.T) {
 	transformtest.InSameMemory(t, first, second, map[string]string{first: fresh(first), second: fresh(second)},
 		func(raw []byte) pipeline.Event { return pipeline.Event{ID: "e1", Type: "login.succeeded", Raw: raw} },
 		func(b pipeline.Batch) (pipeline.Batch, error) { return e.Process(t.Context(), b) })
+}
+
+// TestDirectoryRedirectNotFollowed: the directory's client, as the factory
+// builds it, follows no redirect, so the admin key never reaches where one
+// points (Go forwards it to another port of the same host).
+func TestDirectoryRedirectNotFollowed(t *testing.T) {
+	var stolen atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			stolen.Add(1)
+		}
+		w.Write([]byte(`{"object":"list","data":[],"has_more":false}`))
+	}))
+	defer other.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	defer front.Close()
+	c := DefaultConfig()
+	c.BaseURL, c.APIKey = front.URL+"/v1", "sk-admin-canary"
+	tr, err := NewFactory().CreateTransform(pipeline.Settings{Name: "enrich"}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := stolen.Load(); n != 0 {
+		t.Fatalf("the admin key reached the redirect's target %d times", n)
+	}
 }

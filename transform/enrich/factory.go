@@ -2,7 +2,6 @@ package enrich
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -18,11 +17,11 @@ func NewFactory() pipeline.TransformFactory {
 				cfg.Host, _ = os.Hostname()
 			}
 			cfg.TLS.Resolve(set.BaseDir)
-			tr, err := cfg.TLS.HTTPTransport(set.Log())
+			client, err := cfg.TLS.HTTPClient(set.Log(), 0)
 			if err != nil {
 				return nil, fmt.Errorf("enrich: tls: %w", err)
 			}
-			return New(&cfg, set.Log(), &http.Client{Transport: tr}, time.Now), nil
+			return New(&cfg, set.Log(), client, time.Now), nil
 		})
 }
 
