@@ -360,6 +360,7 @@ func decodeStrict(in any, out any, path string, p *problems) {
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			sectionDefaults,
 			yamlTimeToString,
+			durationNeedsUnit,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
@@ -392,6 +393,24 @@ var (
 	timeType      = reflect.TypeFor[time.Time]()
 	defaulterType = reflect.TypeFor[pipeline.Defaulter]()
 )
+
+// durationNeedsUnit refuses a number for a duration: YAML's 5 would be
+// 5ns, not the 5s meant. Zero, which is zero in any unit, passes.
+func durationNeedsUnit(from reflect.Type, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if reflect.ValueOf(data).IsZero() {
+			return time.Duration(0), nil
+		}
+		return nil, fmt.Errorf("%v has no unit: write a duration such as %vs, %vms or %vm", data, data, data, data)
+	}
+	return data, nil
+}
 
 // sectionDefaults gives an optional section (a pointer to a struct that is
 // a pipeline.Defaulter, nil when absent) the defaults of the keys it leaves
