@@ -21,6 +21,25 @@ func Permanent(err error) error {
 	return permanentError{err}
 }
 
+// setupError marks an error of the setup rather than of a run.
+type setupError struct{ permanentError }
+
+// Setup marks err as one of the setup a user must change (a state
+// directory another process holds): permanent, and the process exits 2 as
+// for an invalid config. Setup(nil) is nil.
+func Setup(err error) error {
+	if err == nil {
+		return nil
+	}
+	return setupError{permanentError{err}}
+}
+
+// IsSetup reports whether err or any error it wraps was marked Setup.
+func IsSetup(err error) bool {
+	var s setupError
+	return errors.As(err, &s)
+}
+
 // IsPermanent reports whether err or any error it wraps was marked Permanent.
 // A RejectedError is permanent too.
 func IsPermanent(err error) bool {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
@@ -129,9 +130,42 @@ func dirHasFiles(t *testing.T, dir string) bool {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() && e.Name() != "lock" { // the lock holds a pid, no cursor
 			return true
 		}
 	}
 	return false
+}
+
+// TestStateDirectoryInUse: a run whose checkpoint directory another
+// process holds exits 2, naming the directory and the holder's pid, and
+// delivers nothing (two processes on one directory deliver everything
+// twice).
+func TestStateDirectoryInUse(t *testing.T) {
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 4, Events: 300, Span: 48 * time.Hour, APIKey: "sk-admin-crash-test"})
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "auditrelay.yaml", acmeYAML(base, "48h", 400)+`sinks:
+  - {name: archive, type: file, path: out/audit.jsonl}
+checkpoint:
+  type: file
+  dir: state
+`)
+	holder := checkpoint.NewFile(filepath.Join(dir, "state"))
+	if err := holder.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Shutdown(t.Context())
+	var stderr bytes.Buffer
+	m := &Main{Stdout: &bytes.Buffer{}, Stderr: &stderr, Environ: []string{"OPENAI_ADMIN_KEY=sk-admin-crash-test"}}
+	if code := m.Run(t.Context(), []string{"run", "-c", cfg, "--once"}); code != exitUsage {
+		t.Fatalf("exit %d, want 2\n%s", code, stderr.String())
+	}
+	if out := stderr.String(); !strings.Contains(out, "state") || !strings.Contains(out, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("the error does not name the directory and the holder:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "audit.jsonl")); err == nil {
+		if ids := readIDs(t, filepath.Join(dir, "out", "audit.jsonl")); len(ids) > 0 {
+			t.Fatalf("%d events delivered by the run that could not take the directory", len(ids))
+		}
+	}
 }

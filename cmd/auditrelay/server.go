@@ -73,6 +73,9 @@ func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *co
 				tel.Stopped()
 				if err != nil {
 					log.Error("auditrelay stopped with an error", "err", err)
+					if pipeline.IsSetup(err) {
+						return exitUsage
+					}
 					return exitFailure
 				}
 				log.Info("auditrelay stopped")

@@ -4,19 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// File keeps each source's cursor in DIR/<escaped source name>.json.
+// File keeps each source's cursor in DIR/<escaped source name>.json. A
+// running store holds an exclusive lock on DIR/lock (which names its
+// process): two processes on one directory would each deliver everything.
 type File struct {
-	dir string
-	mu  sync.Mutex // serialises the temp-file dance per store
+	dir  string
+	mu   sync.Mutex // serialises the temp-file dance per store
+	lock *os.File   // held from Start to Shutdown
 }
 
 var _ pipeline.CursorStore = (*File)(nil)
@@ -27,7 +34,9 @@ func NewFile(dir string) *File { return &File{dir: dir} }
 // Dir returns the directory the store writes to.
 func (f *File) Dir() string { return f.dir }
 
-// Start creates the directory and checks it is writable.
+// Start creates the directory, checks it is writable and takes its lock.
+// A directory another process holds is a pipeline.Setup error naming it
+// and the holder's pid.
 func (f *File) Start(context.Context) error {
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return fmt.Errorf("checkpoint dir: %w", err)
@@ -37,11 +46,48 @@ func (f *File) Start(context.Context) error {
 		return fmt.Errorf("checkpoint dir %s is not writable: %w", f.dir, err)
 	}
 	probe.Close()
-	return os.Remove(probe.Name())
+	if err := os.Remove(probe.Name()); err != nil {
+		return err
+	}
+	return f.takeLock()
 }
 
-// Shutdown implements pipeline.Component; the store holds nothing open.
-func (f *File) Shutdown(context.Context) error { return nil }
+// takeLock locks DIR/lock for this process and writes its pid there. The
+// lock goes with the process (a crash releases it); the file stays.
+func (f *File) takeLock() error {
+	if f.lock != nil {
+		return nil // started twice: the lock is this store's already
+	}
+	l, err := os.OpenFile(filepath.Join(f.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("checkpoint dir %s: %w", f.dir, err)
+	}
+	if err := syscall.Flock(int(l.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := io.ReadAll(io.LimitReader(l, 32))
+		l.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return pipeline.Setup(fmt.Errorf("checkpoint dir %s is in use by another auditrelay (pid %s): one state directory per process",
+				f.dir, strings.TrimSpace(string(holder))))
+		}
+		return fmt.Errorf("checkpoint dir %s: locking: %w", f.dir, err)
+	}
+	// The pid serves only the message of a process that finds the lock
+	// taken: failing to write it is no reason to stop.
+	_ = l.Truncate(0)
+	_, _ = l.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	f.lock = l
+	return nil
+}
+
+// Shutdown releases the directory's lock. Safe without Start and twice.
+func (f *File) Shutdown(context.Context) error {
+	if f.lock == nil {
+		return nil
+	}
+	err := f.lock.Close() // closing the file releases the lock
+	f.lock = nil
+	return err
+}
 
 func (f *File) path(source string) string {
 	return filepath.Join(f.dir, url.PathEscape(source)+".json")

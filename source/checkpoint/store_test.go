@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -74,12 +76,12 @@ func TestFileStoreLeavesNoTempFiles(t *testing.T) {
 		}
 	}
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 || ents[0].Name() != "acme.json" {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Fatalf("dir holds %v, want only acme.json", names)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"acme.json", "lock"}) {
+		t.Fatalf("dir holds %v, want only acme.json and the lock", names)
 	}
 }
 
@@ -98,4 +100,31 @@ func TestFileStoreUnwritableDir(t *testing.T) {
 	if err := NewFile(filepath.Join(dir, "state")).Start(context.Background()); err == nil {
 		t.Fatal("Start in read-only dir succeeded")
 	}
+}
+
+// TestFileStoreLock: a second store on a directory another one holds
+// refuses to start, with a setup error naming the directory and the
+// holder's pid; once the first shuts down (as a killed process's lock goes
+// with it), the directory is free.
+func TestFileStoreLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	first := NewFile(dir)
+	if err := first.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(t.Context()); err != nil {
+		t.Fatalf("a store started twice: %v", err)
+	}
+	err := NewFile(dir).Start(t.Context())
+	if !pipeline.IsSetup(err) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second store on %s: %v; want a setup error naming the directory and pid %d", dir, err, os.Getpid())
+	}
+	if err := first.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	second := NewFile(dir)
+	if err := second.Start(t.Context()); err != nil {
+		t.Fatalf("after the first shut down: %v", err)
+	}
+	second.Shutdown(t.Context())
 }
