@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,9 +71,9 @@ type Config struct {
 	Spec   pipeline.Spec
 	Log    LogConfig
 	Server ServerConfig
-	// refs are the values ${env:...}/${file:...} references expanded to;
-	// Effective masks them wherever they sit, secret field or not.
-	refs []string
+	// refs hides the values ${env:...}/${file:...} references expanded
+	// to: Effective masks them wherever they sit, secret field or not.
+	refs mask
 }
 
 // Error holds every problem found in a configuration. Callers exit with
@@ -131,16 +132,50 @@ type problems struct{ list, refs []string }
 
 // masked returns the problems with every expanded reference value hidden.
 func (p *problems) masked() []string {
+	m := newMask(p.refs)
 	out := make([]string, len(p.list))
 	for i, s := range p.list {
-		for _, r := range p.refs {
-			if len(r) >= 4 { // shorter values would mask ordinary words
-				s = strings.ReplaceAll(s, r, "***")
-			}
-		}
-		out[i] = s
+		out[i] = m.hide(s)
 	}
 	return out
+}
+
+// mask hides the values references expanded to, in every form an error or
+// the effective config may show one: itself, each of its lines and
+// comma-separated parts (a list field splits it so), and each of those as
+// %q escapes it. Forms shorter than 4 bytes would hide ordinary words and
+// are left out. The longest come first, so that a part does not leave the
+// rest of a longer form showing.
+type mask []string
+
+func newMask(refs []string) mask {
+	var m mask
+	for _, r := range refs {
+		parts := []string{r}
+		for line := range strings.Lines(r) {
+			for part := range strings.SplitSeq(line, ",") {
+				parts = append(parts, strings.TrimSpace(part))
+			}
+			parts = append(parts, strings.TrimSpace(line))
+		}
+		for _, part := range parts {
+			q := strconv.Quote(part)
+			for _, f := range []string{part, q[1 : len(q)-1]} {
+				if len(f) >= 4 && !slices.Contains(m, f) {
+					m = append(m, f)
+				}
+			}
+		}
+	}
+	slices.SortFunc(m, func(a, b string) int { return len(b) - len(a) })
+	return m
+}
+
+func (m mask) hide(s string) string {
+	for _, f := range m {
+		s = strings.ReplaceAll(s, f, "***")
+	}
+	return s
 }
 
 func (p *problems) add(path string, err error) {
@@ -185,7 +220,7 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 	t.ShutdownTimeout = 30 * time.Second
 	decodeStrict(raw, &t, "", &p)
 
-	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server, refs: p.refs}
+	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server, refs: newMask(p.refs)}
 	c.Spec.BaseDir = baseDir
 	c.Spec.DrainTimeout = t.ShutdownTimeout
 	switch c.Log.Level {
@@ -637,7 +672,7 @@ func (c *Config) Effective() map[string]any {
 
 // maskRefs hides the values of references in every string of tree: a
 // reference placed in a field that is not a secret must not be printed.
-func maskRefs(tree any, refs []string) any {
+func maskRefs(tree any, refs mask) any {
 	switch v := tree.(type) {
 	case map[string]any:
 		for k, child := range v {
@@ -648,12 +683,7 @@ func maskRefs(tree any, refs []string) any {
 			v[i] = maskRefs(child, refs)
 		}
 	case string:
-		for _, r := range refs {
-			if len(r) >= 4 {
-				v = strings.ReplaceAll(v, r, "***")
-			}
-		}
-		return v
+		return refs.hide(v)
 	}
 	return tree
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,4 +212,49 @@ func TestLoadResolvesRelativeToFile(t *testing.T) {
 	if _, err := config.Load(filepath.Join(dir, "missing.yaml"), registry(t), env); err == nil {
 		t.Fatal("missing file loaded")
 	}
+}
+
+// TestErrorsNeverShowReferencedValues: a value that came from ${file:} or
+// ${env:} never shows in an error, whatever field it is in, however the
+// error quotes it: whole, escaped, line by line or as list elements.
+func TestErrorsNeverShowReferencedValues(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("passwd", "root:x:0:0:canary-root:/root:/bin/bash\ndaemon:x:1:1:\"canary-daemon\":/usr/sbin\n")
+	write("list.txt", "canary-type-one\ncanary-type-two\n")
+	src := "sources:\n  - name: acme\n    type: openai_audit_logs\n    api_key: k\n"
+	sinks := "sinks:\n  - {name: out, type: file, path: a.jsonl}\n"
+	for _, tc := range []struct {
+		name, yaml string
+		env        []string
+	}{
+		{"a file in an environment override", src + sinks, []string{"AUDITRELAY_LOG__LEVEL=${file:passwd}"}},
+		{"a file in a plain field", src + sinks + "log: {level: '${file:passwd}'}\n", nil},
+		{"a file in a list field", src + "    event_types: ${file:list.txt}\n    tenant_only: true\n" + sinks, nil},
+		{"an environment variable in a duration", src + "    poll_interval: ${env:CANARY}\n" + sinks, []string{"CANARY=canary-env-value\nsecond-canary-line"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tc.yaml), dir, registry(t), tc.env)
+			if err == nil {
+				t.Fatal("the config was accepted")
+			}
+			if strings.Contains(err.Error(), "canary") || strings.Contains(err.Error(), "root:x") {
+				t.Fatalf("a referenced value shows in the error:\n%v", err)
+			}
+		})
+	}
+	t.Run("a list from a file in the effective config", func(t *testing.T) {
+		write("list.txt", "canary-type-one,canary-type-two\n")
+		cfg, err := config.Parse([]byte(src+"    event_types: ${file:list.txt}\n"+sinks), dir, registry(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := fmt.Sprint(cfg.Effective()); strings.Contains(out, "canary") {
+			t.Fatalf("a referenced value shows in the effective config:\n%s", out)
+		}
+	})
 }
