@@ -209,7 +209,8 @@ func flatten(err error) []error {
 
 func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, environ []string) (*Config, error) {
 	var p problems
-	if err := applyEnv(raw, environ); err != nil {
+	fromEnv, err := applyEnv(raw, environ)
+	if err != nil {
 		p.addf("%v", err)
 	}
 	expandRefs(raw, "", baseDir, environ, &p)
@@ -279,6 +280,7 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 	}
 	checkSpec(c.Spec, &p)
 	if len(p.list) > 0 {
+		p.nameVariables(fromEnv)
 		return nil, &Error{Problems: p.masked()}
 	}
 	return c, nil
@@ -486,7 +488,12 @@ func cleanDecodeError(s string) string {
 }
 
 // applyEnv merges AUDITRELAY_* variables into raw.
-func applyEnv(raw map[string]any, environ []string) error {
+// applyEnv sets the keys the AUDITRELAY_* variables of environ name. It
+// returns the variable behind each key path it set ("sources[0].api_key":
+// "AUDITRELAY_SOURCES__0__API_KEY"), so that a problem of that key names
+// it. A variable that names no key is refused like an unknown key in the
+// file: an override that does nothing is how a mistyped key goes unseen.
+func applyEnv(raw map[string]any, environ []string) (map[string]string, error) {
 	k := koanf.New(".")
 	err := k.Load(env.Provider(".", env.Opt{
 		Prefix:      EnvPrefix,
@@ -497,17 +504,63 @@ func applyEnv(raw map[string]any, environ []string) error {
 		},
 	}), nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var errs []error
 	keys := k.Keys()
 	sort.Strings(keys)
+	fromEnv := map[string]string{}
 	for _, key := range keys {
+		name := EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
+		fromEnv[displayPath(key)] = name
 		if err := setPath(raw, strings.Split(key, "."), k.String(key)); err != nil {
-			errs = append(errs, fmt.Errorf("%s%s: %v", EnvPrefix, strings.ToUpper(strings.ReplaceAll(key, ".", "__")), err))
+			errs = append(errs, fmt.Errorf("%s: %v", name, err))
 		}
 	}
-	return errors.Join(errs...)
+	return fromEnv, errors.Join(errs...)
+}
+
+// displayPath writes a dotted key path as problems do: sources.0.api_key
+// is sources[0].api_key.
+func displayPath(key string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(key, ".") {
+		switch _, err := strconv.Atoi(part); {
+		case err == nil && i > 0:
+			fmt.Fprintf(&b, "[%s]", part)
+		case i > 0:
+			b.WriteString("." + part)
+		default:
+			b.WriteString(part)
+		}
+	}
+	return b.String()
+}
+
+// nameVariables adds to each problem of a key an override set the
+// variable it came from; Kubernetes's service links (AUDITRELAY_PORT and
+// the like, injected for a Service named auditrelay) get a hint.
+func (p *problems) nameVariables(fromEnv map[string]string) {
+	for i, msg := range p.list {
+		for path, name := range fromEnv {
+			rest, ok := strings.CutPrefix(msg, path+":")
+			if !ok {
+				continue
+			}
+			hint := ""
+			if strings.Contains(rest, "unknown key") && kubernetesServiceLink(name) {
+				hint = "; a variable Kubernetes sets for a Service named auditrelay: set enableServiceLinks: false in the pod spec"
+			}
+			p.list[i] = fmt.Sprintf("%s (from %s):%s%s", path, name, rest, hint)
+		}
+	}
+}
+
+// kubernetesServiceLink reports whether name is one of the variables
+// Kubernetes injects for a Service named auditrelay.
+func kubernetesServiceLink(name string) bool {
+	rest := strings.TrimPrefix(name, EnvPrefix)
+	return strings.HasPrefix(rest, "SERVICE_HOST") || strings.HasPrefix(rest, "SERVICE_PORT") || strings.HasPrefix(rest, "PORT")
 }
 
 func setPath(node map[string]any, parts []string, val string) error {

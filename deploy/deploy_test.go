@@ -241,6 +241,9 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	dep := byKind["Deployment"][0]
 	pod := get(dep, "spec", "template", "spec")
+	if get(pod, "enableServiceLinks") != false {
+		t.Error("the pod takes Kubernetes's service links: AUDITRELAY_PORT and the like would be read as config overrides")
+	}
 	ctr := get(pod, "containers", 0)
 	probe := func(kind string) string {
 		p, _ := get(ctr, kind, "httpGet", "path").(string)
