@@ -240,10 +240,15 @@ func defaultConfig() *Config {
 	}
 }
 
+// earliestEvent bounds the time of any event of an OpenAI organization:
+// OpenAI was founded in December 2015. A checkpoint before it was not
+// written by this source.
+var earliestEvent = time.Date(2015, 12, 1, 0, 0, 0, 0, time.UTC)
+
 // plannerConfig is how the source cuts time.
 func (c *Config) plannerConfig() timewindow.Config {
 	pc := timewindow.Config{Overlap: c.Overlap, Settle: c.Settle, PollInterval: c.PollInterval,
-		MaxWindowEvents: c.MaxWindowEvents, MaxWindow: c.MaxWindow, PageSize: c.PageSize, MaxBuffered: 2 * c.MaxWindowEvents, Prefetch: -1}
+		MaxWindowEvents: c.MaxWindowEvents, MaxWindow: c.MaxWindow, PageSize: c.PageSize, MaxBuffered: 2 * c.MaxWindowEvents, Prefetch: -1, Earliest: earliestEvent}
 	if c.Prefetch != nil {
 		pc.Prefetch = *c.Prefetch
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	// MaxBuffered bounds the events held in memory across the stretches
 	// read ahead of delivery.
 	MaxBuffered int
+	// Earliest is the time before which the API holds no event: a
+	// checkpoint before it is refused (zero: no such bound).
+	Earliest time.Time
 	// Prefetch, when >= 0, caps the windows waiting for delivery: no new
 	// stretch is read while more wait (0: read and deliver in turn).
 	// Negative leaves it to MaxBuffered.
@@ -80,6 +83,31 @@ type Planner struct {
 	Log   *slog.Logger
 }
 
+// maxCursorAhead is how far past the API's present a checkpoint's time
+// may be: clocks differ, but not by a day.
+const maxCursorAhead = 24 * time.Hour
+
+// checkCursor refuses a checkpoint no run of this planner can have written:
+// one past the API's present (the source would wait for it in silence,
+// and a --once run deliver nothing) or before the API's first event (the
+// source would walk empty windows back to it).
+func (p *Planner) checkCursor(raw []byte, cur Cursor) error {
+	if raw == nil {
+		return nil
+	}
+	now, _ := p.Now()
+	t := time.Unix(cur.Time, 0).UTC()
+	switch {
+	case cur.Time > now.Add(maxCursorAhead).Unix():
+		return fmt.Errorf("the checkpoint's time %s is past the API's present %s: it was not written by this source against this API; move it away to start from start_at",
+			fmtUnix(cur.Time), now.UTC().Format(time.RFC3339))
+	case cur.Time < 0 || (!p.Earliest.IsZero() && t.Before(p.Earliest)):
+		return fmt.Errorf("the checkpoint's time %d is before the API's first possible event (%s); move it away to start from start_at",
+			cur.Time, p.Earliest.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Run reads from host.Cursor (or, without one, from start) and emits
 // windows until ctx is done or, with host.Once, until it caught up to the
 // API's present minus settle as it was when Run began. It returns an error
@@ -87,6 +115,9 @@ type Planner struct {
 func (p *Planner) Run(ctx context.Context, host pipeline.SourceHost, start time.Time) error {
 	cur, err := decodeCursor(host.Cursor, start)
 	if err != nil {
+		return pipeline.Permanent(err)
+	}
+	if err := p.checkCursor(host.Cursor, cur); err != nil {
 		return pipeline.Permanent(err)
 	}
 	if host.Cursor == nil {

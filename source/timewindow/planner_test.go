@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -318,4 +319,41 @@ func TestBackfillMemoryBound(t *testing.T) {
 			t.Errorf("%d events held at once, want at most %d (2.5 x MaxBuffered)", m, 5*cfg.MaxBuffered/2)
 		}
 	})
+}
+
+// TestImpossibleCheckpoint: a checkpoint past the API's present (the
+// source would wait for it in silence, a --once run deliver nothing) or
+// before the API's first event (the source would walk empty windows back to
+// it) is a permanent error saying what to do; nothing is read.
+func TestImpossibleCheckpoint(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name string
+		time int64
+		want string
+	}{
+		{"from the year 3000", 32503680000, "past the API's present"},
+		{"negative", -1000, "before the API's first possible event"},
+		{"before the earliest event", time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), "before the API's first possible event"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			walked := false
+			p := &Planner{Config: Config{PollInterval: time.Second, MaxWindowEvents: 100, MaxWindow: time.Hour, PageSize: 10,
+				MaxBuffered: 100, Prefetch: -1, Earliest: time.Date(2015, 12, 1, 0, 0, 0, 0, time.UTC)},
+				Walk: func(context.Context, int64, int64, func([]pipeline.Event, bool) bool) (int, error) {
+					walked = true
+					return 1, nil
+				},
+				Now: func() (time.Time, bool) { return now, true }, Limit: func() int { return 1 }, Log: slog.New(tlogHandler{t})}
+			host := pipeline.SourceHost{Once: true, Cursor: fmt.Appendf(nil, `{"v":1,"time":%d,"seen":{}}`, tc.time),
+				Emit: func(context.Context, pipeline.Window) error { t.Error("a window was emitted"); return nil }}
+			err := p.Run(t.Context(), host, now.Add(-time.Hour))
+			if !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "start_at") {
+				t.Fatalf("err = %v; want a permanent error with %q and what to do", err, tc.want)
+			}
+			if walked {
+				t.Fatal("the API was read")
+			}
+		})
+	}
 }
