@@ -14,6 +14,8 @@ func NewFactory() pipeline.SinkFactory {
 		if path != "-" && !filepath.IsAbs(path) && set.BaseDir != "" {
 			path = filepath.Join(set.BaseDir, path)
 		}
-		return New(path, c.Format, c.Fsync, os.FileMode(c.Mode)), nil
+		s := New(path, c.Format, c.Fsync, os.FileMode(c.Mode))
+		s.log = set.Log()
+		return s, nil
 	})
 }

@@ -2,12 +2,10 @@ package file
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -22,6 +20,7 @@ type Sink struct {
 	format string
 	fsync  bool
 	mode   os.FileMode
+	log    *slog.Logger
 
 	mu  sync.Mutex
 	f   *os.File // nil for stdout
@@ -38,10 +37,14 @@ var (
 
 // New returns a sink writing to path ("-" for standard output).
 func New(path, format string, fsync bool, mode os.FileMode) *Sink {
-	return &Sink{path: path, format: format, fsync: fsync, mode: mode}
+	return &Sink{path: path, format: format, fsync: fsync, mode: mode, log: slog.New(slog.DiscardHandler)}
 }
 
-// Start opens the file for appending, creating it and its directory.
+// Start opens the file for appending, creating it and its directory, and
+// gives an existing file the configured mode. It never removes a byte of
+// an existing file: one that does not end with a newline (a line a crash
+// cut short, or something else wrote) gets one, so that the next record
+// starts a line of its own, and a warning.
 func (s *Sink) Start(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -51,12 +54,13 @@ func (s *Sink) Start(context.Context) error {
 		if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
 			return fmt.Errorf("file sink: %w", err)
 		}
-		if err := trimTornLine(s.path); err != nil {
-			return fmt.Errorf("file sink: %w", err)
-		}
-		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, s.mode)
+		f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, s.mode)
 		if err != nil {
 			return fmt.Errorf("file sink: %w", err)
+		}
+		if err := s.prepare(f); err != nil {
+			f.Close()
+			return fmt.Errorf("file sink %s: %w", s.path, err)
 		}
 		s.f, s.out = f, f
 	}
@@ -64,44 +68,31 @@ func (s *Sink) Start(context.Context) error {
 	return nil
 }
 
-// trimTornLine removes a partial last line that a crash in the middle of a
-// write left behind. Such a line was never acknowledged: its event is
-// delivered again, whole, on a line of its own, instead of being glued to
-// the next record.
-func trimTornLine(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+// prepare gives the open file f the configured mode and ends its last
+// line, when it has one without a newline.
+func (s *Sink) prepare(f *os.File) error {
 	st, err := f.Stat()
-	if err != nil || st.Size() == 0 || !st.Mode().IsRegular() {
-		return err
+	if err != nil || !st.Mode().IsRegular() {
+		return err // a named pipe or a device is written as it is
 	}
-	size := st.Size()
-	buf := make([]byte, 64<<10)
-	end := size
-	for end > 0 {
-		n := int64(len(buf))
-		if n > end {
-			n = end
+	if st.Mode().Perm() != s.mode {
+		if err := f.Chmod(s.mode); err != nil {
+			return fmt.Errorf("setting mode %#o: %w", s.mode, err)
 		}
-		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
-			return err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			end = end - n + int64(i) + 1
-			break
-		}
-		end -= n
 	}
-	if end == size {
+	if st.Size() == 0 {
 		return nil
 	}
-	if err := f.Truncate(end); err != nil {
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, st.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	s.log.Warn("the file did not end with a newline (a line cut short by a crash, or written by something else): "+
+		"it is kept and ended with one; an event it held is written again whole", "path", s.path, "size", st.Size())
+	if _, err := f.Write([]byte{'\n'}); err != nil {
 		return err
 	}
 	return f.Sync()

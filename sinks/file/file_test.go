@@ -143,21 +143,34 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestStartTrimsTornLastLine(t *testing.T) {
+// TestStartKeepsWhatTheFileHeld: Start never removes a byte of an
+// existing file. One that does not end with a newline (a line a crash cut
+// short, or something a user wrote) gets one, so that the next record
+// starts a line of its own; an existing file takes the configured mode.
+func TestStartKeepsWhatTheFileHeld(t *testing.T) {
 	for _, tc := range []struct{ before, after string }{
 		{"", ""},
 		{"{\"id\":\"a\"}\n", "{\"id\":\"a\"}\n"},
-		{"{\"id\":\"a\"}\n{\"id\":\"b", "{\"id\":\"a\"}\n"},
-		{"{\"id\":\"tor", ""},
+		{"{\"id\":\"a\"}\n{\"id\":\"b", "{\"id\":\"a\"}\n{\"id\":\"b\n"},
+		{"notes a person wrote, without a newline", "notes a person wrote, without a newline\n"},
 	} {
 		path := filepath.Join(t.TempDir(), "audit.jsonl")
 		if tc.before != "" {
-			os.WriteFile(path, []byte(tc.before), 0o600)
+			if err := os.WriteFile(path, []byte(tc.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
-		start(t, path, true).Shutdown(context.Background())
+		s := start(t, path, true)
+		if err := s.Consume(context.Background(), batch("c")); err != nil {
+			t.Fatal(err)
+		}
+		s.Shutdown(context.Background())
 		got, _ := os.ReadFile(path)
-		if string(got) != tc.after {
-			t.Errorf("after Start on %q: %q, want %q", tc.before, got, tc.after)
+		if want := tc.after + `{"id":"c","type":"login.failed","x":{"unknown":[1,2.50,"é"]}}` + "\n"; string(got) != want {
+			t.Errorf("after Start and one event on %q:\n got %q\nwant %q", tc.before, got, want)
+		}
+		if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+			t.Errorf("mode %v, want the configured 0600", st.Mode().Perm())
 		}
 	}
 }
