@@ -148,6 +148,10 @@ func create[F Factory, T any](reg *Registry, k Kind, c ComponentSpec, settings f
 type RunOptions struct {
 	// Once makes every source catch up and return, then Run returns.
 	Once bool
+	// Started, when set, is called once every component started, before
+	// the sources run: a Run that returns without calling it failed to
+	// start.
+	Started func()
 }
 
 // Run starts the sinks (dead-letter first), the transforms, the store and
@@ -206,6 +210,9 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (err error) {
 	}
 	if obs, ok := e.tel.(RunObserver); ok {
 		obs.Running()
+	}
+	if opts.Started != nil {
+		opts.Started()
 	}
 	errs := make([]error, len(p.sources))
 	var wg sync.WaitGroup

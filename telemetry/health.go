@@ -15,6 +15,10 @@ type Status struct {
 	Problems []string       `json:"problems,omitempty"`
 	Sources  []SourceStatus `json:"sources"`
 	Sinks    []SinkStatus   `json:"sinks"`
+	// ReloadError is why the last reload failed, until one succeeds; the
+	// running configuration stayed in effect, so it does not make the
+	// process unready.
+	ReloadError string `json:"reload_error,omitempty"`
 }
 
 // SourceStatus is the health of one source.
@@ -45,7 +49,7 @@ func (t *Telemetry) Health() Status {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := Status{Ready: t.running, Sources: []SourceStatus{}, Sinks: []SinkStatus{}}
+	st := Status{Ready: t.running, Sources: []SourceStatus{}, Sinks: []SinkStatus{}, ReloadError: t.reloadError}
 	if !t.running {
 		st.Problems = append(st.Problems, errNotRunning.Error())
 	}

@@ -54,14 +54,18 @@ type Telemetry struct {
 	sinkBytes       *prometheus.CounterVec
 	inFlight        prometheus.Gauge
 	sourceRestarts  *prometheus.CounterVec
+	reloadFailures  prometheus.Counter
 	backlog         *prometheus.GaugeVec
 	eta             *prometheus.GaugeVec
 	eventRate       *prometheus.GaugeVec
 
 	mu      sync.Mutex
 	running bool
-	sources map[string]*sourceState
-	sinks   map[string]*sinkState
+	// reloadError is why the last reload failed (the running
+	// configuration stayed), until one succeeds.
+	reloadError string
+	sources     map[string]*sourceState
+	sinks       map[string]*sinkState
 }
 
 type sourceState struct {
@@ -134,6 +138,9 @@ func New(opts Options) *Telemetry {
 		prometheus.ExponentialBuckets(0.001, 2.5, 12), "sink")
 	t.sinkBytes = counter("sink_bytes_total", "Bytes of events a sink acknowledged.", "sink")
 	t.sourceRestarts = counter("source_failures_total", "Runs of a source that ended with an error (the source is restarted).", "source")
+	t.reloadFailures = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "auditrelay", Name: "reload_failures_total",
+		Help: "Reloads (SIGHUP) refused or unable to start; the running configuration stayed in effect."})
+	t.reg.MustRegister(t.reloadFailures)
 	t.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "in_flight_batches", Help: "Windows being delivered to a sink (one per sink and source)."})
 	t.reg.MustRegister(t.inFlight)
 	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
@@ -188,6 +195,23 @@ func (t *Telemetry) Begin(sources, sinks []string) {
 func (t *Telemetry) Stopped() {
 	t.mu.Lock()
 	t.running = false
+	t.mu.Unlock()
+}
+
+// ReloadFailed records a reload that was refused or could not start (the
+// running configuration stays in effect): /readyz shows err until a reload
+// succeeds.
+func (t *Telemetry) ReloadFailed(err error) {
+	t.reloadFailures.Inc()
+	t.mu.Lock()
+	t.reloadError = errorText(err)
+	t.mu.Unlock()
+}
+
+// Reloaded records a reload that took effect.
+func (t *Telemetry) Reloaded() {
+	t.mu.Lock()
+	t.reloadError = ""
 	t.mu.Unlock()
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditrelay/auditrelay/config"
@@ -47,8 +48,10 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 // logged and refused, and the running pipeline carries on; a valid one
 // replaces it: the running pipeline drains (its sources finish and commit
 // the window in flight) before the new one starts, so that two pipelines
-// never share a checkpoint. The log and server sections take effect only at
-// restart.
+// never share a checkpoint. A new pipeline that cannot start (a sink's file
+// cannot be created) gives way to the previous configuration again. A
+// reload that fails either way is logged, counted and shown on /readyz.
+// The log and server sections take effect only at restart.
 func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, tel *telemetry.Telemetry, once bool, status *statusLine) int {
 	p, err := buildPipeline(reg, cfg, log, tel, status)
 	if err != nil {
@@ -59,47 +62,76 @@ func (m *Main) runReloading(ctx context.Context, reg *pipeline.Registry, cfg *co
 	if once {
 		reload = nil // a catch-up run is short; a reload would only restart it
 	}
+	var prev *config.Config // the configuration a reload replaced, until the new one started
 	for {
 		tel.Begin(trackedNames(cfg.Spec))
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- p.Run(runCtx, pipeline.RunOptions{Once: once}) }()
+		var started atomic.Bool
+		reloaded := prev != nil
+		go func() {
+			done <- p.Run(runCtx, pipeline.RunOptions{Once: once, Started: func() {
+				started.Store(true)
+				if reloaded {
+					tel.Reloaded()
+				}
+			}})
+		}()
 		var next *pipeline.Pipeline
 		var nextCfg *config.Config
-		for next == nil {
+		var runErr error
+		stopped := false
+		for next == nil && !stopped {
 			select {
-			case err := <-done:
-				cancel()
-				tel.Stopped()
-				if err != nil {
-					log.Error("auditrelay stopped with an error", "err", err)
-					if pipeline.IsSetup(err) {
-						return exitUsage
-					}
-					return exitFailure
-				}
-				log.Info("auditrelay stopped")
-				return exitOK
+			case runErr = <-done:
+				stopped = true
 			case <-reload:
-				nextCfg, next, err = m.prepareReload(reg, cfg.Path, log, tel, status)
-				if err != nil {
+				if nextCfg, next, err = m.prepareReload(reg, cfg.Path, log, tel, status); err != nil {
 					log.Error("reload refused; the running configuration stays in effect", "config", cfg.Path, "err", err)
+					tel.ReloadFailed(err)
 				}
 			}
 		}
-		log.Info("reloading: draining the running pipeline", "config", cfg.Path)
 		cancel()
-		drainErr := <-done
-		if drainErr != nil {
-			log.Warn("the replaced pipeline stopped with an error", "err", drainErr)
+		if stopped && reloaded && !started.Load() && ctx.Err() == nil {
+			log.Error("the reloaded configuration could not start; the previous one runs again", "config", cfg.Path, "err", runErr)
+			tel.ReloadFailed(fmt.Errorf("the reloaded configuration could not start: %w", runErr))
+			if p, err = buildPipeline(reg, prev, log, tel, status); err != nil {
+				log.Error("building the previous pipeline again failed", "err", err)
+				return exitFailure
+			}
+			cfg, prev = prev, nil
+			continue
 		}
-		if ctx.Err() != nil {
+		if stopped {
 			tel.Stopped()
-			if errors.Is(drainErr, pipeline.ErrInterrupted) {
+			if runErr != nil {
+				log.Error("auditrelay stopped with an error", "err", runErr)
+				if pipeline.IsSetup(runErr) {
+					return exitUsage
+				}
 				return exitFailure
 			}
 			log.Info("auditrelay stopped")
 			return exitOK
+		}
+		log.Info("reloading: draining the running pipeline", "config", cfg.Path)
+		if drainErr := <-done; drainErr != nil {
+			if ctx.Err() != nil {
+				tel.Stopped()
+				if errors.Is(drainErr, pipeline.ErrInterrupted) {
+					return exitFailure
+				}
+			}
+			log.Warn("the replaced pipeline stopped with an error", "err", drainErr)
+		}
+		if ctx.Err() != nil {
+			tel.Stopped()
+			log.Info("auditrelay stopped")
+			return exitOK
+		}
+		if started.Load() {
+			prev = cfg // the configuration to go back to if the new one cannot start
 		}
 		cfg, p = nextCfg, next
 		log.Info("reloaded; starting the new pipeline", "sources", len(cfg.Spec.Sources), "sinks", len(cfg.Spec.Sinks))

@@ -518,3 +518,46 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// TestReloadThatCannotStart: a reloaded config that validates but cannot
+// start (its file sink's directory cannot be created) leaves the daemon
+// running the previous configuration, says so in the log and on /readyz,
+// and counts it; a later good reload clears it.
+func TestReloadThatCannotStart(t *testing.T) {
+	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 22, Events: 100, Span: time.Hour, Rate: 20, APIKey: "sk-admin-test"})
+	dir := t.TempDir()
+	config := func(out string) string {
+		return "sources:\n" + srcYAML("acme", base, "${env:OPENAI_ADMIN_KEY}") + archiveYAML(out, "")
+	}
+	path := writeFile(t, dir, "auditrelay.yaml", config("first.jsonl"))
+	d := startDaemon(t, path, listen(t), nil)
+	delivered := func() float64 { return d.metric(t, "auditrelay_events_delivered_total", `sink="archive"`) }
+	d.eventually(t, "first pipeline delivering", func() bool { return delivered() >= 20 })
+
+	writeFile(t, dir, "blocker", "a file where the new sink wants a directory")
+	writeFile(t, dir, "auditrelay.yaml", config("blocker/second.jsonl"))
+	d.reload <- syscall.SIGHUP
+	d.eventually(t, "the failed start reported", func() bool {
+		return strings.Contains(d.stderr.String(), "could not start; the previous one runs again")
+	})
+	n := delivered()
+	d.eventually(t, "the previous pipeline delivering again", func() bool { return delivered() > n })
+	code, st := d.health(t)
+	if code != 200 || !strings.Contains(st.ReloadError, "could not start") {
+		t.Errorf("/readyz = %d, reload_error %q; want 200 and the failed reload", code, st.ReloadError)
+	}
+	if got := d.metric(t, "auditrelay_reload_failures_total"); got != 1 {
+		t.Errorf("reload_failures_total = %v, want 1", got)
+	}
+
+	writeFile(t, dir, "auditrelay.yaml", config("third.jsonl"))
+	d.reload <- syscall.SIGHUP
+	d.eventually(t, "a good reload clears the report", func() bool {
+		_, st := d.health(t)
+		data, _ := os.ReadFile(filepath.Join(dir, "third.jsonl"))
+		return st.ReloadError == "" && len(data) > 0
+	})
+	if exit := d.stop(t); exit != exitOK {
+		t.Fatalf("exit code %d", exit)
+	}
+}
