@@ -84,6 +84,14 @@ type SpecChecker interface {
 	CheckSpec(self string, spec Spec) error
 }
 
+// Keyed is the optional interface of a source's Config that reads a
+// vendor's API with a key: a component of the same pipeline that reads the
+// same API (enrich's directory) may use its key, from CheckSpec.
+type Keyed interface {
+	// APIKeyOf returns the vendor ("openai"), the API's base URL and key.
+	APIKeyOf() (vendor, baseURL string, key Secret)
+}
+
 // StoreHost gives a cursor store what it may be built on: the sinks already
 // created (the Kafka store writes through the Kafka sink it names) and the
 // names of the pipeline's sources (replicas share them out).

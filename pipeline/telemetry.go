@@ -31,6 +31,10 @@ type Telemetry interface {
 	// Progress reports how far a source has read, after each committed
 	// window.
 	Progress(source string, p Progress)
+	// TransformDegraded reports that a transform works with less than it
+	// should (enrich's directory cannot be loaded: events pass without
+	// names); nil says it recovered.
+	TransformDegraded(transform string, err error)
 }
 
 // NopTelemetry discards every measurement.
@@ -39,6 +43,7 @@ type NopTelemetry struct{}
 var _ Telemetry = NopTelemetry{}
 
 func (NopTelemetry) PageFetched(string, int, time.Duration)                {}
+func (NopTelemetry) TransformDegraded(string, error)                       {}
 func (NopTelemetry) Retried(string, string, time.Duration)                 {}
 func (NopTelemetry) WindowCommitted(string, int, time.Duration, time.Time) {}
 func (NopTelemetry) EventsFiltered(string, int)                            {}

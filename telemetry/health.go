@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 )
@@ -15,6 +16,10 @@ type Status struct {
 	Problems []string       `json:"problems,omitempty"`
 	Sources  []SourceStatus `json:"sources"`
 	Sinks    []SinkStatus   `json:"sinks"`
+	// Degraded lists the transforms that work with less than they should
+	// (enrich without its directory) and why; they do not make the process
+	// unready: events still flow.
+	Degraded map[string]string `json:"degraded,omitempty"`
 	// ReloadError is why the last reload failed, until one succeeds; the
 	// running configuration stayed in effect, so it does not make the
 	// process unready.
@@ -49,7 +54,7 @@ func (t *Telemetry) Health() Status {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := Status{Ready: t.running, Sources: []SourceStatus{}, Sinks: []SinkStatus{}, ReloadError: t.reloadError}
+	st := Status{Ready: t.running, Sources: []SourceStatus{}, Sinks: []SinkStatus{}, ReloadError: t.reloadError, Degraded: maps.Clone(t.degraded)}
 	if !t.running {
 		st.Problems = append(st.Problems, errNotRunning.Error())
 	}

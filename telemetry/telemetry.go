@@ -55,12 +55,15 @@ type Telemetry struct {
 	inFlight        prometheus.Gauge
 	sourceRestarts  *prometheus.CounterVec
 	reloadFailures  prometheus.Counter
+	transformsDown  *prometheus.GaugeVec
 	backlog         *prometheus.GaugeVec
 	eta             *prometheus.GaugeVec
 	eventRate       *prometheus.GaugeVec
 
 	mu      sync.Mutex
 	running bool
+	// degraded holds why a transform works with less than it should.
+	degraded map[string]string
 	// reloadError is why the last reload failed (the running
 	// configuration stayed), until one succeeds.
 	reloadError string
@@ -138,6 +141,9 @@ func New(opts Options) *Telemetry {
 		prometheus.ExponentialBuckets(0.001, 2.5, 12), "sink")
 	t.sinkBytes = counter("sink_bytes_total", "Bytes of events a sink acknowledged.", "sink")
 	t.sourceRestarts = counter("source_failures_total", "Runs of a source that ended with an error (the source is restarted).", "source")
+	t.transformsDown = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "transform_degraded",
+		Help: "1 while a transform works with less than it should (enrich without its directory)."}, []string{"transform"})
+	t.reg.MustRegister(t.transformsDown)
 	t.reloadFailures = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "auditrelay", Name: "reload_failures_total",
 		Help: "Reloads (SIGHUP) refused or unable to start; the running configuration stayed in effect."})
 	t.reg.MustRegister(t.reloadFailures)
@@ -196,6 +202,24 @@ func (t *Telemetry) Stopped() {
 	t.mu.Lock()
 	t.running = false
 	t.mu.Unlock()
+}
+
+// TransformDegraded implements pipeline.Telemetry: /readyz lists the
+// transform with err until it recovers (nil). A degraded transform does not
+// make the process unready: events still flow.
+func (t *Telemetry) TransformDegraded(transform string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err == nil {
+		delete(t.degraded, transform)
+		t.transformsDown.WithLabelValues(transform).Set(0)
+		return
+	}
+	if t.degraded == nil {
+		t.degraded = map[string]string{}
+	}
+	t.degraded[transform] = errorText(err)
+	t.transformsDown.WithLabelValues(transform).Set(1)
 }
 
 // ReloadFailed records a reload that was refused or could not start (the

@@ -272,3 +272,27 @@ func BenchmarkSinkBatch(b *testing.B) {
 		}
 	})
 }
+
+// TestDegradedTransform: a degraded transform shows in the /readyz body
+// and its gauge, without making the process unready, until it recovers.
+func TestDegradedTransform(t *testing.T) {
+	tel := New(Options{})
+	tel.Begin([]string{"acme"}, []string{"out"})
+	tel.Running()
+	tel.TransformDegraded("enrich", errors.New("directory load failed: 403"))
+	st := tel.Health()
+	if !st.Ready || !strings.Contains(st.Degraded["enrich"], "403") {
+		t.Fatalf("health %+v; want ready with enrich degraded", st)
+	}
+	gauge := func() float64 {
+		v, _ := value(t, tel, "auditrelay_transform_degraded", map[string]string{"transform": "enrich"})
+		return v
+	}
+	if v := gauge(); v != 1 {
+		t.Fatalf("transform_degraded = %v, want 1", v)
+	}
+	tel.TransformDegraded("enrich", nil)
+	if st := tel.Health(); len(st.Degraded) != 0 || gauge() != 0 {
+		t.Fatalf("after recovery: %+v", st)
+	}
+}

@@ -121,6 +121,12 @@ type APIConfig struct {
 	MaxServerWait time.Duration `koanf:"max_retry_after"`
 }
 
+// APIKeyOf implements pipeline.Keyed for both sources: enrich may read the
+// directory with the source's admin key.
+func (c *APIConfig) APIKeyOf() (vendor, baseURL string, key pipeline.Secret) {
+	return "openai", c.BaseURL, c.APIKey
+}
+
 func defaultAPIConfig() APIConfig {
 	return APIConfig{
 		BaseURL:       DefaultBaseURL,

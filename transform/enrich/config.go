@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
@@ -24,8 +25,10 @@ type SeverityRule struct {
 type Config struct {
 	// BaseURL of the Admin API. Default https://api.openai.com/v1.
 	BaseURL string `koanf:"base_url"`
-	// APIKey is the admin key (sk-admin-...). Without it the directory is
-	// not loaded and only severity, labels, ingested_at and host are added.
+	// APIKey is the admin key (sk-admin-...). Left out, enrich uses the key
+	// of the pipeline's OpenAI sources when they all use one (CheckSpec);
+	// without any, the directory is not loaded and only severity, labels,
+	// ingested_at and host are added.
 	APIKey pipeline.Secret `koanf:"api_key"`
 	// RefreshInterval is how often the directory is reloaded. Default 10m.
 	RefreshInterval time.Duration `koanf:"refresh_interval"`
@@ -46,6 +49,9 @@ type Config struct {
 	Host string `koanf:"host"`
 	// TLS configures the client.
 	TLS tlsconfig.Config `koanf:"tls"`
+
+	// keyOf names the source whose key enrich uses ("": its own or none).
+	keyOf string
 }
 
 var _ pipeline.Config = (*Config)(nil)
@@ -86,4 +92,42 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+var _ pipeline.SpecChecker = (*Config)(nil)
+
+// CheckSpec implements pipeline.SpecChecker. Without an api_key of its own
+// enrich takes the key (and base URL, when its own is the default) of the
+// pipeline's OpenAI sources, which is what a user who left it out means:
+// the audit log's admin key reads the directory too. Sources with
+// different keys (several organizations) leave it to the user.
+func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
+	if c.APIKey != "" {
+		return nil
+	}
+	var names []string
+	var key pipeline.Secret
+	var base string
+	for _, src := range spec.Sources {
+		k, ok := src.Config.(pipeline.Keyed)
+		if !ok {
+			continue
+		}
+		vendor, b, sk := k.APIKeyOf()
+		if vendor != "openai" || sk == "" {
+			continue
+		}
+		if key != "" && (sk != key || b != base) {
+			return pipeline.FieldError("api_key", "must be set: the sources %s use different keys or base URLs, and enrich reads one directory", strings.Join(append(names, src.Name), ", "))
+		}
+		key, base, names = sk, b, append(names, src.Name)
+	}
+	if key == "" {
+		return nil
+	}
+	c.APIKey, c.keyOf = key, names[0]
+	if c.BaseURL == DefaultConfig().BaseURL {
+		c.BaseURL = base
+	}
+	return nil
 }

@@ -29,6 +29,8 @@ type Enricher struct {
 	rules      []openai.Rule // the configured overrides of the severity table
 	labelsJSON json.RawMessage
 	log        *slog.Logger
+	tel        pipeline.Telemetry
+	name       string // the transform's, for telemetry
 	now        func() time.Time
 	loader     *loader // nil without an api key
 
@@ -45,7 +47,7 @@ var _ pipeline.Transform = (*Enricher)(nil)
 // New returns an enricher for a validated config; httpClient carries the
 // TLS settings (nil: a default client).
 func New(c *Config, log *slog.Logger, httpClient *http.Client, now func() time.Time) *Enricher {
-	e := &Enricher{cfg: *c, log: log, now: now, kick: make(chan struct{}, 1)}
+	e := &Enricher{cfg: *c, log: log, tel: pipeline.NopTelemetry{}, name: "enrich", now: now, kick: make(chan struct{}, 1)}
 	for _, r := range c.Severity {
 		e.rules = append(e.rules, openai.Rule{Match: r.Match, Level: openai.Level(r.Level)})
 	}
@@ -73,10 +75,20 @@ func New(c *Config, log *slog.Logger, httpClient *http.Client, now func() time.T
 func (e *Enricher) Start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.loader == nil || e.started {
+	if e.loader == nil {
+		if !e.started {
+			e.log.Warn("enrich: no api_key, and no OpenAI source to take one from: events get severity, labels and host, but no names (set api_key to an admin key)")
+			e.started = true
+		}
+		return nil
+	}
+	if e.started {
 		return nil
 	}
 	e.started = true
+	if e.cfg.keyOf != "" {
+		e.log.Info("enrich: reading the directory with the api_key of source "+e.cfg.keyOf, "base_url", e.loader.base)
+	}
 	e.refresh(ctx)
 	// The refresher outlives Start's ctx; Shutdown cancels it.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -131,8 +143,10 @@ func (e *Enricher) refresh(ctx context.Context) {
 	if err != nil {
 		e.log.Warn("enrich: directory load failed; events pass unenriched until it succeeds",
 			"base_url", e.loader.base, "error", err)
+		e.tel.TransformDegraded(e.name, fmt.Errorf("directory load failed; events pass unenriched: %w", err))
 		return
 	}
+	e.tel.TransformDegraded(e.name, nil)
 	if !d.full {
 		e.log.Warn("enrich: directory larger than max_entries; some ids stay unresolved", "max_entries", e.cfg.MaxEntries)
 	}

@@ -8,15 +8,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/openai"
+	openaisrc "github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 	"github.com/auditrelay/auditrelay/transform/ecs"
@@ -623,5 +627,89 @@ func TestDirectoryRedirectNotFollowed(t *testing.T) {
 	}
 	if n := stolen.Load(); n != 0 {
 		t.Fatalf("the admin key reached the redirect's target %d times", n)
+	}
+}
+
+// TestKeyFromTheSources: enrich without an api_key of its own reads the
+// directory with the key of the pipeline's OpenAI sources when they share
+// one (and their base URL, its own being the default); sources with
+// different keys make it a config error naming api_key; without any, it
+// stays without a directory.
+func TestKeyFromTheSources(t *testing.T) {
+	src := func(name, base, key string) pipeline.ComponentSpec {
+		c := &openaisrc.Config{APIConfig: openaisrc.APIConfig{BaseURL: base, APIKey: pipeline.Secret(key)}}
+		return pipeline.ComponentSpec{Name: name, Type: "openai_audit_logs", Config: c}
+	}
+	check := func(sources ...pipeline.ComponentSpec) (*Config, error) {
+		c := DefaultConfig()
+		err := c.CheckSpec("enrich", pipeline.Spec{Sources: sources})
+		return c, err
+	}
+	c, err := check(src("acme", "http://127.0.0.1:9/v1", "sk-admin-a"), src("acme-logs", "http://127.0.0.1:9/v1", "sk-admin-a"))
+	if err != nil || c.APIKey != "sk-admin-a" || c.BaseURL != "http://127.0.0.1:9/v1" || c.keyOf != "acme" {
+		t.Fatalf("one shared key: %v, key %q, base %q, from %q", err, c.APIKey, c.BaseURL, c.keyOf)
+	}
+	if _, err := check(src("acme", "", "sk-admin-a"), src("globex", "", "sk-admin-b")); err == nil ||
+		!strings.Contains(err.Error(), "api_key") || !strings.Contains(err.Error(), "acme, globex") {
+		t.Fatalf("two keys: %v; want an api_key error naming both sources", err)
+	}
+	if c, err := check(); err != nil || c.APIKey != "" {
+		t.Fatalf("no source: %v, key %q", err, c.APIKey)
+	}
+	own := DefaultConfig()
+	own.APIKey = "sk-admin-own"
+	if err := own.CheckSpec("enrich", pipeline.Spec{Sources: []pipeline.ComponentSpec{src("acme", "", "sk-admin-a")}}); err != nil || own.APIKey != "sk-admin-own" {
+		t.Fatalf("its own key: %v, %q", err, own.APIKey)
+	}
+}
+
+// degradedTel records TransformDegraded.
+type degradedTel struct {
+	pipeline.NopTelemetry
+	mu   sync.Mutex
+	last map[string]error
+}
+
+func (d *degradedTel) TransformDegraded(name string, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.last == nil {
+		d.last = map[string]error{}
+	}
+	d.last[name] = err
+}
+
+// TestDirectoryFailureReported: a directory that cannot load is reported
+// to telemetry (a metric and /readyz) as well as logged, and cleared when
+// a load succeeds.
+func TestDirectoryFailureReported(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	_, base := startSim(t)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		target, _ := url.Parse(base)
+		httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host}).ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	tel := &degradedTel{}
+	c := DefaultConfig()
+	c.BaseURL, c.APIKey = front.URL+"/v1", simKey
+	tr, err := NewFactory().CreateTransform(pipeline.Settings{Name: "names", Telemetry: tel}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := tr.(*Enricher)
+	e.Refresh(t.Context())
+	if err := tel.last["names"]; err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Fatalf("a failed load reported %v", err)
+	}
+	down.Store(false)
+	e.Refresh(t.Context())
+	if err, ok := tel.last["names"]; !ok || err != nil {
+		t.Fatalf("a good load reported %v (%v)", err, ok)
 	}
 }

@@ -21,7 +21,9 @@ func NewFactory() pipeline.TransformFactory {
 			if err != nil {
 				return nil, fmt.Errorf("enrich: tls: %w", err)
 			}
-			return New(&cfg, set.Log(), client, time.Now), nil
+			e := New(&cfg, set.Log(), client, time.Now)
+			e.tel, e.name = set.Tel(), set.Name
+			return e, nil
 		})
 }
 
