@@ -71,6 +71,10 @@ type Config struct {
 	Spec   pipeline.Spec
 	Log    LogConfig
 	Server ServerConfig
+	// Warnings are what is valid but works against the user (a secret sent
+	// in clear), each under its key path: validate prints them and run logs
+	// them.
+	Warnings []string
 	// refs hides the values ${env:...}/${file:...} references expanded
 	// to: Effective masks them wherever they sit, secret field or not.
 	refs mask
@@ -283,6 +287,13 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 		p.nameVariables(fromEnv)
 		return nil, &Error{Problems: p.masked()}
 	}
+	w := problems{refs: p.refs}
+	eachComponent(c.Spec, func(path string, cs pipeline.ComponentSpec) {
+		if wr, ok := cs.Config.(pipeline.Warner); ok {
+			w.add(path, errors.Join(wr.Warnings()...))
+		}
+	})
+	c.Warnings = w.masked()
 	return c, nil
 }
 
@@ -290,25 +301,30 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 // rest of the pipeline (pipeline.SpecChecker), each reported under its
 // section's path.
 func checkSpec(spec pipeline.Spec, p *problems) {
-	check := func(path string, c pipeline.ComponentSpec) {
+	eachComponent(spec, func(path string, c pipeline.ComponentSpec) {
 		if sc, ok := c.Config.(pipeline.SpecChecker); ok {
 			p.add(path, sc.CheckSpec(c.Name, spec))
 		}
-	}
+	})
+}
+
+// eachComponent calls fn with every component of spec and the path of its
+// section.
+func eachComponent(spec pipeline.Spec, fn func(path string, c pipeline.ComponentSpec)) {
 	for i, c := range spec.Sources {
-		check(fmt.Sprintf("sources[%d]", i), c)
+		fn(fmt.Sprintf("sources[%d]", i), c)
 	}
 	for i, c := range spec.Transforms {
-		check(fmt.Sprintf("transforms[%d]", i), c)
+		fn(fmt.Sprintf("transforms[%d]", i), c)
 	}
 	for i, c := range spec.Sinks {
-		check(fmt.Sprintf("sinks[%d]", i), c)
+		fn(fmt.Sprintf("sinks[%d]", i), c)
 	}
 	if spec.DeadLetter != nil {
-		check("dead_letter", *spec.DeadLetter)
+		fn("dead_letter", *spec.DeadLetter)
 	}
 	if spec.Checkpoint.Config != nil {
-		check("checkpoint", spec.Checkpoint)
+		fn("checkpoint", spec.Checkpoint)
 	}
 }
 

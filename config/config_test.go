@@ -261,3 +261,28 @@ func TestErrorsNeverShowReferencedValues(t *testing.T) {
 		}
 	})
 }
+
+// TestWarningsForSecretsInClear: a source whose admin key would go over
+// plain http is valid but warned about, under its key; https and a
+// loopback address are not.
+func TestWarningsForSecretsInClear(t *testing.T) {
+	for _, tc := range []struct {
+		base string
+		want string
+	}{
+		{"http://api.example.com/v1", "sources[0].base_url: http://api.example.com/v1 sends the admin key in clear"},
+		{"https://api.example.com/v1", ""},
+		{"http://127.0.0.1:8080/v1", ""},
+		{"http://localhost:8080/v1", ""},
+	} {
+		yml := "sources:\n  - {name: acme, type: openai_audit_logs, api_key: k, base_url: '" + tc.base + "'}\nsinks:\n  - {name: o, type: file, path: a}\n"
+		cfg, err := config.Parse([]byte(yml), t.TempDir(), registry(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(cfg.Warnings, "\n")
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: warnings %q, want %q", tc.base, got, tc.want)
+		}
+	}
+}

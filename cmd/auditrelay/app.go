@@ -271,6 +271,7 @@ func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *con
 		defer stop()
 	}
 	log.Info("auditrelay starting", "version", version, "sources", len(cfg.Spec.Sources), "sinks", len(cfg.Spec.Sinks), "once", once)
+	logWarnings(log, cfg)
 	return m.runReloading(ctx, reg, cfg, log, tel, once, status)
 }
 
@@ -285,6 +286,14 @@ func buildPipeline(reg *pipeline.Registry, cfg *config.Config, log *slog.Logger,
 		p.OnProgress(status.update)
 	}
 	return p, err
+}
+
+// logWarnings logs what the config does against its user (a secret sent in
+// clear), at every start and reload.
+func logWarnings(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("config: " + w)
+	}
 }
 
 func firstNonEmpty(a, b string) string {
@@ -304,6 +313,9 @@ func (m *Main) cmdValidate(_ context.Context, args []string) int {
 	cfg, _, code, ok := m.loadConfig(*path)
 	if !ok {
 		return code
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(m.Stderr, "auditrelay: warning: %s\n", w)
 	}
 	if *quiet {
 		return exitOK

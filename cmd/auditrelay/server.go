@@ -150,6 +150,7 @@ func (m *Main) prepareReload(reg *pipeline.Registry, path string, log *slog.Logg
 	if err != nil {
 		return nil, nil, fmt.Errorf("building the pipeline: %w", err)
 	}
+	logWarnings(log, cfg)
 	return cfg, p, nil
 }
 

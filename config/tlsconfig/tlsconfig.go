@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -89,6 +90,17 @@ func (c *Config) HTTPTransport(log *slog.Logger) (*http.Transport, error) {
 	tr.TLSClientConfig = tc
 	tr.MaxIdleConnsPerHost = 16
 	return tr, nil
+}
+
+// CheckURL reports a contradiction between this section and the URL the
+// component sends to: TLS set up for an http:// URL, which would stay
+// plaintext. The error names the tls key.
+func (c *Config) CheckURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err == nil && u.Scheme == "http" && c.Active() {
+		return errors.New("tls: is set, but the URL is http:// and would stay plaintext: use https:// or drop tls")
+	}
+	return nil
 }
 
 // HTTPClient returns the client of a sink, source or transform that sends

@@ -80,6 +80,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, pipeline.FieldError("ddsource", "must be set"))
 	}
 	errs = append(errs, httpbatch.ConfigErrors(c.Compression, &c.TLS, c.Timeout)...)
+	if err := c.TLS.CheckURL(c.Endpoint); err != nil {
+		errs = append(errs, err)
+	}
 	if c.MaxEvents <= 0 || c.MaxEvents > maxEntries {
 		errs = append(errs, pipeline.FieldError("max_events", "must be in 1..%d", maxEntries))
 	}
@@ -87,4 +90,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, pipeline.FieldError("max_bytes", "must be in %d..%d", maxEntry, maxPayload))
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings implements pipeline.Warner: the API key sent over plain http.
+func (c *Config) Warnings() []error {
+	if w := pipeline.InClear("endpoint", c.Endpoint, "the API key"); w != nil {
+		return []error{w}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"text/template"
@@ -337,4 +338,19 @@ func (c *Config) CheckSpec(self string, spec pipeline.Spec) error {
 		return nil
 	}
 	return pipeline.FieldError("exactly_once", "exactly_once needs checkpoint {type: kafka, sink: %s}", self)
+}
+
+// Warnings implements pipeline.Warner: SASL PLAIN sends the password as it
+// is, so without TLS anyone on the path reads it (the brokers on loopback
+// excepted). SCRAM never sends it.
+func (c *Config) Warnings() []error {
+	if !strings.EqualFold(c.SASL.Mechanism, "PLAIN") || c.TLS.Active() {
+		return nil
+	}
+	for _, b := range c.Brokers {
+		if host, _, err := net.SplitHostPort(b); err != nil || !pipeline.IsLoopback(host) {
+			return []error{pipeline.FieldError("sasl.mechanism", "PLAIN without tls sends the password in clear: set tls")}
+		}
+	}
+	return nil
 }

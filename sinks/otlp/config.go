@@ -3,6 +3,7 @@ package otlp
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -167,6 +168,9 @@ func (c *Config) Validate() error {
 		if _, err := httpURL(r.Endpoint); err != nil {
 			errs = append(errs, pipeline.FieldError("endpoint", "%v", err))
 		}
+		if err := c.TLS.CheckURL(r.Endpoint); err != nil {
+			errs = append(errs, err)
+		}
 	default:
 		errs = append(errs, pipeline.FieldError("protocol", "must be grpc, http/protobuf or http/json, got %q", c.Protocol))
 	}
@@ -250,4 +254,27 @@ func httpURL(endpoint string) (string, error) {
 		u.Path = "/v1/logs"
 	}
 	return u.String(), nil
+}
+
+// Warnings implements pipeline.Warner: headers (an API key) sent without
+// TLS, over http:// or plaintext gRPC, to anything but a loopback address.
+func (c *Config) Warnings() []error {
+	r := c.resolved()
+	if len(r.Headers) == 0 {
+		return nil
+	}
+	if r.Protocol != ProtocolGRPC {
+		if w := pipeline.InClear("endpoint", r.Endpoint, "its headers"); w != nil {
+			return []error{w}
+		}
+		return nil
+	}
+	target, https, err := grpcTarget(r.Endpoint)
+	if err != nil || https || r.TLS.Active() {
+		return nil
+	}
+	if host, _, err := net.SplitHostPort(target); err == nil && pipeline.IsLoopback(host) {
+		return nil
+	}
+	return []error{pipeline.FieldError("endpoint", "gRPC to %s without tls sends its headers in clear: set tls or an https:// endpoint", target)}
 }

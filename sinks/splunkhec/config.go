@@ -81,6 +81,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, pipeline.FieldError("token", "must be set"))
 	}
 	errs = append(errs, httpbatch.ConfigErrors(c.Compression, &c.TLS, c.Timeout)...)
+	if err := c.TLS.CheckURL(c.Endpoint); err != nil {
+		errs = append(errs, err)
+	}
 	if c.MaxEvents <= 0 {
 		errs = append(errs, pipeline.FieldError("max_events", "must be > 0"))
 	}
@@ -96,4 +99,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings implements pipeline.Warner: the token sent over plain http.
+func (c *Config) Warnings() []error {
+	if w := pipeline.InClear("endpoint", c.Endpoint, "the HEC token"); w != nil {
+		return []error{w}
+	}
+	return nil
 }

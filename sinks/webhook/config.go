@@ -73,5 +73,20 @@ func (c *Config) Validate() error {
 		add("max_events", "must be >= 1")
 	}
 	errs = append(errs, pipeline.SectionErrors("tls", c.TLS.Validate())...)
+	if err := c.TLS.CheckURL(c.URL); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// Warnings implements pipeline.Warner: headers (an Authorization header)
+// sent over plain http.
+func (c *Config) Warnings() []error {
+	if len(c.Headers) == 0 {
+		return nil
+	}
+	if w := pipeline.InClear("url", c.URL, "its headers"); w != nil {
+		return []error{w}
+	}
+	return nil
 }

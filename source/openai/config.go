@@ -127,6 +127,15 @@ func (c *APIConfig) APIKeyOf() (vendor, baseURL string, key pipeline.Secret) {
 	return "openai", c.BaseURL, c.APIKey
 }
 
+// Warnings implements pipeline.Warner for both sources: the admin key sent
+// over plain http.
+func (c *APIConfig) Warnings() []error {
+	if w := pipeline.InClear("base_url", c.BaseURL, "the admin key"); w != nil {
+		return []error{w}
+	}
+	return nil
+}
+
 func defaultAPIConfig() APIConfig {
 	return APIConfig{
 		BaseURL:       DefaultBaseURL,

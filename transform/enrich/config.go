@@ -82,6 +82,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, pipeline.FieldError(fmt.Sprintf("severity[%d].level", i), "must be info, low, medium, high or critical, got %q", r.Level))
 		}
 	}
+	if err := c.TLS.CheckURL(c.BaseURL); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.TLS.Validate(); err != nil {
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range j.Unwrap() {
@@ -128,6 +131,18 @@ func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
 	c.APIKey, c.keyOf = key, names[0]
 	if c.BaseURL == DefaultConfig().BaseURL {
 		c.BaseURL = base
+	}
+	return nil
+}
+
+// Warnings implements pipeline.Warner: the admin key (its own or the
+// sources', see CheckSpec) sent over plain http.
+func (c *Config) Warnings() []error {
+	if c.APIKey == "" {
+		return nil
+	}
+	if w := pipeline.InClear("base_url", c.BaseURL, "the admin key"); w != nil {
+		return []error{w}
 	}
 	return nil
 }
