@@ -50,6 +50,20 @@ type Config struct {
 	Patterns []string `koanf:"patterns"`
 	// CustomPatterns are scanned for in addition.
 	CustomPatterns []CustomPattern `koanf:"custom_patterns"`
+	// SecretKeys name the members whose string or number value is
+	// redacted whole, whatever it holds: a name ("password"), or a suffix
+	// after '*' ("*_token"). Matched without regard to case, '-' as '_'.
+	// Default: DefaultSecretKeys. An empty list turns it off.
+	SecretKeys []string `koanf:"secret_keys"`
+}
+
+// DefaultSecretKeys are the key names whose values are credentials in the
+// payloads and headers that reach audit logs. Objects under them (an
+// audit log's actor.api_key) keep their shape: only scalar values go.
+var DefaultSecretKeys = []string{
+	"password", "passwd", "passphrase", "secret", "client_secret", "token", "authorization",
+	"proxy_authorization", "api_key", "apikey", "x_api_key", "private_key", "secret_key",
+	"access_key", "cookie", "set_cookie", "credentials", "*_password", "*_secret", "*_token",
 }
 
 var _ pipeline.Config = (*Config)(nil)
@@ -97,8 +111,15 @@ func (c *Config) Validate() error {
 			errs = append(errs, pipeline.FieldError(fmt.Sprintf("custom_patterns[%d].regex", i), "must not match the empty string"))
 		}
 	}
+	for i, k := range c.SecretKeys {
+		if name := strings.TrimPrefix(k, "*"); name == "" || !secretKeyRE.MatchString(name) {
+			errs = append(errs, pipeline.FieldError(fmt.Sprintf("secret_keys[%d]", i), "must be a key name or *suffix of letters, digits, _ and -, got %q", k))
+		}
+	}
 	return errors.Join(errs...)
 }
+
+var secretKeyRE = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
 
 // parsePointer splits a JSON pointer (RFC 6901) into unescaped segments.
 func parsePointer(p string) ([]string, error) {

@@ -8,9 +8,17 @@
 //     content: none, never;
 //   - configured field paths (JSON pointers, "*" matches any key or index;
 //     by default the PEM of certificate.deleted);
+//   - the string or number value of every member whose key names a
+//     credential (secret_keys: password, token, authorization, api_key,
+//     *_secret, ...; case and '-' or '_' do not matter), whatever it holds;
 //   - every string value and object key of every event, scanned for
-//     patterns: e-mail, IPv4, IPv6, OpenAI keys, other API key formats,
-//     bearer tokens and JWTs, card numbers (Luhn-checked), PEM blocks.
+//     patterns: e-mail (international domains too), IPv4 (zero-padded
+//     too), IPv6, OpenAI keys, other API key formats, bearer tokens, Basic
+//     credentials and JWTs, card numbers (Luhn-checked; spaces, dashes or
+//     dots between digits, letters around them), PEM blocks.
+//
+// A request's prompt_truncated and response_body_truncated flags count as
+// true when they are true, a number other than 0, or "true" or "1".
 //
 // A redacted value becomes a marker string, so the JSON stays valid and the
 // place of the value stays visible:

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -39,6 +41,7 @@ type editor struct {
 	scanner
 	dec    *jsontext.Decoder
 	key    []byte // the unquoted key of the member being read
+	norm   []byte // the key normalized, for isSecretKey
 	str    []byte // the unquoted string being scanned
 	frames []frame
 	// members are those of the open objects, each object's after its
@@ -98,6 +101,7 @@ type member struct {
 	content int
 	rename  string // the key with its matches replaced; "" when it holds none
 	deleted bool
+	secret  bool // the key names a credential (SecretKeys)
 }
 
 // pathPos says that a container's members (or elements) are matched
@@ -333,7 +337,7 @@ func (ed *editor) name(v jsontext.Value, start, end int) {
 	// request's flags; elsewhere only the pre-check reads it.
 	unquoted := fr.npos > 0 || len(ed.frames) == 1 || fr.request
 	text := ed.text(v, &ed.key, unquoted)
-	m := member{keyStart: start, keyEnd: end, rule: -1, content: -1}
+	m := member{keyStart: start, keyEnd: end, rule: -1, content: -1, secret: ed.r.isSecretKey(&ed.norm, text)}
 	ed.keyFlag = -1
 	if fr.request {
 		switch string(ed.key) {
@@ -368,6 +372,23 @@ func (ed *editor) text(v jsontext.Value, buf *[]byte, unquoted bool) []byte {
 	return *buf
 }
 
+// truthy reports whether a content flag's value says true: true, a
+// number other than 0, or the string "true" or "1" (any case), as the
+// flags come from clients that write them all ways.
+func truthy(v jsontext.Value) bool {
+	switch v.Kind() {
+	case 't':
+		return true
+	case '0':
+		f, err := strconv.ParseFloat(string(v), 64)
+		return err == nil && f != 0
+	case '"':
+		s, _ := jsontext.AppendUnquote(nil, v)
+		return strings.EqualFold(string(s), "true") || string(s) == "1"
+	}
+	return false
+}
+
 // setFlag records the value of a content flag of the request, when the
 // member being read is one: only true counts, and the last member of a
 // name, as a decoder keeps it.
@@ -388,7 +409,7 @@ func (ed *editor) scalar(raw []byte, v jsontext.Value, start, end int) error {
 		m := &ed.members[len(ed.members)-1]
 		m.valStart, m.valEnd, m.rule = start, end, rule
 		fr.wantKey = true
-		ed.setFlag(fr, v.Kind() == 't')
+		ed.setFlag(fr, truthy(v))
 	} else {
 		fr.n++
 		if rule >= 0 {
@@ -508,6 +529,13 @@ func (ed *editor) closeObject(raw []byte, fr *frame) error {
 			if m.rule >= 0 {
 				ed.conflict = true
 			}
+			m.rule = 0
+		}
+	}
+	for i := range ms {
+		// A credential's value goes whole; an object under such a key
+		// (an audit log's actor.api_key) keeps its shape.
+		if m := &ms[i]; m.secret && m.rule < 0 && (raw[m.valStart] == '"' || raw[m.valStart] == '-' || isDigit(raw[m.valStart])) {
 			m.rule = 0
 		}
 	}

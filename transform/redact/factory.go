@@ -1,6 +1,10 @@
 package redact
 
-import "github.com/auditrelay/auditrelay/pipeline"
+import (
+	"slices"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
 
 // NewFactory returns the factory of the redact transform, type "redact".
 func NewFactory() pipeline.TransformFactory {
@@ -11,12 +15,13 @@ func NewFactory() pipeline.TransformFactory {
 }
 
 // DefaultConfig returns the defaults: mask mode, truncated content, the PEM
-// of certificate.deleted, every built-in pattern.
+// of certificate.deleted, every built-in pattern, DefaultSecretKeys.
 func DefaultConfig() *Config {
 	return &Config{
-		Mode:     ModeMask,
-		Content:  ContentTruncated,
-		Fields:   []string{"/certificate.deleted/certificate"},
-		Patterns: BuiltinPatterns(),
+		Mode:       ModeMask,
+		Content:    ContentTruncated,
+		Fields:     []string{"/certificate.deleted/certificate"},
+		Patterns:   BuiltinPatterns(),
+		SecretKeys: slices.Clone(DefaultSecretKeys),
 	}
 }

@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/base64"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -102,7 +104,7 @@ var classes = func() (t [256]uint8) {
 }()
 
 // hasCardDigits reports whether s has a run of 13 digits with at most
-// single spaces or dashes between them, as a card number has.
+// single spaces, dashes or dots between them, as a card number has.
 func hasCardDigits[T ~string | ~[]byte](s T) bool {
 	run := 0
 	for i := 0; i < len(s); i++ {
@@ -111,7 +113,7 @@ func hasCardDigits[T ~string | ~[]byte](s T) bool {
 			if run++; run >= 13 {
 				return true
 			}
-		case (c == ' ' || c == '-') && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]):
+		case (c == ' ' || c == '-' || c == '.') && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]):
 		default:
 			run = 0
 		}
@@ -166,6 +168,9 @@ func contextHint[T ~string | ~[]byte](s T, i int) hint {
 	switch s[i] {
 	case 'b', 'B':
 		if i+6 <= len(s) && s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'a' && s[i+3]|0x20 == 'r' && s[i+4]|0x20 == 'e' && s[i+5]|0x20 == 'r' {
+			return hintBearer
+		}
+		if i+5 <= len(s) && s[i+1]|0x20 == 'a' && s[i+2]|0x20 == 's' && s[i+3]|0x20 == 'i' && s[i+4]|0x20 == 'c' {
 			return hintBearer
 		}
 	case 'J':
@@ -257,11 +262,11 @@ func (p *pattern) matches(out [][2]int, s string) [][2]int {
 }
 
 var builtins = map[string]pattern{
-	"email": {name: "email", need: hintAt, chars: bytesOf("-A-Za-z0-9._%+@"),
-		re:    regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`),
+	"email": {name: "email", need: hintAt, chars: bytesOf("-A-Za-z0-9._%+@\x80-\xff"),
+		re:    regexp.MustCompile(`[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)+`),
 		whole: isEmailAddress},
 	"ipv4": {name: "ipv4", need: hintDots, chars: bytesOf("0-9."),
-		re:    regexp.MustCompile(`(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])`),
+		re:    regexp.MustCompile(`(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|0[0-9]{1,2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|0[0-9]{1,2}|[1-9]?[0-9])`),
 		valid: validIPv4, whole: isDottedQuad},
 	"ipv6": {name: "ipv6", need: hintColons, chars: bytesOf("0-9A-Fa-f:."),
 		re:    regexp.MustCompile(`[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*`),
@@ -270,10 +275,11 @@ var builtins = map[string]pattern{
 		re: regexp.MustCompile(`sk-[A-Za-z0-9_\-]{20,}`)},
 	"api_key": {name: "api_key", need: hintKey, chars: bytesOf("-A-Za-z0-9_"),
 		re: regexp.MustCompile(`(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|xox[abposr]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35}|[rs]k_(?:live|test)_[0-9A-Za-z]{16,}|glpat-[0-9A-Za-z_\-]{20,}`)},
-	"bearer": {name: "bearer", need: hintBearer, chars: bytesOf("-A-Za-z0-9._~+/= \t"),
-		re: regexp.MustCompile(`(?i:bearer)[ \t]+[A-Za-z0-9\-._~+/]+=*|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*`)},
-	"card": {name: "card", need: hintDigits, chars: bytesOf("- 0-9"),
-		re:    regexp.MustCompile(`[0-9](?:[ \-]?[0-9]){12,18}`),
+	"bearer": {name: "bearer", need: hintBearer, chars: bytesOf("-A-Za-z0-9._~+/= \t\xc2\xa0"),
+		re:    regexp.MustCompile(`(?i:bearer|basic)(?:[ \t]|\x{00A0})+[A-Za-z0-9\-._~+/]+=*|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*`),
+		valid: validBearer},
+	"card": {name: "card", need: hintDigits, chars: bytesOf("- .0-9"),
+		re:    regexp.MustCompile(`[0-9](?:[ \-.]?[0-9]){12,18}`),
 		valid: validCard},
 	"pem": {name: "pem", need: hintPEM,
 		re: regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*-----(?s:.*?-----END [A-Z0-9 ]*-----|.*)`)},
@@ -343,6 +349,21 @@ func isEmailAddress(s string) bool {
 
 // isDottedQuad reports whether s is exactly four decimal octets (0-255,
 // no leading zeros) joined by dots.
+// validBearer refuses "basic" followed by a word that is not the base64 of
+// user:password, so that "basic plan" stays; bearer tokens and JWTs pass.
+func validBearer(s string, start, end int) bool {
+	m := s[start:end]
+	if len(m) < 5 || !strings.EqualFold(m[:5], "basic") {
+		return true
+	}
+	token := strings.TrimLeft(m[5:], " \t\u00a0")
+	dec, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		dec, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(token, "="))
+	}
+	return err == nil && bytes.IndexByte(dec, ':') > 0
+}
+
 func isDottedQuad(s string) bool {
 	for part := 0; part < 4; part++ {
 		if part > 0 {
@@ -356,7 +377,7 @@ func isDottedQuad(s string) bool {
 			v = v*10 + int(s[n]-'0')
 			n++
 		}
-		if n == 0 || v > 255 || n > 1 && s[0] == '0' {
+		if n == 0 || v > 255 {
 			return false
 		}
 		s = s[n:]
@@ -374,7 +395,9 @@ func validIPv6(s string, start, end int) bool {
 }
 
 func validCard(s string, start, end int) bool {
-	if start > 0 && (isAlnum(s[start-1])) || end < len(s) && isAlnum(s[end]) {
+	// Letters may touch it (a reference glued to a number); a digit or a
+	// separator before or after says it is part of a longer number.
+	if start > 0 && (isDigit(s[start-1]) || s[start-1] == '.') || end < len(s) && isDigit(s[end]) {
 		return false
 	}
 	var digits []byte

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -25,6 +26,10 @@ type Redactor struct {
 	patterns []pattern
 	need     hint // union of the patterns' hints
 	hashKey  []byte
+	// secretNames and secretSuffixes are SecretKeys, normalized (see
+	// isSecretKey).
+	secretNames    map[string]bool
+	secretSuffixes []string
 }
 
 // segment is one reference token of a field path.
@@ -65,7 +70,47 @@ func New(c *Config) (*Redactor, error) {
 	if c.Mode == ModeHash {
 		r.hashKey = []byte(c.HashKey.Value())
 	}
+	r.secretNames = map[string]bool{}
+	for _, k := range c.SecretKeys {
+		if suffix, ok := strings.CutPrefix(k, "*"); ok {
+			r.secretSuffixes = append(r.secretSuffixes, string(normalizeKey(nil, []byte(suffix))))
+		} else {
+			r.secretNames[string(normalizeKey(nil, []byte(k)))] = true
+		}
+	}
 	return r, nil
+}
+
+// isSecretKey reports whether key names a credential (SecretKeys). buf
+// is scratch space.
+func (r *Redactor) isSecretKey(buf *[]byte, key []byte) bool {
+	if len(key) > 64 || len(r.secretNames) == 0 && len(r.secretSuffixes) == 0 {
+		return false
+	}
+	*buf = normalizeKey((*buf)[:0], key)
+	if r.secretNames[string(*buf)] {
+		return true
+	}
+	for _, s := range r.secretSuffixes {
+		if bytes.HasSuffix(*buf, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizeKey appends key to buf lowercased (ASCII), '-' written as '_'.
+func normalizeKey(buf []byte, key []byte) []byte {
+	for _, c := range key {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '-':
+			c = '_'
+		}
+		buf = append(buf, c)
+	}
+	return buf
 }
 
 // Start implements pipeline.Component; it does nothing.

@@ -601,3 +601,56 @@ func TestKeptBuffersForgetTheLastBatch(t *testing.T) {
 		func(raw []byte) pipeline.Event { return pipeline.Event{Raw: raw} },
 		func(b pipeline.Batch) (pipeline.Batch, error) { return r.Process(context.Background(), b) })
 }
+
+// TestMissesFound: what a review of the patterns found slipping through.
+// Each case failed before the commit that added it.
+func TestMissesFound(t *testing.T) {
+	scans := []struct{ name, in, want string }{
+		{"basic auth", "Authorization: Basic dXNlcjpodW50ZXIy", "Authorization: [REDACTED:bearer len=22]"},
+		{"basic, not a credential", "a basic plan, Basic Auth docs", "a basic plan, Basic Auth docs"},
+		{"bearer after a non-breaking space", "Bearer\u00a0abc.def-123456", "[REDACTED:bearer len=22]"},
+		{"card with dots", "card 4111.1111.1111.1111 ok", "card [REDACTED:card len=19] ok"},
+		{"card glued to letters", "ref4111111111111111x", "ref[REDACTED:card len=16]x"},
+		{"e-mail with a non-ASCII domain", "to ana@exämple.de now", "to [REDACTED:email len=15] now"},
+		{"zero-padded ipv4", "from 010.001.002.003 in", "from [REDACTED:ipv4 len=15] in"},
+	}
+	for _, tt := range scans {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := mustNew(t, nil).newScanner()
+			got, _ := sc.scan(tt.in)
+			if got != tt.want {
+				t.Fatalf("scan(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+	events := []struct{ name, in, want string }{
+		{"a value under a secret-named key", `{"user":"ana","password":"hunter2","Client-Secret":"s3","access_token":"opaque","prompt_tokens":12,"api_key":{"id":"key_1"}}`,
+			`{"user":"ana","password":"[REDACTED:password len=7]","Client-Secret":"[REDACTED:Client-Secret len=2]","access_token":"[REDACTED:access_token len=6]","prompt_tokens":12,"api_key":{"id":"key_1"}}`},
+		{"prompt_truncated as a string", `{"api_request":{"prompt_truncated":"true","prompt":"secret plan"}}`,
+			`{"api_request":{"prompt_truncated":"true","prompt":"[REDACTED:prompt len=11]"}}`},
+		{"prompt_truncated as 1", `{"api_request":{"prompt_truncated":1,"prompt":"secret plan"}}`,
+			`{"api_request":{"prompt_truncated":1,"prompt":"[REDACTED:prompt len=11]"}}`},
+		{"prompt_truncated false as a string", `{"api_request":{"prompt_truncated":"false","prompt":"plan"}}`,
+			`{"api_request":{"prompt_truncated":"false","prompt":"plan"}}`},
+	}
+	for _, tt := range events {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := pipeline.Event{Raw: []byte(tt.in)}
+			if err := mustNew(t, nil).Event(&ev); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(ev.Raw); got != tt.want {
+				t.Fatalf("redact(%s)\n got %s\nwant %s", tt.in, got, tt.want)
+			}
+		})
+	}
+	t.Run("secret keys configurable", func(t *testing.T) {
+		ev := pipeline.Event{Raw: []byte(`{"password":"hunter2","pin":"1234"}`)}
+		if err := mustNew(t, func(c *Config) { c.SecretKeys = []string{"pin"} }).Event(&ev); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(ev.Raw), `{"password":"hunter2","pin":"[REDACTED:pin len=4]"}`; got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	})
+}
