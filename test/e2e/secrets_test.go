@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,6 +67,27 @@ log:
 		return p
 	}
 	env := append(os.Environ(), "OPENAI_ADMIN_KEY="+canary, "OPENAI_BASE_URL="+base)
+	// Every other secret field holds the canary too, through ${file:} and
+	// ${env:}: validate prints the effective config of all of them.
+	everySink := config("every-secret", base, "${env:OPENAI_ADMIN_KEY}", `dead_letter:
+  type: file
+  path: dlq.jsonl
+`)
+	appendFile(t, everySink, strings.ReplaceAll(`  - {name: siem, type: splunk_hec, endpoint: "https://127.0.0.1:1", token: "${file:key.txt}"}
+  - {name: dd, type: datadog, endpoint: "https://127.0.0.1:1", api_key: "${env:OPENAI_ADMIN_KEY}"}
+  - {name: hook, type: webhook, url: "https://127.0.0.1:1/x", secret: "${file:key.txt}", headers: {Authorization: "${env:OPENAI_ADMIN_KEY}"}}
+  - {name: otel, type: otlp, endpoint: "127.0.0.1:1", headers: {x-api-key: "${file:key.txt}"}}
+  - {name: kafka, type: kafka, brokers: ["127.0.0.1:1"], topic: audit, sasl: {mechanism: PLAIN, username: u, password: "${env:OPENAI_ADMIN_KEY}"}}
+`, "\n", "\n"), "sinks:\n")
+	// Invalid configs whose problems quote the canary: a secret file read
+	// into a plain field (through the file and through an override), and
+	// into a list.
+	inPlainField := config("plain-field", base, "${env:OPENAI_ADMIN_KEY}", "")
+	if err := os.WriteFile(filepath.Join(dir, "types.txt"), []byte(canary+"\nsecond-"+canary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inList := config("list", base, "${env:OPENAI_ADMIN_KEY}", "")
+	replaceIn(t, inList, "    settle: 0s\n", "    settle: 0s\n    tenant_only: true\n    event_types: ${file:types.txt}\n")
 	good := config("good", base, "${env:OPENAI_ADMIN_KEY}", "")
 	fromFile := config("file", base, "${file:key.txt}", "")
 	refused := config("refused", refusing, "${env:OPENAI_ADMIN_KEY}", "")
@@ -106,9 +129,18 @@ log:
 		{0, []string{"export", "-c", good, "--out", filepath.Join(dir, "export.csv")}},
 		{0, []string{"stats", "-c", good, "--by", "actor"}},
 		{0, []string{"version"}},
+		{0, []string{"validate", "-c", everySink}},
+		{2, []string{"validate", "-c", inList}},
 	} {
 		runCmd(tc.exit, tc.args...)
 	}
+	// The admin key as an environment override, and a secret file read into
+	// log.level the same way.
+	env = append(env, "AUDITRELAY_SOURCES__0__API_KEY=${file:key.txt}")
+	runCmd(0, "run", "-c", inPlainField, "--once")
+	env = append(env, "AUDITRELAY_LOG__LEVEL=${file:key.txt}")
+	runCmd(2, "validate", "-c", inPlainField)
+	env = env[:len(env)-2]
 
 	// The daemon: debug logs, /metrics, /readyz, then SIGTERM.
 	d := startDaemon(t, daemonCfg, env, dir)
@@ -118,6 +150,20 @@ log:
 	addr := servingAddr(t, logs)
 	if _, err := logs.Await(committed, 30*time.Second); err != nil {
 		t.Errorf("the daemon committed no window: %v", err)
+	}
+	// A reload with a config whose problem quotes the key (a secret file
+	// read into log.level) is refused without showing it.
+	before, err := os.ReadFile(daemonCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaceIn(t, daemonCfg, "  level: debug\n", "  level: ${file:key.txt}\n")
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
+	if _, err := logs.Await(regexp.MustCompile(`reload refused`), 30*time.Second); err != nil {
+		t.Errorf("the reload was not refused: %v", err)
+	}
+	if err := os.WriteFile(daemonCfg, before, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	var scraped []string
 	for _, p := range []string{"/metrics", "/readyz", "/healthz"} {
@@ -149,7 +195,7 @@ log:
 	}
 	files := 0
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || p == filepath.Join(dir, "key.txt") || strings.HasSuffix(p, ".yaml") {
+		if err != nil || d.IsDir() || p == filepath.Join(dir, "key.txt") || p == filepath.Join(dir, "types.txt") || strings.HasSuffix(p, ".yaml") {
 			return err
 		}
 		files++
@@ -160,5 +206,28 @@ log:
 	})
 	if files < 4 {
 		t.Errorf("only %d files written: the commands did not run as expected", files)
+	}
+}
+
+// appendFile adds text to the file at path after the first line that is
+// after (a section's key): the sinks of a config, say.
+func appendFile(t *testing.T, path, text, after string) {
+	t.Helper()
+	replaceIn(t, path, after, after+text)
+}
+
+// replaceIn replaces the first old in the file at path with new; a file
+// without old fails the test, which would otherwise test something else.
+func replaceIn(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
