@@ -129,6 +129,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{"poll interval zero", src("    poll_interval: 0s\n"), nil, []string{"sources[0].poll_interval: must be > 0"}},
 		{"poll interval not a duration", src("    poll_interval: soon\n"), nil, []string{"sources[0].poll_interval"}},
 		{"duration without a unit", src("    poll_interval: 5\n"), nil, []string{"sources[0].poll_interval: 5 has no unit"}},
+		{"invalid events to a dead letter that is not there", src("    on_invalid_event: dead_letter\n"), nil, []string{"sources[0].on_invalid_event: dead_letter needs a dead_letter section"}},
+		{"unknown on_invalid_event", src("    on_invalid_event: skip\n"), nil, []string{"sources[0].on_invalid_event: must be stall or dead_letter"}},
 		{"fractional duration without a unit", src("    overlap: 1.5\n"), nil, []string{"sources[0].overlap: 1.5 has no unit"}},
 		{"sink duration without a unit", src("") + "  - {name: other, type: file, path: x, retry: {max_elapsed: 30}}\n", nil, []string{"sinks[1].retry.max_elapsed: 30 has no unit"}},
 		{"duration without a unit from the environment", src(""), []string{"AUDITRELAY_SOURCES__0__POLL_INTERVAL=5"}, []string{"sources[0].poll_interval"}},

@@ -16,6 +16,9 @@ type Parts struct {
 	Sources    map[string]Source
 	Transforms []Transform
 	Sinks      map[string]Consumer
+	// DeadLetter, when set, takes the events sinks reject and sources
+	// cannot index.
+	DeadLetter Consumer
 	Store      CursorStore
 	// Retry is every sink's policy (default DefaultRetryPolicy).
 	Retry RetryPolicy
@@ -34,6 +37,9 @@ func Assemble(parts Parts) *Pipeline {
 		retry = DefaultRetryPolicy()
 	}
 	p.engine.store = parts.Store
+	if parts.DeadLetter != nil {
+		p.engine.deadLetter = newSlot("dead_letter", parts.DeadLetter, retry)
+	}
 	for _, name := range slices.Sorted(maps.Keys(parts.Sinks)) {
 		p.engine.sinks = append(p.engine.sinks, newSlot(name, parts.Sinks[name], retry))
 	}

@@ -145,13 +145,16 @@ func (e *engine) deliver(ctx context.Context, source string, w Window, size int)
 }
 
 func (e *engine) deliverWindow(ctx context.Context, source string, w Window, size int) error {
-	batches, err := e.transform(ctx, source, w.Events, size)
+	events, dl, err := e.splitInvalid(source, w.Events)
+	if err != nil {
+		return err
+	}
+	batches, err := e.transform(ctx, source, events, size)
 	if err != nil {
 		return err
 	}
 	// Every sink takes the window on its own: a sink that fails is
 	// retried alone while the others are done with it.
-	dl := &deadLetters{}
 	sts := make([]*sinkWindow, len(e.sinks))
 	errs := make([]error, len(e.sinks))
 	var wg sync.WaitGroup
@@ -172,6 +175,32 @@ func (e *engine) deliverWindow(ctx context.Context, source string, w Window, siz
 	return e.save(ctx, source, w.Cursor, sts, dl)
 }
 
+// splitInvalid takes the events the source could not index out of evs and
+// makes them the first dead letters of the window; there must be a
+// dead-letter sink to take them.
+func (e *engine) splitInvalid(source string, evs []Event) ([]Event, *deadLetters, error) {
+	dl := &deadLetters{}
+	if !slices.ContainsFunc(evs, func(ev Event) bool { return ev.Invalid != "" }) {
+		return evs, dl, nil
+	}
+	if e.deadLetter == nil {
+		return nil, nil, Permanent(errors.New("an event the source could not index, and no dead-letter sink to take it"))
+	}
+	valid := make([]Event, 0, len(evs))
+	for _, ev := range evs {
+		if ev.Invalid == "" {
+			valid = append(valid, ev)
+			continue
+		}
+		if err := dl.add(deadLetterEntry{Source: source, Reason: ev.Invalid}, ev); err != nil {
+			return nil, nil, err
+		}
+	}
+	e.tel.InvalidEvents(source, len(evs)-len(valid))
+	e.log.Warn("events the source could not index go to the dead-letter sink", "source", source, "events", len(evs)-len(valid))
+	return valid, dl, nil
+}
+
 // sendDeadLetters hands the events the sinks rejected since the last call
 // to the dead-letter sink. No sink may be delivering the window meanwhile.
 func (e *engine) sendDeadLetters(ctx context.Context, source string, cursor []byte, dl *deadLetters) error {
@@ -186,12 +215,16 @@ func (e *engine) sendDeadLetters(ctx context.Context, source string, cursor []by
 	dl.sent = len(dl.events)
 	bySink := map[string]int{}
 	for _, s := range from {
-		bySink[s]++
+		if s != "" { // "": an event the source could not index, counted apart
+			bySink[s]++
+		}
 	}
 	for s, n := range bySink {
 		e.tel.DeadLettered(s, n)
 	}
-	e.log.Warn("events rejected by sinks went to the dead-letter sink", "source", source, "events", len(evs))
+	if len(bySink) > 0 {
+		e.log.Warn("events rejected by sinks went to the dead-letter sink", "source", source, "events", len(evs))
+	}
 	return nil
 }
 
@@ -417,7 +450,7 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 				continue
 			}
 			st.skip[[2]int{st.next, idx[i]}] = true
-			if derr := st.dl.add(st.s.name, r); derr != nil {
+			if derr := st.dl.add(deadLetterEntry{Sink: st.s.name, Reason: r.Reason}, r.Event); derr != nil {
 				return derr
 			}
 		}
@@ -479,23 +512,27 @@ type deadLetters struct {
 // deadLetterEntry is the JSON object the dead-letter sink receives for each
 // rejected event: the event untouched plus why and where it was refused.
 type deadLetterEntry struct {
-	Sink   string          `json:"sink"`
+	// Sink is the sink that refused the event; Source, instead, the source
+	// that could not index it.
+	Sink   string          `json:"sink,omitempty"`
+	Source string          `json:"source,omitempty"`
 	Reason string          `json:"reason"`
 	Time   time.Time       `json:"rejected_at"`
 	Event  json.RawMessage `json:"event"`
 }
 
-func (d *deadLetters) add(sink string, r Rejection) error {
-	raw, err := json.Marshal(deadLetterEntry{Sink: sink, Reason: r.Reason, Time: time.Now().UTC(), Event: json.RawMessage(r.Event.Raw)})
+// add makes ev a dead letter with entry's sink or source and reason.
+func (d *deadLetters) add(entry deadLetterEntry, ev Event) error {
+	entry.Time, entry.Event = time.Now().UTC(), json.RawMessage(ev.Raw)
+	raw, err := json.Marshal(entry)
 	if err != nil {
-		return Permanent(fmt.Errorf("dead-letter entry for %s: %w", r.Event.ID, err))
+		return Permanent(fmt.Errorf("dead-letter entry for %s: %w", ev.ID, err))
 	}
-	ev := r.Event
 	ev.SetRaw(raw)
-	ev.Schema = "auditrelay.dead_letter"
+	ev.Schema, ev.Invalid = "auditrelay.dead_letter", ""
 	d.mu.Lock()
 	d.events = append(d.events, ev)
-	d.from = append(d.from, sink)
+	d.from = append(d.from, entry.Sink)
 	d.mu.Unlock()
 	return nil
 }

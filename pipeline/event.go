@@ -33,6 +33,12 @@ type Event struct {
 	Schema string
 	// Raw is the JSON object of the event.
 	Raw []byte
+	// Invalid, when set, says why the source could not index the event (no
+	// valid time, outside the window it was asked for): the engine hands
+	// it to the dead-letter sink with this reason instead of to the
+	// transforms and sinks. Only a source told to (on_invalid_event:
+	// dead_letter) sets it; others stop at such an event.
+	Invalid string
 
 	obj   map[string]any
 	dirty bool

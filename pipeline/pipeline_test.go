@@ -913,3 +913,62 @@ func TestErrorClassification(t *testing.T) {
 		t.Fatalf("SectionErrors = %v", got)
 	}
 }
+
+// invalidTel counts InvalidEvents.
+type invalidTel struct {
+	countingTel
+	invalid atomic.Int64
+}
+
+func (c *invalidTel) InvalidEvents(_ string, n int) { c.invalid.Add(int64(n)) }
+
+// TestInvalidEventsGoToTheDeadLetter: an event the source could not index
+// goes to the dead-letter sink with the source and the reason, not to the
+// sinks, and the window commits; without a dead-letter sink the window is
+// refused and its cursor not saved.
+func TestInvalidEventsGoToTheDeadLetter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		win := numbered(3)
+		win.Events[1].Invalid = "effective_at is not a number"
+		win.Cursor = []byte("w0")
+		w := newWorld(win)
+		sp := spec([]string{"out"})
+		sp.DeadLetter = &pipeline.ComponentSpec{Name: "dlq", Type: "mem", Config: cfg{}, Retry: pipeline.DefaultRetryPolicy()}
+		tel := &invalidTel{}
+		if err := run(t, w, sp, tel); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.sink("out").received(); !slices.Equal(got, []string{`{"msg":"m0"}`, `{"msg":"m2"}`}) {
+			t.Fatalf("the sink took %v", got)
+		}
+		dead := w.sink("dlq").received()
+		if len(dead) != 1 {
+			t.Fatalf("dead letters %v", dead)
+		}
+		var entry struct {
+			Sink, Source, Reason string
+			Event                json.RawMessage
+		}
+		if err := json.Unmarshal([]byte(dead[0]), &entry); err != nil {
+			t.Fatal(err)
+		}
+		if entry.Source != "acme" || entry.Sink != "" || entry.Reason != "effective_at is not a number" || string(entry.Event) != `{"msg":"m1"}` {
+			t.Fatalf("dead letter %s", dead[0])
+		}
+		if tel.invalid.Load() != 1 || tel.dead.Load() != 0 || w.store.cursor() != "w0" {
+			t.Fatalf("counted %d invalid, %d dead-lettered by sinks; cursor %q", tel.invalid.Load(), tel.dead.Load(), w.store.cursor())
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		win := numbered(2)
+		win.Events[0].Invalid = "no id"
+		win.Cursor = []byte("w0")
+		w := newWorld(win)
+		if err := run(t, w, spec([]string{"out"}), nil); err == nil || !strings.Contains(err.Error(), "no dead-letter sink") {
+			t.Fatalf("without a dead-letter sink: %v", err)
+		}
+		if w.store.cursor() != "" {
+			t.Fatal("the cursor moved past an event nobody took")
+		}
+	})
+}

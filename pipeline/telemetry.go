@@ -31,6 +31,9 @@ type Telemetry interface {
 	// Progress reports how far a source has read, after each committed
 	// window.
 	Progress(source string, p Progress)
+	// InvalidEvents counts events a source could not index, which went to
+	// the dead-letter sink (see Event.Invalid).
+	InvalidEvents(source string, n int)
 	// TransformDegraded reports that a transform works with less than it
 	// should (enrich's directory cannot be loaded: events pass without
 	// names); nil says it recovered.
@@ -44,6 +47,7 @@ var _ Telemetry = NopTelemetry{}
 
 func (NopTelemetry) PageFetched(string, int, time.Duration)                {}
 func (NopTelemetry) TransformDegraded(string, error)                       {}
+func (NopTelemetry) InvalidEvents(string, int)                             {}
 func (NopTelemetry) Retried(string, string, time.Duration)                 {}
 func (NopTelemetry) WindowCommitted(string, int, time.Duration, time.Time) {}
 func (NopTelemetry) EventsFiltered(string, int)                            {}

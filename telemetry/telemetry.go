@@ -42,6 +42,7 @@ type Telemetry struct {
 	eventsFiltered  *prometheus.CounterVec
 	eventsDelivered *prometheus.CounterVec
 	deadLettered    *prometheus.CounterVec
+	invalid         *prometheus.CounterVec
 	pages           *prometheus.CounterVec
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
@@ -126,6 +127,7 @@ func New(opts Options) *Telemetry {
 	t.eventsFetched = counter("events_fetched_total", "Events a source received and committed, after de-duplication.", "source")
 	t.eventsFiltered = counter("events_filtered_total", "Events a transform dropped (they count as delivered).", "transform")
 	t.eventsDelivered = counter("events_delivered_total", "Events a sink acknowledged (durable at the destination).", "sink")
+	t.invalid = counter("events_invalid_total", "Events a source could not index (no valid time, outside their window), sent to the dead-letter sink.", "source")
 	t.deadLettered = counter("events_dead_lettered_total", "Events a sink rejected that the dead-letter sink took.", "sink")
 	t.pages = counter("pages_fetched_total", "HTTP requests of a source answered with a 2xx status.", "source")
 	t.requests = counter("http_requests_total", "HTTP requests of a source by status (0: transport error).", "source", "status")
@@ -202,6 +204,11 @@ func (t *Telemetry) Stopped() {
 	t.mu.Lock()
 	t.running = false
 	t.mu.Unlock()
+}
+
+// InvalidEvents implements pipeline.Telemetry.
+func (t *Telemetry) InvalidEvents(source string, n int) {
+	t.invalid.WithLabelValues(source).Add(float64(n))
 }
 
 // TransformDegraded implements pipeline.Telemetry: /readyz lists the

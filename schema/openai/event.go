@@ -108,6 +108,9 @@ func (f *Fields) build(raw []byte, source string, observed time.Time, schema str
 	}, nil
 }
 
+// ID is the event's id, "" when it has none that is a string.
+func (f *Fields) ID() string { return f.id.str() }
+
 // ProjectID is the project the event belongs to: project.id, or a request
 // log's project_id.
 func (f *Fields) ProjectID() string {

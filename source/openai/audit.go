@@ -32,7 +32,11 @@ func NewAuditSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) *
 	s := &AuditSource{cfg: cfg}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	s.limiter = cfg.limiter(lims, cfg.FetchConcurrency)
-	s.init(set, cfg.APIConfig.newClient(set, s.limiter, s.clock, cfg.PageSize), "/organization/audit_logs", cfg.PageSize, DecodeAuditLogs)
+	decode := DecodeAuditLogs
+	if cfg.OnInvalidEvent == InvalidDeadLetter {
+		decode = decodeAuditLogsKeepingInvalid
+	}
+	s.init(set, cfg.APIConfig.newClient(set, s.limiter, s.clock, cfg.PageSize), "/organization/audit_logs", cfg.PageSize, decode)
 	return s
 }
 
@@ -54,9 +58,18 @@ func (s *AuditSource) Run(ctx context.Context, host pipeline.SourceHost) error {
 // walk reads [lo, hi) newest first.
 func (s *AuditSource) walk(ctx context.Context, lo, hi int64, visit func([]pipeline.Event, bool) bool) (int, error) {
 	check := func(ev *pipeline.Event) error {
-		if t := ev.Time.Unix(); t < lo || t >= hi {
+		t := ev.Time.Unix()
+		if ev.Invalid == "" && t >= lo && t < hi {
+			return nil
+		}
+		if s.cfg.OnInvalidEvent != InvalidDeadLetter {
 			return fmt.Errorf("event %s effective_at %d outside the requested window [%d, %d)", ev.ID, t, lo, hi)
 		}
+		if ev.Invalid == "" {
+			ev.Invalid = fmt.Sprintf("effective_at %d outside the requested window [%d, %d)", t, lo, hi)
+		}
+		// The window it came in takes it (to the dead-letter sink).
+		ev.Time = time.Unix(lo, 0).UTC()
 		return nil
 	}
 	return s.lister.Walk(ctx, s.query(lo, hi), check, func(p httpapi.Page) bool { return visit(p.Events, p.HasMore) })

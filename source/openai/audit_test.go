@@ -1,12 +1,20 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -559,4 +567,81 @@ func TestLocalClockAheadLosesNothing(t *testing.T) {
 		clk.Add(20 * time.Second)
 	}
 	checkExactlyOnce(t, c.ids, sim.VisibleIDs(clk.Now().Add(-20*time.Second-cfg.Settle)))
+}
+
+// poisoning serves the simulator at base with the effective_at of the
+// events of sim given in spoil (by index) replaced, as a broken API might
+// send them.
+func poisoning(t *testing.T, sim *openaisim.Server, base string, spoil map[int]string) string {
+	t.Helper()
+	var pairs [][2][]byte
+	for k, at := range spoil {
+		good := sim.Event(k)
+		bad := regexp.MustCompile(`"effective_at":[0-9]+`).ReplaceAll(good, []byte(`"effective_at":`+at))
+		if bytes.Equal(good, bad) {
+			t.Fatal("the event has no effective_at to spoil")
+		}
+		pairs = append(pairs, [2][]byte{good, bad})
+	}
+	target, _ := url.Parse(base)
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	proxy.ModifyResponse = func(r *http.Response) error {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			body = bytes.ReplaceAll(body, p[0], p[1])
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	return front.URL + target.Path
+}
+
+// TestPoisonEvent: events that can never be indexed (effective_at a
+// word) or that the API returns outside the window asked for stall the
+// source by default (retried, reported, the cursor short of them), and with
+// on_invalid_event: dead_letter go to the dead-letter sink while every
+// other event is delivered and the source goes on.
+func TestPoisonEvent(t *testing.T) {
+	clk := newClock(t0.Add(24 * time.Hour))
+	sim, base := startSim(t, openaisim.Options{Seed: 9, Events: 600, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
+	poisoned := poisoning(t, sim, base, map[int]string{300: `"yesterday"`, 150: "946684800"})
+	var want []string
+	for _, id := range sim.VisibleIDs(clk.Now().Add(-testConfig(base).Settle)) {
+		if id != sim.EventID(300) && id != sim.EventID(150) {
+			want = append(want, id)
+		}
+	}
+
+	t.Run("stall", func(t *testing.T) {
+		cfg := testConfig(poisoned)
+		cfg.MaxRetries = 1
+		var c collector
+		err := runOnce(t, newSource(t, cfg, clk.Now), &c, checkpoint.NewMemory())
+		if err == nil || !strings.Contains(err.Error(), "outside the requested window") && !strings.Contains(err.Error(), "without a valid effective_at") {
+			t.Fatalf("err = %v; want the event named", err)
+		}
+		if len(c.ids) >= len(want) {
+			t.Fatalf("%d events delivered past the poison", len(c.ids))
+		}
+	})
+	t.Run("dead_letter", func(t *testing.T) {
+		cfg := testConfig(poisoned)
+		cfg.OnInvalidEvent = InvalidDeadLetter
+		var c, dead collector
+		p := pipeline.Assemble(pipeline.Parts{
+			Sources: map[string]pipeline.Source{"acme": newSource(t, cfg, clk.Now)}, Sinks: map[string]pipeline.Consumer{"sink": &c},
+			DeadLetter: &dead, Store: checkpoint.NewMemory(), DrainTimeout: time.Second,
+		})
+		if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
+			t.Fatal(err)
+		}
+		checkExactlyOnce(t, c.ids, want)
+		checkExactlyOnce(t, dead.ids, []string{sim.EventID(150), sim.EventID(300)})
+	})
 }

@@ -98,9 +98,34 @@ type Config struct {
 	// TenantOnly asks for tenant.* events (every listed type must then be a
 	// tenant type).
 	TenantOnly bool `koanf:"tenant_only"`
+	// OnInvalidEvent is what an event the source cannot index (no valid
+	// id, type or effective_at, or outside the window asked for) does:
+	// stall (default) stops the source at it, retried and reported, so
+	// that nothing is skipped unseen; dead_letter sends it to the
+	// dead-letter sink with the reason, counted in events_invalid_total,
+	// and the source goes on.
+	OnInvalidEvent string `koanf:"on_invalid_event"`
 }
 
-var _ pipeline.Config = (*Config)(nil)
+// The values of on_invalid_event.
+const (
+	InvalidStall      = "stall"
+	InvalidDeadLetter = "dead_letter"
+)
+
+var (
+	_ pipeline.Config      = (*Config)(nil)
+	_ pipeline.SpecChecker = (*Config)(nil)
+)
+
+// CheckSpec implements pipeline.SpecChecker: on_invalid_event: dead_letter
+// needs a dead-letter sink.
+func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
+	if c.OnInvalidEvent == InvalidDeadLetter && spec.DeadLetter == nil {
+		return pipeline.FieldError("on_invalid_event", "dead_letter needs a dead_letter section (the sink that takes such events)")
+	}
+	return nil
+}
 
 // APIConfig is what both sources need to talk to the Admin API: where it
 // is, the key, and how one request is retried.
@@ -252,6 +277,7 @@ func defaultConfig() *Config {
 		MaxWindowEvents: 5000,
 		MaxWindow:       168 * time.Hour,
 		BatchSize:       1000,
+		OnInvalidEvent:  InvalidStall,
 	}
 }
 
@@ -275,6 +301,9 @@ func (c *Config) Validate() error {
 	errs := c.APIConfig.validate()
 	errs = append(errs, pollConfig{StartAt: c.StartAt, PollInterval: c.PollInterval, PageSize: c.PageSize,
 		BatchSize: c.BatchSize, Overlap: c.Overlap, MaxWindowEvents: c.MaxWindowEvents}.validate()...)
+	if c.OnInvalidEvent != InvalidStall && c.OnInvalidEvent != InvalidDeadLetter {
+		errs = append(errs, pipeline.FieldError("on_invalid_event", "must be stall or dead_letter, got %q", c.OnInvalidEvent))
+	}
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
 	if c.Settle < 0 {
 		add("settle", "must be >= 0")

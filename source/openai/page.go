@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -150,22 +152,37 @@ func stringPtr(v jsontext.Value) *string {
 
 // DecodeAuditLogs reads one page of GET /organization/audit_logs.
 func DecodeAuditLogs(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, (*schema.Fields).AuditLog)
+	return decodePage(body, source, observed, (*schema.Fields).AuditLog, false)
+}
+
+// decodeAuditLogsKeepingInvalid is DecodeAuditLogs for a source with
+// on_invalid_event: dead_letter: an event it cannot index stays in the
+// page, marked Invalid.
+func decodeAuditLogsKeepingInvalid(body []byte, source string, observed time.Time) (httpapi.Page, error) {
+	return decodePage(body, source, observed, (*schema.Fields).AuditLog, true)
 }
 
 // DecodeRequestLogs reads one page of GET /organization_logs.
 func DecodeRequestLogs(body []byte, source string, observed time.Time) (httpapi.Page, error) {
-	return decodePage(body, source, observed, (*schema.Fields).RequestLog)
+	return decodePage(body, source, observed, (*schema.Fields).RequestLog, false)
 }
 
 // decodePage reads one list page: the list envelope, each event's routing
 // fields (build), and the cursor of the next page (the last event's id,
-// which last_id must be). The page is read and checked in one pass.
+// which last_id must be). The page is read and checked in one pass. An
+// event build refuses fails the page, or, with keepInvalid, stays in it
+// marked Invalid (see invalidEvent).
 func decodePage(body []byte, source string, observed time.Time,
-	build func(f *schema.Fields, raw []byte, source string, observed time.Time) (pipeline.Event, error)) (httpapi.Page, error) {
+	build func(f *schema.Fields, raw []byte, source string, observed time.Time) (pipeline.Event, error), keepInvalid bool) (httpapi.Page, error) {
 	var events []pipeline.Event
+	lastOwnID := true // whether the last event has an id of its own
 	env, err := DecodeList(body, func(f *schema.Fields, raw []byte) error {
 		ev, err := build(f, raw, source, observed)
+		lastOwnID = true
+		if err != nil && keepInvalid {
+			lastOwnID = f.ID() != ""
+			ev, err = invalidEvent(f.ID(), raw, source, observed, err), nil
+		}
 		events = append(events, ev)
 		return err
 	})
@@ -176,9 +193,23 @@ func decodePage(body []byte, source string, observed time.Time,
 	page := httpapi.Page{Events: events[len(events)-env.Events:], HasMore: *env.HasMore}
 	if n := len(page.Events); n > 0 {
 		page.Next = page.Events[n-1].ID
+		if !lastOwnID && env.LastID != nil {
+			page.Next = *env.LastID // an event without an id of its own: the API's cursor
+		}
 		if page.HasMore && env.LastID != nil && *env.LastID != page.Next {
 			return httpapi.Page{}, fmt.Errorf("last_id %q is not the id of the last event", *env.LastID)
 		}
 	}
 	return page, nil
+}
+
+// invalidEvent is an event the source cannot index, kept for the
+// dead-letter sink: its own id when it has one, else one made of its bytes
+// (the same at every re-read, so that the cursor's seen ids take it once).
+func invalidEvent(id string, raw []byte, source string, observed time.Time, why error) pipeline.Event {
+	if id == "" {
+		sum := sha256.Sum256(raw)
+		id = "invalid-" + hex.EncodeToString(sum[:8])
+	}
+	return pipeline.Event{ID: id, Raw: raw, Source: source, ObservedAt: observed, Invalid: why.Error()}
 }

@@ -642,7 +642,12 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 		}
 		b.held.Add(int64(len(page)))
 		for _, ev := range page {
-			s.reached = min(s.reached, ev.Time.Unix())
+			// An event the source could not index carries the time of
+			// the walk's start (see pipeline.Event.Invalid): it says
+			// nothing of how far the walk read.
+			if ev.Invalid == "" {
+				s.reached = min(s.reached, ev.Time.Unix())
+			}
 		}
 		if !more {
 			s.exhausted = true
