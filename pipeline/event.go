@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -58,7 +59,9 @@ func (e *Event) Object() (map[string]any, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
-	if dec.More() {
+	// More() says nothing of a stray '}' or ']': only white space may
+	// follow the object.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("data after the event's object")
 	}
 	if m == nil {

@@ -374,6 +374,7 @@ func FuzzEnrich(f *testing.F) {
 	for _, e := range transformtest.Corpus(f) {
 		f.Add(e.Raw, e.Type)
 	}
+	f.Add([]byte(`{}}`), "") // a stray brace the decoded path once let pass
 	now := time.Unix(1_748_740_000, 0)
 	e := New(&Config{TTL: time.Hour}, slog.New(slog.DiscardHandler), nil, func() time.Time { return now })
 	e.dir.Store(&directory{loadedAt: now, users: map[string]user{}, projects: map[string]project{}, keys: map[string]key{}, accounts: map[string]account{}})
