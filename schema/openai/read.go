@@ -156,29 +156,19 @@ func readEvent(d *jsontext.Decoder, in []byte, typ string) (Fields, error) {
 		case "success":
 			f.success, err = value(d, in)
 		case "project":
-			f.project.id, f.project.name = nil, nil
-			_, err = members(d, func(name []byte) (err error) {
-				return pick(d, in, name, map2("id", &f.project.id, "name", &f.project.name))
-			})
+			err = object(d, in, field{"id", &f.project.id}, field{"name", &f.project.name})
 		case "target":
-			f.target.kind, f.target.id = nil, nil
-			_, err = members(d, func(name []byte) error {
-				return pick(d, in, name, map2("type", &f.target.kind, "id", &f.target.id))
-			})
+			err = object(d, in, field{"type", &f.target.kind}, field{"id", &f.target.id})
 		case "actor":
 			f.actor, err = readActor(d, in)
 		case "auditrelay":
-			f.annotated = nil
-			_, err = members(d, func(name []byte) error { return pick(d, in, name, []field{{"severity", &f.annotated}}) })
+			err = object(d, in, field{"severity", &f.annotated})
 		default:
 			if typ == "" || string(name) != typ {
 				return d.SkipValue()
 			}
 			p := &f.payload
-			p.id, p.errorCode, p.errorMessage = nil, nil, nil
-			_, err = members(d, func(name []byte) error {
-				return pick(d, in, name, []field{{"id", &p.id}, {"error_code", &p.errorCode}, {"error_message", &p.errorMessage}})
-			})
+			err = object(d, in, field{"id", &p.id}, field{"error_code", &p.errorCode}, field{"error_message", &p.errorMessage})
 		}
 		return err
 	})
@@ -215,11 +205,8 @@ func readSession(d *jsontext.Decoder, in []byte) (sessionFields, error) {
 		case "user":
 			s.user, err = readUser(d, in)
 		case "ip_address_details":
-			s.country, s.regionCode, s.region, s.city, s.latitude, s.longitude, s.asn = nil, nil, nil, nil, nil, nil, nil
-			_, err = members(d, func(name []byte) error {
-				return pick(d, in, name, []field{{"country", &s.country}, {"region_code", &s.regionCode}, {"region", &s.region},
-					{"city", &s.city}, {"latitude", &s.latitude}, {"longitude", &s.longitude}, {"asn", &s.asn}})
-			})
+			err = object(d, in, field{"country", &s.country}, field{"region_code", &s.regionCode}, field{"region", &s.region},
+				field{"city", &s.city}, field{"latitude", &s.latitude}, field{"longitude", &s.longitude}, field{"asn", &s.asn})
 		default:
 			err = pick(d, in, name, []field{{"ip_address", &s.ip}, {"user_agent", &s.userAgent}, {"ja3", &s.ja3}, {"ja4", &s.ja4}})
 		}
@@ -235,10 +222,9 @@ func readKey(d *jsontext.Decoder, in []byte) (keyFields, error) {
 		case "user":
 			k.user, err = readUser(d, in)
 		case "service_account":
-			k.account = nil
-			_, err = members(d, func(name []byte) error { return pick(d, in, name, []field{{"id", &k.account}}) })
+			err = object(d, in, field{"id", &k.account})
 		default:
-			err = pick(d, in, name, map2("id", &k.id, "type", &k.kind))
+			err = pick(d, in, name, []field{{"id", &k.id}, {"type", &k.kind}})
 		}
 		return err
 	})
@@ -247,7 +233,7 @@ func readKey(d *jsontext.Decoder, in []byte) (keyFields, error) {
 
 func readUser(d *jsontext.Decoder, in []byte) (userFields, error) {
 	var u userFields
-	_, err := members(d, func(name []byte) error { return pick(d, in, name, map2("id", &u.id, "email", &u.email)) })
+	err := object(d, in, field{"id", &u.id}, field{"email", &u.email})
 	return u, err
 }
 
@@ -257,7 +243,15 @@ type field struct {
 	dst  *text
 }
 
-func map2(a string, da *text, b string, db *text) []field { return []field{{a, da}, {b, db}} }
+// object reads the object that comes next in d into fields, each set anew:
+// an object given twice counts with its last value, whole.
+func object(d *jsontext.Decoder, in []byte, fields ...field) error {
+	for _, f := range fields {
+		*f.dst = nil
+	}
+	_, err := members(d, func(name []byte) error { return pick(d, in, name, fields) })
+	return err
+}
 
 // pick reads the value of the member name into the field of that name, or
 // skips it.
