@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,20 @@ func TestInvalidConfigs(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not contain %q:\n%v", w, err)
 				}
+			}
+			// The same config with secrets given every way a user can:
+			// whatever is wrong with it, its errors show none of them.
+			const canary = "sk-admin-CANARY-0c1d2e3f4a5b"
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "key"), []byte(canary+"\n"+canary+"-line2\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			yml := strings.ReplaceAll(tc.yaml, "api_key: k\n", "api_key: ${env:CANARY}\n")
+			env := append(slices.Clone(tc.env), "CANARY="+canary, "AUDITRELAY_SOURCES__0__API_KEY=${file:key}",
+				"AUDITRELAY_LOG__FORMAT=${env:CANARY}")
+			_, err = config.Parse([]byte(yml), dir, registry(t), env)
+			if err == nil || strings.Contains(err.Error(), "CANARY-0c1d") {
+				t.Errorf("with secrets: %v", err)
 			}
 		})
 	}
