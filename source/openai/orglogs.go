@@ -11,6 +11,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/httpapi"
+	"github.com/auditrelay/auditrelay/source/timewindow"
 )
 
 // OrganizationLog fetches GET /organization_logs/{id} and returns the
@@ -74,6 +75,9 @@ func (s *OrgLogsSource) loadCursor(raw []byte) (orgCursor, error) {
 	var c orgCursor
 	if err := json.Unmarshal(raw, &c); err != nil || c.V != 1 {
 		return orgCursor{}, pipeline.Permanent(fmt.Errorf("checkpoint of %q is unreadable (%v); move it away to start from start_at", s.name, err))
+	}
+	if err := timewindow.CheckCursorTime(c.Time, s.now(), earliestEvent); err != nil {
+		return orgCursor{}, pipeline.Permanent(fmt.Errorf("checkpoint of %q: %w", s.name, err))
 	}
 	if c.Seen == nil {
 		c.Seen = map[string]int64{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -207,5 +208,23 @@ func TestOrgLogsDescReadsABacklogAboutTwice(t *testing.T) {
 	t.Logf("pages: asc %d, desc %d", pages["asc"], pages["desc"])
 	if pages["desc"] > 2*pages["asc"]+10 {
 		t.Fatalf("desc read %d pages for a backlog asc reads in %d", pages["desc"], pages["asc"])
+	}
+}
+
+// TestOrgLogsImpossibleCheckpoint: a checkpoint of the year 3000 (newest
+// first, every record would fall below its floor: nothing delivered, in
+// silence) or a negative one is a permanent error saying what to do.
+func TestOrgLogsImpossibleCheckpoint(t *testing.T) {
+	_, base := startSim(t, openaisim.Options{Seed: 1, OrgLogEvents: 50, Span: time.Hour})
+	for _, tm := range []int64{32503680000, -1000} {
+		store := checkpoint.NewMemory()
+		if err := store.Save(t.Context(), "acme", fmt.Appendf(nil, `{"v":1,"time":%d}`, tm)); err != nil {
+			t.Fatal(err)
+		}
+		var c orgCollector
+		err := runSource(t.Context(), orgSource(base, "desc", nil), &c, store, true, time.Second)
+		if !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "checkpoint") || !strings.Contains(err.Error(), "start_at") {
+			t.Fatalf("time %d: %v; want a permanent error about the checkpoint", tm, err)
+		}
 	}
 }

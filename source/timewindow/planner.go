@@ -87,23 +87,29 @@ type Planner struct {
 // may be: clocks differ, but not by a day.
 const maxCursorAhead = 24 * time.Hour
 
-// checkCursor refuses a checkpoint no run of this planner can have written:
-// one past the API's present (the source would wait for it in silence,
-// and a --once run deliver nothing) or before the API's first event (the
-// source would walk empty windows back to it).
+// checkCursor refuses a checkpoint no run of this planner can have written
+// (see CheckCursorTime).
 func (p *Planner) checkCursor(raw []byte, cur Cursor) error {
 	if raw == nil {
 		return nil
 	}
 	now, _ := p.Now()
-	t := time.Unix(cur.Time, 0).UTC()
+	return CheckCursorTime(cur.Time, now, p.Earliest)
+}
+
+// CheckCursorTime refuses the time t (unix seconds) of a checkpoint no run
+// of a source can have written: one more than a day past the API's present
+// now (the source would wait for it in silence, and a --once run deliver
+// nothing) or before earliest, the API's first possible event (zero: no
+// bound), or negative (the source would walk empty windows back to it).
+func CheckCursorTime(t int64, now, earliest time.Time) error {
 	switch {
-	case cur.Time > now.Add(maxCursorAhead).Unix():
+	case t > now.Add(maxCursorAhead).Unix():
 		return fmt.Errorf("the checkpoint's time %s is past the API's present %s: it was not written by this source against this API; move it away to start from start_at",
-			fmtUnix(cur.Time), now.UTC().Format(time.RFC3339))
-	case cur.Time < 0 || (!p.Earliest.IsZero() && t.Before(p.Earliest)):
+			fmtUnix(t), now.UTC().Format(time.RFC3339))
+	case t < 0 || (!earliest.IsZero() && time.Unix(t, 0).Before(earliest)):
 		return fmt.Errorf("the checkpoint's time %d is before the API's first possible event (%s); move it away to start from start_at",
-			cur.Time, p.Earliest.UTC().Format(time.RFC3339))
+			t, earliest.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
