@@ -93,7 +93,7 @@ func Read(raw []byte, typ string) Fields {
 // ReadObject checks that raw is one JSON object and reads its fields as
 // Read does, in the same pass.
 func ReadObject(raw []byte, typ string) (Fields, error) {
-	d := jsontext.NewDecoder(bytes.NewBuffer(raw), decoderOptions...)
+	d := NewDecoder(raw)
 	if d.PeekKind() != '{' {
 		if _, err := d.ReadValue(); err != nil {
 			return Fields{}, errors.New("not valid JSON")
