@@ -17,8 +17,8 @@ type Config struct {
 	// Fsync syncs the file before acknowledging each batch (default true).
 	// Without it a power loss can lose acknowledged events.
 	Fsync bool `koanf:"fsync"`
-	// Mode is the permission of a newly created file (default 0600: audit
-	// logs name people).
+	// Mode is the permission of the file: a new one is created with it, an
+	// existing one given it at start (default 0600: audit logs name people).
 	Mode uint32 `koanf:"mode"`
 }
 
