@@ -49,19 +49,35 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // is not a JSON object fails the test.
 func readIDs(t *testing.T, path string) []string {
 	t.Helper()
+	ids, torn := readIDsTorn(t, path)
+	if torn > 0 {
+		t.Fatalf("%s holds %d lines cut short", path, torn)
+	}
+	return ids
+}
+
+// readIDsTorn is readIDs for a file a crash may have cut: it counts the
+// lines that are the start of an event object cut short (the file sink
+// ends such a line and writes the event again whole) instead of failing.
+func readIDsTorn(t *testing.T, path string) (ids []string, torn int) {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var ids []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		var ev struct {
 			ID string `json:"id"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.ID == "" {
+		err := json.Unmarshal(sc.Bytes(), &ev)
+		if err != nil && strings.HasPrefix(sc.Text(), `{"id":"`) && !json.Valid(sc.Bytes()) {
+			torn++
+			continue
+		}
+		if err != nil || ev.ID == "" {
 			t.Fatalf("%s line %d is not an event: %v: %.80q", path, n, err, sc.Text())
 		}
 		ids = append(ids, ev.ID)
@@ -69,7 +85,7 @@ func readIDs(t *testing.T, path string) []string {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return ids
+	return ids, torn
 }
 
 // acmeYAML is the source section of the process tests' configs: the
@@ -172,7 +188,8 @@ func countIDs(ids []string) (map[string]int, int) {
 // TestKillDashNineAtRandomPoints runs the real binary against the simulator,
 // kills it with SIGKILL at random points of a multi-window backfill, and
 // restarts it until it finishes. Every event must be in the file, whole,
-// and duplicates are bounded by one window per kill.
+// duplicates are bounded by one window per kill, and a kill cuts at most
+// one line short.
 func TestKillDashNineAtRandomPoints(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process crash test skipped in -short mode")
@@ -187,7 +204,14 @@ func TestKillDashNineAtRandomPoints(t *testing.T) {
 		t.Fatalf("only %d kills", kills)
 	}
 	want := sim.VisibleIDs(time.Now())
-	count, dups := countIDs(readIDs(t, filepath.Join(dir, "out", "audit.jsonl")))
+	// A kill in the middle of a write leaves a line cut short, which the
+	// next start ends with a newline (no byte of the file is removed) and
+	// whose event is written again whole: at most one per kill.
+	ids, torn := readIDsTorn(t, filepath.Join(dir, "out", "audit.jsonl"))
+	if torn > kills {
+		t.Fatalf("%d lines cut short after %d kills", torn, kills)
+	}
+	count, dups := countIDs(ids)
 	for _, id := range want {
 		if count[id] == 0 {
 			t.Fatalf("%s missing after %d kills", id, kills)
