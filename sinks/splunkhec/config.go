@@ -2,6 +2,8 @@ package splunkhec
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
@@ -13,6 +15,8 @@ import (
 type Config struct {
 	// Endpoint is the HEC base URL, e.g. https://splunk.example:8088
 	// (required); the sink posts to /services/collector/event under it.
+	// The full URL of the event endpoint (…/services/collector or
+	// …/services/collector/event) is taken too and means the same.
 	Endpoint string `koanf:"endpoint"`
 	// Token is the HEC token (required).
 	Token pipeline.Secret `koanf:"token"`
@@ -74,8 +78,10 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Endpoint == "" {
 		errs = append(errs, pipeline.FieldError("endpoint", "must be set"))
-	} else {
-		errs = append(errs, httpbatch.URLError("endpoint", c.Endpoint))
+	} else if err := httpbatch.URLError("endpoint", c.Endpoint); err != nil {
+		errs = append(errs, err)
+	} else if _, err := baseURL(c.Endpoint); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Token == "" {
 		errs = append(errs, pipeline.FieldError("token", "must be set"))
@@ -99,6 +105,33 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// baseURL returns the HEC base URL of endpoint, which may be the base
+// (https://splunk:8088, or a path a proxy serves HEC under) or the full
+// URL of the event endpoint, as other HEC clients take it
+// (…/services/collector or …/services/collector/event). The raw endpoint
+// takes another body format and is refused.
+func baseURL(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", pipeline.FieldError("endpoint", "must be an http:// or https:// URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", pipeline.FieldError("endpoint", "must have no query or fragment: the token goes in token")
+	}
+	path := strings.TrimRight(u.Path, "/")
+	for _, suffix := range []string{"/services/collector/event/1.0", "/services/collector/event", "/services/collector"} {
+		if strings.HasSuffix(path, suffix) {
+			path = strings.TrimSuffix(path, suffix)
+			break
+		}
+	}
+	if strings.HasSuffix(path, "/services/collector/raw") || strings.HasSuffix(path, "/services/collector/raw/1.0") {
+		return "", pipeline.FieldError("endpoint", "the raw endpoint is not supported: give the base URL (e.g. https://splunk.example:8088); the sink posts JSON events to /services/collector/event under it")
+	}
+	u.Path, u.RawPath = path, ""
+	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // Warnings implements pipeline.Warner: the token sent over plain http.

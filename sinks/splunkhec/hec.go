@@ -7,14 +7,16 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/httpbatch"
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Sink posts events to a Splunk HTTP Event Collector. Consume is safe for
@@ -33,7 +35,10 @@ var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a sink for c (already validated). It does not connect.
 func New(set pipeline.Settings, c *Config) (*Sink, error) {
-	base := strings.TrimRight(c.Endpoint, "/")
+	base, err := baseURL(c.Endpoint)
+	if err != nil {
+		return nil, err
+	}
 	h := http.Header{}
 	h.Set("Authorization", "Splunk "+c.Token.Value())
 	if c.Ack.Enabled {
@@ -168,6 +173,9 @@ type reply struct {
 // content, a refused token, an unknown index, acknowledgement turned off
 // on one side only.
 func (s *Sink) check(r *httpbatch.Response, err error) error {
+	if r.Status == http.StatusNotFound {
+		return fmt.Errorf("%w (POST %s: check endpoint, the HEC base URL)", err, shownURL(s.send.URL))
+	}
 	if r.Status != http.StatusBadRequest && r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden {
 		return err
 	}
@@ -187,6 +195,17 @@ func (s *Sink) check(r *httpbatch.Response, err error) error {
 		return fmt.Errorf("%w (check ack.enabled and the token's indexer acknowledgement)", err)
 	}
 	return err
+}
+
+// shownURL is raw without user info, query and fragment, which an error
+// may show.
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an invalid URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 // waitAcks polls the ack endpoint until the request of every answer in

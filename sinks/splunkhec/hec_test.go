@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -204,7 +205,55 @@ func TestConfigValidate(t *testing.T) {
 			c.Ack = AckConfig{Enabled: true, PollInterval: 0, Timeout: -1}
 			c.TLS.MinVersion = "1.0"
 		}, Want: []string{"endpoint:", "compression:", "timeout:", "max_events:", "max_bytes:", "ack.poll_interval:", "ack.timeout:", "tls.min_version:"}},
+		{Name: "raw endpoint", Mod: func(c *Config) { c.Endpoint, c.Token = "https://splunk:8088/services/collector/raw", token },
+			Want: []string{"endpoint: the raw endpoint is not supported"}},
+		{Name: "query", Mod: func(c *Config) { c.Endpoint, c.Token = "https://splunk:8088/?token=x", token },
+			Want: []string{"endpoint: must have no query"}},
 	}, token)
+}
+
+// A user may give the base URL or the event endpoint's full URL, as other
+// HEC clients take it; both post to the same place.
+func TestEndpointForms(t *testing.T) {
+	for _, tt := range []struct{ endpoint, base string }{
+		{"https://splunk:8088", "https://splunk:8088"},
+		{"https://splunk:8088/", "https://splunk:8088"},
+		{"https://splunk:8088/services/collector", "https://splunk:8088"},
+		{"https://splunk:8088/services/collector/event", "https://splunk:8088"},
+		{"https://splunk:8088/services/collector/event/1.0/", "https://splunk:8088"},
+		{"https://proxy.example/splunk/services/collector/event", "https://proxy.example/splunk"},
+		{"https://proxy.example/splunk", "https://proxy.example/splunk"},
+	} {
+		if got, err := baseURL(tt.endpoint); err != nil || got != tt.base {
+			t.Errorf("baseURL(%q) = %q, %v; want %q", tt.endpoint, got, err, tt.base)
+		}
+	}
+	for _, suffix := range []string{"", "/services/collector", "/services/collector/event"} {
+		t.Run("suffix "+suffix, func(t *testing.T) {
+			srv, s := start(t, hectest.Options{Token: token}, func(c *Config) { c.Endpoint += suffix })
+			evs := events(3, 100)
+			httpbatchtest.DeliverAll(t, s, "acme", evs, 1)
+			httpbatchtest.AllReceived(t, evs, srv.Events(), func(e hectest.Event) string { return string(e.Event) })
+		})
+	}
+}
+
+// A wrong path answers 404: the error says where the sink posted, without
+// what a URL may carry besides the place.
+func TestNotFoundNamesTheURL(t *testing.T) {
+	srv, s := start(t, hectest.Options{Token: token}, func(c *Config) {
+		u, _ := url.Parse(c.Endpoint)
+		c.Endpoint = "http://user:pw@" + u.Host + "/splunk"
+	})
+	err := httpbatchtest.Deliver(t.Context(), s, pipeline.Batch{Source: "acme", Events: events(1, 100)})
+	want := "HTTP 404"
+	if err == nil || !strings.Contains(err.Error(), want) ||
+		!strings.Contains(err.Error(), "POST http://"+strings.TrimPrefix(srv.URL(), "http://")+"/splunk/services/collector/event: check endpoint") {
+		t.Fatalf("error %v: want the 404 and the URL posted to", err)
+	}
+	if strings.Contains(err.Error(), "pw") {
+		t.Fatalf("error %v shows the URL's user info", err)
+	}
 }
 
 func TestFactory(t *testing.T) {
