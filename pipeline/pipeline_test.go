@@ -782,6 +782,27 @@ func testRedeliveryKeepsDeadLetters(t *testing.T) {
 
 // TestSourceFailureAfterWindows: windows emitted before a source fails are
 // delivered and committed; Run returns the failure.
+// The log line of a committed window counts the overlap's re-reads under a
+// name that does not read as duplicates delivered.
+func TestWindowCommittedLog(t *testing.T) {
+	win := numbered(3)
+	win.Fetched, win.Requests = 5, 2
+	w := newWorld(win)
+	var buf bytes.Buffer
+	p, err := pipeline.Build(w.registry(t), spec([]string{"a"}), slog.New(slog.NewJSONHandler(&buf, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"msg":"window committed"`, `"events":3`, `"overlap_reread":2`, `"requests":2`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log %s: want %s", buf.String(), want)
+		}
+	}
+}
+
 func TestSourceFailureAfterWindows(t *testing.T) {
 	w := newWorld(numbered(2), numbered(3))
 	w.src.err = pipeline.Permanent(errors.New("the key was revoked"))
