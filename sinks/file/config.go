@@ -19,7 +19,7 @@ type Config struct {
 	Fsync bool `koanf:"fsync"`
 	// Mode is the permission of the file: a new one is created with it, an
 	// existing one given it at start (default 0600: audit logs name people).
-	Mode uint32 `koanf:"mode"`
+	Mode pipeline.FileMode `koanf:"mode"`
 }
 
 var _ pipeline.Config = (*Config)(nil)
