@@ -29,16 +29,21 @@ const EnvPrefix = "AUDITRELAY_"
 
 // LogConfig is the `log:` section.
 type LogConfig struct {
-	// Level is debug, info (default), warn or error.
+	// Level is the least severe level logged (default info; an empty
+	// value means the default too). One of: debug, info, warn, error.
 	Level string `koanf:"level"`
-	// Format is text (default) or json.
+	// Format is text (default: slog's key=value lines, for people) or json
+	// (one object per line, for machines); empty means the default.
+	// One of: text, json.
 	Format string `koanf:"format"`
 }
 
 // ServerConfig is the `server:` section: the HTTP server of /metrics,
 // /healthz and /readyz.
 type ServerConfig struct {
-	// Listen is host:port; empty disables the server. Loopback by default.
+	// Listen is the host:port the server binds, such as 127.0.0.1:9464
+	// (loopback only) or 0.0.0.0:9464 (every interface, as a container
+	// needs). Empty (the default) runs no server.
 	Listen string `koanf:"listen"`
 	// StuckAfter turns /readyz red when a source has not committed a
 	// window for this long although it should have (default 15m).
@@ -48,18 +53,67 @@ type ServerConfig struct {
 	SinkFailingAfter time.Duration `koanf:"sink_failing_after"`
 }
 
+// Settings are the top-level keys besides the component sections: how
+// auditrelay itself logs, serves its health and stops.
+type Settings struct {
+	// Log is auditrelay's own log, written to standard error.
+	Log LogConfig `koanf:"log"`
+	// Server is the HTTP server of /metrics, /healthz and /readyz; off
+	// unless listen is set.
+	Server ServerConfig `koanf:"server"`
+	// ShutdownTimeout bounds how long a stop (SIGINT, SIGTERM) may take to
+	// finish and commit the window in flight (default 30s); past it the
+	// process exits 1 and the window is read again at the next start.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+}
+
+var _ pipeline.Config = (*Settings)(nil)
+
+// DefaultSettings returns the settings of a file that leaves them out.
+func DefaultSettings() *Settings {
+	return &Settings{
+		Log:             LogConfig{Level: "info", Format: "text"},
+		Server:          ServerConfig{StuckAfter: 15 * time.Minute, SinkFailingAfter: 2 * time.Minute},
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Validate implements pipeline.Config. An empty log level or format is
+// valid: it means the default.
+func (s *Settings) Validate() error {
+	var errs []error
+	switch s.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, pipeline.FieldError("log.level", "must be debug, info, warn or error, got %q", s.Log.Level))
+	}
+	switch s.Log.Format {
+	case "", "text", "json":
+	default:
+		errs = append(errs, pipeline.FieldError("log.format", "must be text or json, got %q", s.Log.Format))
+	}
+	if s.ShutdownTimeout <= 0 {
+		errs = append(errs, pipeline.FieldError("shutdown_timeout", "must be > 0"))
+	}
+	if s.Server.StuckAfter <= 0 {
+		errs = append(errs, pipeline.FieldError("server.stuck_after", "must be > 0"))
+	}
+	if s.Server.SinkFailingAfter <= 0 {
+		errs = append(errs, pipeline.FieldError("server.sink_failing_after", "must be > 0"))
+	}
+	return errors.Join(errs...)
+}
+
 // top is the shape of the file; component sections stay raw until their
 // factory is known.
 type top struct {
-	Sources         []map[string]any `koanf:"sources"`
-	Transforms      []map[string]any `koanf:"transforms"`
-	Sinks           []map[string]any `koanf:"sinks"`
-	DeadLetter      map[string]any   `koanf:"dead_letter"`
-	Checkpoint      map[string]any   `koanf:"checkpoint"`
-	Log             LogConfig        `koanf:"log"`
-	Server          ServerConfig     `koanf:"server"`
-	Coordination    any              `koanf:"coordination"` // moved: see decode
-	ShutdownTimeout time.Duration    `koanf:"shutdown_timeout"`
+	Sources      []map[string]any `koanf:"sources"`
+	Transforms   []map[string]any `koanf:"transforms"`
+	Sinks        []map[string]any `koanf:"sinks"`
+	DeadLetter   map[string]any   `koanf:"dead_letter"`
+	Checkpoint   map[string]any   `koanf:"checkpoint"`
+	Coordination any              `koanf:"coordination"` // moved: see decode
+	Settings     `koanf:",squash"`
 }
 
 // Config is a loaded, validated configuration.
@@ -219,34 +273,22 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 	}
 	expandRefs(raw, "", baseDir, environ, &p)
 
-	var t top
-	t.Server.StuckAfter = 15 * time.Minute
-	t.Server.SinkFailingAfter = 2 * time.Minute
-	t.ShutdownTimeout = 30 * time.Second
+	t := top{Settings: *DefaultSettings()}
 	decodeStrict(raw, &t, "", &p)
+	p.add("", t.Settings.Validate())
+	// An empty level or format, written out, means the default: the
+	// effective config shows the one that runs.
+	def := DefaultSettings()
+	if t.Log.Level == "" {
+		t.Log.Level = def.Log.Level
+	}
+	if t.Log.Format == "" {
+		t.Log.Format = def.Log.Format
+	}
 
 	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server, refs: newMask(p.refs)}
 	c.Spec.BaseDir = baseDir
 	c.Spec.DrainTimeout = t.ShutdownTimeout
-	switch c.Log.Level {
-	case "", "debug", "info", "warn", "error":
-	default:
-		p.addf("log.level: must be debug, info, warn or error, got %q", c.Log.Level)
-	}
-	switch c.Log.Format {
-	case "", "text", "json":
-	default:
-		p.addf("log.format: must be text or json, got %q", c.Log.Format)
-	}
-	if t.ShutdownTimeout <= 0 {
-		p.addf("shutdown_timeout: must be > 0")
-	}
-	if t.Server.StuckAfter <= 0 {
-		p.addf("server.stuck_after: must be > 0")
-	}
-	if t.Server.SinkFailingAfter <= 0 {
-		p.addf("server.sink_failing_after: must be > 0")
-	}
 
 	if len(t.Sources) == 0 {
 		p.addf("sources: at least one source is required")
@@ -374,7 +416,12 @@ func component(reg *pipeline.Registry, kind pipeline.Kind, path string, sec map[
 	}
 	f, found := reg.Factory(kind, typ)
 	if !found {
-		p.addf("%s.type: unknown %s type %q (known: %s)", path, kind, typ, strings.Join(reg.Types(kind), ", "))
+		known := reg.Types(kind)
+		hint := "known: " + strings.Join(known, ", ")
+		if c := closest(typ, known); c != "" {
+			hint = fmt.Sprintf("did you mean %q? known: %s", c, strings.Join(known, ", "))
+		}
+		p.addf("%s.type: unknown %s type %q (%s)", path, kind, typ, hint)
 		return nil
 	}
 	rest := map[string]any{}
@@ -394,7 +441,11 @@ func component(reg *pipeline.Registry, kind pipeline.Kind, path string, sec map[
 		}
 	}
 	n := len(p.list)
-	decodeStrict(rest, spec.Config, path, p)
+	common := []string{"name", "type"}
+	if kind == pipeline.KindSink {
+		common = append(common, "retry")
+	}
+	decodeStrict(rest, spec.Config, path, p, common...)
 	// Validate even after decode problems, so that every problem of the
 	// section is reported at once (a value that failed to decode keeps
 	// its default and is not reported twice).
@@ -406,8 +457,9 @@ func component(reg *pipeline.Registry, kind pipeline.Kind, path string, sec map[
 }
 
 // decodeStrict decodes in into out, reporting unknown keys and type errors
-// with their paths.
-func decodeStrict(in any, out any, path string, p *problems) {
+// with their paths. An unknown key near a known one (those of out, and
+// the extra keys its section also takes) is reported with that one.
+func decodeStrict(in any, out any, path string, p *problems, extra ...string) {
 	var md mapstructure.Metadata
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
@@ -438,7 +490,12 @@ func decodeStrict(in any, out any, path string, p *problems) {
 	}
 	sort.Strings(md.Unused)
 	for _, k := range md.Unused {
-		p.addf("%s%s: unknown key", prefix, k)
+		known := siblingKeys(reflect.TypeOf(out), k)
+		if !strings.Contains(k, ".") {
+			known = append(known, extra...)
+		}
+		leaf := k[strings.LastIndex(k, ".")+1:]
+		p.addf("%s%s: unknown key%s", prefix, k, didYouMean(leaf, known))
 	}
 }
 
@@ -793,27 +850,18 @@ func toTree(v reflect.Value) any {
 	case reflect.Struct:
 		m := map[string]any{}
 		for i := 0; i < v.NumField(); i++ {
-			f := v.Type().Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			tag := f.Tag.Get("koanf")
-			name, opts, _ := strings.Cut(tag, ",")
-			if name == "-" {
-				continue
-			}
-			if opts == "squash" || (f.Anonymous && name == "") {
+			name, squash, skip := koanfKey(v.Type().Field(i))
+			switch {
+			case skip:
+			case squash:
 				if sub, ok := toTree(v.Field(i)).(map[string]any); ok {
 					for k, val := range sub {
 						m[k] = val
 					}
 				}
-				continue
+			default:
+				m[name] = toTree(v.Field(i))
 			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
-			m[name] = toTree(v.Field(i))
 		}
 		return m
 	case reflect.Slice, reflect.Array:
