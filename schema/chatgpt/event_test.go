@@ -1,0 +1,353 @@
+package chatgpt_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/auditrelay/auditrelay/schema/chatgpt"
+)
+
+const workspace = "4c1d9e3a-6f2b-4a8e-9d3c-2b7f1e5a9c40"
+
+func fixture(t testing.TB, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// validCases are the records of testdata/valid and what the package reads
+// from each.
+var validCases = []struct {
+	file            string
+	id, typ, sub    string
+	time            string // RFC 3339, as Parse should read it (UTC)
+	actor           chatgpt.Actor
+	actorID, email  string
+	workspace, ip   string
+	country, latlon string // Client's country and "lat,lon"
+}{
+	{file: "conversation_user.json", id: "8f0e7c52-2b1d-4c77-9a53-0d7e6f0b3a11", typ: "CONVERSATION_MESSAGE", sub: "user",
+		time:    "2026-07-09T10:02:11.123456Z",
+		actor:   chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Q1w2E3r4T5y6U7i8", Email: "ana.souza@example.com"},
+		actorID: "user-Q1w2E3r4T5y6U7i8", email: "ana.souza@example.com", workspace: workspace},
+	{file: "conversation_assistant.json", id: "0b5f1a9e-7d3c-4e21-8f6a-5c2d9b8e1f02", typ: "CONVERSATION_MESSAGE", sub: "assistant",
+		time:    "2026-07-09T10:02:14.000001Z",
+		actor:   chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Q1w2E3r4T5y6U7i8", Email: "ana.souza@example.com"},
+		actorID: "user-Q1w2E3r4T5y6U7i8", email: "ana.souza@example.com", workspace: workspace},
+	{file: "audit_log_api_key.json", id: "3d2c1b0a-9f8e-4d7c-b6a5-4f3e2d1c0b9a", typ: "AUDIT_LOG", sub: "LIST_WORKSPACE_LOG_FILES",
+		time: "2026-07-09T10:05:00Z", actor: chatgpt.Actor{Kind: "API_KEY", KeyID: "sk-...RxIA"}, actorID: "sk-...RxIA",
+		workspace: workspace, ip: "203.0.113.7", country: "BR", latlon: "-23.5505,-46.6333"},
+	{file: "audit_log_user.json", id: "a1b2c3d4-0000-4000-8000-000000000001", typ: "AUDIT_LOG", sub: "USER_ROLE_UPDATED",
+		time:  "2026-07-09T10:06:00.5Z",
+		actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Adm1n", Email: "admin@example.com"}, actorID: "user-Adm1n", email: "admin@example.com",
+		workspace: workspace, ip: "2001:db8::1", country: "DE", latlon: "52.52,13.405"},
+	{file: "auth_log.json", id: "a1b2c3d4-0000-4000-8000-000000000002", typ: "AUTH_LOG", sub: "login_failed",
+		time:  "2026-07-09T10:07:00Z",
+		actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Q1w2", Email: "kenji@example.com"}, actorID: "user-Q1w2", email: "kenji@example.com",
+		workspace: workspace, ip: "198.51.100.23", country: "JP", latlon: "35.6895,139.6917"},
+	{file: "app_auth_log.json", id: "a1b2c3d4-0000-4000-8000-000000000003", typ: "APP_AUTH_LOG", sub: "unlink",
+		time:  "2026-07-09T10:11:00Z",
+		actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Q1w2", Email: "kenji@example.com"}, actorID: "user-Q1w2", email: "kenji@example.com",
+		workspace: workspace},
+	{file: "app_log_request.json", id: "a1b2c3d4-0000-4000-8000-000000000004", typ: "APP_LOG", sub: "request",
+		time:  "2026-07-09T10:12:00Z",
+		actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Q1w2", Email: "kenji@example.com"}, actorID: "user-Q1w2", email: "kenji@example.com",
+		workspace: workspace},
+	{file: "app_log_response.json", id: "a1b2c3d4-0000-4000-8000-000000000005", typ: "APP_LOG", sub: "response",
+		time:  "2026-07-09T10:12:01Z",
+		actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Q1w2", Email: "kenji@example.com"}, actorID: "user-Q1w2", email: "kenji@example.com",
+		workspace: workspace},
+	// CODEX_LOG names its workspace in workspace_id, without principal.
+	{file: "codex_log.json", id: "a1b2c3d4-0000-4000-8000-000000000006", typ: "CODEX_LOG", sub: "PROMPT_RESPONSE_RECEIVED",
+		time:  "2026-07-09T10:13:00Z",
+		actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Dev", Email: "dev@example.com"}, actorID: "user-Dev", email: "dev@example.com",
+		workspace: workspace},
+	{file: "codex_security_log.json", id: "a1b2c3d4-0000-4000-8000-000000000007", typ: "CODEX_SECURITY_LOG", sub: "SCAN_FINDING_UPDATED",
+		time:  "2026-07-09T10:14:00Z",
+		actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-Sec", Email: "sec@example.com"}, actorID: "user-Sec", email: "sec@example.com",
+		workspace: workspace},
+	// An agent did it: it is the actor, its delegator the person
+	// accountable.
+	{file: "custom_agents_log.json", id: "a1b2c3d4-0000-4000-8000-000000000008", typ: "CUSTOM_AGENTS_LOG", sub: "AGENT_RUN_MESSAGE",
+		time: "2026-07-09T10:15:00Z",
+		actor: chatgpt.Actor{Kind: "AGENT", AgentID: "agent_7Fq", AgentName: "Expense helper", ProductType: "CUSTOM_AGENT",
+			RuntimeID: "run_42", TaskID: "task_5", DelegatorID: "user-Q1w2", DelegatorEmail: "kenji@example.com"},
+		actorID: "agent_7Fq", email: "kenji@example.com", workspace: workspace},
+	// Unknown type and unknown actor kind pass through, their fields empty.
+	{file: "unknown_type.json", id: "a1b2c3d4-0000-4000-8000-000000000009", typ: "FUTURE_LOG",
+		time: "2026-07-09T10:16:00Z", actor: chatgpt.Actor{Kind: "SERVICE_PRINCIPAL"}, workspace: workspace},
+	{file: "no_actor_no_type.json", id: "a1b2c3d4-0000-4000-8000-00000000000a", time: "2026-07-09T10:16:00Z"},
+	// A key given twice counts with its last value, a whole object included.
+	{file: "duplicate_keys.json", id: "a1b2c3d4-0000-4000-8000-00000000000b", typ: "AUTH_LOG",
+		time: "2026-07-09T10:17:00Z", actor: chatgpt.Actor{Kind: "ACCOUNT_USER", UserID: "user-2"}, actorID: "user-2"},
+}
+
+func TestParseValid(t *testing.T) {
+	observed := time.Date(2026, 7, 9, 11, 0, 0, 0, time.UTC)
+	for _, tc := range validCases {
+		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
+			raw := fixture(t, "valid", tc.file)
+			ev, err := chatgpt.Parse(raw, "acme", observed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := time.Parse(time.RFC3339Nano, tc.time)
+			if ev.ID != tc.id || ev.Type != tc.typ || !ev.Time.Equal(want) || ev.Time.Location() != time.UTC {
+				t.Errorf("id %q type %q time %s; want %q %q %s", ev.ID, ev.Type, ev.Time, tc.id, tc.typ, want)
+			}
+			if ev.ActorID != tc.actorID || ev.ActorEmail != tc.email || ev.ProjectID != tc.workspace {
+				t.Errorf("actor %q email %q workspace %q; want %q %q %q", ev.ActorID, ev.ActorEmail, ev.ProjectID, tc.actorID, tc.email, tc.workspace)
+			}
+			if ev.Schema != chatgpt.Schema || ev.Source != "acme" || !ev.ObservedAt.Equal(observed) || !bytes.Equal(ev.Raw, raw) {
+				t.Errorf("schema %q source %q observed %s: the event must keep its source, schema and bytes", ev.Schema, ev.Source, ev.ObservedAt)
+			}
+			f, err := chatgpt.ReadObject(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.SubType(); got != tc.sub {
+				t.Errorf("SubType = %q, want %q", got, tc.sub)
+			}
+			if got := f.Actor(); got != tc.actor {
+				t.Errorf("Actor =\n%+v, want\n%+v", got, tc.actor)
+			}
+			c := f.Client()
+			if c.IP != tc.ip || c.Country != tc.country {
+				t.Errorf("client ip %q country %q; want %q %q", c.IP, c.Country, tc.ip, tc.country)
+			}
+			if latlon := c.Latitude + "," + c.Longitude; tc.latlon != "" && latlon != tc.latlon {
+				t.Errorf("client coordinates %s, want %s", latlon, tc.latlon)
+			}
+		})
+	}
+}
+
+func TestClientDetails(t *testing.T) {
+	f, err := chatgpt.ReadObject(fixture(t, "valid", "audit_log_api_key.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := chatgpt.Client{IP: "203.0.113.7", UserAgent: "python-requests/2.32.3", JA3: "771,4865-4866,0-23-65281,29-23-24,0",
+		JA4: "t13d1516h2_8daaf6152771_02713d6af862", DestinationHost: "api.chatgpt.com",
+		Country: "BR", Region: "São Paulo", RegionCode: "SP", City: "São Paulo", Latitude: "-23.5505", Longitude: "-46.6333"}
+	if got := f.Client(); got != want {
+		t.Errorf("Client =\n%+v, want\n%+v", got, want)
+	}
+	if f.PrincipalType() != "CHATGPT_WORKSPACE" {
+		t.Errorf("PrincipalType = %q", f.PrincipalType())
+	}
+}
+
+func TestParseInvalid(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"array.json", "not a JSON object"},
+		{"string.json", "not a JSON object"},
+		{"null.json", "not a JSON object"},
+		{"unterminated.json", "not valid JSON"},
+		{"two_objects.json", "more after the object"},
+		{"no_event_id.json", "no event_id"},
+		{"numeric_event_id.json", "no event_id"},
+		{"no_timestamp.json", "record e1: no timestamp"},
+		{"timestamp_without_zone.json", `record e1: timestamp "2026-07-09 10:00:00" is not an RFC 3339 time`},
+		{"timestamp_number.json", "record e1: timestamp 1783591200 is not an RFC 3339 time"},
+	} {
+		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
+			_, err := chatgpt.Parse(fixture(t, "invalid", tc.file), "acme", time.Time{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestEveryFixtureIsRead keeps testdata and the tables in step: a fixture
+// no table names tests nothing.
+func TestEveryFixtureIsRead(t *testing.T) {
+	named := map[string]bool{}
+	for _, tc := range validCases {
+		named["valid/"+tc.file] = true
+	}
+	for _, n := range []string{"array", "string", "null", "unterminated", "two_objects", "no_event_id", "numeric_event_id",
+		"no_timestamp", "timestamp_without_zone", "timestamp_number"} {
+		named["invalid/"+n+".json"] = true
+	}
+	for _, dir := range []string{"valid", "invalid"} {
+		ents, err := os.ReadDir(filepath.Join("testdata", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if !named[dir+"/"+e.Name()] {
+				t.Errorf("testdata/%s/%s is in no table", dir, e.Name())
+			}
+		}
+	}
+}
+
+func TestEventTypes(t *testing.T) {
+	seen := map[string]bool{}
+	for _, typ := range chatgpt.EventTypes {
+		if seen[typ] || typ == "" || strings.ToUpper(typ) != typ {
+			t.Errorf("event type %q is empty, repeated or not upper case", typ)
+		}
+		seen[typ] = true
+	}
+	for _, typ := range []string{"CONVERSATION_MESSAGE", "AUDIT_LOG", "AUTH_LOG", "APP_LOG", "APP_AUTH_LOG",
+		"CODEX_LOG", "CODEX_SECURITY_LOG", "CUSTOM_AGENTS_LOG"} {
+		if !seen[typ] {
+			t.Errorf("EventTypes lacks %s", typ)
+		}
+	}
+}
+
+// lookup returns the value at p in the record m, as encoding/json reads it.
+func lookup(m map[string]any, p chatgpt.Path) (any, bool) {
+	var v any = m
+	for _, k := range p {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = o[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// TestContentPaths checks that the paths name the text people wrote in
+// the fixtures, and nothing of the envelope.
+func TestContentPaths(t *testing.T) {
+	for _, tc := range []struct {
+		file, typ string
+		holds     []string // a path's value holds each of these
+	}{
+		{"conversation_user.json", "CONVERSATION_MESSAGE", []string{"sk-proj-abc123", "Go key question"}},
+		{"app_log_request.json", "APP_LOG", []string{"kenji@example.com"}},
+		{"app_log_response.json", "APP_LOG", []string{"3 tickets"}},
+		{"custom_agents_log.json", "CUSTOM_AGENTS_LOG", []string{"DE89 3704 0044 0532 0130 00"}},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(fixture(t, "valid", tc.file), &m); err != nil {
+			t.Fatal(err)
+		}
+		var found strings.Builder
+		for _, p := range chatgpt.ContentPaths(tc.typ) {
+			if slices.Contains(p, "event_id") || slices.Contains(p, "actor") || slices.Contains(p, "principal") {
+				t.Errorf("%s: path %v reaches into the envelope", tc.typ, p)
+			}
+			if v, ok := lookup(m, p); ok {
+				b, _ := json.Marshal(v)
+				found.Write(b)
+			}
+		}
+		for _, s := range tc.holds {
+			if !strings.Contains(found.String(), s) {
+				t.Errorf("%s: no content path holds %q (found %s)", tc.file, s, found.String())
+			}
+		}
+	}
+	for _, typ := range []string{"AUDIT_LOG", "AUTH_LOG", "FUTURE_LOG"} {
+		if ps := chatgpt.ContentPaths(typ); ps != nil {
+			t.Errorf("%s has content paths %v", typ, ps)
+		}
+	}
+	// The result is the caller's: changing it changes nothing here.
+	ps := chatgpt.ContentPaths("APP_LOG")
+	ps[0][0] = "changed"
+	if chatgpt.ContentPaths("APP_LOG")[0][0] != "input" {
+		t.Error("ContentPaths hands out its own table")
+	}
+}
+
+// subType is the sub-type of a record read by str (a path's string in
+// encoding/json's reading), as SubType documents it.
+func subType(str func(p ...string) string) string {
+	switch str("type") {
+	case "AUDIT_LOG", "APP_AUTH_LOG":
+		return str("action")
+	case "AUTH_LOG":
+		return str("action_data", "action")
+	case "CODEX_LOG", "CODEX_SECURITY_LOG", "CUSTOM_AGENTS_LOG":
+		return str("event_type")
+	case "APP_LOG":
+		return str("log_type")
+	case "CONVERSATION_MESSAGE":
+		return str("message", "author", "type")
+	}
+	return ""
+}
+
+// FuzzReadObject holds the reader to encoding/json: it never panics, it
+// accepts exactly the inputs encoding/json finds to be one JSON object, and
+// on those (with valid UTF-8) it reads the same event_id, type, timestamp
+// and actor (a key given twice counting with its last value).
+func FuzzReadObject(f *testing.F) {
+	for _, dir := range []string{"valid", "invalid"} {
+		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
+		for _, e := range ents {
+			f.Add(fixture(f, dir, e.Name()))
+		}
+	}
+	for _, s := range []string{
+		`{}`, ` {"event_id":"a"} `, `{"event_id":"a\u0062","type":"t\"q"}`, `{"actor":{"type":"AGENT","agent_runtime":null}}`,
+		`{"actor":{"type":"AGENT","id":"g","agent_runtime":{"delegator":{"user_email":"a@b"}},"agent_runtime":{"id":"r"}}}`,
+		`{"type":"CONVERSATION_MESSAGE","message":{"author":{"type":"user"}},"message":{"content":{}}}`, `{"event_id":"\ud800"}`,
+		`{"a":1e400}`, `{"a":[}`, `{"a":1}x`, `{"a":1}{}`, "{\"a\":\"\xff\"}", `nul`, ``, `  `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fields, err := chatgpt.ReadObject(raw)
+		isObject := json.Valid(raw) && bytes.TrimLeft(raw, " \t\r\n")[0] == '{'
+		if (err == nil) != isObject {
+			t.Fatalf("%q: ReadObject err %v, encoding/json finds an object: %v", raw, err, isObject)
+		}
+		ev, perr := chatgpt.Parse(raw, "acme", time.Time{})
+		if perr == nil && (ev.ID == "" || !bytes.Equal(ev.Raw, raw)) {
+			t.Fatalf("%q: accepted without event_id, or changed the bytes", raw)
+		}
+		if err != nil || !jsontext.Value(raw).IsValid(jsontext.AllowDuplicateNames(true)) {
+			return // not an object, or invalid UTF-8 encoding/json would replace
+		}
+		var m map[string]any
+		if json.Unmarshal(raw, &m) != nil {
+			return // a number too large for float64
+		}
+		str := func(p ...string) string {
+			v, _ := lookup(m, p)
+			s, _ := v.(string)
+			return s
+		}
+		a := fields.Actor()
+		if sub := subType(str); fields.SubType() != sub {
+			t.Fatalf("%q: sub-type %q; encoding/json %q", raw, fields.SubType(), sub)
+		}
+		if fields.ID() != str("event_id") || fields.Type() != str("type") || a.Kind != str("actor", "type") {
+			t.Fatalf("%q: read id %q type %q actor %q; encoding/json %q %q %q", raw, fields.ID(), fields.Type(), a.Kind,
+				str("event_id"), str("type"), str("actor", "type"))
+		}
+		if a.Kind == chatgpt.ActorAgent && (a.AgentID != str("actor", "id") || a.DelegatorEmail != str("actor", "agent_runtime", "delegator", "user_email") ||
+			a.RuntimeID != str("actor", "agent_runtime", "id")) {
+			t.Fatalf("%q: agent %+v differs from encoding/json's reading", raw, a)
+		}
+		ts, terr := time.Parse(time.RFC3339Nano, str("timestamp"))
+		if wantOK := str("event_id") != "" && str("timestamp") != "" && terr == nil; (perr == nil) != wantOK {
+			t.Fatalf("%q: Parse err %v, encoding/json reading accepts: %v", raw, perr, wantOK)
+		}
+		if perr == nil && !ev.Time.Equal(ts) {
+			t.Fatalf("%q: time %s, want %s", raw, ev.Time, ts)
+		}
+	})
+}
