@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/auditrelay/auditrelay/internal/eventcsv"
@@ -37,6 +36,9 @@ type exportState struct {
 	Offset  int64 `json:"offset"`
 	Records int64 `json:"records"`
 	Pages   int64 `json:"pages"`
+	// Oldest is the time of the oldest event read: a resumed export's
+	// progress starts from the part of the range read before.
+	Oldest time.Time `json:"oldest,omitzero"`
 }
 
 func statePath(out string) string { return out + ".state" }
@@ -66,15 +68,32 @@ func (st *exportState) save(path string) error {
 }
 
 func (m *Main) cmdExport(ctx context.Context, args []string) int {
-	fs := m.flags("export", "--since 720h [--until T] -o csv|jsonl --out FILE [--resume]")
-	q := m.addQueryFlags(fs, "720h", "csv or jsonl")
-	out := fs.String("out", "", "output `file` (required)")
+	fs := m.flags("export", "[--since 30d] [--until T] [-o csv|jsonl] --out FILE|- [--resume]")
+	q := m.addQueryFlags(fs, "30d", "csv", "jsonl")
+	out := fs.String("out", "", "output `file`, or - for stdout (required)")
 	resume := fs.Bool("resume", false, "continue an interrupted export of --out where it stopped")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
+	// -o is the format, but "-o -" is how curl and others say "to stdout",
+	// and "-" is no format: it can mean nothing else.
+	if q.output == "-" {
+		if *out != "" && *out != "-" {
+			fmt.Fprintf(m.Stderr, "auditrelay export: -o is the format (csv or jsonl); -o - asks for stdout, but --out is %s\n", *out)
+			return exitUsage
+		}
+		q.output, *out = q.outputs[0], "-"
+	}
+	if err := q.checkOutput(); err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay export: %v\n", err)
+		return exitUsage
+	}
 	if *out == "" {
-		fmt.Fprintln(m.Stderr, "auditrelay export: --out FILE is required")
+		fmt.Fprintln(m.Stderr, "auditrelay export: --out FILE is required (--out - writes to stdout)")
+		return exitUsage
+	}
+	if *out == "-" && *resume {
+		fmt.Fprintln(m.Stderr, "auditrelay export: --resume needs --out FILE: an export to stdout keeps no state to resume from")
 		return exitUsage
 	}
 	api, code, ok := m.open(q)
@@ -88,7 +107,11 @@ func (m *Main) cmdExport(ctx context.Context, args []string) int {
 	return code
 }
 
+// export writes the events of q to the file out, or to stdout when out is
+// "-". A file is synced and its state saved after every page, so that an
+// interrupted export can resume; stdout is only flushed, and cannot.
 func (m *Main) export(ctx context.Context, api *logAPI, q *queryFlags, out string, resume bool) (int, error) {
+	toStdout := out == "-"
 	sp := statePath(out)
 	var st exportState
 	var f *os.File
@@ -120,31 +143,31 @@ func (m *Main) export(ctx context.Context, api *logAPI, q *queryFlags, out strin
 		}
 		fmt.Fprintf(m.Stderr, "resuming export to %s after %d events\n", out, st.Records)
 	} else {
-		if q.output == "table" {
-			q.output = "csv"
-		}
-		if q.output != "csv" && q.output != "jsonl" {
-			return exitUsage, fmt.Errorf("-o must be csv or jsonl, got %q", q.output)
-		}
-		if _, err := os.Stat(sp); err == nil {
-			return exitUsage, fmt.Errorf("%s exists: an export to %s was interrupted; add --resume to continue it, or delete it to start over", sp, out)
-		}
 		qq, err := q.resolve(time.Now())
 		if err != nil {
 			return exitUsage, err
 		}
 		st = exportState{V: 1, API: api.kind, Format: q.output, Since: qq.since, Until: qq.until, Types: qq.types, Actors: qq.actors, Projects: qq.projects}
-		if dir := filepath.Dir(out); dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+		if !toStdout {
+			if _, err := os.Stat(sp); err == nil {
+				return exitUsage, fmt.Errorf("%s exists: an export to %s was interrupted; add --resume to continue it, or delete it to start over", sp, out)
+			}
+			if dir := filepath.Dir(out); dir != "" {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return exitFailure, err
+				}
+			}
+			if f, err = os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 				return exitFailure, err
 			}
 		}
-		if f, err = os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-			return exitFailure, err
-		}
 	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 256<<10)
+	var w io.Writer = m.Stdout
+	if f != nil {
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
 	var cw *eventcsv.Writer
 	if st.Format == "csv" {
 		cw = eventcsv.NewWriter(bw, api.schema())
@@ -163,6 +186,9 @@ func (m *Main) export(ctx context.Context, api *logAPI, q *queryFlags, out strin
 		if err := bw.Flush(); err != nil {
 			return err
 		}
+		if toStdout {
+			return nil
+		}
 		if err := f.Sync(); err != nil {
 			return err
 		}
@@ -178,11 +204,14 @@ func (m *Main) export(ctx context.Context, api *logAPI, q *queryFlags, out strin
 			return exitFailure, err
 		}
 	}
-
+	// A line redrawn on the terminal that also shows the events would
+	// break them up: with --out -, progress needs stdout elsewhere.
+	on := drawsProgress(m.Stderr) && !(toStdout && drawsProgress(m.Stdout))
+	prog := newWalkProgress(m.Stderr, "export", on, st.Since, st.Until, st.Records, st.Pages, st.Oldest)
 	qq := query{since: st.Since, until: st.Until, types: st.Types, actors: st.Actors, projects: st.Projects}
-	prog := newProgress(m, isTerminal(m.Stderr), st)
 	started := time.Now()
-	var startRecords = st.Records
+	startRecords := st.Records
+	complete := false
 	err := api.walk(ctx, qq, st.After, func(p *page, _ string) (bool, error) {
 		for _, ev := range p.events {
 			if err := writeExport(bw, cw, ev); err != nil {
@@ -192,30 +221,44 @@ func (m *Main) export(ctx context.Context, api *logAPI, q *queryFlags, out strin
 		st.Records += int64(len(p.events))
 		st.Pages++
 		st.After = p.next
+		if !p.oldest.IsZero() {
+			st.Oldest = p.oldest
+		}
 		if p.done {
 			st.After = ""
+			complete = true
 		}
 		if err := commit(); err != nil {
 			return false, fmt.Errorf("writing %s: %w", out, err)
 		}
-		prog.update(st, p.oldest)
+		prog.update(st.Records, st.Pages, st.Oldest)
 		return true, nil
 	})
-	prog.done()
+	prog.finish(complete)
+	name := out
+	if toStdout {
+		name = "stdout"
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return exitFailure, fmt.Errorf("interrupted after %d events; run the same command with --resume to continue", st.Records)
+		again := "; run the same command with --resume to continue"
+		if toStdout {
+			again = ""
 		}
-		return exitFailure, fmt.Errorf("%w (%d events written; run the same command with --resume to continue)", err, st.Records)
+		if ctx.Err() != nil {
+			return exitFailure, fmt.Errorf("interrupted after %d events written to %s%s", st.Records, name, again)
+		}
+		return exitFailure, fmt.Errorf("%w (%d events written to %s%s)", err, st.Records, name, again)
 	}
-	if err := f.Close(); err != nil {
-		return exitFailure, err
-	}
-	if err := os.Remove(sp); err != nil {
-		return exitFailure, err
+	if !toStdout {
+		if err := f.Close(); err != nil {
+			return exitFailure, err
+		}
+		if err := os.Remove(sp); err != nil {
+			return exitFailure, err
+		}
 	}
 	took := time.Since(started)
-	fmt.Fprintf(m.Stderr, "exported %d events (%d this run, %d pages) to %s in %s\n", st.Records, st.Records-startRecords, st.Pages, out, took.Round(time.Millisecond))
+	fmt.Fprintf(m.Stderr, "exported %d events (%d this run, %d pages) to %s in %s\n", st.Records, st.Records-startRecords, st.Pages, name, took.Round(time.Millisecond))
 	return exitOK, nil
 }
 
@@ -227,50 +270,4 @@ func writeExport(w *bufio.Writer, cw *eventcsv.Writer, ev pipeline.Event) error 
 		return err
 	}
 	return w.WriteByte('\n')
-}
-
-// progress draws a one-line progress bar on a terminal: events, pages,
-// rate and, since pages run newest first through a known time range, an ETA.
-type progress struct {
-	m       *Main
-	on      bool
-	start   time.Time
-	base    int64
-	since   time.Time
-	until   time.Time
-	last    time.Time
-	written bool
-}
-
-func newProgress(m *Main, on bool, st exportState) *progress {
-	return &progress{m: m, on: on, start: time.Now(), base: st.Records, since: st.Since, until: st.Until}
-}
-
-func (p *progress) update(st exportState, oldest time.Time) {
-	if !p.on || time.Since(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	el := time.Since(p.start).Seconds()
-	rate := float64(st.Records-p.base) / max(el, 0.001)
-	line := fmt.Sprintf("\rexport: %d events, %d pages, %.0f events/s", st.Records, st.Pages, rate)
-	if !oldest.IsZero() {
-		span := p.until.Sub(p.since).Seconds()
-		doneFrac := min(max(p.until.Sub(oldest).Seconds()/span, 0), 1)
-		bar := slices.Repeat([]byte{'#'}, int(doneFrac*20))
-		bar = append(bar, slices.Repeat([]byte{'.'}, 20-len(bar))...)
-		line += fmt.Sprintf(" [%s] %3.0f%%", bar, 100*doneFrac)
-		if doneFrac > 0.01 {
-			eta := time.Duration(el * (1 - doneFrac) / doneFrac * float64(time.Second))
-			line += " ETA " + eta.Round(time.Second).String()
-		}
-	}
-	fmt.Fprint(p.m.Stderr, line+"   ")
-	p.written = true
-}
-
-func (p *progress) done() {
-	if p.written {
-		fmt.Fprintln(p.m.Stderr)
-	}
 }

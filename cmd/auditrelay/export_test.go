@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -99,4 +103,96 @@ func exportedIDs(t *testing.T, path, format string) []string {
 		ids = append(ids, rec[0])
 	}
 	return ids
+}
+
+// TestExportToStdout: --out - (and -o -, as curl spells it) writes the
+// events to stdout and nothing else; what it says goes to stderr, and
+// there is no state file, so no resume.
+func TestExportToStdout(t *testing.T) {
+	sim, base := querySim(t, openaisim.Faults{}, nil)
+	want := newestFirst(sim.VisibleIDs(time.Now().Add(time.Hour)), 0)
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		name, format string
+		args         []string
+	}{
+		{"--out - jsonl", "jsonl", []string{"--out", "-", "-o", "jsonl"}},
+		{"--out - csv by default", "csv", []string{"--out", "-"}},
+		{"-o -", "csv", []string{"-o", "-"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			var errb termBuffer // a terminal: the progress goes there
+			m := &Main{Stdout: &out, Stderr: &errb, Environ: []string{"OPENAI_ADMIN_KEY=" + queryKey}}
+			if code := m.Run(context.Background(), append([]string{"export", "--base-url", base, "--since", "3d"}, tc.args...)); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			path := filepath.Join(t.TempDir(), "out")
+			os.WriteFile(path, out.Bytes(), 0o600)
+			if got := exportedIDs(t, path, tc.format); !slices.Equal(got, want) {
+				t.Fatalf("stdout holds %d events, want %d", len(got), len(want))
+			}
+			errs := errb.String()
+			if !strings.Contains(errs, "\r\033[Kexport: ") || !strings.Contains(errs, fmt.Sprintf("exported %d events (%d this run, ", len(want), len(want))) || !strings.Contains(errs, "to stdout") {
+				t.Fatalf("stderr:\n%q", errs)
+			}
+			if entries, _ := os.ReadDir("."); len(entries) != 0 {
+				t.Fatalf("files left in the working directory: %v", entries)
+			}
+		})
+	}
+	// stdout on the terminal too: no progress line through the events.
+	var out, errb termBuffer
+	m := &Main{Stdout: &out, Stderr: &errb, Environ: []string{"OPENAI_ADMIN_KEY=" + queryKey}}
+	if code := m.Run(context.Background(), []string{"export", "--base-url", base, "--since", "3d", "--out", "-"}); code != 0 || strings.Contains(errb.String(), "\r") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	for _, args := range [][]string{
+		{"--out", "-", "--resume"},
+		{"-o", "-", "--out", "file.csv"},
+		{"-o", "table", "--out", "-"},
+		{},
+	} {
+		if _, errs, code := runCLI(context.Background(), append([]string{"export", "--base-url", base}, args...)...); code != exitUsage {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+}
+
+// TestExportProgressResumes: a resumed export's progress starts where the
+// interrupted one stopped, from the state file.
+func TestExportProgressResumes(t *testing.T) {
+	var requests atomic.Int64
+	var cancel atomic.Pointer[context.CancelFunc]
+	_, base := querySim(t, openaisim.Faults{}, func(r *http.Request) {
+		if requests.Add(1) == 8 {
+			(*cancel.Load())()
+		}
+	})
+	out := filepath.Join(t.TempDir(), "export.jsonl")
+	args := []string{"export", "--base-url", base, "--since", "3d", "-o", "jsonl", "--out", out}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	cancel.Store(&stop)
+	if _, errs, code := runCLI(ctx, args...); code != exitFailure {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(statePath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st exportState
+	if err := json.Unmarshal(b, &st); err != nil || st.Pages != 7 || st.Oldest.IsZero() {
+		t.Fatalf("state %s: %v", b, err)
+	}
+	var errb termBuffer
+	m := &Main{Stdout: io.Discard, Stderr: &errb, Environ: []string{"OPENAI_ADMIN_KEY=" + queryKey}}
+	if code := m.Run(context.Background(), append(args, "--resume")); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errb.String())
+	}
+	// The first line drawn counts the 7 pages before and the one read now.
+	first := strings.Split(errb.String(), "\r\033[K")[1]
+	if want := fmt.Sprintf("export: %d events, 8 pages", st.Records+100); !strings.HasPrefix(first, want) {
+		t.Fatalf("first progress line %q, want %q...", first, want)
+	}
 }

@@ -12,9 +12,10 @@ import (
 )
 
 func (m *Main) cmdGet(ctx context.Context, args []string) int {
-	fs := m.flags("get", "ID [--api audit|requests] [--since 720h]")
-	q := m.addQueryFlags(fs, "-", "json (pretty, default) or jsonl")
-	since := fs.String("since", "720h", "audit API: how far back to search when the id carries no date")
+	fs := m.flags("get", "ID [--api audit|requests] [--since 30d] [-o json|jsonl]")
+	q := m.addQueryFlags(fs, "-", "json", "jsonl")
+	fs.Lookup("o").Usage = "output `format`: json (indented) or jsonl (one line, as the API sent it)"
+	since := fs.String("since", "30d", "audit API: how far back to search when the id carries no date: "+whenForms)
 	// The id may stand before, between or after the flags.
 	var ids []string
 	for {
@@ -32,6 +33,14 @@ func (m *Main) cmdGet(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	id := ids[0]
+	if err := q.checkOutput(); err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay get: %v\n", err)
+		return exitUsage
+	}
+	if _, err := parseWhen("--since", *since, time.Now()); err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay get: %v\n", err)
+		return exitUsage
+	}
 	api, code, ok := m.open(q)
 	if !ok {
 		return code
@@ -44,6 +53,9 @@ func (m *Main) cmdGet(ctx context.Context, args []string) int {
 		if errors.As(err, &apiErr) && apiErr.Status == 404 {
 			fmt.Fprintf(m.Stderr, "auditrelay get: no organization log with id %q (the API answered 404)\n", id)
 			return exitFailure
+		}
+		if err != nil {
+			err = api.failed(err)
 		}
 	} else {
 		raw, err = m.findAuditLog(ctx, api, id, *since)
@@ -93,9 +105,9 @@ func (m *Main) findAuditLog(ctx context.Context, api *logAPI, id, since string) 
 		fmt.Fprintf(m.Stderr, "note: the audit-log API has no get-by-id; searching %s..%s, the days around the date in the id\n",
 			q.since.Format(time.DateOnly), q.until.Format(time.DateOnly))
 	} else {
-		s, err := parseWhen(since, now)
+		s, err := parseWhen("--since", since, now)
 		if err != nil {
-			return nil, fmt.Errorf("--since: %w", err)
+			return nil, err
 		}
 		q = query{since: s, until: now}
 		fmt.Fprintf(m.Stderr, "note: the audit-log API has no get-by-id and %q carries no _yyyymmdd date; searching the last %s (--since)\n", id, since)

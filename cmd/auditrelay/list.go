@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/internal/eventcsv"
 	"github.com/auditrelay/auditrelay/pipeline"
 	schema "github.com/auditrelay/auditrelay/schema/openai"
@@ -35,19 +38,27 @@ func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
 // queryFlags are the flags of every query command.
 type queryFlags struct {
 	config, baseURL, api, output string
-	since, until                 string
-	types, actors, projects      multiFlag
+	// outputs are the formats -o takes.
+	outputs                 []string
+	since, until            string
+	types, actors, projects multiFlag
 }
 
-func (m *Main) addQueryFlags(fs *flag.FlagSet, defSince string, outputs string) *queryFlags {
-	q := &queryFlags{}
-	fs.StringVar(&q.config, "c", "", "config `file`: the API key, base URL and API of its first source")
+// whenForms is how --since and --until may be written, for their help and
+// their errors.
+const whenForms = "a duration back from now (90m, 24h, 3d, 2w, 1w2d) or a time (2026-01-02T15:04:05Z, 2026-01-02)"
+
+// addQueryFlags adds the flags of a query command: -o takes outputs, the
+// first of them by default; defSince "-" leaves out the filters.
+func (m *Main) addQueryFlags(fs *flag.FlagSet, defSince string, outputs ...string) *queryFlags {
+	q := &queryFlags{outputs: outputs}
+	fs.StringVar(&q.config, "c", "", "config `file`: the API key, base URL and API of its first source (only its sources are read)")
 	fs.StringVar(&q.baseURL, "base-url", "", "API root (default $OPENAI_BASE_URL or "+openai.DefaultBaseURL+")")
 	fs.StringVar(&q.api, "api", "", "audit (organization audit logs, default) or requests (organization_logs)")
-	fs.StringVar(&q.output, "o", "table", "output: "+outputs)
+	fs.StringVar(&q.output, "o", outputs[0], "output `format`: "+orList(outputs))
 	if defSince != "-" {
-		fs.StringVar(&q.since, "since", defSince, "start: a duration back from now (24h) or an RFC 3339 time")
-		fs.StringVar(&q.until, "until", "", "end (exclusive): a duration back from now or an RFC 3339 time (default now)")
+		fs.StringVar(&q.since, "since", defSince, "start: "+whenForms)
+		fs.StringVar(&q.until, "until", "", "end (exclusive), written as --since (default now)")
 		fs.Var(&q.types, "type", "event `type`, wildcards allowed (user.*); repeatable")
 		fs.Var(&q.actors, "actor", "actor id or e-mail; repeatable")
 		fs.Var(&q.projects, "project", "project id; repeatable")
@@ -55,9 +66,26 @@ func (m *Main) addQueryFlags(fs *flag.FlagSet, defSince string, outputs string) 
 	return q
 }
 
+// checkOutput refuses an -o the command does not write.
+func (q *queryFlags) checkOutput() error {
+	if !slices.Contains(q.outputs, q.output) {
+		return fmt.Errorf("-o must be %s, got %q", orList(q.outputs), q.output)
+	}
+	return nil
+}
+
+// orList writes a, b or c.
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
 // logAPI is one of the two APIs, opened with a key.
 type logAPI struct {
 	kind   string
+	base   string
 	client *openai.Client
 }
 
@@ -67,17 +95,23 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 	var key pipeline.Secret
 	base, kind := "", ""
 	if q.config != "" {
-		cfg, _, code, ok := m.loadConfig(q.config)
-		if !ok {
-			return nil, code, false
+		reg, err := components()
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "auditrelay: %v\n", err)
+			return nil, exitFailure, false
 		}
-		if len(cfg.Spec.Sources) > 0 {
-			switch c := cfg.Spec.Sources[0].Config.(type) {
-			case *openai.Config:
-				key, base, kind = c.APIKey, c.BaseURL, apiAudit
-			case *openai.OrgLogsConfig:
-				key, base, kind = c.APIKey, c.BaseURL, apiRequests
-			}
+		// Only the sources: a query needs no sink, so an unset sink
+		// secret must not stop it.
+		sources, err := config.LoadSources(q.config, reg, m.Environ)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "auditrelay: %s: %v\n", q.config, err)
+			return nil, exitUsage, false
+		}
+		switch c := sources[0].Config.(type) {
+		case *openai.Config:
+			key, base, kind = c.APIKey, c.BaseURL, apiAudit
+		case *openai.OrgLogsConfig:
+			key, base, kind = c.APIKey, c.BaseURL, apiRequests
 		}
 	}
 	if v, ok := lookupEnviron(m.Environ, "OPENAI_ADMIN_KEY"); ok && v != "" {
@@ -106,7 +140,7 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 		fmt.Fprintf(m.Stderr, "auditrelay: --api must be audit or requests, got %q\n", kind)
 		return nil, exitUsage, false
 	}
-	return &logAPI{kind: kind, client: openai.NewClient(openai.ClientConfig{
+	return &logAPI{kind: kind, base: base, client: openai.NewClient(openai.ClientConfig{
 		BaseURL: base, APIKey: key, Timeout: 60 * time.Second, MaxRetries: 10,
 		RetryWaitMin: 200 * time.Millisecond, RetryWaitMax: 10 * time.Second, MaxServerWait: time.Minute,
 		Name: "cli", UserAgent: "auditrelay/" + version,
@@ -122,16 +156,73 @@ func lookupEnviron(environ []string, name string) (string, bool) {
 	return "", false
 }
 
-// parseWhen parses a duration back from now or an RFC 3339 time.
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
+// parseWhen parses the value of the flag name (--since, --until): a
+// duration back from now, days and weeks included (see parseAgo), or an
+// RFC 3339 time, or a date (midnight UTC).
+func parseWhen(name, s string, now time.Time) (time.Time, error) {
+	if d, err := parseAgo(s); err == nil {
 		return now.Add(-d), nil
 	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a duration such as 24h nor an RFC 3339 time", s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
 	}
-	return t, nil
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s %q: want %s", name, s, whenForms)
+}
+
+// parseAgo parses a duration as time.ParseDuration does, with days (d,
+// 24h) and weeks (w, 7d) too: 3d, 2w, 1w2d, 1d12h, 1.5d. time.ParseDuration
+// stops at hours, which makes a month 720h.
+func parseAgo(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	bad := fmt.Errorf("invalid duration %q", s)
+	if s == "" {
+		return 0, bad
+	}
+	isNum := func(r rune) bool { return r >= '0' && r <= '9' || r == '.' }
+	// Take out the days and weeks; time.ParseDuration reads the rest.
+	var days float64
+	var rest strings.Builder
+	for in := s; in != ""; {
+		n := strings.IndexFunc(in, func(r rune) bool { return !isNum(r) })
+		if n <= 0 { // no number, or a number without a unit
+			return 0, bad
+		}
+		u := strings.IndexFunc(in[n:], isNum)
+		if u < 0 {
+			u = len(in) - n
+		}
+		num, unit := in[:n], in[n:n+u]
+		in = in[n+u:]
+		if unit != "d" && unit != "w" {
+			rest.WriteString(num + unit)
+			continue
+		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil {
+			return 0, bad
+		}
+		if unit == "w" {
+			v *= 7
+		}
+		days += v
+	}
+	var d time.Duration
+	if rest.Len() > 0 {
+		var err error
+		if d, err = time.ParseDuration(rest.String()); err != nil {
+			return 0, bad
+		}
+	}
+	extra := days * float64(24*time.Hour)
+	if extra >= float64(math.MaxInt64-d) {
+		return 0, fmt.Errorf("duration %q is too long", s)
+	}
+	return d + time.Duration(extra), nil
 }
 
 // query is a resolved search: [since, until) plus filters.
@@ -145,12 +236,12 @@ type query struct {
 func (q *queryFlags) resolve(now time.Time) (query, error) {
 	out := query{types: q.types, actors: q.actors, projects: q.projects, until: now}
 	var err error
-	if out.since, err = parseWhen(q.since, now); err != nil {
-		return out, fmt.Errorf("--since: %w", err)
+	if out.since, err = parseWhen("--since", q.since, now); err != nil {
+		return out, err
 	}
 	if q.until != "" {
-		if out.until, err = parseWhen(q.until, now); err != nil {
-			return out, fmt.Errorf("--until: %w", err)
+		if out.until, err = parseWhen("--until", q.until, now); err != nil {
+			return out, err
 		}
 	}
 	if !out.since.Before(out.until) {
@@ -242,7 +333,7 @@ func (a *logAPI) fetch(ctx context.Context, q query, after string, limit int) (*
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, a.failed(err)
 	}
 	p := &page{read: len(res.Events), next: res.Next, done: !res.HasMore || len(res.Events) == 0}
 	for i := range res.Events {
@@ -259,6 +350,18 @@ func (a *logAPI) fetch(ctx context.Context, q query, after string, limit int) (*
 		}
 	}
 	return p, nil
+}
+
+// failed adds the base URL to the error of a request, which names the
+// path and the status: a wrong base URL then shows. User info and query
+// are left out (the key travels in a header, never in the URL).
+func (a *logAPI) failed(err error) error {
+	base := a.base
+	if u, perr := url.Parse(a.base); perr == nil {
+		u.User, u.RawQuery, u.Fragment = nil, "", ""
+		base = u.String()
+	}
+	return fmt.Errorf("API %s: %w", base, err)
 }
 
 func ceilUnix(t time.Time) int64 {
@@ -294,10 +397,14 @@ func (a *logAPI) walk(ctx context.Context, q query, after string, each func(*pag
 
 func (m *Main) cmdList(ctx context.Context, args []string) int {
 	fs := m.flags("list", "[--since 24h] [--until T] [--type T] [--actor A] [--project P] [--limit N] [-o table|json|jsonl|csv]")
-	q := m.addQueryFlags(fs, "24h", "table, json, jsonl or csv")
+	q := m.addQueryFlags(fs, "24h", "table", "json", "jsonl", "csv")
 	limit := fs.Int("limit", 50, "show at most this many events (0: all)")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if err := q.checkOutput(); err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay list: %v\n", err)
+		return exitUsage
 	}
 	api, code, ok := m.open(q)
 	if !ok {
@@ -313,16 +420,19 @@ func (m *Main) cmdList(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "auditrelay list: %v\n", err)
 		return exitUsage
 	}
-	n := 0
+	n, more := 0, false
 	err = api.walk(ctx, qq, "", func(p *page, _ string) (bool, error) {
-		for _, ev := range p.events {
-			if *limit > 0 && n == *limit {
-				return false, nil
-			}
+		for i, ev := range p.events {
 			if err := out.write(ev); err != nil {
 				return false, err
 			}
 			n++
+			if *limit > 0 && n == *limit {
+				// Stop here rather than ask for a page only to learn
+				// whether there is more: the API said so already.
+				more = i < len(p.events)-1 || !p.done
+				return false, nil
+			}
 		}
 		return true, nil
 	})
@@ -335,6 +445,10 @@ func (m *Main) cmdList(ctx context.Context, args []string) int {
 	}
 	if q.output == "table" && n == 0 {
 		fmt.Fprintln(m.Stderr, "no events match")
+	}
+	// On stderr, so that what stdout pipes on stays the events alone.
+	if more {
+		fmt.Fprintf(m.Stderr, "auditrelay list: showing the newest %d; more logs exist: raise --limit (0: all) or narrow --since/--until\n", n)
 	}
 	return exitOK
 }

@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +213,240 @@ func TestStats(t *testing.T) {
 	_, errs, code := runCLI(context.Background(), "stats", "--base-url", base, "--by", "model")
 	if code != exitUsage || !strings.Contains(errs, "needs the request-log API") {
 		t.Fatalf("audit --by model: exit %d %s", code, errs)
+	}
+}
+
+// TestQueryHelpShowsDefaults: each command's -h gives the -o it really
+// writes by default and the formats it takes, and refuses others.
+func TestQueryHelpShowsDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		cmd, def, formats, since string
+	}{
+		{"list", "table", "table, json, jsonl or csv", "24h"},
+		{"get", "json", "json (indented) or jsonl", "30d"},
+		{"export", "csv", "csv or jsonl", "30d"},
+		{"stats", "table", "table, json or csv", "24h"},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			_, help, code := runCLI(context.Background(), tc.cmd, "-h")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, help)
+			}
+			if o := flagHelp(help, "o"); !strings.Contains(o, tc.formats) || !strings.Contains(o, `(default "`+tc.def+`")`) {
+				t.Fatalf("-o help %q, want %q and default %q", o, tc.formats, tc.def)
+			}
+			if s := flagHelp(help, "since"); !strings.Contains(s, "3d") || !strings.Contains(s, `(default "`+tc.since+`")`) {
+				t.Fatalf("--since help %q", s)
+			}
+			_, errs, code := runCLI(context.Background(), tc.cmd, "-o", "yaml", "x")
+			if code != exitUsage || !strings.Contains(errs, "-o must be "+strings.ReplaceAll(tc.formats, " (indented)", "")+`, got "yaml"`) {
+				t.Fatalf("-o yaml: exit %d, %s", code, errs)
+			}
+		})
+	}
+}
+
+// flagHelp returns the entry of flag name in a -h text.
+func flagHelp(help, name string) string {
+	i := strings.Index(help, "\n  -"+name+" ")
+	if i < 0 {
+		return ""
+	}
+	entry := help[i+1:]
+	if j := strings.Index(entry, "\n  -"); j >= 0 {
+		entry = entry[:j]
+	}
+	return entry
+}
+
+func TestListSaysWhenMoreExist(t *testing.T) {
+	sim, base := querySim(t, openaisim.Faults{}, nil)
+	nAudit := len(sim.VisibleIDs(time.Now().Add(time.Hour)))
+	nLogs := len(sim.VisibleLogIDs(time.Now().Add(time.Hour)))
+	const hint = "more logs exist: raise --limit"
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		lines int
+		more  bool
+	}{
+		{"within a page", []string{"--limit", "5"}, 5, true},
+		{"at the end of a page", []string{"--limit", "100"}, 100, true},
+		{"one short of all", []string{"--limit", strconv.Itoa(nAudit - 1)}, nAudit - 1, true},
+		{"exactly all", []string{"--limit", strconv.Itoa(nAudit)}, nAudit, false},
+		{"no limit", []string{"--limit", "0"}, nAudit, false},
+		{"requests, exactly all", []string{"--api", "requests", "--limit", strconv.Itoa(nLogs)}, nLogs, false},
+		{"requests, a narrower range", []string{"--api", "requests", "--since", "1h", "--limit", "3"}, 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runCLI(context.Background(), append([]string{"list", "--base-url", base, "--since", "72h", "-o", "jsonl"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if n := len(jsonlIDs(t, out)); n != tc.lines {
+				t.Fatalf("%d events on stdout, want %d", n, tc.lines)
+			}
+			if strings.Contains(errs, hint) != tc.more {
+				t.Fatalf("stderr %q: hint shown %v, want %v", errs, !tc.more, tc.more)
+			}
+		})
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		in   string
+		want time.Time // zero: refused
+	}{
+		{"24h", now.Add(-24 * time.Hour)},
+		{"90m", now.Add(-90 * time.Minute)},
+		{"1h30m", now.Add(-90 * time.Minute)},
+		{"3d", now.Add(-3 * day)},
+		{"2w", now.Add(-14 * day)},
+		{"1w2d", now.Add(-9 * day)},
+		{"1d12h", now.Add(-36 * time.Hour)},
+		{"2d30m15s", now.Add(-2*day - 30*time.Minute - 15*time.Second)},
+		{"1.5d", now.Add(-36 * time.Hour)},
+		{"0.5w", now.Add(-84 * time.Hour)},
+		{"2026-05-01T08:30:00Z", time.Date(2026, 5, 1, 8, 30, 0, 0, time.UTC)},
+		{"2026-05-01T08:30:00+02:00", time.Date(2026, 5, 1, 6, 30, 0, 0, time.UTC)},
+		{"2026-05-01", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
+		{"", time.Time{}},
+		{"3", time.Time{}},
+		{"d", time.Time{}},
+		{"3x", time.Time{}},
+		{"3days", time.Time{}},
+		{"-3d", time.Time{}},
+		{"1w-2d", time.Time{}},
+		{"3d 2h", time.Time{}},
+		{"..d", time.Time{}},
+		{"99999999w", time.Time{}},
+		{"yesterday", time.Time{}},
+	} {
+		got, err := parseWhen("--since", tc.in, now)
+		if tc.want.IsZero() {
+			if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("--since %q: ", tc.in)) || !strings.Contains(err.Error(), "3d, 2w, 1w2d") {
+				t.Errorf("%q: got %v, %v; want an error naming the flag and the forms", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("%q: got %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestSinceFlags: every command that has --since or --until reads them
+// alike, and names the flag it refuses.
+func TestSinceFlags(t *testing.T) {
+	_, base := querySim(t, openaisim.Faults{}, nil)
+	for _, args := range [][]string{
+		{"list", "--since", "3d", "--until", "1d"},
+		{"stats", "--since", "1w", "--until", "2026-01-01"},
+		{"export", "--since", "1w2d", "--out", "-"},
+		{"get", "audit_log-nodate", "--since", "2d"},
+	} {
+		_, errs, code := runCLI(context.Background(), append(args, "--base-url", base)...)
+		want := 0
+		switch args[0] {
+		case "stats": // until 2026-01-01 is before since
+			want = exitUsage
+		case "get": // no such id
+			want = exitFailure
+		}
+		if code != want || strings.Contains(errs, "neither") || strings.Contains(errs, "want a duration") {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+	for _, args := range [][]string{
+		{"list", "--since", "3x"},
+		{"stats", "--until", "tomorrow"},
+		{"export", "--since", "3 days", "--out", "-"},
+		{"get", "audit_log-x", "--since", "1y"},
+	} {
+		_, errs, code := runCLI(context.Background(), append(args, "--base-url", base)...)
+		flagName := args[len(args)-2]
+		if args[0] == "export" || args[0] == "get" {
+			flagName = "--since"
+		}
+		if code != exitUsage || !strings.Contains(errs, flagName+` "`) || !strings.Contains(errs, "90m, 24h, 3d, 2w, 1w2d") {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+}
+
+// TestQueryConfigReadsOnlySources: -c needs the source's key, not the
+// sinks' secrets; a missing source key is named.
+func TestQueryConfigReadsOnlySources(t *testing.T) {
+	sim, base := querySim(t, openaisim.Faults{}, nil)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "auditrelay.yaml", `
+sources:
+  - name: acme
+    type: openai_audit_logs
+    base_url: `+base+`
+    api_key: ${env:ACME_KEY}
+sinks:
+  - name: splunk
+    type: splunk_hec
+    url: https://splunk.example.com:8088
+    token: ${env:UNSET_VAR}
+`)
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		code    int
+		errs    []string
+	}{
+		{"sink secret unset", []string{"ACME_KEY=" + queryKey}, 0, nil},
+		{"source key unset", nil, exitUsage, []string{"sources[0].api_key", "ACME_KEY is not set"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			m := &Main{Stdout: &out, Stderr: &errb, Environ: tc.environ}
+			code := m.Run(context.Background(), []string{"list", "-c", cfg, "--since", "72h", "--limit", "3", "-o", "jsonl"})
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, errb.String())
+			}
+			for _, w := range tc.errs {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr lacks %q: %s", w, errb.String())
+				}
+			}
+			if code == 0 && !slices.Equal(jsonlIDs(t, out.String()), newestFirst(sim.VisibleIDs(time.Now().Add(time.Hour)), 3)) {
+				t.Fatalf("stdout:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestQueryHTTPErrors: a refused request names its URL (no query) and
+// status, and never the key.
+func TestQueryHTTPErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"error":{"message":"nope","type":"invalid_request_error"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	base := strings.Replace(srv.URL, "http://", "http://user:pa55word@", 1) + "/v1"
+	for _, tc := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"list"}, "/organization/audit_logs:"},
+		{[]string{"list", "--api", "requests"}, "/organization_logs:"},
+		{[]string{"stats"}, "/organization/audit_logs:"},
+		{[]string{"export", "--out", "-"}, "/organization/audit_logs:"},
+		{[]string{"get", "audit_log-x_20260101"}, "/organization/audit_logs:"},
+		{[]string{"get", "--api", "requests", "log_1"}, "/organization_logs/log_1:"},
+	} {
+		_, errs, code := runCLI(context.Background(), append(tc.args, "--base-url", base)...)
+		if code != exitFailure || !strings.Contains(errs, "API "+srv.URL+"/v1: GET "+tc.path) || !strings.Contains(errs, "(403)") ||
+			!strings.Contains(errs, "nope") || strings.Contains(errs, "pa55word") || strings.Contains(errs, "limit=") || strings.Contains(errs, queryKey) {
+			t.Errorf("%v: exit %d, %s", tc.args, code, errs)
+		}
 	}
 }

@@ -25,7 +25,7 @@ type statRow struct {
 
 func (m *Main) cmdStats(ctx context.Context, args []string) int {
 	fs := m.flags("stats", "--since 24h --by type|actor|project|model|day [--top N] [-o table|json|csv]")
-	q := m.addQueryFlags(fs, "24h", "table, json or csv")
+	q := m.addQueryFlags(fs, "24h", "table", "json", "csv")
 	by := fs.String("by", "type", "group by type, actor, project, model or day")
 	top := fs.Int("top", 20, "show the N largest groups (0: all)")
 	if code, ok := parse(fs, args); !ok {
@@ -37,8 +37,8 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "auditrelay stats: --by must be type, actor, project, model or day, got %q\n", *by)
 		return exitUsage
 	}
-	if q.output != "table" && q.output != "json" && q.output != "csv" {
-		fmt.Fprintf(m.Stderr, "auditrelay stats: -o must be table, json or csv, got %q\n", q.output)
+	if err := q.checkOutput(); err != nil {
+		fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
 		return exitUsage
 	}
 	api, code, ok := m.open(q)
@@ -56,7 +56,15 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 	}
 	groups := map[string]*statRow{}
 	total, withSuccess := 0, 0
+	// stats prints nothing until it has read the whole range, which can
+	// take minutes: a terminal sees how far it got.
+	prog := newWalkProgress(m.Stderr, "stats", drawsProgress(m.Stderr), qq.since, qq.until, 0, 0, time.Time{})
+	var read, pages int64
+	complete := false
 	err = api.walk(ctx, qq, "", func(p *page, _ string) (bool, error) {
+		read += int64(p.read)
+		pages++
+		complete = p.done
 		for i := range p.events {
 			ev := &p.events[i]
 			var ix struct {
@@ -83,8 +91,10 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 				}
 			}
 		}
+		prog.update(read, pages, p.oldest)
 		return true, nil
 	})
+	prog.finish(complete)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
 		return exitFailure
