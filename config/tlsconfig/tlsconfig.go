@@ -23,18 +23,22 @@ import (
 type Config struct {
 	// Enabled turns TLS on. It is implied by any other key being set.
 	Enabled bool `koanf:"enabled"`
-	// CAFile is a PEM bundle of CAs to trust instead of the system pool.
+	// CAFile is a PEM bundle of CAs to trust instead of the system's. A
+	// relative path is relative to the config file.
 	CAFile string `koanf:"ca_file"`
-	// CertFile and KeyFile are the client certificate and key (mTLS);
-	// both or neither.
+	// CertFile is a PEM file of the client certificate, for mutual TLS;
+	// set with key_file. A relative path is relative to the config file.
 	CertFile string `koanf:"cert_file"`
-	KeyFile  string `koanf:"key_file"`
+	// KeyFile is a PEM file of the client certificate's private key; set
+	// with cert_file. A relative path is relative to the config file.
+	KeyFile string `koanf:"key_file"`
 	// ServerName overrides the name checked in the server's certificate.
 	ServerName string `koanf:"server_name"`
 	// InsecureSkipVerify disables certificate verification. Only for
 	// tests; it must be spelled out and is logged as a warning.
 	InsecureSkipVerify bool `koanf:"insecure_skip_verify"`
-	// MinVersion is "1.2" (default) or "1.3".
+	// MinVersion is the lowest TLS version accepted; empty means 1.2.
+	// One of: 1.2, 1.3.
 	MinVersion string `koanf:"min_version"`
 }
 

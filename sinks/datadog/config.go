@@ -16,33 +16,42 @@ const (
 	maxEntry   = 1_000_000
 )
 
-// Config configures the Datadog sink.
+// Config configures the Datadog sink: batches of events posted to
+// Datadog's logs intake API v2, within the intake's limits.
 type Config struct {
-	// Site selects the intake host, https://http-intake.logs.<site>
+	// Site selects the intake host, `https://http-intake.logs.<site>`
 	// (default datadoghq.com; e.g. datadoghq.eu, us3.datadoghq.com).
 	Site string `koanf:"site"`
-	// Endpoint overrides the intake base URL (a proxy, a test server).
+	// Endpoint replaces the intake's base URL (a proxy, a test server): a
+	// base URL such as https://dd-proxy.example:8443, which the sink posts
+	// to /api/v2/logs under. Empty: the intake of site.
 	Endpoint string `koanf:"endpoint"`
-	// APIKey is the Datadog API key (required).
+	// APIKey is the Datadog API key (required), sent as the DD-API-KEY
+	// header.
 	APIKey pipeline.Secret `koanf:"api_key"`
-	// Service defaults to "openai".
+	// Service is the service attribute of every entry (default openai).
 	Service string `koanf:"service"`
-	// Source is ddsource (default "openai").
+	// Source is the ddsource attribute of every entry, which selects
+	// Datadog's log pipeline (default openai).
 	Source string `koanf:"ddsource"`
-	// Hostname defaults to this machine's host name.
+	// Hostname is the hostname attribute of every entry; empty: this
+	// machine's host name.
 	Hostname string `koanf:"hostname"`
-	// Tags are sent as ddtags ("env:prod"), besides auditrelay_source:<name>.
+	// Tags are sent as ddtags, such as `env:prod`, besides
+	// `auditrelay_source:<source name>`.
 	Tags []string `koanf:"tags"`
-	// Compression is gzip (default) or none.
+	// Compression of the requests (default gzip). One of: gzip, none.
 	Compression string `koanf:"compression"`
-	// TLS configures the client; see package tlsconfig.
+	// TLS configures the client's TLS, for an https endpoint that needs
+	// its own CA or a client certificate.
 	TLS tlsconfig.Config `koanf:"tls"`
-	// Timeout bounds one request (default 30s).
+	// Timeout bounds one HTTP request (default 30s).
 	Timeout time.Duration `koanf:"timeout"`
-	// MaxEvents per request (default and maximum 1000).
+	// MaxEvents is the most entries per request (default and maximum
+	// 1000, the intake's limit).
 	MaxEvents int `koanf:"max_events"`
-	// MaxBytes per request, uncompressed (default 4,500,000; maximum
-	// 5,000,000).
+	// MaxBytes bounds a request's body before compression, in bytes
+	// (default 4500000; between 1000000 and the intake's limit, 5000000).
 	MaxBytes int `koanf:"max_bytes"`
 }
 

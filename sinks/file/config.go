@@ -6,13 +6,21 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// Config configures the file sink.
+// Config configures the file sink: events as JSON lines appended to a
+// file or written to standard output.
+//
+// No byte of an existing file is ever removed: a last line without a
+// newline (cut short by a crash, or written by something else) is ended
+// with one and reported. It is not a log rotator: rotate with logrotate's
+// copytruncate or point the sink at a new path.
 type Config struct {
-	// Path is the file to append to; "-" is standard output. A relative
-	// path is relative to the config file's directory.
+	// Path is the file to append to, created when missing (required); "-"
+	// is standard output. A relative path is relative to the config file's
+	// directory.
 	Path string `koanf:"path"`
 	// Format is jsonl (default: each line the event object as delivered)
 	// or text (one readable summary line per event, for people).
+	// One of: jsonl, text.
 	Format string `koanf:"format"`
 	// Fsync syncs the file before acknowledging each batch (default true).
 	// Without it a power loss can lose acknowledged events.

@@ -31,49 +31,67 @@ const (
 	HeaderSchema = "schema" // header "event.schema": the shape of the value
 )
 
-// Config configures the Kafka sink (type "kafka").
+// Config configures the Kafka sink: one record per event, its value the
+// event exactly as received, with an idempotent producer, or exactly once
+// in transactions with the Kafka checkpoint store.
+//
+// A batch is acknowledged only when the brokers acknowledged every record
+// of it. With exactly_once, each window's records and its new cursor are
+// written in one transaction.
 type Config struct {
-	// Brokers are the seed brokers, host:port.
+	// Brokers are the seed brokers, host:port (required); the client finds
+	// the rest of the cluster from them.
 	Brokers []string `koanf:"brokers"`
-	// Topic is the destination topic: a fixed name or a text/template over
-	// the event's fields (.Type, .Source, .Schema, .ProjectID), e.g.
-	// "openai.audit.{{.Type}}".
+	// Topic is the destination topic (required): a fixed name or a Go
+	// text/template over the event's fields .Type, .Source, .Schema and
+	// .ProjectID, such as "openai.audit.{{.Type}}".
 	Topic string `koanf:"topic"`
-	// Key selects the record key: id (default), source, actor, project,
-	// type or none (no key: records spread over partitions).
+	// Key selects the record key, which picks the partition: the event's id
+	// (default), the source name, the actor id, the project id, the event
+	// type, or none (no key: records spread over partitions). One of: id,
+	// source, actor, project, type, none.
 	Key string `koanf:"key"`
 	// Headers selects the headers of every record.
 	Headers HeadersConfig `koanf:"headers"`
-	// Compression is none, gzip, snappy (default), lz4 or zstd.
+	// Compression is the codec of produce batches (default snappy). One of:
+	// none, gzip, snappy, lz4, zstd.
 	Compression string `koanf:"compression"`
-	// Acks is all (default, idempotent producer), leader or none.
+	// Acks is how many replicas acknowledge a record before it counts as
+	// written: all in-sync replicas (default, with the idempotent producer;
+	// exactly_once needs it), the leader only, or none. One of: all,
+	// leader, none.
 	Acks string `koanf:"acks"`
 	// Linger is how long a partition waits for more records before sending
 	// (default 0: records queue up while a request is in flight anyway, and
 	// Consume waits for its whole batch, so lingering only adds latency;
 	// measured 0.27x vs 1.45x kcat's rate for 10ms vs 0 with batches of 1000).
 	Linger time.Duration `koanf:"linger"`
-	// BatchMaxBytes caps one produce batch per partition (default 1000000).
+	// BatchMaxBytes caps one produce batch per partition, in bytes (default
+	// 1000000); at least max_message_bytes.
 	BatchMaxBytes int32 `koanf:"batch_max_bytes"`
 	// MaxBufferedRecords caps the records buffered in the client (default
 	// 100000); Consume blocks while the buffer is full.
 	MaxBufferedRecords int `koanf:"max_buffered_records"`
-	// MaxMessageBytes is the largest record (key, value and headers) the
-	// sink sends (default 1000000). A larger event is rejected with its
-	// reason and goes to the dead-letter path.
+	// MaxMessageBytes is the largest record (key, value and headers), in
+	// bytes, the sink sends (default 1000000; keep it within the topic's
+	// max.message.bytes). A larger event is refused with its reason and goes
+	// to the dead-letter sink.
 	MaxMessageBytes int `koanf:"max_message_bytes"`
 	// ClientID is sent to the brokers (default "auditrelay").
 	ClientID string `koanf:"client_id"`
-	// TLS secures the connection to the brokers.
+	// TLS secures the connection to the brokers; off unless a key of it is
+	// set.
 	TLS tlsconfig.Config `koanf:"tls"`
-	// SASL authenticates to the brokers.
+	// SASL authenticates to the brokers; off unless mechanism is set.
 	SASL SASLConfig `koanf:"sasl"`
 	// CreateTopics creates missing topics (and the checkpoint topic,
 	// compacted). Off by default: a missing topic is then an error.
 	CreateTopics bool `koanf:"create_topics"`
-	// Partitions and ReplicationFactor apply to topics the sink creates;
-	// -1 (default) means the broker's default.
-	Partitions        int32 `koanf:"partitions"`
+	// Partitions is the partition count of a topic the sink creates
+	// (create_topics); -1 (default) means the broker's default.
+	Partitions int32 `koanf:"partitions"`
+	// ReplicationFactor is the replication factor of a topic the sink
+	// creates (create_topics); -1 (default) means the broker's default.
 	ReplicationFactor int16 `koanf:"replication_factor"`
 	// DeliveryTimeout bounds how long a record may wait to be acknowledged
 	// (default 30s); past it the batch fails and is retried.
@@ -82,7 +100,7 @@ type Config struct {
 	// source. Requires acks: all and the kafka checkpoint store.
 	ExactlyOnce bool `koanf:"exactly_once"`
 	// TransactionalIDPrefix prefixes the transactional id of each source:
-	// "<prefix>-<source name>" (default "auditrelay"). Two deployments that
+	// `<prefix>-<source name>` (default "auditrelay"). Two deployments that
 	// write the same organizations to one cluster must use different ones.
 	TransactionalIDPrefix string `koanf:"transactional_id_prefix"`
 	// TransactionTimeout is how long the brokers keep a transaction of a
@@ -92,19 +110,26 @@ type Config struct {
 
 // HeadersConfig selects record headers.
 type HeadersConfig struct {
-	// Fields lists the event fields sent as headers: type, id, source,
-	// schema (default all four). Header names are "event.<field>".
+	// Fields lists the event fields sent as headers, each named
+	// `event.<field>` (default all four): the event type, the provider's
+	// event id, the source name, and the shape of the value
+	// (openai.audit_log as fetched, ocsf, ecs). One of: type, id, source,
+	// schema.
 	Fields []string `koanf:"fields"`
-	// Static headers are added to every record as is.
+	// Static headers are added to every record as they are.
 	Static map[string]string `koanf:"static"`
 }
 
 // SASLConfig is the `sasl:` section.
 type SASLConfig struct {
-	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty disables SASL.
-	Mechanism string          `koanf:"mechanism"`
-	Username  string          `koanf:"username"`
-	Password  pipeline.Secret `koanf:"password"`
+	// Mechanism is the SASL mechanism; empty (the default) disables SASL.
+	// PLAIN sends the password as it is: use it with tls only. One of:
+	// PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.
+	Mechanism string `koanf:"mechanism"`
+	// Username is the SASL user (required with a mechanism).
+	Username string `koanf:"username"`
+	// Password is the SASL user's password (required with a mechanism).
+	Password pipeline.Secret `koanf:"password"`
 }
 
 var _ pipeline.Config = (*Config)(nil)
@@ -273,16 +298,19 @@ func validTopicName(s string) error {
 	return nil
 }
 
-// StoreConfig configures the Kafka checkpoint store (type "kafka").
+// StoreConfig configures the Kafka checkpoint store: the sources' cursors
+// in a compacted topic, written through a kafka sink (in the same
+// transaction as the events with exactly_once).
 type StoreConfig struct {
 	// Sink names the kafka sink whose brokers, security and (with
-	// exactly_once) transactions the store uses.
+	// exactly_once) transactions the store uses (required).
 	Sink string `koanf:"sink"`
-	// Topic is the compacted topic holding one record per source
-	// (default "auditrelay-checkpoints").
+	// Topic is the compacted topic holding one record per source, keyed by
+	// the source's name (default auditrelay-checkpoints).
 	Topic string `koanf:"topic"`
-	// Coordination, when set, shares the sources among replicas through a
-	// consumer group of the sink's cluster (needs exactly_once on the sink).
+	// Coordination shares the sources among replicas through a consumer
+	// group of the sink's cluster, when the section is present (needs
+	// exactly_once on the sink).
 	Coordination *CoordinationConfig `koanf:"coordination"`
 }
 

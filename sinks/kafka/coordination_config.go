@@ -17,8 +17,8 @@ type CoordinationConfig struct {
 	// Topic is the coordination topic (default auditrelay-coordination).
 	// It is created with one partition per source when missing.
 	Topic string `koanf:"topic"`
-	// ReplicationFactor of the coordination topic when it is created
-	// (default -1: the broker's default).
+	// ReplicationFactor is the replication factor of the coordination topic
+	// when it is created (default -1: the broker's default).
 	ReplicationFactor int16 `koanf:"replication_factor"`
 	// SessionTimeout is how long a silent replica keeps its sources before
 	// Kafka gives them to the others (default 10s). It must lie within the

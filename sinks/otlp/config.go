@@ -33,28 +33,41 @@ const (
 	PresetSplunkOTel = "splunk_otel"
 )
 
-// Config configures the OTLP sink.
+// Config configures the OTLP sink: OpenTelemetry log records over gRPC or
+// HTTP (protobuf or JSON) to a collector, an agent or a vendor's OTLP
+// intake, with presets for Datadog and Splunk.
 type Config struct {
-	// Preset fills endpoint and protocol for a known destination:
-	// datadog_agent, datadog, splunk_otel. Empty: none.
+	// Preset fills endpoint, protocol and compression for a known
+	// destination (keys set explicitly win); empty: none. datadog_agent is
+	// the OTLP ingest of a Datadog Agent on this host (grpc), datadog is
+	// Datadog's OTLP logs intake of site (http/protobuf; needs the
+	// dd-api-key header), splunk_otel is the Splunk distribution of the
+	// OpenTelemetry Collector on this host (grpc). One of: datadog_agent,
+	// datadog, splunk_otel.
 	Preset string `koanf:"preset"`
-	// Site is the Datadog site for preset datadog (default datadoghq.com).
+	// Site is the Datadog site of preset datadog, such as datadoghq.eu;
+	// empty means datadoghq.com.
 	Site string `koanf:"site"`
 	// Endpoint is host:port for grpc (an http:// or https:// prefix is
-	// accepted; https turns TLS on), a URL for http/* ("/v1/logs" is
-	// appended when the URL has no path). Default localhost:4317 for grpc,
-	// http://localhost:4318 for http.
+	// accepted; https turns TLS on). For http/protobuf and http/json it is
+	// a URL: a base URL such as http://collector:4318 gets /v1/logs
+	// appended, a URL with a path is posted to as it is. Empty means
+	// localhost:4317 for grpc, http://localhost:4318 for http, or the
+	// preset's.
 	Endpoint string `koanf:"endpoint"`
-	// Protocol is grpc (default), http/protobuf or http/json.
+	// Protocol is the OTLP transport; empty means grpc, or the preset's.
+	// One of: grpc, http/protobuf, http/json.
 	Protocol string `koanf:"protocol"`
 	// Headers are sent with every request (gRPC metadata or HTTP headers),
 	// typically a vendor's API key. Values are secrets.
 	Headers map[string]pipeline.Secret `koanf:"headers"`
-	// Compression is gzip or none. Default gzip, except none for the
+	// Compression of the requests; empty means gzip, except none for the
 	// presets that send to an agent on the same host (datadog_agent,
 	// splunk_otel), where compressing only costs CPU on both sides.
+	// One of: gzip, none.
 	Compression string `koanf:"compression"`
-	// TLS configures the client; see package tlsconfig.
+	// TLS configures the client's TLS; off unless a key of it is set or
+	// the endpoint is https://.
 	TLS tlsconfig.Config `koanf:"tls"`
 	// Timeout bounds one export request (default 10s).
 	Timeout time.Duration `koanf:"timeout"`
@@ -72,13 +85,16 @@ type Config struct {
 	// ResourceAttributes are added to every resource (e.g.
 	// deployment.environment.name, openai.organization.id).
 	ResourceAttributes map[string]string `koanf:"resource_attributes"`
-	// Body is "structured" (default: the event object as an OTLP map) or
-	// "string" (the event's JSON text, byte for byte).
+	// Body is the log record's body: structured (default: the event object
+	// as an OTLP map) or string (the event's JSON text, byte for byte).
+	// One of: structured, string.
 	Body string `koanf:"body"`
-	// Severity and DefaultSeverity are refused with a hint: the severity
-	// of an event type is the project's one table, overridden in the
-	// enrich transform.
-	Severity        any `koanf:"severity"`
+	// Severity is no longer a key of this sink, and is refused with a
+	// hint: an event type's severity comes from the one severity table,
+	// overridden in the enrich transform's severity list.
+	Severity any `koanf:"severity"`
+	// DefaultSeverity is no longer a key of this sink, and is refused
+	// like severity.
 	DefaultSeverity any `koanf:"default_severity"`
 }
 

@@ -11,7 +11,13 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/httpbatch"
 )
 
-// Config configures the Splunk HEC sink.
+// Config configures the Splunk HEC sink: batches of events posted to
+// Splunk's HTTP Event Collector, optionally waiting for indexer
+// acknowledgement.
+//
+// Each event is sent as the original JSON under "event", with its time,
+// host, source, sourcetype, index and indexed fields, authorized with
+// `Authorization: Splunk <token>`.
 type Config struct {
 	// Endpoint is the HEC base URL, e.g. https://splunk.example:8088
 	// (required); the sink posts to /services/collector/event under it.
@@ -22,28 +28,30 @@ type Config struct {
 	Token pipeline.Secret `koanf:"token"`
 	// Index is the target index; empty: the token's default index.
 	Index string `koanf:"index"`
-	// Source is the event source; empty: "auditrelay:<source name>".
+	// Source is the event source; empty: `auditrelay:<source name>`.
 	Source string `koanf:"source"`
-	// Sourcetype defaults to "openai:audit".
+	// Sourcetype is the sourcetype of every event (default openai:audit).
 	Sourcetype string `koanf:"sourcetype"`
-	// Host defaults to this machine's host name.
+	// Host is the host of every event; empty: this machine's host name.
 	Host string `koanf:"host"`
 	// Fields are indexed fields added to every event (besides
 	// auditrelay_source, the source name).
 	Fields map[string]string `koanf:"fields"`
-	// Compression is gzip (default) or none.
+	// Compression of the requests (default gzip). One of: gzip, none.
 	Compression string `koanf:"compression"`
-	// TLS configures the client; see package tlsconfig.
+	// TLS configures the client's TLS, for an https endpoint that needs its
+	// own CA (a self-signed HEC) or a client certificate.
 	TLS tlsconfig.Config `koanf:"tls"`
 	// Timeout bounds one HTTP request (default 30s).
 	Timeout time.Duration `koanf:"timeout"`
 	// MaxEvents is the most events per request (default 1000).
 	MaxEvents int `koanf:"max_events"`
-	// MaxBytes bounds a request body before compression (default 1 MiB,
-	// within HEC's default max_content_length). A larger single event is
+	// MaxBytes bounds a request body before compression, in bytes (default
+	// 1 MiB, 1048576, within HEC's default max_content_length). A larger single event is
 	// sent alone; if HEC refuses it (413) it goes to the dead-letter path.
 	MaxBytes int `koanf:"max_bytes"`
-	// Ack configures indexer acknowledgement.
+	// Ack configures indexer acknowledgement; the token must have it
+	// enabled in Splunk.
 	Ack AckConfig `koanf:"ack"`
 }
 
@@ -55,8 +63,8 @@ type AckConfig struct {
 	Enabled bool `koanf:"enabled"`
 	// PollInterval is the wait between ack polls (default 1s).
 	PollInterval time.Duration `koanf:"poll_interval"`
-	// Timeout is how long to wait for the acks before failing the batch
-	// (retryably; it is then sent again) (default 2m).
+	// Timeout is how long to wait for the acks before the batch fails
+	// (default 2m); it is then retried, sent again.
 	Timeout time.Duration `koanf:"timeout"`
 }
 

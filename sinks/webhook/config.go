@@ -11,34 +11,50 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/httpbatch"
 )
 
-// Config configures the webhook sink.
+// Config configures the webhook sink: it posts the events that match a
+// filter to an HTTP endpoint, as generic JSON or as a Slack message, signed
+// with HMAC-SHA256. It is meant for alerts (a user was deleted), not for
+// bulk forwarding.
+//
+// A generic body is {"events": [the events as received]}; a slack body is
+// {"text": "..."}, a line per event, for a Slack incoming webhook. With a
+// secret, each request carries the header `X-Auditrelay-Signature:
+// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. Events the
+// filter drops count as delivered.
 type Config struct {
-	// URL is the endpoint (http or https).
+	// URL is the full URL every request is posted to, http:// or https://
+	// (required), such as a Slack incoming webhook's.
 	URL string `koanf:"url"`
-	// Format is generic (default) or slack.
+	// Format is the body: generic JSON (default) or a Slack message.
+	// One of: generic, slack.
 	Format string `koanf:"format"`
-	// Filter selects the events to send; empty lists match everything.
+	// Filter selects the events to send: an event is sent when it matches
+	// every list that is set; empty lists match everything.
 	Filter FilterConfig `koanf:"filter"`
-	// Headers are added to every request (e.g. an Authorization header).
+	// Headers are added to every request, such as an Authorization header;
+	// their values are secrets.
 	Headers map[string]pipeline.Secret `koanf:"headers"`
-	// Secret signs each body (X-Auditrelay-Signature); empty: unsigned.
+	// Secret is the HMAC-SHA256 key that signs each request
+	// (X-Auditrelay-Signature); empty: unsigned.
 	Secret pipeline.Secret `koanf:"secret"`
-	// Timeout bounds one request (default 10s).
+	// Timeout bounds one HTTP request (default 10s).
 	Timeout time.Duration `koanf:"timeout"`
 	// MaxEvents is the largest number of events in one request (default
 	// 100; slack messages list at most 20 and summarise the rest).
 	MaxEvents int `koanf:"max_events"`
-	// TLS configures the client side of https.
+	// TLS configures the client's TLS, for an https URL that needs its own
+	// CA or a client certificate.
 	TLS tlsconfig.Config `koanf:"tls"`
 }
 
 // FilterConfig is the `filter:` section.
 type FilterConfig struct {
-	// EventTypes are patterns such as user.deleted or organization.user.*.
+	// EventTypes are event type patterns such as `user.deleted` or
+	// `organization.user.*` (`*` is any run of characters, dots included).
 	EventTypes []string `koanf:"event_types"`
-	// Actors are actor ids or e-mail addresses.
+	// Actors are actor ids or e-mail addresses, matched exactly.
 	Actors []string `koanf:"actors"`
-	// ProjectIDs are project ids.
+	// ProjectIDs are project ids, matched exactly.
 	ProjectIDs []string `koanf:"project_ids"`
 }
 

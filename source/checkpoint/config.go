@@ -6,10 +6,12 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// FileConfig configures the file store (type "file").
+// FileConfig configures the file store: one small JSON file per source,
+// written to a temporary file, fsynced and renamed, so that a crash leaves
+// either the old cursor or the new one, never a torn one.
 type FileConfig struct {
-	// Dir holds one file per source; a relative path is relative to the
-	// config file's directory. Created when missing.
+	// Dir holds one file per source (default state); a relative path is
+	// relative to the config file's directory. Created when missing.
 	Dir string `koanf:"dir"`
 }
 
@@ -23,8 +25,8 @@ func (c *FileConfig) Validate() error {
 	return nil
 }
 
-// MemoryConfig configures the memory store (type "memory"): cursors live as
-// long as the process, for demos and tests.
+// MemoryConfig configures the memory store: cursors live as long as the
+// process, for demos and tests; every start begins at start_at again.
 type MemoryConfig struct{}
 
 var _ pipeline.Config = (*MemoryConfig)(nil)

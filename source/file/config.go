@@ -21,11 +21,19 @@ const (
 // Stdin is the path that selects standard input.
 const Stdin = "-"
 
-// Config configures the replay source (type "file").
+// Config configures the replay source: events, one JSON object per line,
+// from a file, a glob of files or stdin (an export, say), through the same
+// transforms and sinks as the API sources.
+//
+// Lines must be the objects the OpenAI APIs return, as `auditrelay export
+// -o jsonl` writes them. The checkpoint holds, per file, the byte offset
+// after the last line delivered, so that a stopped replay resumes there; a
+// file truncated or replaced is read again from the start, with a warning.
+// Stdin has no checkpoint.
 type Config struct {
-	// Path is a file, a glob (exports/*.jsonl; matches are read in lexical
-	// order), or "-" for stdin. A relative path is relative to the config
-	// file's directory.
+	// Path is a file, a glob (`exports/*.jsonl`; matches are read in
+	// lexical order), or "-" for stdin (required). A relative path is
+	// relative to the config file's directory.
 	Path string `koanf:"path"`
 	// BatchSize is the largest number of events per batch (default 1000).
 	// The checkpoint is saved after each acknowledged batch.
@@ -39,12 +47,15 @@ type Config struct {
 	// PollInterval is how often a following source looks for new lines
 	// and files (default 1s).
 	PollInterval time.Duration `koanf:"poll_interval"`
-	// OnInvalidLine is "fail" (default) or "skip"; see InvalidFail and
-	// InvalidSkip. A line longer than MaxLineBytes is invalid. Blank lines
-	// are ignored.
+	// OnInvalidLine is what a line that is not an event does: fail
+	// (default) stops the source with the file name and line number, and
+	// the checkpoint points at that line, so that a fixed file resumes
+	// there; skip logs it, counts it and goes on. A line longer than
+	// max_line_bytes is invalid; blank lines are ignored. One of: fail,
+	// skip.
 	OnInvalidLine string `koanf:"on_invalid_line"`
-	// MaxLineBytes bounds one line (default 4 MiB); it bounds the memory a
-	// line can take.
+	// MaxLineBytes bounds one line, in bytes (default 4 MiB, 4194304); it
+	// bounds the memory a line can take.
 	MaxLineBytes int `koanf:"max_line_bytes"`
 }
 

@@ -56,11 +56,19 @@ func (s StartAt) Resolve(now time.Time) time.Time {
 	return now.Add(-s.Ago)
 }
 
-// Config configures the audit-log source.
+// Config configures the audit-log source: it reads the organization's
+// audit log from OpenAI's Admin API (/v1/organization/audit_logs) in windows
+// of time, each re-reading an overlap so that late events are not missed.
+//
+// The API pages newest first and filters on effective_at in whole seconds:
+// each window is [cursor - overlap, now - settle), its events are delivered
+// oldest first, and the cursor moves only once every sink has them.
 type Config struct {
 	// APIConfig holds base_url, api_key and the request retry keys.
 	APIConfig `koanf:",squash"`
-	// StartAt is where to begin without a cursor (default 720h back).
+	// StartAt is where a source without a checkpoint begins: an RFC 3339
+	// time (2026-01-01T00:00:00Z) or a duration back from now (default 720h,
+	// 30 days). Once a cursor is saved it is ignored.
 	StartAt StartAt `koanf:"start_at"`
 	// PollInterval is the wait between windows once caught up (default 30s).
 	PollInterval time.Duration `koanf:"poll_interval"`
@@ -89,21 +97,32 @@ type Config struct {
 	// flight at once. Unset, the adaptive limiter finds what the API
 	// allows (up to 16).
 	FetchConcurrency *int `koanf:"fetch_concurrency"`
-	// Filters, passed to the API.
-	EventTypes  []string `koanf:"event_types"`
-	ProjectIDs  []string `koanf:"project_ids"`
-	ActorIDs    []string `koanf:"actor_ids"`
+	// EventTypes asks the API for these event types only (login.failed,
+	// api_key.created); empty: every type. Exact names, no patterns.
+	EventTypes []string `koanf:"event_types"`
+	// ProjectIDs asks the API for the events of these projects only
+	// (proj_...); empty: all.
+	ProjectIDs []string `koanf:"project_ids"`
+	// ActorIDs asks the API for the events of these actors only (user-...,
+	// a service account or API key id); empty: all.
+	ActorIDs []string `koanf:"actor_ids"`
+	// ActorEmails asks the API for the events of the users with these
+	// e-mail addresses only; empty: all.
 	ActorEmails []string `koanf:"actor_emails"`
+	// ResourceIDs asks the API for the events about these resources only
+	// (the id of a project, key, user...); empty: all.
 	ResourceIDs []string `koanf:"resource_ids"`
-	// TenantOnly asks for tenant.* events (every listed type must then be a
-	// tenant type).
+	// TenantOnly asks for the `tenant.*` event types instead of the
+	// organization's (every type in event_types must then be a `tenant.*`
+	// type).
 	TenantOnly bool `koanf:"tenant_only"`
 	// OnInvalidEvent is what an event the source cannot index (no valid
 	// id, type or effective_at, or outside the window asked for) does:
 	// stall (default) stops the source at it, retried and reported, so
 	// that nothing is skipped unseen; dead_letter sends it to the
-	// dead-letter sink with the reason, counted in events_invalid_total,
-	// and the source goes on.
+	// dead-letter sink (a dead_letter section is then required) with the
+	// reason, counted in auditrelay_events_invalid_total, and the source
+	// goes on. One of: stall, dead_letter.
 	OnInvalidEvent string `koanf:"on_invalid_event"`
 }
 
@@ -130,19 +149,29 @@ func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
 // APIConfig is what both sources need to talk to the Admin API: where it
 // is, the key, and how one request is retried.
 type APIConfig struct {
-	// BaseURL is the API root (default https://api.openai.com/v1).
+	// BaseURL is the API root, which the paths /organization/audit_logs
+	// and /organization_logs are under (default https://api.openai.com/v1);
+	// another value is for a proxy or a simulator.
 	BaseURL string `koanf:"base_url"`
-	// APIKey is the organization's Admin API key (use ${env:...}).
+	// APIKey is the organization's Admin API key, sk-admin-... (required;
+	// keep it out of the file with ${env:OPENAI_ADMIN_KEY}). Organization
+	// owners create admin keys in the platform settings.
 	APIKey pipeline.Secret `koanf:"api_key"`
 	// Timeout bounds one HTTP request, body included (default 60s).
 	Timeout time.Duration `koanf:"timeout"`
-	// MaxRetries is the number of retries of one request (default 10).
+	// MaxRetries is the number of retries of one request (default 10) after
+	// a transport error, 408, 409, 429, 5xx or a garbled page; past them the
+	// source fails and, in a daemon, starts again from its checkpoint after
+	// a back-off. Other 4xx answers (a refused key) are not retried.
 	MaxRetries int `koanf:"max_retries"`
-	// RetryWaitMin/RetryWaitMax bound the backoff (default 500ms, 30s).
+	// RetryWaitMin is the wait before the first retry of a request
+	// (default 500ms); it doubles after each failure, with jitter.
 	RetryWaitMin time.Duration `koanf:"retry_wait_min"`
+	// RetryWaitMax caps the wait between retries of a request (default
+	// 30s); a wait the API asks for is capped by max_retry_after instead.
 	RetryWaitMax time.Duration `koanf:"retry_wait_max"`
-	// MaxServerWait caps a wait the server asks for with Retry-After
-	// (default 5m).
+	// MaxServerWait caps a wait the API asks for with Retry-After or
+	// Retry-After-Ms (default 5m).
 	MaxServerWait time.Duration `koanf:"max_retry_after"`
 }
 

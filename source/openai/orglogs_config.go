@@ -7,19 +7,20 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// OrgLogsConfig configures the request-log source (type
-// "openai_organization_logs").
+// OrgLogsConfig configures the request-log source: it reads the
+// organization's request logs (/v1/organization_logs, api_request payloads)
+// by id, oldest first or newest first down to its cursor.
 type OrgLogsConfig struct {
 	// APIConfig holds base_url, api_key and the request retry keys.
 	APIConfig `koanf:",squash"`
-	// Order is the paging order: asc (default; the cursor is the last
+	// Order is the paging order: asc (the default; the cursor is the last
 	// delivered id and every page is committed as it is acknowledged) or
 	// desc (newest first; each poll walks down to the cursor, holds the new
-	// events, and delivers them oldest first).
+	// events, and delivers them oldest first). One of: asc, desc.
 	Order string `koanf:"order"`
-	// StartAt drops events created before it when there is no cursor
-	// (default 720h back). With order asc the pages before it are still
-	// read once.
+	// StartAt drops events created before it when there is no checkpoint:
+	// an RFC 3339 time or a duration back from now (default 720h, 30 days).
+	// With order asc the pages before it are still read once.
 	StartAt StartAt `koanf:"start_at"`
 	// PollInterval is the wait between polls once caught up (default 30s).
 	PollInterval time.Duration `koanf:"poll_interval"`

@@ -7,13 +7,15 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// Config configures the dedup transform.
+// Config configures the dedup transform: it drops an event whose id another
+// source already delivered, for overlapping sources (two admin keys of one
+// organization, a replay next to a live source).
 type Config struct {
 	// MaxEntries bounds how many ids are remembered; the oldest are
-	// forgotten first. Default 200000 (about 20 MB).
+	// forgotten first (default 200000, about 20 MB).
 	MaxEntries int `koanf:"max_entries"`
-	// TTL is how long an id is remembered. It should exceed the largest lag
-	// between the overlapping sources. Default 24h.
+	// TTL is how long an id is remembered (default 24h). It should exceed
+	// the largest lag between the overlapping sources.
 	TTL time.Duration `koanf:"ttl"`
 }
 

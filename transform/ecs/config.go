@@ -6,11 +6,12 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// Config configures the ecs transform.
+// Config configures the ecs transform: it maps audit-log and request-log
+// events to the Elastic Common Schema (ECS 8.x).
 type Config struct {
-	// KeepOriginal keeps the original event under "openai". Default true.
+	// KeepOriginal keeps the original event under "openai" (default true).
 	KeepOriginal bool `koanf:"keep_original"`
-	// Dataset is event.dataset. Default "openai.audit".
+	// Dataset is the value of event.dataset (default openai.audit).
 	Dataset string `koanf:"dataset"`
 }
 

@@ -14,40 +14,52 @@ import (
 
 // SeverityRule overrides the severity of the event types matching Match.
 type SeverityRule struct {
-	// Match is an event type pattern; '*' matches any run of characters
-	// (dots included), '?' one character.
+	// Match is an event type pattern (required); `*` matches any run of
+	// characters (dots included), `?` one character.
 	Match string `koanf:"match"`
-	// Level is info, low, medium, high or critical.
+	// Level is the severity given to the matching types. One of: info,
+	// low, medium, high, critical.
 	Level string `koanf:"level"`
 }
 
-// Config configures the enrich transform.
+// Config configures the enrich transform: it adds, under a top-level
+// "auditrelay" object and never over OpenAI's own fields, the names of the
+// actor, project, API key and service account (from the Admin API), a
+// severity by event type, labels, the host and when the source fetched the
+// event.
 type Config struct {
-	// BaseURL of the Admin API. Default https://api.openai.com/v1.
+	// BaseURL is the Admin API's root (default https://api.openai.com/v1,
+	// or the base_url of the sources whose key enrich takes).
 	BaseURL string `koanf:"base_url"`
-	// APIKey is the admin key (sk-admin-...). Left out, enrich uses the key
-	// of the pipeline's OpenAI sources when they all use one (CheckSpec);
-	// without any, the directory is not loaded and only severity, labels,
-	// ingested_at and host are added.
+	// APIKey is the admin key (sk-admin-...) that reads the directory. Left
+	// out, enrich uses the key of the pipeline's OpenAI sources when they
+	// all use one (with several, it must be set); without any, the
+	// directory is not loaded and only severity, labels, ingested_at and
+	// host are added.
 	APIKey pipeline.Secret `koanf:"api_key"`
-	// RefreshInterval is how often the directory is reloaded. Default 10m.
+	// RefreshInterval is how often the directory is reloaded (default 10m).
 	RefreshInterval time.Duration `koanf:"refresh_interval"`
-	// TTL is how long a loaded directory may be used; after that, events
-	// pass unenriched until a refresh succeeds. Default 1h.
+	// TTL is how long a loaded directory may be used (default 1h; at least
+	// refresh_interval); after that, events pass without names until a
+	// refresh succeeds.
 	TTL time.Duration `koanf:"ttl"`
-	// MaxEntries bounds the directory (users + projects + keys + service
-	// accounts). Default 100000.
+	// MaxEntries bounds the directory: users, projects, keys and service
+	// accounts together (default 100000).
 	MaxEntries int `koanf:"max_entries"`
-	// Timeout bounds one directory load. Default 30s.
+	// Timeout bounds one load of the whole directory (default 30s).
 	Timeout time.Duration `koanf:"timeout"`
-	// Severity rules are checked in order before the default table; the
-	// first match wins. (A list, not a map: event types contain dots.)
+	// Severity rules are checked in order before the default table
+	// (transform/README.md); the first match wins. A list, not a map: event
+	// types contain dots.
 	Severity []SeverityRule `koanf:"severity"`
-	// Labels are added as auditrelay.labels.
+	// Labels are added to every event as auditrelay.labels, such as
+	// {team: secops}.
 	Labels map[string]string `koanf:"labels"`
-	// Host is auditrelay.host. Default: the machine's host name.
+	// Host is the value of auditrelay.host; empty: this machine's host
+	// name.
 	Host string `koanf:"host"`
-	// TLS configures the client.
+	// TLS configures the client's TLS, for a base_url that needs its own CA
+	// or a client certificate.
 	TLS tlsconfig.Config `koanf:"tls"`
 
 	// keyOf names the source whose key enrich uses ("": its own or none).

@@ -11,11 +11,11 @@ import (
 // match; how lists combine depends on whether Match is used to include or to
 // exclude (see Config).
 type Match struct {
-	// Types are event type patterns ("login.*", "api_key.created").
+	// Types are event type patterns (`login.*`, `api_key.created`).
 	Types []string `koanf:"types"`
 	// ActorIDs are actor id patterns (user-..., key_..., svc_acct_...).
 	ActorIDs []string `koanf:"actor_ids"`
-	// ActorEmails are actor e-mail patterns ("*@contractor.example"),
+	// ActorEmails are actor e-mail patterns (`*@contractor.example`),
 	// matched case-insensitively.
 	ActorEmails []string `koanf:"actor_emails"`
 	// ProjectIDs are project id patterns.
@@ -28,15 +28,20 @@ func (m Match) empty() bool {
 	return len(m.Types)+len(m.ActorIDs)+len(m.ActorEmails)+len(m.ProjectIDs)+len(m.Sources) == 0
 }
 
-// Config configures the filter transform.
+// Config configures the filter transform: it keeps or drops events by
+// type, actor, project and source, with patterns.
 //
-// An event is kept when it matches Include and does not match Exclude.
-// Include matches when every non-empty list in it matches (types AND
-// projects ...); an empty Include matches everything. Exclude matches when
+// An event is kept when it matches include and does not match exclude.
+// include matches when every non-empty list in it matches (types AND
+// projects ...); an empty include matches everything. exclude matches when
 // any non-empty list in it matches (types OR actors ...). At least one
-// pattern must be configured.
+// pattern must be configured. A dropped event counts as delivered.
 type Config struct {
+	// Include keeps only the events that match every list it sets (types
+	// AND projects ...); left out, it keeps every event.
 	Include Match `koanf:"include"`
+	// Exclude drops the events that match any list it sets (types OR
+	// actors ...), after include.
 	Exclude Match `koanf:"exclude"`
 }
 

@@ -25,35 +25,53 @@ const (
 
 // CustomPattern is a user-defined pattern.
 type CustomPattern struct {
-	// Name appears in the marker ([REDACTED:name ...]); lowercase letters,
-	// digits and '_'.
+	// Name appears in the marker ([REDACTED:name ...]): lowercase letters,
+	// digits and '_' (required).
 	Name string `koanf:"name"`
-	// Regex is an RE2 regular expression (linear time, no backtracking).
+	// Regex is an RE2 regular expression (linear time, no backtracking)
+	// that must not match the empty string (required).
 	Regex string `koanf:"regex"`
 }
 
-// Config configures the redact transform.
+// Config configures the redact transform: it keeps content that must not
+// leave the organization out of every sink, replacing it with a marker such
+// as [REDACTED:email len=18].
+//
+// It redacts request-log prompts and responses, the values at configured
+// JSON pointers, the values of keys that name a credential, and every match
+// of the patterns in every string and key. transform/README.md has the
+// details.
 type Config struct {
-	// Mode is mask (default), hash or remove.
+	// Mode is how a value is redacted: mask (default) replaces it with
+	// [REDACTED:name len=N]; hash adds an HMAC of the value under hash_key,
+	// so that the events about one user carry the same hash without
+	// revealing the user; remove deletes whole fields and marks matches
+	// inside strings as [REDACTED:name]. One of: mask, hash, remove.
 	Mode string `koanf:"mode"`
-	// HashKey is the HMAC key of hash mode; required by it.
+	// HashKey is the HMAC-SHA256 key of mode hash, at least 16 bytes
+	// (required with it).
 	HashKey pipeline.Secret `koanf:"hash_key"`
-	// Content selects which request-log content is redacted: truncated
-	// (default), all or none.
+	// Content selects when request-log content (the prompt and the
+	// response body of an api_request) is redacted: when the log marks it
+	// truncated (default), always (all), or never (none). One of:
+	// truncated, all, none.
 	Content string `koanf:"content"`
-	// Fields are JSON pointers of values redacted whole, in every event.
-	// Default: ["/certificate.deleted/certificate"].
+	// Fields are JSON pointers (RFC 6901; `*` matches any key or index) of
+	// values redacted whole, in every event (default: the PEM of a deleted
+	// certificate).
 	Fields []string `koanf:"fields"`
-	// Patterns are the built-in patterns scanned for, by name. Default: all
-	// of email, ipv4, ipv6, openai_key, api_key, bearer, card, pem. An
-	// empty list disables scanning.
+	// Patterns are the built-in patterns every string and key is scanned
+	// for (default: all of them; an empty list disables scanning). One of:
+	// api_key, bearer, card, email, ipv4, ipv6, openai_key, pem.
 	Patterns []string `koanf:"patterns"`
-	// CustomPatterns are scanned for in addition.
+	// CustomPatterns are scanned for in addition to patterns.
 	CustomPatterns []CustomPattern `koanf:"custom_patterns"`
 	// SecretKeys name the members whose string or number value is
-	// redacted whole, whatever it holds: a name ("password"), or a suffix
-	// after '*' ("*_token"). Matched without regard to case, '-' as '_'.
-	// Default: DefaultSecretKeys. An empty list turns it off.
+	// redacted whole, whatever it holds: a name (`password`), or a suffix
+	// after `*` (`*_token`). Matched without regard to case, '-' as '_'.
+	// The default lists the usual names (`password`, `token`,
+	// `authorization`, `api_key`, `*_secret`...); an empty list turns it
+	// off.
 	SecretKeys []string `koanf:"secret_keys"`
 }
 
