@@ -391,7 +391,7 @@ sources:
 sinks:
   - name: splunk
     type: splunk_hec
-    url: https://splunk.example.com:8088
+    endpoint: https://splunk.example.com:8088
     token: ${env:UNSET_VAR}
 `)
 	for _, tc := range []struct {

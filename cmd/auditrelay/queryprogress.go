@@ -105,7 +105,7 @@ func (p *walkProgress) render(elapsed time.Duration, complete bool) string {
 	}
 	bar := slices.Repeat([]byte{'#'}, int(frac*20))
 	bar = append(bar, slices.Repeat([]byte{'.'}, 20-len(bar))...)
-	fmt.Fprintf(&b, " [%s] %3.0f%%", bar, 100*frac)
+	fmt.Fprintf(&b, " [%s] %3d%%", bar, int(100*frac))
 	if left, ok := timeLeft(p.frac0, frac, elapsed); ok && !complete {
 		fmt.Fprintf(&b, " ETA %s", left.Round(time.Second))
 	}
