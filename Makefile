@@ -1,12 +1,12 @@
 # auditrelay. `make test` needs only Go; `make e2e` needs kcat and builds an
-# OpenTelemetry Collector (./.ci/run installs both).
+# OpenTelemetry Collector and helm (./.ci/run installs kcat).
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 BIN       := bin/auditrelay
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet fmt e2e e2e-tools bench bench-e2e bench-api fuzz chaos clean
+.PHONY: all build test vet fmt e2e e2e-tools deploy-check bench bench-e2e bench-api fuzz chaos clean
 
 all: build
 
@@ -25,12 +25,25 @@ test: fmt vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # System tests against real peers: kcat (librdkafka) and an OpenTelemetry
-# Collector built from its own modules.
+# Collector built from its own modules; helm, built from its module, renders
+# the chart for deploy-check.
 e2e-tools:
 	bash test/e2e/build-collector.sh
+	bash test/e2e/build-helm.sh
 
 e2e: e2e-tools
+	$(MAKE) --no-print-directory deploy-check
 	$(GO) test -tags e2e -count=1 -timeout 20m -v ./test/e2e/
+
+# The Helm chart (helm template, several value sets) and the kustomize base
+# and overlay, decoded strictly into the Kubernetes API types; every rendered
+# config through `auditrelay validate`. deploy/check is a module of its own,
+# so that k8s.io/api stays out of go.mod. HELM is always passed: the test
+# fails without it.
+HELM ?= $(CURDIR)/test/.cache/bin/helm
+deploy-check:
+	bash test/e2e/build-helm.sh
+	cd deploy/check && $(GO) vet ./... && HELM=$(HELM) $(GO) test -count=1 -v ./...
 
 # Brief runs of every fuzz target (CI); `make fuzz FUZZTIME=5m` for longer.
 # test/fuzz.sh says how it tells Go 1.26's deadline race from a failure.
