@@ -3,11 +3,17 @@
 # numeric user with a read-only root file system; only /var/lib/auditrelay
 # (the state volume: file checkpoints) is written.
 #
-#   docker build --build-arg VERSION=$(git describe --tags --always) -t auditrelay .
+#   VERSION=$(git describe --tags --always --dirty)
+#   docker build --build-arg VERSION=$VERSION -t registry.example.com/auditrelay:$VERSION .
+#
+# No image is published yet; docs/operations.md ("Container") says where
+# releases are meant to publish it.
 
 ARG GO_VERSION=1.26
 
-FROM golang:${GO_VERSION}-bookworm AS build
+# The build stage runs on the builder's platform and cross-compiles for
+# TARGETARCH: `--platform linux/arm64` needs no emulation.
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 # Modules first: this layer is cached until go.mod or go.sum change.
 COPY go.mod go.sum ./
@@ -26,7 +32,7 @@ RUN --mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="auditrelay" \
-      org.opencontainers.image.description="Forwards OpenAI organization audit logs to Kafka, OTLP, Splunk HEC, Datadog and files" \
+      org.opencontainers.image.description="Forwards AI platforms' audit logs to Kafka, OTLP, Splunk HEC, Datadog, files and webhooks" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="https://github.com/auditrelay/auditrelay"
 COPY --from=build /out/auditrelay /usr/local/bin/auditrelay

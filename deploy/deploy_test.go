@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -95,6 +96,7 @@ func TestDockerfile(t *testing.T) {
 	}{
 		{"multi-stage", len(froms) >= 2},
 		{"builder named and copied from", strings.Contains(froms[0], " AS build") && strings.Contains(lastStage, "COPY --from=build")},
+		{"build stage cross-compiles on the build platform", strings.Contains(froms[0], "--platform=$BUILDPLATFORM") && strings.Contains(all, "GOARCH=${TARGETARCH}")},
 		{"static build: CGO_ENABLED=0", strings.Contains(all, "CGO_ENABLED=0")},
 		{"version stamped by ldflags", regexp.MustCompile(`-X main\.version=\$\{VERSION\}`).MatchString(all)},
 		{"reproducible paths: -trimpath", strings.Contains(all, "-trimpath")},
@@ -365,5 +367,90 @@ func TestShippedConfigsValidate(t *testing.T) {
 				t.Errorf("auditrelay validate -c %s: %v\n%s", c, err, out)
 			}
 		})
+	}
+}
+
+// TestDocsOneNamespace: every kubectl and helm command in the docs, the
+// manifests' comments and the chart's notes uses the namespace auditrelay,
+// written the same way (`kubectl -n auditrelay ...`, `helm ... -n
+// auditrelay`), creates the one Secret name, and names paths that exist; the
+// image line the docs tell a newcomer to change is in the Deployment once.
+func TestDocsOneNamespace(t *testing.T) {
+	files, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "../README.md")
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".sum") || strings.HasSuffix(path, ".mod") {
+			return err
+		}
+		files = append(files, path)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmplNS := "{{ .Release.Namespace }}"
+	kubectl := regexp.MustCompile("kubectl [^`\\n]*")
+	helmCmd := regexp.MustCompile("helm (install|upgrade|uninstall) [^`\\n]*")
+	applyK := regexp.MustCompile(`apply -k (\S+)`)
+	secret := regexp.MustCompile(`create secret generic (\S+)`)
+	seen := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			where := fmt.Sprintf("%s:%d", f, i+1)
+			for _, cmd := range kubectl.FindAllString(line, -1) {
+				fields := strings.Fields(cmd)
+				if len(fields) < 3 {
+					continue // prose such as "`kubectl describe` shows"
+				}
+				seen++
+				ns := strings.Join(fields[1:3], " ")
+				if cmd != "kubectl create namespace auditrelay" && ns != "-n auditrelay" && !strings.HasPrefix(cmd, "kubectl -n "+tmplNS) {
+					t.Errorf("%s: %q: want `kubectl -n auditrelay ...` (or `kubectl create namespace auditrelay`)", where, cmd)
+				}
+				if m := applyK.FindStringSubmatch(cmd); m != nil {
+					if _, err := os.Stat(filepath.Join("..", m[1], "kustomization.yaml")); err != nil {
+						t.Errorf("%s: %q: %v", where, cmd, err)
+					}
+				}
+				if m := secret.FindStringSubmatch(cmd); m != nil && m[1] != "auditrelay-openai" && !strings.HasPrefix(m[1], "{{") {
+					t.Errorf("%s: %q: the Secret is auditrelay-openai everywhere", where, cmd)
+				}
+			}
+			for _, cmd := range helmCmd.FindAllString(line, -1) {
+				seen++
+				if !strings.Contains(cmd, " -n auditrelay") && !strings.Contains(cmd, " -n "+tmplNS) {
+					t.Errorf("%s: %q: want -n auditrelay", where, cmd)
+				}
+				if strings.Contains(cmd, "--create-namespace") {
+					t.Errorf("%s: %q: the namespace is created with kubectl, as for the manifests", where, cmd)
+				}
+				if strings.Contains(cmd, "deploy/helm/") && !strings.Contains(cmd+" ", "deploy/helm/auditrelay ") {
+					t.Errorf("%s: %q: the chart is deploy/helm/auditrelay", where, cmd)
+				}
+			}
+		}
+	}
+	if seen < 10 {
+		t.Errorf("only %d kubectl and helm commands found: the walk-through moved?", seen)
+	}
+
+	const imageLine = "image: REGISTRY/auditrelay:VERSION"
+	dep, err := os.ReadFile("kubernetes/base/deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(dep), imageLine); n != 1 || !strings.Contains(string(ops), imageLine) {
+		t.Errorf("%q: %d times in the Deployment (want 1), named in docs/operations.md: %v", imageLine, n, strings.Contains(string(ops), imageLine))
 	}
 }

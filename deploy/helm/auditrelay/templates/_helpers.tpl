@@ -5,7 +5,7 @@
 
 {{/*
 The objects' name: the release name when it already contains the chart's
-(so `helm install auditrelay` gives deploy/auditrelay, as the plain
+(so a release named auditrelay gives deploy/auditrelay, as the plain
 manifests do), else release-chart. 63 characters: a DNS label.
 */}}
 {{- define "auditrelay.fullname" -}}
