@@ -55,6 +55,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the pipeline of a config file (daemon, or --once to catch up and exit)", (*Main).cmdRun},
 		{"validate", "check a config file and print it as it will run, secrets masked", (*Main).cmdValidate},
+		{"config", "the config reference: every key of every component, its default and meaning", (*Main).cmdConfig},
 		{"demo", "run the whole pipeline against the built-in simulator, no key needed", (*Main).cmdDemo},
 		{"simulate", "serve the built-in simulator of OpenAI's Admin API over HTTP", (*Main).cmdSimulate},
 		{"list", "list recent audit or request logs, newest first", (*Main).cmdList},
