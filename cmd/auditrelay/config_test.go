@@ -157,11 +157,31 @@ func TestConfigReferenceAllowedValues(t *testing.T) {
 	}
 }
 
+// TestConfigReferenceKeysAreKeys: every key the reference lists is one the
+// config loader's decoder knows (it refuses unknown keys), so that the
+// reference reads the koanf tags as the loader does.
+func TestConfigReferenceKeysAreKeys(t *testing.T) {
+	ref, reg := reference(t)
+	check := func(name string, keys []configref.Key, def func() pipeline.Config) {
+		for _, k := range keys {
+			if err := setKey(def(), k, nil); err != nil {
+				t.Errorf("%s: %s is no key of the decoder: %v", name, k.Path, err)
+			}
+		}
+	}
+	check("top level", ref.Settings, func() pipeline.Config { return config.DefaultSettings() })
+	check("retry", ref.Retry, func() pipeline.Config { r := pipeline.DefaultRetryPolicy(); return &r })
+	for _, p := range ref.Pages {
+		f, _ := reg.Factory(p.Kind, p.Type)
+		check(p.Kind.String()+" "+p.Type, p.Keys, f.DefaultConfig)
+	}
+}
+
 // setKey sets key k of cfg to v as the config loader would decode it: v
 // alone, or the one element of a list.
-func setKey(cfg pipeline.Config, k configref.Key, v string) error {
-	var val any = v
-	if strings.HasPrefix(k.Type, "list of") {
+func setKey(cfg pipeline.Config, k configref.Key, v any) error {
+	val := v
+	if v != nil && strings.HasPrefix(k.Type, "list of") {
 		val = []any{v}
 	}
 	parts := strings.Split(k.Path, ".")
