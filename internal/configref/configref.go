@@ -30,8 +30,11 @@ type Key struct {
 	// duration, list of strings...
 	Type string
 	// Default is the default as YAML would write it; "" for a key of a
-	// list's element, which has none.
+	// list's element, which has none, and for an unset one.
 	Default string
+	// Unset is true for an optional key or section that is absent unless
+	// the file sets it.
+	Unset bool
 	// Doc is the field's doc comment, its allowed values taken out.
 	Doc string
 	// Values are the allowed values, from a sentence "One of: a, b, c." of
@@ -243,7 +246,11 @@ func (s *source) walk(t reflect.Type, v reflect.Value, prefix string, out *[]Key
 			continue
 		}
 		k := Key{Path: prefix + name, Type: yamlType(f.Type), Where: st.file + ": " + st.name + "." + f.Name}
-		if fv.IsValid() {
+		switch {
+		case !fv.IsValid(): // a key of a list's element has no default
+		case (fv.Kind() == reflect.Pointer || fv.Kind() == reflect.Interface) && fv.IsNil():
+			k.Unset = true
+		default:
 			k.Default = render(fv)
 		}
 		k.Doc, k.Values, err = describe(st.fields[f.Name], f.Name, name)

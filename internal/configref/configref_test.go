@@ -29,7 +29,7 @@ func TestRender(t *testing.T) {
 		{[]string{"a", "*_token"}, `[a, '*_token']`},
 		{[]string(nil), "[]"},
 		{map[string]string{"b": "2", "a": "1"}, `{a: "1", b: "2"}`},
-		{nilInt, "unset"},
+		{nilInt, "null"},
 		{2.0, "2"},
 		{int16(-1), "-1"},
 	} {

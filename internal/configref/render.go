@@ -44,7 +44,7 @@ func render(v reflect.Value) string {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
-			return "unset"
+			return "null"
 		}
 		return render(v.Elem())
 	case reflect.Struct:
@@ -187,7 +187,10 @@ func writeKeys(b *strings.Builder, keys []Key) {
 	for _, k := range keys {
 		fmt.Fprintf(b, "### `%s`\n\n", k.Path)
 		line := "Type: " + k.Type + "."
-		if k.Default != "" {
+		switch {
+		case k.Unset:
+			line += " Default: unset."
+		case k.Default != "":
 			line += " Default: `" + k.Default + "`."
 		}
 		if len(k.Values) > 0 {

@@ -90,12 +90,12 @@ type Config struct {
 	// BatchSize is the number of events per batch handed to the sinks
 	// (default 1000).
 	BatchSize int `koanf:"batch_size"`
-	// Prefetch, when set, caps the windows read ahead of delivery (0:
-	// read and deliver in turn). Unset, the memory bound decides.
+	// Prefetch caps the windows read ahead of delivery, 0 to 16 (0: read
+	// and deliver in turn). Unset, the memory bound decides.
 	Prefetch *int `koanf:"prefetch"`
-	// FetchConcurrency, when set, caps the requests of the API key in
-	// flight at once. Unset, the adaptive limiter finds what the API
-	// allows (up to 16).
+	// FetchConcurrency caps the requests of the API key in flight at once,
+	// 1 to 64. Unset, the adaptive limiter finds what the API allows (up
+	// to 16).
 	FetchConcurrency *int `koanf:"fetch_concurrency"`
 	// EventTypes asks the API for these event types only (login.failed,
 	// api_key.created); empty: every type. Exact names, no patterns.
