@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
+	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 )
 
 const workspace = "4c1d9e3a-6f2b-4a8e-9d3c-2b7f1e5a9c40"
@@ -294,6 +295,17 @@ func subType(str func(p ...string) string) string {
 // on those (with valid UTF-8) it reads the same event_id, type, timestamp
 // and actor (a key given twice counting with its last value).
 func FuzzReadObject(f *testing.F) {
+	// Records of every type as the simulator writes them.
+	types := append(slices.Clone(chatgptsim.KnownTypes), "FUTURE_LOG")
+	sim := chatgptsim.New(chatgptsim.Options{Seed: 6, Types: types, Lines: 4,
+		Now: func() time.Time { return time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC) }})
+	for _, typ := range types {
+		var b bytes.Buffer
+		sim.WriteFile(&b, sim.Files(typ)[0].ID) //nolint:errcheck // a bytes.Buffer does not fail
+		for l := range bytes.Lines(b.Bytes()) {
+			f.Add(l)
+		}
+	}
 	for _, dir := range []string{"valid", "invalid"} {
 		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
 		for _, e := range ents {
