@@ -22,10 +22,11 @@ import (
 
 // components lists every factory this binary is built with. Adding a
 // component means adding one line here; nothing registers itself. The API
-// sources of one registry share a request limiter per API key.
-func components() (*pipeline.Registry, error) {
+// sources of one registry share a request limiter per API key. extra adds
+// factories only one command uses (demo's screen).
+func components(extra ...pipeline.Factory) (*pipeline.Registry, error) {
 	lims := httpapi.NewLimiters()
-	return pipeline.NewRegistry(
+	return pipeline.NewRegistry(append([]pipeline.Factory{
 		// checkpoint stores
 		checkpoint.NewFileFactory(),
 		checkpoint.NewMemoryFactory(),
@@ -48,5 +49,5 @@ func components() (*pipeline.Registry, error) {
 		splunkhec.NewFactory(),
 		datadog.NewFactory(),
 		kafka.NewFactory(),
-	)
+	}, extra...)...)
 }

@@ -1,20 +1,26 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
 
-// demoConfig is the embedded default: the simulator as source, a readable
-// summary on stdout and the JSON lines in a file. %s is the simulator URL,
-// the second the output file.
-const demoConfig = `
+// demoSource is the demo's source: the simulator at %s, read from 25 hours
+// back, then polled every second.
+const demoSource = `
 sources:
   - name: demo-org
     type: openai_audit_logs
@@ -26,12 +32,14 @@ sources:
     overlap: 10s
     max_window_events: 500
     batch_size: 50
+`
+
+// fileSinks are the sinks of `demo --sink file`: the table on the screen
+// and the JSON lines in the file %s.
+const fileSinks = `
 sinks:
   - name: screen
-    type: file
-    path: "-"
-    format: text
-    fsync: false
+    type: ` + screenSinkType + `
   - name: archive
     type: file
     path: %s
@@ -39,63 +47,112 @@ checkpoint:
   type: memory
 `
 
+// demoRate is the number of new events per second once the past ones are
+// read.
+const demoRate = 4
+
 func (m *Main) cmdDemo(ctx context.Context, args []string) int {
-	fs := m.flags("demo", "[--events N]")
-	events := fs.Int("events", 60, "stop after this many events have been delivered (0: run until Ctrl-C)")
-	out := fs.String("out", "", "also write the events as JSON lines to this `file` (default: a temporary file)")
+	fs := m.flags("demo", "[--events N] [--sink file|kafka [--keep]]")
+	events := fs.Int("events", 60, "stop once this many events have been delivered (0: run until Ctrl-C)")
+	sink := fs.String("sink", "file", "where the events go besides the screen: file (JSON lines), or kafka (a broker in memory in this process, read back by a consumer)")
+	out := fs.String("out", "", "with --sink file, write the JSON lines to this `file` (default: a temporary file)")
+	keep := fs.Bool("keep", false, "with --sink kafka, keep the broker running after the demo until Ctrl-C, for kcat or your own consumer")
 	faults := fs.Float64("faults", 0.05, "fraction of simulator requests that fail, to show the retries")
+	seed := fs.Int64("seed", 0, "simulator seed: the same seed serves the same events (0: a new one each run)")
 	level := fs.String("log-level", "warn", "log level on stderr")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
+	var usage string
+	switch {
+	case *events < 0:
+		usage = "--events must be >= 0"
+	case *sink != "file" && *sink != "kafka":
+		usage = fmt.Sprintf("--sink must be file or kafka, got %q", *sink)
+	case *out != "" && *sink != "file":
+		usage = "--out goes with --sink file"
+	case *keep && *sink != "kafka":
+		usage = "--keep goes with --sink kafka"
+	}
+	if usage != "" {
+		fmt.Fprintf(m.Stderr, "auditrelay demo: %s\n", usage)
+		return exitUsage
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(m.Stderr, "auditrelay demo: %v\n", err)
+		return exitFailure
+	}
+
 	backlog := *events * 3 / 4
 	if *events == 0 {
 		backlog = 200
 	}
-	sf := simFlags{seed: time.Now().UnixNano(), events: backlog, span: 24 * time.Hour, rate: 4, faultRate: *faults,
+	if *seed == 0 {
+		*seed = time.Now().UnixNano()
+	}
+	sf := simFlags{seed: *seed, events: backlog, span: 24 * time.Hour, rate: demoRate, faultRate: *faults,
 		faultKinds: "429,500,503,truncated,garbled", retryAfter: 200 * time.Millisecond}
+	clock := &demoClock{}
+	sf.start, sf.now = time.Now().Add(-sf.span), clock.now
 	sim, err := sf.server()
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "auditrelay demo: %v\n", err)
-		return exitFailure
+		return fail(err)
+	}
+	if *events > 0 {
+		clock.stopAfter(sim, sf.start.Add(sf.span), backlog, *events)
 	}
 	base, err := sim.Start()
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "auditrelay demo: %v\n", err)
-		return exitFailure
+		return fail(err)
 	}
 	defer sim.Close()
 
-	archive := *out
-	if archive == "" {
-		f, err := os.CreateTemp("", "auditrelay-demo-*.jsonl")
-		if err != nil {
-			fmt.Fprintf(m.Stderr, "auditrelay demo: %v\n", err)
-			return exitFailure
+	var sinks, archive string
+	var broker *kfake.Cluster
+	switch *sink {
+	case "file":
+		if archive = *out; archive == "" {
+			f, err := os.CreateTemp("", "auditrelay-demo-*.jsonl")
+			if err != nil {
+				return fail(err)
+			}
+			f.Close()
+			archive = f.Name()
 		}
-		f.Close()
-		archive = f.Name()
+		sinks = fmt.Sprintf(fileSinks, archive)
+	case "kafka":
+		if broker, err = kfake.NewCluster(kfake.NumBrokers(1)); err != nil {
+			return fail(fmt.Errorf("starting the in-memory Kafka broker: %w", err))
+		}
+		defer broker.Close()
+		sinks = fmt.Sprintf(kafkaSinks, broker.ListenAddrs()[0], demoTopic)
 	}
-	reg, err := components()
+
+	reg, err := components(screenFactory(m.Stdout))
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "auditrelay demo: %v\n", err)
-		return exitFailure
+		return fail(err)
 	}
 	env := append(append([]string{}, m.Environ...), "OPENAI_ADMIN_KEY=sk-admin-demo")
-	cfg, err := config.Parse(fmt.Appendf(nil, demoConfig, base, archive), ".", reg, env)
+	cfg, err := config.Parse(fmt.Appendf(nil, demoSource+sinks, base), ".", reg, env)
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "auditrelay demo: embedded config: %v\n", err)
-		return exitFailure
+		return fail(fmt.Errorf("embedded config: %w", err))
 	}
 	log := m.newLogger(*level, "text")
-	fmt.Fprintf(m.Stdout, "auditrelay demo: simulated organization at %s (%d past events, then 4 new per second, %.0f%% of requests failing)\n",
-		base, backlog, *faults*100)
-	fmt.Fprintf(m.Stdout, "%-20s  %-10s %-34s %-28s %-22s %s\n", "effective_at", "source", "type", "actor", "project", "id")
+	upTo := "until Ctrl-C"
+	if *events > 0 {
+		upTo = fmt.Sprintf("until it holds the %d to read", *events)
+	}
+	fmt.Fprintf(m.Stdout, "auditrelay demo: simulated organization at %s: %d past events, then %d new per second %s; %.0f%% of requests fail.\n",
+		base, backlog, demoRate, upTo, *faults*100)
+	if broker != nil {
+		fmt.Fprintf(m.Stdout, "Kafka: a broker in memory in this process at %s; topic %s, written exactly-once (transactions).\n",
+			broker.ListenAddrs()[0], demoTopic)
+	}
+	fmt.Fprint(m.Stdout, "\n", screenHeader())
 
 	p, err := pipeline.Build(reg, cfg.Spec, log, nil)
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "auditrelay demo: %v\n", err)
-		return exitFailure
+		return fail(err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -110,20 +167,115 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 	start := time.Now()
 	err = p.Run(rctx, pipeline.RunOptions{})
 	st := sim.Stats()
-	fmt.Fprintf(m.Stdout, "\n%d events delivered in %v; the simulator answered %d requests and injected %d faults, all retried.\n",
-		delivered.Load(), time.Since(start).Round(time.Millisecond), st.Requests, totalFaults(st.Faults))
-	fmt.Fprintf(m.Stdout, "The JSON lines, each event exactly as the API sent it, are in %s\n", archive)
+	fmt.Fprintf(m.Stdout, "\n%d events delivered in %v; the simulator answered %d requests, with %s.\n",
+		delivered.Load(), time.Since(start).Round(time.Millisecond), st.Requests, describeFaults(st.Faults, err == nil))
 	if err != nil {
 		log.Error("demo failed", "err", err)
 		return exitFailure
 	}
-	return exitOK
+	if broker == nil {
+		fmt.Fprintf(m.Stdout, "The JSON lines, each event exactly as the API sent it, are in %s\n", archive)
+		return exitOK
+	}
+	return m.demoReadBack(ctx, broker.ListenAddrs()[0], delivered.Load(), *keep)
 }
 
-func totalFaults[K comparable](m map[K]int64) int64 {
-	var n int64
-	for _, v := range m {
-		n += v
+// demoClock is the simulator's clock in the demo: the real one until
+// stop, then stop. The source reads whole windows (every event up to the
+// API's now), so against a running clock the window that reaches --events
+// carries the events that arrived meanwhile too; against a clock that
+// stops just after the last event wanted, the organization holds exactly
+// that many and the demo delivers and reports what was asked.
+type demoClock struct {
+	stop time.Time // zero: never stops
+}
+
+func (c *demoClock) now() time.Time {
+	if t := time.Now(); c.stop.IsZero() || t.Before(c.stop) {
+		return t
 	}
-	return n
+	return c.stop
+}
+
+// stopAfter stops the clock once the simulator holds n events the source
+// reads: it has past events before end, then demoRate new ones per second
+// from end. tenant.* events do not count: only a source with tenant_only
+// reads them. Call it before the simulator serves.
+func (c *demoClock) stopAfter(sim *openaisim.Server, end time.Time, past, n int) {
+	i, seen := 0, 0
+	for ; ; i++ {
+		var ev struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(sim.Event(i), &ev) == nil && !strings.HasPrefix(ev.Type, "tenant.") {
+			if seen++; seen == n {
+				break
+			}
+		}
+	}
+	// Event past+j is at end+j/rate (openaisim.Options.Rate): stop
+	// half-way between event i and the next.
+	j := max(i-past, 0)
+	c.stop = end.Add(time.Duration((float64(j) + 0.5) * float64(time.Second) / demoRate))
+}
+
+// faultNames says what each kind of injected fault is: one, and several.
+var faultNames = map[openaisim.FaultKind][2]string{
+	openaisim.Fault429:       {"HTTP 429", "HTTP 429s"},
+	openaisim.Fault500:       {"HTTP 500", "HTTP 500s"},
+	openaisim.Fault503:       {"HTTP 503", "HTTP 503s"},
+	openaisim.FaultSlow:      {"slow answer", "slow answers"},
+	openaisim.FaultReset:     {"connection reset", "connection resets"},
+	openaisim.FaultTruncated: {"truncated body", "truncated bodies"},
+	openaisim.FaultGarbled:   {"garbled body", "garbled bodies"},
+	openaisim.FaultEnvelope:  {"broken list envelope", "broken list envelopes"},
+	openaisim.FaultLoop:      {"looping cursor", "looping cursors"},
+	openaisim.FaultOversize:  {"oversize page", "oversize pages"},
+}
+
+// describeFaults says in words what the simulator injected, e.g.
+// "1 injected fault (an HTTP 429, retried)" or "3 injected faults (2 HTTP
+// 500, 1 truncated body), all retried"; retried tells whether the run
+// got past them.
+func describeFaults(faults map[openaisim.FaultKind]int64, retried bool) string {
+	type kind struct {
+		name string
+		n    int64
+	}
+	var kinds []kind
+	var total int64
+	for k, n := range faults {
+		if n == 0 {
+			continue
+		}
+		name, ok := faultNames[k]
+		if !ok {
+			name = [2]string{string(k), string(k)}
+		}
+		kinds = append(kinds, kind{name[min(n, 2)-1], n})
+		total += n
+	}
+	switch total {
+	case 0:
+		return "no injected faults"
+	case 1:
+		what := "a " + kinds[0].name
+		if strings.HasPrefix(kinds[0].name, "HTTP") || strings.ContainsAny(kinds[0].name[:1], "aeiou") {
+			what = "an " + kinds[0].name
+		}
+		if retried {
+			what += ", retried"
+		}
+		return "1 injected fault (" + what + ")"
+	}
+	slices.SortFunc(kinds, func(a, b kind) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.name, b.name)) })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", k.n, k.name)
+	}
+	s := fmt.Sprintf("%d injected faults (%s)", total, strings.Join(parts, ", "))
+	if retried {
+		s += ", all retried"
+	}
+	return s
 }

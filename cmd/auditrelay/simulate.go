@@ -27,6 +27,10 @@ type simFlags struct {
 	latency               openaisim.Latency
 	rateLimit             float64
 	rateSchedule          []openaisim.RateStep
+	// start and now, when set, fix the first event's instant and the
+	// clock (demo stops the clock to serve an exact number of events).
+	start time.Time
+	now   func() time.Time
 }
 
 func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
@@ -102,6 +106,7 @@ func (sf *simFlags) server() (*openaisim.Server, error) {
 		LateFraction: sf.lateFraction, LateDelay: sf.lateDelay, APIKey: sf.apiKey,
 		Faults:  openaisim.Faults{Rate: sf.faultRate, RetryAfter: sf.retryAfter},
 		Latency: sf.latency, RateLimit: sf.rateLimit, RateSchedule: sf.rateSchedule,
+		Start: sf.start, Now: sf.now,
 	}
 	if sf.faultKinds != "" {
 		kinds, err := openaisim.ParseFaultKinds(sf.faultKinds)
