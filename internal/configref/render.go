@@ -188,6 +188,9 @@ func writeKeys(b *strings.Builder, keys []Key) {
 		fmt.Fprintf(b, "### `%s`\n\n", k.Path)
 		line := "Type: " + k.Type + "."
 		switch {
+		case strings.Contains(k.Doc, "(required"):
+			// A required key's zero default is not a value to keep.
+			line += " Required."
 		case k.Unset:
 			line += " Default: unset."
 		case k.Default != "":
