@@ -3,6 +3,7 @@ package configref
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,18 @@ func TestDescribe(t *testing.T) {
 	}
 	if _, _, err := describe("Mode is one. One of: mask, hash or remove.", "Mode", "mode"); err == nil {
 		t.Error("a list not in the fixed form was taken")
+	}
+}
+
+// A required key says so where the default would be: its zero value is
+// not a default anyone could keep.
+func TestWriteKeysRequired(t *testing.T) {
+	var b strings.Builder
+	writeKeys(&b, []Key{
+		{Path: "endpoint", Type: "string", Default: `""`, Doc: "`endpoint` is the URL (required)."},
+		{Path: "index", Type: "string", Default: `""`, Doc: "`index` is the index."},
+	})
+	if got := b.String(); !strings.Contains(got, "Type: string. Required.\n") || !strings.Contains(got, "Type: string. Default: `\"\"`.\n") {
+		t.Errorf("got\n%s", got)
 	}
 }
