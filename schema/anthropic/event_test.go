@@ -1,0 +1,379 @@
+package anthropic_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/auditrelay/auditrelay/schema/anthropic"
+	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
+)
+
+const org = "org_01Wv6QeBcDfGhJkLmNpQrSt8"
+
+func fixture(t testing.TB, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// validCases are the activities of testdata/valid and what the package
+// reads from each.
+var validCases = []struct {
+	file           string
+	id, typ        string
+	time           string // RFC 3339, as Parse should read it (UTC)
+	org            string
+	actor          anthropic.Actor
+	actorID, email string
+	failed         bool
+}{
+	{file: "claude_chat_created.json", id: "activity_01XyDMpzjS89pFZXqSFUBDr6", typ: "claude_chat_created", time: "2026-04-10T08:09:10Z", org: org,
+		actor: anthropic.Actor{Kind: "user_actor", UserID: "user_01TuVwXyZaBcDeFgHiJkLmNo", Email: "user@example.com", IP: "192.0.2.34",
+			UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)"},
+		actorID: "user_01TuVwXyZaBcDeFgHiJkLmNo", email: "user@example.com"},
+	// Sign-ins have no organization.
+	{file: "sso_login_succeeded.json", id: "activity_01SsoLoginSucceeded000001", typ: "sso_login_succeeded", time: "2026-04-10T08:00:00Z",
+		actor:   anthropic.Actor{Kind: "user_actor", UserID: "user_01Kenji", Email: "kenji.watanabe@example.com", IP: "2001:db8::7", UserAgent: "Claude/1.0.3"},
+		actorID: "user_01Kenji", email: "kenji.watanabe@example.com"},
+	{file: "compliance_api_accessed.json", id: "activity_01ComplianceApiAccessed01", typ: "compliance_api_accessed", time: "2026-05-22T11:00:00Z",
+		actor:   anthropic.Actor{Kind: "api_actor", APIKeyID: "apikey_01Collector", IP: "203.0.113.50", UserAgent: "python-requests/2.32.0"},
+		actorID: "apikey_01Collector"},
+	{file: "compliance_api_denied.json", id: "activity_01ComplianceApiDenied0001", typ: "compliance_api_accessed", time: "2026-05-22T11:00:01Z",
+		actor:   anthropic.Actor{Kind: "admin_api_key_actor", AdminAPIKeyID: "admin_key_01Ops", IP: "198.51.100.200", UserAgent: "curl/8.8.0"},
+		actorID: "admin_key_01Ops", failed: true},
+	// The user the activity is about (user_id, user_email at the top) is
+	// not its actor.
+	{file: "claude_user_role_updated.json", id: "activity_01RoleUpdated0000000001", typ: "claude_user_role_updated", time: "2026-05-26T09:00:00Z", org: org,
+		actor: anthropic.Actor{Kind: "admin_api_key_actor", AdminAPIKeyID: "admin_key_01Ops"}, actorID: "admin_key_01Ops"},
+	{file: "scim_user_created.json", id: "activity_01ScimUserCreated00000001", typ: "scim_user_created", time: "2026-05-26T09:00:00Z", org: org,
+		actor:   anthropic.Actor{Kind: "scim_directory_sync_actor", DirectoryID: "directory_01Okta", WorkOSEventID: "event_01WorkOS", IdPConnectionType: "OktaSCIMV2"},
+		actorID: "directory_01Okta"},
+	{file: "rbac_role_assigned.json", id: "activity_01RbacRoleAssigned0000001", typ: "rbac_role_assigned", time: "2026-05-26T09:00:00Z", org: org,
+		actor:   anthropic.Actor{Kind: "user_actor", UserID: "user_01Admin", Email: "admin@example.org", IP: "198.51.100.42", UserAgent: "Mozilla/5.0"},
+		actorID: "user_01Admin", email: "admin@example.org"},
+	{file: "admin_api_key_updated.json", id: "activity_01AdminKeyUpdated00000001", typ: "admin_api_key_updated", time: "2026-05-26T09:00:00Z", org: org,
+		actor:   anthropic.Actor{Kind: "user_actor", UserID: "user_01Admin", Email: "admin@example.org", IP: "198.51.100.42", UserAgent: "Mozilla/5.0"},
+		actorID: "user_01Admin", email: "admin@example.org"},
+	{file: "abuse_decision_received.json", id: "activity_01AbuseDecision0000000001", typ: "abuse_decision_received", time: "2026-05-26T09:00:00Z", org: org,
+		actor: anthropic.Actor{Kind: "anthropic_actor"}},
+	// The address an unauthenticated visitor gave counts as the e-mail; it
+	// has no id.
+	{file: "unauthenticated_user.json", id: "activity_01ChatAccessFailed00000001", typ: "claude_chat_access_failed", time: "2026-05-26T09:00:00Z", org: org,
+		actor: anthropic.Actor{Kind: "unauthenticated_user_actor", Email: "anonymous.visitor@example.com", IP: "192.0.2.55", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)"},
+		email: "anonymous.visitor@example.com"},
+	{file: "unauthenticated_no_email.json", id: "activity_01PhoneCodeSent000000001", typ: "phone_code_sent", time: "2026-05-26T09:00:00Z",
+		actor: anthropic.Actor{Kind: "unauthenticated_user_actor"}},
+	{file: "system_actor.json", id: "activity_01SystemActor000000000001", typ: "org_data_export_completed", time: "2026-05-26T09:00:00Z", org: org,
+		actor: anthropic.Actor{Kind: "system_actor", Service: "data_retention"}, actorID: "data_retention"},
+	{file: "service_account_actor.json", id: "activity_01ServiceAccount000000001", typ: "platform_file_uploaded", time: "2026-05-26T09:00:00Z", org: org,
+		actor:   anthropic.Actor{Kind: "service_account_actor", ServiceAccountID: "svc_acct_01Batch", IP: "192.0.2.100", UserAgent: "anthropic-python/0.40.0"},
+		actorID: "svc_acct_01Batch"},
+	{file: "federated_identity_actor.json", id: "activity_01FederatedIdentity000001", typ: "platform_workspace_created", time: "2026-05-26T09:00:00Z", org: org,
+		actor: anthropic.Actor{Kind: "federated_identity_actor", Issuer: "https://token.actions.githubusercontent.com",
+			Subject: "repo:acme/support-bot:ref:refs/heads/main"},
+		actorID: "repo:acme/support-bot:ref:refs/heads/main"},
+	{file: "federated_actor.json", id: "activity_01FederatedActor000000001", typ: "platform_file_deleted", time: "2026-05-26T09:00:00Z", org: org,
+		actor:   anthropic.Actor{Kind: "federated_actor", Provider: "aws", Subject: "arn:aws:sts::123456789012:assumed-role/claude-batch/job-7"},
+		actorID: "arn:aws:sts::123456789012:assumed-role/claude-batch/job-7"},
+	{file: "attested_device_actor.json", id: "activity_01AttestedDevice000000001", typ: "compliance_api_accessed", time: "2026-05-26T09:00:00Z",
+		actor: anthropic.Actor{Kind: "attested_device_actor", ExternalClientID: "mdm-1b4e28ba-2fa1-4d2b-883f-0016d3cca427",
+			KidHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+		actorID: "mdm-1b4e28ba-2fa1-4d2b-883f-0016d3cca427"},
+	// An unknown actor kind passes through with its kind alone, whatever
+	// members it shares with known kinds.
+	{file: "unknown_actor.json", id: "activity_01UnknownActor00000000001", typ: "claude_chat_created", time: "2026-05-26T09:00:00Z", org: org,
+		actor: anthropic.Actor{Kind: "delegated_agent_actor"}},
+	// An unknown type passes through; created_at in another zone is read
+	// as the same instant, in UTC.
+	{file: "unknown_type.json", id: "activity_01UnknownType000000000001", typ: "org_retention_policy_updated", time: "2026-05-26T07:00:00.123456Z", org: org,
+		actor: anthropic.Actor{Kind: "user_actor", UserID: "user_01Admin", Email: "admin@example.org"}, actorID: "user_01Admin", email: "admin@example.org"},
+	{file: "no_actor_no_type.json", id: "activity_01Bare", time: "2026-05-26T09:00:00Z"},
+	// A key given twice counts with its last value, a whole object included.
+	{file: "duplicate_keys.json", id: "activity_01Second", typ: "sso_login_failed", time: "2026-05-26T09:00:00Z",
+		actor: anthropic.Actor{Kind: "api_actor", APIKeyID: "apikey_01Second"}, actorID: "apikey_01Second"},
+}
+
+func TestParseValid(t *testing.T) {
+	observed := time.Date(2026, 7, 9, 11, 0, 0, 0, time.UTC)
+	for _, tc := range validCases {
+		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
+			raw := fixture(t, "valid", tc.file)
+			ev, err := anthropic.Parse(raw, "acme", observed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := time.Parse(time.RFC3339Nano, tc.time)
+			if ev.ID != tc.id || ev.Type != tc.typ || !ev.Time.Equal(want) || ev.Time.Location() != time.UTC {
+				t.Errorf("id %q type %q time %s; want %q %q %s", ev.ID, ev.Type, ev.Time, tc.id, tc.typ, want)
+			}
+			if ev.ActorID != tc.actorID || ev.ActorEmail != tc.email || ev.ProjectID != tc.org {
+				t.Errorf("actor %q email %q organization %q; want %q %q %q", ev.ActorID, ev.ActorEmail, ev.ProjectID, tc.actorID, tc.email, tc.org)
+			}
+			if ev.Schema != anthropic.Schema || ev.Source != "acme" || !ev.ObservedAt.Equal(observed) || !bytes.Equal(ev.Raw, raw) {
+				t.Errorf("schema %q source %q observed %s: the event must keep its source, schema and bytes", ev.Schema, ev.Source, ev.ObservedAt)
+			}
+			f, err := anthropic.ReadObject(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.Actor(); got != tc.actor {
+				t.Errorf("Actor =\n%+v, want\n%+v", got, tc.actor)
+			}
+			if f.Failed() != tc.failed {
+				t.Errorf("Failed = %v", f.Failed())
+			}
+			if tc.org != "" && f.OrganizationUUID() != "abcdef01-2345-4678-9abc-def012345678" {
+				t.Errorf("OrganizationUUID = %q", f.OrganizationUUID())
+			}
+		})
+	}
+}
+
+func TestParseInvalid(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"array.json", "compliance activity: not a JSON object"},
+		{"string.json", "compliance activity: not a JSON object"},
+		{"null.json", "compliance activity: not a JSON object"},
+		{"unterminated.json", "compliance activity: not valid JSON"},
+		{"two_objects.json", "compliance activity: not valid JSON: more after the object"},
+		{"no_id.json", "compliance activity: no id"},
+		{"numeric_id.json", "compliance activity: no id"},
+		{"no_created_at.json", "compliance activity activity_01A: no created_at"},
+		{"created_at_date_only.json", `compliance activity activity_01A: created_at "2026-05-26" is not an RFC 3339 time`},
+		{"created_at_number.json", "compliance activity activity_01A: created_at 1779786000 is not an RFC 3339 time"},
+		{"created_at_null.json", "compliance activity activity_01A: created_at null is not an RFC 3339 time"},
+	} {
+		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
+			_, err := anthropic.Parse(fixture(t, "invalid", tc.file), "acme", time.Time{})
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestEveryFixtureIsRead keeps testdata and the tables in step: a fixture
+// no table names tests nothing.
+func TestEveryFixtureIsRead(t *testing.T) {
+	named := map[string]bool{}
+	for _, tc := range validCases {
+		named["valid/"+tc.file] = true
+	}
+	for _, n := range []string{"array", "string", "null", "unterminated", "two_objects", "no_id", "numeric_id", "no_created_at",
+		"created_at_date_only", "created_at_number", "created_at_null"} {
+		named["invalid/"+n+".json"] = true
+	}
+	for _, dir := range []string{"valid", "invalid"} {
+		ents, err := os.ReadDir(filepath.Join("testdata", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if !named[dir+"/"+e.Name()] {
+				t.Errorf("testdata/%s/%s is in no table", dir, e.Name())
+			}
+		}
+	}
+}
+
+// TestActorKinds: every kind the package knows is one the simulator
+// writes, and the simulator writes no other but its one unknown kind.
+func TestActorKinds(t *testing.T) {
+	sim := anthropicsim.ActorTypes()
+	for _, k := range anthropic.ActorKinds {
+		if !slices.Contains(sim, k) {
+			t.Errorf("the simulator never writes %s", k)
+		}
+	}
+	if len(sim) != len(anthropic.ActorKinds)+1 {
+		t.Errorf("the simulator writes %v, the package knows %v", sim, anthropic.ActorKinds)
+	}
+}
+
+// lookup returns the value at p in the activity m, as encoding/json reads
+// it.
+func lookup(m map[string]any, p anthropic.Path) (any, bool) {
+	var v any = m
+	for _, k := range p {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = o[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// TestSecretPaths checks that the paths reach the secrets a caller sent,
+// in the fixture and in every compliance_api_accessed of the simulator,
+// and nothing of the envelope.
+func TestSecretPaths(t *testing.T) {
+	found := func(raw []byte) string {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for _, p := range anthropic.SecretPaths(m["type"].(string)) {
+			if slices.Contains(p, "id") || slices.Contains(p, "actor") {
+				t.Errorf("path %v reaches into the envelope", p)
+			}
+			if v, ok := lookup(m, p); ok {
+				b, _ := json.Marshal(v)
+				out.Write(b)
+			}
+		}
+		return out.String()
+	}
+	got := found(fixture(t, "valid", "compliance_api_accessed.json"))
+	for _, s := range []string{"sk-ant-admin01-leakedleakedleaked", "sk-ant-api01-leakedinquery"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("no secret path holds %q (found %s)", s, got)
+		}
+	}
+	sim := anthropicsim.New(anthropicsim.Options{Seed: 3, Activities: 5000, Span: time.Hour,
+		Now: func() time.Time { return time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC) }})
+	var all strings.Builder
+	for i := range 5000 {
+		all.WriteString(found(sim.Activity(i)))
+	}
+	secrets := sim.Truth().Secrets
+	if len(secrets) == 0 {
+		t.Fatal("the simulator wrote no secret")
+	}
+	for _, s := range secrets {
+		if !strings.Contains(all.String(), s) {
+			t.Errorf("secret %q lies outside every secret path", s)
+		}
+	}
+	for _, typ := range []string{"claude_chat_created", "sso_login_succeeded", "no_such_type"} {
+		if ps := anthropic.SecretPaths(typ); ps != nil {
+			t.Errorf("%s has secret paths %v", typ, ps)
+		}
+	}
+	// The result is the caller's: changing it changes nothing here.
+	ps := anthropic.SecretPaths("compliance_api_accessed")
+	ps[0][0] = "changed"
+	if anthropic.SecretPaths("compliance_api_accessed")[0][0] != "url" {
+		t.Error("SecretPaths hands out its own table")
+	}
+}
+
+// TestReadNext reads a page's data with one decoder, as a source does.
+func TestReadNext(t *testing.T) {
+	page := []byte(`{"data":[` + string(bytes.TrimSpace(fixture(t, "valid", "claude_chat_created.json"))) + `,7,` +
+		string(bytes.TrimSpace(fixture(t, "valid", "scim_user_created.json"))) + `],"has_more":false}`)
+	d := jsontext.NewDecoder(bytes.NewReader(page))
+	for _, want := range []jsontext.Kind{'{', '"', '['} { // {"data":[
+		if tok, err := d.ReadToken(); err != nil || tok.Kind() != want {
+			t.Fatalf("token %v, %v; want a %v", tok, err, want)
+		}
+	}
+	var got []string
+	for d.PeekKind() != ']' {
+		f, err := anthropic.ReadNext(d, page)
+		switch {
+		case err == anthropic.ErrNotObject:
+			got = append(got, "(not an object)")
+		case err != nil:
+			t.Fatal(err)
+		default:
+			got = append(got, f.ID()+" "+f.Actor().ID())
+		}
+	}
+	want := []string{"activity_01XyDMpzjS89pFZXqSFUBDr6 user_01TuVwXyZaBcDeFgHiJkLmNo", "(not an object)", "activity_01ScimUserCreated00000001 directory_01Okta"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read %q, want %q", got, want)
+	}
+}
+
+// str is the string at path p of m, as encoding/json reads it; "" for
+// anything else.
+func str(m map[string]any, p ...string) string {
+	v, _ := lookup(m, p)
+	s, _ := v.(string)
+	return s
+}
+
+// FuzzReadObject holds the reader to encoding/json: it never panics, it
+// accepts exactly the inputs encoding/json finds to be one JSON object, and
+// on those (with valid UTF-8) it reads the same id, type, created_at,
+// organization and actor (a key given twice counting with its last value).
+func FuzzReadObject(f *testing.F) {
+	// Activities of every type and actor kind as the simulator writes them.
+	sim := anthropicsim.New(anthropicsim.Options{Seed: 6, Activities: 3000, Span: time.Hour,
+		Now: func() time.Time { return time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC) }})
+	seen := map[string]bool{}
+	for i := range 3000 {
+		raw := sim.Activity(i)
+		var m map[string]any
+		json.Unmarshal(raw, &m) //nolint:errcheck // the simulator writes valid JSON
+		if k := str(m, "type") + "/" + str(m, "actor", "type"); !seen[k] {
+			seen[k] = true
+			f.Add(raw)
+		}
+	}
+	for _, dir := range []string{"valid", "invalid"} {
+		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
+		for _, e := range ents {
+			f.Add(fixture(f, dir, e.Name()))
+		}
+	}
+	for _, s := range []string{
+		`{}`, ` {"id":"a"} `, `{"i\u0064":"a","created_at":"2026-01-01T00:00:00Z"}`, `{"id":"a\"b","type":"t\u00e9"}`,
+		`{"actor":null}`, `{"actor":{"type":"federated_actor","provider":{"type":"gcp"},"provider":"x"}}`,
+		`{"actor":{"type":"user_actor","user_id":"u"},"actor":{"type":"user_actor"}}`, `{"id":"\ud800"}`,
+		`{"created_at":"2026-01-01T00:00:00+25:00","id":"a"}`, `{"status_code":"500"}`, `{"status_code":1e400}`,
+		`{"a":[}`, `{"a":1}x`, `{"a":1}{}`, "{\"id\":\"\xff\"}", `nul`, ``, `  `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fields, err := anthropic.ReadObject(raw)
+		isObject := json.Valid(raw) && bytes.TrimLeft(raw, " \t\r\n")[0] == '{'
+		if (err == nil) != isObject {
+			t.Fatalf("%q: ReadObject err %v, encoding/json finds an object: %v", raw, err, isObject)
+		}
+		ev, perr := anthropic.Parse(raw, "acme", time.Time{})
+		if perr == nil && (ev.ID == "" || !bytes.Equal(ev.Raw, raw)) {
+			t.Fatalf("%q: accepted without id, or changed the bytes", raw)
+		}
+		if err != nil || !jsontext.Value(raw).IsValid(jsontext.AllowDuplicateNames(true)) {
+			return // not an object, or invalid UTF-8 encoding/json would replace
+		}
+		var m map[string]any
+		if json.Unmarshal(raw, &m) != nil {
+			return // a number too large for float64
+		}
+		a := fields.Actor()
+		if fields.ID() != str(m, "id") || fields.Type() != str(m, "type") || fields.OrganizationID() != str(m, "organization_id") ||
+			a.Kind != str(m, "actor", "type") {
+			t.Fatalf("%q: read id %q type %q organization %q actor %q; encoding/json %q %q %q %q", raw, fields.ID(), fields.Type(),
+				fields.OrganizationID(), a.Kind, str(m, "id"), str(m, "type"), str(m, "organization_id"), str(m, "actor", "type"))
+		}
+		if a.Kind == anthropic.ActorUser && (a.UserID != str(m, "actor", "user_id") || a.Email != str(m, "actor", "email_address")) ||
+			a.Kind == anthropic.ActorFederated && a.Provider != str(m, "actor", "provider", "type") {
+			t.Fatalf("%q: actor %+v differs from encoding/json's reading", raw, a)
+		}
+		ts, terr := time.Parse(time.RFC3339Nano, str(m, "created_at"))
+		if wantOK := str(m, "id") != "" && str(m, "created_at") != "" && terr == nil; (perr == nil) != wantOK {
+			t.Fatalf("%q: Parse err %v, encoding/json's reading accepts: %v", raw, perr, wantOK)
+		}
+		if perr == nil && !ev.Time.Equal(ts) {
+			t.Fatalf("%q: time %s, want %s", raw, ev.Time, ts)
+		}
+	})
+}
