@@ -219,10 +219,12 @@ func (t timeoutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), t.d)
 	resp, err := t.next.RoundTrip(r.WithContext(ctx))
 	if err != nil {
-		cancel()
+		// Whether the timeout ended it is read before cancel, which would
+		// make every failure look like one.
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			err = fmt.Errorf("no answer within %v (timeout): %w", t.d, err)
 		}
+		cancel()
 		return nil, err
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
@@ -253,6 +255,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		var g *GarbledError
 		if errors.As(err, &g) {
 			return true, nil
+		}
+		if pipeline.IsPermanent(err) {
+			return false, err // a Stream reader that says asking again cannot help
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
@@ -317,6 +322,12 @@ func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response)
 func (c *Client) giveUp(resp *http.Response, err error, tries int) (*http.Response, error) {
 	if resp != nil && resp.Body != nil {
 		defer resp.Body.Close()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// A transport error names the URL whole; its query may hold a
+		// signature (a signed download URL).
+		ue.URL = redacted(ue.URL)
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
@@ -385,17 +396,11 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, decode 
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := c.newRequest(ctx, u)
 	if err != nil {
-		return pipeline.Permanent(fmt.Errorf("building request: %w", err))
-	}
-	for k, vs := range c.header {
-		req.Header[k] = vs
+		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.ua != "" {
-		req.Header.Set("User-Agent", c.ua)
-	}
 	req.SetResponseHandler(func(resp *http.Response) error {
 		defer resp.Body.Close()
 		if resp.StatusCode >= 300 {
@@ -430,4 +435,68 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, decode 
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// newRequest builds a GET of u with the client's headers.
+func (c *Client) newRequest(ctx context.Context, u string) (*retryablehttp.Request, error) {
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, pipeline.Permanent(fmt.Errorf("building request: %w", err))
+	}
+	for k, vs := range c.header {
+		req.Header[k] = vs
+	}
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
+	}
+	return req, nil
+}
+
+// Stream is Get for an answer that Get cannot hold: a body too large for
+// memory (an exported file of a gigabyte), or a redirect that the caller
+// follows itself, with other headers. It fetches target, a path under the
+// base URL with its query or, for a client without a base URL, a whole
+// URL, and hands the response of an attempt whose status is 2xx, or a
+// redirect (301, 302, 303, 307, 308), to read with its body unread; the
+// body is closed when read returns. Other statuses are errors as for Get.
+//
+// An error from read fails the attempt, which is retried like a garbled
+// page (a body cut short, a digest that does not match), unless it is
+// permanent (pipeline.Permanent); after the last retry Stream returns it.
+// read may be called several times and must start afresh each time.
+// MaxBody does not apply: read bounds what it keeps. Stream blocks until
+// then; ctx bounds every attempt and wait.
+func (c *Client) Stream(ctx context.Context, target string, read func(resp *http.Response) error) error {
+	req, err := c.newRequest(ctx, c.base+target)
+	if err != nil {
+		return err
+	}
+	req.SetResponseHandler(func(resp *http.Response) error {
+		defer resp.Body.Close()
+		switch s := resp.StatusCode; {
+		case s < 300, s == http.StatusMovedPermanently, s == http.StatusFound, s == http.StatusSeeOther,
+			s == http.StatusTemporaryRedirect, s == http.StatusPermanentRedirect:
+			return read(resp)
+		}
+		return c.readErr(resp)
+	})
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("GET %s: %w", redacted(target), err)
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// redacted is target without its query, which may hold a signature: a
+// signed URL must not appear in a log or an error.
+func redacted(target string) string {
+	if u, err := url.Parse(target); err == nil {
+		u.RawQuery, u.Fragment, u.User = "", "", nil
+		return u.String()
+	}
+	return "(an unreadable URL)"
 }

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
 )
 
 // TestRedirectNotFollowed: a redirect, even to another port of the same
@@ -34,5 +38,65 @@ func TestRedirectNotFollowed(t *testing.T) {
 	}
 	if n := stolen.Load(); n != 0 {
 		t.Fatalf("the key reached the redirect's target %d times", n)
+	}
+}
+
+// TestStream: a body is handed over unread, a failed read is asked again
+// and a permanent one is not, a redirect is handed over without being
+// followed, and no error shows a URL's query (a signature).
+func TestStream(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			hits.Add(1)
+			w.Write([]byte("line 1\nline 2\n"))
+		case "/moved":
+			http.Redirect(w, r, "https://downloads.example/f?sig=s3cr3t", http.StatusTemporaryRedirect)
+		case "/cut":
+			w.Header().Set("Content-Length", "100")
+			w.Write([]byte("half"))
+		default:
+			w.WriteHeader(http.StatusForbidden)
+		}
+	}))
+	defer srv.Close()
+	c := NewClient(Config{MaxRetries: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, Timeout: 5 * time.Second})
+
+	reads := 0
+	err := c.Stream(t.Context(), srv.URL+"/file?sig=s3cr3t", func(resp *http.Response) error {
+		reads++
+		b, _ := io.ReadAll(resp.Body)
+		if reads < 2 {
+			return errors.New("digest mismatch")
+		}
+		if string(b) != "line 1\nline 2\n" {
+			t.Errorf("body %q", b)
+		}
+		return nil
+	})
+	if err != nil || reads != 2 || hits.Load() != 2 {
+		t.Fatalf("err %v after %d reads, %d requests; want a retried read", err, reads, hits.Load())
+	}
+
+	reads = 0
+	err = c.Stream(t.Context(), srv.URL+"/file", func(*http.Response) error { reads++; return pipeline.Permanent(errors.New("no")) })
+	if err == nil || !pipeline.IsPermanent(err) || reads != 1 {
+		t.Fatalf("err %v after %d reads; want one read and a permanent error", err, reads)
+	}
+
+	var loc string
+	err = c.Stream(t.Context(), srv.URL+"/moved", func(resp *http.Response) error { loc = resp.Header.Get("Location"); return nil })
+	if err != nil || loc != "https://downloads.example/f?sig=s3cr3t" {
+		t.Fatalf("err %v, location %q", err, loc)
+	}
+
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // a transport error names the URL
+	for _, u := range []string{srv.URL + "/cut?sig=s3cr3t", srv.URL + "/denied?sig=s3cr3t", dead.URL + "/f?sig=s3cr3t"} {
+		err = c.Stream(t.Context(), u, func(resp *http.Response) error { _, err := io.ReadAll(resp.Body); return err })
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "timeout") {
+			t.Fatalf("%s: err = %v; want an error without the signature (and no timeout, which none was)", u, err)
+		}
 	}
 }
