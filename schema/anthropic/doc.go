@@ -15,5 +15,6 @@
 // never an error.
 //
 // It is not a client of the API (source/anthropic is) and it does no I/O;
-// it imports only pipeline and jsontext.
+// it imports only pipeline, jsontext and schema/internal/jsonread, the
+// reader the vendor packages share.
 package anthropic

@@ -45,39 +45,29 @@ func (f *Fields) Event(raw []byte, source string, observed time.Time) (pipeline.
 
 // ID is the activity's id, the key that tells duplicates apart (delivery
 // is at least once); "" when it is absent or not a string.
-func (f *Fields) ID() string { return f.id.str() }
+func (f *Fields) ID() string { return f.id.Str() }
 
 // Type is the activity's type (claude_chat_created, sso_login_succeeded,
 // ...); "" when absent.
-func (f *Fields) Type() string { return f.typ.str() }
+func (f *Fields) Type() string { return f.typ.Str() }
 
 // Time is created_at, RFC 3339 (the API writes whole seconds and Z). An
 // absent or unreadable created_at is an error that says which.
-func (f *Fields) Time() (time.Time, error) {
-	if f.createdAt == nil {
-		return time.Time{}, errors.New("no created_at")
-	}
-	s := f.createdAt.str()
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if s == "" || err != nil {
-		return time.Time{}, fmt.Errorf("created_at %s is not an RFC 3339 time", f.createdAt)
-	}
-	return t.UTC(), nil
-}
+func (f *Fields) Time() (time.Time, error) { return f.createdAt.Time("created_at") }
 
 // OrganizationID is organization_id, the child organization the activity
 // belongs to; "" when it is null (sign-ins, sign-outs, Compliance API
 // calls) or absent.
-func (f *Fields) OrganizationID() string { return f.orgID.str() }
+func (f *Fields) OrganizationID() string { return f.orgID.Str() }
 
 // OrganizationUUID is organization_uuid, the same organization's UUID.
-func (f *Fields) OrganizationUUID() string { return f.orgUUID.str() }
+func (f *Fields) OrganizationUUID() string { return f.orgUUID.Str() }
 
 // Failed reports whether the activity records a request that failed: a
 // compliance_api_accessed whose status_code is 400 or more. (Other types
 // name failures in their type: sso_login_failed, claude_chat_access_failed.)
 func (f *Fields) Failed() bool {
-	n, ok := f.statusCode.num()
+	n, ok := f.statusCode.Num()
 	return ok && n >= 400
 }
 
@@ -117,34 +107,34 @@ func (f *Fields) Actor() Actor {
 	if !a.object {
 		return Actor{}
 	}
-	out := Actor{Kind: a.kind.str()}
-	net := func() { out.IP, out.UserAgent = a.ip.str(), a.userAgent.str() }
+	out := Actor{Kind: a.kind.Str()}
+	net := func() { out.IP, out.UserAgent = a.ip.Str(), a.userAgent.Str() }
 	switch out.Kind {
 	case ActorUser:
-		out.UserID, out.Email = a.userID.str(), a.email.str()
+		out.UserID, out.Email = a.userID.Str(), a.email.Str()
 		net()
 	case ActorAPI:
-		out.APIKeyID = a.apiKeyID.str()
+		out.APIKeyID = a.apiKeyID.Str()
 		net()
 	case ActorAdminAPIKey:
-		out.AdminAPIKeyID = a.adminKeyID.str()
+		out.AdminAPIKeyID = a.adminKeyID.Str()
 		net()
 	case ActorServiceAccount:
-		out.ServiceAccountID = a.serviceAccountID.str()
+		out.ServiceAccountID = a.serviceAccountID.Str()
 		net()
 	case ActorUnauthenticated:
-		out.Email = a.unauthEmail.str()
+		out.Email = a.unauthEmail.Str()
 		net()
 	case ActorSystem:
-		out.Service = a.service.str()
+		out.Service = a.service.Str()
 	case ActorSCIMDirectorySync:
-		out.DirectoryID, out.WorkOSEventID, out.IdPConnectionType = a.directoryID.str(), a.workosEventID.str(), a.idpType.str()
+		out.DirectoryID, out.WorkOSEventID, out.IdPConnectionType = a.directoryID.Str(), a.workosEventID.Str(), a.idpType.Str()
 	case ActorFederatedIdentity:
-		out.Issuer, out.Subject = a.issuer.str(), a.subject.str()
+		out.Issuer, out.Subject = a.issuer.Str(), a.subject.Str()
 	case ActorFederated:
-		out.Subject, out.Provider = a.subject.str(), a.provider.str()
+		out.Subject, out.Provider = a.subject.Str(), a.provider.Str()
 	case ActorAttestedDevice:
-		out.ExternalClientID, out.KidHash = a.externalClientID.str(), a.kidHash.str()
+		out.ExternalClientID, out.KidHash = a.externalClientID.Str(), a.kidHash.Str()
 	}
 	return out
 }

@@ -1,5 +1,7 @@
 package anthropic
 
+import "github.com/auditrelay/auditrelay/schema/internal/jsonread"
+
 // Schema names the shape of an activity in pipeline.Event.
 const Schema = "anthropic.compliance_activity"
 
@@ -47,14 +49,4 @@ var secretPaths = map[string][]Path{
 // step must treat as free text that may carry anything (API keys, tokens,
 // webhook URLs). Types without such members (and unknown types) give nil.
 // The result is a copy the caller may keep.
-func SecretPaths(activityType string) []Path {
-	ps := secretPaths[activityType]
-	if ps == nil {
-		return nil
-	}
-	out := make([]Path, len(ps))
-	for i, p := range ps {
-		out[i] = append(Path(nil), p...)
-	}
-	return out
-}
+func SecretPaths(activityType string) []Path { return jsonread.ClonePaths(secretPaths[activityType]) }

@@ -14,5 +14,6 @@
 // pass through: their fields are empty, never an error.
 //
 // It is not a client of the API (source/chatgpt is) and it does no I/O; it
-// imports only pipeline and jsontext.
+// imports only pipeline, jsontext and schema/internal/jsonread, the reader
+// the vendor packages share.
 package chatgpt

@@ -44,24 +44,14 @@ func (f *Fields) Event(raw []byte, source string, observed time.Time) (pipeline.
 
 // ID is event_id, the key that tells duplicates apart (delivery is at
 // least once); "" when it is absent or not a string.
-func (f *Fields) ID() string { return f.eventID.str() }
+func (f *Fields) ID() string { return f.eventID.Str() }
 
 // Type is the record's type (CONVERSATION_MESSAGE, AUDIT_LOG, ...).
-func (f *Fields) Type() string { return f.typ.str() }
+func (f *Fields) Type() string { return f.typ.Str() }
 
 // Time is timestamp, RFC 3339 (the API writes microseconds and Z). An
 // absent or unreadable timestamp is an error that says which.
-func (f *Fields) Time() (time.Time, error) {
-	if f.timestamp == nil {
-		return time.Time{}, errors.New("no timestamp")
-	}
-	s := f.timestamp.str()
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if s == "" || err != nil {
-		return time.Time{}, fmt.Errorf("timestamp %s is not an RFC 3339 time", f.timestamp)
-	}
-	return t.UTC(), nil
-}
+func (f *Fields) Time() (time.Time, error) { return f.timestamp.Time("timestamp") }
 
 // SubType tells records of one type apart, as the type names it: AUDIT_LOG
 // and APP_AUTH_LOG's action, AUTH_LOG's action_data.action, the event_type
@@ -71,15 +61,15 @@ func (f *Fields) Time() (time.Time, error) {
 func (f *Fields) SubType() string {
 	switch f.Type() {
 	case TypeAuditLog, TypeAppAuthLog:
-		return f.action.str()
+		return f.action.Str()
 	case TypeAuthLog:
-		return f.dataAction.str()
+		return f.dataAction.Str()
 	case TypeCodexLog, TypeCodexSecurityLog, TypeCustomAgentsLog:
-		return f.eventType.str()
+		return f.eventType.Str()
 	case TypeAppLog:
-		return f.logType.str()
+		return f.logType.Str()
 	case TypeConversationMessage:
-		return f.author.str()
+		return f.author.Str()
 	}
 	return ""
 }
@@ -87,14 +77,14 @@ func (f *Fields) SubType() string {
 // WorkspaceID is the workspace the record belongs to: principal.id, else
 // (a CODEX_LOG without principal) workspace_id.
 func (f *Fields) WorkspaceID() string {
-	if id := f.principal.id.str(); id != "" {
+	if id := f.principal.id.Str(); id != "" {
 		return id
 	}
-	return f.workspaceID.str()
+	return f.workspaceID.Str()
 }
 
 // PrincipalType is principal.type (CHATGPT_WORKSPACE).
-func (f *Fields) PrincipalType() string { return f.principal.kind.str() }
+func (f *Fields) PrincipalType() string { return f.principal.kind.Str() }
 
 // Actor is who did a record: a person (ACCOUNT_USER), an API key, or an
 // agent acting for a person (its delegator).
@@ -122,16 +112,16 @@ func (f *Fields) Actor() Actor {
 	if !a.object {
 		return Actor{}
 	}
-	out := Actor{Kind: a.kind.str()}
+	out := Actor{Kind: a.kind.Str()}
 	switch out.Kind {
 	case ActorUser:
-		out.UserID, out.Email = a.userID.str(), a.userEmail.str()
+		out.UserID, out.Email = a.userID.Str(), a.userEmail.Str()
 	case ActorAPIKey:
-		out.KeyID = a.redactedID.str()
+		out.KeyID = a.redactedID.Str()
 	case ActorAgent:
-		out.AgentID, out.AgentName, out.ProductType = a.id.str(), a.name.str(), a.productType.str()
-		out.RuntimeID, out.TaskID = a.runtimeID.str(), a.taskID.str()
-		out.DelegatorID, out.DelegatorEmail = a.delegatorID.str(), a.delegatorE.str()
+		out.AgentID, out.AgentName, out.ProductType = a.id.Str(), a.name.Str(), a.productType.Str()
+		out.RuntimeID, out.TaskID = a.runtimeID.Str(), a.taskID.Str()
+		out.DelegatorID, out.DelegatorEmail = a.delegatorID.Str(), a.delegatorE.Str()
 	}
 	return out
 }
@@ -173,8 +163,8 @@ type Client struct {
 func (f *Fields) Client() Client {
 	c := f.client
 	return Client{
-		IP: c.ip.str(), UserAgent: c.userAgent.str(), JA3: c.ja3.str(), JA4: c.ja4.str(), DestinationHost: c.destination.str(),
-		Country: c.country.str(), Region: c.region.str(), RegionCode: c.regionCode.str(), City: c.city.str(),
+		IP: c.ip.Str(), UserAgent: c.userAgent.Str(), JA3: c.ja3.Str(), JA4: c.ja4.Str(), DestinationHost: c.destination.Str(),
+		Country: c.country.Str(), Region: c.region.Str(), RegionCode: c.regionCode.Str(), City: c.city.Str(),
 		ASN: scalar(c.asn), Latitude: scalar(c.latitude), Longitude: scalar(c.longitude),
 	}
 }
@@ -185,5 +175,5 @@ func scalar(t text) string {
 	if len(t) > 0 && (t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) {
 		return string(t)
 	}
-	return t.str()
+	return t.Str()
 }

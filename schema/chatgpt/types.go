@@ -1,5 +1,7 @@
 package chatgpt
 
+import "github.com/auditrelay/auditrelay/schema/internal/jsonread"
+
 // Schema names the shape of a compliance log record in pipeline.Event.
 const Schema = "chatgpt.compliance_log"
 
@@ -63,14 +65,4 @@ var contentPaths = map[string][]Path{
 // treat as free text that may carry anything (keys, addresses, card
 // numbers). Types without such members (and unknown types) give nil. The
 // result is a copy the caller may keep.
-func ContentPaths(eventType string) []Path {
-	ps := contentPaths[eventType]
-	if ps == nil {
-		return nil
-	}
-	out := make([]Path, len(ps))
-	for i, p := range ps {
-		out[i] = append(Path(nil), p...)
-	}
-	return out
-}
+func ContentPaths(eventType string) []Path { return jsonread.ClonePaths(contentPaths[eventType]) }

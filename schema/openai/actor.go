@@ -39,14 +39,14 @@ func (f *Fields) Actor() Actor {
 	if !a.object {
 		return Actor{}
 	}
-	out := Actor{Kind: a.kind.str(), RequestID: a.id.str(), Name: a.name.str()}
+	out := Actor{Kind: a.kind.Str(), RequestID: a.id.Str(), Name: a.name.Str()}
 	switch out.Kind {
 	case "session":
-		out.UserID, out.Email = a.session.user.id.str(), a.session.user.email.str()
+		out.UserID, out.Email = a.session.user.id.Str(), a.session.user.email.Str()
 	case "api_key":
 		k := a.key
-		out.KeyID, out.KeyKind, out.UserID, out.Email = k.id.str(), k.kind.str(), k.user.id.str(), k.user.email.str()
-		out.ServiceAccountID = k.account.str()
+		out.KeyID, out.KeyKind, out.UserID, out.Email = k.id.Str(), k.kind.Str(), k.user.id.Str(), k.user.email.Str()
+		out.ServiceAccountID = k.account.Str()
 	}
 	if out.Email == "" && looksLikeEmail(out.Name) {
 		out.Email = out.Name // a request log names a user by address
@@ -58,13 +58,13 @@ func (f *Fields) Actor() Actor {
 // Client for any other actor. Actor leaves it out: only the mappings need
 // it.
 func (f *Fields) Client() Client {
-	if !f.actor.object || f.actor.kind.str() != "session" {
+	if !f.actor.object || f.actor.kind.Str() != "session" {
 		return Client{}
 	}
 	s := f.actor.session
 	return Client{
-		IP: s.ip.str(), UserAgent: s.userAgent.str(), JA3: s.ja3.str(), JA4: s.ja4.str(),
-		Country: s.country.str(), RegionCode: s.regionCode.str(), Region: s.region.str(), City: s.city.str(),
+		IP: s.ip.Str(), UserAgent: s.userAgent.Str(), JA3: s.ja3.Str(), JA4: s.ja4.Str(),
+		Country: s.country.Str(), RegionCode: s.regionCode.Str(), Region: s.region.Str(), City: s.city.Str(),
 		Latitude: number(s.latitude), Longitude: number(s.longitude), ASN: number(s.asn),
 	}
 }
@@ -83,14 +83,14 @@ func (a Actor) ID() string {
 // number returns a JSON number, or a string holding one, as its text; ""
 // otherwise. The API writes coordinates and AS numbers either way.
 func number(t text) string {
-	if _, ok := t.num(); ok {
+	if _, ok := t.Num(); ok {
 		return string(t)
 	}
 	// A string holding a number literal alone: no white space around it
 	// either, so that it can stand as a JSON number where a component
 	// writes it.
-	s := text(t.str())
-	if _, ok := s.num(); ok && jsontext.Value(s).IsValid() && len(bytes.TrimSpace(s)) == len(s) {
+	s := text(t.Str())
+	if _, ok := s.Num(); ok && jsontext.Value(s).IsValid() && len(bytes.TrimSpace(s)) == len(s) {
 		return string(s)
 	}
 	return ""

@@ -12,5 +12,7 @@
 // of events; keys match exactly, as the API writes them, a key given twice
 // counts with its last value (as encoding/json reads it into a map:
 // FuzzParseEvents holds the parsers to it), and an unknown type or field
-// passes through. It imports only pipeline and jsontext; it does no I/O.
+// passes through. It imports only pipeline, jsontext and
+// schema/internal/jsonread (the reader the vendor packages share); it does
+// no I/O.
 package openai

@@ -90,8 +90,8 @@ func (f *Fields) build(raw []byte, source string, observed time.Time, schema str
 	if schema == SchemaRequestLog {
 		what, typeKey, timeKey = "organization log", "event", "created_at"
 	}
-	id, kind := f.id.str(), typ.str()
-	t, isNum := at.num()
+	id, kind := f.id.Str(), typ.Str()
+	t, isNum := at.Num()
 	switch {
 	case id == "":
 		return pipeline.Event{}, fmt.Errorf("%s without id", what)
@@ -109,36 +109,36 @@ func (f *Fields) build(raw []byte, source string, observed time.Time, schema str
 }
 
 // ID is the event's id, "" when it has none that is a string.
-func (f *Fields) ID() string { return f.id.str() }
+func (f *Fields) ID() string { return f.id.Str() }
 
 // ProjectID is the project the event belongs to: project.id, or a request
 // log's project_id.
 func (f *Fields) ProjectID() string {
-	if id := f.project.id.str(); id != "" {
+	if id := f.project.id.Str(); id != "" {
 		return id
 	}
-	return f.projectID.str()
+	return f.projectID.Str()
 }
 
 // Project is the project the event names: its id (as ProjectID) and, when
 // the event carries it, its name.
 func (f *Fields) Project() (id, name string) {
-	return f.ProjectID(), f.project.name.str()
+	return f.ProjectID(), f.project.name.Str()
 }
 
 // PayloadID is the id of an audit log's payload (the member named like the
 // event type).
-func (f *Fields) PayloadID() string { return f.payload.id.str() }
+func (f *Fields) PayloadID() string { return f.payload.id.Str() }
 
 // PayloadError is the error an audit log's payload reports (failed
 // sign-ins and the like): error_code and error_message, "" when absent.
 func (f *Fields) PayloadError() (code, message string) {
-	return f.payload.errorCode.str(), f.payload.errorMessage.str()
+	return f.payload.errorCode.Str(), f.payload.errorMessage.Str()
 }
 
 // Target is a request log's target: its type and id.
 func (f *Fields) Target() (kind, id string) {
-	return f.target.kind.str(), f.target.id.str()
+	return f.target.kind.Str(), f.target.id.Str()
 }
 
 // LooksLikeRequestLog reports whether the object has a request log's event

@@ -104,7 +104,7 @@ func first(rules []Rule, typ string) (Rule, bool) {
 // auditrelay member), which honours the user's rules; "" when there is
 // none or it is not a level.
 func (f *Fields) AnnotatedSeverity() Level {
-	if l := Level(f.annotated.str()); l.Valid() {
+	if l := Level(f.annotated.Str()); l.Valid() {
 		return l
 	}
 	return ""
