@@ -1,36 +1,24 @@
 package anthropic
 
-import "github.com/auditrelay/auditrelay/pipeline"
+import "github.com/auditrelay/auditrelay/schema/severity"
 
 // Level is the severity of an activity type: info, low, medium, high or
-// critical (OCSF's scale, the same words as schema/openai's levels; ID
-// gives its severity_id).
-type Level string
+// critical (OCSF's scale; ID gives its severity_id). It is
+// severity.Level, the same scale as schema/openai's.
+type Level = severity.Level
 
 // The levels, from routine to alarming.
 const (
-	Info     Level = "info"
-	Low      Level = "low"
-	Medium   Level = "medium"
-	High     Level = "high"
-	Critical Level = "critical"
+	Info     = severity.Info
+	Low      = severity.Low
+	Medium   = severity.Medium
+	High     = severity.High
+	Critical = severity.Critical
 )
-
-// levelIDs are OCSF severity_id values.
-var levelIDs = map[Level]int{Info: 1, Low: 2, Medium: 3, High: 4, Critical: 5}
-
-// ID returns the OCSF severity_id of l (0 for an unknown level).
-func (l Level) ID() int { return levelIDs[l] }
-
-// Valid reports whether l is one of the levels.
-func (l Level) Valid() bool { return levelIDs[l] > 0 }
 
 // Rule gives a level to the activity types matching a pattern
 // (pipeline.Match).
-type Rule struct {
-	Match string
-	Level Level
-}
+type Rule = severity.Rule
 
 // Severities is the one severity table of Anthropic's activity types,
 // tried in order, the first match winning. What could hide or end the
@@ -43,71 +31,52 @@ type Rule struct {
 // sign-ins rank above the sign-ins themselves; a deletion the table does
 // not name is medium; a type it does not know is info.
 var Severities = []Rule{
-	{"org_compliance_api_settings_updated", Critical},
-	{"org_deletion_requested", Critical},
-	{"org_bulk_delete_initiated", Critical},
-	{"org_deleted_via_bulk", Critical},
-	{"primary_owner_transferred", Critical},
-	{"*_login_failed", Medium},
-	{"anonymous_mobile_login_attempted", Low},
-	{"sso_second_factor_*", Low},
-	{"*_login_*", Info},
-	{"user_logged_out", Info},
-	{"phone_code_*", Info},
-	{"admin_api_key_*", High},
-	{"claude_user_role_updated", High},
-	{"rbac_role_*", High},
-	{"role_assignment_*", High},
-	{"scim_*", High},
-	{"org_sso_*", High},
-	{"org_directory_sync_*", High},
-	{"org_ip_restriction_*", High},
-	{"org_domain_*", High},
-	{"platform_federation_*", High},
-	{"platform_signing_key_*", High},
-	{"service_key_*", High},
-	{"scoped_api_key_*", High},
-	{"org_user_deleted", High},
-	{"abuse_decision_received", High},
-	{"org_data_export_*", High},
-	{"session_revoked", Medium},
-	{"api_key_created", Medium},
-	{"platform_api_key_*", Medium},
-	{"platform_service_account_*", Medium},
-	{"org_user_*", Medium},
-	{"group_*", Medium},
-	{"mcp_*", Medium},
-	{"audit_log_export_*", Medium},
-	{"org_members_exported", Medium},
-	{"*_access_failed", Low},
-	{"compliance_api_accessed", Low},
-	{"*_deleted", Medium},
-	{"*_deletion_*", Medium},
-	{"org_*", Low},
+	{Match: "org_compliance_api_settings_updated", Level: Critical},
+	{Match: "org_deletion_requested", Level: Critical},
+	{Match: "org_bulk_delete_initiated", Level: Critical},
+	{Match: "org_deleted_via_bulk", Level: Critical},
+	{Match: "primary_owner_transferred", Level: Critical},
+	{Match: "*_login_failed", Level: Medium},
+	{Match: "anonymous_mobile_login_attempted", Level: Low},
+	{Match: "sso_second_factor_*", Level: Low},
+	{Match: "*_login_*", Level: Info},
+	{Match: "user_logged_out", Level: Info},
+	{Match: "phone_code_*", Level: Info},
+	{Match: "admin_api_key_*", Level: High},
+	{Match: "claude_user_role_updated", Level: High},
+	{Match: "rbac_role_*", Level: High},
+	{Match: "role_assignment_*", Level: High},
+	{Match: "scim_*", Level: High},
+	{Match: "org_sso_*", Level: High},
+	{Match: "org_directory_sync_*", Level: High},
+	{Match: "org_ip_restriction_*", Level: High},
+	{Match: "org_domain_*", Level: High},
+	{Match: "platform_federation_*", Level: High},
+	{Match: "platform_signing_key_*", Level: High},
+	{Match: "service_key_*", Level: High},
+	{Match: "scoped_api_key_*", Level: High},
+	{Match: "org_user_deleted", Level: High},
+	{Match: "abuse_decision_received", Level: High},
+	{Match: "org_data_export_*", Level: High},
+	{Match: "session_revoked", Level: Medium},
+	{Match: "api_key_created", Level: Medium},
+	{Match: "platform_api_key_*", Level: Medium},
+	{Match: "platform_service_account_*", Level: Medium},
+	{Match: "org_user_*", Level: Medium},
+	{Match: "group_*", Level: Medium},
+	{Match: "mcp_*", Level: Medium},
+	{Match: "audit_log_export_*", Level: Medium},
+	{Match: "org_members_exported", Level: Medium},
+	{Match: "*_access_failed", Level: Low},
+	{Match: "compliance_api_accessed", Level: Low},
+	{Match: "*_deleted", Level: Medium},
+	{Match: "*_deletion_*", Level: Medium},
+	{Match: "org_*", Level: Low},
 }
 
 // Severity returns the level of an activity of type typ: the first of
 // rules (a user's overrides), then of Severities, that matches; info when
 // none does. A request that failed (Fields.Failed) is at least low.
 func Severity(rules []Rule, typ string, failed bool) Level {
-	l := Info
-	for _, list := range [][]Rule{rules, Severities} {
-		if r, ok := first(list, typ); ok {
-			l = r.Level
-			break
-		}
-	}
-	if failed && l == Info {
-		l = Low
-	}
-	return l
-}
-
-func first(rules []Rule, typ string) (Rule, bool) {
-	for _, r := range rules {
-		if pipeline.Match(r.Match, typ) {
-			return r, true
-		}
-	}
-	return Rule{}, false
+	return severity.Of(rules, Severities, typ, failed)
 }
