@@ -850,7 +850,7 @@ func toTree(v reflect.Value) any {
 	case reflect.Struct:
 		m := map[string]any{}
 		for i := 0; i < v.NumField(); i++ {
-			name, squash, skip := koanfKey(v.Type().Field(i))
+			name, squash, skip := FieldKey(v.Type().Field(i))
 			switch {
 			case skip:
 			case squash:

@@ -91,7 +91,7 @@ func keysOf(t reflect.Type) []string {
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, squash, skip := koanfKey(f)
+		name, squash, skip := FieldKey(f)
 		switch {
 		case skip:
 		case squash:
@@ -112,7 +112,7 @@ func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, squash, skip := koanfKey(f)
+		name, squash, skip := FieldKey(f)
 		switch {
 		case skip:
 		case squash:
@@ -126,9 +126,12 @@ func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// koanfKey returns the key of field f as the decoder reads it: its koanf
-// tag, or its name in lower case; squash when its keys are its parent's.
-func koanfKey(f reflect.StructField) (name string, squash, skip bool) {
+// FieldKey returns the key of a config struct's field f as the decoder
+// reads it: its koanf tag, or its name in lower case; squash when its keys
+// are its parent's, skip when it is not decoded. The configuration
+// reference is generated with it, so that it names the keys this package
+// reads.
+func FieldKey(f reflect.StructField) (name string, squash, skip bool) {
 	if !f.IsExported() {
 		return "", false, true
 	}

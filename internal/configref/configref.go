@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
@@ -231,7 +232,7 @@ func (s *source) walk(t reflect.Type, v reflect.Value, prefix string, out *[]Key
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, squash, skip := koanfKey(f)
+		name, squash, skip := config.FieldKey(f)
 		if skip {
 			continue
 		}
@@ -337,26 +338,6 @@ func yamlType(t reflect.Type) string {
 		return "any"
 	}
 	return t.Kind().String()
-}
-
-// koanfKey returns the key of field f as the config loader decodes it:
-// its koanf tag, or its name in lower case; squash when its keys are its
-// parent's.
-func koanfKey(f reflect.StructField) (name string, squash, skip bool) {
-	if !f.IsExported() {
-		return "", false, true
-	}
-	name, opts, _ := strings.Cut(f.Tag.Get("koanf"), ",")
-	if name == "-" {
-		return "", false, true
-	}
-	if opts == "squash" || (f.Anonymous && name == "") {
-		return "", true, false
-	}
-	if name == "" {
-		name = strings.ToLower(f.Name)
-	}
-	return name, false, false
 }
 
 // oneOf finds the allowed values of a key in its doc comment.
