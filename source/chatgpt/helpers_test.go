@@ -1,0 +1,208 @@
+package chatgpt
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim/chatgptsimtest"
+	"github.com/auditrelay/auditrelay/source/checkpoint"
+)
+
+const testKey = "sk-compliance-canary-7f3a"
+
+var t0 = time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC)
+
+// clock is a settable time source shared by the simulator and the source.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// startSim serves a simulator of o over real HTTP on two loopback
+// listeners, with the test key, the export beginning 6 hours before t0 and
+// clk as its clock.
+func startSim(t *testing.T, clk *clock, o chatgptsim.Options) (*chatgptsim.Server, string) {
+	t.Helper()
+	if o.APIKey == "" {
+		o.APIKey = testKey
+	}
+	if o.Start.IsZero() {
+		o.Start = t0.Add(-6 * time.Hour)
+	}
+	o.Now = clk.Now
+	return chatgptsimtest.Start(t, o)
+}
+
+// testConfig reads the simulator at base from before its first file, with
+// short retries.
+func testConfig(sim *chatgptsim.Server, base string, types ...string) Config {
+	c := *defaultConfig()
+	c.BaseURL = base
+	c.APIKey = testKey
+	c.WorkspaceID = sim.WorkspaceID()
+	if len(types) > 0 {
+		c.EventTypes = types
+	}
+	c.StartAt.Time, c.StartAt.Ago = t0.Add(-7*time.Hour), 0
+	c.RetryWaitMin = time.Millisecond
+	c.RetryWaitMax = 10 * time.Millisecond
+	c.MaxServerWait = 10 * time.Millisecond
+	c.Timeout = 10 * time.Second
+	c.DownloadTimeout = 30 * time.Second
+	c.PollInterval = 10 * time.Millisecond
+	c.MaxWindowEvents = 300
+	c.BatchSize = 70
+	return c
+}
+
+// newSource builds the source of cfg, validated, on clk.
+func newSource(t *testing.T, cfg Config, clk *clock) *Source {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSource(pipeline.Settings{Name: "acme"}, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = clk.Now
+	return s
+}
+
+// collector is a sink that keeps what it was given and can fail.
+type collector struct {
+	mu     sync.Mutex
+	events []pipeline.Event
+	fail   func(b pipeline.Batch) error
+	// notify, when set, is called with the number of events so far after
+	// each batch.
+	notify func(n int)
+}
+
+func (c *collector) Consume(_ context.Context, b pipeline.Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail != nil {
+		if err := c.fail(b); err != nil {
+			return err
+		}
+	}
+	for _, ev := range b.Events {
+		ev.Raw = bytes.Clone(ev.Raw)
+		c.events = append(c.events, ev)
+	}
+	if c.notify != nil {
+		c.notify(len(c.events))
+	}
+	return nil
+}
+
+func (c *collector) ids() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.events))
+	for i, ev := range c.events {
+		out[i] = ev.ID
+	}
+	return out
+}
+
+// savingStore is a memory store that keeps every cursor saved.
+type savingStore struct {
+	*checkpoint.Memory
+	mu    sync.Mutex
+	saved [][]byte
+}
+
+func newSavingStore() *savingStore { return &savingStore{Memory: checkpoint.NewMemory()} }
+
+func (s *savingStore) Save(ctx context.Context, source string, cursor []byte) error {
+	s.mu.Lock()
+	s.saved = append(s.saved, bytes.Clone(cursor))
+	s.mu.Unlock()
+	return s.Memory.Save(ctx, source, cursor)
+}
+
+// runSource runs s as the source "acme" through the engine into next.
+func runSource(ctx context.Context, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore, once bool, drain time.Duration) error {
+	p := pipeline.Assemble(pipeline.Parts{
+		Sources: map[string]pipeline.Source{"acme": s}, Sinks: map[string]pipeline.Consumer{"sink": next}, Store: store,
+		Retry: pipeline.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2}, DrainTimeout: drain,
+	})
+	return p.Run(ctx, pipeline.RunOptions{Once: once})
+}
+
+func runOnce(t *testing.T, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	return runSource(ctx, s, next, store, true, time.Second)
+}
+
+// fileLines returns the lines of every visible file of the types, as the
+// download host serves them, file by file in listing order.
+func fileLines(t *testing.T, sim *chatgptsim.Server, types ...string) map[string][][]byte {
+	t.Helper()
+	out := map[string][][]byte{}
+	for _, typ := range types {
+		for _, f := range sim.Files(typ) {
+			var buf bytes.Buffer
+			if ok, err := sim.WriteFile(&buf, f.ID); !ok || err != nil {
+				t.Fatalf("file %s: %v %v", f.ID, ok, err)
+			}
+			sc := bufio.NewScanner(&buf)
+			sc.Buffer(nil, 64<<20)
+			for sc.Scan() {
+				out[typ] = append(out[typ], bytes.Clone(sc.Bytes()))
+			}
+		}
+	}
+	return out
+}
+
+// eventID reads a line's event_id.
+func eventID(t *testing.T, line []byte) string {
+	t.Helper()
+	var v struct {
+		EventID string `json:"event_id"`
+	}
+	if err := json.Unmarshal(line, &v); err != nil || v.EventID == "" {
+		t.Fatalf("line without event_id: %s", line)
+	}
+	return v.EventID
+}
+
+// checkExactlyOnce fails unless got holds every id of want exactly once.
+func checkExactlyOnce(t *testing.T, got, want []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+	}
+	var missing, dups []string
+	for _, id := range want {
+		if seen[id] == 0 {
+			missing = append(missing, id)
+		}
+	}
+	for id, n := range seen {
+		if n > 1 {
+			dups = append(dups, id)
+		}
+	}
+	if len(missing) > 0 || len(dups) > 0 || len(got) != len(want) {
+		t.Fatalf("delivered %d, want %d: %d missing (e.g. %v), %d duplicated (e.g. %v)",
+			len(got), len(want), len(missing), head(missing), len(dups), head(dups))
+	}
+}
+
+func head(s []string) []string { return s[:min(len(s), 3)] }
