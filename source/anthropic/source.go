@@ -1,0 +1,127 @@
+package anthropic
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/httpapi"
+	"github.com/auditrelay/auditrelay/source/timewindow"
+)
+
+// Source is the "anthropic_compliance_activities" source: the activity
+// feed read in windows by a timewindow.Planner.
+type Source struct {
+	cfg     Config
+	name    string
+	log     *slog.Logger
+	limiter *httpapi.Limiter
+	clock   *httpapi.Clock
+	lister  httpapi.Lister
+
+	now func() time.Time // the machine's clock
+}
+
+var (
+	_ pipeline.Source     = (*Source)(nil)
+	_ pipeline.BatchSizer = (*Source)(nil)
+)
+
+// NewSource returns a source for cfg (already validated). lims shares one
+// request limiter among the sources of the process that read the same API
+// (see Config); nil gives the source its own.
+func NewSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) *Source {
+	return newSource(set, cfg, lims, nil)
+}
+
+// newSource is NewSource with the HTTP transport replaced (tests; nil:
+// the default).
+func newSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, transport http.RoundTripper) *Source {
+	s := &Source{cfg: cfg, name: set.Name, log: set.Log(), now: time.Now}
+	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
+	s.limiter = cfg.limiter(lims)
+	client := NewClient(ClientConfig{
+		BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries,
+		RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax, MaxServerWait: cfg.MaxServerWait,
+		PageSize: cfg.PageSize, Limiter: s.limiter, Clock: s.clock,
+		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Transport: transport,
+	})
+	keepInvalid := cfg.OnInvalidEvent == InvalidDeadLetter
+	s.lister = httpapi.Lister{Client: client, Path: activitiesPath, CursorParam: "after_id", LimitParam: "limit",
+		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) {
+			return decodePage(body, set.Name, s.now().UTC(), keepInvalid)
+		}}
+	return s
+}
+
+// Start implements pipeline.Component. The source needs nothing before Run.
+func (s *Source) Start(context.Context) error { return nil }
+
+// Shutdown implements pipeline.Component.
+func (s *Source) Shutdown(context.Context) error { return nil }
+
+// BatchSize implements pipeline.BatchSizer.
+func (s *Source) BatchSize() int { return s.cfg.BatchSize }
+
+// Run implements pipeline.Source.
+func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
+	p := &timewindow.Planner{
+		Config: s.cfg.plannerConfig(),
+		Walk:   s.walk,
+		Now:    s.clock.Now,
+		Limit:  s.limiter.Limit,
+		Log:    s.log,
+	}
+	return p.Run(ctx, host, s.cfg.StartAt.Resolve(s.now()))
+}
+
+// walk reads [lo, hi) (unix seconds) newest first: the API's own order,
+// which the planner is built on (the first page of a range is its newest
+// stretch; a walk that fills a window stops at a second below which
+// nothing was read).
+func (s *Source) walk(ctx context.Context, lo, hi int64, visit func([]pipeline.Event, bool) bool) (int, error) {
+	check := func(ev *pipeline.Event) error {
+		t := ev.Time.Unix()
+		if ev.Invalid == "" && t >= lo && t < hi {
+			return nil
+		}
+		if s.cfg.OnInvalidEvent != InvalidDeadLetter {
+			if ev.Invalid != "" {
+				return fmt.Errorf("activity %s: %s", ev.ID, ev.Invalid)
+			}
+			return fmt.Errorf("activity %s created_at %s outside the requested window [%s, %s)", ev.ID,
+				ev.Time.Format(time.RFC3339), fmtUnix(lo), fmtUnix(hi))
+		}
+		if ev.Invalid == "" {
+			ev.Invalid = fmt.Sprintf("created_at %s outside the requested window [%s, %s)", ev.Time.Format(time.RFC3339), fmtUnix(lo), fmtUnix(hi))
+		}
+		// The window it came in takes it (to the dead-letter sink).
+		ev.Time = time.Unix(lo, 0).UTC()
+		return nil
+	}
+	return s.lister.Walk(ctx, s.query(lo, hi), check, func(p httpapi.Page) bool { return visit(p.Events, p.HasMore) })
+}
+
+func fmtUnix(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
+// query asks for [lo, hi), newest first, with the configured filters.
+func (s *Source) query(lo, hi int64) url.Values {
+	q := url.Values{}
+	q.Set("created_at.gte", fmtUnix(lo))
+	q.Set("created_at.lt", fmtUnix(hi))
+	q.Set("order", "desc")
+	for _, f := range []struct {
+		param string
+		list  []string
+	}{{"activity_types[]", s.cfg.ActivityTypes}, {"exclude_activity_types[]", s.cfg.ExcludeActivityTypes},
+		{"actor_ids[]", s.cfg.ActorIDs}, {"organization_ids[]", s.cfg.OrganizationIDs}} {
+		for _, v := range f.list {
+			q.Add(f.param, v)
+		}
+	}
+	return q
+}

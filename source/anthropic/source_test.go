@@ -1,0 +1,641 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
+	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/openai"
+)
+
+// The tests of this file are those of the OpenAI audit-log source
+// (source/openai/audit_test.go), run against the Compliance API's
+// simulator: the same crash points, fault kinds and late activities.
+
+func TestBackfillDeliversEveryActivityOnceOldestFirst(t *testing.T) {
+	clk := newClock(t0.Add(48 * time.Hour))
+	sim, base := startSim(t, anthropicsim.Options{Seed: 7, Activities: 3000, Span: 48 * time.Hour, Start: t0, Now: clk.Now})
+	cfg := testConfig(base)
+	cfg.PageSize = 37 // pages end inside seconds, windows, batches
+	s := newTestSource(t, cfg, clk.Now)
+	var c collector
+	store := checkpoint.NewMemory()
+	if err := runOnce(t, s, &c, store); err != nil {
+		t.Fatal(err)
+	}
+	want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle))
+	if len(want) < 2500 {
+		t.Fatalf("simulator shows only %d activities", len(want))
+	}
+	checkExactlyOnce(t, c.ids, want)
+	if !slices.IsSortedFunc(c.times, func(a, b time.Time) int { return a.Compare(b) }) {
+		t.Fatal("activities not delivered oldest first")
+	}
+	raw, _ := store.Load(context.Background(), "acme")
+	if !strings.Contains(string(raw), fmt.Sprintf(`"time":%d`, clk.Now().Add(-cfg.Settle).Unix())) {
+		t.Fatalf("cursor %s does not end at now-settle", raw)
+	}
+	// A second run without new activities delivers nothing.
+	var again collector
+	if err := runOnce(t, newTestSource(t, cfg, clk.Now), &again, store); err != nil {
+		t.Fatal(err)
+	}
+	if len(again.ids) != 0 {
+		t.Fatalf("second run re-delivered %d activities", len(again.ids))
+	}
+}
+
+func TestSameSecondActivitiesAndSplitWindows(t *testing.T) {
+	// 3000 activities in 20 seconds: 150 per second, so windows must be
+	// split down to single seconds and the overlap re-reads crowded
+	// seconds.
+	clk := newClock(t0.Add(time.Hour))
+	sim, base := startSim(t, anthropicsim.Options{Seed: 3, Activities: 3000, Span: 20 * time.Second, Start: t0, Now: clk.Now})
+	cfg := testConfig(base)
+	cfg.MaxWindowEvents = 200
+	cfg.Overlap = 3 * time.Second
+	var c collector
+	if err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, c.ids, sim.Truth().IDs)
+}
+
+func TestLiveTailWithLateActivities(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		overlap     time.Duration
+		wantMissing bool
+	}{
+		{"overlap covers the delay", 3 * time.Minute, false},
+		{"no overlap loses late activities", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock(t0)
+			sim, base := startSim(t, anthropicsim.Options{Seed: 11, Activities: 200, Span: time.Hour, Start: t0.Add(-time.Hour),
+				Rate: 2, LateFraction: 0.3, MaxLate: 90 * time.Second, Now: clk.Now})
+			cfg := testConfig(base)
+			cfg.StartAt = openai.StartAt{Time: t0.Add(-2 * time.Hour)}
+			cfg.Overlap = tc.overlap
+			cfg.Settle = 5 * time.Second
+			store := checkpoint.NewMemory()
+			var c collector
+			// Poll every 20 simulated seconds for 15 minutes.
+			for range 45 {
+				if err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
+					t.Fatal(err)
+				}
+				clk.Add(20 * time.Second)
+			}
+			// Activities visible by the end whose created_at is old enough
+			// that every run could have seen them.
+			want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-5*time.Minute))
+			if sim.Truth().Late == 0 {
+				t.Fatal("no late activities: the test does not exercise lateness")
+			}
+			got := map[string]int{}
+			for _, id := range c.ids {
+				got[id]++
+				if got[id] > 1 {
+					t.Fatalf("%s delivered twice", id)
+				}
+			}
+			missing := 0
+			for _, id := range want {
+				if got[id] == 0 {
+					missing++
+				}
+			}
+			if tc.wantMissing && missing == 0 {
+				t.Fatal("expected late activities to be missed without overlap; the late-activity test is not exercising lateness")
+			}
+			if !tc.wantMissing && missing > 0 {
+				t.Fatalf("%d of %d activities missed", missing, len(want))
+			}
+		})
+	}
+}
+
+func TestEmptyOrganizationCommitsCursor(t *testing.T) {
+	clk := newClock(t0.Add(time.Hour))
+	_, base := startSim(t, anthropicsim.Options{Seed: 1, Now: clk.Now})
+	store := checkpoint.NewMemory()
+	var c collector
+	if err := runOnce(t, newTestSource(t, testConfig(base), clk.Now), &c, store); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ids) != 0 {
+		t.Fatalf("delivered %d activities; want none", len(c.ids))
+	}
+	if raw, _ := store.Load(context.Background(), "acme"); raw == nil {
+		t.Fatal("no cursor saved for an empty window")
+	}
+}
+
+// TestRefusedKeysStopTheSourceWithWhatToDo: a key the API refuses (401),
+// a key without the scope (403) and a wrong base URL stop the source with
+// a permanent error that carries the API's message and what to do, never
+// the key, and save nothing.
+func TestRefusedKeysStopTheSourceWithWhatToDo(t *testing.T) {
+	clk := newClock(t0.Add(time.Hour))
+	const noScope = "sk-ant-admin01-no-scope"
+	_, base := startSim(t, anthropicsim.Options{Seed: 1, Activities: 10, Span: time.Minute, Start: t0, Now: clk.Now,
+		Keys: []anthropicsim.Key{{Secret: testKey}, {Secret: noScope, Scopes: []string{"read:compliance_user_data"}}}})
+	for _, tc := range []struct {
+		name, key, path string
+		want            []string
+	}{
+		{"unknown key", "sk-ant-api01-wrong", "", []string{"compliance key was refused (401)", "API says: The API key provided is invalid or has been revoked."}},
+		{"key without the scope", noScope, "", []string{"(403)", "the key needs the scope read:compliance_activities", "Needed: ['read:compliance_activities']"}},
+		{"base url with /v1 twice", testKey, "/v1", []string{"404", "check base_url"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(base)
+			cfg.BaseURL += tc.path
+			cfg.APIKey = pipeline.Secret(tc.key)
+			s := NewSource(pipeline.Settings{Name: "acme"}, cfg, nil) // a /v1 base URL does not validate
+			s.now = clk.Now
+			store := checkpoint.NewMemory()
+			err := runOnce(t, s, &collector{}, store)
+			if err == nil || !pipeline.IsPermanent(err) {
+				t.Fatalf("err = %v; want a permanent error", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v; want it to contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), tc.key) {
+				t.Fatal("the key appears in the error")
+			}
+			if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
+				t.Fatalf("cursor saved after a failure: %s", raw)
+			}
+		})
+	}
+}
+
+// TestEveryFaultKindAtTenPercent: every fault the simulator injects, at one
+// request in ten (a repeat at three in ten). Transient ones (502, 503, 504, 529, slow answers, reset
+// connections, truncated bodies) are retried by the client; a repeated
+// activity is dropped by id; a 500 the API marks x-should-retry: false is
+// not asked again but stops the source with a permanent error, which a
+// daemon restarts from its checkpoint (here: the loop). Every activity is
+// delivered exactly once.
+func TestEveryFaultKindAtTenPercent(t *testing.T) {
+	for _, kind := range anthropicsim.AllFaultKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			// A repeat applies only to a page asked for with a cursor,
+			// about half of them: it comes more often, so that it
+			// surely comes.
+			rate := 0.1
+			if kind == anthropicsim.FaultRepeat {
+				rate = 0.3
+			}
+			clk := newClock(t0.Add(24 * time.Hour))
+			sim, base := startSim(t, anthropicsim.Options{Seed: 5, Activities: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now,
+				Faults: anthropicsim.Faults{Rate: rate, Kinds: []anthropicsim.FaultKind{kind}, SlowDelay: 300 * time.Millisecond}})
+			cfg := testConfig(base)
+			if kind != anthropicsim.Fault500 { // each 500 stops a run: fewer, larger pages
+				cfg.PageSize = 37
+			}
+			if kind == anthropicsim.FaultSlow || kind == anthropicsim.Fault504 {
+				cfg.Timeout = 200 * time.Millisecond // slow answers time out and are retried
+			}
+			store := checkpoint.NewMemory()
+			var c collector
+			stops := 0
+			for {
+				err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+				if err == nil {
+					break
+				}
+				if kind != anthropicsim.Fault500 || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "HTTP 500") {
+					t.Fatal(err)
+				}
+				if stops++; stops > 100 {
+					t.Fatalf("no progress after %d stops: %v", stops, err)
+				}
+			}
+			checkExactlyOnce(t, c.ids, visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle)))
+			st := sim.Stats()
+			if st.Faults[kind] == 0 {
+				t.Fatalf("no %s fault was injected (%d requests)", kind, st.Requests)
+			}
+			if kind == anthropicsim.Fault500 && stops == 0 {
+				t.Fatalf("no answer marked x-should-retry: false stopped the source (%d of them, %v): it was retried", st.Faults[kind], st.Statuses)
+			}
+		})
+	}
+}
+
+// TestServerErrorNotToRetryIsNotRetried: a 500 with x-should-retry: false
+// costs one request and stops the source with a permanent error.
+func TestServerErrorNotToRetryIsNotRetried(t *testing.T) {
+	clk := newClock(t0.Add(time.Hour))
+	sim, base := startSim(t, anthropicsim.Options{Seed: 1, Activities: 100, Span: time.Hour, Start: t0, Now: clk.Now,
+		Faults: anthropicsim.Faults{Rate: 1, Kinds: []anthropicsim.FaultKind{anthropicsim.Fault500}}})
+	err := runOnce(t, newTestSource(t, testConfig(base), clk.Now), &collector{}, checkpoint.NewMemory())
+	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "Internal server error") {
+		t.Fatalf("err = %v; want a permanent error with the API's message", err)
+	}
+	if n := sim.Stats().Requests; n != 1 {
+		t.Fatalf("%d requests; want 1", n)
+	}
+}
+
+func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
+	clk := newClock(t0.Add(time.Hour))
+	sim, base := startSim(t, anthropicsim.Options{Seed: 1, Activities: 100, Span: time.Hour, Start: t0, Now: clk.Now,
+		Faults: anthropicsim.Faults{Rate: 1, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultTruncated}}})
+	cfg := testConfig(base)
+	cfg.MaxRetries = 2
+	store := checkpoint.NewMemory()
+	var c collector
+	// Every answer is broken: each request is retried, then the source
+	// reports the broken page and stops, having moved nothing.
+	err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+	if err == nil || !strings.Contains(err.Error(), "not a valid page") || pipeline.IsPermanent(err) {
+		t.Fatalf("err = %v; want a retryable error naming the broken page", err)
+	}
+	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
+		t.Fatalf("cursor moved despite garbled pages: %s", raw)
+	}
+	if len(c.ids) != 0 {
+		t.Fatalf("%d activities delivered from garbled pages", len(c.ids))
+	}
+	if st, want := sim.Stats(), int64(1+cfg.MaxRetries); st.Requests != want || st.Faults[anthropicsim.FaultTruncated] != want {
+		t.Fatalf("%d requests, %d truncated; want %d: the first attempt and %d retries", st.Requests, st.Faults[anthropicsim.FaultTruncated], want, cfg.MaxRetries)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("giving up after %d attempt(s)", 1+cfg.MaxRetries)) {
+		t.Errorf("err = %v; want it to say the request gave up after %d attempts", err, 1+cfg.MaxRetries)
+	}
+}
+
+// windowed is a collector that sees where windows end: it counts the
+// batches since the last CommitWindow.
+type windowed struct {
+	*collector
+	sinceCommit int
+}
+
+func (w *windowed) CommitWindow(context.Context, string, []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sinceCommit = 0
+	return nil
+}
+
+func (w *windowed) AbortWindow(context.Context, string) error { return nil }
+
+func TestSinkFailureKeepsCursorAndReplaysOnlyTheWindow(t *testing.T) {
+	clk := newClock(t0.Add(24 * time.Hour))
+	sim, base := startSim(t, anthropicsim.Options{Seed: 9, Activities: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
+	cfg := testConfig(base)
+	store := checkpoint.NewMemory()
+	var c collector
+	// The sink fails for good in the middle of a window (the second batch
+	// after a commit, from the ninth batch on), so that part of the window
+	// was taken before the failure.
+	w := &windowed{collector: &c}
+	n := 0
+	c.fail = func(b pipeline.Batch) error {
+		n++
+		if n >= 9 && w.sinceCommit == 1 {
+			return pipeline.Permanent(errors.New("disk on fire"))
+		}
+		w.sinceCommit++
+		return nil
+	}
+	err := runOnce(t, newTestSource(t, cfg, clk.Now), w, store)
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("err = %v", err)
+	}
+	firstRun := len(c.ids)
+	c.fail = nil
+	if err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	dups := 0
+	for _, id := range c.ids {
+		got[id]++
+		if got[id] == 2 {
+			dups++
+		}
+	}
+	for _, id := range visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle)) {
+		if got[id] == 0 {
+			t.Fatalf("%s missing after the restart", id)
+		}
+	}
+	if dups == 0 || dups > cfg.MaxWindowEvents {
+		t.Fatalf("%d duplicates after a failed window (first run delivered %d); want 1..%d (the uncommitted window)", dups, firstRun, cfg.MaxWindowEvents)
+	}
+}
+
+// TestCrashAtRandomPoints kills the source at random points of a
+// multi-window backfill, restarts it from the saved cursor, and checks the
+// result. A hard kill (no drain) may replay the uncommitted window; a
+// graceful stop (drain) must deliver everything exactly once.
+func TestCrashAtRandomPoints(t *testing.T) {
+	for _, graceful := range []bool{false, true} {
+		t.Run(map[bool]string{false: "kill", true: "graceful"}[graceful], func(t *testing.T) {
+			clk := newClock(t0.Add(72 * time.Hour))
+			sim, base := startSim(t, anthropicsim.Options{Seed: 21, Activities: 6000, Span: 72 * time.Hour, Start: t0, Now: clk.Now,
+				Faults: anthropicsim.Faults{Rate: 0.05, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultRepeat}}})
+			cfg := testConfig(base)
+			cfg.MaxWindowEvents = 400
+			cfg.BatchSize = 20
+			store := checkpoint.NewMemory()
+			var c collector
+			rng := rand.New(rand.NewPCG(1, 2))
+			kills := 0
+			for run := 0; ; run++ {
+				if run > 200 {
+					t.Fatal("no progress after 200 restarts")
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				budget := rng.IntN(25) + 1 // batches until the crash
+				c.fail = func(b pipeline.Batch) error {
+					budget--
+					if budget == 0 {
+						cancel() // the crash
+						if !graceful {
+							return errors.New("killed")
+						}
+					}
+					return nil
+				}
+				drain := time.Nanosecond
+				if graceful {
+					drain = 10 * time.Second
+				}
+				err := runSource(ctx, newTestSource(t, cfg, clk.Now), &c, store, true, drain)
+				crashed := ctx.Err() != nil
+				cancel()
+				// A kill interrupts the window in delivery, which is
+				// reported as such; anything else is a failure.
+				if err != nil && !(crashed && !graceful && errors.Is(err, pipeline.ErrInterrupted)) {
+					t.Fatal(err)
+				}
+				if !crashed {
+					break
+				}
+				kills++
+			}
+			if kills < 10 {
+				t.Fatalf("only %d crashes happened", kills)
+			}
+			want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle))
+			got := map[string]int{}
+			dups := 0
+			for _, id := range c.ids {
+				got[id]++
+				if got[id] > 1 {
+					dups++
+				}
+			}
+			for _, id := range want {
+				if got[id] == 0 {
+					t.Fatalf("%s lost after %d crashes", id, kills)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d distinct ids delivered, simulator has %d", len(got), len(want))
+			}
+			if graceful && dups > 0 {
+				t.Fatalf("%d duplicates after %d graceful stops; want none", dups, kills)
+			}
+			if dups > kills*cfg.MaxWindowEvents {
+				t.Fatalf("%d duplicates after %d kills: more than one window (%d) per kill", dups, kills, cfg.MaxWindowEvents)
+			}
+			t.Logf("%d activities, %d stops, %d duplicates", len(want), kills, dups)
+		})
+	}
+}
+
+// serveFake serves handler for a test and returns its base URL.
+func serveFake(t *testing.T, handler http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestEndlessPageStopsTheSource: an API that answers the same page forever
+// with has_more: true makes the source stop with a clear error after a
+// bounded number of requests, with nothing delivered and the cursor
+// unmoved.
+func TestEndlessPageStopsTheSource(t *testing.T) {
+	clk := newClock(t0.Add(24 * time.Hour))
+	sim := anthropicsim.New(anthropicsim.Options{Seed: 5, Activities: 10, Span: time.Hour, Start: t0, Now: clk.Now})
+	var mu sync.Mutex
+	requests := 0
+	base := serveFake(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		// One activity at the last second of the range asked for, again
+		// and again: a valid page each time, that never ends.
+		lt, err := time.Parse(time.RFC3339, r.URL.Query().Get("created_at.lt"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		a := regexp.MustCompile(`"created_at":"[^"]*"`).ReplaceAll(sim.Activity(9),
+			[]byte(`"created_at":"`+lt.Add(-time.Second).Format(time.RFC3339)+`"`))
+		id := sim.ActivityID(9)
+		w.Header().Set("Date", clk.Now().UTC().Format(http.TimeFormat))
+		fmt.Fprintf(w, `{"data":[%s],"has_more":true,"first_id":%q,"last_id":%q}`, a, id, id)
+	})
+	cfg := testConfig(base)
+	cfg.StartAt = openai.StartAt{Time: t0}
+	cfg.MaxRetries = 3
+	store := checkpoint.NewMemory()
+	var c collector
+	err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+	if err == nil || !strings.Contains(err.Error(), "the API repeated a page") {
+		t.Fatalf("err = %v; want the repeated page named", err)
+	}
+	if len(c.ids) != 0 {
+		t.Fatalf("%d activities delivered from a looping API", len(c.ids))
+	}
+	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
+		t.Fatalf("cursor moved: %s", raw)
+	}
+	// Every walk stops at its second page, retried MaxRetries times; the
+	// walks are the first page of the range and the stretches the
+	// limiter let run (at most 16).
+	mu.Lock()
+	defer mu.Unlock()
+	if requests > 1+16*(2+cfg.MaxRetries) {
+		t.Fatalf("%d requests to a looping API", requests)
+	}
+}
+
+// TestOversizePagesAreRefused: pages of 200,000 activities when 100 were
+// asked for are refused before they are read whole, retried, then
+// reported.
+func TestOversizePagesAreRefused(t *testing.T) {
+	clk := newClock(t0.Add(time.Hour))
+	sim := anthropicsim.New(anthropicsim.Options{Seed: 5, Activities: 10, Span: time.Minute, Start: t0, Now: clk.Now})
+	one := sim.Activity(0)
+	var page bytes.Buffer
+	page.WriteString(`{"data":[`)
+	for i := range 200_000 {
+		if i > 0 {
+			page.WriteByte(',')
+		}
+		page.Write(one)
+	}
+	page.WriteString(`],"has_more":false,"first_id":null,"last_id":null}`)
+	body := page.Bytes()
+	base := serveFake(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clk.Now().UTC().Format(http.TimeFormat))
+		w.Write(body) //nolint:errcheck // the client gives up reading
+	})
+	cfg := testConfig(base)
+	cfg.MaxRetries = 2
+	store := checkpoint.NewMemory()
+	var c collector
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+	if err == nil || !strings.Contains(err.Error(), "larger than the") {
+		t.Fatalf("err = %v; want the oversized page named", err)
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	// Each of the 3 attempts reads at most the bound of a page of 100
+	// activities (1.6 MiB, in a buffer that doubles as it grows, more under
+	// -race); a body read whole would be about 150 MiB each time.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 100<<20 {
+		t.Fatalf("%d MiB allocated to refuse oversized pages", grew>>20)
+	}
+	if len(c.ids) != 0 {
+		t.Fatalf("%d activities delivered", len(c.ids))
+	}
+	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
+		t.Fatalf("cursor moved: %s", raw)
+	}
+}
+
+// TestLocalClockAheadLosesNothing: a machine whose clock runs 10 minutes
+// ahead of the API plans its windows on the API's clock (its Date header),
+// so its cursor never passes activities the API does not show yet.
+func TestLocalClockAheadLosesNothing(t *testing.T) {
+	clk := newClock(t0)
+	sim, base := startSim(t, anthropicsim.Options{Seed: 13, Activities: 300, Span: time.Hour, Start: t0.Add(-time.Hour),
+		Rate: 2, Now: clk.Now})
+	cfg := testConfig(base)
+	cfg.StartAt = openai.StartAt{Time: t0.Add(-2 * time.Hour)}
+	cfg.Overlap = time.Minute
+	cfg.Settle = 5 * time.Second
+	ahead := func() time.Time { return clk.Now().Add(10 * time.Minute) }
+	store := checkpoint.NewMemory()
+	var c collector
+	for range 30 { // a poll every 20 simulated seconds for 10 minutes
+		if err := runOnce(t, newTestSource(t, cfg, ahead), &c, store); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(20 * time.Second)
+	}
+	checkExactlyOnce(t, c.ids, visibleBefore(t, sim, clk.Now(), clk.Now().Add(-20*time.Second-cfg.Settle)))
+}
+
+// poisoning serves the simulator at base with the created_at of the
+// activities of sim given in spoil (by index) replaced, as a broken API
+// might send them.
+func poisoning(t *testing.T, sim *anthropicsim.Server, base string, spoil map[int]string) string {
+	t.Helper()
+	var pairs [][2][]byte
+	for k, at := range spoil {
+		good := sim.Activity(k)
+		bad := regexp.MustCompile(`"created_at":"[^"]*"`).ReplaceAll(good, []byte(`"created_at":`+at))
+		if bytes.Equal(good, bad) {
+			t.Fatal("the activity has no created_at to spoil")
+		}
+		pairs = append(pairs, [2][]byte{good, bad})
+	}
+	target, _ := url.Parse(base)
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	proxy.ModifyResponse = func(r *http.Response) error {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			body = bytes.ReplaceAll(body, p[0], p[1])
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	return front.URL + target.Path
+}
+
+// TestPoisonActivity: activities that can never be indexed (created_at a
+// word) or that the API returns outside the window asked for stall the
+// source by default (retried, reported, the cursor short of them), and with
+// on_invalid_event: dead_letter go to the dead-letter sink while every
+// other activity is delivered and the source goes on.
+func TestPoisonActivity(t *testing.T) {
+	clk := newClock(t0.Add(24 * time.Hour))
+	sim, base := startSim(t, anthropicsim.Options{Seed: 9, Activities: 600, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
+	poisoned := poisoning(t, sim, base, map[int]string{300: `"yesterday"`, 150: `"2000-01-01T00:00:00Z"`})
+	var want []string
+	for _, id := range visibleBefore(t, sim, clk.Now(), clk.Now().Add(-testConfig(base).Settle)) {
+		if id != sim.ActivityID(300) && id != sim.ActivityID(150) {
+			want = append(want, id)
+		}
+	}
+
+	t.Run("stall", func(t *testing.T) {
+		cfg := testConfig(poisoned)
+		cfg.MaxRetries = 1
+		var c collector
+		err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory())
+		if err == nil || !strings.Contains(err.Error(), "outside the requested window") && !strings.Contains(err.Error(), "not an RFC 3339 time") {
+			t.Fatalf("err = %v; want the activity named", err)
+		}
+		if len(c.ids) >= len(want) {
+			t.Fatalf("%d activities delivered past the poison", len(c.ids))
+		}
+	})
+	t.Run("dead_letter", func(t *testing.T) {
+		cfg := testConfig(poisoned)
+		cfg.OnInvalidEvent = InvalidDeadLetter
+		var c, dead collector
+		p := pipeline.Assemble(pipeline.Parts{
+			Sources: map[string]pipeline.Source{"acme": newTestSource(t, cfg, clk.Now)}, Sinks: map[string]pipeline.Consumer{"sink": &c},
+			DeadLetter: &dead, Store: checkpoint.NewMemory(), DrainTimeout: time.Second,
+		})
+		if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
+			t.Fatal(err)
+		}
+		checkExactlyOnce(t, c.ids, want)
+		checkExactlyOnce(t, dead.ids, []string{sim.ActivityID(150), sim.ActivityID(300)})
+	})
+}
