@@ -65,11 +65,10 @@ func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *
 		return nil, err
 	}
 	c := &client{path: cfg.principalPath(), pageSize: cfg.PageSize, log: set.Log()}
-	counted := countingTransport{next: tr, n: &c.requests}
 	common := httpapi.Config{
 		MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
 		MaxServerWait: cfg.MaxServerWait, Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(),
-		Transport: counted, UserAgent: "auditrelay",
+		Transport: countingTransport{next: tr, n: &c.requests}, UserAgent: "auditrelay",
 	}
 	api := common
 	api.BaseURL = cfg.BaseURL
@@ -83,6 +82,13 @@ func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *
 	c.api = httpapi.NewClient(api)
 
 	dl := common // no base URL: Stream takes the signed URL whole; no key
+	if tr.TLSClientConfig != nil && tr.TLSClientConfig.ServerName != "" {
+		// tls.server_name names the API's certificate, not the download
+		// host's.
+		dtr := tr.Clone()
+		dtr.TLSClientConfig.ServerName = ""
+		dl.Transport = countingTransport{next: dtr, n: &c.requests}
+	}
 	dl.Timeout = cfg.DownloadTimeout
 	dl.ReadError = readDownloadError
 	c.dl = httpapi.NewClient(dl)

@@ -144,7 +144,8 @@ type Config struct {
 	// 5m).
 	MaxServerWait time.Duration `koanf:"max_retry_after"`
 	// TLS configures the client's TLS, for both the API and the download
-	// host (a proxy that inspects TLS needs its CA for both).
+	// host (a proxy that inspects TLS needs its CA for both); server_name
+	// applies to the API only.
 	TLS tlsconfig.Config `koanf:"tls"`
 }
 

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -261,4 +264,30 @@ func TestNoDetailsTruncatedDownloads(t *testing.T) {
 	if sim.Stats().Faults[chatgptsim.FaultTruncate] == 0 {
 		t.Fatal("no download was cut")
 	}
+}
+
+// TestHTTPS: both hosts over TLS, trusted through tls.ca_file, with a
+// server_name set for the API.
+func TestHTTPS(t *testing.T) {
+	clk := newClock(t0)
+	sim, _ := startSim(t, clk, chatgptsim.Options{Seed: 17, Types: []string{"AUTH_LOG"}})
+	api := httptest.NewTLSServer(sim.Handler())
+	t.Cleanup(api.Close)
+	dl := httptest.NewUnstartedServer(sim.DownloadHandler())
+	dl.TLS = api.TLS // the same certificate: example.com and 127.0.0.1
+	dl.StartTLS()
+	t.Cleanup(dl.Close)
+	sim.SetDownloadBase(dl.URL)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(sim, api.URL+"/v1/compliance", "AUTH_LOG")
+	cfg.TLS.CAFile = ca
+	cfg.TLS.ServerName = "example.com"
+	var c collector
+	if err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 }
