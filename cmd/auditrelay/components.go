@@ -8,6 +8,7 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/otlp"
 	"github.com/auditrelay/auditrelay/sinks/splunkhec"
 	"github.com/auditrelay/auditrelay/sinks/webhook"
+	"github.com/auditrelay/auditrelay/source/chatgpt"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	filesource "github.com/auditrelay/auditrelay/source/file"
 	"github.com/auditrelay/auditrelay/source/httpapi"
@@ -34,6 +35,7 @@ func components(extra ...pipeline.Factory) (*pipeline.Registry, error) {
 		// sources
 		openai.NewFactory(lims),
 		openai.NewOrgLogsFactory(lims),
+		chatgpt.NewFactory(lims),
 		filesource.NewFactory(),
 		// transforms
 		filter.NewFactory(),
