@@ -8,6 +8,7 @@ import (
 	"github.com/auditrelay/auditrelay/sinks/otlp"
 	"github.com/auditrelay/auditrelay/sinks/splunkhec"
 	"github.com/auditrelay/auditrelay/sinks/webhook"
+	"github.com/auditrelay/auditrelay/source/anthropic"
 	"github.com/auditrelay/auditrelay/source/chatgpt"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	filesource "github.com/auditrelay/auditrelay/source/file"
@@ -35,6 +36,7 @@ func components(extra ...pipeline.Factory) (*pipeline.Registry, error) {
 		// sources
 		openai.NewFactory(lims),
 		openai.NewOrgLogsFactory(lims),
+		anthropic.NewFactory(lims),
 		chatgpt.NewFactory(lims),
 		filesource.NewFactory(),
 		// transforms
