@@ -58,17 +58,29 @@ type client struct {
 }
 
 // newClient returns the client of cfg; lim paces the key's requests and
-// clock learns the API's time.
-func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *httpapi.Clock) (*client, error) {
-	tr, err := cfg.TLS.HTTPTransport(set.Log())
-	if err != nil {
-		return nil, err
+// clock learns the API's time. rt, when set, carries every request instead
+// of the transports of cfg's TLS section (a test without a network).
+func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *httpapi.Clock, rt http.RoundTripper) (*client, error) {
+	apiRT, dlRT := rt, rt
+	if rt == nil {
+		tr, err := cfg.TLS.HTTPTransport(set.Log())
+		if err != nil {
+			return nil, err
+		}
+		apiRT, dlRT = tr, tr
+		if tr.TLSClientConfig != nil && tr.TLSClientConfig.ServerName != "" {
+			// tls.server_name names the API's certificate, not the
+			// download host's.
+			dtr := tr.Clone()
+			dtr.TLSClientConfig.ServerName = ""
+			dlRT = dtr
+		}
 	}
 	c := &client{path: cfg.principalPath(), pageSize: cfg.PageSize, log: set.Log()}
 	common := httpapi.Config{
 		MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
 		MaxServerWait: cfg.MaxServerWait, Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(),
-		Transport: countingTransport{next: tr, n: &c.requests}, UserAgent: "auditrelay",
+		Transport: countingTransport{next: apiRT, n: &c.requests}, UserAgent: "auditrelay",
 	}
 	api := common
 	api.BaseURL = cfg.BaseURL
@@ -82,13 +94,7 @@ func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *
 	c.api = httpapi.NewClient(api)
 
 	dl := common // no base URL: Stream takes the signed URL whole; no key
-	if tr.TLSClientConfig != nil && tr.TLSClientConfig.ServerName != "" {
-		// tls.server_name names the API's certificate, not the download
-		// host's.
-		dtr := tr.Clone()
-		dtr.TLSClientConfig.ServerName = ""
-		dl.Transport = countingTransport{next: dtr, n: &c.requests}
-	}
+	dl.Transport = countingTransport{next: dlRT, n: &c.requests}
 	dl.Timeout = cfg.DownloadTimeout
 	dl.ReadError = readDownloadError
 	c.dl = httpapi.NewClient(dl)

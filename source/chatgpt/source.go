@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -50,6 +51,12 @@ var (
 // request limiter per API key among the sources of a process; nil gives
 // the source its own.
 func NewSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) (*Source, error) {
+	return newSourceWith(set, cfg, lims, nil)
+}
+
+// newSourceWith is NewSource with every request carried by rt when it is
+// set.
+func newSourceWith(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, rt http.RoundTripper) (*Source, error) {
 	s := &Source{name: set.Name, log: set.Log(), cfg: cfg, now: time.Now, paths: map[string][]schema.Path{}}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	host := cfg.BaseURL
@@ -58,7 +65,7 @@ func NewSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) (*Sour
 	}
 	lim := lims.For(host, cfg.APIKey.Value(), httpapi.LimiterConfig{})
 	var err error
-	if s.client, err = newClient(set, &s.cfg, lim, s.clock); err != nil {
+	if s.client, err = newClient(set, &s.cfg, lim, s.clock, rt); err != nil {
 		return nil, err
 	}
 	return s, nil
