@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // meta is what filtering needs to know about activity i; it is cheap to
@@ -16,36 +18,36 @@ type meta struct {
 	actor actorKind
 	who   int   // index in the pool of the actor's kind
 	late  int64 // nanoseconds after its instant the activity becomes visible
-	r     rng
+	r     simkit.RNG
 }
 
 func (s *Server) meta(i int64) meta {
-	r := newRNG(hash(s.key, 0xac, uint64(i)))
+	r := simkit.NewRNG(simkit.Hash(s.key, 0xac, uint64(i)))
 	var m meta
 	// The same number of draws whatever the options, so that changing
 	// LateFraction does not change the activities themselves.
-	isLate, delay := r.chance(s.opts.LateFraction), r.float()
+	isLate, delay := r.Chance(s.opts.LateFraction), r.Float()
 	if isLate {
 		m.late = max(int64(delay*float64(s.maxLate)), int64(time.Second))
 	}
-	m.typ = pickType(r.next())
+	m.typ = pickType(r.Next())
 	t := &catalog[m.typ]
-	m.org = r.intn(len(s.dir.orgs))
+	m.org = r.Intn(len(s.dir.orgs))
 	if t.orgless {
 		m.org = -1
 	}
-	m.actor = pick(&r, t.actors)
-	if r.chance(unknownActorShare) {
+	m.actor = simkit.Pick(&r, t.actors)
+	if r.Chance(unknownActorShare) {
 		m.actor = actorUnknown
 	}
-	m.who = r.intn(s.dir.pool(m.actor))
+	m.who = r.Intn(s.dir.pool(m.actor))
 	m.r = r
 	return m
 }
 
 // visible reports whether activity i (of meta m) can be read at now.
 func (s *Server) visible(i int64, m *meta, now int64) bool {
-	return s.tl.instant(i)+m.late <= now
+	return s.tl.Instant(i)+m.late <= now
 }
 
 // idPrefix and the three fixed-width base-62 parts after it make an
@@ -63,9 +65,9 @@ const check62 = 62 * 62 * 62 * 62 * 62 * 62 * 62 * 62 // 62^8
 
 func (s *Server) appendID(b []byte, i int64) []byte {
 	b = append(b, idPrefix...)
-	b = appendBase62(b, uint64(s.tl.second(i)), 6)
+	b = appendBase62(b, uint64(s.tl.Second(i)), 6)
 	b = appendBase62(b, uint64(i)+s.idOffset, 8)
-	return appendBase62(b, hash(s.key, 0x1d, uint64(i))%check62, 8)
+	return appendBase62(b, simkit.Hash(s.key, 0x1d, uint64(i))%check62, 8)
 }
 
 // decodeID returns the index an id stands for, if it is one of this
@@ -83,7 +85,7 @@ func (s *Server) decodeID(id string, limit int64) (int64, bool) {
 		return 0, false
 	}
 	i := int64(x)
-	if sum != hash(s.key, 0x1d, x)%check62 || sec != uint64(s.tl.second(i))%(62*62*62*62*62*62) {
+	if sum != simkit.Hash(s.key, 0x1d, x)%check62 || sec != uint64(s.tl.Second(i))%(62*62*62*62*62*62) {
 		return 0, false
 	}
 	return i, true
@@ -93,32 +95,32 @@ func (s *Server) decodeID(id string, limit int64) (int64, bool) {
 // moves on). secret, when not nil, learns every secret written.
 func (s *Server) appendActivity(b []byte, i int64, m *meta, secret func(string)) []byte {
 	t := &catalog[m.typ]
-	w := jw{b: b}
-	w.open()
-	w.key("id")
-	w.b = append(w.b, '"')
-	w.b = s.appendID(w.b, i)
-	w.b = append(w.b, '"')
-	w.key("created_at")
-	w.b = append(w.b, '"')
-	w.b = time.Unix(s.tl.second(i), 0).UTC().AppendFormat(w.b, time.RFC3339)
-	w.b = append(w.b, '"')
+	w := simkit.JSON{B: b}
+	w.Open()
+	w.Key("id")
+	w.B = append(w.B, '"')
+	w.B = s.appendID(w.B, i)
+	w.B = append(w.B, '"')
+	w.Key("created_at")
+	w.B = append(w.B, '"')
+	w.B = time.Unix(s.tl.Second(i), 0).UTC().AppendFormat(w.B, time.RFC3339)
+	w.B = append(w.B, '"')
 	if m.org < 0 {
-		w.knull("organization_id")
-		w.knull("organization_uuid")
+		w.KNull("organization_id")
+		w.KNull("organization_uuid")
 	} else {
 		o := &s.dir.orgs[m.org]
-		w.kstr("organization_id", o.ID)
-		w.kstr("organization_uuid", o.UUID)
+		w.KStr("organization_id", o.ID)
+		w.KStr("organization_uuid", o.UUID)
 	}
 	s.writeActor(&w, &m.r, m.actor, m.who)
-	w.kstr("type", t.name)
+	w.KStr("type", t.name)
 	c := ctx{w: &w, r: &m.r, s: s, m: m, secret: secret}
 	for _, g := range t.members {
 		g(&c)
 	}
-	w.close()
-	return w.b
+	w.Close()
+	return w.B
 }
 
 // query is a parsed list request.
@@ -287,7 +289,7 @@ func (s *Server) match(q *query, m *meta) bool {
 // many to take: q.limit, or one less when a repeat fault puts the cursor
 // in front.
 func (s *Server) page(q *query, n int, now, count int64) ([]int64, []meta, bool) {
-	lo, hi := s.tl.firstFrom(q.lo, count), s.tl.firstFrom(q.hi+1, count)
+	lo, hi := s.tl.FirstFrom(q.lo, count), s.tl.FirstFrom(q.hi+1, count)
 	up := q.asc // the walk's direction, from lo up or from hi down
 	switch {
 	case q.after >= 0 && q.asc:
@@ -334,7 +336,7 @@ func (s *Server) page(q *query, n int, now, count int64) ([]int64, []meta, bool)
 // drawn for the request (truncated and repeat are carried out here).
 func (s *Server) serveActivities(w http.ResponseWriter, r *http.Request, kind FaultKind) {
 	now := s.now().UnixNano()
-	count := s.tl.count(now)
+	count := s.tl.Count(now)
 	q, ok := s.parseQuery(w, r.URL.Query(), count)
 	if !ok {
 		return
@@ -359,32 +361,32 @@ func (s *Server) serveActivities(w http.ResponseWriter, r *http.Request, kind Fa
 		}
 		s.count(func(st *Stats) { st.Faults[FaultRepeat]++ })
 	}
-	b := jw{b: make([]byte, 0, 256+len(idx)*700)}
-	b.open()
-	b.key("data")
-	b.openA()
+	b := simkit.JSON{B: make([]byte, 0, 256+len(idx)*700)}
+	b.Open()
+	b.Key("data")
+	b.OpenArray()
 	for k := range idx {
-		b.sep()
-		b.b = s.appendActivity(b.b, idx[k], &metas[k], nil)
+		b.Sep()
+		b.B = s.appendActivity(b.B, idx[k], &metas[k], nil)
 	}
-	b.closeA()
-	b.kbool("has_more", more)
+	b.CloseArray()
+	b.KBool("has_more", more)
 	for _, end := range []struct {
 		name string
 		k    int
 	}{{"first_id", 0}, {"last_id", len(idx) - 1}} {
-		b.key(end.name)
+		b.Key(end.name)
 		if len(idx) == 0 {
-			b.null()
+			b.Null()
 			continue
 		}
-		b.b = append(b.b, '"')
-		b.b = s.appendID(b.b, idx[end.k])
-		b.b = append(b.b, '"')
+		b.B = append(b.B, '"')
+		b.B = s.appendID(b.B, idx[end.k])
+		b.B = append(b.B, '"')
 	}
-	b.close()
-	b.b = append(b.b, '\n')
-	body := b.b
+	b.Close()
+	b.B = append(b.B, '\n')
+	body := b.B
 	if kind == FaultTruncated {
 		body = body[:len(body)/2]
 		s.count(func(st *Stats) { st.Faults[FaultTruncated]++ })

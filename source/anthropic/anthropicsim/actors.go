@@ -1,6 +1,10 @@
 package anthropicsim
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
+)
 
 // actorKind is an actor.type the simulator writes.
 type actorKind uint8
@@ -65,102 +69,102 @@ var (
 )
 
 // writeActor writes the actor object of kind k, the who-th of its pool.
-func (s *Server) writeActor(w *jw, r *rng, k actorKind, who int) {
+func (s *Server) writeActor(w *simkit.JSON, r *simkit.RNG, k actorKind, who int) {
 	d := &s.dir
-	w.key("actor")
-	w.open()
-	w.kstr("type", actorNames[k])
+	w.Key("actor")
+	w.Open()
+	w.KStr("type", actorNames[k])
 	ip := func(base string) {
-		if r.chance(0.08) { // travelling, or a VPN
-			base = ipPrefixes[r.intn(len(ipPrefixes))] + strconv.Itoa(r.between(1, 254))
+		if r.Chance(0.08) { // travelling, or a VPN
+			base = ipPrefixes[r.Intn(len(ipPrefixes))] + strconv.Itoa(r.Between(1, 254))
 		}
-		w.kstr("ip_address", base)
+		w.KStr("ip_address", base)
 	}
 	switch k {
 	case actorUser:
 		u := &d.users[who]
-		w.kstr("email_address", u.email)
-		w.kstr("user_id", u.id)
+		w.KStr("email_address", u.email)
+		w.KStr("user_id", u.id)
 		ip(u.ip)
-		w.kstr("user_agent", u.ua)
+		w.KStr("user_agent", u.ua)
 	case actorAPI:
-		w.kstr("api_key_id", d.apiKeys[who])
+		w.KStr("api_key_id", d.apiKeys[who])
 		ip("203.0.113." + strconv.Itoa(10+who))
-		w.kstr("user_agent", pick(r, clientAgents))
+		w.KStr("user_agent", simkit.Pick(r, clientAgents))
 	case actorAdminKey:
-		w.kstr("admin_api_key_id", d.admin[who])
+		w.KStr("admin_api_key_id", d.admin[who])
 		ip("198.51.100." + strconv.Itoa(200+who))
-		w.kstr("user_agent", pick(r, clientAgents))
+		w.KStr("user_agent", simkit.Pick(r, clientAgents))
 	case actorUnauthenticated:
-		w.key("unauthenticated_email_address")
-		if r.chance(0.3) {
-			w.null()
+		w.Key("unauthenticated_email_address")
+		if r.Chance(0.3) {
+			w.Null()
 		} else {
-			w.str(pick(r, lostEmails))
+			w.Str(simkit.Pick(r, lostEmails))
 		}
-		ip(ipPrefixes[r.intn(len(ipPrefixes))] + strconv.Itoa(r.between(1, 254)))
-		w.kstr("user_agent", pick(r, browserAgents))
+		ip(ipPrefixes[r.Intn(len(ipPrefixes))] + strconv.Itoa(r.Between(1, 254)))
+		w.KStr("user_agent", simkit.Pick(r, browserAgents))
 	case actorAnthropic:
-		w.knull("email_address")
+		w.KNull("email_address")
 	case actorSCIM:
 		dir := d.scim[who]
-		w.kstr("workos_event_id", "event_01"+string(r.appendFrom(nil, base62, 24)))
-		w.kstr("directory_id", dir.id)
-		w.kstr("idp_connection_type", dir.idp)
+		w.KStr("workos_event_id", "event_01"+string(r.AppendFrom(nil, base62, 24)))
+		w.KStr("directory_id", dir.id)
+		w.KStr("idp_connection_type", dir.idp)
 	case actorSystem:
-		w.kstr("service", systemServices[who%len(systemServices)])
+		w.KStr("service", systemServices[who%len(systemServices)])
 	case actorServiceAccount:
-		w.kstr("service_account_id", d.accounts[who])
+		w.KStr("service_account_id", d.accounts[who])
 		ip("192.0.2." + strconv.Itoa(100+who))
-		w.kstr("user_agent", pick(r, clientAgents))
+		w.KStr("user_agent", simkit.Pick(r, clientAgents))
 	case actorFederatedIdentity:
-		w.kstr("issuer", oidcIssuers[who%len(oidcIssuers)])
-		w.kstr("subject", oidcSubjects[who%len(oidcSubjects)])
-		w.key("audience")
-		w.openA()
-		w.str("https://api.anthropic.com")
+		w.KStr("issuer", oidcIssuers[who%len(oidcIssuers)])
+		w.KStr("subject", oidcSubjects[who%len(oidcSubjects)])
+		w.Key("audience")
+		w.OpenArray()
+		w.Str("https://api.anthropic.com")
 		if who%2 == 1 {
-			w.str("sts.amazonaws.com")
+			w.Str("sts.amazonaws.com")
 		}
-		w.closeA()
+		w.CloseArray()
 	case actorFederated:
-		w.key("provider")
-		w.open()
+		w.Key("provider")
+		w.Open()
 		switch who % 4 {
 		case 0:
-			w.kstr("type", "aws")
-			w.kstr("account_id", "123456789012")
-			w.kstr("role_arn", "arn:aws:iam::123456789012:role/claude-batch")
+			w.KStr("type", "aws")
+			w.KStr("account_id", "123456789012")
+			w.KStr("role_arn", "arn:aws:iam::123456789012:role/claude-batch")
 		case 1:
-			w.kstr("type", "azure")
-			w.kstr("tenant_id", string(appendUUID(nil, hash(s.key, 0xa2), hash(s.key, 0xa3))))
-			w.kstr("client_id", string(appendUUID(nil, hash(s.key, 0xa4), hash(s.key, 0xa5))))
+			w.KStr("type", "azure")
+			w.KStr("tenant_id", string(simkit.AppendUUID(nil, simkit.Hash(s.key, 0xa2), simkit.Hash(s.key, 0xa3))))
+			w.KStr("client_id", string(simkit.AppendUUID(nil, simkit.Hash(s.key, 0xa4), simkit.Hash(s.key, 0xa5))))
 		case 2:
-			w.kstr("type", "gcp")
-			w.kstr("project_id", "acme-ml-prod")
-			w.kstr("service_account_email", "claude-runner@acme-ml-prod.iam.gserviceaccount.com")
+			w.KStr("type", "gcp")
+			w.KStr("project_id", "acme-ml-prod")
+			w.KStr("service_account_email", "claude-runner@acme-ml-prod.iam.gserviceaccount.com")
 		default:
-			w.kstr("type", "oidc")
-			w.kstr("issuer", oidcIssuers[0])
+			w.KStr("type", "oidc")
+			w.KStr("issuer", oidcIssuers[0])
 		}
-		w.close()
-		w.kstr("subject", oidcSubjects[who%len(oidcSubjects)])
+		w.Close()
+		w.KStr("subject", oidcSubjects[who%len(oidcSubjects)])
 	case actorAttestedDevice:
 		dev := d.devices[who]
-		w.kstr("external_client_id", dev.clientID)
-		w.kstr("kid_hash", dev.kidHash)
+		w.KStr("external_client_id", dev.clientID)
+		w.KStr("kid_hash", dev.kidHash)
 	case actorUnknown:
 		// Fields nobody has seen yet, nested: a reader passes them on.
 		u := &d.users[who]
-		w.kstr("agent_id", "agent_01"+string(r.appendFrom(nil, base62, 22)))
-		w.key("on_behalf_of")
-		w.open()
-		w.kstr("user_id", u.id)
-		w.kstr("email_address", u.email)
-		w.close()
+		w.KStr("agent_id", "agent_01"+string(r.AppendFrom(nil, base62, 22)))
+		w.Key("on_behalf_of")
+		w.Open()
+		w.KStr("user_id", u.id)
+		w.KStr("email_address", u.email)
+		w.Close()
 		ip(u.ip)
 	}
-	w.close()
+	w.Close()
 }
 
 // actorUserIndex is the directory user an activity's actor is, -1 when

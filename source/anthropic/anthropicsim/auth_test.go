@@ -102,7 +102,7 @@ func TestOptionsValidate(t *testing.T) {
 		Faults:  anthropicsim.Faults{Rate: 1.5, Kinds: []anthropicsim.FaultKind{"404"}},
 	}.Validate()
 	for _, want := range []string{"activities -1", "span -1s", "rate -1", "late_fraction 2", "max_late -1s", "users -1", "start 1960",
-		"keys[1]: the secret is listed twice", "keys[2]: the secret is empty", "latency median 1s p99 1ms", "faults: rate 1.5", `unknown kind "404"`} {
+		"keys[1]: the secret is listed twice", "keys[2]: the secret is empty", "latency: p99 1ms is below the median 1s", "faults: rate 1.5", `unknown kind "404"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v\nwant it to name %q", err, want)
 		}

@@ -3,6 +3,8 @@ package anthropicsim
 import (
 	"strconv"
 	"strings"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // An activity type's own members sit at the top level beside "type". Each
@@ -11,8 +13,8 @@ import (
 
 // ctx is what a generator writes with.
 type ctx struct {
-	w      *jw
-	r      *rng
+	w      *simkit.JSON
+	r      *simkit.RNG
 	s      *Server
 	m      *meta
 	secret func(string) // learns every secret written; nil when nobody asks
@@ -22,29 +24,29 @@ type gen func(c *ctx)
 
 // ref writes name: an id of prefix, one of a pool of that many.
 func ref(name, prefix string, pool int) gen {
-	return func(c *ctx) { c.w.kstr(name, c.s.ref(prefix, c.r.intn(pool))) }
+	return func(c *ctx) { c.w.KStr(name, c.s.ref(prefix, c.r.Intn(pool))) }
 }
 
 func (s *Server) ref(prefix string, k int) string {
-	r := newRNG(hash(s.key, hashString(prefix), uint64(k)))
-	return prefix + "01" + string(r.appendFrom(nil, base62, 22))
+	r := simkit.NewRNG(simkit.Hash(s.key, hashString(prefix), uint64(k)))
+	return prefix + "01" + string(r.AppendFrom(nil, base62, 22))
 }
 
 func oneOf(name string, vals ...string) gen {
-	return func(c *ctx) { c.w.kstr(name, pick(c.r, vals)) }
+	return func(c *ctx) { c.w.KStr(name, simkit.Pick(c.r, vals)) }
 }
 
 func num(name string, lo, hi int) gen {
-	return func(c *ctx) { c.w.kint(name, int64(c.r.between(lo, hi))) }
+	return func(c *ctx) { c.w.KInt(name, int64(c.r.Between(lo, hi))) }
 }
 
 func flag(name string) gen {
-	return func(c *ctx) { c.w.kbool(name, c.r.chance(0.5)) }
+	return func(c *ctx) { c.w.KBool(name, c.r.Chance(0.5)) }
 }
 
 func maybe(p float64, g gen) gen {
 	return func(c *ctx) {
-		if c.r.chance(p) {
+		if c.r.Chance(p) {
 			g(c)
 		}
 	}
@@ -54,12 +56,12 @@ func maybe(p float64, g gen) gen {
 // ("" leaves one out): the person an activity is about.
 func person(idName, emailName string) gen {
 	return func(c *ctx) {
-		u := &c.s.dir.users[c.r.intn(len(c.s.dir.users))]
+		u := &c.s.dir.users[c.r.Intn(len(c.s.dir.users))]
 		if idName != "" {
-			c.w.kstr(idName, u.id)
+			c.w.KStr(idName, u.id)
 		}
 		if emailName != "" {
-			c.w.kstr(emailName, u.email)
+			c.w.KStr(emailName, u.email)
 		}
 	}
 }
@@ -67,21 +69,21 @@ func person(idName, emailName string) gen {
 // outsider writes the address of someone not (yet) in the directory.
 func outsider(name string) gen {
 	return func(c *ctx) {
-		first := pick(c.r, []string{"maria", "chen", "olu", "pierre", "sara", "dmitri", "leila"})
-		c.w.kstr(name, first+"."+string(c.r.appendFrom(nil, base62[36:], 5))+"@"+pick(c.r, []string{c.s.dir.domain, "gmail.com", "partner.example"}))
+		first := simkit.Pick(c.r, []string{"maria", "chen", "olu", "pierre", "sara", "dmitri", "leila"})
+		c.w.KStr(name, first+"."+string(c.r.AppendFrom(nil, base62[36:], 5))+"@"+simkit.Pick(c.r, []string{c.s.dir.domain, "gmail.com", "partner.example"}))
 	}
 }
 
 // strs writes name: a list of 1 to 3 distinct values.
 func strs(name string, vals ...string) gen {
 	return func(c *ctx) {
-		c.w.key(name)
-		c.w.openA()
-		n, start := c.r.between(1, min(3, len(vals))), c.r.intn(len(vals))
+		c.w.Key(name)
+		c.w.OpenArray()
+		n, start := c.r.Between(1, min(3, len(vals))), c.r.Intn(len(vals))
 		for k := range n {
-			c.w.str(vals[(start+k)%len(vals)])
+			c.w.Str(vals[(start+k)%len(vals)])
 		}
-		c.w.closeA()
+		c.w.CloseArray()
 	}
 }
 
@@ -90,25 +92,25 @@ var scopeNames = []string{"read:compliance_activities", "read:compliance_org_dat
 // updates writes the list of changes an *_updated activity carries.
 func updates(kinds ...string) gen {
 	return func(c *ctx) {
-		c.w.key("updates")
-		c.w.openA()
-		for k := range c.r.between(1, len(kinds)) {
-			c.w.open()
-			c.w.kstr("type", kinds[k])
+		c.w.Key("updates")
+		c.w.OpenArray()
+		for k := range c.r.Between(1, len(kinds)) {
+			c.w.Open()
+			c.w.KStr("type", kinds[k])
 			switch kinds[k] {
 			case "status":
-				c.w.kstr("previous_value", "active")
-				c.w.kstr("current_value", pick(c.r, []string{"inactive", "archived"}))
+				c.w.KStr("previous_value", "active")
+				c.w.KStr("current_value", simkit.Pick(c.r, []string{"inactive", "archived"}))
 			case "name":
-				c.w.kstr("previous_value", "key-"+string(c.r.appendFrom(nil, base62[36:], 6)))
-				c.w.kstr("current_value", "key-"+string(c.r.appendFrom(nil, base62[36:], 6)))
+				c.w.KStr("previous_value", "key-"+string(c.r.AppendFrom(nil, base62[36:], 6)))
+				c.w.KStr("current_value", "key-"+string(c.r.AppendFrom(nil, base62[36:], 6)))
 			default:
-				c.w.kstr("previous_value", "default")
-				c.w.kstr("current_value", "custom")
+				c.w.KStr("previous_value", "default")
+				c.w.KStr("current_value", "custom")
 			}
-			c.w.close()
+			c.w.Close()
 		}
-		c.w.closeA()
+		c.w.CloseArray()
 	}
 }
 
@@ -117,8 +119,8 @@ func updates(kinds ...string) gen {
 func orgOf(idName, nameName string) gen {
 	return func(c *ctx) {
 		o := c.s.dir.orgs[max(c.m.org, 0)]
-		c.w.kstr(idName, o.ID)
-		c.w.kstr(nameName, o.Name)
+		c.w.KStr(idName, o.ID)
+		c.w.KStr(nameName, o.Name)
 	}
 }
 
@@ -232,7 +234,7 @@ var catalog = withKnown(2, []activityType{
 	{name: "org_sso_connection_deactivated", weight: 1, actors: syncs, members: []gen{ref("connection_id", "conn_", 3)}},
 	{name: "org_sso_toggled", weight: 1, actors: anthropics, members: []gen{flag("enabled")}},
 	{name: "org_sso_provisioning_mode_changed", weight: 1, actors: anthropics, members: []gen{oneOf("new_mode", "scim", "jit"), oneOf("previous_mode", "manual", "jit")}},
-	{name: "org_domain_verified", weight: 1, actors: anthropics, members: []gen{func(c *ctx) { c.w.kstr("domain", c.s.dir.domain) }}},
+	{name: "org_domain_verified", weight: 1, actors: anthropics, members: []gen{func(c *ctx) { c.w.KStr("domain", c.s.dir.domain) }}},
 
 	// Organization settings, exports, compliance.
 	{name: "claude_organization_settings_updated", weight: 3, actors: admins, members: []gen{oneOf("current_value", "enabled", "disabled"), oneOf("previous_value", "disabled", "enabled"), orgOf("org_id", "org_name"), settingName}},
@@ -245,8 +247,8 @@ var catalog = withKnown(2, []activityType{
 	{name: "org_deletion_requested", weight: 1, actors: people},
 	{name: "org_invite_link_generated", weight: 1, actors: admins},
 	{name: "audit_log_export_started", weight: 1, actors: people, members: []gen{func(c *ctx) {
-		c.w.kstr("from_date", "2026-01-01T00:00:00Z")
-		c.w.kstr("to_date", "2026-06-30T23:59:59Z")
+		c.w.KStr("from_date", "2026-01-01T00:00:00Z")
+		c.w.KStr("to_date", "2026-06-30T23:59:59Z")
 	}}},
 	{name: "compliance_api_accessed", weight: 90, actors: compliance, orgless: true, members: []gen{complianceCall}},
 	{name: "abuse_decision_received", weight: 2, actors: anthropics, members: []gen{oneOf("decision", "blocked", "warned", "allowed"), ref("abuse_session_id", "abuse_sess_", 100)}},
@@ -283,28 +285,28 @@ var catalog = withKnown(2, []activityType{
 	// Types no published list names yet, with members of shapes nobody has
 	// seen: a reader passes them through.
 	{name: "claude_agent_session_started", weight: 3, actors: platform, members: []gen{ref("agent_session_id", "agent_sess_", 500), func(c *ctx) {
-		c.w.kint("schema_version", 2)
-		c.w.key("runtime")
-		c.w.open()
-		c.w.kstr("model", pick(c.r, []string{"claude-sonnet-4-5", "claude-opus-4-1"}))
-		c.w.key("tools")
-		c.w.openA()
-		c.w.str("web_search")
-		c.w.str("code_execution")
-		c.w.closeA()
-		c.w.close()
+		c.w.KInt("schema_version", 2)
+		c.w.Key("runtime")
+		c.w.Open()
+		c.w.KStr("model", simkit.Pick(c.r, []string{"claude-sonnet-4-5", "claude-opus-4-1"}))
+		c.w.Key("tools")
+		c.w.OpenArray()
+		c.w.Str("web_search")
+		c.w.Str("code_execution")
+		c.w.CloseArray()
+		c.w.Close()
 	}}},
 	{name: "org_retention_policy_updated", weight: 1, actors: admins, members: []gen{func(c *ctx) {
-		c.w.key("policy")
-		c.w.open()
-		c.w.kint("retention_days", int64(pick(c.r, []int{30, 90, 365, 2190})))
-		c.w.key("applies_to")
-		c.w.openA()
-		c.w.str("claude_chats")
-		c.w.str("claude_projects")
-		c.w.closeA()
-		c.w.close()
-		c.w.knull("previous_policy")
+		c.w.Key("policy")
+		c.w.Open()
+		c.w.KInt("retention_days", int64(simkit.Pick(c.r, []int{30, 90, 365, 2190})))
+		c.w.Key("applies_to")
+		c.w.OpenArray()
+		c.w.Str("claude_chats")
+		c.w.Str("claude_projects")
+		c.w.CloseArray()
+		c.w.Close()
+		c.w.KNull("previous_policy")
 	}}},
 })
 
@@ -370,32 +372,32 @@ func typeNames(known bool) []string {
 }
 
 func audience(c *ctx) {
-	c.w.key("audience")
-	c.w.openA()
-	c.w.open()
-	c.w.kstr("type", pick(c.r, []string{"organization", "private", "users"}))
-	c.w.close()
-	c.w.closeA()
+	c.w.Key("audience")
+	c.w.OpenArray()
+	c.w.Open()
+	c.w.KStr("type", simkit.Pick(c.r, []string{"organization", "private", "users"}))
+	c.w.Close()
+	c.w.CloseArray()
 }
 
 func filename(c *ctx) {
-	c.w.kstr("filename", pick(c.r, []string{"report.pdf", "Q3 forecast.xlsx", "contract_v2.docx", "notes.md", "IMG_2041.png", "données clients.csv"}))
+	c.w.KStr("filename", simkit.Pick(c.r, []string{"report.pdf", "Q3 forecast.xlsx", "contract_v2.docx", "notes.md", "IMG_2041.png", "données clients.csv"}))
 }
 
 func memberIDs(c *ctx) {
-	c.w.key("member_ids")
-	c.w.openA()
-	for range c.r.between(1, 3) {
-		c.w.str(c.s.dir.users[c.r.intn(len(c.s.dir.users))].id)
+	c.w.Key("member_ids")
+	c.w.OpenArray()
+	for range c.r.Between(1, 3) {
+		c.w.Str(c.s.dir.users[c.r.Intn(len(c.s.dir.users))].id)
 	}
-	c.w.closeA()
+	c.w.CloseArray()
 }
 
 func settingName(c *ctx) {
-	c.w.key("metadata")
-	c.w.open()
-	c.w.kstr("setting_name", pick(c.r, []string{"managed_agents_enabled", "web_search_enabled", "code_execution_enabled", "memory_enabled"}))
-	c.w.close()
+	c.w.Key("metadata")
+	c.w.Open()
+	c.w.KStr("setting_name", simkit.Pick(c.r, []string{"managed_agents_enabled", "web_search_enabled", "code_execution_enabled", "memory_enabled"}))
+	c.w.Close()
 }
 
 // complianceCall writes a compliance_api_accessed activity: a call to the
@@ -405,23 +407,23 @@ func settingName(c *ctx) {
 // to c.secret, for Truth.
 func complianceCall(c *ctx) {
 	r, s := c.r, c.s
-	method := pick(r, []string{"GET", "GET", "GET", "GET", "GET", "GET", "POST", "DELETE"})
-	c.w.kstr("request_id", "req_01"+string(r.appendFrom(nil, base62, 22)))
-	c.w.kstr("request_method", method)
-	c.w.key("request_body")
+	method := simkit.Pick(r, []string{"GET", "GET", "GET", "GET", "GET", "GET", "POST", "DELETE"})
+	c.w.KStr("request_id", "req_01"+string(r.AppendFrom(nil, base62, 22)))
+	c.w.KStr("request_method", method)
+	c.w.Key("request_body")
 	if method == "GET" {
-		c.w.null()
+		c.w.Null()
 	} else {
 		var body strings.Builder
 		body.WriteString(`{"user_ids":["`)
-		body.WriteString(s.dir.users[r.intn(len(s.dir.users))].id)
+		body.WriteString(s.dir.users[r.Intn(len(s.dir.users))].id)
 		body.WriteString(`"],"reason":"`)
-		body.WriteString(pick(r, []string{"legal hold 2026-114", "employee offboarding", "DSAR request"}))
+		body.WriteString(simkit.Pick(r, []string{"legal hold 2026-114", "employee offboarding", "DSAR request"}))
 		body.WriteByte('"')
-		if r.chance(0.4) {
-			secret := pick(r, []string{"sk-ant-admin01-", "sk-ant-api03-"}) + string(r.appendFrom(nil, base62+"-_", 86)) + "AA"
-			if r.chance(0.5) {
-				secret = "https://hooks.slack.com/services/T0" + string(r.appendFrom(nil, base62[:36], 8)) + "/B0" + string(r.appendFrom(nil, base62[:36], 8)) + "/" + string(r.appendFrom(nil, base62, 24))
+		if r.Chance(0.4) {
+			secret := simkit.Pick(r, []string{"sk-ant-admin01-", "sk-ant-api03-"}) + string(r.AppendFrom(nil, base62+"-_", 86)) + "AA"
+			if r.Chance(0.5) {
+				secret = "https://hooks.slack.com/services/T0" + string(r.AppendFrom(nil, base62[:36], 8)) + "/B0" + string(r.AppendFrom(nil, base62[:36], 8)) + "/" + string(r.AppendFrom(nil, base62, 24))
 				body.WriteString(`,"notify_webhook":"`)
 			} else {
 				body.WriteString(`,"api_key":"`)
@@ -433,23 +435,23 @@ func complianceCall(c *ctx) {
 			}
 		}
 		body.WriteByte('}')
-		c.w.str(body.String())
+		c.w.Str(body.String())
 	}
-	c.w.kint("status_code", int64(pick(r, []int{200, 200, 200, 200, 200, 200, 200, 200, 400, 401, 403, 429})))
+	c.w.KInt("status_code", int64(simkit.Pick(r, []int{200, 200, 200, 200, 200, 200, 200, 200, 400, 401, 403, 429})))
 	url := "https://api.anthropic.com/v1/compliance/"
-	switch r.intn(4) {
+	switch r.Intn(4) {
 	case 0:
-		url += "organizations/" + s.dir.orgs[r.intn(len(s.dir.orgs))].ID + "/users?limit=" + strconv.Itoa(pick(r, []int{20, 100}))
+		url += "organizations/" + s.dir.orgs[r.Intn(len(s.dir.orgs))].ID + "/users?limit=" + strconv.Itoa(simkit.Pick(r, []int{20, 100}))
 	case 1:
-		url += "apps/chats/" + s.ref("claude_chat_", r.intn(5000)) + "/messages"
+		url += "apps/chats/" + s.ref("claude_chat_", r.Intn(5000)) + "/messages"
 	default:
-		url += "activities?limit=" + strconv.Itoa(pick(r, []int{100, 1000, 5000}))
-		if r.chance(0.5) {
-			url += "&after_id=activity_01" + string(r.appendFrom(nil, base62, 22))
+		url += "activities?limit=" + strconv.Itoa(simkit.Pick(r, []int{100, 1000, 5000}))
+		if r.Chance(0.5) {
+			url += "&after_id=activity_01" + string(r.AppendFrom(nil, base62, 22))
 		}
 	}
-	if method == "GET" && r.chance(0.1) {
-		secret := "sk-ant-api01-" + string(r.appendFrom(nil, base62+"-_", 86)) + "AA"
+	if method == "GET" && r.Chance(0.1) {
+		secret := "sk-ant-api01-" + string(r.AppendFrom(nil, base62+"-_", 86)) + "AA"
 		if strings.Contains(url, "?") {
 			url += "&"
 		} else {
@@ -460,5 +462,5 @@ func complianceCall(c *ctx) {
 			c.secret(secret)
 		}
 	}
-	c.w.kstr("url", url)
+	c.w.KStr("url", url)
 }

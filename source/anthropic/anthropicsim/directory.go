@@ -3,6 +3,8 @@ package anthropicsim
 import (
 	"strconv"
 	"strings"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // The parent organization's child organizations, people, keys and
@@ -61,28 +63,28 @@ var clientAgents = []string{
 var idpTypes = []string{"OktaSCIMV2", "AzureSCIMV2.0", "GoogleWorkspace", "JumpCloudSCIMV2"}
 
 func newDirectory(key uint64, orgs, users int) directory {
-	r := newRNG(hash(key, 0xd1))
-	id := func(prefix string) string { return prefix + "01" + string(r.appendFrom(nil, base62, 22)) }
-	d := directory{domain: "acme-" + strings.ToLower(string(r.appendFrom(nil, base62[:36], 4))) + ".example"}
+	r := simkit.NewRNG(simkit.Hash(key, 0xd1))
+	id := func(prefix string) string { return prefix + "01" + string(r.AppendFrom(nil, base62, 22)) }
+	d := directory{domain: "acme-" + strings.ToLower(string(r.AppendFrom(nil, base62[:36], 4))) + ".example"}
 	d.parentID = id("org_")
 	for i := range orgs {
 		name := orgNames[i%len(orgNames)]
 		if i >= len(orgNames) {
 			name += " " + string(rune('A'+i/len(orgNames)-1))
 		}
-		d.orgs = append(d.orgs, Organization{ID: id("org_"), UUID: string(appendUUID(nil, r.next(), r.next())), Name: name})
+		d.orgs = append(d.orgs, Organization{ID: id("org_"), UUID: string(simkit.AppendUUID(nil, r.Next(), r.Next())), Name: name})
 	}
 	for i := range users {
 		local := peopleNames[i%len(peopleNames)]
 		if i >= len(peopleNames) {
-			local += string(r.appendFrom([]byte{'.'}, base62[:10], 3))
+			local += string(r.AppendFrom([]byte{'.'}, base62[:10], 3))
 		}
-		p := ipPrefixes[r.intn(len(ipPrefixes))]
+		p := ipPrefixes[r.Intn(len(ipPrefixes))]
 		d.users = append(d.users, user{
 			id:    id("user_"),
 			email: local + "@" + d.domain,
-			ip:    p + strconv.Itoa(r.between(1, 254)),
-			ua:    browserAgents[r.intn(len(browserAgents))],
+			ip:    p + strconv.Itoa(r.Between(1, 254)),
+			ua:    browserAgents[r.Intn(len(browserAgents))],
 		})
 	}
 	for range 5 {
@@ -99,8 +101,8 @@ func newDirectory(key uint64, orgs, users int) directory {
 	}
 	for range 3 {
 		d.devices = append(d.devices, device{
-			clientID: "mdm-" + string(appendUUID(nil, r.next(), r.next())),
-			kidHash:  string(r.appendFrom(nil, hexLower, 64)),
+			clientID: "mdm-" + string(simkit.AppendUUID(nil, r.Next(), r.Next())),
+			kidHash:  string(r.AppendFrom(nil, hexLower, 64)),
 		})
 	}
 	return d

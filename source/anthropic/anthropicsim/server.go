@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // Server is a simulated parent organization answering the Compliance API's
@@ -22,7 +24,7 @@ type Server struct {
 	opts    Options
 	key     uint64
 	now     func() time.Time
-	tl      timeline
+	tl      simkit.Timeline
 	dir     directory
 	maxLate int64
 	// idOffset is added to an index in its id (see appendID).
@@ -33,8 +35,7 @@ type Server struct {
 	faults   atomic.Pointer[Faults]
 	faultSeq atomic.Uint64
 	reqSeq   atomic.Uint64
-	latMu    sync.Mutex
-	latRNG   rng
+	delays   *simkit.Delays
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -51,7 +52,7 @@ func New(o Options) *Server {
 	if err := o.Validate(); err != nil {
 		panic(err)
 	}
-	s := &Server{opts: o, key: mix(uint64(o.Seed) ^ 0xa27c), now: o.Now}
+	s := &Server{opts: o, key: simkit.Mix(uint64(o.Seed) ^ 0xa27c), now: o.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -65,9 +66,9 @@ func New(o Options) *Server {
 	if start.IsZero() {
 		start = s.now().Add(-o.Span)
 	}
-	s.tl = newTimeline(hash(s.key, 0x71), int64(o.Activities), start.UnixNano(), int64(o.Span), o.Rate)
+	s.tl = newTimeline(simkit.Hash(s.key, 0x71), int64(o.Activities), start.UnixNano(), int64(o.Span), o.Rate)
 	s.dir = newDirectory(s.key, o.Organizations, o.Users)
-	s.idOffset = hash(s.key, 0x1f) % (check62 / 2)
+	s.idOffset = simkit.Hash(s.key, 0x1f) % (check62 / 2)
 	s.maxLate = int64(o.MaxLate)
 	if s.maxLate == 0 {
 		s.maxLate = int64(time.Minute)
@@ -82,7 +83,7 @@ func New(o Options) *Server {
 	case o.RequestsPerMinute > 0:
 		s.budget = newBudget(o.RequestsPerMinute)
 	}
-	s.latRNG = newRNG(hash(s.key, 0x1a7))
+	s.delays = simkit.NewDelays(o.Latency, simkit.Hash(s.key, 0x1a7))
 	f := o.Faults.withDefaults()
 	s.faults.Store(&f)
 	s.stats = newStats()
@@ -236,9 +237,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h := w.Header()
-	rid := newRNG(hash(s.key, 0x4e9, n))
-	h.Set("request-id", "req_01"+string(rid.appendFrom(nil, base62, 22)))
-	if !s.wait(r) {
+	rid := simkit.NewRNG(simkit.Hash(s.key, 0x4e9, n))
+	h.Set("request-id", "req_01"+string(rid.AppendFrom(nil, base62, 22)))
+	if !s.delays.Wait(r) {
 		return
 	}
 	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
@@ -317,28 +318,6 @@ func pyList(xs []string) string {
 	return b.String()
 }
 
-// wait sleeps for a latency draw; false when the client went away first.
-func (s *Server) wait(r *http.Request) bool {
-	s.latMu.Lock()
-	d := s.opts.Latency.sample(&s.latRNG)
-	s.latMu.Unlock()
-	return sleep(r, d)
-}
-
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
-}
-
 // drawFault decides, from the seeded sequence, whether this request is
 // faulted and how; draw is a further number for the fault's variant.
 func (s *Server) drawFault() (f *Faults, kind FaultKind, draw uint64) {
@@ -346,11 +325,8 @@ func (s *Server) drawFault() (f *Faults, kind FaultKind, draw uint64) {
 	if f.Rate <= 0 {
 		return f, "", 0
 	}
-	r := newRNG(hash(s.key, 0xfa, s.faultSeq.Add(1)))
-	if !r.chance(f.Rate) {
-		return f, "", 0
-	}
-	return f, f.Kinds[r.intn(len(f.Kinds))], r.next()
+	kind, draw, _ = simkit.DrawFault(simkit.NewRNG(simkit.Hash(s.key, 0xfa, s.faultSeq.Add(1))), f.Rate, f.Kinds)
+	return f, kind, draw
 }
 
 // fault carries out the faults that replace or delay the answer; true when
@@ -369,7 +345,7 @@ func (s *Server) fault(w *recorder, r *http.Request, f *Faults, kind FaultKind) 
 		h.Set("x-should-retry", "true")
 		writeError(w, http.StatusServiceUnavailable, "api_error", "Service unavailable")
 	case Fault504:
-		if !sleep(r, f.SlowDelay) {
+		if !simkit.Sleep(r, f.SlowDelay) {
 			s.count(func(c *Stats) { c.Faults[kind]++ })
 			return true
 		}
@@ -380,11 +356,11 @@ func (s *Server) fault(w *recorder, r *http.Request, f *Faults, kind FaultKind) 
 		writeError(w, 529, "overloaded_error", "Overloaded")
 	case FaultSlow:
 		s.count(func(c *Stats) { c.Faults[kind]++ })
-		return !sleep(r, f.SlowDelay)
+		return !simkit.Sleep(r, f.SlowDelay)
 	case FaultReset:
 		s.count(func(c *Stats) { c.Faults[kind]++ })
 		w.reset = true
-		resetConn(w.ResponseWriter)
+		simkit.ResetConn(w.ResponseWriter)
 		return true
 	default:
 		return false
@@ -393,39 +369,23 @@ func (s *Server) fault(w *recorder, r *http.Request, f *Faults, kind FaultKind) 
 	return true
 }
 
-// resetConn drops the connection without an answer.
-func resetConn(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetLinger(0) //nolint:errcheck // best effort: send a RST
-	}
-	conn.Close()
-}
-
 // writeError writes Anthropic's error body: {"type":"error","error":
 // {"type":..., "message":...}}.
 func writeError(w http.ResponseWriter, status int, typ, msg string) {
-	var b jw
-	b.open()
-	b.kstr("type", "error")
-	b.key("error")
-	b.open()
-	b.kstr("type", typ)
-	b.kstr("message", msg)
-	b.close()
-	b.close()
-	b.b = append(b.b, '\n')
+	var b simkit.JSON
+	b.Open()
+	b.KStr("type", "error")
+	b.Key("error")
+	b.Open()
+	b.KStr("type", typ)
+	b.KStr("message", msg)
+	b.Close()
+	b.Close()
+	b.B = append(b.B, '\n')
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b.b)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(b.B)))
 	w.WriteHeader(status)
-	w.Write(b.b) //nolint:errcheck // the client went away
+	w.Write(b.B) //nolint:errcheck // the client went away
 }
 
 // writeHTML writes the page an edge proxy sends for a gateway error.

@@ -8,7 +8,7 @@ import "time"
 // Count is the number of activities that exist now (created_at not after
 // Now()), the late ones not yet visible included. Activity i, for i below
 // Count, is the i-th oldest.
-func (s *Server) Count() int { return int(s.tl.count(s.now().UnixNano())) }
+func (s *Server) Count() int { return int(s.tl.Count(s.now().UnixNano())) }
 
 // ActivityID is the id of activity i, whether or not it exists yet.
 func (s *Server) ActivityID(i int) string { return string(s.appendID(nil, int64(i))) }
@@ -24,7 +24,7 @@ func (s *Server) Activity(i int) []byte {
 // a late activity.
 func (s *Server) VisibleAt(i int) time.Time {
 	m := s.meta(int64(i))
-	return time.Unix(0, s.tl.instant(int64(i))+m.late).UTC()
+	return time.Unix(0, s.tl.Instant(int64(i))+m.late).UTC()
 }
 
 // ParentID is the parent organization's id. Its activities name its child
@@ -81,7 +81,7 @@ func (s *Server) Truth() Truth {
 	}
 	now := s.now().UnixNano()
 	var scratch []byte
-	for i := range s.tl.count(now) {
+	for i := range s.tl.Count(now) {
 		m := s.meta(i)
 		if !s.visible(i, &m, now) {
 			continue
