@@ -126,15 +126,15 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 			h = len(page)
 		}
 		s.appendPage(&b, page[:h], more || h < len(page), s.lastEnd(page[:h], page))
-		b.b = append(b.b, '\n')
+		b.B = append(b.B, '\n')
 		s.appendPage(&b, page[h:], more, s.lastEnd(page, page))
 	} else {
 		s.appendPage(&b, page, more, s.lastEnd(page, page))
 	}
-	b.b = append(b.b, '\n')
+	b.B = append(b.B, '\n')
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b.b)))
-	w.Write(b.b) //nolint:errcheck // the client went away
+	w.Header().Set("Content-Length", strconv.Itoa(len(b.B)))
+	w.Write(b.B) //nolint:errcheck // the client went away
 }
 
 // lastEnd is the end_time of part's last file, or of whole's when part is
@@ -150,36 +150,36 @@ func (s *Server) lastEnd(part, whole []fileRef) *fileRef {
 }
 
 func (s *Server) appendPage(b *jw, page []fileRef, more bool, last *fileRef) {
-	b.open()
-	b.key("data")
-	b.openA()
+	b.Open()
+	b.Key("data")
+	b.OpenArray()
 	for _, f := range page {
-		b.open()
-		b.kstr("id", s.fileID(f))
-		b.kstr("event_type", s.types[f.t])
-		b.key("end_time")
-		b.str(s.endTime(f))
+		b.Open()
+		b.KStr("id", s.fileID(f))
+		b.KStr("event_type", s.types[f.t])
+		b.Key("end_time")
+		b.Str(s.endTime(f))
 		if !s.opts.OmitFileDetails {
 			fs := s.sum(f)
-			b.kstr("file_name", s.fileName(f))
-			b.kint("file_size", fs.size)
-			b.key("file_sha256")
-			b.sep()
-			b.b = append(b.b, '"')
-			b.b = appendHexBytes(b.b, fs.sum[:])
-			b.b = append(b.b, '"')
+			b.KStr("file_name", s.fileName(f))
+			b.KInt("file_size", fs.size)
+			b.Key("file_sha256")
+			b.Sep()
+			b.B = append(b.B, '"')
+			b.B = appendHexBytes(b.B, fs.sum[:])
+			b.B = append(b.B, '"')
 		}
-		b.close()
+		b.Close()
 	}
-	b.closeA()
-	b.kbool("has_more", more)
-	b.key("last_end_time")
+	b.CloseArray()
+	b.KBool("has_more", more)
+	b.Key("last_end_time")
 	if last == nil {
-		b.null()
+		b.Null()
 	} else {
-		b.str(s.endTime(*last))
+		b.Str(s.endTime(*last))
 	}
-	b.close()
+	b.Close()
 }
 
 func (s *Server) endTime(f fileRef) string {

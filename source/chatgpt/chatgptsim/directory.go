@@ -1,6 +1,10 @@
 package chatgptsim
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
+)
 
 // The workspace's people, keys, agents and apps, derived from the seed.
 // Records refer to them, so the same person shows up across types and
@@ -36,28 +40,28 @@ var appDefs = []struct{ name, kind, action string }{
 }
 
 func newDirectory(key uint64) directory {
-	r := newRNG(hash(key, 0xd1))
-	d := directory{domain: "acme-" + strings.ToLower(string(r.appendFrom(nil, alnum[:36], 4))) + ".example"}
+	r := simkit.NewRNG(simkit.Hash(key, 0xd1))
+	d := directory{domain: "acme-" + strings.ToLower(string(r.AppendFrom(nil, alnum[:36], 4))) + ".example"}
 	for _, p := range people {
 		d.users = append(d.users, user{
-			id:    "user-" + string(r.appendFrom(nil, alnum, 20)),
+			id:    "user-" + string(r.AppendFrom(nil, alnum, 20)),
 			email: p.email + "@" + d.domain,
 		})
 	}
 	for range 3 {
-		d.keys = append(d.keys, "sk-..."+string(r.appendFrom(nil, alnum, 4)))
+		d.keys = append(d.keys, "sk-..."+string(r.AppendFrom(nil, alnum, 4)))
 	}
 	for _, n := range agentNames {
 		d.agents = append(d.agents, agent{
-			id:        "g-" + string(r.appendFrom(nil, alnum, 24)),
+			id:        "g-" + string(r.AppendFrom(nil, alnum, 24)),
 			name:      n,
-			productID: "prod_" + string(r.appendFrom(nil, alnum, 12)),
+			productID: "prod_" + string(r.AppendFrom(nil, alnum, 12)),
 		})
 	}
 	for _, a := range appDefs {
 		d.apps = append(d.apps, app{
-			id: "asdk_app_" + string(r.appendFrom(nil, hexLower, 32)), name: a.name, kind: a.kind,
-			connectorID: "connector_" + string(r.appendFrom(nil, hexLower, 32)), action: a.action,
+			id: "asdk_app_" + string(r.AppendFrom(nil, hexLower, 32)), name: a.name, kind: a.kind,
+			connectorID: "connector_" + string(r.AppendFrom(nil, hexLower, 32)), action: a.action,
 		})
 	}
 	return d

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strconv"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // The export's files. A type's timeline is cut into slots of Interval;
@@ -33,7 +35,7 @@ const maxSlot = 1<<48 - 1
 
 func (s *Server) phase(t int) int64 {
 	secs := int64(s.interval / time.Second)
-	return int64(hash(s.key, uint64(t), 0xa5)%uint64(secs)) * int64(time.Second)
+	return int64(simkit.Hash(s.key, uint64(t), 0xa5)%uint64(secs)) * int64(time.Second)
 }
 
 // endNs is the end_time of slot of type t, Unix ns (whole seconds).
@@ -43,7 +45,7 @@ func (s *Server) endNs(t int, slot int64) int64 {
 
 // filesIn is how many files slot of type t holds.
 func (s *Server) filesIn(t int, slot int64) int {
-	if s.opts.SharedEnd > 0 && float64(hash(s.key, uint64(t), uint64(slot), 0x5a)>>11)/(1<<53) < s.opts.SharedEnd {
+	if s.opts.SharedEnd > 0 && float64(simkit.Hash(s.key, uint64(t), uint64(slot), 0x5a)>>11)/(1<<53) < s.opts.SharedEnd {
 		return 2
 	}
 	return 1
@@ -58,8 +60,8 @@ func (s *Server) ownLines(f fileRef) int {
 	if l == 0 {
 		l = 20
 	}
-	r := newRNG(hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), 0x11))
-	return r.between(max(1, l/2), max(1, l*3/2))
+	r := simkit.NewRNG(simkit.Hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), 0x11))
+	return r.Between(max(1, l/2), max(1, l*3/2))
 }
 
 // prev is the file before f in its type's listing order.
@@ -80,11 +82,11 @@ func (s *Server) dupLines(f fileRef) (fileRef, int) {
 	if !ok || s.opts.DuplicateFraction <= 0 {
 		return p, 0
 	}
-	r := newRNG(hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), 0xd0))
-	if !r.chance(s.opts.DuplicateFraction) {
+	r := simkit.NewRNG(simkit.Hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), 0xd0))
+	if !r.Chance(s.opts.DuplicateFraction) {
 		return p, 0
 	}
-	return p, min(r.between(1, 3), s.ownLines(p))
+	return p, min(r.Between(1, 3), s.ownLines(p))
 }
 
 // lines calls fn with each line of f, in order, rendered into one reused
@@ -141,7 +143,7 @@ const fileIDPrefix = "eclf_"
 
 func (s *Server) fileID(f fileRef) string {
 	x := uint64(f.t)<<56 | uint64(f.slot)<<8 | uint64(f.j)
-	return string(appendHex64([]byte(fileIDPrefix), s.ids.enc(x)))
+	return string(simkit.AppendHex64([]byte(fileIDPrefix), s.ids.Encode(x)))
 }
 
 // parseFileID decodes a file id; ok is false for an id no file of this
@@ -154,7 +156,7 @@ func (s *Server) parseFileID(id string) (fileRef, bool) {
 	if err != nil {
 		return fileRef{}, false
 	}
-	x := s.ids.dec(v)
+	x := s.ids.Decode(v)
 	f := fileRef{t: int(x >> 56), slot: int64(x>>8) & maxSlot, j: int(x & 0xff)}
 	if f.t >= len(s.types) || f.slot > s.lastSlot || f.j >= s.filesIn(f.t, f.slot) {
 		return fileRef{}, false

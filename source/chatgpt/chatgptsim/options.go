@@ -3,10 +3,11 @@ package chatgptsim
 import (
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // Options configure a simulated workspace. The zero value is valid: every
@@ -99,36 +100,9 @@ var KnownTypes = []string{
 }
 
 // Latency is the distribution of the time an answer takes: log-normal,
-// fixed by its median and 99th percentile, the two numbers a latency
-// dashboard shows. Real response times are skewed like that: most answers
-// near a typical time, a few many times longer, which is what makes
-// timeouts and retries fire.
-type Latency struct {
-	// Median is the typical delay; 0 disables latency.
-	Median time.Duration
-	// P99 is the 99th percentile; 0 means 4*Median. Not below Median.
-	P99 time.Duration
-}
-
-// z99 is the standard normal's 99th percentile.
-const z99 = 2.3263478740408408
-
-// sample turns two draws into a delay: median * exp(sigma*z), z standard
-// normal (Box-Muller), so that P(delay <= P99) is 0.99.
-func (l Latency) sample(r *rng) time.Duration {
-	if l.Median <= 0 {
-		return 0
-	}
-	p99 := l.P99
-	if p99 == 0 {
-		p99 = 4 * l.Median
-	}
-	sigma := math.Log(float64(p99)/float64(l.Median)) / z99
-	u1 := 1 - r.float() // (0, 1]: the logarithm stays finite
-	u2 := r.float()
-	z := math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
-	return time.Duration(float64(l.Median) * math.Exp(sigma*z))
-}
+// fixed by its median (0 disables it) and its 99th percentile (0 means 4
+// times the median), as every simulator of the project draws it.
+type Latency = simkit.Latency
 
 // Faults are injected into answers. Whether a request is faulted, and how,
 // is drawn from a seeded sequence, one draw per request in arrival order,
@@ -253,9 +227,8 @@ func (o Options) Validate() error {
 	if o.URLTTL < 0 {
 		errs = append(errs, fmt.Errorf("chatgptsim: url_ttl %s is negative", o.URLTTL))
 	}
-	l := o.Latency
-	if l.Median < 0 || l.P99 < 0 || (l.Median == 0 && l.P99 != 0) || (l.P99 != 0 && l.P99 < l.Median) {
-		errs = append(errs, fmt.Errorf("chatgptsim: latency median %s p99 %s: want 0 <= median <= p99 (p99 0 = 4x median)", l.Median, l.P99))
+	if p := o.Latency.Problem(); p != "" {
+		errs = append(errs, fmt.Errorf("chatgptsim: latency: %s", p))
 	}
 	if err := o.Faults.validate(); err != nil {
 		errs = append(errs, fmt.Errorf("chatgptsim: %w", err))

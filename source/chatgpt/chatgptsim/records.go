@@ -3,6 +3,8 @@ package chatgptsim
 import (
 	"strconv"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // Records: one JSON object a line, rendered from the line's coordinates
@@ -16,7 +18,7 @@ type lineCtx struct {
 	own int   // the line's number among its file's own lines
 	n   int   // how many own lines the file has
 	ts  int64 // the record's instant, Unix ns
-	r   rng
+	r   simkit.RNG
 	fl  *filler
 	msg func(string) // receives conversation message texts, for Truth
 }
@@ -24,19 +26,19 @@ type lineCtx struct {
 // appendLine appends own line own (of n) of file f, with its newline.
 func (s *Server) appendLine(b []byte, fl *filler, msg func(string), f fileRef, own, n int) []byte {
 	c := lineCtx{f: f, own: own, n: n, fl: fl, msg: msg, ts: s.lineTime(f, own, n),
-		r: newRNG(hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), uint64(own)))}
-	w := jw{b: b}
-	w.open()
-	w.key("event_id")
-	w.uuid(c.r.next(), c.r.next())
-	w.kstr("type", s.types[f.t])
-	w.key("timestamp")
+		r: simkit.NewRNG(simkit.Hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), uint64(own)))}
+	w := jw{simkit.JSON{B: b}}
+	w.Open()
+	w.Key("event_id")
+	w.uuid(c.r.Next(), c.r.Next())
+	w.KStr("type", s.types[f.t])
+	w.Key("timestamp")
 	w.time(time.Unix(0, c.ts))
-	w.key("principal")
-	w.open()
-	w.kstr("id", s.workspaceID)
-	w.kstr("type", "CHATGPT_WORKSPACE")
-	w.close()
+	w.Key("principal")
+	w.Open()
+	w.KStr("id", s.workspaceID)
+	w.KStr("type", "CHATGPT_WORKSPACE")
+	w.Close()
 	switch s.types[f.t] {
 	case "CONVERSATION_MESSAGE":
 		s.conversationMessage(&w, &c)
@@ -57,8 +59,8 @@ func (s *Server) appendLine(b []byte, fl *filler, msg func(string), f fileRef, o
 	default:
 		s.unknownType(&w, &c)
 	}
-	w.close()
-	return append(w.b, '\n')
+	w.Close()
+	return append(w.B, '\n')
 }
 
 // lineTime is the instant of own line own of f's n, Unix ns: the lines
@@ -70,97 +72,97 @@ func (s *Server) lineTime(f fileRef, own, n int) int64 {
 	step := span / int64(n+1)
 	t := s.endNs(f.t, f.slot) - span + int64(own+1)*step
 	if us := step / 1000; us > 0 {
-		t += int64(hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), uint64(own), 0x7)%uint64(us)) * 1000
+		t += int64(simkit.Hash(s.key, uint64(f.t), uint64(f.slot), uint64(f.j), uint64(own), 0x7)%uint64(us)) * 1000
 	}
 	return t
 }
 
 // userActor writes an ACCOUNT_USER actor.
 func (s *Server) userActor(w *jw, u user) {
-	w.key("actor")
-	w.open()
-	w.kstr("type", "ACCOUNT_USER")
-	w.kstr("user_id", u.id)
-	w.kstr("user_email", u.email)
-	w.close()
+	w.Key("actor")
+	w.Open()
+	w.KStr("type", "ACCOUNT_USER")
+	w.KStr("user_id", u.id)
+	w.KStr("user_email", u.email)
+	w.Close()
 }
 
-func (s *Server) keyActor(w *jw, r *rng) {
-	w.key("actor")
-	w.open()
-	w.kstr("type", "API_KEY")
-	w.kstr("redacted_id", pick(r, s.dir.keys))
-	w.close()
+func (s *Server) keyActor(w *jw, r *simkit.RNG) {
+	w.Key("actor")
+	w.Open()
+	w.KStr("type", "API_KEY")
+	w.KStr("redacted_id", simkit.Pick(r, s.dir.keys))
+	w.Close()
 }
 
 // agentActor writes an AGENT actor acting for a person, its delegator.
-func (s *Server) agentActor(w *jw, r *rng) {
-	a := pick(r, s.dir.agents)
-	w.key("actor")
-	w.open()
-	w.kstr("type", "AGENT")
-	w.kstr("product_type", "CUSTOM_AGENT")
-	w.kstr("id", a.id)
-	w.kstr("name", a.name)
-	w.kstr("product_id", a.productID)
-	w.key("agent_runtime")
-	w.open()
-	w.key("id")
+func (s *Server) agentActor(w *jw, r *simkit.RNG) {
+	a := simkit.Pick(r, s.dir.agents)
+	w.Key("actor")
+	w.Open()
+	w.KStr("type", "AGENT")
+	w.KStr("product_type", "CUSTOM_AGENT")
+	w.KStr("id", a.id)
+	w.KStr("name", a.name)
+	w.KStr("product_id", a.productID)
+	w.Key("agent_runtime")
+	w.Open()
+	w.Key("id")
 	w.id("run_", r, alnum, 20)
-	w.key("delegator")
-	u := pick(r, s.dir.users)
-	w.open()
-	w.kstr("type", "ACCOUNT_USER")
-	w.kstr("user_id", u.id)
-	w.kstr("user_email", u.email)
-	w.close()
-	w.close()
-	w.key("agent_task")
-	w.open()
-	w.key("id")
+	w.Key("delegator")
+	u := simkit.Pick(r, s.dir.users)
+	w.Open()
+	w.KStr("type", "ACCOUNT_USER")
+	w.KStr("user_id", u.id)
+	w.KStr("user_email", u.email)
+	w.Close()
+	w.Close()
+	w.Key("agent_task")
+	w.Open()
+	w.Key("id")
 	w.id("task_", r, alnum, 20)
-	w.close()
-	w.close()
+	w.Close()
+	w.Close()
 }
 
 // requestMetadata writes where a request came from.
-func (s *Server) requestMetadata(w *jw, r *rng, destination bool) {
-	p := pick(r, places)
-	w.key("request_metadata")
-	w.open()
-	w.key("client_ip")
-	w.sep()
-	w.b = append(w.b, '"')
-	w.b = append(w.b, p.ip...)
-	w.b = strconv.AppendInt(w.b, int64(r.between(2, 254)), 10)
-	w.b = append(w.b, '"')
-	w.key("client_ip_details")
-	w.open()
-	w.kstr("country", p.country)
-	w.kstr("city", p.city)
-	w.kstr("region", p.region)
-	w.kstr("region_code", p.regionCode)
+func (s *Server) requestMetadata(w *jw, r *simkit.RNG, destination bool) {
+	p := simkit.Pick(r, places)
+	w.Key("request_metadata")
+	w.Open()
+	w.Key("client_ip")
+	w.Sep()
+	w.B = append(w.B, '"')
+	w.B = append(w.B, p.ip...)
+	w.B = strconv.AppendInt(w.B, int64(r.Between(2, 254)), 10)
+	w.B = append(w.B, '"')
+	w.Key("client_ip_details")
+	w.Open()
+	w.KStr("country", p.country)
+	w.KStr("city", p.city)
+	w.KStr("region", p.region)
+	w.KStr("region_code", p.regionCode)
 	if p.asn != "-" {
-		w.kstr("asn", p.asn)
+		w.KStr("asn", p.asn)
 	}
-	w.kstr("latitude", p.latitude)
-	w.kstr("longitude", p.longitude)
-	w.close()
-	w.kstr("client_user_agent", pick(r, userAgents))
-	w.key("client_ja3")
+	w.KStr("latitude", p.latitude)
+	w.KStr("longitude", p.longitude)
+	w.Close()
+	w.KStr("client_user_agent", simkit.Pick(r, userAgents))
+	w.Key("client_ja3")
 	w.id("", r, hexLower, 32)
-	w.key("client_ja4")
+	w.Key("client_ja4")
 	w.id("t13d1516h2_", r, hexLower, 12)
 	if destination {
-		w.kstr("destination_hostname", "chatgpt.com")
+		w.KStr("destination_hostname", "chatgpt.com")
 	}
-	w.close()
+	w.Close()
 }
 
 // content writes a string filled from tmpl.
-func (s *Server) content(w *jw, c *lineCtx, r *rng, tmpl string) []byte {
+func (s *Server) content(w *jw, c *lineCtx, r *simkit.RNG, tmpl string) []byte {
 	t := c.fl.fill(r, tmpl)
-	w.strB(t)
+	w.StrBytes(t)
 	return t
 }
 
@@ -170,55 +172,55 @@ func (s *Server) content(w *jw, c *lineCtx, r *rng, tmpl string) []byte {
 // from one stream, so an answer quotes the secret the question pasted.
 func (s *Server) conversationMessage(w *jw, c *lineCtx) {
 	conv, pos := c.own/4, c.own%4
-	base := hash(s.key, uint64(c.f.t), uint64(c.f.slot), uint64(c.f.j), uint64(conv), 0xc0)
-	rc := newRNG(base)
-	convHi, convLo := rc.next(), rc.next()
-	u := pick(&rc, s.dir.users)
-	pinned, temporary := rc.chance(0.1), rc.chance(0.05)
+	base := simkit.Hash(s.key, uint64(c.f.t), uint64(c.f.slot), uint64(c.f.j), uint64(conv), 0xc0)
+	rc := simkit.NewRNG(base)
+	convHi, convLo := rc.Next(), rc.Next()
+	u := simkit.Pick(&rc, s.dir.users)
+	pinned, temporary := rc.Chance(0.1), rc.Chance(0.05)
 	turn := uint64(pos / 2)
-	rt := newRNG(hash(base, turn))
-	tmpl := rt.intn(len(userTemplates))
-	first := newRNG(hash(base, 0))
-	title := titles[first.intn(len(userTemplates))%len(titles)]
+	rt := simkit.NewRNG(simkit.Hash(base, turn))
+	tmpl := rt.Intn(len(userTemplates))
+	first := simkit.NewRNG(simkit.Hash(base, 0))
+	title := titles[first.Intn(len(userTemplates))%len(titles)]
 
 	s.userActor(w, u)
 	msgID := func(own int) (uint64, uint64) {
-		h := hash(s.key, uint64(c.f.t), uint64(c.f.slot), uint64(c.f.j), uint64(own), 0x3e)
-		return h, mix(h)
+		h := simkit.Hash(s.key, uint64(c.f.t), uint64(c.f.slot), uint64(c.f.j), uint64(own), 0x3e)
+		return h, simkit.Mix(h)
 	}
-	w.key("previous_message_id")
+	w.Key("previous_message_id")
 	if pos == 0 {
-		w.null()
+		w.Null()
 	} else {
 		w.uuid(msgID(c.own - 1))
 	}
-	w.key("message")
-	w.open()
-	w.key("id")
+	w.Key("message")
+	w.Open()
+	w.Key("id")
 	w.uuid(msgID(c.own))
-	w.key("created_at")
+	w.Key("created_at")
 	w.time(time.Unix(0, c.ts))
-	w.key("author")
-	w.open()
+	w.Key("author")
+	w.Open()
 	isUser := pos%2 == 0
 	if isUser {
-		w.kstr("type", "user")
-		w.kstr("client_type", pick(&c.r, []string{"desktop_web", "macos_app", "ios", "android"}))
+		w.KStr("type", "user")
+		w.KStr("client_type", simkit.Pick(&c.r, []string{"desktop_web", "macos_app", "ios", "android"}))
 	} else {
-		w.kstr("type", "assistant")
-		w.kstr("model", pick(&c.r, []string{"gpt-5", "gpt-5-thinking", "gpt-4o"}))
-		w.key("tools_used")
-		w.openA()
-		if c.r.chance(0.3) {
-			w.str("web_search")
+		w.KStr("type", "assistant")
+		w.KStr("model", simkit.Pick(&c.r, []string{"gpt-5", "gpt-5-thinking", "gpt-4o"}))
+		w.Key("tools_used")
+		w.OpenArray()
+		if c.r.Chance(0.3) {
+			w.Str("web_search")
 		}
-		w.closeA()
+		w.CloseArray()
 	}
-	w.close()
-	w.key("content")
-	w.open()
-	w.kstr("type", "text")
-	w.key("value")
+	w.Close()
+	w.Key("content")
+	w.Open()
+	w.KStr("type", "text")
+	w.Key("value")
 	var text []byte
 	if isUser {
 		text = s.content(w, c, &rt, userTemplates[tmpl])
@@ -228,30 +230,30 @@ func (s *Server) conversationMessage(w *jw, c *lineCtx) {
 	if c.msg != nil {
 		c.msg(string(text))
 	}
-	w.key("annotations")
-	w.openA()
-	if !isUser && c.r.chance(0.25) {
-		w.open()
-		w.kstr("type", "url_citation")
-		w.key("urls")
-		w.openA()
-		w.str("https://docs.example.com/guide")
-		w.closeA()
-		w.close()
+	w.Key("annotations")
+	w.OpenArray()
+	if !isUser && c.r.Chance(0.25) {
+		w.Open()
+		w.KStr("type", "url_citation")
+		w.Key("urls")
+		w.OpenArray()
+		w.Str("https://docs.example.com/guide")
+		w.CloseArray()
+		w.Close()
 	}
-	w.closeA()
-	w.close()
-	w.close()
-	w.key("conversation")
-	w.open()
-	w.key("id")
+	w.CloseArray()
+	w.Close()
+	w.Close()
+	w.Key("conversation")
+	w.Open()
+	w.Key("id")
 	w.uuid(convHi, convLo)
-	w.kstr("title", title)
-	w.key("created_at")
+	w.KStr("title", title)
+	w.Key("created_at")
 	w.time(time.Unix(0, s.lineTime(c.f, c.own-pos, c.n)))
-	w.kbool("is_pinned", pinned)
-	w.kbool("is_temporary_chat", temporary)
-	w.close()
+	w.KBool("is_pinned", pinned)
+	w.KBool("is_temporary_chat", temporary)
+	w.Close()
 }
 
 var auditActions = []string{"LIST_WORKSPACE_LOG_FILES", "LIST_WORKSPACE_LOG_FILES", "USER_ROLE_UPDATED",
@@ -259,44 +261,44 @@ var auditActions = []string{"LIST_WORKSPACE_LOG_FILES", "LIST_WORKSPACE_LOG_FILE
 
 func (s *Server) auditLog(w *jw, c *lineCtx) {
 	r := &c.r
-	action := pick(r, auditActions)
+	action := simkit.Pick(r, auditActions)
 	if action == "LIST_WORKSPACE_LOG_FILES" {
 		s.keyActor(w, r)
 	} else {
-		s.userActor(w, pick(r, s.dir.users))
+		s.userActor(w, simkit.Pick(r, s.dir.users))
 	}
 	result := "SUCCESS"
-	if r.chance(0.05) {
+	if r.Chance(0.05) {
 		result = "BLOCKED"
 	}
-	w.kstr("action_result", result)
-	w.kstr("action_privilege", "ADMIN")
-	w.kstr("action", action)
-	w.key("action_data")
-	w.open()
+	w.KStr("action_result", result)
+	w.KStr("action_privilege", "ADMIN")
+	w.KStr("action", action)
+	w.Key("action_data")
+	w.Open()
 	switch action {
 	case "LIST_WORKSPACE_LOG_FILES":
-		w.kstr("event_type", pick(r, KnownTypes))
-		w.kint("limit", 100)
+		w.KStr("event_type", simkit.Pick(r, KnownTypes))
+		w.KInt("limit", 100)
 	case "USER_ROLE_UPDATED":
-		w.kstr("target_user_id", pick(r, s.dir.users).id)
-		w.kstr("previous_role", "standard-user")
-		w.kstr("role", "admin")
+		w.KStr("target_user_id", simkit.Pick(r, s.dir.users).id)
+		w.KStr("previous_role", "standard-user")
+		w.KStr("role", "admin")
 	case "WORKSPACE_TOGGLE_FEATURE":
-		w.kstr("feature", pick(r, []string{"memory", "code_interpreter", "custom_gpts", "connectors"}))
-		w.kbool("enabled", r.chance(0.5))
+		w.KStr("feature", simkit.Pick(r, []string{"memory", "code_interpreter", "custom_gpts", "connectors"}))
+		w.KBool("enabled", r.Chance(0.5))
 	case "INVITE_SEND":
-		w.key("invitee_email")
-		w.sep()
-		w.b = append(w.b, '"')
-		w.b = append(w.b, "new.hire"...)
-		w.b = strconv.AppendInt(w.b, int64(r.between(1, 999)), 10)
-		w.b = append(w.b, '@')
-		w.b = append(w.b, s.dir.domain...)
-		w.b = append(w.b, '"')
-		w.kstr("role", "standard-user")
+		w.Key("invitee_email")
+		w.Sep()
+		w.B = append(w.B, '"')
+		w.B = append(w.B, "new.hire"...)
+		w.B = strconv.AppendInt(w.B, int64(r.Between(1, 999)), 10)
+		w.B = append(w.B, '@')
+		w.B = append(w.B, s.dir.domain...)
+		w.B = append(w.B, '"')
+		w.KStr("role", "standard-user")
 	}
-	w.close()
+	w.Close()
 	s.requestMetadata(w, r, true)
 }
 
@@ -304,124 +306,124 @@ var authActions = []string{"login_success", "login_success", "login_success", "l
 
 func (s *Server) authLog(w *jw, c *lineCtx) {
 	r := &c.r
-	s.userActor(w, pick(r, s.dir.users))
+	s.userActor(w, simkit.Pick(r, s.dir.users))
 	s.requestMetadata(w, r, false)
-	w.key("action_data")
-	w.open()
-	w.kstr("action", pick(r, authActions))
-	w.kstr("role", pick(r, []string{"standard-user", "standard-user", "admin"}))
-	w.close()
+	w.Key("action_data")
+	w.Open()
+	w.KStr("action", simkit.Pick(r, authActions))
+	w.KStr("role", simkit.Pick(r, []string{"standard-user", "standard-user", "admin"}))
+	w.Close()
 }
 
 func (s *Server) appAuthLog(w *jw, c *lineCtx) {
 	r := &c.r
-	s.userActor(w, pick(r, s.dir.users))
-	w.key("app_id")
-	if r.chance(0.1) {
-		w.null()
+	s.userActor(w, simkit.Pick(r, s.dir.users))
+	w.Key("app_id")
+	if r.Chance(0.1) {
+		w.Null()
 	} else {
-		w.str(pick(r, s.dir.apps).id)
+		w.Str(simkit.Pick(r, s.dir.apps).id)
 	}
-	w.key("link_id")
+	w.Key("link_id")
 	w.id("link_", r, alnum, 24)
-	w.kstr("action", pick(r, []string{"link", "link", "unlink"}))
+	w.KStr("action", simkit.Pick(r, []string{"link", "link", "unlink"}))
 }
 
 // An app call is a request line followed by its response line.
 func (s *Server) appLog(w *jw, c *lineCtx) {
 	call := c.own / 2
-	rc := newRNG(hash(s.key, uint64(c.f.t), uint64(c.f.slot), uint64(c.f.j), uint64(call), 0xa9))
-	u, a := pick(&rc, s.dir.users), pick(&rc, s.dir.apps)
-	convHi, convLo := rc.next(), rc.next()
+	rc := simkit.NewRNG(simkit.Hash(s.key, uint64(c.f.t), uint64(c.f.slot), uint64(c.f.j), uint64(call), 0xa9))
+	u, a := simkit.Pick(&rc, s.dir.users), simkit.Pick(&rc, s.dir.apps)
+	convHi, convLo := rc.Next(), rc.Next()
 	s.userActor(w, u)
-	w.kstr("app_id", a.id)
-	w.kstr("app_name", a.name)
-	w.kstr("app_type", a.kind)
-	w.key("conversation_id")
+	w.KStr("app_id", a.id)
+	w.KStr("app_name", a.name)
+	w.KStr("app_type", a.kind)
+	w.Key("conversation_id")
 	w.uuid(convHi, convLo)
 	r := &c.r
 	if c.own%2 == 0 {
-		w.kstr("log_type", "request")
-		w.key("input")
-		w.open()
-		w.kstr("action_name", a.action)
-		w.key("query")
-		s.content(w, c, r, pick(r, appQueries))
-		w.kint("max_results", int64(r.between(5, 50)))
-		w.close()
+		w.KStr("log_type", "request")
+		w.Key("input")
+		w.Open()
+		w.KStr("action_name", a.action)
+		w.Key("query")
+		s.content(w, c, r, simkit.Pick(r, appQueries))
+		w.KInt("max_results", int64(r.Between(5, 50)))
+		w.Close()
 		return
 	}
-	w.kstr("log_type", "response")
-	w.key("output")
-	w.openA()
-	w.open()
-	w.key("response")
-	w.open()
-	w.key("result")
-	w.open()
-	w.key("content")
-	w.openA()
-	w.open()
-	w.kstr("type", "text")
-	w.key("text")
-	s.content(w, c, r, pick(r, appResults))
-	w.close()
-	w.closeA()
-	w.kbool("isError", r.chance(0.05))
-	w.close()
-	w.kstr("connector_id", a.connectorID)
-	w.kstr("connector_name", a.name)
-	w.kstr("action_name", a.action)
-	w.kbool("is_sync", true)
-	w.key("internal")
-	w.open()
-	w.kint("external_call_time_ms", int64(r.between(40, 3000)))
-	w.close()
-	w.close()
-	w.close()
-	w.closeA()
+	w.KStr("log_type", "response")
+	w.Key("output")
+	w.OpenArray()
+	w.Open()
+	w.Key("response")
+	w.Open()
+	w.Key("result")
+	w.Open()
+	w.Key("content")
+	w.OpenArray()
+	w.Open()
+	w.KStr("type", "text")
+	w.Key("text")
+	s.content(w, c, r, simkit.Pick(r, appResults))
+	w.Close()
+	w.CloseArray()
+	w.KBool("isError", r.Chance(0.05))
+	w.Close()
+	w.KStr("connector_id", a.connectorID)
+	w.KStr("connector_name", a.name)
+	w.KStr("action_name", a.action)
+	w.KBool("is_sync", true)
+	w.Key("internal")
+	w.Open()
+	w.KInt("external_call_time_ms", int64(r.Between(40, 3000)))
+	w.Close()
+	w.Close()
+	w.Close()
+	w.CloseArray()
 }
 
 var codexEvents = []string{"PROMPT_RESPONSE_RECEIVED", "PROMPT_RESPONSE_RECEIVED", "TOOL_CALL_COMPLETED", "APP_MCP_CALL", "ACCESS_TOKEN_CREATED"}
 
 func (s *Server) codexLog(w *jw, c *lineCtx) {
 	r := &c.r
-	if r.chance(0.1) {
+	if r.Chance(0.1) {
 		s.keyActor(w, r)
 	} else {
-		s.userActor(w, pick(r, s.dir.users))
+		s.userActor(w, simkit.Pick(r, s.dir.users))
 	}
-	ev := pick(r, codexEvents)
-	w.kstr("event_type", ev)
-	w.kstr("client_id", pick(r, []string{"CODEX_WEB", "CODEX_CLI", "CODEX_IDE_VSCODE"}))
-	w.kstr("workspace_id", s.workspaceID)
-	if r.chance(0.5) {
+	ev := simkit.Pick(r, codexEvents)
+	w.KStr("event_type", ev)
+	w.KStr("client_id", simkit.Pick(r, []string{"CODEX_WEB", "CODEX_CLI", "CODEX_IDE_VSCODE"}))
+	w.KStr("workspace_id", s.workspaceID)
+	if r.Chance(0.5) {
 		s.requestMetadata(w, r, true)
 	}
-	w.key("event_details")
-	w.open()
-	w.kstr("detail_type", ev)
+	w.Key("event_details")
+	w.Open()
+	w.KStr("detail_type", ev)
 	switch ev {
 	case "PROMPT_RESPONSE_RECEIVED":
-		w.key("token_usage")
-		w.open()
-		w.kint("input_tokens", int64(r.between(200, 60000)))
-		w.kint("output_tokens", int64(r.between(20, 8000)))
-		w.kint("cached_input_tokens", int64(r.between(0, 40000)))
-		w.kint("reasoning_output_tokens", int64(r.between(0, 4000)))
-		w.close()
+		w.Key("token_usage")
+		w.Open()
+		w.KInt("input_tokens", int64(r.Between(200, 60000)))
+		w.KInt("output_tokens", int64(r.Between(20, 8000)))
+		w.KInt("cached_input_tokens", int64(r.Between(0, 40000)))
+		w.KInt("reasoning_output_tokens", int64(r.Between(0, 4000)))
+		w.Close()
 	case "TOOL_CALL_COMPLETED":
-		w.kstr("tool_name", pick(r, []string{"shell", "apply_patch", "read_file"}))
-		w.kint("exit_code", int64(pick(r, []int{0, 0, 0, 1, 2})))
-		w.kint("duration_ms", int64(r.between(5, 90000)))
+		w.KStr("tool_name", simkit.Pick(r, []string{"shell", "apply_patch", "read_file"}))
+		w.KInt("exit_code", int64(simkit.Pick(r, []int{0, 0, 0, 1, 2})))
+		w.KInt("duration_ms", int64(r.Between(5, 90000)))
 	case "APP_MCP_CALL":
-		w.kstr("server_label", pick(r, []string{"github", "linear", "sentry"}))
-		w.kstr("tool_name", pick(r, []string{"create_issue", "search", "get_event"}))
+		w.KStr("server_label", simkit.Pick(r, []string{"github", "linear", "sentry"}))
+		w.KStr("tool_name", simkit.Pick(r, []string{"create_issue", "search", "get_event"}))
 	case "ACCESS_TOKEN_CREATED":
-		w.key("token_id")
+		w.Key("token_id")
 		w.id("ctok_", r, alnum, 24)
 	}
-	w.close()
+	w.Close()
 }
 
 var codexSecurityEvents = []string{"SCAN_FINDING_UPDATED", "SCAN_FINDING_UPDATED", "PROPOSED_PATCH_PR_CREATED",
@@ -429,37 +431,37 @@ var codexSecurityEvents = []string{"SCAN_FINDING_UPDATED", "SCAN_FINDING_UPDATED
 
 func (s *Server) codexSecurityLog(w *jw, c *lineCtx) {
 	r := &c.r
-	s.userActor(w, pick(r, s.dir.users))
-	ev := pick(r, codexSecurityEvents)
-	w.kstr("event_type", ev)
-	w.key("event_details")
-	w.open()
+	s.userActor(w, simkit.Pick(r, s.dir.users))
+	ev := simkit.Pick(r, codexSecurityEvents)
+	w.KStr("event_type", ev)
+	w.Key("event_details")
+	w.Open()
 	switch ev {
 	case "SCAN_FINDING_UPDATED", "PROPOSED_PATCH_PR_CREATED":
-		w.key("finding_id")
+		w.Key("finding_id")
 		w.id("fnd_", r, alnum, 20)
 		if ev == "PROPOSED_PATCH_PR_CREATED" {
-			w.key("pull_request_url")
-			w.sep()
-			w.b = append(w.b, `"https://github.example/acme/payments/pull/`...)
-			w.b = strconv.AppendInt(w.b, int64(r.between(100, 9999)), 10)
-			w.b = append(w.b, '"')
+			w.Key("pull_request_url")
+			w.Sep()
+			w.B = append(w.B, `"https://github.example/acme/payments/pull/`...)
+			w.B = strconv.AppendInt(w.B, int64(r.Between(100, 9999)), 10)
+			w.B = append(w.B, '"')
 			break
 		}
-		w.key("updated_fields")
-		w.open()
-		w.kstr("status", pick(r, []string{"open", "dismissed", "fixed"}))
-		w.kstr("severity", pick(r, []string{"low", "medium", "high", "critical"}))
-		w.close()
+		w.Key("updated_fields")
+		w.Open()
+		w.KStr("status", simkit.Pick(r, []string{"open", "dismissed", "fixed"}))
+		w.KStr("severity", simkit.Pick(r, []string{"low", "medium", "high", "critical"}))
+		w.Close()
 	default:
-		w.key("scan_configuration_fields")
-		w.open()
-		w.kstr("repository", pick(r, []string{"acme/payments", "acme/web", "acme/infra"}))
-		w.kstr("branch", "main")
-		w.kstr("schedule", pick(r, []string{"daily", "weekly", "on_push"}))
-		w.close()
+		w.Key("scan_configuration_fields")
+		w.Open()
+		w.KStr("repository", simkit.Pick(r, []string{"acme/payments", "acme/web", "acme/infra"}))
+		w.KStr("branch", "main")
+		w.KStr("schedule", simkit.Pick(r, []string{"daily", "weekly", "on_push"}))
+		w.Close()
 	}
-	w.close()
+	w.Close()
 }
 
 var agentEvents = []string{"AGENT_RUN_CREATED", "AGENT_RUN_MESSAGE", "AGENT_RUN_MESSAGE", "AGENT_RUN_MESSAGE", "AGENT_RUN_COMPLETED",
@@ -473,56 +475,56 @@ var agentEvents = []string{"AGENT_RUN_CREATED", "AGENT_RUN_MESSAGE", "AGENT_RUN_
 func (s *Server) customAgentsLog(w *jw, c *lineCtx) {
 	r := &c.r
 	s.agentActor(w, r)
-	ev := pick(r, agentEvents)
-	w.kstr("event_type", ev)
-	w.kstr("client_id", pick(r, []string{"AGENT_BUILDER_WEB", "CHATGPT_WEB", "ENTERPRISE_COMPLIANCE_API"}))
-	w.key("event_details")
-	w.open()
-	w.kstr("detail_type", ev)
+	ev := simkit.Pick(r, agentEvents)
+	w.KStr("event_type", ev)
+	w.KStr("client_id", simkit.Pick(r, []string{"AGENT_BUILDER_WEB", "CHATGPT_WEB", "ENTERPRISE_COMPLIANCE_API"}))
+	w.Key("event_details")
+	w.Open()
+	w.KStr("detail_type", ev)
 	switch ev {
 	case "AGENT_RUN_MESSAGE":
-		w.key("message")
-		w.open()
-		w.kstr("role", pick(r, []string{"user", "assistant"}))
-		w.key("content")
-		s.content(w, c, r, pick(r, agentMessages))
-		w.close()
+		w.Key("message")
+		w.Open()
+		w.KStr("role", simkit.Pick(r, []string{"user", "assistant"}))
+		w.Key("content")
+		s.content(w, c, r, simkit.Pick(r, agentMessages))
+		w.Close()
 	case "AGENT_CREATED", "AGENT_UPDATED":
-		w.key("instructions")
-		s.content(w, c, r, pick(r, agentInstructions))
+		w.Key("instructions")
+		s.content(w, c, r, simkit.Pick(r, agentInstructions))
 	case "MEMORY_WRITE":
-		w.key("memory")
-		w.open()
-		w.key("id")
+		w.Key("memory")
+		w.Open()
+		w.Key("id")
 		w.id("mem_", r, alnum, 16)
-		w.key("content")
-		s.content(w, c, r, pick(r, agentMemories))
-		w.close()
+		w.Key("content")
+		s.content(w, c, r, simkit.Pick(r, agentMemories))
+		w.Close()
 	case "CONNECTOR_CALL_REQUESTED", "CONNECTOR_CALL_COMPLETED":
-		a := pick(r, s.dir.apps)
-		w.kstr("connector_id", a.connectorID)
-		w.kstr("connector_name", a.name)
-		w.kstr("action_name", a.action)
+		a := simkit.Pick(r, s.dir.apps)
+		w.KStr("connector_id", a.connectorID)
+		w.KStr("connector_name", a.name)
+		w.KStr("action_name", a.action)
 		if ev == "CONNECTOR_CALL_REQUESTED" {
-			w.key("input")
-			w.open()
-			w.key("query")
-			s.content(w, c, r, pick(r, appQueries))
-			w.close()
+			w.Key("input")
+			w.Open()
+			w.Key("query")
+			s.content(w, c, r, simkit.Pick(r, appQueries))
+			w.Close()
 		} else {
-			w.key("output")
-			w.open()
-			w.key("text")
-			s.content(w, c, r, pick(r, appResults))
-			w.close()
+			w.Key("output")
+			w.Open()
+			w.Key("text")
+			s.content(w, c, r, simkit.Pick(r, appResults))
+			w.Close()
 		}
 	case "SKILL_USED":
-		w.kstr("skill_name", pick(r, []string{"web_browsing", "code_interpreter", "image_generation"}))
+		w.KStr("skill_name", simkit.Pick(r, []string{"web_browsing", "code_interpreter", "image_generation"}))
 	default:
-		w.key("run_id")
+		w.Key("run_id")
 		w.id("run_", r, alnum, 20)
 	}
-	w.close()
+	w.Close()
 }
 
 // unknownType writes what a type the project does not know might carry:
@@ -530,34 +532,34 @@ func (s *Server) customAgentsLog(w *jw, c *lineCtx) {
 // members nobody has seen, nested.
 func (s *Server) unknownType(w *jw, c *lineCtx) {
 	r := &c.r
-	switch r.intn(4) {
+	switch r.Intn(4) {
 	case 0:
-		w.key("actor")
-		w.open()
-		w.kstr("type", "SERVICE_PRINCIPAL")
-		w.key("id")
+		w.Key("actor")
+		w.Open()
+		w.KStr("type", "SERVICE_PRINCIPAL")
+		w.Key("id")
 		w.id("sp_", r, alnum, 16)
-		w.close()
+		w.Close()
 	case 1:
 		s.keyActor(w, r)
 	default:
-		s.userActor(w, pick(r, s.dir.users))
+		s.userActor(w, simkit.Pick(r, s.dir.users))
 	}
-	w.kstr("action", pick(r, []string{"EXPORTED", "VIEWED", "SHARED"}))
-	w.key("details")
-	w.open()
-	w.key("items")
-	w.openA()
-	for range r.between(0, 3) {
-		w.open()
-		w.key("id")
+	w.KStr("action", simkit.Pick(r, []string{"EXPORTED", "VIEWED", "SHARED"}))
+	w.Key("details")
+	w.Open()
+	w.Key("items")
+	w.OpenArray()
+	for range r.Between(0, 3) {
+		w.Open()
+		w.Key("id")
 		w.id("itm_", r, alnum, 10)
-		w.kint("size", int64(r.between(1, 1<<20)))
-		w.key("tags")
-		w.null()
-		w.close()
+		w.KInt("size", int64(r.Between(1, 1<<20)))
+		w.Key("tags")
+		w.Null()
+		w.Close()
 	}
-	w.closeA()
-	w.kbool("new_flag", r.chance(0.5))
-	w.close()
+	w.CloseArray()
+	w.KBool("new_flag", r.Chance(0.5))
+	w.Close()
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // Server is a simulated ChatGPT Enterprise workspace exporting compliance
@@ -28,7 +30,7 @@ type Server struct {
 	phases   []int64
 	lastSlot int64 // the last slot whose end_time is a valid instant
 	big      map[fileRef]int
-	ids      feistel
+	ids      simkit.Feistel
 	dir      directory
 	signKey  [32]byte
 
@@ -39,8 +41,7 @@ type Server struct {
 
 	faults   atomic.Pointer[Faults]
 	faultSeq atomic.Uint64
-	latMu    sync.Mutex
-	latRNG   rng
+	delays   *simkit.Delays
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -59,7 +60,7 @@ func New(o Options) *Server {
 	if err := o.Validate(); err != nil {
 		panic(err)
 	}
-	s := &Server{opts: o, key: mix(uint64(o.Seed) ^ 0xc4a7), now: o.Now, sums: map[fileRef]fileSum{}, big: map[fileRef]int{}}
+	s := &Server{opts: o, key: simkit.Mix(uint64(o.Seed) ^ 0xc4a7), now: o.Now, sums: map[fileRef]fileSum{}, big: map[fileRef]int{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -85,24 +86,24 @@ func New(o Options) *Server {
 		s.phases = append(s.phases, s.phase(t))
 	}
 	s.lastSlot = min(maxSlot, (math.MaxInt64-s.startNs)/int64(s.interval)-2)
-	s.ids = newFeistel(hash(s.key, 0x1d))
+	s.ids = newFeistel(simkit.Hash(s.key, 0x1d))
 	s.dir = newDirectory(s.key)
 	s.signKey = sha256.Sum256(strconv.AppendUint([]byte("sign"), s.key, 16))
-	r := newRNG(hash(s.key, 0x3c))
+	r := simkit.NewRNG(simkit.Hash(s.key, 0x3c))
 	s.workspaceID = o.WorkspaceID
 	if s.workspaceID == "" {
-		s.workspaceID = string(appendUUID(nil, r.next(), r.next()))
+		s.workspaceID = string(simkit.AppendUUID(nil, r.Next(), r.Next()))
 	}
 	s.orgID = o.OrgID
 	if s.orgID == "" {
-		s.orgID = "org-" + string(r.appendFrom(nil, alnum, 24))
+		s.orgID = "org-" + string(r.AppendFrom(nil, alnum, 24))
 	}
 	for _, b := range o.BigFiles {
 		if t, ok := s.typeIdx[b.Type]; ok {
 			s.big[s.nthFile(t, b.Index)] = b.Lines
 		}
 	}
-	s.latRNG = newRNG(hash(s.key, 0x1a7))
+	s.delays = simkit.NewDelays(o.Latency, simkit.Hash(s.key, 0x1a7))
 	f := o.Faults.withDefaults()
 	s.faults.Store(&f)
 	s.stats = newStats()
@@ -301,34 +302,12 @@ func (s *Server) serve(mux *http.ServeMux, route func(pattern string) Endpoint) 
 				c.Requests[ep][st]++
 			})
 		}()
-		if !s.wait(r) {
+		if !s.delays.Wait(r) {
 			return
 		}
 		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		mux.ServeHTTP(rec, r)
 	})
-}
-
-// wait sleeps for a latency draw; false when the client went away first.
-func (s *Server) wait(r *http.Request) bool {
-	s.latMu.Lock()
-	d := s.opts.Latency.sample(&s.latRNG)
-	s.latMu.Unlock()
-	return sleep(r, d)
-}
-
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 // drawFault decides, from the seeded sequence, whether this request is
@@ -338,11 +317,8 @@ func (s *Server) drawFault() (f *Faults, kind FaultKind, draw uint64) {
 	if f.Rate <= 0 {
 		return f, "", 0
 	}
-	r := newRNG(hash(s.key, 0xfa, s.faultSeq.Add(1)))
-	if !r.chance(f.Rate) {
-		return f, "", 0
-	}
-	return f, f.Kinds[r.intn(len(f.Kinds))], r.next()
+	kind, draw, _ = simkit.DrawFault(simkit.NewRNG(simkit.Hash(s.key, 0xfa, s.faultSeq.Add(1))), f.Rate, f.Kinds)
+	return f, kind, draw
 }
 
 // commonFault answers the faults that apply to any request; true when it
@@ -367,7 +343,7 @@ func (s *Server) commonFault(w http.ResponseWriter, r *http.Request, f *Faults, 
 		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "The service is temporarily unavailable.")
 	case FaultSlow:
 		s.count(func(c *Stats) { c.Faults[kind]++ })
-		return !sleep(r, f.SlowDelay)
+		return !simkit.Sleep(r, f.SlowDelay)
 	default:
 		return false
 	}
@@ -379,18 +355,18 @@ func (s *Server) commonFault(w http.ResponseWriter, r *http.Request, f *Faults, 
 // this one names a code and a message.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	var b jw
-	b.open()
-	b.key("error")
-	b.open()
-	b.kstr("code", code)
-	b.kstr("message", msg)
-	b.close()
-	b.close()
-	b.b = append(b.b, '\n')
+	b.Open()
+	b.Key("error")
+	b.Open()
+	b.KStr("code", code)
+	b.KStr("message", msg)
+	b.Close()
+	b.Close()
+	b.B = append(b.B, '\n')
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b.b)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(b.B)))
 	w.WriteHeader(status)
-	w.Write(b.b) //nolint:errcheck // the client went away
+	w.Write(b.B) //nolint:errcheck // the client went away
 }
 
 // sign is the signature of a download URL for file id expiring at exp

@@ -3,6 +3,8 @@ package chatgptsim
 import (
 	"strconv"
 	"strings"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // What people write: the templates of conversation messages, app calls and
@@ -102,7 +104,7 @@ type filler struct {
 
 // fill appends tmpl with its placeholders filled from r to f.scratch[:0]
 // and returns it; it is valid until the next fill.
-func (f *filler) fill(r *rng, tmpl string) []byte {
+func (f *filler) fill(r *simkit.RNG, tmpl string) []byte {
 	b := f.scratch[:0]
 	for {
 		i := strings.Index(tmpl, "⟦")
@@ -120,24 +122,24 @@ func (f *filler) fill(r *rng, tmpl string) []byte {
 		switch name {
 		case "KEY":
 			b = append(b, "sk-proj-"...)
-			b = r.appendFrom(b, alnum, 48)
+			b = r.AppendFrom(b, alnum, 48)
 		case "AWS":
 			b = append(b, "AKIA"...)
-			b = r.appendFrom(b, upperNum, 16)
+			b = r.AppendFrom(b, upperNum, 16)
 		case "GH":
 			b = append(b, "ghp_"...)
-			b = r.appendFrom(b, alnum, 36)
+			b = r.AppendFrom(b, alnum, 36)
 		case "EMAIL":
-			b = append(b, pick(r, secretFirst)...)
+			b = append(b, simkit.Pick(r, secretFirst)...)
 			b = append(b, '.')
-			b = append(b, pick(r, secretLast)...)
-			b = strconv.AppendInt(b, int64(r.between(10, 9999)), 10)
+			b = append(b, simkit.Pick(r, secretLast)...)
+			b = strconv.AppendInt(b, int64(r.Between(10, 9999)), 10)
 			b = append(b, '@')
-			b = append(b, pick(r, secretDomains)...)
+			b = append(b, simkit.Pick(r, secretDomains)...)
 		case "CARD":
 			b = appendCard(b, r)
 		default: // NUM
-			b = strconv.AppendInt(b, int64(r.between(10000, 99999)), 10)
+			b = strconv.AppendInt(b, int64(r.Between(10000, 99999)), 10)
 			secret = false
 		}
 		if secret && f.onSecret != nil {
@@ -151,16 +153,16 @@ func (f *filler) fill(r *rng, tmpl string) []byte {
 // appendCard appends a card number that passes the Luhn check (so a
 // detector that validates numbers recognises it): a Visa or Mastercard
 // prefix, written plain, in groups of four with spaces, or with dashes.
-func appendCard(b []byte, r *rng) []byte {
+func appendCard(b []byte, r *simkit.RNG) []byte {
 	var d [16]byte
 	d[0] = 4
-	if r.intn(2) == 1 {
-		d[0], d[1] = 5, byte(r.between(1, 5))
+	if r.Intn(2) == 1 {
+		d[0], d[1] = 5, byte(r.Between(1, 5))
 	} else {
-		d[1] = byte(r.intn(10))
+		d[1] = byte(r.Intn(10))
 	}
 	for i := 2; i < 15; i++ {
-		d[i] = byte(r.intn(10))
+		d[i] = byte(r.Intn(10))
 	}
 	// Luhn: double every second digit from the right, the check digit
 	// being the rightmost.
@@ -175,7 +177,7 @@ func appendCard(b []byte, r *rng) []byte {
 		sum += v
 	}
 	d[15] = byte((10 - sum%10) % 10)
-	sep := [3]byte{0, ' ', '-'}[r.intn(3)]
+	sep := [3]byte{0, ' ', '-'}[r.Intn(3)]
 	for i, v := range d {
 		if i > 0 && i%4 == 0 && sep != 0 {
 			b = append(b, sep)
