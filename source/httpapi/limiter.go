@@ -461,7 +461,7 @@ func (l *Limiter) finish(t *ticket, o Outcome) {
 		return
 	}
 	if info, ok := parseRateLimit(o.Header, now); ok {
-		l.hdr.update(info, t.seq, now)
+		l.hdr.update(info, t.seq, l.inFlight, now)
 	}
 	if o.Status != http.StatusTooManyRequests {
 		l.accepted.add(now)
@@ -762,7 +762,11 @@ type rateLimitInfo struct {
 //
 // The budget is the last remaining count, minus the requests admitted after
 // the request that carried it (the server counted those later, if at all),
-// plus the refill since. Both vendors replenish continuously (a token
+// plus the refill since, minus the requests still in flight when it came:
+// a server that counts a request when it answers it, not when it arrives,
+// counts those after the remaining it sent. (A server that counts on
+// arrival has counted some of them already: subtracting them again only
+// keeps a few more tokens in hand.) Both vendors replenish continuously (a token
 // bucket) and give the time until the budget is full again, so the refill
 // rate is (limit - remaining) / reset: exact for a bucket, and measured only
 // when at least a tenth of the budget is used, which is when it matters and
@@ -780,9 +784,10 @@ type headerBudget struct {
 	limit     float64 // sent, or the largest remaining+1 seen
 	refill    float64 // tokens per second; 0 unknown
 	resetAt   time.Time
+	inFlight  float64 // requests in flight when it came
 }
 
-func (b *headerBudget) update(info rateLimitInfo, seq uint64, now time.Time) {
+func (b *headerBudget) update(info rateLimitInfo, seq uint64, inFlight int, now time.Time) {
 	if b.valid && seq < b.seq {
 		return // an older request's view of the budget
 	}
@@ -804,6 +809,7 @@ func (b *headerBudget) update(info rateLimitInfo, seq uint64, now time.Time) {
 	b.at = now
 	b.remaining = float64(info.Remaining)
 	b.limit = limit
+	b.inFlight = float64(inFlight)
 	b.resetAt = time.Time{}
 	if info.Reset >= 0 {
 		b.resetAt = now.Add(info.Reset)
@@ -822,7 +828,7 @@ func (b *headerBudget) budget(now time.Time, seq uint64) float64 {
 	} else if b.resetAt.IsZero() || !now.Before(b.resetAt) {
 		return math.Inf(1) // no way to know when it refills, or it did
 	}
-	return left
+	return left - b.inFlight
 }
 
 // wait is how long a new request must wait for the budget; 0 when it may go.
