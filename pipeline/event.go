@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -43,6 +44,19 @@ type Event struct {
 
 	obj   map[string]any
 	dirty bool
+}
+
+// Vendor is the vendor whose shape Raw has: the part of Schema before its
+// first dot (openai, chatgpt, anthropic), so that every sink names the
+// vendor of every source's events alike. It is "" for a schema without a
+// dot (ocsf, ecs: a shape no vendor owns, which a transform mapped the
+// event to).
+func (e *Event) Vendor() string {
+	v, _, ok := strings.Cut(e.Schema, ".")
+	if !ok {
+		return ""
+	}
+	return v
 }
 
 // Object decodes Raw once and returns the decoded object; later calls return
