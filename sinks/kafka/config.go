@@ -29,6 +29,7 @@ const (
 	HeaderID     = "id"     // header "event.id": the provider's event id
 	HeaderSource = "source" // header "event.source": the source (organization) name
 	HeaderSchema = "schema" // header "event.schema": the shape of the value
+	HeaderVendor = "vendor" // header "event.vendor": the vendor of the event (openai, chatgpt, anthropic)
 )
 
 // Config configures the Kafka sink: one record per event, its value the
@@ -43,8 +44,9 @@ type Config struct {
 	// the rest of the cluster from them.
 	Brokers []string `koanf:"brokers"`
 	// Topic is the destination topic (required): a fixed name or a Go
-	// text/template over the event's fields .Type, .Source, .Schema and
-	// .ProjectID, such as "openai.audit.{{.Type}}".
+	// text/template over the event's fields .Type, .Source, .Schema,
+	// .Vendor and .ProjectID, such as "openai.audit.{{.Type}}" or
+	// "audit.{{.Vendor}}".
 	Topic string `koanf:"topic"`
 	// Key selects the record key, which picks the partition: the event's id
 	// (default), the source name, the actor id, the project id, the event
@@ -111,10 +113,12 @@ type Config struct {
 // HeadersConfig selects record headers.
 type HeadersConfig struct {
 	// Fields lists the event fields sent as headers, each named
-	// `event.<field>` (default all four): the event type, the provider's
-	// event id, the source name, and the shape of the value
-	// (openai.audit_log as fetched, ocsf, ecs). One of: type, id, source,
-	// schema.
+	// `event.<field>` (default all five): the event type, the provider's
+	// event id, the source name, the shape of the value (openai.audit_log
+	// as fetched, ocsf, ecs), and the vendor whose event it is (openai,
+	// chatgpt, anthropic; empty once mapped to ocsf or ecs): the same
+	// names for every vendor's events. One of: type, id, source, schema,
+	// vendor.
 	Fields []string `koanf:"fields"`
 	// Static headers are added to every record as they are.
 	Static map[string]string `koanf:"static"`
@@ -137,7 +141,7 @@ var _ pipeline.Config = (*Config)(nil)
 func defaultConfig() *Config {
 	return &Config{
 		Key:                   KeyID,
-		Headers:               HeadersConfig{Fields: []string{HeaderType, HeaderID, HeaderSource, HeaderSchema}},
+		Headers:               HeadersConfig{Fields: []string{HeaderType, HeaderID, HeaderSource, HeaderSchema, HeaderVendor}},
 		Compression:           "snappy",
 		Acks:                  "all",
 		Linger:                0,
@@ -179,9 +183,9 @@ func (c *Config) Validate() error {
 	}
 	for i, f := range c.Headers.Fields {
 		switch f {
-		case HeaderType, HeaderID, HeaderSource, HeaderSchema:
+		case HeaderType, HeaderID, HeaderSource, HeaderSchema, HeaderVendor:
 		default:
-			add(fmt.Sprintf("headers.fields[%d]", i), "must be one of type, id, source, schema; got %q", f)
+			add(fmt.Sprintf("headers.fields[%d]", i), "must be one of type, id, source, schema, vendor; got %q", f)
 		}
 	}
 	for k := range c.Headers.Static {
@@ -266,7 +270,7 @@ func (s *SASLConfig) validate() error {
 
 // topicFields is what a topic template sees.
 type topicFields struct {
-	Type, Source, Schema, ProjectID string
+	Type, Source, Schema, Vendor, ProjectID string
 }
 
 // parseTopic returns nil for a fixed topic name, or the parsed template.

@@ -27,6 +27,7 @@ var headerNames = map[string]string{
 	HeaderID:     "event.id",
 	HeaderSource: "event.source",
 	HeaderSchema: "event.schema",
+	HeaderVendor: "event.vendor",
 }
 
 // ProduceMetrics is the optional extension of pipeline.Telemetry through
@@ -236,7 +237,7 @@ func (s *Sink) records(ctx context.Context, b *pipeline.Batch) ([]outRecord, []p
 			if src == "" {
 				src = b.Source
 			}
-			if err := s.tmpl.Execute(&buf, topicFields{Type: ev.Type, Source: src, Schema: ev.Schema, ProjectID: ev.ProjectID}); err != nil {
+			if err := s.tmpl.Execute(&buf, topicFields{Type: ev.Type, Source: src, Schema: ev.Schema, Vendor: ev.Vendor(), ProjectID: ev.ProjectID}); err != nil {
 				rejected = append(rejected, pipeline.Rejection{Event: *ev, Reason: fmt.Sprintf("topic template: %v", err)})
 				continue
 			}
@@ -335,6 +336,8 @@ func (s *Sink) headers(b *pipeline.Batch, ev *pipeline.Event) []kgo.RecordHeader
 			v = cmp(ev.Source, b.Source)
 		case HeaderSchema:
 			v = ev.Schema
+		case HeaderVendor:
+			v = ev.Vendor()
 		}
 		hs = append(hs, kgo.RecordHeader{Key: headerNames[f], Value: []byte(v)})
 	}
