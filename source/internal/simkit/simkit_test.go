@@ -136,7 +136,7 @@ func TestJSONCommas(t *testing.T) {
 	}
 }
 
-func TestTimeline(t *testing.T) {
+func TestTimelineFirstFrom(t *testing.T) {
 	const start, span = int64(1e18), int64(24 * time.Hour)
 	tl := NewTimeline(5000, start, span, 2, 0.6, 5, 1.3)
 	prev := int64(math.MinInt64)
@@ -159,5 +159,47 @@ func TestTimeline(t *testing.T) {
 	}
 	if floorDiv(-1, 1e9) != -1 || floorDiv(1e9, 1e9) != 1 {
 		t.Fatal("floorDiv does not floor")
+	}
+}
+
+// t0 is a start of the timelines under test.
+var t0 = time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC)
+
+// TestTimelineIsMonotone: instants never decrease, the historical ones
+// stay in [start, start+span), and Count agrees with Instant.
+func TestTimelineIsMonotone(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		span time.Duration
+		rate float64
+	}{{1000, time.Hour, 0}, {200000, 90 * 24 * time.Hour, 3}, {50000, time.Second, 1000}, {10, 0, 0.5}} {
+		tl := NewTimeline(tt.n, t0.UnixNano(), int64(tt.span), tt.rate, 0.7, 9, 2.5)
+		prev := int64(-1 << 62)
+		for i := int64(0); i < tt.n+1000; i++ {
+			if i >= tt.n && tt.rate == 0 {
+				break
+			}
+			v := tl.Instant(i)
+			if v < prev {
+				t.Fatalf("n=%d: instant(%d)=%d < instant(%d)=%d", tt.n, i, v, i-1, prev)
+			}
+			if i < tt.n && (v < t0.UnixNano() || (tt.span > 0 && v >= t0.UnixNano()+int64(tt.span))) {
+				t.Fatalf("instant(%d) outside [start, start+span)", i)
+			}
+			prev = v
+		}
+		end := t0.UnixNano() + int64(tt.span)
+		for _, now := range []int64{t0.UnixNano() - 1, t0.UnixNano(), end - 1, end, end + 1e9 + 7} {
+			want := int64(0)
+			for i := int64(0); i < tt.n+5000 && tl.Instant(i) <= now; i++ {
+				want++
+				if i >= tt.n-1 && tt.rate == 0 {
+					break
+				}
+			}
+			if got := tl.Count(now); got != want {
+				t.Fatalf("n=%d: count(%d)=%d, want %d", tt.n, now-t0.UnixNano(), got, want)
+			}
+		}
 	}
 }

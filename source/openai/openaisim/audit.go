@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 const (
@@ -23,27 +25,27 @@ type meta struct {
 	who   int    // user index (session) or key index (api key)
 	proj  int    // project index, -1 when absent
 	res   uint64 // directory index for directory kinds, random bits for generic ids
-	r     rng
+	r     simkit.RNG
 }
 
 func (s *Server) auditMeta(i int64) meta {
 	r := newRNG(s.key ^ uint64(i))
 	m := meta{proj: -1}
-	m.late = r.next() < s.lateCut
-	m.typ = pickType(r.next())
+	m.late = r.Next() < s.lateCut
+	m.typ = pickType(r.Next())
 	t := &catalog[m.typ]
 	d := s.dir
 	switch t.res {
 	case resProject:
-		m.res = uint64(r.intn(len(d.projects)))
+		m.res = uint64(r.Intn(len(d.projects)))
 	case resUser:
-		m.res = uint64(r.intn(len(d.users)))
+		m.res = uint64(r.Intn(len(d.users)))
 	case resKey:
-		m.res = uint64(r.intn(len(d.keys)))
+		m.res = uint64(r.Intn(len(d.keys)))
 	case resAccount:
-		m.res = uint64(r.intn(len(d.accounts)))
+		m.res = uint64(r.Intn(len(d.accounts)))
 	case resGeneric:
-		m.res = r.next()
+		m.res = r.Next()
 	}
 	switch t.scope {
 	case scopeRes:
@@ -55,25 +57,25 @@ func (s *Server) auditMeta(i int64) meta {
 		case resAccount:
 			m.proj = d.accounts[m.res].project
 		default:
-			m.proj = r.intn(len(d.projects))
+			m.proj = r.Intn(len(d.projects))
 		}
 	case scopeAlways:
-		m.proj = r.intn(len(d.projects))
+		m.proj = r.Intn(len(d.projects))
 	case scopeSome:
-		if x := r.next(); x&1 == 0 {
+		if x := r.Next(); x&1 == 0 {
 			m.proj = int(x>>1) % len(d.projects)
 		}
 	}
 	if t.actor == actorSession {
-		m.actor, m.who = actorSess, r.intn(len(d.users))
+		m.actor, m.who = actorSess, r.Intn(len(d.users))
 	} else {
-		switch x := r.intn(100); {
+		switch x := r.Intn(100); {
 		case x < 3:
 			m.actor = actorNull
 		case x < 63:
-			m.actor, m.who = actorSess, r.intn(len(d.users))
+			m.actor, m.who = actorSess, r.Intn(len(d.users))
 		default:
-			m.actor, m.who = actorKey, r.intn(len(d.keys))
+			m.actor, m.who = actorKey, r.Intn(len(d.keys))
 		}
 	}
 	m.r = r
@@ -113,7 +115,7 @@ const auditIDPrefix = "audit_log-"
 
 func (s *Server) appendAuditID(b []byte, i, sec int64) []byte {
 	b = append(b, auditIDPrefix...)
-	b = appendHex64(b, s.auditID.enc(uint64(i)))
+	b = simkit.AppendHex64(b, s.auditID.Encode(uint64(i)))
 	b = append(b, '_')
 	return appendDate(b, sec)
 }
@@ -129,12 +131,12 @@ func (s *Server) decodeAuditID(id string, limit int64) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	u := s.auditID.dec(x)
+	u := s.auditID.Decode(x)
 	if u >= uint64(limit) {
 		return 0, false
 	}
 	i := int64(u)
-	if string(appendDate(nil, s.audit.seconds(i))) != id[n+17:] {
+	if string(appendDate(nil, s.audit.Second(i))) != id[n+17:] {
 		return 0, false
 	}
 	return i, true
@@ -162,108 +164,108 @@ func (s *Server) appendEventAs(b []byte, i, id int64, m *meta) []byte {
 	t := &catalog[m.typ]
 	d := s.dir
 	r := &m.r
-	sec := s.audit.seconds(i)
-	w := jw{b: b}
-	w.open()
-	w.key("id")
-	w.b = append(w.b, '"')
-	w.b = s.appendAuditID(w.b, id, sec)
-	w.b = append(w.b, '"')
-	w.kstr("type", t.name)
-	w.kint("effective_at", sec)
+	sec := s.audit.Second(i)
+	w := jw{simkit.JSON{B: b}}
+	w.Open()
+	w.Key("id")
+	w.B = append(w.B, '"')
+	w.B = s.appendAuditID(w.B, id, sec)
+	w.B = append(w.B, '"')
+	w.KStr("type", t.name)
+	w.KInt("effective_at", sec)
 	if m.proj >= 0 {
 		p := &d.projects[m.proj]
-		w.key("project")
-		w.open()
-		w.kstr("id", p.id)
-		w.kstr("name", p.name)
-		w.close()
+		w.Key("project")
+		w.Open()
+		w.KStr("id", p.id)
+		w.KStr("name", p.name)
+		w.Close()
 	}
-	w.key("actor")
+	w.Key("actor")
 	switch m.actor {
 	case actorNull:
-		w.null()
+		w.Null()
 	case actorSess:
 		u := &d.users[m.who]
-		w.open()
+		w.Open()
 		w.tag("session")
-		w.open()
-		w.key("user")
+		w.Open()
+		w.Key("user")
 		writeActorUser(&w, u)
 		ip, pl := u.ip, u.place
-		if r.chance(0.1) { // travelling, or a VPN
-			ip = "185." + strconv.Itoa(r.intn(256)) + "." + strconv.Itoa(r.intn(256)) + "." + strconv.Itoa(r.between(1, 254))
-			pl = r.intn(len(places))
+		if r.Chance(0.1) { // travelling, or a VPN
+			ip = "185." + strconv.Itoa(r.Intn(256)) + "." + strconv.Itoa(r.Intn(256)) + "." + strconv.Itoa(r.Between(1, 254))
+			pl = r.Intn(len(places))
 		}
-		w.kstr("ip_address", ip)
-		if !r.chance(0.08) { // older events carry only user and ip_address
-			w.kstr("user_agent", u.ua)
-			w.kstr("ja3", u.ja3)
-			w.kstr("ja4", u.ja4)
+		w.KStr("ip_address", ip)
+		if !r.Chance(0.08) { // older events carry only user and ip_address
+			w.KStr("user_agent", u.ua)
+			w.KStr("ja3", u.ja3)
+			w.KStr("ja4", u.ja4)
 			p := &places[pl]
-			w.key("ip_address_details")
-			w.open()
-			w.kstr("country", p.country)
-			w.kstr("city", p.city)
-			w.kstr("region", p.region)
-			w.kstr("region_code", p.regionCode)
-			w.kstr("asn", p.asn)
-			w.kstr("latitude", p.lat)
-			w.kstr("longitude", p.lon)
-			w.close()
+			w.Key("ip_address_details")
+			w.Open()
+			w.KStr("country", p.country)
+			w.KStr("city", p.city)
+			w.KStr("region", p.region)
+			w.KStr("region_code", p.regionCode)
+			w.KStr("asn", p.asn)
+			w.KStr("latitude", p.lat)
+			w.KStr("longitude", p.lon)
+			w.Close()
 		}
-		w.close()
-		w.close()
+		w.Close()
+		w.Close()
 	case actorKey:
 		k := &d.keys[m.who]
-		w.open()
+		w.Open()
 		w.tag("api_key")
-		w.open()
-		w.kstr("id", k.id)
+		w.Open()
+		w.KStr("id", k.id)
 		if k.account >= 0 {
 			w.tag("service_account")
-			w.open()
-			w.kstr("id", d.accounts[k.account].id)
-			w.close()
+			w.Open()
+			w.KStr("id", d.accounts[k.account].id)
+			w.Close()
 		} else {
 			u := &d.users[max(k.user, 0)]
 			w.tag("user")
 			writeActorUser(&w, u)
 		}
-		w.close()
-		w.close()
+		w.Close()
+		w.Close()
 	}
-	w.key(t.name)
-	w.open()
+	w.Key(t.name)
+	w.Open()
 	if t.res != resNone {
-		w.key("id")
-		w.b = append(w.b, '"')
-		w.b, _ = s.appendResID(w.b, m)
-		w.b = append(w.b, '"')
+		w.Key("id")
+		w.B = append(w.B, '"')
+		w.B, _ = s.appendResID(w.B, m)
+		w.B = append(w.B, '"')
 	}
 	if t.payload != nil {
 		t.payload(&w, r, s, m)
 	}
-	w.close()
+	w.Close()
 	if !t.known { // undocumented types come with fields nobody has seen yet
-		w.kint("schema_version", int64(r.between(2, 4)))
-		w.key("x_trace")
-		w.open()
+		w.KInt("schema_version", int64(r.Between(2, 4)))
+		w.Key("x_trace")
+		w.Open()
 		w.kid("span_id", "", r, 16)
-		w.kstr("region", pick(r, []string{"us-east-1", "eu-west-1", "ap-northeast-1"}))
-		w.close()
+		w.KStr("region", simkit.Pick(r, []string{"us-east-1", "eu-west-1", "ap-northeast-1"}))
+		w.Close()
 	}
-	w.close()
-	return w.b
+	w.Close()
+	return w.B
 }
 
 // writeActorUser writes {"id":..,"email":..}, the user of an audit event's
 // actor (a session's, or an API key's owner).
 func writeActorUser(w *jw, u *user) {
-	w.open()
-	w.kstr("id", u.id)
-	w.kstr("email", u.email)
-	w.close()
+	w.Open()
+	w.KStr("id", u.id)
+	w.KStr("email", u.email)
+	w.Close()
 }
 
 // Event returns the raw JSON of audit event i (in effective_at order),
@@ -272,7 +274,7 @@ func (s *Server) Event(i int) []byte { return s.appendEvent(nil, int64(i)) }
 
 // EventID returns the id of audit event i.
 func (s *Server) EventID(i int) string {
-	return string(s.appendAuditID(nil, int64(i), s.audit.seconds(int64(i))))
+	return string(s.appendAuditID(nil, int64(i), s.audit.Second(int64(i))))
 }
 
 // VisibleIDs returns the ids of the audit events with effective_at before
@@ -287,12 +289,12 @@ func (s *Server) VisibleTenantIDs(until time.Time) []string { return s.visibleID
 
 func (s *Server) visibleIDs(until time.Time, tenant bool) []string {
 	now := s.now().UnixNano()
-	hi := s.audit.count(now)
-	hi = s.audit.firstAtOrAfter(ceilSeconds(until), hi)
+	hi := s.audit.Count(now)
+	hi = s.audit.FirstFrom(ceilSeconds(until), hi)
 	var out []string
 	for i := int64(0); i < hi; i++ {
 		m := s.auditMeta(i)
-		if catalog[m.typ].tenant == tenant && s.visible(m.late, s.audit.instant(i), now) {
+		if catalog[m.typ].tenant == tenant && s.visible(m.late, s.audit.Instant(i), now) {
 			out = append(out, s.EventID(int(i)))
 		}
 	}
@@ -487,7 +489,7 @@ func (s *Server) match(f *auditFilter, m *meta) bool {
 
 func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	now := s.now().UnixNano()
-	count := s.audit.count(now)
+	count := s.audit.Count(now)
 	fault := listFault(w)
 	if fault == FaultLoop {
 		r = loopPage(w, r)
@@ -498,10 +500,10 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	lo, hi := int64(0), count
 	if f.lo != math.MinInt64 {
-		lo = s.audit.firstAtOrAfter(f.lo, count)
+		lo = s.audit.FirstFrom(f.lo, count)
 	}
 	if f.hi != math.MaxInt64 {
-		hi = s.audit.firstAtOrAfter(f.hi, count)
+		hi = s.audit.FirstFrom(f.hi, count)
 	}
 	if f.after >= 0 {
 		hi = min(hi, f.after)
@@ -516,7 +518,7 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	hasMore := false
 	take := func(i int64) bool { // false: stop
 		m := s.auditMeta(i)
-		if !s.visible(m.late, s.audit.instant(i), now) || !s.match(f, &m) {
+		if !s.visible(m.late, s.audit.Instant(i), now) || !s.match(f, &m) {
 			return true
 		}
 		if n == f.limit {
@@ -552,7 +554,7 @@ func (s *Server) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	hasMore = hasMore || fault == FaultLoop
 	writeList(w, n, first, last, hasMore, func(w *jw, k int) {
-		w.b = s.appendEventMeta(w.b, idx[k], &metas[k])
+		w.B = s.appendEventMeta(w.B, idx[k], &metas[k])
 	}, nil)
 }
 
@@ -563,6 +565,6 @@ func (s *Server) oversizeAudit(w http.ResponseWriter, r *http.Request, page []in
 		m := s.auditMeta(i)
 		return s.appendEventAs(b, i, id, &m)
 	}, func(i, id int64) string {
-		return string(s.appendAuditID(nil, id, s.audit.seconds(i)))
+		return string(s.appendAuditID(nil, id, s.audit.Second(i)))
 	}, nil)
 }

@@ -3,6 +3,8 @@ package openaisim
 import (
 	"fmt"
 	"strings"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // The directory: users, projects, service accounts and API keys. It is small
@@ -81,10 +83,10 @@ type directory struct {
 
 func newDirectory(seed uint64, nUsers, nProjects int, start int64) *directory {
 	r := newRNG(seed ^ 0x6469726563746f72)
-	d := &directory{domain: pick(&r, orgDomains)}
+	d := &directory{domain: simkit.Pick(&r, orgDomains)}
 	d.orgID = idstr("org-", &r, 24)
 	d.orgName = strings.ToUpper(d.domain[:1]) + d.domain[1:strings.IndexByte(d.domain, '.')]
-	before := func(maxDays int) int64 { return start - int64(r.between(1, maxDays*86400)) }
+	before := func(maxDays int) int64 { return start - int64(r.Between(1, maxDays*86400)) }
 	for i := 0; i < nUsers; i++ {
 		fn := firstNames[i%len(firstNames)]
 		ln := lastNames[(i+i/len(firstNames))%len(lastNames)]
@@ -94,19 +96,19 @@ func newDirectory(seed uint64, nUsers, nProjects int, start int64) *directory {
 			email:   strings.ToLower(fn + "." + strings.ReplaceAll(ln, "-", "")),
 			role:    "reader",
 			addedAt: before(900),
-			place:   r.intn(len(places)),
-			ua:      pick(&r, userAgents),
+			place:   r.Intn(len(places)),
+			ua:      simkit.Pick(&r, userAgents),
 		}
 		if i >= len(firstNames) {
 			u.email += fmt.Sprint(i / len(firstNames))
 		}
 		u.email += "@" + d.domain
-		if i == 0 || r.chance(0.2) {
+		if i == 0 || r.Chance(0.2) {
 			u.role = "owner"
 		}
-		u.ip = fmt.Sprintf("%d.%d.%d.%d", pick(&r, []int{34, 52, 73, 98, 104, 172, 185, 203}), r.intn(256), r.intn(256), r.between(1, 254))
-		u.ja3 = string(r.appendHex(nil, 32))
-		u.ja4 = "t13d" + fmt.Sprintf("%02d%02d", r.between(10, 19), r.between(10, 19)) + "h2_" + string(r.appendHex(nil, 12)) + "_" + string(r.appendHex(nil, 12))
+		u.ip = fmt.Sprintf("%d.%d.%d.%d", simkit.Pick(&r, []int{34, 52, 73, 98, 104, 172, 185, 203}), r.Intn(256), r.Intn(256), r.Between(1, 254))
+		u.ja3 = string(appendHex(&r, nil, 32))
+		u.ja4 = "t13d" + fmt.Sprintf("%02d%02d", r.Between(10, 19), r.Between(10, 19)) + "h2_" + string(appendHex(&r, nil, 12)) + "_" + string(appendHex(&r, nil, 12))
 		d.users = append(d.users, u)
 	}
 	for i := 0; i < nProjects; i++ {
@@ -115,44 +117,44 @@ func newDirectory(seed uint64, nUsers, nProjects int, start int64) *directory {
 			p.name += fmt.Sprint(" ", i/len(projectNames)+1)
 		}
 		if i == 0 {
-			p.id = "proj_default" + string(r.appendAlnum(nil, 12))
+			p.id = "proj_default" + string(appendAlnum(&r, nil, 12))
 		} else {
 			p.id = idstr("proj_", &r, 24)
-			if r.chance(0.15) {
+			if r.Chance(0.15) {
 				p.status = "archived"
-				p.archivedAt = start - int64(r.between(1, 30*86400))
+				p.archivedAt = start - int64(r.Between(1, 30*86400))
 			}
 		}
 		d.projects = append(d.projects, p)
 	}
 	for pi := range d.projects {
 		p := &d.projects[pi]
-		nAccounts := r.between(0, 2)
+		nAccounts := r.Between(0, 2)
 		if pi == 0 && nAccounts == 0 {
 			nAccounts = 1 // at least one service account in the organization
 		}
 		for n := nAccounts; n > 0; n-- {
 			a := serviceAccount{
 				id:        idstr("svc_acct_", &r, 24),
-				name:      pick(&r, []string{"ci-deployer", "batch-worker", "etl-runner", "support-bot", "eval-harness", "slack-integration"}),
-				role:      pick(&r, []string{"member", "member", "owner"}),
-				createdAt: p.createdAt + int64(r.intn(86400*30)),
+				name:      simkit.Pick(&r, []string{"ci-deployer", "batch-worker", "etl-runner", "support-bot", "eval-harness", "slack-integration"}),
+				role:      simkit.Pick(&r, []string{"member", "member", "owner"}),
+				createdAt: p.createdAt + int64(r.Intn(86400*30)),
 				project:   pi,
 			}
 			p.accounts = append(p.accounts, len(d.accounts))
 			d.accounts = append(d.accounts, a)
 		}
-		for n := r.between(2, 5); n > 0; n-- {
-			k := apiKey{project: pi, user: -1, account: -1, createdAt: p.createdAt + int64(r.intn(86400*60))}
+		for n := r.Between(2, 5); n > 0; n-- {
+			k := apiKey{project: pi, user: -1, account: -1, createdAt: p.createdAt + int64(r.Intn(86400*60))}
 			k.id = idstr("key_", &r, 16)
-			k.redacted = "sk-proj-" + string(r.appendAlnum(nil, 2)) + "****" + string(r.appendAlnum(nil, 4))
-			k.lastUsed = start - int64(r.intn(86400*3))
-			if len(p.accounts) > 0 && r.chance(0.4) {
-				k.account = pick(&r, p.accounts)
+			k.redacted = "sk-proj-" + string(appendAlnum(&r, nil, 2)) + "****" + string(appendAlnum(&r, nil, 4))
+			k.lastUsed = start - int64(r.Intn(86400*3))
+			if len(p.accounts) > 0 && r.Chance(0.4) {
+				k.account = simkit.Pick(&r, p.accounts)
 				k.name = d.accounts[k.account].name + " key"
 			} else if nUsers > 0 {
-				k.user = r.intn(nUsers)
-				k.name = pick(&r, []string{"laptop", "prod backend", "staging", "notebook", "ci", "local dev"})
+				k.user = r.Intn(nUsers)
+				k.name = simkit.Pick(&r, []string{"laptop", "prod backend", "staging", "notebook", "ci", "local dev"})
 				d.userKeys = append(d.userKeys, len(d.keys))
 			} else {
 				k.name = "orphan"
@@ -169,52 +171,52 @@ func (d *directory) writeUser(w *jw, u *user) { writeUserAs(w, u, "organization.
 // writeUserAs writes u as an object of type object, in role role: the
 // organization's user, or a project's (the owner of an API key).
 func writeUserAs(w *jw, u *user, object, role string) {
-	w.open()
-	w.kstr("object", object)
-	w.kstr("id", u.id)
-	w.kstr("name", u.name)
-	w.kstr("email", u.email)
-	w.kstr("role", role)
-	w.kint("added_at", u.addedAt)
-	w.close()
+	w.Open()
+	w.KStr("object", object)
+	w.KStr("id", u.id)
+	w.KStr("name", u.name)
+	w.KStr("email", u.email)
+	w.KStr("role", role)
+	w.KInt("added_at", u.addedAt)
+	w.Close()
 }
 
 func (d *directory) writeProject(w *jw, p *project) {
-	w.open()
-	w.kstr("id", p.id)
-	w.kstr("object", "organization.project")
-	w.kstr("name", p.name)
-	w.kint("created_at", p.createdAt)
-	w.key("archived_at")
+	w.Open()
+	w.KStr("id", p.id)
+	w.KStr("object", "organization.project")
+	w.KStr("name", p.name)
+	w.KInt("created_at", p.createdAt)
+	w.Key("archived_at")
 	if p.archivedAt != 0 {
-		w.int(p.archivedAt)
+		w.Int(p.archivedAt)
 	} else {
-		w.null()
+		w.Null()
 	}
-	w.kstr("status", p.status)
-	w.close()
+	w.KStr("status", p.status)
+	w.Close()
 }
 
 func (d *directory) writeAccount(w *jw, a *serviceAccount) {
-	w.open()
-	w.kstr("object", "organization.project.service_account")
-	w.kstr("id", a.id)
-	w.kstr("name", a.name)
-	w.kstr("role", a.role)
-	w.kint("created_at", a.createdAt)
-	w.close()
+	w.Open()
+	w.KStr("object", "organization.project.service_account")
+	w.KStr("id", a.id)
+	w.KStr("name", a.name)
+	w.KStr("role", a.role)
+	w.KInt("created_at", a.createdAt)
+	w.Close()
 }
 
 func (d *directory) writeKey(w *jw, k *apiKey) {
-	w.open()
-	w.kstr("object", "organization.project.api_key")
-	w.kstr("redacted_value", k.redacted)
-	w.kstr("name", k.name)
-	w.kint("created_at", k.createdAt)
-	w.kint("last_used_at", k.lastUsed)
-	w.kstr("id", k.id)
-	w.key("owner")
-	w.open()
+	w.Open()
+	w.KStr("object", "organization.project.api_key")
+	w.KStr("redacted_value", k.redacted)
+	w.KStr("name", k.name)
+	w.KInt("created_at", k.createdAt)
+	w.KInt("last_used_at", k.lastUsed)
+	w.KStr("id", k.id)
+	w.Key("owner")
+	w.Open()
 	switch {
 	case k.account >= 0:
 		w.tag("service_account")
@@ -224,8 +226,8 @@ func (d *directory) writeKey(w *jw, k *apiKey) {
 		w.tag("user")
 		writeUserAs(w, u, "organization.project.user", pick2(u.role == "owner", "owner", "member"))
 	}
-	w.close()
-	w.close()
+	w.Close()
+	w.Close()
 }
 
 func pick2(c bool, a, b string) string {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // The behaviour of an API under load: answers take time (Options.Latency)
@@ -147,7 +149,7 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request) bool {
 	h.Set("x-should-retry", "true")
 	n := s.rlSeq.Add(1)
 	draw := newRNG(s.key ^ 0x726c696d6974 ^ n*0x9e3779b97f4a7c15)
-	if !draw.chance(noRetryAfter) {
+	if !draw.Chance(noRetryAfter) {
 		secs := max(int64((wait+time.Second-1)/time.Second), 1)
 		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
@@ -161,27 +163,16 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request) bool {
 // delay holds the answer back for a latency draw. It returns false when
 // the client gave up meanwhile: nobody is left to answer.
 func (s *Server) delay(r *http.Request) bool {
-	if s.opts.Latency.Median <= 0 {
+	if s.opts.Latency.Median <= 0 || simkit.Sleep(r, s.latencyDraw()) {
 		return true
 	}
-	d := s.latencyDraw()
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		s.stats.cancelled.Add(1)
-		return false
-	}
+	s.stats.cancelled.Add(1)
+	return false
 }
 
 // latencyDraw is the next delay of the seeded sequence.
 func (s *Server) latencyDraw() time.Duration {
 	n := s.latSeq.Add(1)
 	draw := newRNG(s.key ^ 0x6c6174656e6379 ^ n*0x9e3779b97f4a7c15)
-	return s.opts.Latency.sample(&draw)
+	return simkit.Latency(s.opts.Latency).Sample(&draw)
 }

@@ -1048,43 +1048,6 @@ func TestEventCorpus(t *testing.T) {
 	}
 }
 
-func TestTimelineIsMonotone(t *testing.T) {
-	for _, tt := range []struct {
-		n    int64
-		span time.Duration
-		rate float64
-	}{{1000, time.Hour, 0}, {200000, 90 * 24 * time.Hour, 3}, {50000, time.Second, 1000}, {10, 0, 0.5}} {
-		tl := newTimeline(uint64(tt.n), tt.n, t0.UnixNano(), int64(tt.span), tt.rate)
-		prev := int64(-1 << 62)
-		for i := int64(0); i < tt.n+1000; i++ {
-			if i >= tt.n && tt.rate == 0 {
-				break
-			}
-			v := tl.instant(i)
-			if v < prev {
-				t.Fatalf("n=%d: instant(%d)=%d < instant(%d)=%d", tt.n, i, v, i-1, prev)
-			}
-			if i < tt.n && (v < t0.UnixNano() || (tt.span > 0 && v >= t0.UnixNano()+int64(tt.span))) {
-				t.Fatalf("instant(%d) outside [start, start+span)", i)
-			}
-			prev = v
-		}
-		end := t0.UnixNano() + int64(tt.span)
-		for _, now := range []int64{t0.UnixNano() - 1, t0.UnixNano(), end - 1, end, end + 1e9 + 7} {
-			want := int64(0)
-			for i := int64(0); i < tt.n+5000 && tl.instant(i) <= now; i++ {
-				want++
-				if i >= tt.n-1 && tt.rate == 0 {
-					break
-				}
-			}
-			if got := tl.count(now); got != want {
-				t.Fatalf("n=%d: count(%d)=%d, want %d", tt.n, now-t0.UnixNano(), got, want)
-			}
-		}
-	}
-}
-
 func TestOrganizationLogs(t *testing.T) {
 	clk := newClock(t0)
 	s, base := start(t, Options{Seed: 20, OrgLogEvents: 700, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now, LateFraction: 0.1, LateDelay: 2 * time.Hour})

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // Options configure a simulated organization. The zero value is a valid,
@@ -90,37 +92,15 @@ type Options struct {
 // distribution fixed by its median and its 99th percentile, the two
 // numbers a latency dashboard shows. Draws come from the seeded sequence of
 // Options.Seed, so a run is reproducible in distribution (concurrent
-// requests may take the draws in a different order).
+// requests may take the draws in a different order). The draw and its
+// checks are simkit.Latency's, as in every simulator of the project; this
+// type adds the command-line form.
 type Latency struct {
 	// Median is the typical delay; 0 disables latency.
 	Median time.Duration
 	// P99 is the 99th percentile; 0 means 4*Median. It must not be below
 	// Median (equal gives a constant delay).
 	P99 time.Duration
-}
-
-// z99 is the standard normal's 99th percentile.
-const z99 = 2.3263478740408408
-
-func (l Latency) p99() time.Duration {
-	if l.P99 == 0 {
-		return 4 * l.Median
-	}
-	return l.P99
-}
-
-// sample turns a draw of the seeded sequence into a delay: median *
-// exp(sigma*z), z standard normal (Box-Muller), so that P(delay <= P99) is
-// 0.99.
-func (l Latency) sample(r *rng) time.Duration {
-	if l.Median <= 0 {
-		return 0
-	}
-	sigma := math.Log(float64(l.p99())/float64(l.Median)) / z99
-	u1 := 1 - r.float() // (0, 1]: the logarithm stays finite
-	u2 := r.float()
-	z := math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
-	return time.Duration(float64(l.Median) * math.Exp(sigma*z))
 }
 
 // Validate reports invalid latency settings.
@@ -131,24 +111,14 @@ func (l Latency) Validate() error {
 	return nil
 }
 
-func (l Latency) problem() string {
-	switch {
-	case l.Median < 0 || l.P99 < 0:
-		return fmt.Sprintf("median and p99 must be >= 0, got %s and %s", l.Median, l.P99)
-	case l.Median == 0 && l.P99 != 0:
-		return fmt.Sprintf("p99 %s without a median", l.P99)
-	case l.P99 != 0 && l.P99 < l.Median:
-		return fmt.Sprintf("p99 %s is below the median %s", l.P99, l.Median)
-	}
-	return ""
-}
+func (l Latency) problem() string { return simkit.Latency(l).Problem() }
 
 // String gives the command-line form ParseLatency reads.
 func (l Latency) String() string {
 	if l.Median == 0 {
 		return "0"
 	}
-	return l.Median.String() + ",p99=" + l.p99().String()
+	return l.Median.String() + ",p99=" + simkit.Latency(l).P99OrDefault().String()
 }
 
 // ParseLatency parses the command-line form of a Latency: "250ms" (the

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // The request-log API (/v1/organization_logs): one record per API call or
@@ -34,8 +36,8 @@ var logKindTotal = func() int {
 	return n
 }()
 
-func pickLogKind(r *rng) *logKind {
-	x := r.intn(logKindTotal)
+func pickLogKind(r *simkit.RNG) *logKind {
+	x := r.Intn(logKindTotal)
 	for i := range logKinds {
 		if x < logKinds[i].weight {
 			return &logKinds[i]
@@ -83,16 +85,16 @@ var logErrors = [][3]string{
 
 const logIDPrefix = "log_"
 
-func (s *Server) logRNG(i int64) rng { return newRNG(s.key ^ 0x6f72676c6f6773 ^ uint64(i)) }
+func (s *Server) logRNG(i int64) simkit.RNG { return newRNG(s.key ^ 0x6f72676c6f6773 ^ uint64(i)) }
 
 func (s *Server) logLate(i int64) bool {
 	r := s.logRNG(i)
-	return r.next() < s.lateCut
+	return r.Next() < s.lateCut
 }
 
 func (s *Server) appendLogID(b []byte, i int64) []byte {
 	b = append(b, logIDPrefix...)
-	return appendHex64(b, s.logID.enc(uint64(i)))
+	return simkit.AppendHex64(b, s.logID.Encode(uint64(i)))
 }
 
 func (s *Server) decodeLogID(id string, limit int64) (int64, bool) {
@@ -104,7 +106,7 @@ func (s *Server) decodeLogID(id string, limit int64) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	u := s.logID.dec(x)
+	u := s.logID.Decode(x)
 	if u >= uint64(limit) {
 		return 0, false
 	}
@@ -117,19 +119,19 @@ func (s *Server) appendLog(b []byte, i int64) []byte { return s.appendLogAs(b, i
 // appendLogAs renders request-log record i under the id of index id.
 func (s *Server) appendLogAs(b []byte, i, id int64) []byte {
 	r := s.logRNG(i)
-	r.next() // the late draw
+	r.Next() // the late draw
 	k := pickLogKind(&r)
 	d := s.dir
-	w := jw{b: b}
-	w.open()
-	w.key("id")
-	w.b = append(w.b, '"')
-	w.b = s.appendLogID(w.b, id)
-	w.b = append(w.b, '"')
-	w.kstr("object", "organization.log")
-	w.kstr("event", k.event)
-	w.key("actor")
-	switch x := r.intn(10); {
+	w := jw{simkit.JSON{B: b}}
+	w.Open()
+	w.Key("id")
+	w.B = append(w.B, '"')
+	w.B = s.appendLogID(w.B, id)
+	w.B = append(w.B, '"')
+	w.KStr("object", "organization.log")
+	w.KStr("event", k.event)
+	w.Key("actor")
+	switch x := r.Intn(10); {
 	case k.api && x < 8:
 		d.writeAnyKey(&w, &r)
 	case !k.api && x == 0:
@@ -137,14 +139,14 @@ func (s *Server) appendLogAs(b []byte, i, id int64) []byte {
 	default:
 		d.writeAnyUser(&w, &r)
 	}
-	model := pick(&r, chatModels)
+	model := simkit.Pick(&r, chatModels)
 	switch k.event {
 	case "embeddings.create":
-		model = pick(&r, []string{"text-embedding-3-small", "text-embedding-3-large"})
+		model = simkit.Pick(&r, []string{"text-embedding-3-small", "text-embedding-3-large"})
 	case "images.generate":
-		model = pick(&r, []string{"gpt-image-1", "dall-e-3"})
+		model = simkit.Pick(&r, []string{"gpt-image-1", "dall-e-3"})
 	}
-	w.key("target")
+	w.Key("target")
 	switch {
 	case k.api:
 		writeRef(&w, "model", model, model)
@@ -153,103 +155,103 @@ func (s *Server) appendLogAs(b []byte, i, id int64) []byte {
 	default:
 		d.writeAnyUser(&w, &r)
 	}
-	w.kint("created_at", s.logs.seconds(i))
-	success := !k.api || !r.chance(0.07)
-	w.kbool("success", success)
+	w.KInt("created_at", s.logs.Second(i))
+	success := !k.api || !r.Chance(0.07)
+	w.KBool("success", success)
 	if k.api {
 		s.appendAPIRequest(&w, &r, k, model, success)
 	}
-	w.close()
-	return w.b
+	w.Close()
+	return w.B
 }
 
 // writeRef writes how a request log names its actor or target.
 func writeRef(w *jw, typ, id, name string) {
-	w.open()
-	w.kstr("type", typ)
-	w.kstr("id", id)
-	w.kstr("name", name)
-	w.close()
+	w.Open()
+	w.KStr("type", typ)
+	w.KStr("id", id)
+	w.KStr("name", name)
+	w.Close()
 }
 
 // writeAnyKey writes a random API key as a request log's actor or target.
-func (d *directory) writeAnyKey(w *jw, r *rng) {
-	k := &d.keys[r.intn(len(d.keys))]
+func (d *directory) writeAnyKey(w *jw, r *simkit.RNG) {
+	k := &d.keys[r.Intn(len(d.keys))]
 	writeRef(w, "api_key", k.id, k.name)
 }
 
 // writeAnyUser writes a random user as a request log's actor or target.
-func (d *directory) writeAnyUser(w *jw, r *rng) {
-	u := &d.users[r.intn(len(d.users))]
+func (d *directory) writeAnyUser(w *jw, r *simkit.RNG) {
+	u := &d.users[r.Intn(len(d.users))]
 	writeRef(w, "user", u.id, u.name)
 }
 
-func (s *Server) appendAPIRequest(w *jw, r *rng, k *logKind, model string, success bool) {
-	promptTrunc := r.chance(0.05)
-	respTrunc := r.chance(0.05)
-	prompt := s.fillPrompt(r, pick(r, userPrompts))
+func (s *Server) appendAPIRequest(w *jw, r *simkit.RNG, k *logKind, model string, success bool) {
+	promptTrunc := r.Chance(0.05)
+	respTrunc := r.Chance(0.05)
+	prompt := s.fillPrompt(r, simkit.Pick(r, userPrompts))
 	if promptTrunc && len(prompt) > 48 {
 		prompt = prompt[:48]
 	}
-	w.key("api_request")
-	w.open()
-	w.key("id")
-	w.b = append(w.b, `"req_`...)
-	w.b = r.appendHex(w.b, 32)
-	w.b = append(w.b, '"')
-	w.kstr("model", model)
-	w.kbool("prompt_truncated", promptTrunc)
-	w.kbool("response_body_truncated", respTrunc)
+	w.Key("api_request")
+	w.Open()
+	w.Key("id")
+	w.B = append(w.B, `"req_`...)
+	w.B = appendHex(r, w.B, 32)
+	w.B = append(w.B, '"')
+	w.KStr("model", model)
+	w.KBool("prompt_truncated", promptTrunc)
+	w.KBool("response_body_truncated", respTrunc)
 	if k.event == "chat.completions.create" {
-		w.key("messages")
-		w.openA()
-		w.open()
-		w.kstr("role", "system")
-		w.kstr("content", pick(r, systemPrompts))
-		w.close()
-		w.open()
-		w.kstr("role", "user")
-		w.kstr("content", prompt)
-		w.close()
-		w.closeA()
+		w.Key("messages")
+		w.OpenArray()
+		w.Open()
+		w.KStr("role", "system")
+		w.KStr("content", simkit.Pick(r, systemPrompts))
+		w.Close()
+		w.Open()
+		w.KStr("role", "user")
+		w.KStr("content", prompt)
+		w.Close()
+		w.CloseArray()
 	} else {
-		w.kstr("prompt", prompt)
+		w.KStr("prompt", prompt)
 	}
-	e := logErrors[r.intn(len(logErrors))]
-	in := int64(r.between(20, 3000))
-	out := int64(r.between(5, 1200))
-	w.key("response")
-	w.open()
+	e := logErrors[r.Intn(len(logErrors))]
+	in := int64(r.Between(20, 3000))
+	out := int64(r.Between(5, 1200))
+	w.Key("response")
+	w.Open()
 	if success {
-		w.kint("status", 200)
+		w.KInt("status", 200)
 		switch k.event {
 		case "chat.completions.create":
 			w.kid("id", "chatcmpl-", r, 29)
-			w.kstr("object", "chat.completion")
+			w.KStr("object", "chat.completion")
 		case "responses.create":
 			w.kid("id", "resp_", r, 40)
-			w.kstr("object", "response")
+			w.KStr("object", "response")
 		case "embeddings.create":
-			w.kstr("object", "list")
-			w.kint("dimensions", int64(pick(r, []int{1536, 3072})))
+			w.KStr("object", "list")
+			w.KInt("dimensions", int64(simkit.Pick(r, []int{1536, 3072})))
 			out = 0
 		case "images.generate":
-			w.kstr("object", "image")
-			w.kstr("size", pick(r, []string{"1024x1024", "1536x1024"}))
+			w.KStr("object", "image")
+			w.KStr("size", simkit.Pick(r, []string{"1024x1024", "1536x1024"}))
 			out = 0
 		}
-		w.key("usage")
-		w.open()
-		w.kint("input_tokens", in)
-		w.kint("output_tokens", out)
-		w.kint("total_tokens", in+out)
-		w.close()
+		w.Key("usage")
+		w.Open()
+		w.KInt("input_tokens", in)
+		w.KInt("output_tokens", out)
+		w.KInt("total_tokens", in+out)
+		w.Close()
 		if k.event == "chat.completions.create" || k.event == "responses.create" {
-			reply := pick(r, replies)
+			reply := simkit.Pick(r, replies)
 			if respTrunc {
 				reply = reply[:len(reply)/3]
 			}
-			w.kstr("output_text", reply)
+			w.KStr("output_text", reply)
 		}
 	} else {
 		status := int64(400)
@@ -259,26 +261,26 @@ func (s *Server) appendAPIRequest(w *jw, r *rng, k *logKind, model string, succe
 		case "server_error":
 			status = 500
 		}
-		w.kint("status", status)
+		w.KInt("status", status)
 	}
-	w.close()
+	w.Close()
 	if !success {
-		w.key("error")
-		w.open()
-		w.kstr("type", e[0])
-		w.key("code")
+		w.Key("error")
+		w.Open()
+		w.KStr("type", e[0])
+		w.Key("code")
 		if e[1] == "" {
-			w.null()
+			w.Null()
 		} else {
-			w.str(e[1])
+			w.Str(e[1])
 		}
-		w.kstr("message", e[2])
-		w.close()
+		w.KStr("message", e[2])
+		w.Close()
 	}
-	w.close()
+	w.Close()
 }
 
-func (s *Server) fillPrompt(r *rng, t string) string {
+func (s *Server) fillPrompt(r *simkit.RNG, t string) string {
 	b := make([]byte, 0, len(t)+64)
 	for i := 0; i < len(t); i++ {
 		if t[i] != '%' || i+1 == len(t) {
@@ -288,21 +290,21 @@ func (s *Server) fillPrompt(r *rng, t string) string {
 		i++
 		switch t[i] {
 		case 'E':
-			if r.chance(0.5) {
-				b = append(b, s.dir.users[r.intn(len(s.dir.users))].email...)
+			if r.Chance(0.5) {
+				b = append(b, s.dir.users[r.Intn(len(s.dir.users))].email...)
 			} else {
-				b = append(b, pick(r, []string{"maria.garcia", "j.smith", "chen.wei", "o.okafor"})...)
+				b = append(b, simkit.Pick(r, []string{"maria.garcia", "j.smith", "chen.wei", "o.okafor"})...)
 				b = append(b, '@', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'o', 'r', 'g')
 			}
 		case 'I':
-			b = strconv.AppendInt(b, int64(pick(r, []int{10, 172, 192, 81, 203})), 10)
+			b = strconv.AppendInt(b, int64(simkit.Pick(r, []int{10, 172, 192, 81, 203})), 10)
 			for j := 0; j < 3; j++ {
 				b = append(b, '.')
-				b = strconv.AppendInt(b, int64(r.between(1, 254)), 10)
+				b = strconv.AppendInt(b, int64(r.Between(1, 254)), 10)
 			}
 		case 'K':
 			b = append(b, "sk-proj-"...)
-			b = r.appendAlnum(b, 48)
+			b = appendAlnum(r, b, 48)
 		default:
 			b = append(b, '%', t[i])
 		}
@@ -321,10 +323,10 @@ func (s *Server) LogID(i int) string { return string(s.appendLogID(nil, int64(i)
 // before until that are visible now, oldest first.
 func (s *Server) VisibleLogIDs(until time.Time) []string {
 	now := s.now().UnixNano()
-	hi := s.logs.firstAtOrAfter(ceilSeconds(until), s.logs.count(now))
+	hi := s.logs.FirstFrom(ceilSeconds(until), s.logs.Count(now))
 	var out []string
 	for i := int64(0); i < hi; i++ {
-		if s.visible(s.logLate(i), s.logs.instant(i), now) {
+		if s.visible(s.logLate(i), s.logs.Instant(i), now) {
 			out = append(out, s.LogID(int(i)))
 		}
 	}
@@ -333,7 +335,7 @@ func (s *Server) VisibleLogIDs(until time.Time) []string {
 
 func (s *Server) serveOrgLogs(w http.ResponseWriter, r *http.Request) {
 	now := s.now().UnixNano()
-	count := s.logs.count(now)
+	count := s.logs.Count(now)
 	limit, ok := parseLimit(w, r)
 	if !ok {
 		return
@@ -362,7 +364,7 @@ func (s *Server) serveOrgLogs(w http.ResponseWriter, r *http.Request) {
 	idx := make([]int64, 0, limit)
 	hasMore := false
 	take := func(i int64) bool {
-		if !s.visible(s.logLate(i), s.logs.instant(i), now) {
+		if !s.visible(s.logLate(i), s.logs.Instant(i), now) {
 			return true
 		}
 		if len(idx) == limit {
@@ -395,13 +397,13 @@ func (s *Server) serveOrgLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	hasMore = hasMore || fault == FaultLoop
 	writeList(w, len(idx), first, last, hasMore, func(b *jw, k int) {
-		b.b = s.appendLog(b.b, idx[k])
+		b.B = s.appendLog(b.B, idx[k])
 	}, func(b *jw) {
-		b.key("after")
+		b.Key("after")
 		if hasMore && last != "" {
-			b.str(last)
+			b.Str(last)
 		} else {
-			b.null()
+			b.Null()
 		}
 	})
 }
@@ -409,8 +411,8 @@ func (s *Server) serveOrgLogs(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveOrgLog(w http.ResponseWriter, r *http.Request) {
 	now := s.now().UnixNano()
 	id := r.PathValue("log_id")
-	i, ok := s.decodeLogID(id, s.logs.count(now))
-	if !ok || !s.visible(s.logLate(i), s.logs.instant(i), now) {
+	i, ok := s.decodeLogID(id, s.logs.Count(now))
+	if !ok || !s.visible(s.logLate(i), s.logs.Instant(i), now) {
 		writeError(w, http.StatusNotFound, "No organization log found with id '"+id+"'.", "invalid_request_error", "log_id", "not_found")
 		return
 	}
@@ -428,7 +430,7 @@ func (s *Server) oversizeLogs(w http.ResponseWriter, r *http.Request, page []int
 	return s.oversizeFrom(w, r, page, count, limit, s.appendLogAs, func(_, id int64) string {
 		return string(s.appendLogID(nil, id))
 	}, func(b *jw, last string) {
-		b.key("after")
-		b.str(last)
+		b.Key("after")
+		b.Str(last)
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // Server is a simulated OpenAI organization. All methods are safe for
@@ -19,10 +21,10 @@ type Server struct {
 	now     func() time.Time
 	key     uint64 // mixed seed
 	dir     *directory
-	audit   timeline
-	logs    timeline
-	auditID feistel
-	logID   feistel
+	audit   simkit.Timeline
+	logs    simkit.Timeline
+	auditID simkit.Feistel
+	logID   simkit.Feistel
 	lateCut uint64 // an index is late iff its late draw < lateCut
 	lateNs  int64
 	handler http.Handler
@@ -100,7 +102,7 @@ func New(opts Options) *Server {
 	if opts.Start.IsZero() {
 		opts.Start = opts.Now().Add(-opts.Span)
 	}
-	s := &Server{opts: opts, now: opts.Now, key: mix(uint64(opts.Seed) ^ 0x6f70656e6169)}
+	s := &Server{opts: opts, now: opts.Now, key: simkit.Mix(uint64(opts.Seed) ^ 0x6f70656e6169)}
 	startNs := opts.Start.UnixNano()
 	s.dir = newDirectory(s.key, opts.Users, opts.Projects, opts.Start.Unix())
 	s.audit = newTimeline(s.key^1, int64(opts.Events), startNs, int64(opts.Span), opts.Rate)
@@ -333,7 +335,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.stats.requests.Add(1)
 	s.countPath(r)
 	h := w.Header()
-	h.Set("x-request-id", "req_"+string(appendHex64(appendHex64(nil, mix(s.key^n)), mix(n^s.key<<1))))
+	h.Set("x-request-id", "req_"+string(simkit.AppendHex64(simkit.AppendHex64(nil, simkit.Mix(s.key^n)), simkit.Mix(n^s.key<<1))))
 	h.Set("openai-version", "2020-10-01")
 	h.Set("openai-organization", s.dir.orgID)
 
@@ -346,7 +348,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if kind == FaultReset {
 		s.countFault(kind)
-		resetConn(w)
+		simkit.ResetConn(w)
 		return
 	}
 	if !s.delay(r) {
@@ -399,11 +401,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "The server is overloaded or not ready yet.", "server_error", "", "")
 		return
 	case FaultSlow:
-		t := time.NewTimer(f.SlowDelay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
+		if !simkit.Sleep(r, f.SlowDelay) {
 			return
 		}
 	}
@@ -492,26 +490,8 @@ func (s *Server) drawFault(f *Faults) (FaultKind, uint64) {
 		return "", 0
 	}
 	n := s.faultSeq.Add(1)
-	r := newRNG(s.key ^ 0x6661756c74 ^ n*0x9e3779b97f4a7c15)
-	if !r.chance(f.Rate) {
-		return "", 0
-	}
-	return f.Kinds[r.intn(len(f.Kinds))], r.next()
-}
-
-func resetConn(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetLinger(0) //nolint:errcheck // best effort: send a RST
-	}
-	conn.Close()
+	kind, draw, _ := simkit.DrawFault(newRNG(s.key^0x6661756c74^n*0x9e3779b97f4a7c15), f.Rate, f.Kinds)
+	return kind, draw
 }
 
 func garble(draw uint64, n int) []byte {
@@ -524,7 +504,7 @@ func garble(draw uint64, n int) []byte {
 	r := newRNG(draw)
 	out := make([]byte, n)
 	for i := range out {
-		out[i] = byte(r.next())
+		out[i] = byte(r.Next())
 	}
 	out[0] = 0xff // never a valid JSON start
 	return out
@@ -562,25 +542,25 @@ func breakEnvelope(body []byte, draw uint64) []byte {
 // writeError writes OpenAI's error body.
 func writeError(w http.ResponseWriter, status int, msg, typ, param, code string) {
 	var b jw
-	b.raw(`{"error":{`)
-	b.kstr("message", msg)
-	b.kstr("type", typ)
-	b.key("param")
+	b.Raw(`{"error":{`)
+	b.KStr("message", msg)
+	b.KStr("type", typ)
+	b.Key("param")
 	if param == "" {
-		b.null()
+		b.Null()
 	} else {
-		b.str(param)
+		b.Str(param)
 	}
-	b.key("code")
+	b.Key("code")
 	if code == "" {
-		b.null()
+		b.Null()
 	} else {
-		b.str(code)
+		b.Str(code)
 	}
-	b.raw("}}\n")
+	b.Raw("}}\n")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(b.b) //nolint:errcheck // the client went away
+	w.Write(b.B) //nolint:errcheck // the client went away
 }
 
 func badRequest(w http.ResponseWriter, msg, param, code string) {
@@ -610,38 +590,38 @@ func parseLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
 
 // writeList writes the list envelope around items rendered by each.
 func writeList(w http.ResponseWriter, n int, firstID, lastID string, hasMore bool, each func(w *jw, i int), extra func(w *jw)) {
-	b := jw{b: make([]byte, 0, 256+n*512)}
+	b := jw{simkit.JSON{B: make([]byte, 0, 256+n*512)}}
 	if bw, ok := w.(*buffered); ok {
-		b.b = bw.body[:0]
+		b.B = bw.body[:0]
 		bw.page = true
 	}
-	b.raw(`{"object":"list","data":[`)
+	b.Raw(`{"object":"list","data":[`)
 	for i := 0; i < n; i++ {
 		each(&b, i)
 	}
-	b.raw(`],"first_id":`)
+	b.Raw(`],"first_id":`)
 	if n == 0 {
-		b.null()
+		b.Null()
 	} else {
-		b.str(firstID)
+		b.Str(firstID)
 	}
-	b.raw(`,"last_id":`)
+	b.Raw(`,"last_id":`)
 	if n == 0 {
-		b.null()
+		b.Null()
 	} else {
-		b.str(lastID)
+		b.Str(lastID)
 	}
-	b.raw(`,"has_more":`)
-	b.bool(hasMore)
+	b.Raw(`,"has_more":`)
+	b.Bool(hasMore)
 	if extra != nil {
 		extra(&b)
 	}
-	b.raw("}\n")
+	b.Raw("}\n")
 	w.Header().Set("Content-Type", "application/json")
 	if bw, ok := w.(*buffered); ok {
 		bw.status = http.StatusOK
-		bw.body = b.b
+		bw.body = b.B
 		return
 	}
-	w.Write(b.b) //nolint:errcheck // the client went away
+	w.Write(b.B) //nolint:errcheck // the client went away
 }

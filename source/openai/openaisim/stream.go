@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // The two list faults that the list handlers carry out themselves, because
@@ -111,17 +113,17 @@ func (s *Server) streamOversize(w http.ResponseWriter, r *http.Request, render f
 		}
 	}
 	last := id(oversizeRecords - 1)
-	b := jw{b: buf}
-	b.raw(`],"first_id":`)
-	b.str(id(0))
-	b.raw(`,"last_id":`)
-	b.str(last)
-	b.raw(`,"has_more":true`)
+	b := jw{simkit.JSON{B: buf}}
+	b.Raw(`],"first_id":`)
+	b.Str(id(0))
+	b.Raw(`,"last_id":`)
+	b.Str(last)
+	b.Raw(`,"has_more":true`)
 	if extra != nil {
 		extra(&b, last)
 	}
-	b.raw("}\n")
-	buf = b.b
+	b.Raw("}\n")
+	buf = b.B
 	write()
 }
 
