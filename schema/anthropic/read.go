@@ -27,11 +27,11 @@ type actorFields struct {
 	externalClientID, kidHash           text
 }
 
-// text is one member's value as the activity writes it: a slice of its bytes.
-type text = jsonread.Text
-
-// field is a member to keep and where its value goes.
-type field = jsonread.Field
+// The reader's types, named short for the readers below.
+type (
+	text  = jsonread.Text
+	field = jsonread.Field
+)
 
 // ErrNotObject is the error of a value that is valid JSON but not an
 // object, where an activity must be one.
@@ -40,17 +40,7 @@ var ErrNotObject = jsonread.ErrNotObject
 // ReadObject checks that raw is one JSON object (white space around it
 // allowed) and reads its fields. It does not require any member: Parse
 // says what an event needs.
-func ReadObject(raw []byte) (Fields, error) {
-	var f Fields
-	err := jsonread.ReadObject(raw, func(d *jsontext.Decoder) (err error) {
-		f, err = ReadNext(d, raw)
-		return err
-	})
-	if err != nil {
-		return Fields{}, err
-	}
-	return f, nil
-}
+func ReadObject(raw []byte) (Fields, error) { return jsonread.ReadObject(raw, ReadNext) }
 
 // ReadNext reads the activity object that comes next in d, whose whole
 // input is in (the values Fields keeps are slices of it). A source that

@@ -36,11 +36,11 @@ type clientFields struct {
 	asn, latitude, longitude             text
 }
 
-// text is one member's value as the record writes it: a slice of its bytes.
-type text = jsonread.Text
-
-// field is a member to keep and where its value goes.
-type field = jsonread.Field
+// The reader's types, named short for the readers below.
+type (
+	text  = jsonread.Text
+	field = jsonread.Field
+)
 
 // ErrNotObject is the error of a value that is valid JSON but not an
 // object, where a record must be one.
@@ -49,17 +49,7 @@ var ErrNotObject = jsonread.ErrNotObject
 // ReadObject checks that raw is one JSON object (white space around it
 // allowed) and reads its fields. It does not require any member: Parse
 // says what an event needs.
-func ReadObject(raw []byte) (Fields, error) {
-	var f Fields
-	err := jsonread.ReadObject(raw, func(d *jsontext.Decoder) (err error) {
-		f, err = readRecord(d, raw)
-		return err
-	})
-	if err != nil {
-		return Fields{}, err
-	}
-	return f, nil
-}
+func ReadObject(raw []byte) (Fields, error) { return jsonread.ReadObject(raw, readRecord) }
 
 // readRecord reads the record object that comes next in d, whose input is
 // in.

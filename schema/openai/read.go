@@ -49,11 +49,11 @@ type keyFields struct {
 
 type userFields struct{ id, email text }
 
-// text is one member's value as the event writes it: a slice of its bytes.
-type text = jsonread.Text
-
-// field is a member to keep and where its value goes.
-type field = jsonread.Field
+// The reader's types, named short for the readers below.
+type (
+	text  = jsonread.Text
+	field = jsonread.Field
+)
 
 // ErrNotObject is the error of a value that is valid JSON but not an
 // object, where an event must be one.

@@ -79,27 +79,30 @@ func NewDecoder(in []byte) *jsontext.Decoder {
 }
 
 // ReadObject checks that raw is one JSON object (white space around it
-// allowed) and has read read it, in the same pass: read gets a decoder
-// whose next value is the object. An error of read is reported as
-// ErrInvalid; a valid value of another kind as ErrNotObject.
-func ReadObject(raw []byte, read func(d *jsontext.Decoder) error) error {
+// allowed) and reads it with read, in the same pass: read gets a decoder
+// whose next value is the object, and raw. On any error the fields are
+// the zero F: ErrNotObject for a valid value of another kind, ErrInvalid
+// when read fails or raw is not JSON.
+func ReadObject[F any](raw []byte, read func(d *jsontext.Decoder, in []byte) (F, error)) (F, error) {
+	var zero F
 	d := NewDecoder(raw)
 	if d.PeekKind() != '{' {
 		if _, err := d.ReadValue(); err != nil {
-			return ErrInvalid
+			return zero, ErrInvalid
 		}
 		if _, err := d.ReadToken(); err != io.EOF {
-			return ErrInvalid
+			return zero, ErrInvalid
 		}
-		return ErrNotObject
+		return zero, ErrNotObject
 	}
-	if err := read(d); err != nil {
-		return ErrInvalid
+	f, err := read(d, raw)
+	if err != nil {
+		return zero, ErrInvalid
 	}
 	if _, err := d.ReadToken(); err != io.EOF {
-		return errMore
+		return zero, errMore
 	}
-	return nil
+	return f, nil
 }
 
 // Field is a member to keep: its name and where its value goes. It is a

@@ -14,17 +14,17 @@ import (
 // do.
 func read(t testing.TB, raw string) (a, b, c Text, err error) {
 	t.Helper()
-	in := []byte(raw)
-	err = ReadObject(in, func(d *jsontext.Decoder) error {
-		_, err := Members(d, func(name []byte) error {
+	type fields struct{ a, b, c Text }
+	f, err := ReadObject([]byte(raw), func(d *jsontext.Decoder, in []byte) (f fields, err error) {
+		_, err = Members(d, func(name []byte) error {
 			if string(name) == "o" {
-				return Object(d, in, Field{"c", &c})
+				return Object(d, in, Field{"c", &f.c})
 			}
-			return Pick(d, in, name, []Field{{"a", &a}, {"b", &b}})
+			return Pick(d, in, name, []Field{{"a", &f.a}, {"b", &f.b}})
 		})
-		return err
+		return f, err
 	})
-	return a, b, c, err
+	return f.a, f.b, f.c, err
 }
 
 func TestLastKeyWins(t *testing.T) {
