@@ -59,11 +59,22 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if s.tags != "" {
 		tags = s.tags + "," + tags
 	}
-	// The ddtags member is the same for every entry of the batch.
-	ddtags, _ := jsontext.AppendQuote([]byte(`,"ddtags":`), tags)
+	// The ddtags member is the same for every entry of a vendor (a batch
+	// is of one source, so nearly always of one vendor).
+	ddtagsOf := map[string][]byte{}
 	items := make([]httpbatch.Item, 0, len(b.Events))
 	var rejected []pipeline.Rejection
 	for i := range b.Events {
+		vendor := b.Events[i].Vendor()
+		ddtags, ok := ddtagsOf[vendor]
+		if !ok {
+			t := tags
+			if vendor != "" {
+				t += ",vendor:" + vendor
+			}
+			ddtags, _ = jsontext.AppendQuote([]byte(`,"ddtags":`), t)
+			ddtagsOf[vendor] = ddtags
+		}
 		e := s.entry(&b.Events[i], ddtags)
 		if len(e) > maxEntry {
 			rejected = append(rejected, pipeline.Rejection{Event: b.Events[i],
@@ -83,8 +94,11 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 }
 
 // entry encodes one log entry: the event's JSON, unchanged, is its message.
+// Its type and actor are Datadog's standard attributes evt.name, usr.id and
+// usr.email too, the same for every vendor (whose events name the actor
+// each its own way); the vendor is the tag vendor.
 func (s *Sink) entry(ev *pipeline.Event, ddtags []byte) []byte {
-	e := make([]byte, 0, len(s.head)+len(ev.Raw)+len(ddtags)+96)
+	e := make([]byte, 0, len(s.head)+len(ev.Raw)+len(ddtags)+192)
 	e = append(e, s.head...)
 	e = append(e, ddtags...)
 	t := ev.Time
@@ -94,6 +108,23 @@ func (s *Sink) entry(ev *pipeline.Event, ddtags []byte) []byte {
 	if !t.IsZero() {
 		e = append(e, `,"timestamp":`...)
 		e = strconv.AppendInt(e, t.UnixMilli(), 10)
+	}
+	if ev.Type != "" {
+		e = append(e, `,"evt":{"name":`...)
+		e, _ = jsontext.AppendQuote(e, ev.Type)
+		e = append(e, '}')
+	}
+	if ev.ActorID != "" || ev.ActorEmail != "" {
+		e = append(e, `,"usr":{`...)
+		sep := ""
+		for _, m := range [][2]string{{"id", ev.ActorID}, {"email", ev.ActorEmail}} {
+			if m[1] != "" {
+				e = append(e, sep+`"`+m[0]+`":`...)
+				e, _ = jsontext.AppendQuote(e, m[1])
+				sep = ","
+			}
+		}
+		e = append(e, '}')
 	}
 	e = append(e, `,"message":`...)
 	// The error only reports invalid UTF-8, which is written as U+FFFD.

@@ -59,6 +59,15 @@ type Log struct {
 	Message  string `json:"message"`
 	// Timestamp is in milliseconds since the epoch (0: absent).
 	Timestamp int64 `json:"timestamp"`
+	// Evt and Usr are the standard attributes evt.name, usr.id and
+	// usr.email.
+	Evt struct {
+		Name string `json:"name"`
+	} `json:"evt"`
+	Usr struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	} `json:"usr"`
 }
 
 // Server is a running intake. Its methods (URL, Close, Inject, Requests
