@@ -15,6 +15,7 @@ type Fields struct {
 	orgID, orgUUID     text
 	statusCode         text // compliance_api_accessed's status_code
 	actor              actorFields
+	annotated          text // auditrelay.severity, which enrich writes
 }
 
 type actorFields struct {
@@ -53,6 +54,8 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 		switch string(name) {
 		case "actor":
 			f.actor, err = readActor(d, in)
+		case "auditrelay":
+			err = jsonread.Object(d, in, field{"severity", &f.annotated})
 		default:
 			err = jsonread.Pick(d, in, name, []field{
 				{"id", &f.id}, {"type", &f.typ}, {"created_at", &f.createdAt},

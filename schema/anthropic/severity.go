@@ -80,3 +80,13 @@ var Severities = []Rule{
 func Severity(rules []Rule, typ string, failed bool) Level {
 	return severity.Of(rules, Severities, typ, failed)
 }
+
+// AnnotatedSeverity is the level enrich wrote into the activity (its
+// auditrelay member), which honours the user's rules; "" when there is
+// none or it is not a level.
+func (f *Fields) AnnotatedSeverity() Level {
+	if l := Level(f.annotated.Str()); l.Valid() {
+		return l
+	}
+	return ""
+}

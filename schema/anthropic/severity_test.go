@@ -50,3 +50,19 @@ func TestSeverity(t *testing.T) {
 		}
 	}
 }
+
+func TestAnnotatedSeverity(t *testing.T) {
+	for raw, want := range map[string]Level{
+		`{"id":"a","type":"sso_login_succeeded","auditrelay":{"severity":"critical","severity_id":5}}`: Critical,
+		`{"id":"a","type":"sso_login_succeeded","auditrelay":{"severity":"loud"}}`:                     "",
+		`{"id":"a","type":"sso_login_succeeded"}`:                                                      "",
+	} {
+		f, err := ReadObject([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.AnnotatedSeverity(); got != want {
+			t.Errorf("%s: %q, want %q", raw, got, want)
+		}
+	}
+}
