@@ -30,12 +30,16 @@ type Config struct {
 	Index string `koanf:"index"`
 	// Source is the event source; empty: `auditrelay:<source name>`.
 	Source string `koanf:"source"`
-	// Sourcetype is the sourcetype of every event (default openai:audit).
+	// Sourcetype is the sourcetype of every event; empty (the default):
+	// by the event's vendor, <vendor>:audit (openai:audit,
+	// anthropic:audit, chatgpt:audit), or auditrelay:<schema> for an event
+	// mapped to a schema no vendor owns (auditrelay:ocsf).
 	Sourcetype string `koanf:"sourcetype"`
 	// Host is the host of every event; empty: this machine's host name.
 	Host string `koanf:"host"`
 	// Fields are indexed fields added to every event (besides
-	// auditrelay_source, the source name).
+	// auditrelay_source, the source name, and auditrelay_vendor, the
+	// event's vendor: openai, chatgpt, anthropic).
 	Fields map[string]string `koanf:"fields"`
 	// Compression of the requests (default gzip). One of: gzip, none.
 	Compression string `koanf:"compression"`
@@ -72,7 +76,6 @@ var _ pipeline.Config = (*Config)(nil)
 
 func defaultConfig() *Config {
 	return &Config{
-		Sourcetype:  "openai:audit",
 		Compression: "gzip",
 		Timeout:     30 * time.Second,
 		MaxEvents:   1000,

@@ -26,7 +26,8 @@ type Sink struct {
 	cfg    Config
 	send   httpbatch.Sender // to /services/collector/event
 	ackURL string
-	// meta is the pre-encoded `"host":..,"sourcetype":..[,"index":..]`.
+	// meta is the pre-encoded `"host":..[,"sourcetype":..][,"index":..]`
+	// (without a configured sourcetype, each event has its vendor's).
 	meta   []byte
 	fields []byte // pre-encoded configured fields, each `,"k":"v"`
 }
@@ -50,8 +51,10 @@ func New(set pipeline.Settings, c *Config) (*Sink, error) {
 	// AppendQuote's error only reports invalid UTF-8, written as U+FFFD.
 	s.meta = append(s.meta, `"host":`...)
 	s.meta, _ = jsontext.AppendQuote(s.meta, c.Host)
-	s.meta = append(s.meta, `,"sourcetype":`...)
-	s.meta, _ = jsontext.AppendQuote(s.meta, c.Sourcetype)
+	if c.Sourcetype != "" {
+		s.meta = append(s.meta, `,"sourcetype":`...)
+		s.meta, _ = jsontext.AppendQuote(s.meta, c.Sourcetype)
+	}
 	if c.Index != "" {
 		s.meta = append(s.meta, `,"index":`...)
 		s.meta, _ = jsontext.AppendQuote(s.meta, c.Index)
@@ -99,8 +102,8 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 			rejected = append(rejected, pipeline.Rejection{Event: *ev, Reason: "the event is not valid JSON"})
 			continue
 		}
-		line := make([]byte, 0, len(head)+len(ev.Raw)+32)
-		items = append(items, httpbatch.Item{Event: ev, Data: appendEvent(line, head, ev)})
+		line := make([]byte, 0, len(head)+len(ev.Raw)+96)
+		items = append(items, httpbatch.Item{Event: ev, Data: s.appendEvent(line, head, ev)})
 	}
 	taken, refused, err := s.send.Send(ctx, items)
 	if err != nil {
@@ -118,7 +121,7 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 }
 
 // head returns what follows the time in the envelope of every event of a
-// batch of source, up to the event itself.
+// batch of source, up to the indexed fields of the event itself.
 func (s *Sink) head(source string) []byte {
 	src := s.cfg.Source
 	if src == "" {
@@ -131,12 +134,13 @@ func (s *Sink) head(source string) []byte {
 	head = append(head, s.meta...)
 	head = append(head, `,"fields":{"auditrelay_source":`...)
 	head, _ = jsontext.AppendQuote(head, source)
-	head = append(head, s.fields...)
-	return append(head, `},"event":`...)
+	return append(head, s.fields...)
 }
 
-// appendEvent appends the HEC envelope of ev, one line.
-func appendEvent(b, head []byte, ev *pipeline.Event) []byte {
+// appendEvent appends the HEC envelope of ev, one line: the vendor is an
+// indexed field and, unless one is configured, names the sourcetype, so
+// that every vendor's events are found alike.
+func (s *Sink) appendEvent(b, head []byte, ev *pipeline.Event) []byte {
 	t := ev.Time
 	if t.IsZero() {
 		t = ev.ObservedAt
@@ -144,8 +148,31 @@ func appendEvent(b, head []byte, ev *pipeline.Event) []byte {
 	b = append(b, `{"time":`...)
 	b = appendTime(b, t)
 	b = append(b, head...)
+	vendor := ev.Vendor()
+	if vendor != "" {
+		b = append(b, `,"auditrelay_vendor":`...)
+		b, _ = jsontext.AppendQuote(b, vendor)
+	}
+	b = append(b, '}')
+	if s.cfg.Sourcetype == "" {
+		b = append(b, `,"sourcetype":`...)
+		b, _ = jsontext.AppendQuote(b, sourcetype(vendor, ev.Schema))
+	}
+	b = append(b, `,"event":`...)
 	b = append(b, ev.Raw...)
 	return append(b, "}\n"...)
+}
+
+// sourcetype is the sourcetype of an event of vendor and schema when none
+// is configured.
+func sourcetype(vendor, schema string) string {
+	switch {
+	case vendor != "":
+		return vendor + ":audit"
+	case schema != "":
+		return "auditrelay:" + schema
+	}
+	return "auditrelay"
 }
 
 // appendTime appends t as epoch seconds with milliseconds.

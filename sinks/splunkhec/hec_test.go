@@ -19,7 +19,11 @@ const token = "00000000-1111-2222-3333-444444444444"
 // events returns n login.failed events of size bytes, 1.5s apart (HEC's
 // times have milliseconds).
 func events(n, size int) []pipeline.Event {
-	return httpbatchtest.Events(n, size, "login.failed", 1500*time.Millisecond, `"error_code":"x"`)
+	evs := httpbatchtest.Events(n, size, "login.failed", 1500*time.Millisecond, `"error_code":"x"`)
+	for i := range evs {
+		evs[i].Schema = "openai.audit_log"
+	}
+	return evs
 }
 
 // start serves a fake HEC with opts, closed when the test ends, and
@@ -80,7 +84,7 @@ func TestDeliver(t *testing.T) {
 					t.Errorf("time = %v, want %v", e.Time, want)
 				}
 				if e.Host != "relay-1" || e.Source != "auditrelay:acme" || e.Sourcetype != "openai:audit" || e.Index != "audit" ||
-					e.Fields["env"] != "test" || e.Fields["auditrelay_source"] != "acme" {
+					e.Fields["env"] != "test" || e.Fields["auditrelay_source"] != "acme" || e.Fields["auditrelay_vendor"] != "openai" {
 					t.Fatalf("metadata = %+v", e)
 				}
 			}
