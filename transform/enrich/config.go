@@ -48,8 +48,9 @@ type Config struct {
 	MaxEntries int `koanf:"max_entries"`
 	// Timeout bounds one load of the whole directory (default 30s).
 	Timeout time.Duration `koanf:"timeout"`
-	// Severity rules are checked in order before the default table
-	// (transform/README.md); the first match wins. A list, not a map: event
+	// Severity rules are checked in order before the default table of the
+	// event's vendor (transform/README.md; Anthropic activities:
+	// schema/anthropic's); the first match wins. A list, not a map: event
 	// types contain dots.
 	Severity []SeverityRule `koanf:"severity"`
 	// Labels are added to every event as auditrelay.labels, such as

@@ -15,7 +15,9 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/anthropic"
 	"github.com/auditrelay/auditrelay/schema/openai"
+	"github.com/auditrelay/auditrelay/schema/severity"
 )
 
 // minRefreshGap bounds refreshes triggered by unknown ids.
@@ -198,11 +200,23 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) (enric
 	if err := ev.Finalize(); err != nil {
 		return false, err
 	}
-	f, err := openai.ReadObject(ev.Raw, ev.Type)
-	if err != nil {
-		return false, err
+	var a *annotation
+	if ev.Schema == anthropic.Schema {
+		f, err := anthropic.ReadObject(ev.Raw)
+		if err != nil {
+			return false, err
+		}
+		// The directory is OpenAI's: it names nothing of an activity,
+		// and misses nothing either.
+		a, enriched = e.annotateActivity(ev, &f, now), true
+	} else {
+		f, err := openai.ReadObject(ev.Raw, ev.Type)
+		if err != nil {
+			return false, err
+		}
+		a = e.annotate(ev, &f, d, now)
+		enriched = a.Enriched
 	}
-	a := e.annotate(ev, &f, d, now)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -225,7 +239,7 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) (enric
 	}
 	// SetRaw also drops the decoded object, which no longer matches.
 	ev.SetRaw(insertMember(ev.Raw, "auditrelay", bytes.TrimRight(buf.Bytes(), "\n")))
-	return a.Enriched, nil
+	return enriched, nil
 }
 
 // insertMember returns the object obj with the member "key":val added
@@ -257,15 +271,10 @@ type annotation struct {
 	Target     any             `json:"target,omitempty"`
 }
 
-// annotate builds the auditrelay object of an event whose fields are f.
+// annotate builds the auditrelay object of an OpenAI event whose fields
+// are f.
 func (e *Enricher) annotate(ev *pipeline.Event, f *openai.Fields, d *directory, now time.Time) *annotation {
-	sev := openai.Severity(e.rules, ev.Type, f.Failed())
-	ingested := ev.ObservedAt
-	if ingested.IsZero() {
-		ingested = now
-	}
-	a := &annotation{Severity: sev, SeverityID: sev.ID(), Labels: e.labelsJSON, Host: e.cfg.Host, Source: ev.Source,
-		IngestedAt: ingested.UTC().Format(time.RFC3339Nano)}
+	a := e.common(ev, openai.Severity(e.rules, ev.Type, f.Failed()), now)
 	if d == nil {
 		return a
 	}
@@ -277,6 +286,23 @@ func (e *Enricher) annotate(ev *pipeline.Event, f *openai.Fields, d *directory, 
 	}
 	a.Enriched = r.ok
 	return a
+}
+
+// annotateActivity builds the auditrelay object of an Anthropic activity
+// whose fields are f: its level from Anthropic's table, after the user's
+// rules.
+func (e *Enricher) annotateActivity(ev *pipeline.Event, f *anthropic.Fields, now time.Time) *annotation {
+	return e.common(ev, anthropic.Severity(e.rules, ev.Type, f.Failed()), now)
+}
+
+// common is the part of the auditrelay object every vendor's events get.
+func (e *Enricher) common(ev *pipeline.Event, sev severity.Level, now time.Time) *annotation {
+	ingested := ev.ObservedAt
+	if ingested.IsZero() {
+		ingested = now
+	}
+	return &annotation{Severity: sev, SeverityID: sev.ID(), Labels: e.labelsJSON, Host: e.cfg.Host, Source: ev.Source,
+		IngestedAt: ingested.UTC().Format(time.RFC3339Nano)}
 }
 
 // resolver looks the ids of an event up in the directory; ok turns false
