@@ -2,7 +2,6 @@ package anthropicsim_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,13 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim/anthropicsimtest"
+	"github.com/auditrelay/auditrelay/source/internal/pipenet"
 )
 
 const key = "sk-ant-api01-test-compliance-key"
@@ -202,40 +201,8 @@ func decodeError(t testing.TB, b []byte) apiError {
 	return e
 }
 
-// pipeListener is a net.Listener whose connections are net.Pipe pairs: an
-// http.Server and an http.Client talking through it stay inside a synctest
-// bubble, whose clock then moves on as soon as every goroutine waits (on a
-// latency, a slow fault, the test's own sleep). A test's time is then
-// exact and costs nothing.
-type pipeListener struct {
-	conns     chan net.Conn
-	closed    chan struct{}
-	closeOnce sync.Once
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.closeOnce.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "api.sim.invalid:80" }
-
 // serveInBubble serves a simulator of o (test key unless o names keys) on
-// a pipe listener, in the synctest bubble of t, and returns it, its
+// a pipenet listener, in the synctest bubble of t, and returns it, its
 // activities URL and the client that reaches it.
 func serveInBubble(t *testing.T, o anthropicsim.Options) (*anthropicsim.Server, string, *http.Client) {
 	t.Helper()
@@ -243,23 +210,12 @@ func serveInBubble(t *testing.T, o anthropicsim.Options) (*anthropicsim.Server, 
 		o.Keys = []anthropicsim.Key{{Secret: key}}
 	}
 	sim := anthropicsim.New(o)
-	ln := &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+	ln := pipenet.Listen("api.sim.invalid:80")
 	base, err := sim.Serve(ln)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		client, server := net.Pipe()
-		select {
-		case ln.conns <- server:
-			return client, nil
-		case <-ln.closed:
-			return nil, net.ErrClosed
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	c := &http.Client{Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 16}}
+	c := &http.Client{Transport: &http.Transport{DialContext: ln.Dial, MaxIdleConnsPerHost: 16}}
 	t.Cleanup(func() {
 		c.CloseIdleConnections()
 		if err := sim.Close(); err != nil && !errors.Is(err, net.ErrClosed) {

@@ -3,82 +3,30 @@ package chatgptsim_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/internal/pipenet"
 )
 
-// pipeListener is a net.Listener whose connections are net.Pipe pairs: an
-// http.Server and an http.Client talking through it stay inside a synctest
-// bubble, whose clock then moves on as soon as the server waits out a
-// latency or a slow fault. A test's time is then exact and costs nothing.
-type pipeListener struct {
-	addr      string
-	conns     chan net.Conn
-	closed    chan struct{}
-	closeOnce sync.Once
-}
-
-func newPipeListener(addr string) *pipeListener {
-	return &pipeListener{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.closeOnce.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr(l.addr) }
-
-type pipeAddr string
-
-func (pipeAddr) Network() string  { return "pipe" }
-func (a pipeAddr) String() string { return string(a) }
-
-// serveInBubble serves a simulator of o on two pipe listeners, in the
+// serveInBubble serves a simulator of o on two pipenet listeners, in the
 // bubble of t, and returns it, its workspace's logs URL and a client that
 // reaches both hosts (and drops its key on redirects).
 func serveInBubble(t *testing.T, o chatgptsim.Options) (*chatgptsim.Server, string, *http.Client) {
 	t.Helper()
 	o.APIKey = key
 	sim := chatgptsim.New(o)
-	api, dl := newPipeListener("api.sim.invalid:80"), newPipeListener("files.sim.invalid:80")
+	api, dl := pipenet.Listen("api.sim.invalid:80"), pipenet.Listen("files.sim.invalid:80")
 	base, err := sim.Serve(api, dl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial := func(ctx context.Context, _, addr string) (net.Conn, error) {
-		l := api
-		if addr == dl.addr {
-			l = dl
-		}
-		client, server := net.Pipe()
-		select {
-		case l.conns <- server:
-			return client, nil
-		case <-l.closed:
-			return nil, net.ErrClosed
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	c := &http.Client{Transport: &http.Transport{DialContext: dial}, CheckRedirect: keyless.CheckRedirect}
+	c := &http.Client{Transport: &http.Transport{DialContext: pipenet.Dialer(api, dl)}, CheckRedirect: keyless.CheckRedirect}
 	t.Cleanup(func() {
 		c.CloseIdleConnections()
 		sim.Close()
