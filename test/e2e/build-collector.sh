@@ -4,18 +4,12 @@
 # Skips the build when the binary exists (delete test/.cache/otelcol to
 # rebuild). Needs Go and the Go module proxy.
 set -euo pipefail
+. "$(dirname "$0")/tools.sh"
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cache="$root/test/.cache"
 bin="$cache/otelcol/otelcol-auditrelay"
 builder_version="v0.161.0"
+skip_if_built collector "$bin"
 
-if [[ -x "$bin" ]]; then
-  echo "collector present: $bin"
-  exit 0
-fi
-
-mkdir -p "$cache/bin"
 if [[ ! -x "$cache/bin/builder" ]]; then
   echo "installing the collector builder $builder_version"
   GOBIN="$cache/bin" go install "go.opentelemetry.io/collector/cmd/builder@$builder_version"

@@ -5,18 +5,12 @@
 # Go module proxy; no release download, so the same path works where only the
 # proxy is reachable.
 set -euo pipefail
+. "$(dirname "$0")/tools.sh"
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-cache="$root/test/.cache"
 bin="$cache/bin/helm"
 helm_version="v4.3.2"
+skip_if_built helm "$bin"
 
-if [[ -x "$bin" ]]; then
-  echo "helm present: $bin"
-  exit 0
-fi
-
-mkdir -p "$cache/bin"
 echo "building helm $helm_version (a few minutes on a cold cache)"
 GOBIN="$cache/bin" go install "helm.sh/helm/v4/cmd/helm@$helm_version"
 test -x "$bin"
