@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/anthropic"
 	"github.com/auditrelay/auditrelay/schema/openai"
 )
 
@@ -63,8 +64,15 @@ func (m *mapper) logs(source string, evs []pipeline.Event) plog.Logs {
 
 // record fills lr from ev. It reads ev.Raw and never changes ev. The body
 // is the event object (or, with body: string or for bytes that are not a
-// JSON object, its text); the attributes come from schema/openai.
+// JSON object, its text); the attributes come from the schema package of
+// the event's vendor: schema/anthropic for an Anthropic activity,
+// schema/openai otherwise. Every record names its vendor
+// (auditrelay.vendor) and its type (event.name) alike.
 func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
+	if ev.Schema == anthropic.Schema {
+		m.activity(lr, ev)
+		return
+	}
 	var f openai.Fields
 	var notObject error
 	if m.structured && parseObject(ev.Raw, lr.Body().SetEmptyMap()) == nil {
@@ -83,8 +91,9 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	lr.SetEventName(ev.Type)
 
 	a := lr.Attributes()
-	a.EnsureCapacity(20) // a session event with full geo details has 19
+	a.EnsureCapacity(21) // a session event with full geo details has 20
 	putStr(a, "event.name", ev.Type)
+	putStr(a, "auditrelay.vendor", ev.Vendor())
 	putStr(a, "openai.event.id", ev.ID)
 	if ev.Schema != "" && ev.Schema != openai.SchemaAuditLog {
 		putStr(a, "openai.event.schema", ev.Schema)
@@ -156,6 +165,48 @@ func actor(a pcommon.Map, f *openai.Fields, ev *pipeline.Event) {
 		putStr(a, "user.id", ev.ActorID)
 		putStr(a, "user.email", ev.ActorEmail)
 	}
+}
+
+// activity fills lr from an Anthropic compliance activity: its id, its
+// organization, and its actor by kind, onto semantic convention
+// attributes where they exist (user.id, user.email, client.address,
+// user_agent.original) and anthropic.* otherwise.
+func (m *mapper) activity(lr plog.LogRecord, ev *pipeline.Event) {
+	if !m.structured || parseObject(ev.Raw, lr.Body().SetEmptyMap()) != nil {
+		lr.Body().SetStr(string(ev.Raw))
+	}
+	f, notObject := anthropic.ReadObject(ev.Raw)
+	if !ev.Time.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
+	}
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
+	lvl := f.AnnotatedSeverity()
+	if lvl == "" {
+		lvl = anthropic.Severity(nil, ev.Type, f.Failed())
+	}
+	lr.SetSeverityNumber(severityNumbers[lvl])
+	lr.SetSeverityText(string(lvl))
+	lr.SetEventName(ev.Type)
+
+	a := lr.Attributes()
+	a.EnsureCapacity(10)
+	putStr(a, "event.name", ev.Type)
+	putStr(a, "auditrelay.vendor", ev.Vendor())
+	putStr(a, "anthropic.event.id", ev.ID)
+	if notObject != nil {
+		putStr(a, "anthropic.organization.id", ev.ProjectID)
+		putStr(a, "user.id", ev.ActorID)
+		putStr(a, "user.email", ev.ActorEmail)
+		return
+	}
+	putStr(a, "anthropic.organization.id", f.OrganizationID())
+	act := f.Actor()
+	putStr(a, "anthropic.actor.type", act.Kind)
+	putStr(a, "anthropic.actor.id", act.ID())
+	putStr(a, "user.id", act.UserID)
+	putStr(a, "user.email", act.Email)
+	putStr(a, "client.address", act.IP)
+	putStr(a, "user_agent.original", act.UserAgent)
 }
 
 func putStr(a pcommon.Map, k, v string) {
