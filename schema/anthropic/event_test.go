@@ -13,19 +13,11 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/auditrelay/auditrelay/schema/anthropic"
+	"github.com/auditrelay/auditrelay/schema/internal/schematest"
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 )
 
 const org = "org_01Wv6QeBcDfGhJkLmNpQrSt8"
-
-func fixture(t testing.TB, dir, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // validCases are the activities of testdata/valid and what the package
 // reads from each.
@@ -108,7 +100,7 @@ func TestParseValid(t *testing.T) {
 	observed := time.Date(2026, 7, 9, 11, 0, 0, 0, time.UTC)
 	for _, tc := range validCases {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			raw := fixture(t, "valid", tc.file)
+			raw := schematest.Fixture(t, "valid", tc.file)
 			ev, err := anthropic.Parse(raw, "acme", observed)
 			if err != nil {
 				t.Fatal(err)
@@ -155,7 +147,7 @@ func TestParseInvalid(t *testing.T) {
 		{"created_at_null.json", "compliance activity activity_01A: created_at null is not an RFC 3339 time"},
 	} {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			_, err := anthropic.Parse(fixture(t, "invalid", tc.file), "acme", time.Time{})
+			_, err := anthropic.Parse(schematest.Fixture(t, "invalid", tc.file), "acme", time.Time{})
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
@@ -201,22 +193,6 @@ func TestActorKinds(t *testing.T) {
 	}
 }
 
-// lookup returns the value at p in the activity m, as encoding/json reads
-// it.
-func lookup(m map[string]any, p anthropic.Path) (any, bool) {
-	var v any = m
-	for _, k := range p {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = o[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
-}
-
 // TestSecretPaths checks that the paths reach the secrets a caller sent,
 // in the fixture and in every compliance_api_accessed of the simulator,
 // and nothing of the envelope.
@@ -231,14 +207,14 @@ func TestSecretPaths(t *testing.T) {
 			if slices.Contains(p, "id") || slices.Contains(p, "actor") {
 				t.Errorf("path %v reaches into the envelope", p)
 			}
-			if v, ok := lookup(m, p); ok {
+			if v, ok := schematest.Lookup(m, p); ok {
 				b, _ := json.Marshal(v)
 				out.Write(b)
 			}
 		}
 		return out.String()
 	}
-	got := found(fixture(t, "valid", "compliance_api_accessed.json"))
+	got := found(schematest.Fixture(t, "valid", "compliance_api_accessed.json"))
 	for _, s := range []string{"sk-ant-admin01-leakedleakedleaked", "sk-ant-api01-leakedinquery"} {
 		if !strings.Contains(got, s) {
 			t.Errorf("no secret path holds %q (found %s)", s, got)
@@ -274,8 +250,8 @@ func TestSecretPaths(t *testing.T) {
 
 // TestReadNext reads a page's data with one decoder, as a source does.
 func TestReadNext(t *testing.T) {
-	page := []byte(`{"data":[` + string(bytes.TrimSpace(fixture(t, "valid", "claude_chat_created.json"))) + `,7,` +
-		string(bytes.TrimSpace(fixture(t, "valid", "scim_user_created.json"))) + `],"has_more":false}`)
+	page := []byte(`{"data":[` + string(bytes.TrimSpace(schematest.Fixture(t, "valid", "claude_chat_created.json"))) + `,7,` +
+		string(bytes.TrimSpace(schematest.Fixture(t, "valid", "scim_user_created.json"))) + `],"has_more":false}`)
 	d := jsontext.NewDecoder(bytes.NewReader(page))
 	for _, want := range []jsontext.Kind{'{', '"', '['} { // {"data":[
 		if tok, err := d.ReadToken(); err != nil || tok.Kind() != want {
@@ -300,14 +276,6 @@ func TestReadNext(t *testing.T) {
 	}
 }
 
-// str is the string at path p of m, as encoding/json reads it; "" for
-// anything else.
-func str(m map[string]any, p ...string) string {
-	v, _ := lookup(m, p)
-	s, _ := v.(string)
-	return s
-}
-
 // FuzzReadObject holds the reader to encoding/json: it never panics, it
 // accepts exactly the inputs encoding/json finds to be one JSON object, and
 // on those (with valid UTF-8) it reads the same id, type, created_at,
@@ -321,7 +289,7 @@ func FuzzReadObject(f *testing.F) {
 		raw := sim.Activity(i)
 		var m map[string]any
 		json.Unmarshal(raw, &m) //nolint:errcheck // the simulator writes valid JSON
-		if k := str(m, "type") + "/" + str(m, "actor", "type"); !seen[k] {
+		if k := schematest.Str(m, "type") + "/" + schematest.Str(m, "actor", "type"); !seen[k] {
 			seen[k] = true
 			f.Add(raw)
 		}
@@ -329,7 +297,7 @@ func FuzzReadObject(f *testing.F) {
 	for _, dir := range []string{"valid", "invalid"} {
 		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
 		for _, e := range ents {
-			f.Add(fixture(f, dir, e.Name()))
+			f.Add(schematest.Fixture(f, dir, e.Name()))
 		}
 	}
 	for _, s := range []string{
@@ -359,17 +327,17 @@ func FuzzReadObject(f *testing.F) {
 			return // a number too large for float64
 		}
 		a := fields.Actor()
-		if fields.ID() != str(m, "id") || fields.Type() != str(m, "type") || fields.OrganizationID() != str(m, "organization_id") ||
-			a.Kind != str(m, "actor", "type") {
+		if fields.ID() != schematest.Str(m, "id") || fields.Type() != schematest.Str(m, "type") || fields.OrganizationID() != schematest.Str(m, "organization_id") ||
+			a.Kind != schematest.Str(m, "actor", "type") {
 			t.Fatalf("%q: read id %q type %q organization %q actor %q; encoding/json %q %q %q %q", raw, fields.ID(), fields.Type(),
-				fields.OrganizationID(), a.Kind, str(m, "id"), str(m, "type"), str(m, "organization_id"), str(m, "actor", "type"))
+				fields.OrganizationID(), a.Kind, schematest.Str(m, "id"), schematest.Str(m, "type"), schematest.Str(m, "organization_id"), schematest.Str(m, "actor", "type"))
 		}
-		if a.Kind == anthropic.ActorUser && (a.UserID != str(m, "actor", "user_id") || a.Email != str(m, "actor", "email_address")) ||
-			a.Kind == anthropic.ActorFederated && a.Provider != str(m, "actor", "provider", "type") {
+		if a.Kind == anthropic.ActorUser && (a.UserID != schematest.Str(m, "actor", "user_id") || a.Email != schematest.Str(m, "actor", "email_address")) ||
+			a.Kind == anthropic.ActorFederated && a.Provider != schematest.Str(m, "actor", "provider", "type") {
 			t.Fatalf("%q: actor %+v differs from encoding/json's reading", raw, a)
 		}
-		ts, terr := time.Parse(time.RFC3339Nano, str(m, "created_at"))
-		if wantOK := str(m, "id") != "" && str(m, "created_at") != "" && terr == nil; (perr == nil) != wantOK {
+		ts, terr := time.Parse(time.RFC3339Nano, schematest.Str(m, "created_at"))
+		if wantOK := schematest.Str(m, "id") != "" && schematest.Str(m, "created_at") != "" && terr == nil; (perr == nil) != wantOK {
 			t.Fatalf("%q: Parse err %v, encoding/json's reading accepts: %v", raw, perr, wantOK)
 		}
 		if perr == nil && !ev.Time.Equal(ts) {

@@ -13,19 +13,11 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
+	"github.com/auditrelay/auditrelay/schema/internal/schematest"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 )
 
 const workspace = "4c1d9e3a-6f2b-4a8e-9d3c-2b7f1e5a9c40"
-
-func fixture(t testing.TB, dir, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // validCases are the records of testdata/valid and what the package reads
 // from each.
@@ -98,7 +90,7 @@ func TestParseValid(t *testing.T) {
 	observed := time.Date(2026, 7, 9, 11, 0, 0, 0, time.UTC)
 	for _, tc := range validCases {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			raw := fixture(t, "valid", tc.file)
+			raw := schematest.Fixture(t, "valid", tc.file)
 			ev, err := chatgpt.Parse(raw, "acme", observed)
 			if err != nil {
 				t.Fatal(err)
@@ -135,7 +127,7 @@ func TestParseValid(t *testing.T) {
 }
 
 func TestClientDetails(t *testing.T) {
-	f, err := chatgpt.ReadObject(fixture(t, "valid", "audit_log_api_key.json"))
+	f, err := chatgpt.ReadObject(schematest.Fixture(t, "valid", "audit_log_api_key.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +156,7 @@ func TestParseInvalid(t *testing.T) {
 		{"timestamp_number.json", "record e1: timestamp 1783591200 is not an RFC 3339 time"},
 	} {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			_, err := chatgpt.Parse(fixture(t, "invalid", tc.file), "acme", time.Time{})
+			_, err := chatgpt.Parse(schematest.Fixture(t, "invalid", tc.file), "acme", time.Time{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}
@@ -212,21 +204,6 @@ func TestEventTypes(t *testing.T) {
 	}
 }
 
-// lookup returns the value at p in the record m, as encoding/json reads it.
-func lookup(m map[string]any, p chatgpt.Path) (any, bool) {
-	var v any = m
-	for _, k := range p {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = o[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
-}
-
 // TestContentPaths checks that the paths name the text people wrote in
 // the fixtures, and nothing of the envelope.
 func TestContentPaths(t *testing.T) {
@@ -240,7 +217,7 @@ func TestContentPaths(t *testing.T) {
 		{"custom_agents_log.json", "CUSTOM_AGENTS_LOG", []string{"DE89 3704 0044 0532 0130 00"}},
 	} {
 		var m map[string]any
-		if err := json.Unmarshal(fixture(t, "valid", tc.file), &m); err != nil {
+		if err := json.Unmarshal(schematest.Fixture(t, "valid", tc.file), &m); err != nil {
 			t.Fatal(err)
 		}
 		var found strings.Builder
@@ -248,7 +225,7 @@ func TestContentPaths(t *testing.T) {
 			if slices.Contains(p, "event_id") || slices.Contains(p, "actor") || slices.Contains(p, "principal") {
 				t.Errorf("%s: path %v reaches into the envelope", tc.typ, p)
 			}
-			if v, ok := lookup(m, p); ok {
+			if v, ok := schematest.Lookup(m, p); ok {
 				b, _ := json.Marshal(v)
 				found.Write(b)
 			}
@@ -309,7 +286,7 @@ func FuzzReadObject(f *testing.F) {
 	for _, dir := range []string{"valid", "invalid"} {
 		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
 		for _, e := range ents {
-			f.Add(fixture(f, dir, e.Name()))
+			f.Add(schematest.Fixture(f, dir, e.Name()))
 		}
 	}
 	for _, s := range []string{
@@ -337,11 +314,7 @@ func FuzzReadObject(f *testing.F) {
 		if json.Unmarshal(raw, &m) != nil {
 			return // a number too large for float64
 		}
-		str := func(p ...string) string {
-			v, _ := lookup(m, p)
-			s, _ := v.(string)
-			return s
-		}
+		str := func(p ...string) string { return schematest.Str(m, p...) }
 		a := fields.Actor()
 		if sub := subType(str); fields.SubType() != sub {
 			t.Fatalf("%q: sub-type %q; encoding/json %q", raw, fields.SubType(), sub)
