@@ -25,19 +25,21 @@ import (
 // scope is what a Compliance API key must hold to read the logs.
 const scope = "chatgpt.enterprise.compliance_export.read"
 
-// fileInfo is one exported file as the listing describes it.
-type fileInfo struct {
+// File is one exported file as the listing describes it: its id, its event
+// type, and the end_time of the span its records cover.
+type File struct {
 	ID, Type string
 	EndTime  time.Time
 	// Size is file_size, -1 when the listing does not give it; SHA256 is
-	// file_sha256 in lower-case hex, "" when not given.
+	// file_sha256 in lower-case hex, "" when not given. A download is
+	// checked against each that is given.
 	Size   int64
 	SHA256 string
 }
 
 // filePage is one listing of the files of a type.
 type filePage struct {
-	Files   []fileInfo
+	Files   []File
 	HasMore bool
 	// LastEndTime is the next listing's `after`; zero when the API sent
 	// null (an empty page).
@@ -236,37 +238,91 @@ func decodeFiles(body []byte, eventType string, after time.Time, limit int) (fil
 	return page, nil
 }
 
+// lister walks the listing of one event type from after on, page after
+// page, and hands on each file once: the API lists the files at a page's
+// boundary again (its after is inclusive in practice), which the lister
+// drops by id. It stops with an error when the listing cannot move on.
+type lister struct {
+	c     *client
+	typ   string
+	after time.Time
+	more  bool
+	// seen holds the files listed at or after after: the next page lists
+	// those at after again.
+	seen map[string]time.Time
+	// skip, when set, drops a file as if it had been handed on before
+	// (the files a checkpoint has done).
+	skip func(File) bool
+}
+
+func newLister(c *client, eventType string, after time.Time, skip func(File) bool) *lister {
+	return &lister{c: c, typ: eventType, after: after, more: true, seen: map[string]time.Time{}, skip: skip}
+}
+
+// next lists the next page and returns its files not handed on before, in
+// the API's order; l.more is false once the last page was listed.
+func (l *lister) next(ctx context.Context) ([]File, error) {
+	page, err := l.c.list(ctx, l.typ, l.after)
+	if err != nil {
+		return nil, fmt.Errorf("listing the files of %s after %s: %w", l.typ, l.after.Format(time.RFC3339), err)
+	}
+	var out []File
+	for _, f := range page.Files {
+		if _, dup := l.seen[f.ID]; dup || (l.skip != nil && l.skip(f)) {
+			continue
+		}
+		l.seen[f.ID] = f.EndTime
+		out = append(out, f)
+	}
+	l.more = page.HasMore
+	if !page.HasMore {
+		return out, nil
+	}
+	if len(out) == 0 && !page.LastEndTime.After(l.after) {
+		return nil, pipeline.Permanent(fmt.Errorf("listing the files of %s: the API lists the same %d file(s) at %s again and again; page_size (%d) is too small to pass them: raise it",
+			l.typ, len(page.Files), l.after.Format(time.RFC3339Nano), l.c.pageSize))
+	}
+	l.after = page.LastEndTime
+	for id, end := range l.seen {
+		if end.Before(l.after) {
+			delete(l.seen, id) // the next pages cannot list it again
+		}
+	}
+	return out, nil
+}
+
 // file checks one entry of data.
-func (e fileEntry) file(eventType string) (fileInfo, error) {
+func (e fileEntry) file(eventType string) (File, error) {
 	if e.ID == "" || strings.ContainsAny(e.ID, "/?#") {
-		return fileInfo{}, fmt.Errorf("a file without a valid id (%q)", e.ID)
+		return File{}, fmt.Errorf("a file without a valid id (%q)", e.ID)
 	}
 	if e.EventType != "" && e.EventType != eventType {
-		return fileInfo{}, fmt.Errorf("file %s is of event_type %s, %s was asked for", e.ID, e.EventType, eventType)
+		return File{}, fmt.Errorf("file %s is of event_type %s, %s was asked for", e.ID, e.EventType, eventType)
 	}
 	end, err := time.Parse(time.RFC3339Nano, e.EndTime)
 	if err != nil {
-		return fileInfo{}, fmt.Errorf("file %s: end_time %q is not an RFC 3339 time", e.ID, e.EndTime)
+		return File{}, fmt.Errorf("file %s: end_time %q is not an RFC 3339 time", e.ID, e.EndTime)
 	}
-	f := fileInfo{ID: e.ID, Type: eventType, EndTime: end.UTC(), Size: -1}
+	f := File{ID: e.ID, Type: eventType, EndTime: end.UTC(), Size: -1}
 	if e.FileSize != nil {
 		if *e.FileSize < 0 {
-			return fileInfo{}, fmt.Errorf("file %s: file_size %d", e.ID, *e.FileSize)
+			return File{}, fmt.Errorf("file %s: file_size %d", e.ID, *e.FileSize)
 		}
 		f.Size = *e.FileSize
 	}
 	if e.FileSHA256 != nil && *e.FileSHA256 != "" {
 		sum, err := hex.DecodeString(*e.FileSHA256)
 		if err != nil || len(sum) != 32 {
-			return fileInfo{}, fmt.Errorf("file %s: file_sha256 %q is not a SHA-256 in hex", e.ID, *e.FileSHA256)
+			return File{}, fmt.Errorf("file %s: file_sha256 %q is not a SHA-256 in hex", e.ID, *e.FileSHA256)
 		}
 		f.SHA256 = hex.EncodeToString(sum)
 	}
 	return f, nil
 }
 
-// errGone is the error of a file the API no longer has (retention).
-var errGone = errors.New("the file is gone")
+// ErrFileGone is the error of a file the API no longer has (404: its
+// retention ended after it was listed).
+var ErrFileGone = errors.New("the file is gone")
 
 // signedURL asks the API where file id can be downloaded: it answers with
 // a redirect to a signed URL on another host, which is not followed here
@@ -291,7 +347,7 @@ func (c *client) signedURL(ctx context.Context, id string) (*url.URL, error) {
 	})
 	var apiErr *httpapi.APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
-		return nil, fmt.Errorf("file %s: %w (%v)", id, errGone, err)
+		return nil, fmt.Errorf("file %s: %w (%v)", id, ErrFileGone, err)
 	}
 	return loc, err
 }
@@ -301,7 +357,7 @@ func (c *client) signedURL(ctx context.Context, id string) (*url.URL, error) {
 // while the download was retried), at most retries times. Only the API
 // client sends the key: the download client has none, so no request to
 // the download host carries it, whichever host the URL names.
-func (c *client) download(ctx context.Context, f fileInfo, sp *spool, retries int) error {
+func (c *client) download(ctx context.Context, f File, sp *spool, retries int) error {
 	for attempt := 0; ; attempt++ {
 		u, err := c.signedURL(ctx, f.ID)
 		if err != nil {
@@ -324,4 +380,28 @@ func (c *client) download(ctx context.Context, f fileInfo, sp *spool, retries in
 		}
 		return nil
 	}
+}
+
+// open downloads file f into a new spool, checked (see download), and
+// returns the spool, which the caller closes, and a reader of its lines.
+// A file the listing says is larger than max_file_bytes is refused before
+// it is asked for.
+func (c *client) open(ctx context.Context, f File, cfg *Config) (*spool, *lineReader, error) {
+	if f.Size > cfg.MaxFileBytes {
+		return nil, nil, pipeline.Permanent(fmt.Errorf("file %s (%s) has %d bytes, more than max_file_bytes (%d)", f.ID, f.Type, f.Size, cfg.MaxFileBytes))
+	}
+	sp, err := newSpool(cfg.SpoolDir, cfg.MaxFileBytes, cfg.MaxLineBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = c.download(ctx, f, sp, cfg.MaxRetries)
+	var lines *lineReader
+	if err == nil {
+		lines, err = sp.lines()
+	}
+	if err != nil {
+		sp.Close()
+		return nil, nil, err
+	}
+	return sp, lines, nil
 }

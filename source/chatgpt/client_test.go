@@ -113,19 +113,19 @@ func TestSpoolChecks(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		f    fileInfo
+		f    File
 		want string // "" for kept
 	}{
-		{"as listed", body, fileInfo{Size: n, SHA256: digest}, ""},
-		{"no details", body, fileInfo{Size: -1}, ""},
-		{"no details, last line without newline", strings.TrimSuffix(body, "\n"), fileInfo{Size: -1}, ""},
-		{"a byte changed", strings.Replace(body, "a", "c", 1), fileInfo{Size: n, SHA256: digest}, "SHA-256"},
-		{"short", body[:n-5], fileInfo{Size: n, SHA256: digest}, "cut short"},
-		{"long", body + "{}\n", fileInfo{Size: n, SHA256: digest}, "ran over"},
-		{"digest only, short", body[:n-5], fileInfo{Size: -1, SHA256: digest}, "SHA-256"},
-		{"no details, cut inside a line", body[:n-5], fileInfo{Size: -1}, "inside a line"},
-		{"no details, over max_file_bytes", body, fileInfo{Size: -1}, "max_file_bytes"},
-		{"empty", "", fileInfo{Size: 0}, ""},
+		{"as listed", body, File{Size: n, SHA256: digest}, ""},
+		{"no details", body, File{Size: -1}, ""},
+		{"no details, last line without newline", strings.TrimSuffix(body, "\n"), File{Size: -1}, ""},
+		{"a byte changed", strings.Replace(body, "a", "c", 1), File{Size: n, SHA256: digest}, "SHA-256"},
+		{"short", body[:n-5], File{Size: n, SHA256: digest}, "cut short"},
+		{"long", body + "{}\n", File{Size: n, SHA256: digest}, "ran over"},
+		{"digest only, short", body[:n-5], File{Size: -1, SHA256: digest}, "SHA-256"},
+		{"no details, cut inside a line", body[:n-5], File{Size: -1}, "inside a line"},
+		{"no details, over max_file_bytes", body, File{Size: -1}, "max_file_bytes"},
+		{"empty", "", File{Size: 0}, ""},
 	}
 	for _, tt := range tests {
 		max := int64(1 << 20)
@@ -138,7 +138,7 @@ func TestSpoolChecks(t *testing.T) {
 		}
 		tt.f.ID = "eclf_t"
 		// Fill twice: a retry starts afresh.
-		sp.fill(strings.NewReader("garbage that is longer than the body, left by a failed attempt\n"), fileInfo{ID: "x", Size: -1})
+		sp.fill(strings.NewReader("garbage that is longer than the body, left by a failed attempt\n"), File{ID: "x", Size: -1})
 		err = sp.fill(strings.NewReader(tt.body), tt.f)
 		switch {
 		case tt.want == "" && err != nil:

@@ -161,7 +161,7 @@ var (
 	_ pipeline.Warner      = (*Config)(nil)
 )
 
-func defaultConfig() *Config {
+func DefaultConfig() *Config {
 	return &Config{
 		BaseURL:         DefaultBaseURL,
 		EventTypes:      slices.Clone(schema.EventTypes),

@@ -10,7 +10,7 @@ import (
 )
 
 func validConfig() *Config {
-	c := defaultConfig()
+	c := DefaultConfig()
 	c.APIKey = "sk-compliance-secret-canary"
 	c.WorkspaceID = "3f2b8f9e-7d4c-4a7e-9a55-2f3c9e1d0b6a"
 	return c

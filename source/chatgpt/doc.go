@@ -61,6 +61,11 @@
 // SHA-256 and length before the event leaves the source, the record's
 // other bytes untouched.
 //
-// It is not a client for the CLI's queries; those can build on the same
-// listing and download calls.
+// # Queries
+//
+// Client is the same listing, checked downloads and reading of records
+// for a caller that is not a pipeline (the CLI's list, get, export and
+// stats): ListFiles walks one type's listing, Open downloads and checks a
+// file and reads its records, content replaced unless keep_content. It
+// keeps no checkpoint and does not poll.
 package chatgpt

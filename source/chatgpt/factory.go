@@ -11,7 +11,7 @@ import (
 // "chatgpt_compliance_logs". lims shares one request limiter per API key
 // among the sources of the process (nil: one per source).
 func NewFactory(lims *httpapi.Limiters) pipeline.SourceFactory {
-	return pipeline.NewSourceFactory(Type, defaultConfig, func(set pipeline.Settings, c *Config) (pipeline.Source, error) {
+	return pipeline.NewSourceFactory(Type, DefaultConfig, func(set pipeline.Settings, c *Config) (pipeline.Source, error) {
 		cfg := *c
 		cfg.TLS.Resolve(set.BaseDir)
 		if cfg.SpoolDir != "" && !filepath.IsAbs(cfg.SpoolDir) && set.BaseDir != "" {

@@ -45,7 +45,7 @@ func startSim(t *testing.T, clk *clock, o chatgptsim.Options) (*chatgptsim.Serve
 // testConfig reads the simulator at base from before its first file, with
 // short retries.
 func testConfig(sim *chatgptsim.Server, base string, types ...string) Config {
-	c := *defaultConfig()
+	c := *DefaultConfig()
 	c.BaseURL = base
 	c.APIKey = testKey
 	c.WorkspaceID = sim.WorkspaceID()

@@ -1,10 +1,7 @@
 package chatgpt
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +13,6 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
-	schema "github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/source/httpapi"
 )
 
@@ -35,11 +31,11 @@ type Source struct {
 	log    *slog.Logger
 	cfg    Config
 	client *client
+	rd     recordReader
 	clock  *httpapi.Clock
 	now    func() time.Time // the machine's clock
 
-	paths         map[string][]schema.Path // content paths by record and file type
-	warnedExpired bool                     // the retention warning was logged
+	warnedExpired bool // the retention warning was logged
 }
 
 var (
@@ -57,7 +53,7 @@ func NewSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) (*Sour
 // newSourceWith is NewSource with every request carried by rt when it is
 // set.
 func newSourceWith(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, rt http.RoundTripper) (*Source, error) {
-	s := &Source{name: set.Name, log: set.Log(), cfg: cfg, now: time.Now, paths: map[string][]schema.Path{}}
+	s := &Source{name: set.Name, log: set.Log(), cfg: cfg, now: time.Now, rd: newRecordReader(set.Name, &cfg)}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	host := cfg.BaseURL
 	if u, err := url.Parse(cfg.BaseURL); err == nil {
@@ -169,16 +165,11 @@ func (s *Source) load(host pipeline.SourceHost) (*run, error) {
 	return r, nil
 }
 
-// listing is one event type's listing during a round: the files listed and
-// not read yet, and where the next page begins.
+// listing is one event type's listing during a round: where the next
+// page begins, and the files listed and not read yet.
 type listing struct {
-	typ   string
-	queue []fileInfo
-	after time.Time
-	more  bool
-	// seen holds the files listed in this round at or after after: the
-	// next page lists those at after again.
-	seen map[string]time.Time
+	*lister
+	queue []File
 }
 
 // round lists the files of every type from its checkpoint and reads them
@@ -206,14 +197,20 @@ func (s *Source) round(ctx context.Context, r *run) error {
 func (s *Source) readAll(ctx context.Context, r *run) error {
 	lists := make([]*listing, len(s.cfg.EventTypes))
 	for i, t := range s.cfg.EventTypes {
-		lists[i] = &listing{typ: t, after: r.cur.Types[t].EndTime, more: true, seen: map[string]time.Time{}}
+		tc := r.cur.Types[t]
+		// The files done at the checkpoint's end_time are listed again:
+		// skip them, as the checkpoint stands when each page comes.
+		done := func(f File) bool { return f.EndTime.Equal(tc.EndTime) && slices.Contains(tc.Done, f.ID) }
+		lists[i] = &listing{lister: newLister(s.client, t, tc.EndTime, done)}
 	}
 	for {
 		for _, l := range lists {
 			for len(l.queue) == 0 && l.more {
-				if err := s.nextPage(ctx, r, l); err != nil {
+				files, err := l.next(ctx)
+				if err != nil {
 					return err
 				}
+				l.queue = append(l.queue, files...)
 			}
 		}
 		var next *listing
@@ -233,42 +230,9 @@ func (s *Source) readAll(ctx context.Context, r *run) error {
 	}
 }
 
-// nextPage lists the next page of l's files and queues those not read yet.
-func (s *Source) nextPage(ctx context.Context, r *run, l *listing) error {
-	page, err := s.client.list(ctx, l.typ, l.after)
-	if err != nil {
-		return fmt.Errorf("listing the files of %s after %s: %w", l.typ, l.after.Format(time.RFC3339), err)
-	}
-	tc := r.cur.Types[l.typ]
-	added := 0
-	for _, f := range page.Files {
-		if _, dup := l.seen[f.ID]; dup || (f.EndTime.Equal(tc.EndTime) && slices.Contains(tc.Done, f.ID)) {
-			continue
-		}
-		l.seen[f.ID] = f.EndTime
-		l.queue = append(l.queue, f)
-		added++
-	}
-	l.more = page.HasMore
-	if !page.HasMore {
-		return nil
-	}
-	if added == 0 && !page.LastEndTime.After(l.after) {
-		return pipeline.Permanent(fmt.Errorf("listing the files of %s: the API lists the same %d file(s) at %s again and again; page_size (%d) is too small to pass them: raise it",
-			l.typ, len(page.Files), l.after.Format(time.RFC3339Nano), s.cfg.PageSize))
-	}
-	l.after = page.LastEndTime
-	for id, end := range l.seen {
-		if end.Before(l.after) {
-			delete(l.seen, id) // the next pages cannot list it again
-		}
-	}
-	return nil
-}
-
 // readFile downloads file f, checks it and hands its records on, from the
 // line the checkpoint reached when f is the file it was in.
-func (s *Source) readFile(ctx context.Context, r *run, f fileInfo) error {
+func (s *Source) readFile(ctx context.Context, r *run, f File) error {
 	tc := r.cur.Types[f.Type]
 	var skip int64
 	if p := tc.File; p != nil && p.ID == f.ID {
@@ -278,16 +242,8 @@ func (s *Source) readFile(ctx context.Context, r *run, f fileInfo) error {
 		}
 		skip = p.Line
 	}
-	if f.Size > s.cfg.MaxFileBytes {
-		return pipeline.Permanent(fmt.Errorf("file %s (%s) has %d bytes, more than max_file_bytes (%d)", f.ID, f.Type, f.Size, s.cfg.MaxFileBytes))
-	}
-	sp, err := newSpool(s.cfg.SpoolDir, s.cfg.MaxFileBytes, s.cfg.MaxLineBytes)
-	if err != nil {
-		return err
-	}
-	defer sp.Close()
-	err = s.client.download(ctx, f, sp, s.cfg.MaxRetries)
-	if errors.Is(err, errGone) {
+	sp, lines, err := s.client.open(ctx, f, &s.cfg)
+	if errors.Is(err, ErrFileGone) {
 		// Listed a moment ago, gone now: its retention ended in between.
 		// Waiting cannot bring it back.
 		s.log.Warn("a listed file is gone before it could be read (its retention ended?); going on without it",
@@ -297,10 +253,7 @@ func (s *Source) readFile(ctx context.Context, r *run, f fileInfo) error {
 	if err != nil {
 		return err
 	}
-	lines, err := sp.lines()
-	if err != nil {
-		return err
-	}
+	defer sp.Close()
 	observed := s.now().UTC()
 	rec := r.recent[f.Type]
 	// A type's files are read one at a time, in the listing's order, so
@@ -309,18 +262,18 @@ func (s *Source) readFile(ctx context.Context, r *run, f fileInfo) error {
 	tc.File = pos
 	var n int64
 	for {
-		line, err := lines.next()
+		line, err := lines.nextOf(f, n)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("file %s (%s) line %d: %w (%d bytes)", f.ID, f.Type, n+1, err, s.cfg.MaxLineBytes)
+			return err
 		}
 		n++
 		if n <= skip {
 			continue
 		}
-		ev, err := s.record(line, f, n, observed)
+		ev, err := s.rd.record(line, f, n, observed)
 		if err != nil {
 			return err
 		}
@@ -348,7 +301,7 @@ func (s *Source) readFile(ctx context.Context, r *run, f fileInfo) error {
 
 // fileDone records that f was read whole, and hands the window on when it
 // has gathered long enough.
-func (s *Source) fileDone(ctx context.Context, r *run, f fileInfo) error {
+func (s *Source) fileDone(ctx context.Context, r *run, f File) error {
 	tc := r.cur.Types[f.Type]
 	if p := tc.File; p != nil && (p.ID == f.ID || p.EndTime.Before(f.EndTime)) {
 		tc.File = nil // done, or gone: a later file was read
@@ -362,75 +315,6 @@ func (s *Source) fileDone(ctx context.Context, r *run, f fileInfo) error {
 		return s.emit(ctx, r, r.reached)
 	}
 	return nil
-}
-
-// record turns line n of file f into an event. A blank line is an event
-// without an ID (nothing to deliver). A line that is not a record is an
-// error, or with on_invalid_event: dead_letter an event marked Invalid.
-func (s *Source) record(line []byte, f fileInfo, n int64, observed time.Time) (pipeline.Event, error) {
-	raw := bytes.TrimSpace(line)
-	if len(raw) == 0 {
-		return pipeline.Event{}, nil
-	}
-	fields, err := schema.ReadObject(raw)
-	var ev pipeline.Event
-	if err == nil {
-		ev, err = fields.Event(raw, s.name, observed)
-	}
-	if err != nil {
-		why := fmt.Sprintf("file %s (%s) line %d: %v", f.ID, f.Type, n, err)
-		if s.cfg.OnInvalidEvent != InvalidDeadLetter {
-			return pipeline.Event{}, fmt.Errorf("%s; it is not a record auditrelay can deliver (on_invalid_event: dead_letter sends such lines to the dead-letter sink)", why)
-		}
-		return s.invalid(raw, fields, why, f, observed), nil
-	}
-	if s.cfg.KeepContent {
-		ev.Raw = bytes.Clone(raw)
-		return ev, nil
-	}
-	if ev.Raw, err = withoutContent(raw, s.contentPaths(ev.Type, f.Type)); err != nil {
-		// ReadObject read it whole: this cannot happen, and if it does,
-		// nothing of the record may pass.
-		return pipeline.Event{}, fmt.Errorf("file %s (%s) line %d: removing its content: %w", f.ID, f.Type, n, err)
-	}
-	return ev, nil
-}
-
-// invalid is the dead letter of a line that is not a record: the object
-// (its content removed unless keep_content), or a line that is not JSON
-// wrapped (see unparsed). Its ID is its event_id, or one made of its
-// bytes, the same at every reading, so that de-duplication takes it once.
-func (s *Source) invalid(raw []byte, fields schema.Fields, why string, f fileInfo, observed time.Time) pipeline.Event {
-	id := fields.ID()
-	if id == "" {
-		sum := sha256.Sum256(raw)
-		id = "invalid-" + hex.EncodeToString(sum[:8])
-	}
-	var body []byte
-	switch {
-	case !json.Valid(raw):
-		body = unparsed(raw, s.cfg.KeepContent)
-	case s.cfg.KeepContent:
-		body = bytes.Clone(raw)
-	default:
-		var err error
-		if body, err = withoutContent(raw, s.contentPaths(fields.Type(), f.Type)); err != nil {
-			body = unparsed(raw, false) // JSON, but not an object
-		}
-	}
-	return pipeline.Event{ID: id, Type: f.Type, Time: f.EndTime, ObservedAt: observed, Source: s.name,
-		Schema: schema.Schema, Raw: body, Invalid: why}
-}
-
-// contentPaths caches contentPaths by the pair of types.
-func (s *Source) contentPaths(recType, fileType string) []schema.Path {
-	key := recType + "\x00" + fileType
-	ps, ok := s.paths[key]
-	if !ok {
-		ps = contentPaths(recType, fileType)
-		s.paths[key] = ps
-	}
-	return ps
 }
 
 // emit hands the window gathered so far to the engine, with the

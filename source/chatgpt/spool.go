@@ -50,7 +50,7 @@ func (s *spool) Close() error {
 // given. A body that falls short, runs over, does not match, or (when the
 // listing gives neither) ends inside a line is an error that the client
 // retries with a fresh download.
-func (s *spool) fill(body io.Reader, f fileInfo) error {
+func (s *spool) fill(body io.Reader, f File) error {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return pipeline.Permanent(fmt.Errorf("spool: %w", err))
 	}
@@ -93,7 +93,7 @@ func (s *spool) fill(body io.Reader, f fileInfo) error {
 // JSON value (a file whose last line has no newline), else the body was
 // cut short. A cut that falls exactly on a line's end cannot be told from
 // a whole file without file_size or file_sha256.
-func (s *spool) checkEnd(f fileInfo, tail *tailWriter) error {
+func (s *spool) checkEnd(f File, tail *tailWriter) error {
 	rest := s.size - tail.lastNL - 1
 	if rest == 0 || rest > int64(s.maxLine) {
 		return nil // a line too long is reported when it is read
@@ -176,4 +176,14 @@ func (lr *lineReader) next() ([]byte, error) {
 		}
 		return line, nil
 	}
+}
+
+// nextOf is next for line n+1 of file f: an error other than io.EOF names
+// the file and the line.
+func (lr *lineReader) nextOf(f File, n int64) ([]byte, error) {
+	line, err := lr.next()
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("file %s (%s) line %d: %w (%d bytes)", f.ID, f.Type, n+1, err, lr.max)
+	}
+	return line, err
 }

@@ -45,7 +45,7 @@ func TestPollAndBackoffOnTheClock(t *testing.T) {
 				chatgptsim.Fault500, chatgptsim.Fault503, chatgptsim.FaultSlow, chatgptsim.FaultMultiDoc, chatgptsim.FaultDigest}}})
 		sim.SetDownloadBase("https://downloads.sim")
 		rt := handlers{"api.sim": sim.Handler(), "downloads.sim": sim.DownloadHandler()}
-		cfg := *defaultConfig() // poll_interval 5m, retries from 500ms, Retry-After honoured
+		cfg := *DefaultConfig() // poll_interval 5m, retries from 500ms, Retry-After honoured
 		cfg.BaseURL, cfg.APIKey, cfg.WorkspaceID, cfg.EventTypes = "https://api.sim/v1/compliance", testKey, sim.WorkspaceID(), types
 		cfg.StartAt.Ago = 48 * time.Hour
 		if err := cfg.Validate(); err != nil {
