@@ -1,0 +1,153 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
+	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim/anthropicsimtest"
+)
+
+// anthropicCanary is a recognisable fake compliance key: it must never
+// appear in any output, log line, metric or file the binary writes.
+const anthropicCanary = "sk-ant-api01-CANARY-4c1e8d7b93a2f605"
+
+// TestSecretsNeverLeakAnthropic is TestSecretsNeverLeak for the Anthropic
+// activity-feed source's key: in the environment and in a secret file, on
+// success and on failure (a key the API refuses, one without the scope,
+// an invalid config that quotes it), at debug level, as a daemon serving
+// /metrics; everything it produced is searched for the key.
+func TestSecretsNeverLeakAnthropic(t *testing.T) {
+	_, base := anthropicsimtest.Start(t, anthropicsim.Options{Seed: 21, Activities: 500, Span: 24 * time.Hour, Rate: 5,
+		Keys: []anthropicsim.Key{{Secret: anthropicCanary}}})
+	_, refusing := anthropicsimtest.Start(t, anthropicsim.Options{Seed: 21, Activities: 10, Span: time.Hour,
+		Keys: []anthropicsim.Key{{Secret: "sk-ant-api01-other"}}})
+	_, noScope := anthropicsimtest.Start(t, anthropicsim.Options{Seed: 21, Activities: 10, Span: time.Hour,
+		Keys: []anthropicsim.Key{{Secret: anthropicCanary, Scopes: []string{"read:compliance_user_data"}}}})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte(anthropicCanary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := func(name, base, key, extra string) string {
+		p := filepath.Join(dir, name+".yaml")
+		y := fmt.Sprintf(`sources:
+  - name: claude
+    type: anthropic_compliance_activities
+    base_url: %s
+    api_key: %s
+    start_at: 24h
+    settle: 0s
+    max_retries: 1
+%s
+transforms:
+  - name: enrich
+    type: enrich
+  - name: redact
+    type: redact
+sinks:
+  - name: archive
+    type: file
+    path: %s.jsonl
+checkpoint:
+  type: file
+  dir: state-%s
+log:
+  level: debug
+`, base, key, extra, name, name)
+		if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := append(os.Environ(), "ANTHROPIC_COMPLIANCE_KEY="+anthropicCanary)
+	good := config("good", base, "${env:ANTHROPIC_COMPLIANCE_KEY}", "")
+	fromFile := config("file", base, "${file:key.txt}", "")
+	refused := config("refused", refusing, "${env:ANTHROPIC_COMPLIANCE_KEY}", "")
+	scopeless := config("scopeless", noScope, "${file:key.txt}", "")
+	// Invalid: a key with white space around a quote of it, and the key
+	// read into a list of activity types as well as a plain field.
+	invalid := config("invalid", base+"/v1", "${env:ANTHROPIC_COMPLIANCE_KEY}",
+		"    page_size: 0\n    activity_types: [\"${file:key.txt}\"]\n    exclude_activity_types: [x]\n    on_invalid_event: ${file:key.txt}")
+	daemonCfg := config("daemon", base, "${env:ANTHROPIC_COMPLIANCE_KEY}", "")
+	appendFile(t, daemonCfg, "server:\n  listen: 127.0.0.1:0\n", "  level: debug\n")
+
+	var outputs []string
+	runCmd := func(wantExit int, args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, auditrelayBin(t), args...)
+		cmd.Env, cmd.Dir = env, dir
+		out, err := cmd.CombinedOutput()
+		exit := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			exit = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if wantExit >= 0 && exit != wantExit {
+			t.Errorf("auditrelay %v exited %d, want %d:\n%.2000s", args, exit, wantExit, out)
+		}
+		outputs = append(outputs, fmt.Sprintf("auditrelay %v:\n%s", args, out))
+	}
+	runCmd(0, "validate", "-c", good)
+	runCmd(0, "run", "-c", good, "--once")
+	runCmd(0, "run", "-c", fromFile, "--once", "--log-format", "json")
+	runCmd(1, "run", "-c", refused, "--once")
+	runCmd(1, "run", "-c", scopeless, "--once")
+	runCmd(2, "validate", "-c", invalid)
+	for i, want := range map[int]string{3: "compliance key was refused (401)", 4: "read:compliance_activities", 5: "exclude_activity_types"} {
+		if !strings.Contains(outputs[i], want) {
+			t.Errorf("%.200s... does not say %q", outputs[i], want)
+		}
+	}
+
+	d := startDaemon(t, daemonCfg, env, dir)
+	addr := servingAddr(t, d.logs)
+	if _, err := d.logs.Await(committed, 30*time.Second); err != nil {
+		t.Errorf("the daemon committed no window: %v", err)
+	}
+	for _, p := range []string{"/metrics", "/readyz"} {
+		resp, err := scrape.Get("http://" + addr + p)
+		if err != nil {
+			t.Errorf("the daemon's server did not answer %s: %v", p, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		outputs = append(outputs, p+":\n"+string(b))
+	}
+	if err := d.stop(t); err != nil {
+		t.Errorf("the daemon's exit after SIGTERM: %v", err)
+	}
+	outputs = append(outputs, "daemon:\n"+d.logs.String())
+
+	for _, o := range outputs {
+		if strings.Contains(o, anthropicCanary) || strings.Contains(o, "CANARY") {
+			t.Errorf("the key appears in:\n%.3000s", o)
+		}
+	}
+	files := 0
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || p == filepath.Join(dir, "key.txt") || strings.HasSuffix(p, ".yaml") {
+			return err
+		}
+		files++
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "CANARY") {
+			t.Errorf("the key appears in the file %s", p)
+		}
+		return nil
+	})
+	if files < 3 {
+		t.Errorf("only %d files written: the commands did not run as expected", files)
+	}
+}
