@@ -57,7 +57,7 @@ func commands() []command {
 		{"validate", "check a config file and print it as it will run, secrets masked", (*Main).cmdValidate},
 		{"config", "the config reference: every key of every component, its default and meaning", (*Main).cmdConfig},
 		{"demo", "run the whole pipeline against the built-in simulator, no key needed", (*Main).cmdDemo},
-		{"simulate", "serve the built-in simulator of OpenAI's Admin API over HTTP", (*Main).cmdSimulate},
+		{"simulate", "serve the built-in simulator of OpenAI's Admin API over HTTP (--chatgpt: of ChatGPT's Compliance Logs)", (*Main).cmdSimulate},
 		{"list", "list recent audit or request logs, newest first", (*Main).cmdList},
 		{"get", "print one log by id as pretty JSON", (*Main).cmdGet},
 		{"export", "export a time range to CSV or JSON lines, resumable", (*Main).cmdExport},

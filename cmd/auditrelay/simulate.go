@@ -34,7 +34,14 @@ type simFlags struct {
 }
 
 func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
+	// simulate --chatgpt: the ChatGPT compliance-log simulator, its own
+	// flags (simulate_chatgpt.go).
+	if rest, ok := cutFlag(args, "chatgpt"); ok {
+		return m.cmdSimulateChatGPT(ctx, rest)
+	}
+
 	fs := m.flags("simulate", "[--listen ADDR] [--events N] [--rate R] [--faults P] [--latency D[,p99=D]] [--rate-limit R[,R@D...]]")
+	fs.Bool("chatgpt", false, "serve the ChatGPT Enterprise compliance-log simulator instead (its flags: simulate --chatgpt -h)")
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve on")
 	var sf simFlags
 	fs.Int64Var(&sf.seed, "seed", 1, "seed: the same seed serves the same events")
