@@ -73,9 +73,4 @@ func Severity(rules []Rule, typ string, failed bool) Level {
 // AnnotatedSeverity is the level enrich wrote into the event (its
 // auditrelay member), which honours the user's rules; "" when there is
 // none or it is not a level.
-func (f *Fields) AnnotatedSeverity() Level {
-	if l := Level(f.annotated.Str()); l.Valid() {
-		return l
-	}
-	return ""
-}
+func (f *Fields) AnnotatedSeverity() Level { return severity.Named(f.annotated.Str()) }

@@ -29,6 +29,15 @@ func (l Level) ID() int { return levelIDs[l] }
 // Valid reports whether l is one of the levels.
 func (l Level) Valid() bool { return levelIDs[l] > 0 }
 
+// Named is the level named s, "" when s names none: a component reads so
+// the level another wrote into an event (enrich's auditrelay.severity).
+func Named(s string) Level {
+	if l := Level(s); l.Valid() {
+		return l
+	}
+	return ""
+}
+
 // Rule gives a level to the event types matching a pattern (pipeline.Match).
 type Rule struct {
 	Match string

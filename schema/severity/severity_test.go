@@ -34,4 +34,7 @@ func TestLevelIDs(t *testing.T) {
 	if Level("loud").Valid() || Level("loud").ID() != 0 {
 		t.Error("an unknown level is valid")
 	}
+	if Named("high") != High || Named("loud") != "" || Named("") != "" {
+		t.Error("Named reads a level wrong")
+	}
 }
