@@ -39,9 +39,15 @@ func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
 	if rest, ok := cutFlag(args, "chatgpt"); ok {
 		return m.cmdSimulateChatGPT(ctx, rest)
 	}
+	// simulate --anthropic: the Anthropic Compliance API's activity feed
+	// (simulate_anthropic.go).
+	if rest, ok := cutFlag(args, "anthropic"); ok {
+		return m.cmdSimulateAnthropic(ctx, rest)
+	}
 
 	fs := m.flags("simulate", "[--listen ADDR] [--events N] [--rate R] [--faults P] [--latency D[,p99=D]] [--rate-limit R[,R@D...]]")
 	fs.Bool("chatgpt", false, "serve the ChatGPT Enterprise compliance-log simulator instead (its flags: simulate --chatgpt -h)")
+	fs.Bool("anthropic", false, "serve the Anthropic Compliance API activity-feed simulator instead (its flags: simulate --anthropic -h)")
 	listen := fs.String("listen", "127.0.0.1:8080", "`address` to serve on")
 	var sf simFlags
 	fs.Int64Var(&sf.seed, "seed", 1, "seed: the same seed serves the same events")
