@@ -18,27 +18,35 @@ import (
 // then read back line by line: a file's SHA-256 is known only once its
 // last byte arrived, and no record of a file may leave the source before
 // the file is known whole and right. Memory stays flat whatever the
-// file's size; the disk holds one file at a time.
+// file's size; the disk holds one file at a time, also across crashes.
 type spool struct {
 	f        *os.File
 	maxBytes int64 // max_file_bytes
 	maxLine  int   // max_line_bytes
 	size     int64 // bytes of the last fill
+	unlinked bool  // the file has no name left: closing it frees it
 }
 
 // newSpool creates a spool file in dir ("" for the system's temporary
-// directory).
+// directory) and removes its name at once where the system allows that of
+// an open file: the file stays usable through f, and the system frees it
+// when f is closed, also by a process that is killed. Otherwise each kill
+// or crash would leave a file of up to max_file_bytes behind, one per
+// restart. Where the name cannot be removed while open, Close removes it.
 func newSpool(dir string, maxBytes int64, maxLine int) (*spool, error) {
 	f, err := os.CreateTemp(dir, "auditrelay-chatgpt-*.jsonl")
 	if err != nil {
 		return nil, pipeline.Permanent(fmt.Errorf("spool_dir: %w", err))
 	}
-	return &spool{f: f, maxBytes: maxBytes, maxLine: maxLine}, nil
+	return &spool{f: f, maxBytes: maxBytes, maxLine: maxLine, unlinked: os.Remove(f.Name()) == nil}, nil
 }
 
-// Close removes the spool file.
+// Close closes the spool file, which removes it.
 func (s *spool) Close() error {
 	err := s.f.Close()
+	if s.unlinked {
+		return err
+	}
 	if rerr := os.Remove(s.f.Name()); err == nil {
 		err = rerr
 	}
