@@ -37,7 +37,9 @@ type exportState struct {
 	Records int64 `json:"records"`
 	Pages   int64 `json:"pages"`
 	// Oldest is the time of the oldest event read: a resumed export's
-	// progress starts from the part of the range read before.
+	// progress starts from the part of the range read before. Over the
+	// compliance logs, read oldest first, it is the end_time of the last
+	// file read, Pages counts files, and After marks the files done.
 	Oldest time.Time `json:"oldest,omitzero"`
 }
 
@@ -68,7 +70,7 @@ func (st *exportState) save(path string) error {
 }
 
 func (m *Main) cmdExport(ctx context.Context, args []string) int {
-	fs := m.flags("export", "[--since 30d] [--until T] [-o csv|jsonl] --out FILE|- [--resume]")
+	fs := m.flags("export", "[--api audit|requests|chatgpt] [--since 30d] [--until T] [-o csv|jsonl] --out FILE|- [--resume]")
 	q := m.addQueryFlags(fs, "30d", "csv", "jsonl")
 	out := fs.String("out", "", "output `file`, or - for stdout (required)")
 	resume := fs.Bool("resume", false, "continue an interrupted export of --out where it stopped")
@@ -208,23 +210,28 @@ func (m *Main) export(ctx context.Context, api *logAPI, q *queryFlags, out strin
 	// break them up: with --out -, progress needs stdout elsewhere.
 	on := drawsProgress(m.Stderr) && !(toStdout && drawsProgress(m.Stdout))
 	prog := newWalkProgress(m.Stderr, "export", on, st.Since, st.Until, st.Records, st.Pages, st.Oldest)
+	if api.kind == apiChatGPT {
+		prog.overFiles(true) // the files are read oldest first
+	}
 	qq := query{since: st.Since, until: st.Until, types: st.Types, actors: st.Actors, projects: st.Projects}
 	started := time.Now()
 	startRecords := st.Records
 	complete := false
-	err := api.walk(ctx, qq, st.After, func(p *page, _ string) (bool, error) {
-		for _, ev := range p.events {
+	err := api.units(ctx, qq, st.After, func(u unit) (bool, error) {
+		for _, ev := range u.events {
 			if err := writeExport(bw, cw, ev); err != nil {
 				return false, err
 			}
 		}
-		st.Records += int64(len(p.events))
-		st.Pages++
-		st.After = p.next
-		if !p.oldest.IsZero() {
-			st.Oldest = p.oldest
+		st.Records += int64(len(u.events))
+		if !u.none {
+			st.Pages++
 		}
-		if p.done {
+		st.After = u.next
+		if !u.at.IsZero() {
+			st.Oldest = u.at
+		}
+		if u.done {
 			st.After = ""
 			complete = true
 		}
@@ -258,7 +265,7 @@ func (m *Main) export(ctx context.Context, api *logAPI, q *queryFlags, out strin
 		}
 	}
 	took := time.Since(started)
-	fmt.Fprintf(m.Stderr, "exported %d events (%d this run, %d pages) to %s in %s\n", st.Records, st.Records-startRecords, st.Pages, name, took.Round(time.Millisecond))
+	fmt.Fprintf(m.Stderr, "exported %d events (%d this run, %d %s) to %s in %s\n", st.Records, st.Records-startRecords, st.Pages, prog.unit, name, took.Round(time.Millisecond))
 	return exitOK, nil
 }
 

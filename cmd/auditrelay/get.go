@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
 func (m *Main) cmdGet(ctx context.Context, args []string) int {
-	fs := m.flags("get", "ID [--api audit|requests] [--since 30d] [-o json|jsonl]")
+	fs := m.flags("get", "ID [--api audit|requests|chatgpt] [--since 30d] [--type T] [-o json|jsonl]")
 	q := m.addQueryFlags(fs, "-", "json", "jsonl")
 	fs.Lookup("o").Usage = "output `format`: json (indented) or jsonl (one line, as the API sent it)"
-	since := fs.String("since", "30d", "audit API: how far back to search when the id carries no date: "+whenForms)
+	since := fs.String("since", "30d", "audit API: how far back to search when the id carries no date; --api chatgpt: how far back the files searched end (the search reads every file since then, slow): "+whenForms)
+	fs.Var(&q.types, "type", "--api chatgpt: search only the files of this event `type` (CONVERSATION_MESSAGE, CODEX_*); repeatable")
 	// The id may stand before, between or after the flags.
 	var ids []string
 	for {
@@ -45,9 +47,25 @@ func (m *Main) cmdGet(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
+	if len(q.types) > 0 && api.kind != apiChatGPT {
+		fmt.Fprintln(m.Stderr, "auditrelay get: --type goes with --api chatgpt")
+		return exitUsage
+	}
+	for _, t := range q.types {
+		if err := pipeline.ValidPattern(t); err != nil {
+			fmt.Fprintf(m.Stderr, "auditrelay get: --type %q: %v\n", t, err)
+			return exitUsage
+		}
+	}
 	var raw []byte
 	var err error
-	if api.kind == apiRequests {
+	switch {
+	case api.kind == apiChatGPT:
+		raw, err = m.getChatGPT(ctx, api, id, q.types, *since)
+		if err == nil && raw == nil {
+			return exitFailure
+		}
+	case api.kind == apiRequests:
 		raw, err = api.client.OrganizationLog(ctx, id)
 		var apiErr *openai.APIError
 		if errors.As(err, &apiErr) && apiErr.Status == 404 {
@@ -57,7 +75,7 @@ func (m *Main) cmdGet(ctx context.Context, args []string) int {
 		if err != nil {
 			err = api.failed(err)
 		}
-	} else {
+	default:
 		raw, err = m.findAuditLog(ctx, api, id, *since)
 		if err == nil && raw == nil {
 			return exitFailure

@@ -17,17 +17,22 @@ import (
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/internal/eventcsv"
 	"github.com/auditrelay/auditrelay/pipeline"
+	cgschema "github.com/auditrelay/auditrelay/schema/chatgpt"
 	schema "github.com/auditrelay/auditrelay/schema/openai"
+	"github.com/auditrelay/auditrelay/source/chatgpt"
 	"github.com/auditrelay/auditrelay/source/httpapi"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
 // The query commands (list, get, export, stats) share the flags and the
-// paging below: both APIs are read newest first within [since, until).
+// paging below: both OpenAI APIs are read newest first within [since,
+// until). The ChatGPT compliance logs (--api chatgpt) are files: see
+// chatgpt.go.
 
 const (
 	apiAudit    = "audit"
 	apiRequests = "requests"
+	apiChatGPT  = "chatgpt"
 )
 
 type multiFlag []string
@@ -38,6 +43,9 @@ func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
 // queryFlags are the flags of every query command.
 type queryFlags struct {
 	config, baseURL, api, output string
+	// workspace and keepContent are for --api chatgpt.
+	workspace   string
+	keepContent bool
 	// outputs are the formats -o takes.
 	outputs                 []string
 	since, until            string
@@ -52,14 +60,17 @@ const whenForms = "a duration back from now (90m, 24h, 3d, 2w, 1w2d) or a time (
 // first of them by default; defSince "-" leaves out the filters.
 func (m *Main) addQueryFlags(fs *flag.FlagSet, defSince string, outputs ...string) *queryFlags {
 	q := &queryFlags{outputs: outputs}
-	fs.StringVar(&q.config, "c", "", "config `file`: the API key, base URL and API of its first source (only its sources are read)")
-	fs.StringVar(&q.baseURL, "base-url", "", "API root (default $OPENAI_BASE_URL or "+openai.DefaultBaseURL+")")
-	fs.StringVar(&q.api, "api", "", "audit (organization audit logs, default) or requests (organization_logs)")
+	fs.StringVar(&q.config, "c", "", "config `file`: the API key, base URL and API of its first source, or with --api chatgpt of its first "+chatgpt.Type+" source (only its sources are read)")
+	fs.StringVar(&q.baseURL, "base-url", "", "API root (default $OPENAI_BASE_URL or "+openai.DefaultBaseURL+"; --api chatgpt: "+chatgpt.DefaultBaseURL+")")
+	fs.StringVar(&q.api, "api", "", "audit (organization audit logs, default), requests (organization_logs), or chatgpt (ChatGPT Enterprise compliance logs, key in $CHATGPT_COMPLIANCE_KEY)")
+	fs.StringVar(&q.workspace, "workspace", "", "--api chatgpt: the `id` of the workspace (a UUID) or organization (org-...) whose compliance logs are read (default: the -c source's)")
+	fs.BoolVar(&q.keepContent, "keep-content", false, "--api chatgpt: show what people wrote (conversation messages and titles, app inputs and outputs, agent messages) as the API sent it. "+
+		"Without it each such value is replaced by its SHA-256 and length, as the source does with keep_content: false, whatever the -c file says")
 	fs.StringVar(&q.output, "o", outputs[0], "output `format`: "+orList(outputs))
 	if defSince != "-" {
 		fs.StringVar(&q.since, "since", defSince, "start: "+whenForms)
 		fs.StringVar(&q.until, "until", "", "end (exclusive), written as --since (default now)")
-		fs.Var(&q.types, "type", "event `type`, wildcards allowed (user.*); repeatable")
+		fs.Var(&q.types, "type", "event `type`, wildcards allowed (user.*, CODEX_*); repeatable")
 		fs.Var(&q.actors, "actor", "actor id or e-mail; repeatable")
 		fs.Var(&q.projects, "project", "project id; repeatable")
 	}
@@ -82,11 +93,13 @@ func orList(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
-// logAPI is one of the two APIs, opened with a key.
+// logAPI is one of the APIs, opened with a key: OpenAI's audit or
+// request logs (client), or ChatGPT's compliance logs (cg).
 type logAPI struct {
 	kind   string
 	base   string
 	client *openai.Client
+	cg     *chatgptAPI
 }
 
 // open resolves the key, base URL and API from the environment, the
@@ -94,6 +107,7 @@ type logAPI struct {
 func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 	var key pipeline.Secret
 	base, kind := "", ""
+	var cg *chatgpt.Config // the -c file's compliance-log source
 	if q.config != "" {
 		reg, err := components()
 		if err != nil {
@@ -112,7 +126,24 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 			key, base, kind = c.APIKey, c.BaseURL, apiAudit
 		case *openai.OrgLogsConfig:
 			key, base, kind = c.APIKey, c.BaseURL, apiRequests
+		case *chatgpt.Config:
+			kind = apiChatGPT
 		}
+		// --api chatgpt reads the file's first compliance-log source,
+		// whichever source comes first.
+		for _, s := range sources {
+			if c, ok := s.Config.(*chatgpt.Config); ok {
+				cg = c
+				break
+			}
+		}
+		if q.api == apiChatGPT && cg == nil {
+			fmt.Fprintf(m.Stderr, "auditrelay: --api chatgpt: %s has no %s source\n", q.config, chatgpt.Type)
+			return nil, exitUsage, false
+		}
+	}
+	if q.api == apiChatGPT || q.api == "" && kind == apiChatGPT {
+		return m.openChatGPT(q, cg)
 	}
 	if v, ok := lookupEnviron(m.Environ, "OPENAI_ADMIN_KEY"); ok && v != "" {
 		key = pipeline.Secret(v)
@@ -137,7 +168,7 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 		kind = apiAudit
 	}
 	if kind != apiAudit && kind != apiRequests {
-		fmt.Fprintf(m.Stderr, "auditrelay: --api must be audit or requests, got %q\n", kind)
+		fmt.Fprintf(m.Stderr, "auditrelay: --api must be audit, requests or chatgpt, got %q\n", kind)
 		return nil, exitUsage, false
 	}
 	return &logAPI{kind: kind, base: base, client: openai.NewClient(openai.ClientConfig{
@@ -373,8 +404,11 @@ func ceilUnix(t time.Time) int64 {
 }
 
 func (a *logAPI) schema() string {
-	if a.kind == apiRequests {
+	switch a.kind {
+	case apiRequests:
 		return schema.SchemaRequestLog
+	case apiChatGPT:
+		return cgschema.Schema
 	}
 	return schema.SchemaAuditLog
 }
@@ -395,8 +429,34 @@ func (a *logAPI) walk(ctx context.Context, q query, after string, each func(*pag
 	}
 }
 
+// unit is what export and stats take at once: a page of an OpenAI API, a
+// file of the compliance logs.
+type unit struct {
+	events []pipeline.Event // the matching ones
+	read   int              // the records it held
+	next   string           // the cursor after it
+	// at is how far the walk has read: the oldest event (a newest-first
+	// walk), or the end_time of the file (the compliance logs).
+	at   time.Time
+	done bool
+	// none marks the end of a walk that found nothing to read: no page or
+	// file to count.
+	none bool
+}
+
+// units calls each for every unit of q from the cursor after until done,
+// each returning false, or an error.
+func (a *logAPI) units(ctx context.Context, q query, after string, each func(unit) (bool, error)) error {
+	if a.kind == apiChatGPT {
+		return a.cg.walkFiles(ctx, q, after, each)
+	}
+	return a.walk(ctx, q, after, func(p *page, _ string) (bool, error) {
+		return each(unit{events: p.events, read: p.read, next: p.next, at: p.oldest, done: p.done})
+	})
+}
+
 func (m *Main) cmdList(ctx context.Context, args []string) int {
-	fs := m.flags("list", "[--since 24h] [--until T] [--type T] [--actor A] [--project P] [--limit N] [-o table|json|jsonl|csv]")
+	fs := m.flags("list", "[--api audit|requests|chatgpt] [--since 24h] [--until T] [--type T] [--actor A] [--project P] [--limit N] [-o table|json|jsonl|csv]")
 	q := m.addQueryFlags(fs, "24h", "table", "json", "jsonl", "csv")
 	limit := fs.Int("limit", 50, "show at most this many events (0: all)")
 	if code, ok := parse(fs, args); !ok {
@@ -421,21 +481,25 @@ func (m *Main) cmdList(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	n, more := 0, false
-	err = api.walk(ctx, qq, "", func(p *page, _ string) (bool, error) {
-		for i, ev := range p.events {
-			if err := out.write(ev); err != nil {
-				return false, err
+	if api.kind == apiChatGPT {
+		n, more, err = m.listChatGPT(ctx, api, qq, out, *limit)
+	} else {
+		err = api.walk(ctx, qq, "", func(p *page, _ string) (bool, error) {
+			for i, ev := range p.events {
+				if err := out.write(ev); err != nil {
+					return false, err
+				}
+				n++
+				if *limit > 0 && n == *limit {
+					// Stop here rather than ask for a page only to learn
+					// whether there is more: the API said so already.
+					more = i < len(p.events)-1 || !p.done
+					return false, nil
+				}
 			}
-			n++
-			if *limit > 0 && n == *limit {
-				// Stop here rather than ask for a page only to learn
-				// whether there is more: the API said so already.
-				more = i < len(p.events)-1 || !p.done
-				return false, nil
-			}
-		}
-		return true, nil
-	})
+			return true, nil
+		})
+	}
 	if ferr := out.close(); err == nil {
 		err = ferr
 	}
@@ -456,6 +520,7 @@ func (m *Main) cmdList(ctx context.Context, args []string) int {
 // eventWriter renders events in one of the output formats.
 type eventWriter struct {
 	format string
+	schema string
 	w      io.Writer
 	tw     *tabwriter.Writer
 	csv    *eventcsv.Writer
@@ -463,10 +528,14 @@ type eventWriter struct {
 }
 
 func newEventWriter(w io.Writer, format, schema string) (*eventWriter, error) {
-	ew := &eventWriter{format: format, w: w}
+	ew := &eventWriter{format: format, schema: schema, w: w}
 	switch format {
 	case "table":
 		ew.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		if schema == cgschema.Schema {
+			fmt.Fprintln(ew.tw, "TIME\tTYPE\tACTION\tACTOR\tID")
+			break
+		}
 		fmt.Fprintln(ew.tw, "TIME\tTYPE\tACTOR\tPROJECT\tRESULT\tID")
 	case "csv":
 		ew.csv = eventcsv.NewWriter(w, schema)
@@ -488,6 +557,11 @@ func (e *eventWriter) write(ev pipeline.Event) error {
 	defer func() { e.n++ }()
 	switch e.format {
 	case "table":
+		if e.schema == cgschema.Schema {
+			action, actor := complianceRow(&ev)
+			_, err := fmt.Fprintf(e.tw, "%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Type, dash(action), dash(actor), ev.ID)
+			return err
+		}
 		actor := firstNonEmpty(ev.ActorEmail, ev.ActorID)
 		var ix struct {
 			Success *bool `json:"success"`

@@ -15,6 +15,10 @@ import (
 // [oldest event read, until): that, not the count of the first pages, is
 // what the share and the time left come from. The API never says how many
 // events the range holds.
+//
+// The ChatGPT compliance logs are files read oldest first (overFiles):
+// there the walk has read [since, the end_time of the last file read),
+// and the line counts files, not pages.
 type walkProgress struct {
 	w            io.Writer
 	label        string
@@ -30,6 +34,10 @@ type walkProgress struct {
 	oldest        time.Time
 	drawn         time.Time
 	shown         bool
+	// unit is what pages counts (pages, or files); forward says the walk
+	// goes oldest first, oldest then being the newest time read.
+	unit    string
+	forward bool
 	// now is the clock (time.Now; a test's own).
 	now func() time.Time
 }
@@ -43,7 +51,38 @@ const progressEvery = 200 * time.Millisecond
 // draws on w only when on.
 func newWalkProgress(w io.Writer, label string, on bool, since, until time.Time, events, pages int64, oldest time.Time) *walkProgress {
 	return &walkProgress{w: w, label: label, on: on, since: since, until: until, start: time.Now(), now: time.Now,
-		frac0: covered(since, until, oldest), events0: events, events: events, pages: pages, oldest: oldest}
+		frac0: covered(since, until, oldest), events0: events, events: events, pages: pages, oldest: oldest, unit: "pages"}
+}
+
+// overFiles makes p the progress of a walk over files, oldest first when
+// forward: its time is then the end_time of the last file read, and the
+// range read [since, that time).
+func (p *walkProgress) overFiles(forward bool) *walkProgress {
+	p.unit, p.forward = "files", forward
+	p.frac0 = p.covered()
+	return p
+}
+
+// covered is the share of the range read.
+func (p *walkProgress) covered() float64 {
+	if p.forward {
+		if p.oldest.IsZero() {
+			return 0
+		}
+		return 1 - covered(p.since, p.until, p.oldest)
+	}
+	return covered(p.since, p.until, p.oldest)
+}
+
+// listing draws, before the walk reads anything, how many files the
+// listing has found so far.
+func (p *walkProgress) listing(files int) {
+	now := p.now()
+	if !p.on || (p.shown && now.Sub(p.drawn) < progressEvery) {
+		return
+	}
+	p.drawn = now
+	p.draw(fmt.Sprintf("%s: listing the files: %d so far", p.label, files))
 }
 
 // drawsProgress reports whether a progress line may be drawn on w: a
@@ -92,16 +131,20 @@ func (p *walkProgress) draw(line string) {
 // render formats the line after elapsed of this run.
 func (p *walkProgress) render(elapsed time.Duration, complete bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d events, %d pages", p.label, p.events, p.pages)
+	fmt.Fprintf(&b, "%s: %d events, %d %s", p.label, p.events, p.pages, p.unit)
 	if s := elapsed.Seconds(); s >= 1 {
 		fmt.Fprintf(&b, ", %.0f events/s", float64(p.events-p.events0)/s)
 	}
-	frac := covered(p.since, p.until, p.oldest)
+	frac := p.covered()
 	if complete {
 		frac = 1
 	}
 	if !p.oldest.IsZero() {
-		fmt.Fprintf(&b, ", back to %s", p.oldest.UTC().Format("2006-01-02 15:04"))
+		dir := "back to"
+		if p.forward {
+			dir = "up to"
+		}
+		fmt.Fprintf(&b, ", %s %s", dir, p.oldest.UTC().Format("2006-01-02 15:04"))
 	}
 	bar := slices.Repeat([]byte{'#'}, int(frac*20))
 	bar = append(bar, slices.Repeat([]byte{'.'}, 20-len(bar))...)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	cgschema "github.com/auditrelay/auditrelay/schema/chatgpt"
 )
 
 // statRow is one group of stats.
@@ -24,17 +25,17 @@ type statRow struct {
 }
 
 func (m *Main) cmdStats(ctx context.Context, args []string) int {
-	fs := m.flags("stats", "--since 24h --by type|actor|project|model|day [--top N] [-o table|json|csv]")
+	fs := m.flags("stats", "[--api audit|requests|chatgpt] --since 24h --by type|actor|project|model|action|day [--top N] [-o table|json|csv]")
 	q := m.addQueryFlags(fs, "24h", "table", "json", "csv")
-	by := fs.String("by", "type", "group by type, actor, project, model or day")
+	by := fs.String("by", "type", "group by type, actor, project (--api chatgpt: the workspace), model (not --api audit), action (--api chatgpt: the action or event type within a type) or day")
 	top := fs.Int("top", 20, "show the N largest groups (0: all)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	switch *by {
-	case "type", "actor", "project", "model", "day":
+	case "type", "actor", "project", "model", "action", "day":
 	default:
-		fmt.Fprintf(m.Stderr, "auditrelay stats: --by must be type, actor, project, model or day, got %q\n", *by)
+		fmt.Fprintf(m.Stderr, "auditrelay stats: --by must be type, actor, project, model, action or day, got %q\n", *by)
 		return exitUsage
 	}
 	if err := q.checkOutput(); err != nil {
@@ -49,6 +50,10 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "auditrelay stats: --by model needs the request-log API (--api requests); audit logs carry no model")
 		return exitUsage
 	}
+	if *by == "action" && api.kind != apiChatGPT {
+		fmt.Fprintln(m.Stderr, "auditrelay stats: --by action is for the compliance logs (--api chatgpt); the audit log's type is its action")
+		return exitUsage
+	}
 	qq, err := q.resolve(time.Now())
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
@@ -59,22 +64,20 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 	// stats prints nothing until it has read the whole range, which can
 	// take minutes: a terminal sees how far it got.
 	prog := newWalkProgress(m.Stderr, "stats", drawsProgress(m.Stderr), qq.since, qq.until, 0, 0, time.Time{})
+	if api.kind == apiChatGPT {
+		prog.overFiles(true) // the files are read oldest first
+	}
 	var read, pages int64
 	complete := false
-	err = api.walk(ctx, qq, "", func(p *page, _ string) (bool, error) {
-		read += int64(p.read)
-		pages++
-		complete = p.done
-		for i := range p.events {
-			ev := &p.events[i]
-			var ix struct {
-				Success    *bool `json:"success"`
-				APIRequest *struct {
-					Model string `json:"model"`
-				} `json:"api_request"`
-			}
-			_ = json.Unmarshal(ev.Raw, &ix) // the source parsed it already
-			key := statKey(*by, ev, ix.APIRequest != nil, func() string { return ix.APIRequest.Model })
+	err = api.units(ctx, qq, "", func(u unit) (bool, error) {
+		read += int64(u.read)
+		if !u.none {
+			pages++
+		}
+		complete = u.done
+		for i := range u.events {
+			ev := &u.events[i]
+			key, success := statOf(*by, ev)
 			g := groups[key]
 			if g == nil {
 				g = &statRow{Key: key}
@@ -82,16 +85,16 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 			}
 			g.Count++
 			total++
-			if ix.Success != nil {
+			if success != nil {
 				withSuccess++
-				if *ix.Success {
+				if *success {
 					g.Succeeded++
 				} else {
 					g.Failed++
 				}
 			}
 		}
-		prog.update(read, pages, p.oldest)
+		prog.update(read, pages, u.at)
 		return true, nil
 	})
 	prog.finish(complete)
@@ -160,18 +163,46 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-func statKey(by string, ev *pipeline.Event, hasRequest bool, model func() string) string {
+// statOf returns the group of ev and whether it succeeded (nil when its
+// API does not say): success in a request log, action_result in a
+// compliance log.
+func statOf(by string, ev *pipeline.Event) (key string, success *bool) {
+	if ev.Schema == cgschema.Schema {
+		var cs complianceStat
+		_ = json.Unmarshal(ev.Raw, &cs) // the source parsed it already
+		if ok, has := cs.succeeded(); has {
+			success = &ok
+		}
+		hasModel := cs.Message != nil && cs.Message.Author.Model != ""
+		return statKey(by, ev, hasModel, func() string { return cs.Message.Author.Model }), success
+	}
+	var ix struct {
+		Success    *bool `json:"success"`
+		APIRequest *struct {
+			Model string `json:"model"`
+		} `json:"api_request"`
+	}
+	_ = json.Unmarshal(ev.Raw, &ix) // the source parsed it already
+	return statKey(by, ev, ix.APIRequest != nil, func() string { return ix.APIRequest.Model }), ix.Success
+}
+
+func statKey(by string, ev *pipeline.Event, hasModel bool, model func() string) string {
 	var k string
 	switch by {
 	case "type":
 		k = ev.Type
 	case "actor":
-		k = firstNonEmpty(ev.ActorEmail, ev.ActorID)
+		k = eventActor(ev)
 	case "project":
 		k = ev.ProjectID
 	case "model":
-		if hasRequest {
+		if hasModel {
 			k = model()
+		}
+	case "action":
+		k, _ = complianceRow(ev)
+		if k != "" {
+			k = ev.Type + " " + k
 		}
 	case "day":
 		k = ev.Time.UTC().Format(time.DateOnly)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/chatgpt"
 )
 
 // Derived columns filled from the pipeline event, not from a JSON path.
@@ -19,6 +20,9 @@ const (
 	colActorEmail = "actor_email"
 	colProjectID  = "project_id"
 	colPayload    = "payload"
+	colSubtype    = "subtype"
+	colWorkspace  = "workspace_id"
+	colRecord     = "record"
 )
 
 // AuditLogColumns are the columns of schema "openai.audit_log". payload is
@@ -42,6 +46,22 @@ var OrganizationLogColumns = []string{
 	"api_request.error.type", "api_request.error.code", "api_request.error.message",
 }
 
+// ComplianceLogColumns are the columns of schema "chatgpt.compliance_log",
+// a record of ChatGPT Enterprise's compliance logs of any event type.
+// subtype tells records of one type apart (an audit action, a Codex event
+// type, a message's author: schema/chatgpt's SubType); actor_id is the
+// user, the API key's redacted id or the agent, actor_email the user or
+// the person an agent acted for; workspace_id the principal. record is the
+// whole record as JSON, for the members of each type. What people wrote
+// (message.content.value, conversation.title, and inside record) is as the
+// events hold it: in the CLI, its SHA-256 and length unless --keep-content.
+var ComplianceLogColumns = []string{
+	"event_id", "type", colSubtype, "timestamp", colTime, "actor.type", colActorID, colActorEmail, "actor.name",
+	colWorkspace, "action", "action_result", "request_metadata.client_ip", "request_metadata.client_ip_details.country",
+	"request_metadata.client_user_agent", "conversation.id", "conversation.title", "message.id", "message.content.value",
+	"app_name", "client_id", colRecord,
+}
+
 // GenericColumns are used for any other schema.
 var GenericColumns = []string{"id", "type", colTime, colActorID, colActorEmail, colProjectID, "schema", "event"}
 
@@ -52,6 +72,8 @@ func Columns(schema string) []string {
 		return AuditLogColumns
 	case "openai.organization_log":
 		return OrganizationLogColumns
+	case chatgpt.Schema:
+		return ComplianceLogColumns
 	}
 	return GenericColumns
 }
@@ -90,13 +112,17 @@ func (w *Writer) Write(ev pipeline.Event) error {
 			v = ev.ActorID
 		case colActorEmail:
 			v = ev.ActorEmail
-		case colProjectID:
+		case colProjectID, colWorkspace:
 			v = ev.ProjectID
+		case colSubtype:
+			if f, err := chatgpt.ReadObject(ev.Raw); err == nil {
+				v = f.SubType()
+			}
 		case colPayload:
 			v = cell(obj[ev.Type])
 		case "schema":
 			v = ev.Schema
-		case "event":
+		case "event", colRecord:
 			v = string(ev.Raw)
 		default:
 			v = cell(lookup(obj, c))

@@ -25,6 +25,9 @@ func TestRowsReadBackOneRecordPerEvent(t *testing.T) {
 		{"payload object", "openai.audit_log", `{"id":"audit_log-1","type":"user.added","effective_at":1,"user.added":{"id":"user_1","data":{"role":"owner"}}}`, "payload", `{"data":{"role":"owner"},"id":"user_1"}`},
 		{"bool", "openai.organization_log", `{"id":"log_6","event":"x","created_at":1,"success":false}`, "success", "false"},
 		{"missing is empty", "openai.audit_log", `{"id":"audit_log-2","type":"login.failed","effective_at":1}`, "project.id", ""},
+		{"compliance log subtype", "chatgpt.compliance_log", `{"event_id":"e1","type":"AUDIT_LOG","timestamp":"2026-01-01T00:00:00Z","action":"INVITE_SEND","action_result":"SUCCESS"}`, "subtype", "INVITE_SEND"},
+		{"compliance log content as held", "chatgpt.compliance_log", `{"event_id":"e2","type":"CONVERSATION_MESSAGE","timestamp":"2026-01-01T00:00:00Z","message":{"author":{"type":"user"},"content":{"type":"text","value":{"sha256":"ab12","length":3}}}}`, "message.content.value", `{"length":3,"sha256":"ab12"}`},
+		{"compliance log record whole", "chatgpt.compliance_log", `{"event_id":"e3","type":"FUTURE_LOG","timestamp":"2026-01-01T00:00:00Z","x":[1]}`, "record", `{"event_id":"e3","type":"FUTURE_LOG","timestamp":"2026-01-01T00:00:00Z","x":[1]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
