@@ -14,6 +14,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/schema/internal/schematest"
+	"github.com/auditrelay/auditrelay/schema/severity"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 )
 
@@ -293,6 +294,7 @@ func FuzzReadObject(f *testing.F) {
 		`{}`, ` {"event_id":"a"} `, `{"event_id":"a\u0062","type":"t\"q"}`, `{"actor":{"type":"AGENT","agent_runtime":null}}`,
 		`{"actor":{"type":"AGENT","id":"g","agent_runtime":{"delegator":{"user_email":"a@b"}},"agent_runtime":{"id":"r"}}}`,
 		`{"type":"CONVERSATION_MESSAGE","message":{"author":{"type":"user"}},"message":{"content":{}}}`, `{"event_id":"\ud800"}`,
+		`{"action_result":"BLOCKED","auditrelay":{"severity":"high"},"auditrelay":{"x":1}}`, `{"auditrelay":{"severity":"high"},"action_result":1}`,
 		`{"a":1e400}`, `{"a":[}`, `{"a":1}x`, `{"a":1}{}`, "{\"a\":\"\xff\"}", `nul`, ``, `  `,
 	} {
 		f.Add([]byte(s))
@@ -322,6 +324,10 @@ func FuzzReadObject(f *testing.F) {
 		if fields.ID() != str("event_id") || fields.Type() != str("type") || a.Kind != str("actor", "type") {
 			t.Fatalf("%q: read id %q type %q actor %q; encoding/json %q %q %q", raw, fields.ID(), fields.Type(), a.Kind,
 				str("event_id"), str("type"), str("actor", "type"))
+		}
+		if fields.ActionResult() != str("action_result") || string(fields.AnnotatedSeverity()) != string(severity.Named(str("auditrelay", "severity"))) {
+			t.Fatalf("%q: action_result %q, annotated %q; encoding/json %q %q", raw, fields.ActionResult(), fields.AnnotatedSeverity(),
+				str("action_result"), str("auditrelay", "severity"))
 		}
 		if a.Kind == chatgpt.ActorAgent && (a.AgentID != str("actor", "id") || a.DelegatorEmail != str("actor", "agent_runtime", "delegator", "user_email") ||
 			a.RuntimeID != str("actor", "agent_runtime", "id")) {

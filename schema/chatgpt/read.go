@@ -17,6 +17,8 @@ type Fields struct {
 	action, eventType, logType, dataAction, author text
 	principal                                      struct{ id, kind text }
 	workspaceID                                    text // CODEX_LOG's workspace_id
+	result                                         text // AUDIT_LOG's action_result
+	annotated                                      text // auditrelay.severity, which enrich writes
 	actor                                          actorFields
 	client                                         clientFields
 }
@@ -73,11 +75,13 @@ func readRecord(d *jsontext.Decoder, in []byte) (Fields, error) {
 			})
 		case "request_metadata":
 			f.client, err = readClient(d, in)
+		case "auditrelay":
+			err = jsonread.Object(d, in, field{"severity", &f.annotated})
 		default:
 			err = jsonread.Pick(d, in, name, []field{
 				{"event_id", &f.eventID}, {"type", &f.typ}, {"timestamp", &f.timestamp},
 				{"action", &f.action}, {"event_type", &f.eventType}, {"log_type", &f.logType},
-				{"workspace_id", &f.workspaceID},
+				{"workspace_id", &f.workspaceID}, {"action_result", &f.result},
 			})
 		}
 		return err

@@ -1,8 +1,9 @@
 // Package severity is the one way the project ranks an event type: a level
 // of OCSF's scale and a table of rules tried in order, each giving a level
 // to the types that match its pattern. Each vendor package (schema/openai,
-// schema/anthropic) holds its own table and answers with Of; enrich lets a
-// user's rules go first.
+// schema/anthropic, schema/chatgpt) holds its own table and answers with Of
+// (OfAny for ChatGPT's records, which a rule may name by type or by type
+// and sub-type); enrich lets a user's rules go first.
 package severity
 
 import "github.com/auditrelay/auditrelay/pipeline"
@@ -49,9 +50,17 @@ type Rule struct {
 // does. A request that failed is at least low: a failure nobody ranked is
 // still worth more than routine.
 func Of(overrides, table []Rule, typ string, failed bool) Level {
+	return OfAny(overrides, table, []string{typ}, failed)
+}
+
+// OfAny is Of for an event known by more than one name (a ChatGPT record:
+// its type, and its type and sub-type joined by a dot): a rule matches
+// when its pattern matches any of names. The first rule that matches
+// wins, as in Of, whichever of the names it matched.
+func OfAny(overrides, table []Rule, names []string, failed bool) Level {
 	l := Info
 	for _, list := range [][]Rule{overrides, table} {
-		if r, ok := first(list, typ); ok {
+		if r, ok := first(list, names); ok {
 			l = r.Level
 			break
 		}
@@ -62,10 +71,20 @@ func Of(overrides, table []Rule, typ string, failed bool) Level {
 	return l
 }
 
-func first(rules []Rule, typ string) (Rule, bool) {
+// AtLeast is the higher of l and floor.
+func AtLeast(l, floor Level) Level {
+	if l.ID() < floor.ID() {
+		return floor
+	}
+	return l
+}
+
+func first(rules []Rule, names []string) (Rule, bool) {
 	for _, r := range rules {
-		if pipeline.Match(r.Match, typ) {
-			return r, true
+		for _, n := range names {
+			if pipeline.Match(r.Match, n) {
+				return r, true
+			}
 		}
 	}
 	return Rule{}, false

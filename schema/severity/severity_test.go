@@ -38,3 +38,38 @@ func TestLevelIDs(t *testing.T) {
 		t.Error("Named reads a level wrong")
 	}
 }
+
+// TestOfAny: a rule matches by any of an event's names, and the first rule
+// that matches one wins, whichever name it matched.
+func TestOfAny(t *testing.T) {
+	table := []Rule{{"AUTH_LOG.login_failed", Medium}, {"AUDIT_LOG.*ROLE*", High}, {"AUDIT_LOG", Low}}
+	overrides := []Rule{{"AUDIT_LOG.INVITE_*", Critical}}
+	for _, tt := range []struct {
+		names  []string
+		failed bool
+		want   Level
+	}{
+		{[]string{"AUTH_LOG", "AUTH_LOG.login_failed"}, false, Medium},
+		{[]string{"AUTH_LOG", "AUTH_LOG.login_success"}, false, Info},
+		{[]string{"AUDIT_LOG", "AUDIT_LOG.USER_ROLE_UPDATED"}, false, High}, // before the bare type
+		{[]string{"AUDIT_LOG", "AUDIT_LOG.SOMETHING_NEW"}, false, Low},      // the bare type catches the rest
+		{[]string{"AUDIT_LOG", "AUDIT_LOG.INVITE_SEND"}, false, Critical},   // an override first
+		{[]string{"AUDIT_LOG"}, false, Low},
+		{[]string{"FUTURE_LOG", "FUTURE_LOG.X"}, true, Low},
+		{nil, false, Info},
+	} {
+		if got := OfAny(overrides, table, tt.names, tt.failed); got != tt.want {
+			t.Errorf("OfAny(%q, failed=%v) = %s, want %s", tt.names, tt.failed, got, tt.want)
+		}
+	}
+}
+
+func TestAtLeast(t *testing.T) {
+	for _, tt := range []struct{ l, floor, want Level }{
+		{Info, Medium, Medium}, {Low, Medium, Medium}, {Medium, Medium, Medium}, {High, Medium, High}, {Critical, Low, Critical},
+	} {
+		if got := AtLeast(tt.l, tt.floor); got != tt.want {
+			t.Errorf("AtLeast(%s, %s) = %s, want %s", tt.l, tt.floor, got, tt.want)
+		}
+	}
+}
