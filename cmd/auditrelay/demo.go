@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
 
@@ -51,9 +52,66 @@ checkpoint:
 // read.
 const demoRate = 4
 
+// demoVendor is the simulated API the demo runs against: the source
+// section that reads it, and what the demo says of it.
+type demoVendor struct {
+	// source is the config's source section, env what its ${env:...}
+	// need.
+	source string
+	env    []string
+	// intro says what is simulated; topic is the topic of --sink kafka;
+	// archived says what the file holds; layout is the table's.
+	intro, topic, archived string
+	layout                 screenLayout
+	// stats returns the requests the simulator answered and its faults in
+	// words (retried: whether the run got past them).
+	stats func(retried bool) (int64, string)
+	close func()
+}
+
+// demoOpenAI is the demo's simulated organization: the OpenAI audit log,
+// backlog events in the past day, then demoRate new ones a second until it
+// holds events (0: on and on).
+func demoOpenAI(events, backlog int, faults float64, seed int64) (*demoVendor, error) {
+	sf := simFlags{seed: seed, events: backlog, span: 24 * time.Hour, rate: demoRate, faultRate: faults,
+		faultKinds: "429,500,503,truncated,garbled", retryAfter: 200 * time.Millisecond}
+	clock := &demoClock{}
+	sf.start, sf.now = time.Now().Add(-sf.span), clock.now
+	sim, err := sf.server()
+	if err != nil {
+		return nil, err
+	}
+	if events > 0 {
+		clock.stopAfter(sim, sf.start.Add(sf.span), backlog, events)
+	}
+	base, err := sim.Start()
+	if err != nil {
+		return nil, err
+	}
+	upTo := "until Ctrl-C"
+	if events > 0 {
+		upTo = fmt.Sprintf("until it holds the %d to read", events)
+	}
+	return &demoVendor{
+		source: fmt.Sprintf(demoSource, base),
+		env:    []string{"OPENAI_ADMIN_KEY=sk-admin-demo"},
+		intro: fmt.Sprintf("auditrelay demo: simulated organization at %s: %d past events, then %d new per second %s; %.0f%% of requests fail.\n",
+			base, backlog, demoRate, upTo, faults*100),
+		topic:    demoTopic,
+		archived: "The JSON lines, each event exactly as the API sent it, are in",
+		layout:   openaiScreen,
+		stats: func(retried bool) (int64, string) {
+			st := sim.Stats()
+			return st.Requests, describeFaults(st.Faults, retried)
+		},
+		close: func() { sim.Close() },
+	}, nil
+}
+
 func (m *Main) cmdDemo(ctx context.Context, args []string) int {
-	fs := m.flags("demo", "[--events N] [--sink file|kafka [--keep]]")
-	events := fs.Int("events", 60, "stop once this many events have been delivered (0: run until Ctrl-C)")
+	fs := m.flags("demo", "[--vendor openai|chatgpt] [--events N] [--sink file|kafka [--keep]]")
+	vendor := fs.String("vendor", "openai", "the simulated API: openai (an organization's audit log) or chatgpt (a ChatGPT Enterprise workspace's compliance logs, conversation content hashed by the source)")
+	events := fs.Int("events", 60, "stop once this many events have been delivered (0: run until Ctrl-C; --vendor chatgpt: at least this many, the files read whole)")
 	sink := fs.String("sink", "file", "where the events go besides the screen: file (JSON lines), or kafka (a broker in memory in this process, read back by a consumer)")
 	out := fs.String("out", "", "with --sink file, write the JSON lines to this `file` (default: a temporary file)")
 	keep := fs.Bool("keep", false, "with --sink kafka, keep the broker running after the demo until Ctrl-C, for kcat or your own consumer")
@@ -67,6 +125,8 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 	switch {
 	case *events < 0:
 		usage = "--events must be >= 0"
+	case *vendor != "openai" && *vendor != "chatgpt":
+		usage = fmt.Sprintf("--vendor must be openai or chatgpt, got %q", *vendor)
 	case *sink != "file" && *sink != "kafka":
 		usage = fmt.Sprintf("--sink must be file or kafka, got %q", *sink)
 	case *out != "" && *sink != "file":
@@ -90,22 +150,17 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 	if *seed == 0 {
 		*seed = time.Now().UnixNano()
 	}
-	sf := simFlags{seed: *seed, events: backlog, span: 24 * time.Hour, rate: demoRate, faultRate: *faults,
-		faultKinds: "429,500,503,truncated,garbled", retryAfter: 200 * time.Millisecond}
-	clock := &demoClock{}
-	sf.start, sf.now = time.Now().Add(-sf.span), clock.now
-	sim, err := sf.server()
+	var v *demoVendor
+	var err error
+	if *vendor == "chatgpt" {
+		v, err = demoChatGPT(*events, backlog, *faults, *seed)
+	} else {
+		v, err = demoOpenAI(*events, backlog, *faults, *seed)
+	}
 	if err != nil {
 		return fail(err)
 	}
-	if *events > 0 {
-		clock.stopAfter(sim, sf.start.Add(sf.span), backlog, *events)
-	}
-	base, err := sim.Start()
-	if err != nil {
-		return fail(err)
-	}
-	defer sim.Close()
+	defer v.close()
 
 	var sinks, archive string
 	var broker *kfake.Cluster
@@ -125,30 +180,25 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 			return fail(fmt.Errorf("starting the in-memory Kafka broker: %w", err))
 		}
 		defer broker.Close()
-		sinks = fmt.Sprintf(kafkaSinks, broker.ListenAddrs()[0], demoTopic)
+		sinks = fmt.Sprintf(kafkaSinks, broker.ListenAddrs()[0], v.topic)
 	}
 
-	reg, err := components(screenFactory(m.Stdout))
+	reg, err := components(screenFactory(m.Stdout, v.layout))
 	if err != nil {
 		return fail(err)
 	}
-	env := append(append([]string{}, m.Environ...), "OPENAI_ADMIN_KEY=sk-admin-demo")
-	cfg, err := config.Parse(fmt.Appendf(nil, demoSource+sinks, base), ".", reg, env)
+	env := append(append([]string{}, m.Environ...), v.env...)
+	cfg, err := config.Parse([]byte(v.source+sinks), ".", reg, env)
 	if err != nil {
 		return fail(fmt.Errorf("embedded config: %w", err))
 	}
 	log := m.newLogger(*level, "text")
-	upTo := "until Ctrl-C"
-	if *events > 0 {
-		upTo = fmt.Sprintf("until it holds the %d to read", *events)
-	}
-	fmt.Fprintf(m.Stdout, "auditrelay demo: simulated organization at %s: %d past events, then %d new per second %s; %.0f%% of requests fail.\n",
-		base, backlog, demoRate, upTo, *faults*100)
+	fmt.Fprint(m.Stdout, v.intro)
 	if broker != nil {
 		fmt.Fprintf(m.Stdout, "Kafka: a broker in memory in this process at %s; topic %s, written exactly-once (transactions).\n",
-			broker.ListenAddrs()[0], demoTopic)
+			broker.ListenAddrs()[0], v.topic)
 	}
-	fmt.Fprint(m.Stdout, "\n", screenHeader())
+	fmt.Fprint(m.Stdout, "\n", v.layout.header())
 
 	p, err := pipeline.Build(reg, cfg.Spec, log, nil)
 	if err != nil {
@@ -166,18 +216,18 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 	})
 	start := time.Now()
 	err = p.Run(rctx, pipeline.RunOptions{})
-	st := sim.Stats()
+	requests, injected := v.stats(err == nil)
 	fmt.Fprintf(m.Stdout, "\n%d events delivered in %v; the simulator answered %d requests, with %s.\n",
-		delivered.Load(), time.Since(start).Round(time.Millisecond), st.Requests, describeFaults(st.Faults, err == nil))
+		delivered.Load(), time.Since(start).Round(time.Millisecond), requests, injected)
 	if err != nil {
 		log.Error("demo failed", "err", err)
 		return exitFailure
 	}
 	if broker == nil {
-		fmt.Fprintf(m.Stdout, "The JSON lines, each event exactly as the API sent it, are in %s\n", archive)
+		fmt.Fprintf(m.Stdout, "%s %s\n", v.archived, archive)
 		return exitOK
 	}
-	return m.demoReadBack(ctx, broker.ListenAddrs()[0], delivered.Load(), *keep)
+	return m.demoReadBack(ctx, broker.ListenAddrs()[0], v.topic, delivered.Load(), *keep)
 }
 
 // demoClock is the simulator's clock in the demo: the real one until
@@ -219,25 +269,33 @@ func (c *demoClock) stopAfter(sim *openaisim.Server, end time.Time, past, n int)
 	c.stop = end.Add(time.Duration((float64(j) + 0.5) * float64(time.Second) / demoRate))
 }
 
-// faultNames says what each kind of injected fault is: one, and several.
-var faultNames = map[openaisim.FaultKind][2]string{
-	openaisim.Fault429:       {"HTTP 429", "HTTP 429s"},
-	openaisim.Fault500:       {"HTTP 500", "HTTP 500s"},
-	openaisim.Fault503:       {"HTTP 503", "HTTP 503s"},
-	openaisim.FaultSlow:      {"slow answer", "slow answers"},
-	openaisim.FaultReset:     {"connection reset", "connection resets"},
-	openaisim.FaultTruncated: {"truncated body", "truncated bodies"},
-	openaisim.FaultGarbled:   {"garbled body", "garbled bodies"},
-	openaisim.FaultEnvelope:  {"broken list envelope", "broken list envelopes"},
-	openaisim.FaultLoop:      {"looping cursor", "looping cursors"},
-	openaisim.FaultOversize:  {"oversize page", "oversize pages"},
+// faultNames says what each kind of injected fault of the simulators is:
+// one, and several.
+var faultNames = map[string][2]string{
+	string(openaisim.Fault429):       {"HTTP 429", "HTTP 429s"},
+	string(openaisim.Fault500):       {"HTTP 500", "HTTP 500s"},
+	string(openaisim.Fault503):       {"HTTP 503", "HTTP 503s"},
+	string(openaisim.FaultSlow):      {"slow answer", "slow answers"},
+	string(openaisim.FaultReset):     {"connection reset", "connection resets"},
+	string(openaisim.FaultTruncated): {"truncated body", "truncated bodies"},
+	string(openaisim.FaultGarbled):   {"garbled body", "garbled bodies"},
+	string(openaisim.FaultEnvelope):  {"broken list envelope", "broken list envelopes"},
+	string(openaisim.FaultLoop):      {"looping cursor", "looping cursors"},
+	string(openaisim.FaultOversize):  {"oversize page", "oversize pages"},
+	// The compliance-log simulator's own.
+	string(chatgptsim.Fault429Bare):     {"HTTP 429 without Retry-After", "HTTP 429s without Retry-After"},
+	string(chatgptsim.Fault502):         {"HTTP 502", "HTTP 502s"},
+	string(chatgptsim.FaultMultiDoc):    {"listing in two documents", "listings in two documents"},
+	string(chatgptsim.FaultDigest):      {"download with a changed byte", "downloads with a changed byte"},
+	string(chatgptsim.FaultTruncate):    {"download cut short", "downloads cut short"},
+	string(chatgptsim.FaultShortLength): {"short download", "short downloads"},
 }
 
 // describeFaults says in words what the simulator injected, e.g.
 // "1 injected fault (an HTTP 429, retried)" or "3 injected faults (2 HTTP
 // 500, 1 truncated body), all retried"; retried tells whether the run
 // got past them.
-func describeFaults(faults map[openaisim.FaultKind]int64, retried bool) string {
+func describeFaults[K ~string](faults map[K]int64, retried bool) string {
 	type kind struct {
 		name string
 		n    int64
@@ -248,7 +306,7 @@ func describeFaults(faults map[openaisim.FaultKind]int64, retried bool) string {
 		if n == 0 {
 			continue
 		}
-		name, ok := faultNames[k]
+		name, ok := faultNames[string(k)]
 		if !ok {
 			name = [2]string{string(k), string(k)}
 		}

@@ -11,8 +11,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// demoTopic is the topic `demo --sink kafka` writes.
-const demoTopic = "openai.audit"
+// demoTopic is the topic `demo --sink kafka` writes; chatgptTopic that
+// of `demo --vendor chatgpt --sink kafka`.
+const (
+	demoTopic    = "openai.audit"
+	chatgptTopic = "chatgpt.compliance"
+)
 
 // kafkaSinks are the sinks of `demo --sink kafka` (%s: the broker, then
 // the topic): the table on the screen and the Kafka sink as the README
@@ -42,17 +46,17 @@ const demoShown = 3
 // demoReadBack reads the demo's topic back as a consumer would, prints
 // what it sees and how to read it with kcat, and with keep waits for
 // Ctrl-C before the caller stops the broker.
-func (m *Main) demoReadBack(ctx context.Context, addr string, delivered int64, keep bool) int {
+func (m *Main) demoReadBack(ctx context.Context, addr, topic string, delivered int64, keep bool) int {
 	// The run's context may be done already (Ctrl-C ended a run without
 	// --events): the read-back still gets its few seconds.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	first, n, err := readTopic(rctx, addr, demoTopic, demoShown)
+	first, n, err := readTopic(rctx, addr, topic, demoShown)
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "auditrelay demo: reading %s back: %v\n", demoTopic, err)
+		fmt.Fprintf(m.Stderr, "auditrelay demo: reading %s back: %v\n", topic, err)
 		return exitFailure
 	}
-	fmt.Fprintf(m.Stdout, "\nA consumer of %s (isolation read_committed, from the start) reads %d records", demoTopic, n)
+	fmt.Fprintf(m.Stdout, "\nA consumer of %s (isolation read_committed, from the start) reads %d records", topic, n)
 	if n != delivered {
 		fmt.Fprintf(m.Stdout, ", but %d events were delivered.\n", delivered)
 		return exitFailure
@@ -75,7 +79,7 @@ func (m *Main) demoReadBack(ctx context.Context, addr string, delivered int64, k
 		return exitOK // Ctrl-C already came: nothing to keep the broker for
 	}
 	fmt.Fprintf(m.Stdout, "\nThe broker at %s is in memory, in this process: it runs until Ctrl-C, and the topic goes with it.\n"+
-		"Read the topic with:  kcat -C -b %s -t %s -e -f '%%p %%o %%k %%h\\n%%s\\n'\n", addr, addr, demoTopic)
+		"Read the topic with:  kcat -C -b %s -t %s -e -f '%%p %%o %%k %%h\\n%%s\\n'\n", addr, addr, topic)
 	<-ctx.Done()
 	return exitOK
 }

@@ -17,12 +17,25 @@ import (
 const screenSinkType = "demo_screen"
 
 // The table's column widths. With two spaces between columns and the id
-// (35 characters) last, a row is at most 120 columns wide. Longer cells are
-// cut with an ellipsis: the whole event is in the archive or the topic.
+// last (35 characters for an audit log, 36 for a compliance record's UUID,
+// whose types are shorter), a row is at most 120 columns wide. Longer
+// cells are cut with an ellipsis: the whole event is in the archive or the
+// topic.
 const (
 	timeWidth  = 20 // 2006-01-02T15:04:05Z
-	typeWidth  = 29
 	actorWidth = 30
+)
+
+// screenLayout is what the table's columns are for one vendor: the names
+// of the time and id columns, and the width of the type's.
+type screenLayout struct {
+	at, id    string
+	typeWidth int
+}
+
+var (
+	openaiScreen  = screenLayout{at: "effective_at", id: "id", typeWidth: 29}
+	chatgptScreen = screenLayout{at: "timestamp", id: "event_id", typeWidth: 26} // CHATGPT_PLUGIN_SPREADSHEET
 )
 
 // screenConfig is the (empty) config of the demo's table.
@@ -32,18 +45,20 @@ func (*screenConfig) Validate() error { return nil }
 
 var _ pipeline.Config = (*screenConfig)(nil)
 
-// screenFactory returns the factory of the demo's table, printing to w.
-func screenFactory(w io.Writer) pipeline.SinkFactory {
+// screenFactory returns the factory of the demo's table, printing to w in
+// layout l.
+func screenFactory(w io.Writer, l screenLayout) pipeline.SinkFactory {
 	return pipeline.NewSinkFactory(screenSinkType, func() *screenConfig { return &screenConfig{} },
-		func(pipeline.Settings, *screenConfig) (pipeline.Sink, error) { return &screen{w: w}, nil })
+		func(pipeline.Settings, *screenConfig) (pipeline.Sink, error) { return &screen{w: w, layout: l}, nil })
 }
 
 // screen prints one row per event: what the demo shows while it runs. It
 // prints what it is handed, so a window written again after a failure
 // shows again; the counts the demo reports are the committed ones.
 type screen struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	layout screenLayout // the zero value: openaiScreen
 }
 
 var _ pipeline.Sink = (*screen)(nil)
@@ -55,13 +70,15 @@ func (s *screen) Shutdown(context.Context) error { return nil }
 // must not hold back the sinks the demo is about.
 func (s *screen) Consume(_ context.Context, b pipeline.Batch) error {
 	var sb strings.Builder
+	l := s.layout
+	if l.typeWidth == 0 {
+		l = openaiScreen
+	}
 	for i := range b.Events {
 		ev := &b.Events[i]
-		actor := ev.ActorEmail
-		if actor == "" {
-			actor = ev.ActorID
-		}
-		sb.WriteString(screenRow(ev.Time.UTC().Format(time.RFC3339), ev.Type, actor, ev.ID))
+		// A person's e-mail, else the actor's id; for a compliance
+		// record, an API key's redacted id or an agent's name.
+		sb.WriteString(l.row(ev.Time.UTC().Format(time.RFC3339), ev.Type, eventActor(ev), ev.ID))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -69,11 +86,14 @@ func (s *screen) Consume(_ context.Context, b pipeline.Batch) error {
 	return nil
 }
 
-// screenHeader is the table's first line.
-func screenHeader() string { return screenRow("effective_at", "type", "actor", "id") }
+// screenHeader is the first line of the audit log's table.
+func screenHeader() string { return openaiScreen.header() }
 
-func screenRow(at, typ, actor, id string) string {
-	return cell(at, timeWidth) + "  " + cell(typ, typeWidth) + "  " + cell(actor, actorWidth) + "  " + id + "\n"
+// header is the table's first line.
+func (l screenLayout) header() string { return l.row(l.at, "type", "actor", l.id) }
+
+func (l screenLayout) row(at, typ, actor, id string) string {
+	return cell(at, timeWidth) + "  " + cell(typ, l.typeWidth) + "  " + cell(actor, actorWidth) + "  " + id + "\n"
 }
 
 // cell pads s to width characters, or cuts it to width with an ellipsis
