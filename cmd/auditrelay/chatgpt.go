@@ -116,12 +116,16 @@ func (a *chatgptAPI) failed(err error) error {
 	return (&logAPI{base: a.base}).failed(err)
 }
 
-// typeFiles returns the files of type typ q may find records in, oldest
-// first (see the top of this file), ending when the caller stops.
-func (a *chatgptAPI) typeFiles(ctx context.Context, typ string, q query) iter.Seq2[chatgpt.File, error] {
+// typeFiles returns the files of type typ q may find records in that end
+// at or after from (zero: since), oldest first (see the top of this
+// file), ending when the caller stops.
+func (a *chatgptAPI) typeFiles(ctx context.Context, typ string, q query, from time.Time) iter.Seq2[chatgpt.File, error] {
+	if since := q.since.Truncate(time.Second); from.Before(since) {
+		from = since
+	}
 	return func(yield func(chatgpt.File, error) bool) {
 		var cut time.Time // the first end_time at or after until
-		for f, err := range a.client.ListFiles(ctx, typ, q.since.Truncate(time.Second)) {
+		for f, err := range a.client.ListFiles(ctx, typ, from) {
 			if err != nil {
 				yield(f, a.failed(err))
 				return
@@ -147,7 +151,7 @@ func (a *chatgptAPI) typeFiles(ctx context.Context, typ string, q query) iter.Se
 func (a *chatgptAPI) files(ctx context.Context, types []string, q query, listed func(n int)) ([]chatgpt.File, error) {
 	var all []chatgpt.File
 	for _, typ := range types {
-		for f, err := range a.typeFiles(ctx, typ, q) {
+		for f, err := range a.typeFiles(ctx, typ, q, time.Time{}) {
 			if err != nil {
 				return nil, err
 			}
@@ -253,7 +257,8 @@ func (a *chatgptAPI) walkFiles(ctx context.Context, q query, after string, each 
 	}
 	heads := make([]*head, len(types))
 	for i, t := range types {
-		next, stop := iter.Pull2(a.typeFiles(ctx, t, q))
+		// A resumed walk lists from the files done last.
+		next, stop := iter.Pull2(a.typeFiles(ctx, t, q, mark.end))
 		defer stop()
 		heads[i] = &head{next: next, stop: stop}
 	}
