@@ -10,6 +10,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/anthropic"
+	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/schema/openai"
 )
 
@@ -65,14 +66,24 @@ func (m *mapper) logs(source string, evs []pipeline.Event) plog.Logs {
 // record fills lr from ev. It reads ev.Raw and never changes ev. The body
 // is the event object (or, with body: string or for bytes that are not a
 // JSON object, its text); the attributes come from the schema package of
-// the event's vendor: schema/anthropic for an Anthropic activity,
-// schema/openai otherwise. Every record names its vendor
+// the event's vendor, which the event's schema names: schema/anthropic
+// for an Anthropic activity, schema/chatgpt for a ChatGPT compliance
+// record, schema/openai otherwise. Every record names its vendor
 // (auditrelay.vendor) and its type (event.name) alike.
 func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
-	if ev.Schema == anthropic.Schema {
+	switch ev.Schema {
+	case anthropic.Schema:
 		m.activity(lr, ev)
-		return
+	case chatgpt.Schema:
+		m.complianceRecord(lr, ev)
+	default:
+		m.openAIEvent(lr, ev)
 	}
+}
+
+// openAIEvent fills lr from an OpenAI audit log or request log, or an
+// event a transform mapped to a schema no vendor owns.
+func (m *mapper) openAIEvent(lr plog.LogRecord, ev *pipeline.Event) {
 	var f openai.Fields
 	var notObject error
 	if m.structured && parseObject(ev.Raw, lr.Body().SetEmptyMap()) == nil {
@@ -135,18 +146,8 @@ func actor(a pcommon.Map, f *openai.Fields, ev *pipeline.Event) {
 	switch act.Kind {
 	case "session":
 		c := f.Client()
-		putStr(a, "client.address", c.IP)
-		putStr(a, "user_agent.original", c.UserAgent)
-		putStr(a, "tls.client.ja3", c.JA3)
-		putStr(a, "openai.tls.client.ja4", c.JA4)
-		putStr(a, "geo.country.iso_code", c.Country)
-		putStr(a, "geo.locality.name", c.City)
-		if c.Country != "" && c.RegionCode != "" {
-			putStr(a, "geo.region.iso_code", c.Country+"-"+c.RegionCode)
-		}
-		putFloat(a, "geo.location.lat", c.Latitude)
-		putFloat(a, "geo.location.lon", c.Longitude)
-		putStr(a, "openai.client.asn", c.ASN)
+		putClient(a, openAIClientKeys, client{ip: c.IP, userAgent: c.UserAgent, ja3: c.JA3, ja4: c.JA4, country: c.Country, city: c.City,
+			regionCode: c.RegionCode, latitude: c.Latitude, longitude: c.Longitude, asn: c.ASN})
 	case "api_key":
 		putStr(a, "openai.api_key.id", act.KeyID)
 		putStr(a, "openai.api_key.type", act.KeyKind)
@@ -207,6 +208,99 @@ func (m *mapper) activity(lr plog.LogRecord, ev *pipeline.Event) {
 	putStr(a, "user.email", act.Email)
 	putStr(a, "client.address", act.IP)
 	putStr(a, "user_agent.original", act.UserAgent)
+}
+
+// complianceRecord fills lr from a ChatGPT compliance record, read with
+// schema/chatgpt: its id, its sub-type (what the coarse type does not
+// say: the audit action, the sign-in's action, the Codex or agent event),
+// the action's result, the workspace, the actor by kind onto semantic
+// convention attributes where they exist (user.* for the person, also
+// the person an agent acted for; gen_ai.agent.* for the agent) and
+// chatgpt.* otherwise, and where the request came from.
+func (m *mapper) complianceRecord(lr plog.LogRecord, ev *pipeline.Event) {
+	if !m.structured || parseObject(ev.Raw, lr.Body().SetEmptyMap()) != nil {
+		lr.Body().SetStr(string(ev.Raw))
+	}
+	f, notObject := chatgpt.ReadObject(ev.Raw)
+	if !ev.Time.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
+	}
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
+	lvl := f.AnnotatedSeverity()
+	if lvl == "" {
+		lvl = chatgpt.Severity(nil, ev.Type, f.SubType(), f.ActionResult())
+	}
+	lr.SetSeverityNumber(severityNumbers[lvl])
+	lr.SetSeverityText(string(lvl))
+	lr.SetEventName(ev.Type)
+
+	a := lr.Attributes()
+	a.EnsureCapacity(24) // an agent's record, or a record with full client details
+	putStr(a, "event.name", ev.Type)
+	putStr(a, "auditrelay.vendor", ev.Vendor())
+	putStr(a, "chatgpt.event.id", ev.ID)
+	if notObject != nil {
+		putStr(a, "chatgpt.workspace.id", ev.ProjectID)
+		putStr(a, "chatgpt.actor.id", ev.ActorID)
+		putStr(a, "user.email", ev.ActorEmail)
+		return
+	}
+	putStr(a, "chatgpt.event.sub_type", f.SubType())
+	putStr(a, "chatgpt.action.result", f.ActionResult())
+	putStr(a, "chatgpt.workspace.id", f.WorkspaceID())
+	act := f.Actor()
+	putStr(a, "chatgpt.actor.type", act.Kind)
+	putStr(a, "chatgpt.actor.id", act.ID())
+	switch act.Kind {
+	case chatgpt.ActorUser:
+		putStr(a, "user.id", act.UserID)
+		putStr(a, "user.email", act.Email)
+	case chatgpt.ActorAPIKey:
+		putStr(a, "chatgpt.api_key.id", act.KeyID)
+	case chatgpt.ActorAgent:
+		putStr(a, "gen_ai.agent.id", act.AgentID)
+		putStr(a, "gen_ai.agent.name", act.AgentName)
+		putStr(a, "chatgpt.agent.runtime.id", act.RuntimeID)
+		putStr(a, "user.id", act.DelegatorID)
+		putStr(a, "user.email", act.DelegatorEmail)
+	}
+	c := f.Client()
+	putClient(a, chatGPTClientKeys, client{ip: c.IP, userAgent: c.UserAgent, ja3: c.JA3, ja4: c.JA4, country: c.Country, city: c.City,
+		regionCode: c.RegionCode, latitude: c.Latitude, longitude: c.Longitude, asn: c.ASN})
+	putStr(a, "server.address", c.DestinationHost)
+}
+
+// client is where a request came from, as a vendor's reader gives it.
+type client struct {
+	ip, userAgent, ja3, ja4                        string
+	country, city, regionCode, latitude, longitude string
+	asn                                            string
+}
+
+// clientKeys are the attributes of what no semantic convention names,
+// under the vendor's prefix.
+type clientKeys struct{ ja4, asn string }
+
+var (
+	openAIClientKeys  = clientKeys{ja4: "openai.tls.client.ja4", asn: "openai.client.asn"}
+	chatGPTClientKeys = clientKeys{ja4: "chatgpt.tls.client.ja4", asn: "chatgpt.client.asn"}
+)
+
+// putClient maps c onto semantic convention attributes, and onto keys
+// where there is none (the JA4 fingerprint, the AS number).
+func putClient(a pcommon.Map, keys clientKeys, c client) {
+	putStr(a, "client.address", c.ip)
+	putStr(a, "user_agent.original", c.userAgent)
+	putStr(a, "tls.client.ja3", c.ja3)
+	putStr(a, keys.ja4, c.ja4)
+	putStr(a, "geo.country.iso_code", c.country)
+	putStr(a, "geo.locality.name", c.city)
+	if c.country != "" && c.regionCode != "" {
+		putStr(a, "geo.region.iso_code", c.country+"-"+c.regionCode)
+	}
+	putFloat(a, "geo.location.lat", c.latitude)
+	putFloat(a, "geo.location.lon", c.longitude)
+	putStr(a, keys.asn, c.asn)
 }
 
 func putStr(a pcommon.Map, k, v string) {
