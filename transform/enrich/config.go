@@ -15,7 +15,9 @@ import (
 // SeverityRule overrides the severity of the event types matching Match.
 type SeverityRule struct {
 	// Match is an event type pattern (required); `*` matches any run of
-	// characters (dots included), `?` one character.
+	// characters (dots included), `?` one character. A ChatGPT record
+	// matches by its type or by its type and sub-type joined by a dot
+	// (`AUDIT_LOG`, `AUTH_LOG.login_failed`, `AUDIT_LOG.INVITE_*`).
 	Match string `koanf:"match"`
 	// Level is the severity given to the matching types. One of: info,
 	// low, medium, high, critical.
@@ -50,8 +52,8 @@ type Config struct {
 	Timeout time.Duration `koanf:"timeout"`
 	// Severity rules are checked in order before the default table of the
 	// event's vendor (transform/README.md; Anthropic activities:
-	// schema/anthropic's); the first match wins. A list, not a map: event
-	// types contain dots.
+	// schema/anthropic's; ChatGPT records: schema/chatgpt's); the first
+	// match wins. A list, not a map: event types contain dots.
 	Severity []SeverityRule `koanf:"severity"`
 	// Labels are added to every event as auditrelay.labels, such as
 	// {team: secops}.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/anthropic"
+	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/schema/openai"
 	"github.com/auditrelay/auditrelay/schema/severity"
 )
@@ -200,16 +201,24 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) (enric
 	if err := ev.Finalize(); err != nil {
 		return false, err
 	}
+	// The vendor's reading, picked by the event's schema. The directory is
+	// OpenAI's: it names nothing of another vendor's event, and misses
+	// nothing either.
 	var a *annotation
-	if ev.Schema == anthropic.Schema {
+	switch ev.Schema {
+	case anthropic.Schema:
 		f, err := anthropic.ReadObject(ev.Raw)
 		if err != nil {
 			return false, err
 		}
-		// The directory is OpenAI's: it names nothing of an activity,
-		// and misses nothing either.
 		a, enriched = e.annotateActivity(ev, &f, now), true
-	} else {
+	case chatgpt.Schema:
+		f, err := chatgpt.ReadObject(ev.Raw)
+		if err != nil {
+			return false, err
+		}
+		a, enriched = e.annotateComplianceRecord(ev, &f, now), true
+	default:
 		f, err := openai.ReadObject(ev.Raw, ev.Type)
 		if err != nil {
 			return false, err
@@ -293,6 +302,13 @@ func (e *Enricher) annotate(ev *pipeline.Event, f *openai.Fields, d *directory, 
 // rules.
 func (e *Enricher) annotateActivity(ev *pipeline.Event, f *anthropic.Fields, now time.Time) *annotation {
 	return e.common(ev, anthropic.Severity(e.rules, ev.Type, f.Failed()), now)
+}
+
+// annotateComplianceRecord builds the auditrelay object of a ChatGPT
+// compliance record whose fields are f: its level from ChatGPT's table,
+// by type and sub-type, after the user's rules.
+func (e *Enricher) annotateComplianceRecord(ev *pipeline.Event, f *chatgpt.Fields, now time.Time) *annotation {
+	return e.common(ev, chatgpt.Severity(e.rules, ev.Type, f.SubType(), f.ActionResult()), now)
 }
 
 // common is the part of the auditrelay object every vendor's events get.
