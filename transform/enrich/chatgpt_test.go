@@ -103,11 +103,11 @@ func TestChatGPTRecordsRankedByTheirTable(t *testing.T) {
 func TestChatGPTFixturesRanked(t *testing.T) {
 	e := New(&Config{TTL: time.Hour}, slog.New(slog.DiscardHandler), nil, time.Now)
 	for raw, want := range map[string]string{
-		`{"event_id":"1","type":"AUTH_LOG","timestamp":"2026-07-09T10:07:00Z","action_data":{"action":"login_failed"}}`:                                 "medium",
-		`{"event_id":"2","type":"AUDIT_LOG","timestamp":"2026-07-09T10:07:00Z","action":"USER_ROLE_UPDATED","action_result":"SUCCESS"}`:                  "high",
-		`{"event_id":"3","type":"AUDIT_LOG","timestamp":"2026-07-09T10:07:00Z","action":"LIST_WORKSPACE_LOG_FILES","action_result":"BLOCKED"}`:           "medium",
-		`{"event_id":"4","type":"CODEX_SECURITY_LOG","timestamp":"2026-07-09T10:07:00Z","event_type":"SCAN_FINDING_UPDATED"}`:                           "medium",
-		`{"event_id":"5","type":"CUSTOM_AGENTS_LOG","timestamp":"2026-07-09T10:07:00Z","event_type":"CONNECTOR_OAUTH_RESOLVED"}`:                        "medium",
+		`{"event_id":"1","type":"AUTH_LOG","timestamp":"2026-07-09T10:07:00Z","action_data":{"action":"login_failed"}}`:                                   "medium",
+		`{"event_id":"2","type":"AUDIT_LOG","timestamp":"2026-07-09T10:07:00Z","action":"USER_ROLE_UPDATED","action_result":"SUCCESS"}`:                   "high",
+		`{"event_id":"3","type":"AUDIT_LOG","timestamp":"2026-07-09T10:07:00Z","action":"LIST_WORKSPACE_LOG_FILES","action_result":"BLOCKED"}`:            "medium",
+		`{"event_id":"4","type":"CODEX_SECURITY_LOG","timestamp":"2026-07-09T10:07:00Z","event_type":"SCAN_FINDING_UPDATED"}`:                             "medium",
+		`{"event_id":"5","type":"CUSTOM_AGENTS_LOG","timestamp":"2026-07-09T10:07:00Z","event_type":"CONNECTOR_OAUTH_RESOLVED"}`:                          "medium",
 		`{"event_id":"6","type":"CONVERSATION_MESSAGE","timestamp":"2026-07-09T10:07:00Z","message":{"author":{"type":"user"},"content":{"value":"hi"}}}`: "info",
 	} {
 		ev, err := chatgptschema.Parse([]byte(raw), "chatgpt", time.Now())
