@@ -420,8 +420,41 @@ func validCard(s string, start, end int) bool {
 		}
 		sum += d
 	}
-	return sum%10 == 0
+	return sum%10 == 0 && !inUUID(s, start, end)
 }
+
+// uuidLen is the length of a UUID's text: 8-4-4-4-12 hex digits.
+const uuidLen = 36
+
+// inUUID reports whether s[start:end] lies inside a UUID. A UUID's groups
+// of decimal digits can run to 13 or more with dashes between them and
+// pass the Luhn check (one in ten does), and a ChatGPT record's ids are
+// UUIDs: its event_id, workspace, conversation and message ids would lose
+// their middle to a card marker.
+func inUUID(s string, start, end int) bool {
+	for k := max(end-uuidLen, 0); k <= start && k+uuidLen <= len(s); k++ {
+		if isUUID(s[k:k+uuidLen]) && (k == 0 || !isHex(s[k-1])) && (k+uuidLen == len(s) || !isHex(s[k+uuidLen])) {
+			return true
+		}
+	}
+	return false
+}
+
+// isUUID reports whether s is 36 bytes of 8-4-4-4-12 hex digits.
+func isUUID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if !isHex(s[i]) {
+			return false
+		}
+	}
+	return len(s) == uuidLen
+}
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // keyPrefixAt returns hintSK or hintKey when the '-', '_' or 'A' at s[i]
 // ends or starts one of the fixed prefixes every key-shaped pattern starts

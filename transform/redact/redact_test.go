@@ -613,6 +613,8 @@ func TestMissesFound(t *testing.T) {
 		{"card glued to letters", "ref4111111111111111x", "ref[REDACTED:card len=16]x"},
 		{"e-mail with a non-ASCII domain", "to ana@exämple.de now", "to [REDACTED:email len=15] now"},
 		{"zero-padded ipv4", "from 010.001.002.003 in", "from [REDACTED:ipv4 len=15] in"},
+		// A ChatGPT record's event_id: 46-4934-9575-2357 passes the Luhn check.
+		{"a UUID's digit groups", "2c387b41-eb46-4934-9575-2357d60db2e6", "2c387b41-eb46-4934-9575-2357d60db2e6"},
 	}
 	for _, tt := range scans {
 		t.Run(tt.name, func(t *testing.T) {
@@ -653,4 +655,22 @@ func TestMissesFound(t *testing.T) {
 			t.Fatalf("got %s, want %s", got, want)
 		}
 	})
+}
+
+// TestCardBesideUUID: a UUID keeps its digits whatever they spell, in
+// either case and inside a longer text, and a card number beside one, or
+// glued to hex letters without a UUID's shape, is still a card.
+func TestCardBesideUUID(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"id 2C387B41-EB46-4934-9575-2357D60DB2E6 card 4111 1111 1111 1111", "id 2C387B41-EB46-4934-9575-2357D60DB2E6 card [REDACTED:card len=19]"},
+		{`{"id":"2c387b41-eb46-4934-9575-2357d60db2e6"}`, `{"id":"2c387b41-eb46-4934-9575-2357d60db2e6"}`},
+		{"eb46-4934-9575-2357d60", "eb[REDACTED:card len=17]d60"},                               // no UUID around it
+		{"02c387b41-eb46-4934-9575-2357d60db2e6", "02c387b41-eb[REDACTED:card len=17]d60db2e6"}, // 9 hex digits first: no UUID
+		{"12345678-4111-1111-1111-1111aaaaaaaa", "12345678-4111-1111-1111-1111aaaaaaaa"},        // UUID-shaped: kept
+	} {
+		sc := mustNew(t, nil).newScanner()
+		if got, _ := sc.scan(tt.in); got != tt.want {
+			t.Errorf("scan(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
 }
