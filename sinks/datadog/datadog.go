@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/sinks/httpbatch"
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -94,9 +95,10 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 }
 
 // entry encodes one log entry: the event's JSON, unchanged, is its message.
-// Its type and actor are Datadog's standard attributes evt.name, usr.id and
-// usr.email too, the same for every vendor (whose events name the actor
-// each its own way); the vendor is the tag vendor.
+// Its type and the person who did it (see person) are Datadog's standard
+// attributes evt.name, usr.id and usr.email too, the same for every
+// vendor (whose events name the actor each its own way); the vendor is the
+// tag vendor.
 func (s *Sink) entry(ev *pipeline.Event, ddtags []byte) []byte {
 	e := make([]byte, 0, len(s.head)+len(ev.Raw)+len(ddtags)+192)
 	e = append(e, s.head...)
@@ -114,10 +116,10 @@ func (s *Sink) entry(ev *pipeline.Event, ddtags []byte) []byte {
 		e, _ = jsontext.AppendQuote(e, ev.Type)
 		e = append(e, '}')
 	}
-	if ev.ActorID != "" || ev.ActorEmail != "" {
+	if id, email := person(ev); id != "" || email != "" {
 		e = append(e, `,"usr":{`...)
 		sep := ""
-		for _, m := range [][2]string{{"id", ev.ActorID}, {"email", ev.ActorEmail}} {
+		for _, m := range [][2]string{{"id", id}, {"email", email}} {
 			if m[1] != "" {
 				e = append(e, sep+`"`+m[0]+`":`...)
 				e, _ = jsontext.AppendQuote(e, m[1])
@@ -130,6 +132,24 @@ func (s *Sink) entry(ev *pipeline.Event, ddtags []byte) []byte {
 	// The error only reports invalid UTF-8, which is written as U+FFFD.
 	e, _ = jsontext.AppendQuote(e, ev.Raw)
 	return append(e, '}')
+}
+
+// person is the user the entry's usr.id and usr.email name: the actor the
+// source indexed, except for a ChatGPT record an agent did, whose indexed
+// actor is the agent and whose e-mail is the person it acted for: usr is
+// then that person, id and e-mail alike (the agent stays in the message's
+// actor). An API key is usr.id, as every vendor's key is.
+func person(ev *pipeline.Event) (id, email string) {
+	id, email = ev.ActorID, ev.ActorEmail
+	if ev.Schema != chatgpt.Schema {
+		return id, email
+	}
+	if f, err := chatgpt.ReadObject(ev.Raw); err == nil {
+		if a := f.Actor(); a.Kind == chatgpt.ActorAgent {
+			return a.DelegatorID, email
+		}
+	}
+	return id, email
 }
 
 // check names a refused API key, and without a Retry-After reads the
