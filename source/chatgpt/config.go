@@ -111,9 +111,10 @@ type Config struct {
 	// dead_letter.
 	OnInvalidEvent string `koanf:"on_invalid_event"`
 	// SpoolDir is the directory a file is downloaded to before it is read
-	// (default: the system's temporary directory). A file is read only once
-	// it has arrived whole and its size and SHA-256 match the listing, so it
-	// needs up to max_file_bytes of disk here; it is removed once read.
+	// (default: the system's temporary directory); it is created (mode
+	// 0700) when it does not exist. A file is read only once it has arrived
+	// whole and its size and SHA-256 match the listing, so it needs up to
+	// max_file_bytes of disk here; it is removed once read.
 	SpoolDir string `koanf:"spool_dir"`
 	// MaxFileBytes bounds one downloaded file, in bytes (default 16 GiB,
 	// 17179869184); a larger file stops the source, naming the file.

@@ -33,7 +33,15 @@ type spool struct {
 // when f is closed, also by a process that is killed. Otherwise each kill
 // or crash would leave a file of up to max_file_bytes behind, one per
 // restart. Where the name cannot be removed while open, Close removes it.
+// dir is created (0700, its parents too) when it does not exist, as the
+// checkpoint directory is: it holds what people wrote while a file is
+// read, so only the process's user may list or read it.
 func newSpool(dir string, maxBytes int64, maxLine int) (*spool, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, pipeline.Permanent(fmt.Errorf("spool_dir: %w", err))
+		}
+	}
 	f, err := os.CreateTemp(dir, "auditrelay-chatgpt-*.jsonl")
 	if err != nil {
 		return nil, pipeline.Permanent(fmt.Errorf("spool_dir: %w", err))
