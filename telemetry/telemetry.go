@@ -1,7 +1,9 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strconv"
 	"sync"
@@ -9,6 +11,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 )
@@ -27,39 +35,42 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Telemetry records the measurements of a pipeline as Prometheus metrics
-// and keeps the health state of its sources and sinks. It lives as long as
-// the process: a reloaded pipeline reports to the same Telemetry (see Begin),
-// so counters keep counting across reloads. All methods are safe for
-// concurrent use and never block beyond a short lock.
+// Telemetry records the measurements of a pipeline as OpenTelemetry
+// metrics, exposed to Prometheus on /metrics (see Handler), and keeps the health state of its sources
+// and sinks. It lives as long as the process: a reloaded pipeline reports
+// to the same Telemetry (see Begin), so counters keep counting across
+// reloads. All methods are safe for concurrent use and never block beyond
+// a short lock: an instrument only updates an in-memory aggregate, and
+// exporting happens elsewhere (a scrape).
 type Telemetry struct {
 	reg              *prometheus.Registry
+	provider         *sdkmetric.MeterProvider
 	now              func() time.Time
 	stuckAfter       time.Duration
 	sinkFailingAfter time.Duration
 
-	eventsFetched   *prometheus.CounterVec
-	eventsFiltered  *prometheus.CounterVec
-	eventsDelivered *prometheus.CounterVec
-	deadLettered    *prometheus.CounterVec
-	invalid         *prometheus.CounterVec
-	pages           *prometheus.CounterVec
-	requests        *prometheus.CounterVec
-	requestDuration *prometheus.HistogramVec
-	retries         *prometheus.CounterVec
-	retryWait       *prometheus.CounterVec
-	windows         *prometheus.CounterVec
-	windowDuration  *prometheus.HistogramVec
-	sinkBatches     *prometheus.CounterVec
-	sinkDuration    *prometheus.HistogramVec
-	sinkBytes       *prometheus.CounterVec
-	inFlight        prometheus.Gauge
-	sourceRestarts  *prometheus.CounterVec
-	reloadFailures  prometheus.Counter
-	transformsDown  *prometheus.GaugeVec
-	backlog         *prometheus.GaugeVec
-	eta             *prometheus.GaugeVec
-	eventRate       *prometheus.GaugeVec
+	eventsFetched   metric.Int64Counter
+	eventsFiltered  metric.Int64Counter
+	eventsDelivered metric.Int64Counter
+	deadLettered    metric.Int64Counter
+	invalid         metric.Int64Counter
+	pages           metric.Int64Counter
+	requests        metric.Int64Counter
+	requestDuration metric.Float64Histogram
+	retries         metric.Int64Counter
+	retryWait       metric.Float64Counter
+	windows         metric.Int64Counter
+	windowDuration  metric.Float64Histogram
+	sinkBatches     metric.Int64Counter
+	sinkDuration    metric.Float64Histogram
+	sinkBytes       metric.Int64Counter
+	inFlight        metric.Int64UpDownCounter
+	sourceRestarts  metric.Int64Counter
+	reloadFailures  metric.Int64Counter
+	transformsDown  metric.Float64Gauge
+	backlog         metric.Float64Gauge
+	eta             metric.Float64Gauge
+	eventRate       metric.Float64Gauge
 
 	mu      sync.Mutex
 	running bool
@@ -91,9 +102,21 @@ var (
 	_ pipeline.RunObserver = (*Telemetry)(nil)
 )
 
-// New returns a Telemetry with its own registry, holding the auditrelay_*
-// metrics plus the Go runtime and process collectors.
+// New returns a Telemetry with its own registry and meter provider,
+// holding the auditrelay_* metrics plus the Go runtime and process
+// collectors. It panics if Open fails, which it cannot without
+// a misconfigured exporter: use Open when an exporter is configured.
 func New(opts Options) *Telemetry {
+	t, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Open is New that reports a failure to set up an exporter. Call Shutdown
+// when done.
+func Open(opts Options) (*Telemetry, error) {
 	if opts.StuckAfter <= 0 {
 		opts.StuckAfter = 15 * time.Minute
 	}
@@ -114,57 +137,102 @@ func New(opts Options) *Telemetry {
 		sources:          map[string]*sourceState{},
 		sinks:            map[string]*sinkState{},
 	}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "auditrelay", Name: name, Help: help}, labels)
-		t.reg.MustRegister(c)
+	// The instrument names are the Prometheus names dashboards use: the
+	// exporter must add nothing (no unit or _total suffix, no scope
+	// labels, no target_info), see TestMetricsExpositionKeepsNames.
+	promExporter, err := otelprom.New(
+		otelprom.WithRegisterer(t.reg),
+		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithoutSuffixes),
+		otelprom.WithoutScopeInfo(),
+		otelprom.WithoutTargetInfo(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
+	}
+	providerOpts := []sdkmetric.Option{
+		sdkmetric.WithReader(promExporter),
+		// Explicit, so that OTEL_METRICS_EXEMPLAR_FILTER and
+		// OTEL_GO_X_CARDINALITY_LIMIT have no say: configuration comes
+		// from the config file only.
+		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter),
+		sdkmetric.WithCardinalityLimit(cardinalityLimit),
+	}
+	t.provider = sdkmetric.NewMeterProvider(providerOpts...)
+	m := t.provider.Meter("github.com/auditrelay/auditrelay/telemetry")
+
+	// Instrument creation fails only on an invalid name or option, which
+	// are constants here: the tests catch it.
+	must := func(err error) {
+		if err != nil {
+			panic(fmt.Sprintf("telemetry: %v", err))
+		}
+	}
+	counter := func(name, help, unit string) metric.Int64Counter {
+		c, err := m.Int64Counter("auditrelay_"+name, metric.WithDescription(help), metric.WithUnit(unit))
+		must(err)
 		return c
 	}
-	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
-		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "auditrelay", Name: name, Help: help, Buckets: buckets}, labels)
-		t.reg.MustRegister(h)
+	histogram := func(name, help string, buckets []float64) metric.Float64Histogram {
+		h, err := m.Float64Histogram("auditrelay_"+name, metric.WithDescription(help), metric.WithUnit("s"),
+			metric.WithExplicitBucketBoundaries(buckets...))
+		must(err)
 		return h
 	}
-	t.eventsFetched = counter("events_fetched_total", "Events a source received and committed, after de-duplication.", "source")
-	t.eventsFiltered = counter("events_filtered_total", "Events a transform dropped (they count as delivered).", "transform")
-	t.eventsDelivered = counter("events_delivered_total", "Events a sink acknowledged (durable at the destination).", "sink")
-	t.invalid = counter("events_invalid_total", "Events a source could not index (no valid time, outside their window), sent to the dead-letter sink.", "source")
-	t.deadLettered = counter("events_dead_lettered_total", "Events a sink rejected that the dead-letter sink took.", "sink")
-	t.pages = counter("pages_fetched_total", "HTTP requests of a source answered with a 2xx status.", "source")
-	t.requests = counter("http_requests_total", "HTTP requests of a source by status (0: transport error).", "source", "status")
-	t.requestDuration = histogram("http_request_duration_seconds", "Latency of a source's HTTP requests.",
-		prometheus.ExponentialBuckets(0.005, 2.5, 10), "source")
-	t.retries = counter("retries_total", "Retries by component and reason (429, 5xx, transport, garbled, sink).", "component", "reason")
-	t.retryWait = counter("retry_wait_seconds_total", "Time spent waiting before retries, by component and reason.", "component", "reason")
-	t.windows = counter("windows_committed_total", "Windows whose cursor was saved after every sink acknowledged them.", "source")
-	t.windowDuration = histogram("window_duration_seconds", "Time from the engine taking a window to its cursor saved (transforms, sinks, commit).",
-		prometheus.ExponentialBuckets(0.01, 4, 9), "source")
-	t.sinkBatches = counter("sink_batches_total", "Batches handed to a sink, by outcome (ok, error).", "sink", "outcome")
-	t.sinkDuration = histogram("sink_batch_duration_seconds", "Latency of one delivery attempt of a batch to a sink.",
-		prometheus.ExponentialBuckets(0.001, 2.5, 12), "sink")
-	t.sinkBytes = counter("sink_bytes_total", "Bytes of events a sink acknowledged.", "sink")
-	t.sourceRestarts = counter("source_failures_total", "Runs of a source that ended with an error (the source is restarted).", "source")
-	t.transformsDown = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "transform_degraded",
-		Help: "1 while a transform works with less than it should (enrich without its directory)."}, []string{"transform"})
-	t.reg.MustRegister(t.transformsDown)
-	t.reloadFailures = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "auditrelay", Name: "reload_failures_total",
-		Help: "Reloads (SIGHUP) refused or unable to start; the running configuration stayed in effect."})
-	t.reg.MustRegister(t.reloadFailures)
-	t.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "in_flight_batches", Help: "Windows being delivered to a sink (one per sink and source)."})
-	t.reg.MustRegister(t.inFlight)
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "auditrelay", Name: name, Help: help}, labels)
-		t.reg.MustRegister(g)
+	gauge := func(name, help, unit string) metric.Float64Gauge {
+		g, err := m.Float64Gauge("auditrelay_"+name, metric.WithDescription(help), metric.WithUnit(unit))
+		must(err)
 		return g
 	}
-	t.backlog = gauge("source_backlog_seconds", "How far (in the API's time) a source's last committed window is behind what it catches up to.", "source")
-	t.eta = gauge("source_catch_up_eta_seconds", "Estimated time until a source catching up reaches the present (0: caught up or not known yet).", "source")
-	t.eventRate = gauge("source_events_per_second", "Recent rate of events a source committed.", "source")
-	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "auditrelay", Name: "build_info", Help: "Always 1; labels carry the build."}, []string{"version", "goversion"})
-	info.WithLabelValues(opts.Version, runtime.Version()).Set(1)
-	t.reg.MustRegister(info, stateCollector{t},
+	t.eventsFetched = counter("events_fetched_total", "Events a source received and committed, after de-duplication.", "{event}")
+	t.eventsFiltered = counter("events_filtered_total", "Events a transform dropped (they count as delivered).", "{event}")
+	t.eventsDelivered = counter("events_delivered_total", "Events a sink acknowledged (durable at the destination).", "{event}")
+	t.invalid = counter("events_invalid_total", "Events a source could not index (no valid time, outside their window), sent to the dead-letter sink.", "{event}")
+	t.deadLettered = counter("events_dead_lettered_total", "Events a sink rejected that the dead-letter sink took.", "{event}")
+	t.pages = counter("pages_fetched_total", "HTTP requests of a source answered with a 2xx status.", "{request}")
+	t.requests = counter("http_requests_total", "HTTP requests of a source by status (0: transport error).", "{request}")
+	t.requestDuration = histogram("http_request_duration_seconds", "Latency of a source's HTTP requests.",
+		prometheus.ExponentialBuckets(0.005, 2.5, 10))
+	t.retries = counter("retries_total", "Retries by component and reason (429, 5xx, transport, garbled, sink).", "{retry}")
+	retryWait, err := m.Float64Counter("auditrelay_retry_wait_seconds_total",
+		metric.WithDescription("Time spent waiting before retries, by component and reason."), metric.WithUnit("s"))
+	must(err)
+	t.retryWait = retryWait
+	t.windows = counter("windows_committed_total", "Windows whose cursor was saved after every sink acknowledged them.", "{window}")
+	t.windowDuration = histogram("window_duration_seconds", "Time from the engine taking a window to its cursor saved (transforms, sinks, commit).",
+		prometheus.ExponentialBuckets(0.01, 4, 9))
+	t.sinkBatches = counter("sink_batches_total", "Batches handed to a sink, by outcome (ok, error).", "{batch}")
+	t.sinkDuration = histogram("sink_batch_duration_seconds", "Latency of one delivery attempt of a batch to a sink.",
+		prometheus.ExponentialBuckets(0.001, 2.5, 12))
+	t.sinkBytes = counter("sink_bytes_total", "Bytes of events a sink acknowledged.", "By")
+	t.sourceRestarts = counter("source_failures_total", "Runs of a source that ended with an error (the source is restarted).", "{run}")
+	t.transformsDown = gauge("transform_degraded", "1 while a transform works with less than it should (enrich without its directory).", "1")
+	t.reloadFailures = counter("reload_failures_total", "Reloads (SIGHUP) refused or unable to start; the running configuration stayed in effect.", "{reload}")
+	inFlight, err := m.Int64UpDownCounter("auditrelay_in_flight_batches",
+		metric.WithDescription("Windows being delivered to a sink (one per sink and source)."), metric.WithUnit("{batch}"))
+	must(err)
+	t.inFlight = inFlight
+	t.backlog = gauge("source_backlog_seconds", "How far (in the API's time) a source's last committed window is behind what it catches up to.", "s")
+	t.eta = gauge("source_catch_up_eta_seconds", "Estimated time until a source catching up reaches the present (0: caught up or not known yet).", "s")
+	t.eventRate = gauge("source_events_per_second", "Recent rate of events a source committed.", "{event}/s")
+	must(t.observeState(m, opts.Version))
+
+	// The Go runtime and process metrics stay on client_golang: they
+	// describe this process for Prometheus and have no OTel equivalent of
+	// the same names.
+	t.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return t
+	return t, nil
+}
+
+// cardinalityLimit bounds the series of one instrument. Label values are
+// component names, statuses and reasons, far below it.
+const cardinalityLimit = 2000
+
+// Shutdown stops the exporters; ctx bounds how long that may take.
+// Measurements after it are dropped.
+func (t *Telemetry) Shutdown(ctx context.Context) error {
+	return t.provider.Shutdown(ctx)
 }
 
 // Registry returns the registry holding every metric, for the /metrics
@@ -208,7 +276,7 @@ func (t *Telemetry) Stopped() {
 
 // InvalidEvents implements pipeline.Telemetry.
 func (t *Telemetry) InvalidEvents(source string, n int) {
-	t.invalid.WithLabelValues(source).Add(float64(n))
+	t.invalid.Add(bg, int64(n), attrs("source", source))
 }
 
 // TransformDegraded implements pipeline.Telemetry: /readyz lists the
@@ -219,21 +287,21 @@ func (t *Telemetry) TransformDegraded(transform string, err error) {
 	defer t.mu.Unlock()
 	if err == nil {
 		delete(t.degraded, transform)
-		t.transformsDown.WithLabelValues(transform).Set(0)
+		t.transformsDown.Record(bg, 0, attrs("transform", transform))
 		return
 	}
 	if t.degraded == nil {
 		t.degraded = map[string]string{}
 	}
 	t.degraded[transform] = errorText(err)
-	t.transformsDown.WithLabelValues(transform).Set(1)
+	t.transformsDown.Record(bg, 1, attrs("transform", transform))
 }
 
 // ReloadFailed records a reload that was refused or could not start (the
 // running configuration stays in effect): /readyz shows err until a reload
 // succeeds.
 func (t *Telemetry) ReloadFailed(err error) {
-	t.reloadFailures.Inc()
+	t.reloadFailures.Add(bg, 1)
 	t.mu.Lock()
 	t.reloadError = errorText(err)
 	t.mu.Unlock()
@@ -256,7 +324,7 @@ func (t *Telemetry) Running() {
 // SourceFailed implements pipeline.RunObserver. The source is unready
 // until it commits a window again.
 func (t *Telemetry) SourceFailed(source string, err error, _ time.Duration) {
-	t.sourceRestarts.WithLabelValues(source).Inc()
+	t.sourceRestarts.Add(bg, 1, attrs("source", source))
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -293,17 +361,19 @@ func (t *Telemetry) source(name string, now time.Time) *sourceState {
 
 // PageFetched implements pipeline.Telemetry.
 func (t *Telemetry) PageFetched(source string, status int, d time.Duration) {
-	t.requests.WithLabelValues(source, strconv.Itoa(status)).Inc()
-	t.requestDuration.WithLabelValues(source).Observe(d.Seconds())
+	src := attrs("source", source)
+	t.requests.Add(bg, 1, metric.WithAttributes(attribute.String("source", source), attribute.String("status", strconv.Itoa(status))))
+	t.requestDuration.Record(bg, d.Seconds(), src)
 	if status >= 200 && status < 300 {
-		t.pages.WithLabelValues(source).Inc()
+		t.pages.Add(bg, 1, src)
 	}
 }
 
 // Retried implements pipeline.Telemetry.
 func (t *Telemetry) Retried(component, reason string, wait time.Duration) {
-	t.retries.WithLabelValues(component, reason).Inc()
-	t.retryWait.WithLabelValues(component, reason).Add(wait.Seconds())
+	set := metric.WithAttributes(attribute.String("component", component), attribute.String("reason", reason))
+	t.retries.Add(bg, 1, set)
+	t.retryWait.Add(bg, wait.Seconds(), set)
 }
 
 // Progress implements pipeline.Telemetry.
@@ -312,17 +382,19 @@ func (t *Telemetry) Progress(source string, p pipeline.Progress) {
 	if !p.Goal.IsZero() && !p.Reached.IsZero() {
 		backlog = max(p.Goal.Sub(p.Reached).Seconds(), 0)
 	}
-	t.backlog.WithLabelValues(source).Set(backlog)
-	t.eta.WithLabelValues(source).Set(p.Remaining.Seconds())
-	t.eventRate.WithLabelValues(source).Set(p.EventsPerSecond)
+	src := attrs("source", source)
+	t.backlog.Record(bg, backlog, src)
+	t.eta.Record(bg, p.Remaining.Seconds(), src)
+	t.eventRate.Record(bg, p.EventsPerSecond, src)
 }
 
 // WindowCommitted implements pipeline.Telemetry. It counts the window's
 // events, clears the source's failure and moves its checkpoint lag.
 func (t *Telemetry) WindowCommitted(source string, events int, d time.Duration, cursor time.Time) {
-	t.eventsFetched.WithLabelValues(source).Add(float64(events))
-	t.windows.WithLabelValues(source).Inc()
-	t.windowDuration.WithLabelValues(source).Observe(d.Seconds())
+	src := attrs("source", source)
+	t.eventsFetched.Add(bg, int64(events), src)
+	t.windows.Add(bg, 1, src)
+	t.windowDuration.Record(bg, d.Seconds(), src)
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -334,20 +406,21 @@ func (t *Telemetry) WindowCommitted(source string, events int, d time.Duration, 
 
 // EventsFiltered implements pipeline.Telemetry.
 func (t *Telemetry) EventsFiltered(transform string, n int) {
-	t.eventsFiltered.WithLabelValues(transform).Add(float64(n))
+	t.eventsFiltered.Add(bg, int64(n), attrs("transform", transform))
 }
 
 // SinkBatch implements pipeline.Telemetry.
 func (t *Telemetry) SinkBatch(sink string, events, bytes int, d time.Duration, err error) {
-	t.sinkDuration.WithLabelValues(sink).Observe(d.Seconds())
+	snk := attrs("sink", sink)
+	t.sinkDuration.Record(bg, d.Seconds(), snk)
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 	} else {
-		t.eventsDelivered.WithLabelValues(sink).Add(float64(events))
-		t.sinkBytes.WithLabelValues(sink).Add(float64(bytes))
+		t.eventsDelivered.Add(bg, int64(events), snk)
+		t.sinkBytes.Add(bg, int64(bytes), snk)
 	}
-	t.sinkBatches.WithLabelValues(sink, outcome).Inc()
+	t.sinkBatches.Add(bg, 1, metric.WithAttributes(attribute.String("sink", sink), attribute.String("outcome", outcome)))
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -368,11 +441,11 @@ func (t *Telemetry) SinkBatch(sink string, events, bytes int, d time.Duration, e
 
 // DeadLettered implements pipeline.Telemetry.
 func (t *Telemetry) DeadLettered(sink string, n int) {
-	t.deadLettered.WithLabelValues(sink).Add(float64(n))
+	t.deadLettered.Add(bg, int64(n), attrs("sink", sink))
 }
 
 // InFlight implements pipeline.Telemetry.
-func (t *Telemetry) InFlight(delta int) { t.inFlight.Add(float64(delta)) }
+func (t *Telemetry) InFlight(delta int) { t.inFlight.Add(bg, int64(delta)) }
 
 // errorText bounds an error's text for the /readyz body. Errors of
 // components never carry secrets (see pipeline.Secret).
@@ -387,49 +460,61 @@ func errorText(err error) string {
 	return s
 }
 
-// stateCollector reports the values computed at scrape time: checkpoint
-// lag and the health of each source and sink.
-type stateCollector struct{ t *Telemetry }
+// bg is the context of measurements: the pipeline's calls carry none, and
+// no exemplar or baggage is taken from it.
+var bg = context.Background()
 
-var (
-	lagDesc = prometheus.NewDesc("auditrelay_checkpoint_lag_seconds",
-		"Now minus the source's committed cursor: how far behind the organization's audit log the relay is.", []string{"source"}, nil)
-	sourceUpDesc = prometheus.NewDesc("auditrelay_source_healthy",
-		"1 when the source committed within stuck_after and its last run did not fail.", []string{"source"}, nil)
-	sinkUpDesc = prometheus.NewDesc("auditrelay_sink_healthy",
-		"0 when every batch of the sink failed for longer than sink_failing_after.", []string{"sink"}, nil)
-	readyDesc = prometheus.NewDesc("auditrelay_ready", "1 when /readyz answers 200.", nil, nil)
-	ownedDesc = prometheus.NewDesc("auditrelay_source_owned",
-		"1 when this replica runs the source, 0 when another replica does (coordination).", []string{"source"}, nil)
-)
-
-func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- lagDesc
-	ch <- sourceUpDesc
-	ch <- sinkUpDesc
-	ch <- readyDesc
-	ch <- ownedDesc
+// attrs is the measurement option of one label.
+func attrs(key, value string) metric.MeasurementOption {
+	return metric.WithAttributes(attribute.String(key, value))
 }
 
-func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
-	h := c.t.Health()
-	b2f := func(b bool) float64 {
-		if b {
-			return 1
+// observeState registers the values computed at collection time:
+// checkpoint lag, the health of each source and sink, readiness, and the
+// build. A source or sink no longer configured is no longer observed, so
+// its series disappears.
+func (t *Telemetry) observeState(m metric.Meter, version string) error {
+	gauge := func(name, help, unit string) (metric.Float64ObservableGauge, error) {
+		return m.Float64ObservableGauge(name, metric.WithDescription(help), metric.WithUnit(unit))
+	}
+	lag, err1 := gauge("auditrelay_checkpoint_lag_seconds",
+		"Now minus the source's committed cursor: how far behind the organization's audit log the relay is.", "s")
+	sourceUp, err2 := gauge("auditrelay_source_healthy",
+		"1 when the source committed within stuck_after and its last run did not fail.", "1")
+	sinkUp, err3 := gauge("auditrelay_sink_healthy",
+		"0 when every batch of the sink failed for longer than sink_failing_after.", "1")
+	ready, err4 := gauge("auditrelay_ready", "1 when /readyz answers 200.", "1")
+	owned, err5 := gauge("auditrelay_source_owned",
+		"1 when this replica runs the source, 0 when another replica does (coordination).", "1")
+	info, err6 := gauge("auditrelay_build_info", "Always 1; labels carry the build.", "1")
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+		return err
+	}
+	build := metric.WithAttributes(attribute.String("version", version), attribute.String("goversion", runtime.Version()))
+	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		h := t.Health()
+		b2f := func(b bool) float64 {
+			if b {
+				return 1
+			}
+			return 0
 		}
-		return 0
-	}
-	for _, s := range h.Sources {
-		if s.Lag != nil {
-			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, *s.Lag, s.Name)
+		for _, s := range h.Sources {
+			src := metric.WithAttributes(attribute.String("source", s.Name))
+			if s.Lag != nil {
+				o.ObserveFloat64(lag, *s.Lag, src)
+			}
+			o.ObserveFloat64(sourceUp, b2f(s.Healthy), src)
+			o.ObserveFloat64(owned, b2f(!s.Standby), src)
 		}
-		ch <- prometheus.MustNewConstMetric(sourceUpDesc, prometheus.GaugeValue, b2f(s.Healthy), s.Name)
-		ch <- prometheus.MustNewConstMetric(ownedDesc, prometheus.GaugeValue, b2f(!s.Standby), s.Name)
-	}
-	for _, s := range h.Sinks {
-		ch <- prometheus.MustNewConstMetric(sinkUpDesc, prometheus.GaugeValue, b2f(s.Healthy), s.Name)
-	}
-	ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, b2f(h.Ready))
+		for _, s := range h.Sinks {
+			o.ObserveFloat64(sinkUp, b2f(s.Healthy), metric.WithAttributes(attribute.String("sink", s.Name)))
+		}
+		o.ObserveFloat64(ready, b2f(h.Ready))
+		o.ObserveFloat64(info, 1, build)
+		return nil
+	}, lag, sourceUp, sinkUp, ready, owned, info)
+	return err
 }
 
 // errNotRunning is the readiness problem before the pipeline started.
