@@ -25,8 +25,8 @@ import (
 func TestChatGPTRecords(t *testing.T) {
 	now := time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC)
 	types := append([]string{"FUTURE_LOG"}, chatgptsim.KnownTypes...)
-	sim := chatgptsim.New(chatgptsim.Options{Seed: 13, Types: types, Lines: 60, Interval: time.Hour,
-		Start: now.Add(-12 * time.Hour), Now: func() time.Time { return now }})
+	sim := chatgptsim.New(chatgptsim.Options{Seed: 13, Types: types, Lines: 40, Interval: time.Hour,
+		Start: now.Add(-6 * time.Hour), Now: func() time.Time { return now }})
 	truth := sim.Truth()
 	kinds := map[string]int{}
 	for _, s := range truth.Secrets {
