@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,15 +34,18 @@ type Options struct {
 	SinkFailingAfter time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OTLP, when set, pushes the metrics to an OTLP receiver too.
+	OTLP *OTLP
 }
 
 // Telemetry records the measurements of a pipeline as OpenTelemetry
-// metrics, exposed to Prometheus on /metrics (see Handler), and keeps the health state of its sources
+// metrics, exposed to Prometheus on /metrics (see Handler) and pushed over
+// OTLP when Options.OTLP is set, and keeps the health state of its sources
 // and sinks. It lives as long as the process: a reloaded pipeline reports
 // to the same Telemetry (see Begin), so counters keep counting across
 // reloads. All methods are safe for concurrent use and never block beyond
 // a short lock: an instrument only updates an in-memory aggregate, and
-// exporting happens elsewhere (a scrape).
+// exporting happens elsewhere (a scrape, or the OTLP reader's goroutine).
 type Telemetry struct {
 	reg              *prometheus.Registry
 	provider         *sdkmetric.MeterProvider
@@ -71,6 +75,8 @@ type Telemetry struct {
 	backlog         metric.Float64Gauge
 	eta             metric.Float64Gauge
 	eventRate       metric.Float64Gauge
+	// exportFailures counts failed OTLP pushes.
+	exportFailures atomic.Int64
 
 	mu      sync.Mutex
 	running bool
@@ -114,8 +120,8 @@ func New(opts Options) *Telemetry {
 	return t
 }
 
-// Open is New that reports a failure to set up an exporter. Call Shutdown
-// when done.
+// Open is New that reports a failure to set up the OTLP exporter. Call
+// Shutdown when done, so that the last measurements are pushed.
 func Open(opts Options) (*Telemetry, error) {
 	if opts.StuckAfter <= 0 {
 		opts.StuckAfter = 15 * time.Minute
@@ -156,6 +162,13 @@ func Open(opts Options) (*Telemetry, error) {
 		// from the config file only.
 		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter),
 		sdkmetric.WithCardinalityLimit(cardinalityLimit),
+	}
+	if opts.OTLP != nil {
+		r, err := t.otlpReader(opts.OTLP, opts.Version)
+		if err != nil {
+			return nil, err
+		}
+		providerOpts = append(providerOpts, sdkmetric.WithReader(r))
 	}
 	t.provider = sdkmetric.NewMeterProvider(providerOpts...)
 	m := t.provider.Meter("github.com/auditrelay/auditrelay/telemetry")
@@ -215,6 +228,7 @@ func Open(opts Options) (*Telemetry, error) {
 	t.eta = gauge("source_catch_up_eta_seconds", "Estimated time until a source catching up reaches the present (0: caught up or not known yet).", "s")
 	t.eventRate = gauge("source_events_per_second", "Recent rate of events a source committed.", "{event}/s")
 	must(t.observeState(m, opts.Version))
+	must(t.observeExportFailures(m))
 
 	// The Go runtime and process metrics stay on client_golang: they
 	// describe this process for Prometheus and have no OTel equivalent of
@@ -229,8 +243,9 @@ func Open(opts Options) (*Telemetry, error) {
 // component names, statuses and reasons, far below it.
 const cardinalityLimit = 2000
 
-// Shutdown stops the exporters; ctx bounds how long that may take.
-// Measurements after it are dropped.
+// Shutdown pushes the last measurements over OTLP (if configured) and
+// stops the exporters; ctx bounds how long that may take. Measurements
+// after it are dropped.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
 	return t.provider.Shutdown(ctx)
 }
