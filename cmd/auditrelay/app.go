@@ -58,10 +58,10 @@ func commands() []command {
 		{"config", "the config reference: every key of every component, its default and meaning", (*Main).cmdConfig},
 		{"demo", "run the whole pipeline against the built-in simulator, no key needed", (*Main).cmdDemo},
 		{"simulate", "serve the built-in simulator of OpenAI's Admin API over HTTP (--chatgpt: of ChatGPT's Compliance Logs)", (*Main).cmdSimulate},
-		{"list", "list recent audit, request or ChatGPT compliance logs (--api chatgpt), newest first", (*Main).cmdList},
+		{"list", "list recent audit, request or ChatGPT compliance logs (--api chatgpt), or Anthropic compliance activities (--api anthropic), newest first", (*Main).cmdList},
 		{"get", "print one log by id as pretty JSON", (*Main).cmdGet},
 		{"export", "export a time range to CSV or JSON lines, resumable", (*Main).cmdExport},
-		{"stats", "count logs by type, actor, project, model, action or day, with success rates", (*Main).cmdStats},
+		{"stats", "count logs by type, actor, project, organization, model, action or day, with success rates", (*Main).cmdStats},
 		{"version", "print the version", (*Main).cmdVersion},
 	}
 }

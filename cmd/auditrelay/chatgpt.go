@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	aschema "github.com/auditrelay/auditrelay/schema/anthropic"
 	cgschema "github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/source/chatgpt"
 )
@@ -341,6 +342,11 @@ func complianceActor(a cgschema.Actor) string {
 func eventActor(ev *pipeline.Event) string {
 	if ev.Schema == cgschema.Schema {
 		if _, actor := complianceRow(ev); actor != "" {
+			return actor
+		}
+	}
+	if ev.Schema == aschema.Schema {
+		if actor := activityRow(ev); actor != "" {
 			return actor
 		}
 	}

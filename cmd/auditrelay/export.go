@@ -70,7 +70,7 @@ func (st *exportState) save(path string) error {
 }
 
 func (m *Main) cmdExport(ctx context.Context, args []string) int {
-	fs := m.flags("export", "[--api audit|requests|chatgpt] [--since 30d] [--until T] [-o csv|jsonl] --out FILE|- [--resume]")
+	fs := m.flags("export", "[--api audit|requests|chatgpt|anthropic] [--since 30d] [--until T] [-o csv|jsonl] --out FILE|- [--resume]")
 	q := m.addQueryFlags(fs, "30d", "csv", "jsonl")
 	out := fs.String("out", "", "output `file`, or - for stdout (required)")
 	resume := fs.Bool("resume", false, "continue an interrupted export of --out where it stopped")

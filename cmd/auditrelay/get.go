@@ -13,10 +13,11 @@ import (
 )
 
 func (m *Main) cmdGet(ctx context.Context, args []string) int {
-	fs := m.flags("get", "ID [--api audit|requests|chatgpt] [--since 30d] [--type T] [-o json|jsonl]")
+	fs := m.flags("get", "ID [--api audit|requests|chatgpt|anthropic] [--since 30d] [--type T] [-o json|jsonl]")
 	q := m.addQueryFlags(fs, "-", "json", "jsonl")
 	fs.Lookup("o").Usage = "output `format`: json (indented) or jsonl (one line, as the API sent it)"
-	since := fs.String("since", "30d", "audit API: how far back to search when the id carries no date; --api chatgpt: how far back the files searched end (the search reads every file since then, slow): "+whenForms)
+	since := fs.String("since", "30d", "audit API: how far back to search when the id carries no date; --api chatgpt: how far back the files searched end (the search reads every file since then, slow); "+
+		"--api anthropic: how far back to search should the activities next to the id not lead to it: "+whenForms)
 	fs.Var(&q.types, "type", "--api chatgpt: search only the files of this event `type` (CONVERSATION_MESSAGE, CODEX_*); repeatable")
 	// The id may stand before, between or after the flags.
 	var ids []string
@@ -62,6 +63,11 @@ func (m *Main) cmdGet(ctx context.Context, args []string) int {
 	switch {
 	case api.kind == apiChatGPT:
 		raw, err = m.getChatGPT(ctx, api, id, q.types, *since)
+		if err == nil && raw == nil {
+			return exitFailure
+		}
+	case api.kind == apiAnthropic:
+		raw, err = m.getAnthropic(ctx, api, id, *since)
 		if err == nil && raw == nil {
 			return exitFailure
 		}

@@ -17,22 +17,26 @@ import (
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/internal/eventcsv"
 	"github.com/auditrelay/auditrelay/pipeline"
+	aschema "github.com/auditrelay/auditrelay/schema/anthropic"
 	cgschema "github.com/auditrelay/auditrelay/schema/chatgpt"
 	schema "github.com/auditrelay/auditrelay/schema/openai"
+	"github.com/auditrelay/auditrelay/source/anthropic"
 	"github.com/auditrelay/auditrelay/source/chatgpt"
 	"github.com/auditrelay/auditrelay/source/httpapi"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
 // The query commands (list, get, export, stats) share the flags and the
-// paging below: both OpenAI APIs are read newest first within [since,
+// paging below: both OpenAI APIs and Anthropic's activity feed (--api
+// anthropic: see anthropic.go) are read newest first within [since,
 // until). The ChatGPT compliance logs (--api chatgpt) are files: see
 // chatgpt.go.
 
 const (
-	apiAudit    = "audit"
-	apiRequests = "requests"
-	apiChatGPT  = "chatgpt"
+	apiAudit     = "audit"
+	apiRequests  = "requests"
+	apiChatGPT   = "chatgpt"
+	apiAnthropic = "anthropic"
 )
 
 type multiFlag []string
@@ -60,9 +64,10 @@ const whenForms = "a duration back from now (90m, 24h, 3d, 2w, 1w2d) or a time (
 // first of them by default; defSince "-" leaves out the filters.
 func (m *Main) addQueryFlags(fs *flag.FlagSet, defSince string, outputs ...string) *queryFlags {
 	q := &queryFlags{outputs: outputs}
-	fs.StringVar(&q.config, "c", "", "config `file`: the API key, base URL and API of its first source, or with --api chatgpt of its first "+chatgpt.Type+" source (only its sources are read)")
-	fs.StringVar(&q.baseURL, "base-url", "", "API root (default $OPENAI_BASE_URL or "+openai.DefaultBaseURL+"; --api chatgpt: "+chatgpt.DefaultBaseURL+")")
-	fs.StringVar(&q.api, "api", "", "audit (organization audit logs, default), requests (organization_logs), or chatgpt (ChatGPT Enterprise compliance logs, key in $CHATGPT_COMPLIANCE_KEY)")
+	fs.StringVar(&q.config, "c", "", "config `file`: the API key, base URL and API of its first source, or with --api chatgpt (anthropic) of its first "+chatgpt.Type+" ("+anthropic.Type+") source (only its sources are read)")
+	fs.StringVar(&q.baseURL, "base-url", "", "API root (default $OPENAI_BASE_URL or "+openai.DefaultBaseURL+"; --api chatgpt: "+chatgpt.DefaultBaseURL+"; --api anthropic: "+anthropic.DefaultBaseURL+")")
+	fs.StringVar(&q.api, "api", "", "audit (organization audit logs, default), requests (organization_logs), chatgpt (ChatGPT Enterprise compliance logs, key in $CHATGPT_COMPLIANCE_KEY), "+
+		"or anthropic (Anthropic's Compliance API activity feed, key in $"+anthropicKeyEnv+")")
 	fs.StringVar(&q.workspace, "workspace", "", "--api chatgpt: the `id` of the workspace (a UUID) or organization (org-...) whose compliance logs are read (default: the -c source's)")
 	fs.BoolVar(&q.keepContent, "keep-content", false, "--api chatgpt: show what people wrote (conversation messages and titles, app inputs and outputs, agent messages) as the API sent it. "+
 		"Without it each such value is replaced by its SHA-256 and length, as the source does with keep_content: false, whatever the -c file says")
@@ -70,9 +75,9 @@ func (m *Main) addQueryFlags(fs *flag.FlagSet, defSince string, outputs ...strin
 	if defSince != "-" {
 		fs.StringVar(&q.since, "since", defSince, "start: "+whenForms)
 		fs.StringVar(&q.until, "until", "", "end (exclusive), written as --since (default now)")
-		fs.Var(&q.types, "type", "event `type`, wildcards allowed (user.*, CODEX_*); repeatable")
+		fs.Var(&q.types, "type", "event `type`, wildcards allowed (user.*, CODEX_*, claude_chat_*); repeatable")
 		fs.Var(&q.actors, "actor", "actor id or e-mail; repeatable")
-		fs.Var(&q.projects, "project", "project id; repeatable")
+		fs.Var(&q.projects, "project", "project id (--api anthropic: organization id, org_... or UUID); repeatable")
 	}
 	return q
 }
@@ -94,12 +99,14 @@ func orList(s []string) string {
 }
 
 // logAPI is one of the APIs, opened with a key: OpenAI's audit or
-// request logs (client), or ChatGPT's compliance logs (cg).
+// request logs (client), ChatGPT's compliance logs (cg), or Anthropic's
+// activity feed (an).
 type logAPI struct {
 	kind   string
 	base   string
 	client *openai.Client
 	cg     *chatgptAPI
+	an     *anthropicAPI
 }
 
 // open resolves the key, base URL and API from the environment, the
@@ -107,7 +114,8 @@ type logAPI struct {
 func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 	var key pipeline.Secret
 	base, kind := "", ""
-	var cg *chatgpt.Config // the -c file's compliance-log source
+	var cg *chatgpt.Config   // the -c file's compliance-log source
+	var an *anthropic.Config // the -c file's activity-feed source
 	if q.config != "" {
 		reg, err := components()
 		if err != nil {
@@ -128,6 +136,8 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 			key, base, kind = c.APIKey, c.BaseURL, apiRequests
 		case *chatgpt.Config:
 			kind = apiChatGPT
+		case *anthropic.Config:
+			kind = apiAnthropic
 		}
 		// --api chatgpt reads the file's first compliance-log source,
 		// whichever source comes first.
@@ -141,9 +151,23 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 			fmt.Fprintf(m.Stderr, "auditrelay: --api chatgpt: %s has no %s source\n", q.config, chatgpt.Type)
 			return nil, exitUsage, false
 		}
+		// So does --api anthropic its first activity-feed source.
+		for _, s := range sources {
+			if c, ok := s.Config.(*anthropic.Config); ok {
+				an = c
+				break
+			}
+		}
+		if q.api == apiAnthropic && an == nil {
+			fmt.Fprintf(m.Stderr, "auditrelay: --api anthropic: %s has no %s source\n", q.config, anthropic.Type)
+			return nil, exitUsage, false
+		}
 	}
 	if q.api == apiChatGPT || q.api == "" && kind == apiChatGPT {
 		return m.openChatGPT(q, cg)
+	}
+	if q.api == apiAnthropic || q.api == "" && kind == apiAnthropic {
+		return m.openAnthropic(q, an)
 	}
 	if v, ok := lookupEnviron(m.Environ, "OPENAI_ADMIN_KEY"); ok && v != "" {
 		key = pipeline.Secret(v)
@@ -168,7 +192,7 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 		kind = apiAudit
 	}
 	if kind != apiAudit && kind != apiRequests {
-		fmt.Fprintf(m.Stderr, "auditrelay: --api must be audit, requests or chatgpt, got %q\n", kind)
+		fmt.Fprintf(m.Stderr, "auditrelay: --api must be audit, requests, chatgpt or anthropic, got %q\n", kind)
 		return nil, exitUsage, false
 	}
 	return &logAPI{kind: kind, base: base, client: openai.NewClient(openai.ClientConfig{
@@ -409,6 +433,8 @@ func (a *logAPI) schema() string {
 		return schema.SchemaRequestLog
 	case apiChatGPT:
 		return cgschema.Schema
+	case apiAnthropic:
+		return aschema.Schema
 	}
 	return schema.SchemaAuditLog
 }
@@ -416,6 +442,9 @@ func (a *logAPI) schema() string {
 // walk calls each for every page of q until done, each returning false, or
 // an error.
 func (a *logAPI) walk(ctx context.Context, q query, after string, each func(*page, string) (bool, error)) error {
+	if a.kind == apiAnthropic {
+		return a.an.walk(ctx, a, q, after, each)
+	}
 	for {
 		p, err := a.fetch(ctx, q, after, 100)
 		if err != nil {
@@ -456,7 +485,7 @@ func (a *logAPI) units(ctx context.Context, q query, after string, each func(uni
 }
 
 func (m *Main) cmdList(ctx context.Context, args []string) int {
-	fs := m.flags("list", "[--api audit|requests|chatgpt] [--since 24h] [--until T] [--type T] [--actor A] [--project P] [--limit N] [-o table|json|jsonl|csv]")
+	fs := m.flags("list", "[--api audit|requests|chatgpt|anthropic] [--since 24h] [--until T] [--type T] [--actor A] [--project P] [--limit N] [-o table|json|jsonl|csv]")
 	q := m.addQueryFlags(fs, "24h", "table", "json", "jsonl", "csv")
 	limit := fs.Int("limit", 50, "show at most this many events (0: all)")
 	if code, ok := parse(fs, args); !ok {
@@ -481,6 +510,11 @@ func (m *Main) cmdList(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	n, more := 0, false
+	if api.kind == apiAnthropic && *limit > 0 {
+		// Pages no larger than the limit needs (but not so small that a
+		// filter the API cannot apply costs a request per row).
+		api.an.pageSize = max(*limit, 100)
+	}
 	if api.kind == apiChatGPT {
 		n, more, err = m.listChatGPT(ctx, api, qq, out, *limit)
 	} else {
@@ -536,6 +570,10 @@ func newEventWriter(w io.Writer, format, schema string) (*eventWriter, error) {
 			fmt.Fprintln(ew.tw, "TIME\tTYPE\tACTION\tACTOR\tID")
 			break
 		}
+		if schema == aschema.Schema {
+			fmt.Fprintln(ew.tw, "TIME\tTYPE\tACTOR\tORGANIZATION\tID")
+			break
+		}
 		fmt.Fprintln(ew.tw, "TIME\tTYPE\tACTOR\tPROJECT\tRESULT\tID")
 	case "csv":
 		ew.csv = eventcsv.NewWriter(w, schema)
@@ -560,6 +598,10 @@ func (e *eventWriter) write(ev pipeline.Event) error {
 		if e.schema == cgschema.Schema {
 			action, actor := complianceRow(&ev)
 			_, err := fmt.Fprintf(e.tw, "%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Type, dash(action), dash(actor), ev.ID)
+			return err
+		}
+		if e.schema == aschema.Schema {
+			_, err := fmt.Fprintf(e.tw, "%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Type, dash(activityRow(&ev)), dash(ev.ProjectID), ev.ID)
 			return err
 		}
 		actor := firstNonEmpty(ev.ActorEmail, ev.ActorID)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	aschema "github.com/auditrelay/auditrelay/schema/anthropic"
 	cgschema "github.com/auditrelay/auditrelay/schema/chatgpt"
 )
 
@@ -25,17 +26,18 @@ type statRow struct {
 }
 
 func (m *Main) cmdStats(ctx context.Context, args []string) int {
-	fs := m.flags("stats", "[--api audit|requests|chatgpt] --since 24h --by type|actor|project|model|action|day [--top N] [-o table|json|csv]")
+	fs := m.flags("stats", "[--api audit|requests|chatgpt|anthropic] --since 24h --by type|actor|project|organization|model|action|day [--top N] [-o table|json|csv]")
 	q := m.addQueryFlags(fs, "24h", "table", "json", "csv")
-	by := fs.String("by", "type", "group by type, actor, project (--api chatgpt: the workspace), model (not --api audit), action (--api chatgpt: the action or event type within a type) or day")
+	by := fs.String("by", "type", "group by type, actor, project (--api chatgpt: the workspace), organization (--api anthropic, the same as project there), "+
+		"model (--api requests, chatgpt), action (--api chatgpt: the action or event type within a type) or day")
 	top := fs.Int("top", 20, "show the N largest groups (0: all)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	switch *by {
-	case "type", "actor", "project", "model", "action", "day":
+	case "type", "actor", "project", "organization", "model", "action", "day":
 	default:
-		fmt.Fprintf(m.Stderr, "auditrelay stats: --by must be type, actor, project, model, action or day, got %q\n", *by)
+		fmt.Fprintf(m.Stderr, "auditrelay stats: --by must be type, actor, project, organization, model, action or day, got %q\n", *by)
 		return exitUsage
 	}
 	if err := q.checkOutput(); err != nil {
@@ -46,8 +48,12 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
-	if *by == "model" && api.kind == apiAudit {
-		fmt.Fprintln(m.Stderr, "auditrelay stats: --by model needs the request-log API (--api requests); audit logs carry no model")
+	if *by == "model" && (api.kind == apiAudit || api.kind == apiAnthropic) {
+		fmt.Fprintln(m.Stderr, "auditrelay stats: --by model needs the request-log API (--api requests) or the compliance logs (--api chatgpt); audit logs and activities carry no model")
+		return exitUsage
+	}
+	if *by == "organization" && api.kind != apiAnthropic {
+		fmt.Fprintln(m.Stderr, "auditrelay stats: --by organization is for the activity feed (--api anthropic); elsewhere it is --by project")
 		return exitUsage
 	}
 	if *by == "action" && api.kind != apiChatGPT {
@@ -167,6 +173,9 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 // API does not say): success in a request log, action_result in a
 // compliance log.
 func statOf(by string, ev *pipeline.Event) (key string, success *bool) {
+	if ev.Schema == aschema.Schema {
+		return statKey(by, ev, false, nil), activityStat(ev)
+	}
 	if ev.Schema == cgschema.Schema {
 		var cs complianceStat
 		_ = json.Unmarshal(ev.Raw, &cs) // the source parsed it already
@@ -193,7 +202,7 @@ func statKey(by string, ev *pipeline.Event, hasModel bool, model func() string) 
 		k = ev.Type
 	case "actor":
 		k = eventActor(ev)
-	case "project":
+	case "project", "organization":
 		k = ev.ProjectID
 	case "model":
 		if hasModel {

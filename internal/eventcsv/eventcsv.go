@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/schema/anthropic"
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
 )
 
@@ -23,6 +24,7 @@ const (
 	colSubtype    = "subtype"
 	colWorkspace  = "workspace_id"
 	colRecord     = "record"
+	colOrgID      = "organization_id"
 )
 
 // AuditLogColumns are the columns of schema "openai.audit_log". payload is
@@ -62,6 +64,21 @@ var ComplianceLogColumns = []string{
 	"app_name", "client_id", colRecord,
 }
 
+// ActivityColumns are the columns of schema
+// "anthropic.compliance_activity", an activity of Anthropic's Compliance
+// API of any type. actor_id is the id that stands for the actor (the
+// user, the key, the service account, the directory, the service, the
+// federated subject or the device: schema/anthropic's Actor.ID), actor_email
+// a user's, or the one an unauthenticated user typed; organization_id is
+// empty for sign-ins, sign-outs and Compliance API calls. status_code is
+// that of the call a compliance_api_accessed records. activity is the whole
+// activity as JSON, for the members of each type: compliance_api_accessed's
+// url and request_body are what its caller sent, which may hold a key.
+var ActivityColumns = []string{
+	"id", "type", "created_at", colTime, "actor.type", colActorID, colActorEmail, "actor.ip_address", "actor.user_agent",
+	colOrgID, "organization_uuid", "status_code", "activity",
+}
+
 // GenericColumns are used for any other schema.
 var GenericColumns = []string{"id", "type", colTime, colActorID, colActorEmail, colProjectID, "schema", "event"}
 
@@ -74,6 +91,8 @@ func Columns(schema string) []string {
 		return OrganizationLogColumns
 	case chatgpt.Schema:
 		return ComplianceLogColumns
+	case anthropic.Schema:
+		return ActivityColumns
 	}
 	return GenericColumns
 }
@@ -112,7 +131,7 @@ func (w *Writer) Write(ev pipeline.Event) error {
 			v = ev.ActorID
 		case colActorEmail:
 			v = ev.ActorEmail
-		case colProjectID, colWorkspace:
+		case colProjectID, colWorkspace, colOrgID:
 			v = ev.ProjectID
 		case colSubtype:
 			if f, err := chatgpt.ReadObject(ev.Raw); err == nil {
@@ -122,7 +141,7 @@ func (w *Writer) Write(ev pipeline.Event) error {
 			v = cell(obj[ev.Type])
 		case "schema":
 			v = ev.Schema
-		case "event", colRecord:
+		case "event", colRecord, "activity":
 			v = string(ev.Raw)
 		default:
 			v = cell(lookup(obj, c))

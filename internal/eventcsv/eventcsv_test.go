@@ -27,6 +27,8 @@ func TestRowsReadBackOneRecordPerEvent(t *testing.T) {
 		{"missing is empty", "openai.audit_log", `{"id":"audit_log-2","type":"login.failed","effective_at":1}`, "project.id", ""},
 		{"compliance log subtype", "chatgpt.compliance_log", `{"event_id":"e1","type":"AUDIT_LOG","timestamp":"2026-01-01T00:00:00Z","action":"INVITE_SEND","action_result":"SUCCESS"}`, "subtype", "INVITE_SEND"},
 		{"compliance log content as held", "chatgpt.compliance_log", `{"event_id":"e2","type":"CONVERSATION_MESSAGE","timestamp":"2026-01-01T00:00:00Z","message":{"author":{"type":"user"},"content":{"type":"text","value":{"sha256":"ab12","length":3}}}}`, "message.content.value", `{"length":3,"sha256":"ab12"}`},
+		{"activity actor", "anthropic.compliance_activity", `{"id":"activity_01","type":"claude_chat_created","created_at":"2026-01-01T00:00:00Z","actor":{"type":"user_actor","user_id":"user_01","ip_address":"192.0.2.1"}}`, "actor.ip_address", "192.0.2.1"},
+		{"activity whole", "anthropic.compliance_activity", `{"id":"activity_02","type":"future_type","created_at":"2026-01-01T00:00:00Z","x":[1]}`, "activity", `{"id":"activity_02","type":"future_type","created_at":"2026-01-01T00:00:00Z","x":[1]}`},
 		{"compliance log record whole", "chatgpt.compliance_log", `{"event_id":"e3","type":"FUTURE_LOG","timestamp":"2026-01-01T00:00:00Z","x":[1]}`, "record", `{"event_id":"e3","type":"FUTURE_LOG","timestamp":"2026-01-01T00:00:00Z","x":[1]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

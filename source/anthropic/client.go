@@ -43,6 +43,17 @@ type ClientConfig struct {
 	Transport http.RoundTripper
 }
 
+// clientConfig is the client of cfg's keys, paced by lim, learning the
+// API's time on clock (transport: nil for the default).
+func (c *Config) clientConfig(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, transport http.RoundTripper) ClientConfig {
+	return ClientConfig{
+		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
+		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
+		PageSize: c.PageSize, Limiter: lim, Clock: clock,
+		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Transport: transport,
+	}
+}
+
 // pageBodyPerActivity is the body a page may take per activity it holds:
 // an activity is about a kilobyte (a compliance_api_accessed with its
 // request body the largest); a page larger than this per activity is not a

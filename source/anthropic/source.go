@@ -44,12 +44,7 @@ func newSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, transp
 	s := &Source{cfg: cfg, name: set.Name, log: set.Log(), now: time.Now}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	s.limiter = cfg.limiter(lims)
-	client := NewClient(ClientConfig{
-		BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries,
-		RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax, MaxServerWait: cfg.MaxServerWait,
-		PageSize: cfg.PageSize, Limiter: s.limiter, Clock: s.clock,
-		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Transport: transport,
-	})
+	client := NewClient(cfg.clientConfig(set, s.limiter, s.clock, transport))
 	keepInvalid := cfg.OnInvalidEvent == InvalidDeadLetter
 	s.lister = httpapi.Lister{Client: client, Path: activitiesPath, CursorParam: "after_id", LimitParam: "limit",
 		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) {
@@ -110,18 +105,39 @@ func fmtUnix(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339)
 
 // query asks for [lo, hi), newest first, with the configured filters.
 func (s *Source) query(lo, hi int64) url.Values {
+	return listQuery(time.Unix(lo, 0), time.Unix(hi, 0), s.cfg.ActivityTypes, s.cfg.ExcludeActivityTypes, s.cfg.ActorIDs, s.cfg.OrganizationIDs)
+}
+
+// listQuery asks for the activities created in [since, until), whole
+// seconds (a zero bound is left out), newest first, with the filters
+// given: the query of the source's windows and of a Feed.
+func listQuery(since, until time.Time, types, exclude, actors, orgs []string) url.Values {
 	q := url.Values{}
-	q.Set("created_at.gte", fmtUnix(lo))
-	q.Set("created_at.lt", fmtUnix(hi))
+	if !since.IsZero() {
+		q.Set("created_at.gte", fmtUnix(since.Unix()))
+	}
+	if !until.IsZero() {
+		q.Set("created_at.lt", fmtUnix(ceilUnix(until)))
+	}
 	q.Set("order", "desc")
 	for _, f := range []struct {
 		param string
 		list  []string
-	}{{"activity_types[]", s.cfg.ActivityTypes}, {"exclude_activity_types[]", s.cfg.ExcludeActivityTypes},
-		{"actor_ids[]", s.cfg.ActorIDs}, {"organization_ids[]", s.cfg.OrganizationIDs}} {
+	}{{"activity_types[]", types}, {"exclude_activity_types[]", exclude},
+		{"actor_ids[]", actors}, {"organization_ids[]", orgs}} {
 		for _, v := range f.list {
 			q.Add(f.param, v)
 		}
 	}
 	return q
+}
+
+// ceilUnix is the first whole second at or after t: an exclusive end of
+// any precision as the API's whole seconds take it.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
 }
