@@ -23,7 +23,7 @@ import (
 func TestAnthropicActivities(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	span := 30 * 24 * time.Hour
-	sim := anthropicsim.New(anthropicsim.Options{Seed: 6, Activities: 20000, Span: span, Start: start,
+	sim := anthropicsim.New(anthropicsim.Options{Seed: 6, Activities: 3000, Span: span, Start: start,
 		Now: func() time.Time { return start.Add(span) }})
 	truth := sim.Truth()
 	var keys, hooks []string
