@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,6 +54,35 @@ type ServerConfig struct {
 	SinkFailingAfter time.Duration `koanf:"sink_failing_after"`
 }
 
+// TelemetryConfig is the `telemetry:` section: where auditrelay sends its
+// own metrics besides the /metrics of server.listen.
+type TelemetryConfig struct {
+	// OTLP pushes the metrics (the names /metrics shows) to an OTLP
+	// receiver, such as an OpenTelemetry Collector; off unless endpoint is
+	// set. Only this section configures it: OTEL_* variables are ignored.
+	OTLP OTLPConfig `koanf:"otlp"`
+}
+
+// OTLPConfig is `telemetry.otlp`.
+type OTLPConfig struct {
+	// Endpoint is the receiver's URL, scheme, host and port, such as
+	// http://collector:4317 (gRPC in plain text) or
+	// https://collector:4318 (TLS); with protocol http the path defaults
+	// to /v1/metrics. Empty (the default) pushes nothing.
+	Endpoint string `koanf:"endpoint"`
+	// Protocol is how the metrics are sent (default grpc): grpc, or http
+	// for protobuf over HTTP. One of: grpc, http.
+	Protocol string `koanf:"protocol"`
+	// Headers are sent with every push, such as an API key of the
+	// receiver; their values are secrets, never printed.
+	Headers map[string]pipeline.Secret `koanf:"headers"`
+	// Interval is the time between pushes (default 60s). A push not
+	// answered within it is dropped and counted in
+	// auditrelay_telemetry_export_failures_total; the next one carries
+	// the totals again.
+	Interval time.Duration `koanf:"interval"`
+}
+
 // Settings are the top-level keys besides the component sections: how
 // auditrelay itself logs, serves its health and stops.
 type Settings struct {
@@ -65,6 +95,8 @@ type Settings struct {
 	// finish and commit the window in flight (default 30s); past it the
 	// process exits 1 and the window is read again at the next start.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// Telemetry sends auditrelay's own metrics elsewhere than /metrics.
+	Telemetry TelemetryConfig `koanf:"telemetry"`
 }
 
 var _ pipeline.Config = (*Settings)(nil)
@@ -75,6 +107,7 @@ func DefaultSettings() *Settings {
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Server:          ServerConfig{StuckAfter: 15 * time.Minute, SinkFailingAfter: 2 * time.Minute},
 		ShutdownTimeout: 30 * time.Second,
+		Telemetry:       TelemetryConfig{OTLP: OTLPConfig{Protocol: "grpc", Interval: time.Minute}},
 	}
 }
 
@@ -101,7 +134,36 @@ func (s *Settings) Validate() error {
 	if s.Server.SinkFailingAfter <= 0 {
 		errs = append(errs, pipeline.FieldError("server.sink_failing_after", "must be > 0"))
 	}
+	errs = append(errs, s.Telemetry.OTLP.validate()...)
 	return errors.Join(errs...)
+}
+
+// validate checks telemetry.otlp. Neither the endpoint (it may carry
+// credentials) nor a header value is repeated in an error.
+func (o *OTLPConfig) validate() []error {
+	var errs []error
+	switch o.Protocol {
+	case "grpc", "http":
+	default:
+		errs = append(errs, pipeline.FieldError("telemetry.otlp.protocol", "must be grpc or http, got %q", o.Protocol))
+	}
+	if o.Interval <= 0 {
+		errs = append(errs, pipeline.FieldError("telemetry.otlp.interval", "must be > 0"))
+	}
+	if o.Endpoint != "" {
+		u, err := url.Parse(o.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, pipeline.FieldError("telemetry.otlp.endpoint", "must be an http:// or https:// URL with a host and port"))
+		}
+	} else if len(o.Headers) > 0 {
+		errs = append(errs, pipeline.FieldError("telemetry.otlp.headers", "are set but endpoint is empty"))
+	}
+	for k := range o.Headers {
+		if strings.TrimSpace(k) == "" {
+			errs = append(errs, pipeline.FieldError("telemetry.otlp.headers", "a header name is empty"))
+		}
+	}
+	return errs
 }
 
 // top is the shape of the file; component sections stay raw until their
@@ -122,9 +184,10 @@ type Config struct {
 	Path    string
 	BaseDir string
 	// Spec is the pipeline to build, every component config decoded.
-	Spec   pipeline.Spec
-	Log    LogConfig
-	Server ServerConfig
+	Spec      pipeline.Spec
+	Log       LogConfig
+	Server    ServerConfig
+	Telemetry TelemetryConfig
 	// Warnings are what is valid but works against the user (a secret sent
 	// in clear), each under its key path: validate prints them and run logs
 	// them.
@@ -286,7 +349,7 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 		t.Log.Format = def.Log.Format
 	}
 
-	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server, refs: newMask(p.refs)}
+	c := &Config{Path: path, BaseDir: baseDir, Log: t.Log, Server: t.Server, Telemetry: t.Telemetry, refs: newMask(p.refs)}
 	c.Spec.BaseDir = baseDir
 	c.Spec.DrainTimeout = t.ShutdownTimeout
 
@@ -788,6 +851,7 @@ func (c *Config) Effective() map[string]any {
 		"checkpoint":       comp(c.Spec.Checkpoint, pipeline.KindStore),
 		"log":              toTree(reflect.ValueOf(c.Log)),
 		"server":           toTree(reflect.ValueOf(c.Server)),
+		"telemetry":        toTree(reflect.ValueOf(c.Telemetry)),
 		"shutdown_timeout": c.Spec.DrainTimeout.String(),
 	}
 	if c.Spec.DeadLetter != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"runtime"
 	"sync/atomic"
@@ -97,11 +98,25 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 			otlpmetrichttp.WithTemporalitySelector(sdkmetric.DefaultTemporalitySelector),
 			otlpmetrichttp.WithAggregationSelector(sdkmetric.DefaultAggregationSelector),
 		}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
 		if u.Scheme == "http" {
 			opts = append(opts, otlpmetrichttp.WithInsecure())
 		} else {
-			opts = append(opts, otlpmetrichttp.WithTLSClientConfig(tlsConfig))
+			transport.TLSClientConfig = tlsConfig
 		}
+		opts = append(opts,
+			// Our own client, because the default one follows redirects,
+			// taking the headers (an API key) wherever a 3xx points; and
+			// the TLS settings are in it, so none may come from
+			// OTEL_EXPORTER_OTLP_CERTIFICATE.
+			otlpmetrichttp.WithTLSClientConfig(nil),
+			otlpmetrichttp.WithHTTPClient(&http.Client{
+				Transport: transport,
+				Timeout:   o.Interval,
+				CheckRedirect: func(*http.Request, []*http.Request) error {
+					return http.ErrUseLastResponse
+				},
+			}))
 		exp, err = otlpmetrichttp.New(context.Background(), opts...)
 	default:
 		return nil, fmt.Errorf("telemetry: otlp protocol must be grpc or http, got %q", o.Protocol)

@@ -269,3 +269,39 @@ func TestTelemetryOTLPOptionsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestTelemetryOTLPRedirectNotFollowed: a receiver answering 3xx gets a
+// failed push, not the headers sent to where it points.
+func TestTelemetryOTLPRedirectNotFollowed(t *testing.T) {
+	poisonEnv(t)
+	var mu sync.Mutex
+	var leaked bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		leaked = leaked || r.Header.Get("Authorization") != ""
+		mu.Unlock()
+	}))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+metricsPath, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	tel, err := Open(Options{OTLP: &OTLP{
+		Endpoint: srv.URL, Protocol: "http", Interval: time.Hour,
+		Headers: map[string]pipeline.Secret{"Authorization": "Bearer s3cr3t"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tel.Shutdown(context.Background()) }()
+	tel.SinkBatch("archive", 1, 10, time.Millisecond, nil)
+	_ = tel.provider.ForceFlush(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if leaked {
+		t.Error("the push followed the redirect with its headers")
+	}
+	if n := tel.exportFailures.Load(); n != 1 {
+		t.Errorf("%d failed pushes, want 1", n)
+	}
+}

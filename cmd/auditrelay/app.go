@@ -19,7 +19,6 @@ import (
 
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/pipeline"
-	"github.com/auditrelay/auditrelay/telemetry"
 )
 
 // Exit codes, documented in the README.
@@ -258,10 +257,14 @@ func (p profiles) start() (func(), error) {
 }
 
 func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *config.Config, log *slog.Logger, once bool, status *statusLine) int {
-	tel := telemetry.New(telemetry.Options{Version: version, StuckAfter: cfg.Server.StuckAfter, SinkFailingAfter: cfg.Server.SinkFailingAfter})
+	tel, closeTelemetry, err := openTelemetry(cfg, log)
+	if err != nil {
+		log.Error("starting the telemetry failed", "err", err)
+		return exitFailure
+	}
+	defer closeTelemetry()
 	ln := m.Listener
 	if ln == nil && cfg.Server.Listen != "" {
-		var err error
 		if ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 			log.Error("starting the metrics and health server failed", "err", fmt.Errorf("server.listen %s: %w", cfg.Server.Listen, err))
 			return exitFailure
