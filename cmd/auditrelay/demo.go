@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
@@ -109,8 +110,9 @@ func demoOpenAI(events, backlog int, faults float64, seed int64) (*demoVendor, e
 }
 
 func (m *Main) cmdDemo(ctx context.Context, args []string) int {
-	fs := m.flags("demo", "[--vendor openai|chatgpt] [--events N] [--sink file|kafka [--keep]]")
-	vendor := fs.String("vendor", "openai", "the simulated API: openai (an organization's audit log) or chatgpt (a ChatGPT Enterprise workspace's compliance logs, conversation content hashed by the source)")
+	fs := m.flags("demo", "[--vendor openai|chatgpt|anthropic] [--events N] [--sink file|kafka [--keep]]")
+	vendor := fs.String("vendor", "openai", "the simulated API: openai (an organization's audit log), chatgpt (a ChatGPT Enterprise workspace's compliance logs, conversation content hashed by the source) "+
+		"or anthropic (the activity feed of Anthropic's Compliance API)")
 	events := fs.Int("events", 60, "stop once this many events have been delivered (0: run until Ctrl-C; --vendor chatgpt: at least this many, the files read whole)")
 	sink := fs.String("sink", "file", "where the events go besides the screen: file (JSON lines), or kafka (a broker in memory in this process, read back by a consumer)")
 	out := fs.String("out", "", "with --sink file, write the JSON lines to this `file` (default: a temporary file)")
@@ -125,8 +127,8 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 	switch {
 	case *events < 0:
 		usage = "--events must be >= 0"
-	case *vendor != "openai" && *vendor != "chatgpt":
-		usage = fmt.Sprintf("--vendor must be openai or chatgpt, got %q", *vendor)
+	case *vendor != "openai" && *vendor != "chatgpt" && *vendor != "anthropic":
+		usage = fmt.Sprintf("--vendor must be openai, chatgpt or anthropic, got %q", *vendor)
 	case *sink != "file" && *sink != "kafka":
 		usage = fmt.Sprintf("--sink must be file or kafka, got %q", *sink)
 	case *out != "" && *sink != "file":
@@ -152,9 +154,12 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) int {
 	}
 	var v *demoVendor
 	var err error
-	if *vendor == "chatgpt" {
+	switch *vendor {
+	case "chatgpt":
 		v, err = demoChatGPT(*events, backlog, *faults, *seed)
-	} else {
+	case "anthropic":
+		v, err = demoAnthropic(*events, backlog, *faults, *seed)
+	default:
 		v, err = demoOpenAI(*events, backlog, *faults, *seed)
 	}
 	if err != nil {
@@ -289,6 +294,10 @@ var faultNames = map[string][2]string{
 	string(chatgptsim.FaultDigest):      {"download with a changed byte", "downloads with a changed byte"},
 	string(chatgptsim.FaultTruncate):    {"download cut short", "downloads cut short"},
 	string(chatgptsim.FaultShortLength): {"short download", "short downloads"},
+	// The activity-feed simulator's own.
+	string(anthropicsim.Fault504):    {"HTTP 504", "HTTP 504s"},
+	string(anthropicsim.Fault529):    {"HTTP 529 (overloaded)", "HTTP 529s (overloaded)"},
+	string(anthropicsim.FaultRepeat): {"page repeating its cursor's activity", "pages repeating their cursor's activity"},
 }
 
 // describeFaults says in words what the simulator injected, e.g.

@@ -149,7 +149,7 @@ func TestDemoChatGPTKafka(t *testing.T) {
 }
 
 func TestDemoVendorRefused(t *testing.T) {
-	if _, errs, code := runCLI(t.Context(), "demo", "--vendor", "gemini"); code != exitUsage || !strings.Contains(errs, "--vendor must be openai or chatgpt") {
+	if _, errs, code := runCLI(t.Context(), "demo", "--vendor", "gemini"); code != exitUsage || !strings.Contains(errs, "--vendor must be openai, chatgpt or anthropic") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }

@@ -12,10 +12,12 @@ import (
 )
 
 // demoTopic is the topic `demo --sink kafka` writes; chatgptTopic that
-// of `demo --vendor chatgpt --sink kafka`.
+// of `demo --vendor chatgpt --sink kafka`, anthropicTopic that of
+// `demo --vendor anthropic --sink kafka`.
 const (
-	demoTopic    = "openai.audit"
-	chatgptTopic = "chatgpt.compliance"
+	demoTopic      = "openai.audit"
+	chatgptTopic   = "chatgpt.compliance"
+	anthropicTopic = "anthropic.compliance"
 )
 
 // kafkaSinks are the sinks of `demo --sink kafka` (%s: the broker, then

@@ -36,6 +36,8 @@ type screenLayout struct {
 var (
 	openaiScreen  = screenLayout{at: "effective_at", id: "id", typeWidth: 29}
 	chatgptScreen = screenLayout{at: "timestamp", id: "event_id", typeWidth: 26} // CHATGPT_PLUGIN_SPREADSHEET
+	// An activity's id is 33 characters; its longer types are cut.
+	anthropicScreen = screenLayout{at: "created_at", id: "id", typeWidth: 31}
 )
 
 // screenConfig is the (empty) config of the demo's table.
@@ -77,7 +79,8 @@ func (s *screen) Consume(_ context.Context, b pipeline.Batch) error {
 	for i := range b.Events {
 		ev := &b.Events[i]
 		// A person's e-mail, else the actor's id; for a compliance
-		// record, an API key's redacted id or an agent's name.
+		// record, an API key's redacted id or an agent's name; for an
+		// activity, a key's or a device's id, system:SERVICE, anthropic.
 		sb.WriteString(l.row(ev.Time.UTC().Format(time.RFC3339), ev.Type, eventActor(ev), ev.ID))
 	}
 	s.mu.Lock()
