@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 )
@@ -78,7 +79,9 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 			otlpmetricgrpc.WithAggregationSelector(sdkmetric.DefaultAggregationSelector),
 		}
 		if u.Scheme == "http" {
-			opts = append(opts, otlpmetricgrpc.WithInsecure())
+			// Credentials rather than WithInsecure: credentials taken from
+			// OTEL_EXPORTER_OTLP_CERTIFICATE would win over WithInsecure.
+			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
 		} else {
 			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(tlsConfig)))
 		}

@@ -3,11 +3,14 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -106,6 +109,16 @@ func poisonEnv(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "from.env=leak")
 	t.Setenv("OTEL_SERVICE_NAME", "not-auditrelay")
+	// A valid certificate: read, it would turn a plain-text push into TLS.
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	tlsSrv.Close()
+	cert := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
+	if err := os.WriteFile(cert, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", cert)
+	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", cert)
 }
 
 func TestTelemetryOTLPPush(t *testing.T) {
