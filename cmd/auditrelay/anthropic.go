@@ -58,7 +58,7 @@ func (m *Main) openAnthropic(q *queryFlags, src *anthropic.Config) (*logAPI, int
 		cfg.APIKey, keyFrom = pipeline.Secret(v), "$"+anthropicKeyEnv
 	}
 	if cfg.APIKey == "" {
-		fmt.Fprintf(m.Stderr, "auditrelay: no compliance key: set %s (a Compliance Access Key or an Admin API key with the scope %s) or pass -c FILE with a %s source that has api_key\n",
+		fmt.Fprintf(m.Stderr, "auditrelay: no compliance key: set %s (a Compliance Access Key or an Admin API key with the scope %s) or pass -c FILE with an %s source that has api_key\n",
 			anthropicKeyEnv, anthropic.ScopeActivities, anthropic.Type)
 		return nil, exitUsage, false
 	}
