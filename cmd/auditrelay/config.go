@@ -96,6 +96,12 @@ func (m *Main) cmdConfig(_ context.Context, args []string) int {
 // listReference prints each component type with its kind and the summary
 // its page starts with.
 func (m *Main) listReference(reg *pipeline.Registry) int {
+	width := 0 // of the longest type, so that the summaries line up
+	for _, k := range referenceKinds {
+		for _, typ := range reg.Types(k) {
+			width = max(width, len(typ))
+		}
+	}
 	for _, k := range referenceKinds {
 		for _, typ := range reg.Types(k) {
 			page, err := fs.ReadFile(configdocs.Files, configdocs.FileName(k, typ))
@@ -103,7 +109,7 @@ func (m *Main) listReference(reg *pipeline.Registry) int {
 				fmt.Fprintf(m.Stderr, "auditrelay: no reference for %s %s in this build\n", k, typ)
 				return exitFailure
 			}
-			fmt.Fprintf(m.Stdout, "%-10s  %-24s  %s\n", k, typ, pageSummary(page))
+			fmt.Fprintf(m.Stdout, "%-10s  %-*s  %s\n", k, width, typ, pageSummary(page))
 		}
 	}
 	fmt.Fprintln(m.Stdout, "\n'auditrelay config reference TYPE' prints the keys of a type, 'auditrelay config reference index'\n"+

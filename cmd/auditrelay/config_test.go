@@ -262,6 +262,18 @@ func TestConfigCommand(t *testing.T) {
 		t.Fatalf("config reference: exit %d", code)
 	}
 	lines := strings.Split(out, "\n")
+	// Every summary starts in the same column, however long its type.
+	col := -1
+	for _, p := range ref.Pages {
+		for _, l := range lines {
+			if i := strings.Index(l, "  "+p.Summary); i >= 0 && strings.Contains(l, " "+p.Type+" ") {
+				if col >= 0 && i != col {
+					t.Errorf("the summary of %s starts in column %d, others in %d:\n%s", p.Type, i, col, out)
+				}
+				col = i
+			}
+		}
+	}
 	for _, p := range ref.Pages {
 		found := false
 		for _, l := range lines {
