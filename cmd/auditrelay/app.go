@@ -66,7 +66,7 @@ func commands() []command {
 }
 
 func (m *Main) usage() {
-	fmt.Fprintf(m.Stderr, "auditrelay forwards OpenAI organization audit logs to Kafka, OTLP, Splunk, Datadog and files.\n\nUsage: auditrelay <command> [flags]\n\nCommands:\n")
+	fmt.Fprintf(m.Stderr, "auditrelay forwards the audit logs of OpenAI, ChatGPT Enterprise and Anthropic to Kafka, OTLP, Splunk, Datadog and files.\n\nUsage: auditrelay <command> [flags]\n\nCommands:\n")
 	for _, c := range commands() {
 		fmt.Fprintf(m.Stderr, "  %-10s %s\n", c.name, c.summary)
 	}

@@ -1,4 +1,4 @@
-// Command auditrelay forwards OpenAI organization audit logs to Kafka,
+// Command auditrelay forwards the audit logs of AI platforms to Kafka,
 // OpenTelemetry, Splunk, Datadog and files.
 //
 // main turns signals into context cancellation and hands off to Main, which
