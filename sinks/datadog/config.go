@@ -29,10 +29,14 @@ type Config struct {
 	// APIKey is the Datadog API key (required), sent as the DD-API-KEY
 	// header.
 	APIKey pipeline.Secret `koanf:"api_key"`
-	// Service is the service attribute of every entry (default openai).
+	// Service is the service attribute of every entry; empty (the
+	// default): the event's vendor (openai, chatgpt, anthropic), or
+	// auditrelay for an event of no known vendor.
 	Service string `koanf:"service"`
 	// Source is the ddsource attribute of every entry, which selects
-	// Datadog's log pipeline (default openai).
+	// Datadog's log pipeline; empty (the default): the event's vendor, as
+	// for service, so that OpenAI's pipeline does not parse another
+	// vendor's events.
 	Source string `koanf:"ddsource"`
 	// Hostname is the hostname attribute of every entry; empty: this
 	// machine's host name.
@@ -58,7 +62,7 @@ type Config struct {
 var _ pipeline.Config = (*Config)(nil)
 
 func defaultConfig() *Config {
-	return &Config{Site: "datadoghq.com", Service: "openai", Source: "openai", Compression: "gzip",
+	return &Config{Site: "datadoghq.com", Compression: "gzip",
 		Timeout: 30 * time.Second, MaxEvents: maxEntries, MaxBytes: 4_500_000}
 }
 
@@ -81,12 +85,6 @@ func (c *Config) Validate() error {
 	}
 	if c.APIKey == "" {
 		errs = append(errs, pipeline.FieldError("api_key", "must be set"))
-	}
-	if c.Service == "" {
-		errs = append(errs, pipeline.FieldError("service", "must be set"))
-	}
-	if c.Source == "" {
-		errs = append(errs, pipeline.FieldError("ddsource", "must be set"))
 	}
 	errs = append(errs, httpbatch.ConfigErrors(c.Compression, &c.TLS, c.Timeout)...)
 	if err := c.TLS.CheckURL(c.Endpoint); err != nil {

@@ -1,6 +1,7 @@
 package datadog
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,10 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/sinks/httpbatch"
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Sink posts events to the Datadog logs intake. Consume is safe for
@@ -19,9 +21,9 @@ import (
 type Sink struct {
 	name string
 	send httpbatch.Sender
-	// head is the pre-encoded start of every entry up to ddtags' value.
-	head []byte
-	tags string
+	// source and service are configured ones ("": the event's vendor's).
+	source, service, hostname string
+	tags                      string
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
@@ -34,12 +36,7 @@ func New(set pipeline.Settings, c *Config) (*Sink, error) {
 	s.send = httpbatch.Sender{URL: strings.TrimRight(c.baseURL(), "/") + "/api/v2/logs", TLS: c.TLS, Timeout: c.Timeout, Log: set.Log(),
 		Header: h, Gzip: c.Compression == "gzip", MaxEvents: c.MaxEvents, MaxBytes: c.MaxBytes,
 		Open: "[", Sep: ",", Close: "]", Check: check}
-	s.head = append(s.head, `{"ddsource":`...)
-	s.head, _ = jsontext.AppendQuote(s.head, c.Source)
-	s.head = append(s.head, `,"service":`...)
-	s.head, _ = jsontext.AppendQuote(s.head, c.Service)
-	s.head = append(s.head, `,"hostname":`...)
-	s.head, _ = jsontext.AppendQuote(s.head, c.Hostname)
+	s.source, s.service, s.hostname = c.Source, c.Service, c.Hostname
 	return s, nil
 }
 
@@ -60,23 +57,20 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if s.tags != "" {
 		tags = s.tags + "," + tags
 	}
-	// The ddtags member is the same for every entry of a vendor (a batch
-	// is of one source, so nearly always of one vendor).
-	ddtagsOf := map[string][]byte{}
+	// The start of an entry, up to ddtags' value, is the same for every
+	// entry of a vendor (a batch is of one source, so nearly always of one
+	// vendor).
+	headOf := map[string][]byte{}
 	items := make([]httpbatch.Item, 0, len(b.Events))
 	var rejected []pipeline.Rejection
 	for i := range b.Events {
 		vendor := b.Events[i].Vendor()
-		ddtags, ok := ddtagsOf[vendor]
+		head, ok := headOf[vendor]
 		if !ok {
-			t := tags
-			if vendor != "" {
-				t += ",vendor:" + vendor
-			}
-			ddtags, _ = jsontext.AppendQuote([]byte(`,"ddtags":`), t)
-			ddtagsOf[vendor] = ddtags
+			head = s.head(vendor, tags)
+			headOf[vendor] = head
 		}
-		e := s.entry(&b.Events[i], ddtags)
+		e := s.entry(&b.Events[i], head)
 		if len(e) > maxEntry {
 			rejected = append(rejected, pipeline.Rejection{Event: b.Events[i],
 				Reason: fmt.Sprintf("the log entry is %d bytes, over Datadog's %d byte limit (it would be truncated)", len(e), maxEntry)})
@@ -94,15 +88,37 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	return nil
 }
 
+// head encodes the start of an entry of vendor's events: ddsource and
+// service (the configured ones, else the vendor), hostname and ddtags
+// (tags and the vendor's tag).
+func (s *Sink) head(vendor, tags string) []byte {
+	name := vendor
+	if name == "" {
+		name = "auditrelay"
+	}
+	source, service := cmp.Or(s.source, name), cmp.Or(s.service, name)
+	if vendor != "" {
+		tags += ",vendor:" + vendor
+	}
+	h := []byte(`{"ddsource":`)
+	h, _ = jsontext.AppendQuote(h, source)
+	h = append(h, `,"service":`...)
+	h, _ = jsontext.AppendQuote(h, service)
+	h = append(h, `,"hostname":`...)
+	h, _ = jsontext.AppendQuote(h, s.hostname)
+	h = append(h, `,"ddtags":`...)
+	h, _ = jsontext.AppendQuote(h, tags)
+	return h
+}
+
 // entry encodes one log entry: the event's JSON, unchanged, is its message.
 // Its type and the person who did it (see person) are Datadog's standard
 // attributes evt.name, usr.id and usr.email too, the same for every
 // vendor (whose events name the actor each its own way); the vendor is the
 // tag vendor.
-func (s *Sink) entry(ev *pipeline.Event, ddtags []byte) []byte {
-	e := make([]byte, 0, len(s.head)+len(ev.Raw)+len(ddtags)+192)
-	e = append(e, s.head...)
-	e = append(e, ddtags...)
+func (s *Sink) entry(ev *pipeline.Event, head []byte) []byte {
+	e := make([]byte, 0, len(head)+len(ev.Raw)+192)
+	e = append(e, head...)
 	t := ev.Time
 	if t.IsZero() {
 		t = ev.ObservedAt

@@ -56,12 +56,38 @@ func TestDeliver(t *testing.T) {
 				if l.Message != string(evs[i].Raw) {
 					t.Fatalf("message %d is not the raw event:\n%s\n%s", i, l.Message, evs[i].Raw)
 				}
-				if l.Source != "openai" || l.Service != "openai" || l.Hostname != "relay-1" || l.Tags != "env:test,auditrelay_source:acme" ||
+				// These events name no vendor (no schema).
+				if l.Source != "auditrelay" || l.Service != "auditrelay" || l.Hostname != "relay-1" || l.Tags != "env:test,auditrelay_source:acme" ||
 					l.Timestamp != evs[i].Time.UnixMilli() {
 					t.Fatalf("entry %d = %+v", i, l)
 				}
 			}
 		})
+	}
+}
+
+// Without ddsource and service set, each entry names its event's vendor,
+// so that Datadog's OpenAI pipeline does not parse another vendor's
+// events; set ones apply to every entry.
+func TestSourceAndServiceByVendor(t *testing.T) {
+	evs := events(3, 100)
+	evs[0].Schema, evs[1].Schema = "anthropic.compliance_activity", "openai.audit_log"
+	for _, tc := range []struct {
+		source, service string
+		want            [][2]string
+	}{
+		{"", "", [][2]string{{"anthropic", "anthropic"}, {"openai", "openai"}, {"auditrelay", "auditrelay"}}},
+		{"custom", "", [][2]string{{"custom", "anthropic"}, {"custom", "openai"}, {"custom", "auditrelay"}}},
+	} {
+		srv, s := start(t, ddtest.Options{APIKey: apiKey}, func(c *Config) { c.Source, c.Service = tc.source, tc.service })
+		if err := s.Consume(t.Context(), pipeline.Batch{Source: "acme", Events: evs}); err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range srv.Logs() {
+			if got := [2]string{l.Source, l.Service}; got != tc.want[i] {
+				t.Errorf("ddsource %q, service %q: entry %d has %q, want %q", tc.source, tc.service, i, got, tc.want[i])
+			}
+		}
 	}
 }
 
@@ -187,7 +213,7 @@ func TestConfigValidate(t *testing.T) {
 			c.APIKey, c.Endpoint, c.Site, c.Service, c.Source = "k", "intake", "", "", ""
 			c.Compression, c.Timeout, c.MaxEvents, c.MaxBytes = "br", 0, 1001, 6_000_000
 			c.TLS.CertFile = "x.pem"
-		}, Want: []string{"endpoint:", "service:", "ddsource:", "compression:", "timeout:", "max_events:", "max_bytes:", "tls.cert_file:"}},
+		}, Want: []string{"endpoint:", "compression:", "timeout:", "max_events:", "max_bytes:", "tls.cert_file:"}},
 	})
 	c := defaultConfig()
 	c.Site = "datadoghq.eu"
