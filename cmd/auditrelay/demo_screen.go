@@ -89,9 +89,6 @@ func (s *screen) Consume(_ context.Context, b pipeline.Batch) error {
 	return nil
 }
 
-// screenHeader is the first line of the audit log's table.
-func screenHeader() string { return openaiScreen.header() }
-
 // header is the table's first line.
 func (l screenLayout) header() string { return l.row(l.at, "type", "actor", l.id) }
 

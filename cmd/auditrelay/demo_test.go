@@ -115,7 +115,7 @@ func TestDemoTableKeepsColumnsAligned(t *testing.T) {
 	if err := s.Consume(t.Context(), pipeline.Batch{Source: "demo-org", Events: events}); err != nil {
 		t.Fatal(err)
 	}
-	lines := append([]string{strings.TrimSuffix(screenHeader(), "\n")}, strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")...)
+	lines := append([]string{strings.TrimSuffix(openaiScreen.header(), "\n")}, strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")...)
 	if len(lines) != len(events)+1 {
 		t.Fatalf("%d lines for %d events:\n%s", len(lines)-1, len(events), out.String())
 	}

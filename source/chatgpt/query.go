@@ -114,12 +114,6 @@ func (r *FileReader) Next() (pipeline.Event, error) {
 	}
 }
 
-// Line is the number of the line Next returned last (1 for the first).
-func (r *FileReader) Line() int64 { return r.n }
-
-// File is the file being read.
-func (r *FileReader) File() File { return r.f }
-
 // Close removes the downloaded file. Safe twice.
 func (r *FileReader) Close() error {
 	if r.sp == nil {
