@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,8 +57,16 @@ func TestDownloadRedirectsToASignedURL(t *testing.T) {
 			t.Fatalf("line %d: %v: %s", i, err, l)
 		}
 	}
+	// The server counts a request when its handler returns, which may be
+	// just after the client read the last byte: wait for the count.
+	want := func(st chatgptsim.Stats) bool {
+		return st.Requests[chatgptsim.EndpointFile][307] == 2 && st.Requests[chatgptsim.EndpointDownload][200] == 1 && st.FilesServed == 1 && st.AuthOnDownload == 0
+	}
 	st := sim.Stats()
-	if st.Requests[chatgptsim.EndpointFile][307] != 2 || st.Requests[chatgptsim.EndpointDownload][200] != 1 || st.FilesServed != 1 || st.AuthOnDownload != 0 {
+	for deadline := time.Now().Add(5 * time.Second); !want(st) && time.Now().Before(deadline); st = sim.Stats() {
+		runtime.Gosched()
+	}
+	if !want(st) {
 		t.Fatalf("stats: %+v", st)
 	}
 
