@@ -22,6 +22,12 @@ const DefaultBaseURL = "https://api.chatgpt.com/v1/compliance"
 // about 30 days.
 const retention = 30 * 24 * time.Hour
 
+// expiring is how close to the end of its retention a file must be for a
+// 404 on its download to be taken as its expiry. A younger file that
+// answers 404 is an error of the API (or of a proxy), not an expiry:
+// skipping it would lose its records for good.
+const expiring = 24 * time.Hour
+
 // Config configures the compliance-log source: it reads a ChatGPT
 // Enterprise or Edu workspace's Compliance Logs, the JSONL files the API
 // exports per event type, and delivers each record as an event.
@@ -33,7 +39,10 @@ const retention = 30 * 24 * time.Hour
 // max_window_events records. The checkpoint records the line reached inside
 // a file, so a restart re-downloads that file and goes on from there. The
 // files of all types are read in the order of their end_time, so that no
-// type waits for another's back-fill.
+// type waits for another's back-fill. A listed file whose download answers
+// 404 is passed over, with a warning, only within a day of the end of its
+// 30 days; a younger one makes the source fail and retry, its checkpoint
+// kept before the file, so that an error of the API loses nothing.
 type Config struct {
 	// BaseURL is the root of the Compliance API, which the paths
 	// /workspaces/{id}/logs and /organizations/{id}/logs are under

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,14 +168,12 @@ func TestSignedURLRefused(t *testing.T) {
 	}
 }
 
-// TestGoneFileIsSkipped: a file listed and gone before its download (its
-// retention ended) is reported and passed; the source goes on.
-func TestGoneFileIsSkipped(t *testing.T) {
-	clk := newClock(t0)
-	sim, _ := startSim(t, clk, chatgptsim.Options{Seed: 13, Types: []string{"AUDIT_LOG"}})
-	gone := sim.Files("AUDIT_LOG")[0]
+// goneProxy serves sim, except that the download of file id answers 404
+// while gone is true, dated by the simulator's clock as the API would.
+func goneProxy(t *testing.T, sim *chatgptsim.Server, clk *clock, id string, gone *atomic.Bool) *httptest.Server {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/"+gone.ID) {
+		if gone.Load() && strings.HasSuffix(r.URL.Path, "/"+id) {
+			w.Header().Set("Date", clk.Now().Format(http.TimeFormat))
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte(`{"error":{"code":"not_found","message":"No log file."}}`))
@@ -183,16 +182,15 @@ func TestGoneFileIsSkipped(t *testing.T) {
 		sim.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(api.Close)
-	var logs bytes.Buffer
-	cfg := testConfig(sim, api.URL+"/v1/compliance", "AUDIT_LOG")
-	s := newSource(t, cfg, clk)
-	s.log = slog.New(slog.NewTextHandler(&logs, nil))
-	var c collector
-	if err := runOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
-		t.Fatal(err)
-	}
+	return api
+}
+
+// withoutFirstFile returns the simulator's event ids less those of the
+// first file of type typ, as listed.
+func withoutFirstFile(t *testing.T, sim *chatgptsim.Server, typ string) []string {
+	gone := sim.Files(typ)[0]
 	goneIDs := map[string]bool{}
-	for _, l := range fileLines(t, sim, "AUDIT_LOG")["AUDIT_LOG"][:gone.Lines] {
+	for _, l := range fileLines(t, sim, typ)[typ][:gone.Lines] {
 		goneIDs[eventID(t, l)] = true
 	}
 	var want []string
@@ -201,10 +199,69 @@ func TestGoneFileIsSkipped(t *testing.T) {
 			want = append(want, id)
 		}
 	}
-	checkExactlyOnce(t, c.ids(), want)
+	return want
+}
+
+// TestGoneFileAtRetentionEndIsSkipped: a file listed and gone before its
+// download, at the end of its 30 days, expired in between: it is reported
+// and passed, and the source goes on.
+func TestGoneFileAtRetentionEndIsSkipped(t *testing.T) {
+	clk := newClock(t0)
+	// Files of 6 days from 40 days back: the first ends about 34 days ago.
+	start := t0.Add(-40 * 24 * time.Hour)
+	sim, _ := startSim(t, clk, chatgptsim.Options{Seed: 13, Types: []string{"AUDIT_LOG"},
+		Start: start, Interval: 6 * 24 * time.Hour, Lines: 5})
+	gone := sim.Files("AUDIT_LOG")[0]
+	// The API's clock: the first file is 6 hours from the end of its
+	// retention.
+	clk.Add(gone.EndTime.Add(retention - 6*time.Hour).Sub(clk.Now()))
+	if n := len(sim.Files("AUDIT_LOG")); n < 3 {
+		t.Fatalf("%d files visible; the test needs some after the gone one", n)
+	}
+	var on atomic.Bool
+	on.Store(true)
+	api := goneProxy(t, sim, clk, gone.ID, &on)
+	var logs bytes.Buffer
+	cfg := testConfig(sim, api.URL+"/v1/compliance", "AUDIT_LOG")
+	cfg.StartAt.Time = start.Add(-time.Hour)
+	s := newSource(t, cfg, clk)
+	s.log = slog.New(slog.NewTextHandler(&logs, nil))
+	var c collector
+	if err := runOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, c.ids(), withoutFirstFile(t, sim, "AUDIT_LOG"))
 	if !strings.Contains(logs.String(), gone.ID) || !strings.Contains(logs.String(), "level=WARN") {
 		t.Fatalf("the gone file is not reported:\n%s", logs.String())
 	}
+}
+
+// TestGoneYoungFileIsNotSkipped: a listed file far from the end of its
+// retention that answers 404 is an error of the API, not an expiry: the
+// source fails without moving its checkpoint past the file, and reads it
+// once the API serves it again. Nothing is lost.
+func TestGoneYoungFileIsNotSkipped(t *testing.T) {
+	clk := newClock(t0)
+	sim, _ := startSim(t, clk, chatgptsim.Options{Seed: 13, Types: []string{"AUDIT_LOG"}})
+	gone := sim.Files("AUDIT_LOG")[0]
+	var on atomic.Bool
+	on.Store(true)
+	api := goneProxy(t, sim, clk, gone.ID, &on)
+	cfg := testConfig(sim, api.URL+"/v1/compliance", "AUDIT_LOG")
+	store := checkpoint.NewMemory()
+	var c collector
+	err := runOnce(t, newSource(t, cfg, clk), &c, store)
+	if err == nil || !strings.Contains(err.Error(), gone.ID) || !strings.Contains(err.Error(), "not skipped") {
+		t.Fatalf("err = %v; want the young file's 404 reported", err)
+	}
+	if ids := c.ids(); len(ids) != 0 {
+		t.Fatalf("%d events delivered past the unread first file", len(ids))
+	}
+	on.Store(false)
+	if err := runOnce(t, newSource(t, cfg, clk), &c, store); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 }
 
 // TestPageTooSmallToPassABoundary: the API lists the file at `after`

@@ -244,9 +244,17 @@ func (s *Source) readFile(ctx context.Context, r *run, f File) error {
 	}
 	sp, lines, err := s.client.open(ctx, f, &s.cfg)
 	if errors.Is(err, ErrFileGone) {
+		now, _ := s.clock.Now()
+		if age := now.Sub(f.EndTime); age < retention-expiring {
+			// Not a file at the end of its retention: skipping it would
+			// lose its records, so the source fails and is run again, and
+			// the checkpoint stays before the file until it can be read.
+			return fmt.Errorf("file %s (%s) was listed but its download answers 404, though it ended only %s ago, within the API's %s retention: not skipped: %w",
+				f.ID, f.Type, age.Round(time.Minute), retention, err)
+		}
 		// Listed a moment ago, gone now: its retention ended in between.
 		// Waiting cannot bring it back.
-		s.log.Warn("a listed file is gone before it could be read (its retention ended?); going on without it",
+		s.log.Warn("a listed file at the end of its retention is gone before it could be read; going on without it",
 			"event_type", f.Type, "file", f.ID, "end_time", f.EndTime.Format(time.RFC3339), "err", err)
 		return s.fileDone(ctx, r, f)
 	}
