@@ -254,23 +254,36 @@ func (s *Server) count(fn func(st *Stats)) {
 	s.statsMu.Unlock()
 }
 
-// recorder remembers the status a handler wrote, for Stats.
+// recorder counts a request's status in Stats as the handler writes its
+// header, before the client can read the answer: a client that got its
+// answer and then reads Stats finds it counted.
 type recorder struct {
 	http.ResponseWriter
+	s      *Server
+	ep     Endpoint
 	status int
 }
 
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
+func (r *recorder) note(code int) {
+	if r.status != 0 {
+		return
 	}
+	r.status = code
+	r.s.count(func(c *Stats) {
+		if c.Requests[r.ep] == nil {
+			c.Requests[r.ep] = map[int]int64{}
+		}
+		c.Requests[r.ep][code]++
+	})
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.note(code)
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
+	r.note(http.StatusOK)
 	return r.ResponseWriter.Write(p)
 }
 
@@ -286,21 +299,12 @@ func (s *Server) serve(mux *http.ServeMux, route func(pattern string) Endpoint) 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := mux.Handler(r)
 		ep := route(pattern)
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{ResponseWriter: w, s: s, ep: ep}
 		defer func() {
-			st := rec.status
-			switch {
-			case st == 0 && r.Context().Err() != nil:
-				st = StatusClientGone
-			case st == 0:
-				st = http.StatusOK
+			if r.Context().Err() != nil {
+				rec.note(StatusClientGone)
 			}
-			s.count(func(c *Stats) {
-				if c.Requests[ep] == nil {
-					c.Requests[ep] = map[int]int64{}
-				}
-				c.Requests[ep][st]++
-			})
+			rec.note(http.StatusOK)
 		}()
 		if !s.delays.Wait(r) {
 			return
