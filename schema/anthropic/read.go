@@ -16,6 +16,16 @@ type Fields struct {
 	statusCode         text // compliance_api_accessed's status_code
 	actor              actorFields
 	annotated          text // auditrelay.severity, which enrich writes
+	target             targetFields
+}
+
+// targetFields are the top-level members that name the person an activity
+// is about (TargetUser).
+type targetFields struct {
+	userID, userEmail, deletedID, deletedEmail text
+	principalID, principalKind                 text
+	targetID, targetKind                       text
+	newOwnerID, invitedEmail                   text
 }
 
 type actorFields struct {
@@ -60,6 +70,11 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 			err = jsonread.Pick(d, in, name, []field{
 				{"id", &f.id}, {"type", &f.typ}, {"created_at", &f.createdAt},
 				{"organization_id", &f.orgID}, {"organization_uuid", &f.orgUUID}, {"status_code", &f.statusCode},
+				{"user_id", &f.target.userID}, {"user_email", &f.target.userEmail},
+				{"deleted_user_id", &f.target.deletedID}, {"deleted_user_email", &f.target.deletedEmail},
+				{"principal_id", &f.target.principalID}, {"principal_type", &f.target.principalKind},
+				{"target_id", &f.target.targetID}, {"target_type", &f.target.targetKind},
+				{"new_owner_id", &f.target.newOwnerID}, {"invited_email", &f.target.invitedEmail},
 			})
 		}
 		return err

@@ -21,6 +21,9 @@ type Fields struct {
 	annotated                                      text // auditrelay.severity, which enrich writes
 	actor                                          actorFields
 	client                                         clientFields
+	// The person an AUDIT_LOG's action is about (TargetUser):
+	// action_data.target_user_id and action_data.invitee_email.
+	targetUserID, inviteeEmail text
 }
 
 type actorFields struct {
@@ -64,7 +67,8 @@ func readRecord(d *jsontext.Decoder, in []byte) (Fields, error) {
 		case "actor":
 			f.actor, err = readActor(d, in)
 		case "action_data":
-			err = jsonread.Object(d, in, field{"action", &f.dataAction})
+			err = jsonread.Object(d, in, field{"action", &f.dataAction},
+				field{"target_user_id", &f.targetUserID}, field{"invitee_email", &f.inviteeEmail})
 		case "message":
 			f.author = nil // a message given twice counts whole, with its last value
 			_, err = jsonread.Members(d, func(name []byte) error {
