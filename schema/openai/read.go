@@ -19,9 +19,17 @@ type Fields struct {
 	id, typ, event, effectiveAt, createdAt, projectID, success text
 	project                                                    struct{ id, name text }
 	target                                                     struct{ kind, id text }
-	payload                                                    struct{ id, errorCode, errorMessage text }
+	payload                                                    payloadFields
 	actor                                                      actorFields
 	annotated                                                  text // auditrelay.severity, which enrich writes
+}
+
+// payloadFields are the members of an audit log's payload (the member
+// named like its type) the package reads.
+type payloadFields struct {
+	id, errorCode, errorMessage text
+	// A role assignment's principal (TargetUser).
+	principalID, principalKind text
 }
 
 // actorFields is the actor object; its kind says which of session and key
@@ -143,7 +151,8 @@ func readEvent(d *jsontext.Decoder, in []byte, typ string) (Fields, error) {
 				return d.SkipValue()
 			}
 			p := &f.payload
-			err = jsonread.Object(d, in, field{"id", &p.id}, field{"error_code", &p.errorCode}, field{"error_message", &p.errorMessage})
+			err = jsonread.Object(d, in, field{"id", &p.id}, field{"error_code", &p.errorCode}, field{"error_message", &p.errorMessage},
+				field{"principal_id", &p.principalID}, field{"principal_type", &p.principalKind})
 		}
 		return err
 	})
