@@ -24,6 +24,24 @@ type Fields struct {
 	// The person an AUDIT_LOG's action is about (TargetUser):
 	// action_data.target_user_id and action_data.invitee_email.
 	targetUserID, inviteeEmail text
+	about                      aboutFields
+}
+
+// aboutFields are the members that say what a record is about
+// (Resource, Role, Message, Tokens, ClientID).
+type aboutFields struct {
+	role, previousRole, feature, enabled, logEventType text // AUDIT_LOG's and AUTH_LOG's action_data
+	conversationID, messageID, model, clientType       text // CONVERSATION_MESSAGE
+	appID, appName, linkID, clientID                   text
+	details                                            detailFields
+}
+
+// detailFields are event_details' members (CODEX_LOG, CODEX_SECURITY_LOG,
+// CUSTOM_AGENTS_LOG).
+type detailFields struct {
+	tokenID, serverLabel, toolName, findingID, repository  text
+	connectorID, connectorName, skillName, memoryID, runID text
+	inputTokens, outputTokens                              text
 }
 
 type actorFields struct {
@@ -67,16 +85,30 @@ func readRecord(d *jsontext.Decoder, in []byte) (Fields, error) {
 		case "actor":
 			f.actor, err = readActor(d, in)
 		case "action_data":
+			a := &f.about
 			err = jsonread.Object(d, in, field{"action", &f.dataAction},
-				field{"target_user_id", &f.targetUserID}, field{"invitee_email", &f.inviteeEmail})
+				field{"target_user_id", &f.targetUserID}, field{"invitee_email", &f.inviteeEmail},
+				field{"role", &a.role}, field{"previous_role", &a.previousRole}, field{"feature", &a.feature},
+				field{"enabled", &a.enabled}, field{"event_type", &a.logEventType})
 		case "message":
-			f.author = nil // a message given twice counts whole, with its last value
+			// A message given twice counts whole, with its last value.
+			f.author, f.about.messageID, f.about.model, f.about.clientType = nil, nil, nil, nil
 			_, err = jsonread.Members(d, func(name []byte) error {
-				if string(name) != "author" {
-					return d.SkipValue()
+				switch string(name) {
+				case "author":
+					return jsonread.Object(d, in, field{"type", &f.author}, field{"model", &f.about.model},
+						field{"client_type", &f.about.clientType})
+				case "id":
+					v, err := jsonread.Value(d, in)
+					f.about.messageID = v
+					return err
 				}
-				return jsonread.Object(d, in, field{"type", &f.author})
+				return d.SkipValue()
 			})
+		case "conversation":
+			err = jsonread.Object(d, in, field{"id", &f.about.conversationID})
+		case "event_details":
+			f.about.details, err = readDetails(d, in)
 		case "request_metadata":
 			f.client, err = readClient(d, in)
 		case "auditrelay":
@@ -86,6 +118,8 @@ func readRecord(d *jsontext.Decoder, in []byte) (Fields, error) {
 				{"event_id", &f.eventID}, {"type", &f.typ}, {"timestamp", &f.timestamp},
 				{"action", &f.action}, {"event_type", &f.eventType}, {"log_type", &f.logType},
 				{"workspace_id", &f.workspaceID}, {"action_result", &f.result},
+				{"app_id", &f.about.appID}, {"app_name", &f.about.appName}, {"link_id", &f.about.linkID},
+				{"client_id", &f.about.clientID},
 			})
 		}
 		return err
@@ -137,4 +171,24 @@ func readClient(d *jsontext.Decoder, in []byte) (clientFields, error) {
 		})
 	})
 	return c, err
+}
+
+func readDetails(d *jsontext.Decoder, in []byte) (detailFields, error) {
+	var x detailFields
+	_, err := jsonread.Members(d, func(name []byte) error {
+		switch string(name) {
+		case "token_usage":
+			return jsonread.Object(d, in, field{"input_tokens", &x.inputTokens}, field{"output_tokens", &x.outputTokens})
+		case "memory":
+			return jsonread.Object(d, in, field{"id", &x.memoryID})
+		case "scan_configuration_fields":
+			return jsonread.Object(d, in, field{"repository", &x.repository})
+		}
+		return jsonread.Pick(d, in, name, []field{
+			{"token_id", &x.tokenID}, {"server_label", &x.serverLabel}, {"tool_name", &x.toolName},
+			{"finding_id", &x.findingID}, {"connector_id", &x.connectorID}, {"connector_name", &x.connectorName},
+			{"skill_name", &x.skillName}, {"run_id", &x.runID},
+		})
+	})
+	return x, err
 }
