@@ -17,6 +17,26 @@ type Fields struct {
 	actor              actorFields
 	annotated          text // auditrelay.severity, which enrich writes
 	target             targetFields
+	about              aboutFields
+	// refs are the top-level members that name something by id or by
+	// name (*_id, *_name, filename, title, domain), in the order read:
+	// Resource chooses among them.
+	refs []ref
+}
+
+// ref is a top-level member that names something.
+type ref struct {
+	member string
+	value  text
+}
+
+// aboutFields are the top-level members that say more of what an activity
+// did (Role, Request, Members, SignIn).
+type aboutFields struct {
+	currentRole, previousRole, role, invitedRole text
+	requestID, requestMethod                     text
+	failureReason, authMethod, mfaMethod         text
+	memberIDs                                    text
 }
 
 // targetFields are the top-level members that name the person an activity
@@ -67,15 +87,21 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 		case "auditrelay":
 			err = jsonread.Object(d, in, field{"severity", &f.annotated})
 		default:
-			err = jsonread.Pick(d, in, name, []field{
-				{"id", &f.id}, {"type", &f.typ}, {"created_at", &f.createdAt},
-				{"organization_id", &f.orgID}, {"organization_uuid", &f.orgUUID}, {"status_code", &f.statusCode},
-				{"user_id", &f.target.userID}, {"user_email", &f.target.userEmail},
-				{"deleted_user_id", &f.target.deletedID}, {"deleted_user_email", &f.target.deletedEmail},
-				{"principal_id", &f.target.principalID}, {"principal_type", &f.target.principalKind},
-				{"target_id", &f.target.targetID}, {"target_type", &f.target.targetKind},
-				{"new_owner_id", &f.target.newOwnerID}, {"invited_email", &f.target.invitedEmail},
-			})
+			n := string(name)
+			dst, named := f.member(n), namesSomething(n)
+			if dst == nil && !named {
+				return d.SkipValue()
+			}
+			var v text
+			if v, err = jsonread.Value(d, in); err != nil {
+				return err
+			}
+			if dst != nil {
+				*dst = v
+			}
+			if named {
+				f.refs = append(f.refs, ref{n, v})
+			}
 		}
 		return err
 	})
@@ -83,6 +109,67 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 		err = ErrNotObject
 	}
 	return f, err
+}
+
+// member is where the top-level member name goes, nil for one the package
+// does not keep by name.
+func (f *Fields) member(name string) *text {
+	t, a := &f.target, &f.about
+	switch name {
+	case "id":
+		return &f.id
+	case "type":
+		return &f.typ
+	case "created_at":
+		return &f.createdAt
+	case "organization_id":
+		return &f.orgID
+	case "organization_uuid":
+		return &f.orgUUID
+	case "status_code":
+		return &f.statusCode
+	case "user_id":
+		return &t.userID
+	case "user_email":
+		return &t.userEmail
+	case "deleted_user_id":
+		return &t.deletedID
+	case "deleted_user_email":
+		return &t.deletedEmail
+	case "principal_id":
+		return &t.principalID
+	case "principal_type":
+		return &t.principalKind
+	case "target_id":
+		return &t.targetID
+	case "target_type":
+		return &t.targetKind
+	case "new_owner_id":
+		return &t.newOwnerID
+	case "invited_email":
+		return &t.invitedEmail
+	case "current_role":
+		return &a.currentRole
+	case "previous_role":
+		return &a.previousRole
+	case "role":
+		return &a.role
+	case "invited_role":
+		return &a.invitedRole
+	case "request_id":
+		return &a.requestID
+	case "request_method":
+		return &a.requestMethod
+	case "failure_reason":
+		return &a.failureReason
+	case "auth_method":
+		return &a.authMethod
+	case "mfa_method":
+		return &a.mfaMethod
+	case "member_ids":
+		return &a.memberIDs
+	}
+	return nil
 }
 
 func readActor(d *jsontext.Decoder, in []byte) (actorFields, error) {

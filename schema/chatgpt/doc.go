@@ -2,7 +2,8 @@
 // is, read once for every component: the routing fields a source puts on a
 // pipeline.Event (event_id, type, timestamp, the actor, the workspace), the
 // sub-type that tells records of one type apart (an audit action, a Codex
-// event type), where the request came from, the list of known event types,
+// event type), where the request came from, what a record is about
+// (Resource, TargetUser, Role, Message, Tokens), the list of known event types,
 // which members of each type hold what people wrote (ContentPaths), for
 // redaction, and the severity of a record (Severities, the one table for
 // this vendor, which ranks a record by its type and sub-type).
