@@ -20,6 +20,8 @@ type Parts struct {
 	// cannot index.
 	DeadLetter Consumer
 	Store      CursorStore
+	// Accept is what the sink of each name takes (default every event).
+	Accept map[string]Accept
 	// Retry is every sink's policy (default DefaultRetryPolicy).
 	Retry RetryPolicy
 	// DrainTimeout bounds the shutdown drain (default 30s).
@@ -41,7 +43,7 @@ func Assemble(parts Parts) *Pipeline {
 		p.engine.deadLetter = newSlot("dead_letter", parts.DeadLetter, retry)
 	}
 	for _, name := range slices.Sorted(maps.Keys(parts.Sinks)) {
-		p.engine.sinks = append(p.engine.sinks, newSlot(name, parts.Sinks[name], retry))
+		p.engine.sinks = append(p.engine.sinks, newSlot(name, parts.Sinks[name], retry).accepting(parts.Accept[name]))
 	}
 	for i, t := range parts.Transforms {
 		p.engine.transforms = append(p.engine.transforms, namedTransform{name: fmt.Sprint("transform", i), t: t})

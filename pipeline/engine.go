@@ -38,6 +38,7 @@ type sinkSlot struct {
 	sink   Sink
 	commit Committer // nil: Consume's nil is final
 	policy RetryPolicy
+	accept Accept // the events the sink takes
 }
 
 // newSlot drives c, which may be a bare Consumer (see Assemble): it then
@@ -161,7 +162,7 @@ func (e *engine) deliverWindow(ctx context.Context, source string, w Window, siz
 	errs := make([]error, len(e.sinks))
 	var wg sync.WaitGroup
 	for i, s := range e.sinks {
-		sts[i] = &sinkWindow{s: s, source: source, batches: batches, cursor: w.Cursor, dl: dl}
+		sts[i] = &sinkWindow{s: s, source: source, batches: s.accept.route(batches), cursor: w.Cursor, dl: dl}
 		wg.Go(func() { errs[i] = e.toSink(ctx, sts[i]) })
 	}
 	wg.Wait()
@@ -169,6 +170,11 @@ func (e *engine) deliverWindow(ctx context.Context, source string, w Window, siz
 		return err
 	}
 	if err := e.sendDeadLetters(ctx, source, w.Cursor, dl); err != nil {
+		return err
+	}
+	// Before the cursor: a crash in between replays the window, which a
+	// WindowTransform recognises in its state (see WindowTransform).
+	if err := e.commitTransforms(ctx, source); err != nil {
 		return err
 	}
 	if w.Cursor == nil {
@@ -300,7 +306,7 @@ func (e *engine) transform(ctx context.Context, source string, events []Event, s
 	}
 	policy := DefaultRetryPolicy()
 	for attempt := 0; ; attempt++ {
-		out, err := e.transformOnce(ctx, batches)
+		out, err := e.transformStages(ctx, source, batches)
 		if err == nil || IsPermanent(err) || ctx.Err() != nil {
 			return out, err
 		}
@@ -313,7 +319,7 @@ func (e *engine) transform(ctx context.Context, source string, events []Event, s
 	}
 }
 
-func (e *engine) transformOnce(ctx context.Context, in []Batch) ([]Batch, error) {
+func (e *engine) transformOnce(ctx context.Context, ts []namedTransform, in []Batch) ([]Batch, error) {
 	out := make([]Batch, len(in))
 	errs := make([]error, len(in))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -323,15 +329,15 @@ func (e *engine) transformOnce(ctx context.Context, in []Batch) ([]Batch, error)
 		wg.Go(func() {
 			defer func() { <-sem }()
 			b.Events = slices.Clone(b.Events) // transforms change events in place
-			out[i], errs[i] = e.runTransforms(ctx, b)
+			out[i], errs[i] = e.runTransforms(ctx, ts, b)
 		})
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
 }
 
-func (e *engine) runTransforms(ctx context.Context, b Batch) (Batch, error) {
-	for _, t := range e.transforms {
+func (e *engine) runTransforms(ctx context.Context, ts []namedTransform, b Batch) (Batch, error) {
+	for _, t := range ts {
 		n := len(b.Events)
 		var err error
 		if b, err = t.t.Process(ctx, b); err != nil {

@@ -17,6 +17,8 @@ type ComponentSpec struct {
 	Config Config
 	// Retry applies to sinks only.
 	Retry RetryPolicy
+	// Accept applies to sinks only: the events the sink takes.
+	Accept Accept
 }
 
 // Spec describes a whole pipeline.
@@ -95,7 +97,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 			return nil, err
 		}
 		sinkMap[c.Name] = s
-		p.engine.sinks = append(p.engine.sinks, newSlot(c.Name, s, c.Retry))
+		p.engine.sinks = append(p.engine.sinks, newSlot(c.Name, s, c.Retry).accepting(c.Accept))
 	}
 	for _, c := range spec.Transforms {
 		t, err := create(reg, KindTransform, c, settings, fmt.Sprintf("transform %q", c.Name), TransformFactory.CreateTransform)
