@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/sinks/file/chain"
 )
 
 // NewFactory returns the factory of the file sink, type "file".
@@ -16,6 +17,13 @@ func NewFactory() pipeline.SinkFactory {
 		}
 		s := New(path, c.Format, c.Fsync, os.FileMode(c.Mode))
 		s.log = set.Log()
+		if c.Integrity != "" {
+			key, err := chain.ParsePrivateKey([]byte(c.SigningKey.Value()))
+			if err != nil {
+				return nil, pipeline.FieldError("signing_key", "%v", err)
+			}
+			s.integ = newArchive(path, key, c.RotateBytes, os.FileMode(c.Mode), s.log)
+		}
 		return s, nil
 	})
 }

@@ -28,6 +28,10 @@ type Sink struct {
 	buf *bufio.Writer
 	// unsynced is true when lines were written since the last fsync.
 	unsynced bool
+	// integ is the chain of integrity: sha256-chain, nil without it.
+	integ *archive
+	// line holds the lines of a batch while integ chains them.
+	line []byte
 }
 
 var (
@@ -57,6 +61,14 @@ func (s *Sink) Start(context.Context) error {
 		f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, s.mode)
 		if err != nil {
 			return fmt.Errorf("file sink: %w", err)
+		}
+		if s.integ != nil {
+			s.integ.log = s.log
+			if err := s.integ.recover(f); err != nil {
+				f.Close()
+				s.integ.close()
+				return fmt.Errorf("file sink %s: integrity: %w", s.path, err)
+			}
 		}
 		if err := s.prepare(f); err != nil {
 			f.Close()
@@ -115,10 +127,13 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	if s.buf == nil {
 		return pipeline.Permanent(fmt.Errorf("file sink %s: not started", s.path))
 	}
+	if s.integ != nil {
+		return s.consumeChained(b)
+	}
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if s.format == "text" {
-			writeText(s.buf, ev)
+			s.buf.Write(appendText(s.line[:0], ev))
 			continue
 		}
 		s.buf.Write(ev.Raw)
@@ -132,9 +147,31 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	return nil
 }
 
+// consumeChained writes the batch with integrity: the lines go to the
+// file in one write, after their chain values went to the sidecar.
+func (s *Sink) consumeChained(b pipeline.Batch) error {
+	s.line = s.line[:0]
+	for i := range b.Events {
+		ev := &b.Events[i]
+		if s.format == "text" {
+			s.line = appendText(s.line, ev)
+			continue
+		}
+		s.line = append(append(s.line, ev.Raw...), '\n')
+	}
+	if err := s.integ.write(s.f, s.line); err != nil {
+		return fmt.Errorf("file sink %s: %w", s.path, err)
+	}
+	s.unsynced = true
+	return nil
+}
+
 // CommitWindow fsyncs the file when fsync is on: one fsync covers every
-// batch of the window (and of other sources writing to this file).
-func (s *Sink) CommitWindow(context.Context, string, []byte) error {
+// batch of the window (and of other sources writing to this file). With
+// integrity it then signs a head over everything written (of every
+// source) and syncs the sidecar, and rotates a file that reached
+// rotate_bytes.
+func (s *Sink) CommitWindow(_ context.Context, source string, cursor []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.fsync || s.f == nil || !s.unsynced {
@@ -144,6 +181,18 @@ func (s *Sink) CommitWindow(context.Context, string, []byte) error {
 		return fmt.Errorf("file sink %s: fsync: %w", s.path, err)
 	}
 	s.unsynced = false
+	if s.integ != nil {
+		f, err := s.integ.commit(s.f, source, cursor)
+		if f != s.f {
+			s.f, s.out = f, f
+			if f != nil {
+				s.buf.Reset(f)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("file sink %s: %w", s.path, err)
+		}
+	}
 	return nil
 }
 
@@ -151,7 +200,8 @@ func (s *Sink) CommitWindow(context.Context, string, []byte) error {
 // again (at-least-once).
 func (s *Sink) AbortWindow(context.Context, string) error { return nil }
 
-func writeText(w *bufio.Writer, ev *pipeline.Event) {
+// appendText appends the readable line of ev to dst.
+func appendText(dst []byte, ev *pipeline.Event) []byte {
 	actor := ev.ActorEmail
 	if actor == "" {
 		actor = ev.ActorID
@@ -163,7 +213,7 @@ func writeText(w *bufio.Writer, ev *pipeline.Event) {
 	if project == "" {
 		project = "-"
 	}
-	fmt.Fprintf(w, "%s  %-10s %-34s %-28s %-22s %s\n", ev.Time.UTC().Format(time.RFC3339), ev.Source, ev.Type, actor, project, ev.ID)
+	return fmt.Appendf(dst, "%s  %-10s %-34s %-28s %-22s %s\n", ev.Time.UTC().Format(time.RFC3339), ev.Source, ev.Type, actor, project, ev.ID)
 }
 
 // Shutdown flushes and closes the file. Safe without Start and twice.
@@ -183,6 +233,11 @@ func (s *Sink) Shutdown(context.Context) error {
 			err = e
 		}
 		s.f = nil
+	}
+	if s.integ != nil {
+		if e := s.integ.close(); e != nil && err == nil {
+			err = e
+		}
 	}
 	return err
 }
