@@ -1,26 +1,21 @@
 package ecs
 
-import (
-	"errors"
+import "github.com/auditrelay/auditrelay/pipeline"
 
-	"github.com/auditrelay/auditrelay/pipeline"
-)
-
-// Config configures the ecs transform: it maps audit-log and request-log
-// events to the Elastic Common Schema (ECS 8.x).
+// Config configures the ecs transform: it maps the events of every vendor
+// (OpenAI's audit and request logs, ChatGPT's compliance logs, Anthropic's
+// compliance activities) to the Elastic Common Schema (ECS 8.x).
 type Config struct {
-	// KeepOriginal keeps the original event under "openai" (default true).
+	// KeepOriginal keeps the original event under the vendor's name
+	// (openai, chatgpt or anthropic; default true).
 	KeepOriginal bool `koanf:"keep_original"`
-	// Dataset is the value of event.dataset (default openai.audit).
+	// Dataset is the value of event.dataset for every event. Empty (the
+	// default): the vendor's own, openai.audit, chatgpt.compliance or
+	// anthropic.compliance.
 	Dataset string `koanf:"dataset"`
 }
 
 var _ pipeline.Config = (*Config)(nil)
 
-// Validate implements pipeline.Config.
-func (c *Config) Validate() error {
-	if c.Dataset == "" {
-		return errors.Join(pipeline.FieldError("dataset", "must be set"))
-	}
-	return nil
-}
+// Validate implements pipeline.Config. Every value is valid.
+func (c *Config) Validate() error { return nil }

@@ -9,4 +9,4 @@ func NewFactory() pipeline.TransformFactory {
 }
 
 // DefaultConfig returns the defaults.
-func DefaultConfig() *Config { return &Config{KeepOriginal: true, Dataset: "openai.audit"} }
+func DefaultConfig() *Config { return &Config{KeepOriginal: true} }
