@@ -61,6 +61,7 @@ func commands() []command {
 		{"get", "print one log by id as pretty JSON", (*Main).cmdGet},
 		{"export", "export a time range to CSV or JSON lines, resumable", (*Main).cmdExport},
 		{"stats", "count logs by type, actor, project, organization, model, action or day, with success rates", (*Main).cmdStats},
+		{"verify", "check an archive written with integrity: sha256-chain: chain, signed heads, every committed window", (*Main).cmdVerify},
 		{"version", "print the version", (*Main).cmdVersion},
 	}
 }
