@@ -89,6 +89,11 @@ type Window struct {
 	// source dropped included, and Requests the API requests it took; they
 	// are reported, not acted on.
 	Fetched, Requests int
+	// Span is the window's span when the source started one before reading
+	// it (Tracer.StartWindow), so that its requests are children of it.
+	// The engine takes it over with the window and ends it once the window
+	// is committed or given up; nil lets the engine start one.
+	Span Span
 }
 
 // SourceHost is what a running source is given.
@@ -186,6 +191,9 @@ type Settings struct {
 	// Telemetry receives the component's measurements. Never nil when
 	// created by Build.
 	Telemetry Telemetry
+	// Tracer traces the windows (see Tracer); nil when built by hand, and
+	// a NopTracer when the Telemetry given to Build does not trace.
+	Tracer Tracer
 }
 
 // Log returns s.Logger, or a logger that discards when it is nil (a
@@ -203,4 +211,12 @@ func (s Settings) Tel() Telemetry {
 		return NopTelemetry{}
 	}
 	return s.Telemetry
+}
+
+// Trace returns s.Tracer, or NopTracer when it is nil.
+func (s Settings) Trace() Tracer {
+	if s.Tracer == nil {
+		return NopTracer{}
+	}
+	return s.Tracer
 }

@@ -24,6 +24,7 @@ const DefaultBatchSize = 1000
 type engine struct {
 	log        *slog.Logger
 	tel        Telemetry
+	tracer     Tracer
 	transforms []namedTransform
 	sinks      []*sinkSlot
 	deadLetter *sinkSlot // nil: a rejected event stops the source
@@ -94,6 +95,7 @@ func (e *engine) runSource(ctx context.Context, name string, src Source, once bo
 	var deliverErr error
 	for w := range windows {
 		if ctx.Err() != nil {
+			abandon(w)
 			break // not started: read again at the next start
 		}
 		if deliverErr = e.deliver(ctx, name, w, size); deliverErr != nil {
@@ -102,7 +104,8 @@ func (e *engine) runSource(ctx context.Context, name string, src Source, once bo
 		prog.committed(w)
 	}
 	stop()
-	for range windows {
+	for w := range windows {
+		abandon(w)
 	}
 	err = <-srcErr
 	switch {
@@ -126,33 +129,83 @@ func drainContext(ctx context.Context, drain time.Duration) (context.Context, co
 	return dctx, func() { stop(); cancel() }
 }
 
-// deliver delivers one window and saves its cursor.
+// errNotDelivered ends the span of a window the engine never started to
+// deliver (the source stopped first): it is read again at the next start.
+var errNotDelivered = errors.New("window not delivered: the source stopped first")
+
+// abandon ends the span of a window that is not delivered.
+func abandon(w Window) {
+	if w.Span != nil {
+		w.Span.End(errNotDelivered)
+	}
+}
+
+// deliver delivers one window and saves its cursor, in the window's span:
+// the one the source started while reading it, or a new one.
 func (e *engine) deliver(ctx context.Context, source string, w Window, size int) error {
 	started := time.Now()
 	dctx, cancel := drainContext(ctx, e.drain)
 	defer cancel()
+	span := w.Span
+	if span == nil {
+		dctx, span = e.tracer.StartWindow(dctx)
+	} else {
+		dctx = e.tracer.WithSpan(dctx, span)
+	}
+	if span.Recording() {
+		span.SetAttributes(windowAttrs(source, w)...)
+	}
 	err := e.deliverWindow(dctx, source, w, size)
 	if err != nil {
 		e.abortAll(dctx, source)
 		if dctx.Err() != nil {
-			return fmt.Errorf("%w: window %s of %d events (it is delivered again at the next start)", ErrInterrupted, spanOf(w), len(w.Events))
+			err = fmt.Errorf("%w: window %s of %d events (it is delivered again at the next start)", ErrInterrupted, spanOf(w), len(w.Events))
 		}
+		span.End(err)
 		return err
 	}
 	e.tel.WindowCommitted(source, len(w.Events), time.Since(started), w.End)
 	// overlap_reread: events read again because windows overlap (see
 	// overlap) and dropped as already delivered; expected, not a fault.
-	e.log.Info("window committed", "source", source, "window", spanOf(w), "events", len(w.Events),
+	e.log.InfoContext(dctx, "window committed", "source", source, "window", spanOf(w), "events", len(w.Events),
 		"overlap_reread", max(w.Fetched-len(w.Events), 0), "requests", w.Requests, "took", time.Since(started).Round(time.Millisecond))
+	span.End(nil)
 	return nil
 }
 
+// windowAttrs describes w on its span. Bytes are those of the events as
+// the source read them.
+func windowAttrs(source string, w Window) []Attr {
+	bytes := 0
+	for i := range w.Events {
+		bytes += len(w.Events[i].Raw)
+	}
+	attrs := []Attr{
+		{"auditrelay.source", source},
+		{"auditrelay.window.events", len(w.Events)},
+		{"auditrelay.window.bytes", bytes},
+		{"auditrelay.window.requests", w.Requests},
+	}
+	if len(w.Events) > 0 {
+		attrs = append(attrs, Attr{"auditrelay.vendor", w.Events[0].Vendor()})
+	}
+	if !w.Start.IsZero() || !w.End.IsZero() {
+		attrs = append(attrs, Attr{"auditrelay.window.start", w.Start}, Attr{"auditrelay.window.end", w.End})
+	}
+	return attrs
+}
+
 func (e *engine) deliverWindow(ctx context.Context, source string, w Window, size int) error {
-	events, dl, err := e.splitInvalid(source, w.Events)
+	events, dl, err := e.splitInvalid(ctx, source, w.Events)
 	if err != nil {
 		return err
 	}
-	batches, err := e.transform(ctx, source, events, size)
+	tctx, tspan := e.tracer.Start(ctx, "transform")
+	batches, err := e.transform(tctx, source, events, size)
+	if tspan.Recording() {
+		tspan.SetAttributes(Attr{"auditrelay.transforms", len(e.transforms)}, Attr{"auditrelay.batches", len(batches)})
+	}
+	tspan.End(err)
 	if err != nil {
 		return err
 	}
@@ -186,7 +239,7 @@ func (e *engine) deliverWindow(ctx context.Context, source string, w Window, siz
 // splitInvalid takes the events the source could not index out of evs and
 // makes them the first dead letters of the window; there must be a
 // dead-letter sink to take them.
-func (e *engine) splitInvalid(source string, evs []Event) ([]Event, *deadLetters, error) {
+func (e *engine) splitInvalid(ctx context.Context, source string, evs []Event) ([]Event, *deadLetters, error) {
 	dl := &deadLetters{}
 	if !slices.ContainsFunc(evs, func(ev Event) bool { return ev.Invalid != "" }) {
 		return evs, dl, nil
@@ -205,7 +258,7 @@ func (e *engine) splitInvalid(source string, evs []Event) ([]Event, *deadLetters
 		}
 	}
 	e.tel.InvalidEvents(source, len(evs)-len(valid))
-	e.log.Warn("events the source could not index go to the dead-letter sink", "source", source, "events", len(evs)-len(valid))
+	e.log.WarnContext(ctx, "events the source could not index go to the dead-letter sink", "source", source, "events", len(evs)-len(valid))
 	return valid, dl, nil
 }
 
@@ -231,7 +284,7 @@ func (e *engine) sendDeadLetters(ctx context.Context, source string, cursor []by
 		e.tel.DeadLettered(s, n)
 	}
 	if len(bySink) > 0 {
-		e.log.Warn("events rejected by sinks went to the dead-letter sink", "source", source, "events", len(evs))
+		e.log.WarnContext(ctx, "events rejected by sinks went to the dead-letter sink", "source", source, "events", len(evs))
 	}
 	return nil
 }
@@ -240,7 +293,9 @@ func (e *engine) sendDeadLetters(ctx context.Context, source string, cursor []by
 // sends the window again to the sink the store names (without the events
 // that sink rejected before) and the events it now rejects to the dead
 // letter.
-func (e *engine) save(ctx context.Context, source string, cursor []byte, sts []*sinkWindow, dl *deadLetters) error {
+func (e *engine) save(ctx context.Context, source string, cursor []byte, sts []*sinkWindow, dl *deadLetters) (err error) {
+	ctx, span := e.tracer.Start(ctx, "cursor.save")
+	defer func() { span.End(err) }()
 	policy := DefaultRetryPolicy()
 	for attempt := 0; ; attempt++ {
 		err := e.store.Save(ctx, source, cursor)
@@ -252,7 +307,8 @@ func (e *engine) save(ctx context.Context, source string, cursor []byte, sts []*
 		}
 		wait := policy.Wait(err, attempt)
 		e.tel.Retried("checkpoint", "save", wait)
-		e.log.Warn("saving the cursor failed, retrying", "source", source, "wait", wait, "err", err)
+		span.AddEvent("retry", Attr{"auditrelay.retry.wait", wait}, Attr{"error.message", err.Error()})
+		e.log.WarnContext(ctx, "saving the cursor failed, retrying", "source", source, "wait", wait, "err", err)
 		if err := Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("saving the cursor: %w", err)
 		}
@@ -280,7 +336,7 @@ func (e *engine) abortAll(ctx context.Context, source string) {
 	for _, s := range append(slices.Clone(e.sinks), e.deadLetter) {
 		if s != nil && s.commit != nil {
 			if err := s.commit.AbortWindow(actx, source); err != nil {
-				e.log.Warn("aborting the window", "sink", s.name, "source", source, "err", err)
+				e.log.WarnContext(ctx, "aborting the window", "sink", s.name, "source", source, "err", err)
 			}
 		}
 	}
@@ -312,7 +368,7 @@ func (e *engine) transform(ctx context.Context, source string, events []Event, s
 		}
 		wait := policy.Wait(err, attempt)
 		e.tel.Retried("transforms", "transform", wait)
-		e.log.Warn("transform failed, retrying", "source", source, "wait", wait, "err", err)
+		e.log.WarnContext(ctx, "transform failed, retrying", "source", source, "wait", wait, "err", err)
 		if err := Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
@@ -365,12 +421,21 @@ func finalize(evs []Event) error {
 // the policy's max_elapsed ran out, the error is permanent, or ctx is done.
 // Events the sink rejects go to st.dl (nil: there is no dead-letter sink,
 // which makes a rejection permanent) and are left out of any retry.
-func (e *engine) toSink(ctx context.Context, st *sinkWindow) error {
+func (e *engine) toSink(ctx context.Context, st *sinkWindow) (err error) {
 	s, source := st.s, st.source
+	ctx, span := e.tracer.Start(ctx, "sink.deliver")
+	attempts := 0
+	defer func() {
+		if span.Recording() {
+			span.SetAttributes(Attr{"auditrelay.sink", s.name}, Attr{"auditrelay.attempts", attempts})
+		}
+		span.End(err)
+	}()
 	start := time.Now()
 	e.tel.InFlight(1)
 	defer e.tel.InFlight(-1)
 	for attempt := 0; ; attempt++ {
+		attempts++
 		err := e.take(ctx, st)
 		if err == nil {
 			return nil
@@ -396,7 +461,11 @@ func (e *engine) toSink(ctx context.Context, st *sinkWindow) error {
 			wait = min(wait, max(s.policy.MaxElapsed-time.Since(start), 0))
 		}
 		e.tel.Retried(s.name, "sink", wait)
-		e.log.Warn("sink failed, retrying it alone", "sink", s.name, "source", source, "attempt", attempt+1, "wait", wait, "err", err)
+		if span.Recording() {
+			span.AddEvent("retry", Attr{"auditrelay.retry.wait", wait}, Attr{"auditrelay.retry.reason", "sink"},
+				Attr{"error.message", err.Error()})
+		}
+		e.log.WarnContext(ctx, "sink failed, retrying it alone", "sink", s.name, "source", source, "attempt", attempt+1, "wait", wait, "err", err)
 		if serr := Sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("sink %q: %w", s.name, err)
 		}
@@ -437,8 +506,14 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 			continue
 		}
 		t0 := time.Now()
-		err := st.s.sink.Consume(ctx, b)
-		e.tel.SinkBatch(st.s.name, len(b.Events), b.Bytes(), time.Since(t0), err)
+		cctx, cspan := e.tracer.Start(ctx, "sink.consume")
+		err := st.s.sink.Consume(cctx, b)
+		d, n := time.Since(t0), b.Bytes()
+		if cspan.Recording() {
+			cspan.SetAttributes(Attr{"auditrelay.sink", st.s.name}, Attr{"auditrelay.events", len(b.Events)}, Attr{"auditrelay.bytes", n})
+		}
+		cspan.End(err)
+		e.tel.SinkBatch(st.s.name, len(b.Events), n, d, err)
 		if err == nil {
 			continue
 		}
@@ -473,7 +548,13 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 	if st.s.commit == nil {
 		return nil
 	}
-	return st.s.commit.CommitWindow(ctx, st.source, st.cursor)
+	cctx, cspan := e.tracer.Start(ctx, "sink.commit")
+	if cspan.Recording() {
+		cspan.SetAttributes(Attr{"auditrelay.sink", st.s.name})
+	}
+	err := st.s.commit.CommitWindow(cctx, st.source, st.cursor)
+	cspan.End(err)
+	return err
 }
 
 // rejection returns the *RejectedError in err's chain, and whether it is

@@ -64,7 +64,13 @@ func newPipeline(log *slog.Logger, tel Telemetry, drain time.Duration) *Pipeline
 	if drain <= 0 {
 		drain = 30 * time.Second
 	}
-	return &Pipeline{engine: &engine{log: log, tel: tel, drain: drain}}
+	// The Tracer is an optional interface of the Telemetry, found once
+	// here (as RunObserver is) and handed to every component in Settings.
+	tracer, ok := tel.(Tracer)
+	if !ok {
+		tracer = NopTracer{}
+	}
+	return &Pipeline{engine: &engine{log: log, tel: tel, tracer: tracer, drain: drain}}
 }
 
 // Build creates every component of spec through the factories of reg.
@@ -73,7 +79,7 @@ func Build(reg *Registry, spec Spec, log *slog.Logger, tel Telemetry) (*Pipeline
 	p := newPipeline(log, tel, spec.DrainTimeout)
 	log, tel = p.engine.log, p.engine.tel
 	settings := func(k Kind, c ComponentSpec) Settings {
-		return Settings{Name: c.Name, Type: c.Type, BaseDir: spec.BaseDir, Telemetry: tel,
+		return Settings{Name: c.Name, Type: c.Type, BaseDir: spec.BaseDir, Telemetry: tel, Tracer: p.engine.tracer,
 			Logger: log.With(k.String(), c.Name)}
 	}
 	if len(spec.Sources) == 0 {

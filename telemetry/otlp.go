@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
-	"runtime"
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/metric"
@@ -54,16 +51,10 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 	if o.Interval <= 0 {
 		return nil, errors.New("telemetry: otlp interval must be > 0")
 	}
-	u, err := url.Parse(o.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// The URL is not printed: it may carry credentials.
-		return nil, errors.New("telemetry: otlp endpoint must be an http:// or https:// URL with a host")
+	u, headers, err := o.target()
+	if err != nil {
+		return nil, err
 	}
-	headers := make(map[string]string, len(o.Headers))
-	for k, v := range o.Headers {
-		headers[k] = v.Value()
-	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	var exp sdkmetric.Exporter
 	switch o.Protocol {
 	case "grpc":
@@ -83,7 +74,7 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 			// OTEL_EXPORTER_OTLP_CERTIFICATE would win over WithInsecure.
 			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(insecure.NewCredentials()))
 		} else {
-			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(tlsConfig)))
+			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(tlsConfig())))
 		}
 		exp, err = otlpmetricgrpc.New(context.Background(), opts...)
 	case "http":
@@ -101,25 +92,12 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 			otlpmetrichttp.WithTemporalitySelector(sdkmetric.DefaultTemporalitySelector),
 			otlpmetrichttp.WithAggregationSelector(sdkmetric.DefaultAggregationSelector),
 		}
-		transport := http.DefaultTransport.(*http.Transport).Clone()
 		if u.Scheme == "http" {
 			opts = append(opts, otlpmetrichttp.WithInsecure())
-		} else {
-			transport.TLSClientConfig = tlsConfig
 		}
 		opts = append(opts,
-			// Our own client, because the default one follows redirects,
-			// taking the headers (an API key) wherever a 3xx points; and
-			// the TLS settings are in it, so none may come from
-			// OTEL_EXPORTER_OTLP_CERTIFICATE.
 			otlpmetrichttp.WithTLSClientConfig(nil),
-			otlpmetrichttp.WithHTTPClient(&http.Client{
-				Transport: transport,
-				Timeout:   o.Interval,
-				CheckRedirect: func(*http.Request, []*http.Request) error {
-					return http.ErrUseLastResponse
-				},
-			}))
+			otlpmetrichttp.WithHTTPClient(otlpHTTPClient(u.Scheme, o.Interval)))
 		exp, err = otlpmetrichttp.New(context.Background(), opts...)
 	default:
 		return nil, fmt.Errorf("telemetry: otlp protocol must be grpc or http, got %q", o.Protocol)
@@ -135,11 +113,7 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 		Exporter: exp,
 		// The SDK merges OTEL_RESOURCE_ATTRIBUTES into the provider's
 		// resource; the pushed one is replaced by this fixed one.
-		res: resource.NewSchemaless(
-			attribute.String("service.name", "auditrelay"),
-			attribute.String("service.version", version),
-			attribute.String("process.runtime.version", runtime.Version()),
-		),
+		res:      serviceResource(version),
 		failures: &t.exportFailures,
 		log:      log,
 	}
@@ -148,6 +122,23 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 		sdkmetric.WithTimeout(o.Interval),
 	), nil
 }
+
+// target returns the receiver's URL and the header values to send.
+func (o *OTLP) target() (*url.URL, map[string]string, error) {
+	u, err := url.Parse(o.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The URL is not printed: it may carry credentials.
+		return nil, nil, errors.New("telemetry: otlp endpoint must be an http:// or https:// URL with a host")
+	}
+	headers := make(map[string]string, len(o.Headers))
+	for k, v := range o.Headers {
+		headers[k] = v.Value()
+	}
+	return u, headers, nil
+}
+
+// tlsConfig is the TLS of an https:// receiver.
+func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
 
 // droppingExporter counts and logs a failed push and drops it: the
 // measurements are cumulative, so the next push carries them again, and a

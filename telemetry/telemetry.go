@@ -36,6 +36,9 @@ type Options struct {
 	Now func() time.Time
 	// OTLP, when set, pushes the metrics to an OTLP receiver too.
 	OTLP *OTLP
+	// Traces, when set, traces windows (see pipeline.Tracer) and exports
+	// the spans to OTLP's receiver; nil traces nothing.
+	Traces *Traces
 }
 
 // Telemetry records the measurements of a pipeline as OpenTelemetry
@@ -77,6 +80,7 @@ type Telemetry struct {
 	eventRate       metric.Float64Gauge
 	// exportFailures counts failed OTLP pushes.
 	exportFailures atomic.Int64
+	tracing        tracing
 
 	mu      sync.Mutex
 	running bool
@@ -229,6 +233,12 @@ func Open(opts Options) (*Telemetry, error) {
 	t.eventRate = gauge("source_events_per_second", "Recent rate of events a source committed.", "{event}/s")
 	must(t.observeState(m, opts.Version))
 	must(t.observeExportFailures(m))
+	must(t.observeSpansDropped(m))
+	if opts.Traces != nil {
+		if err := t.openTraces(opts.Traces, opts.OTLP, opts.Version); err != nil {
+			return nil, err
+		}
+	}
 
 	// The Go runtime and process metrics stay on client_golang: they
 	// describe this process for Prometheus and have no OTel equivalent of
@@ -243,11 +253,16 @@ func Open(opts Options) (*Telemetry, error) {
 // component names, statuses and reasons, far below it.
 const cardinalityLimit = 2000
 
-// Shutdown pushes the last measurements over OTLP (if configured) and
-// stops the exporters; ctx bounds how long that may take. Measurements
-// after it are dropped.
+// Shutdown exports the spans still queued and pushes the last
+// measurements over OTLP (if configured), and stops the exporters; ctx
+// bounds how long that may take. Measurements and spans after it are
+// dropped.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
-	return t.provider.Shutdown(ctx)
+	var err error
+	if t.tracing.provider != nil {
+		err = t.tracing.provider.Shutdown(ctx)
+	}
+	return errors.Join(err, t.provider.Shutdown(ctx))
 }
 
 // Registry returns the registry holding every metric, for the /metrics

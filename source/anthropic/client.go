@@ -39,6 +39,8 @@ type ClientConfig struct {
 	Name      string
 	Logger    *slog.Logger
 	Telemetry pipeline.Telemetry
+	// Tracer traces each request under the window span of its context.
+	Tracer pipeline.Tracer
 	// Transport replaces the HTTP transport (tests).
 	Transport http.RoundTripper
 }
@@ -50,7 +52,7 @@ func (c *Config) clientConfig(set pipeline.Settings, lim *httpapi.Limiter, clock
 		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
 		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
 		PageSize: c.PageSize, Limiter: lim, Clock: clock,
-		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Transport: transport,
+		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(), Transport: transport,
 	}
 }
 
@@ -72,7 +74,7 @@ func NewClient(cfg ClientConfig) *httpapi.Client {
 		Header:  http.Header{"X-Api-Key": {cfg.APIKey.Value()}, "Anthropic-Version": {APIVersion}},
 		Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
 		MaxServerWait: cfg.MaxServerWait, MaxBody: maxBody, ReadError: readError,
-		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry,
+		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
 		Transport: cfg.Transport, UserAgent: "auditrelay",
 	})
 }

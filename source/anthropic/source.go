@@ -22,6 +22,7 @@ type Source struct {
 	limiter *httpapi.Limiter
 	clock   *httpapi.Clock
 	lister  httpapi.Lister
+	tracer  pipeline.Tracer
 
 	now func() time.Time // the machine's clock
 }
@@ -41,7 +42,7 @@ func NewSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) *Sourc
 // newSource is NewSource with the HTTP transport replaced (tests; nil:
 // the default).
 func newSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, transport http.RoundTripper) *Source {
-	s := &Source{cfg: cfg, name: set.Name, log: set.Log(), now: time.Now}
+	s := &Source{cfg: cfg, name: set.Name, log: set.Log(), tracer: set.Trace(), now: time.Now}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	s.limiter = cfg.limiter(lims)
 	client := NewClient(cfg.clientConfig(set, s.limiter, s.clock, transport))
@@ -70,6 +71,7 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 		Now:    s.clock.Now,
 		Limit:  s.limiter.Limit,
 		Log:    s.log,
+		Tracer: s.tracer,
 	}
 	return p.Run(ctx, host, s.cfg.StartAt.Resolve(s.now()))
 }

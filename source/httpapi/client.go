@@ -55,6 +55,9 @@ type Config struct {
 	Name      string
 	Logger    *slog.Logger
 	Telemetry pipeline.Telemetry
+	// Tracer traces each request as a child of the window span its
+	// context carries (nil: no tracing).
+	Tracer pipeline.Tracer
 	// Transport replaces the HTTP transport (tests).
 	Transport http.RoundTripper
 	// UserAgent is sent with every request.
@@ -74,6 +77,7 @@ type Client struct {
 	name    string
 	log     *slog.Logger
 	tel     pipeline.Telemetry
+	tracer  pipeline.Tracer
 	http    *retryablehttp.Client
 	maxW    time.Duration
 	maxBody int64
@@ -150,6 +154,7 @@ func NewClient(cfg Config) *Client {
 		name:    cfg.Name,
 		log:     log,
 		tel:     tel,
+		tracer:  cfg.Tracer,
 		maxW:    positiveOr(cfg.MaxServerWait, 5*time.Minute),
 		maxBody: positiveOr(cfg.MaxBody, 64<<20),
 		readErr: cfg.ReadError,
@@ -157,6 +162,9 @@ func NewClient(cfg Config) *Client {
 	}
 	if c.readErr == nil {
 		c.readErr = func(resp *http.Response) error { return ReadAPIError(resp, "") }
+	}
+	if c.tracer == nil {
+		c.tracer = pipeline.NopTracer{}
 	}
 	// The timeout bounds each attempt once the limiter let it go: a wait
 	// for the API's rate is not the API being slow.
@@ -167,6 +175,7 @@ func NewClient(cfg Config) *Client {
 	if cfg.Limiter != nil {
 		rt = cfg.Limiter.Transport(rt)
 	}
+	rt = tracedTransport{next: rt}
 	c.http = &retryablehttp.Client{
 		HTTPClient:   &http.Client{Transport: rt, CheckRedirect: tlsconfig.NoRedirect},
 		Logger:       nil, // we log retries ourselves, without URLs' query noise
@@ -197,7 +206,14 @@ type measured struct {
 
 func (m *measured) RoundTrip(r *http.Request) (*http.Response, error) {
 	t0 := time.Now()
+	rt := traceOf(r.Context())
+	if rt != nil {
+		rt.sent(t0)
+	}
 	resp, err := m.next.RoundTrip(r)
+	if rt != nil {
+		rt.answered(resp, time.Now())
+	}
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode
@@ -391,7 +407,10 @@ func ReadAPIError(resp *http.Response, hint string) *APIError {
 // attempt reads into memory of its own, so the events of a page can be
 // slices of it, not copies). Get blocks until then; ctx bounds every
 // attempt and wait.
-func (c *Client) Get(ctx context.Context, path string, query url.Values, decode func(body []byte) error) error {
+func (c *Client) Get(ctx context.Context, path string, query url.Values, decode func(body []byte) error) (err error) {
+	ctx, end := c.startRequest(ctx, func() string { return redacted(c.base + path) })
+	defer func() { end(err) }()
+	rt := traceOf(ctx)
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -401,8 +420,11 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, decode 
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	req.SetResponseHandler(func(resp *http.Response) error {
+	req.SetResponseHandler(func(resp *http.Response) (err error) {
 		defer resp.Body.Close()
+		if rt != nil {
+			defer func() { rt.handled(resp.StatusCode, err) }()
+		}
 		if resp.StatusCode >= 300 {
 			return c.readErr(resp)
 		}
@@ -466,13 +488,19 @@ func (c *Client) newRequest(ctx context.Context, u string) (*retryablehttp.Reque
 // read may be called several times and must start afresh each time.
 // MaxBody does not apply: read bounds what it keeps. Stream blocks until
 // then; ctx bounds every attempt and wait.
-func (c *Client) Stream(ctx context.Context, target string, read func(resp *http.Response) error) error {
+func (c *Client) Stream(ctx context.Context, target string, read func(resp *http.Response) error) (err error) {
+	ctx, end := c.startRequest(ctx, func() string { return redacted(c.base + target) })
+	defer func() { end(err) }()
+	rt := traceOf(ctx)
 	req, err := c.newRequest(ctx, c.base+target)
 	if err != nil {
 		return err
 	}
-	req.SetResponseHandler(func(resp *http.Response) error {
+	req.SetResponseHandler(func(resp *http.Response) (err error) {
 		defer resp.Body.Close()
+		if rt != nil {
+			defer func() { rt.handled(resp.StatusCode, err) }()
+		}
 		switch s := resp.StatusCode; {
 		case s < 300, s == http.StatusMovedPermanently, s == http.StatusFound, s == http.StatusSeeOther,
 			s == http.StatusTemporaryRedirect, s == http.StatusPermanentRedirect:

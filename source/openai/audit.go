@@ -19,6 +19,7 @@ type AuditSource struct {
 	cfg     Config
 	limiter *httpapi.Limiter
 	clock   *httpapi.Clock
+	tracer  pipeline.Tracer
 }
 
 var (
@@ -29,7 +30,7 @@ var (
 // NewAuditSource returns a source for cfg (already validated). lims shares
 // one limiter per API key among sources; nil gives the source its own.
 func NewAuditSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) *AuditSource {
-	s := &AuditSource{cfg: cfg}
+	s := &AuditSource{cfg: cfg, tracer: set.Trace()}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	s.limiter = cfg.limiter(lims, cfg.FetchConcurrency)
 	decode := DecodeAuditLogs
@@ -51,6 +52,7 @@ func (s *AuditSource) Run(ctx context.Context, host pipeline.SourceHost) error {
 		Now:    s.clock.Now,
 		Limit:  s.limiter.Limit,
 		Log:    s.log,
+		Tracer: s.tracer,
 	}
 	return p.Run(ctx, host, s.cfg.StartAt.Resolve(s.now()))
 }

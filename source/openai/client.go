@@ -32,6 +32,8 @@ type ClientConfig struct {
 	Name      string
 	Logger    *slog.Logger
 	Telemetry pipeline.Telemetry
+	// Tracer traces each request under the window span of its context.
+	Tracer pipeline.Tracer
 	// Transport replaces the HTTP transport (tests).
 	Transport http.RoundTripper
 	// UserAgent is sent with every request.
@@ -65,7 +67,7 @@ func NewClient(cfg ClientConfig) *Client {
 		BaseURL: cfg.BaseURL, Header: http.Header{"Authorization": {"Bearer " + cfg.APIKey.Value()}},
 		Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
 		MaxServerWait: cfg.MaxServerWait, MaxBody: maxBody, ReadError: readError,
-		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry,
+		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
 		Transport: cfg.Transport, UserAgent: cfg.UserAgent,
 	})}
 }

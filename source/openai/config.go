@@ -274,7 +274,7 @@ func (c *APIConfig) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock
 		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
 		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
 		PageSize: pageSize, Limiter: lim, Clock: clock,
-		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), UserAgent: "auditrelay",
+		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(), UserAgent: "auditrelay",
 	})
 }
 

@@ -55,6 +55,7 @@ type part struct {
 	pages     [][]pipeline.Event
 	fetchedAt int64 // the API's clock when the fetch of the part began
 	requests  int
+	span      pipeline.Span // the window span its requests ran in, or nil
 }
 
 // count returns the events of pages.
@@ -113,6 +114,7 @@ func finish(parts []part, cur Cursor, overlap int64) (pipeline.Window, Cursor) {
 		}
 		out = append(out, ev)
 	}
-	w := pipeline.Window{Events: out, Start: time.Unix(lo, 0).UTC(), End: time.Unix(hi, 0).UTC(), Fetched: n, Requests: requests}
+	w := pipeline.Window{Events: out, Start: time.Unix(lo, 0).UTC(), End: time.Unix(hi, 0).UTC(), Fetched: n, Requests: requests,
+		Span: parts[0].span}
 	return w, next
 }

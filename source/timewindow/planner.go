@@ -81,6 +81,18 @@ type Planner struct {
 	// Limit is how many requests may run at once now (the limiter).
 	Limit func() int
 	Log   *slog.Logger
+	// Tracer starts the span of each window before its first request, so
+	// that the requests (see httpapi.Client) are its children; nil traces
+	// nothing.
+	Tracer pipeline.Tracer
+}
+
+// tracer returns p.Tracer or a NopTracer.
+func (p *Planner) tracer() pipeline.Tracer {
+	if p.Tracer == nil {
+		return pipeline.NopTracer{}
+	}
+	return p.Tracer
 }
 
 // maxCursorAhead is how far past the API's present a checkpoint's time
@@ -204,24 +216,32 @@ func (p *Planner) catchUp(ctx context.Context, host pipeline.SourceHost, cur Cur
 	fetchedAt := p.apiNow()
 	var first []pipeline.Event
 	var more bool
-	reqs, err := p.Walk(ctx, lo, end, func(page []pipeline.Event, m bool) bool {
+	// The first page is the window when the range fits it, the last
+	// window of a back-fill when it covers a stretch whole, or else only
+	// the plan's measure of density: its span is then renamed.
+	wctx, span := p.tracer().StartWindow(ctx)
+	reqs, err := p.Walk(wctx, lo, end, func(page []pipeline.Event, m bool) bool {
 		first, more = page, m
 		return false
 	})
 	if err != nil {
-		return cur, false, fmt.Errorf("reading %s..%s: %w", fmtUnix(lo), fmtUnix(end), err)
+		err = fmt.Errorf("reading %s..%s: %w", fmtUnix(lo), fmtUnix(end), err)
+		span.End(err)
+		return cur, false, err
 	}
 	// The answer told the API's clock: a window must not end past what
 	// it shows yet.
 	end2 := min(end, p.apiNow()-int64(p.Settle/time.Second))
 	if end2 <= cur.Time {
+		span.SetName("plan")
+		span.End(nil)
 		return cur, false, nil
 	}
 	if end2 < end {
 		first = dropFrom(first, end2)
 	}
 	if !more {
-		next, err := p.emit(ctx, host, cur, end2, []part{{lo: lo, hi: end2, pages: [][]pipeline.Event{first}, fetchedAt: fetchedAt, requests: reqs}})
+		next, err := p.emit(ctx, host, cur, end2, []part{{lo: lo, hi: end2, pages: [][]pipeline.Event{first}, fetchedAt: fetchedAt, requests: reqs, span: span}})
 		return next, end2 == end, err
 	}
 	var tail *part
@@ -234,10 +254,14 @@ func (p *Planner) catchUp(ctx context.Context, host pipeline.SourceHost, cur Cur
 		if oldest+1 < end2 {
 			// The page covers [oldest + 1, end2) whole: it is the last
 			// window.
-			tail = &part{lo: oldest + 1, hi: end2, pages: [][]pipeline.Event{dropBelow(first, oldest+1)}, fetchedAt: fetchedAt, requests: reqs}
+			tail = &part{lo: oldest + 1, hi: end2, pages: [][]pipeline.Event{dropBelow(first, oldest+1)}, fetchedAt: fetchedAt, requests: reqs, span: span}
 			to = oldest + 1
 		}
 		density = float64(len(first)) / float64(max(end2-oldest, 1))
+	}
+	if tail == nil {
+		span.SetName("plan")
+		span.End(nil)
 	}
 	b := &backfill{p: p, host: host, cur: cur, from: lo, to: to, goal: end2, density: density, tail: tail}
 	next, err := b.run(ctx)
@@ -283,6 +307,9 @@ func (p *Planner) emit(ctx context.Context, host pipeline.SourceHost, cur Cursor
 	}
 	w.Cursor = raw
 	if err := host.Emit(ctx, w); err != nil {
+		if w.Span != nil {
+			w.Span.End(err) // not the engine's: it did not take the window
+		}
 		return cur, err
 	}
 	return next, nil
@@ -306,6 +333,7 @@ type stretch struct {
 	fetchedAt int64
 	requests  int
 	err       error
+	span      pipeline.Span // the window span of its requests
 }
 
 const (
@@ -385,6 +413,8 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	if err == nil && b.tail != nil {
 		b.waiting.Add(1)
 		windows <- *b.tail
+	} else if b.tail != nil && b.tail.span != nil {
+		b.tail.span.End(err)
 	}
 	if err != nil {
 		cancel()
@@ -415,7 +445,7 @@ func (b *backfill) flush(windows chan<- part) {
 		b.plan[0] = nil // the plan's array must not keep the events alive
 		b.plan = b.plan[1:]
 		b.waiting.Add(1)
-		windows <- part{lo: s.lo, hi: s.hi, pages: s.pages, fetchedAt: s.fetchedAt, requests: s.requests}
+		windows <- part{lo: s.lo, hi: s.hi, pages: s.pages, fetchedAt: s.fetchedAt, requests: s.requests, span: s.span}
 		s.pages = nil
 	}
 }
@@ -629,6 +659,7 @@ func (b *backfill) planAt(s *stretch) {
 func (b *backfill) read(ctx context.Context, s *stretch) {
 	p := b.p
 	s.fetchedAt = p.apiNow()
+	ctx, s.span = p.tracer().StartWindow(ctx)
 	hardCap := hardCapFactor * p.MaxWindowEvents
 	s.mu.Lock()
 	lo, hi := s.lo, s.hi
@@ -685,6 +716,9 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 	if err != nil && s.err == nil {
 		s.err = err
 	}
+	if s.err != nil {
+		s.span.End(s.err)
+	}
 	s.mu.Unlock()
 	b.done <- s // the scheduler collects every reader, after a failure too
 }
@@ -712,7 +746,7 @@ func (b *backfill) settle(s *stretch) error {
 	n := count(kept)
 	b.held.Add(-int64(s.n - n))
 	b.learn(n, s.hi-s.split)
-	done := &stretch{lo: s.split, hi: s.hi, state: read, pages: kept, n: n, fetchedAt: s.fetchedAt, requests: s.requests}
+	done := &stretch{lo: s.split, hi: s.hi, state: read, pages: kept, n: n, fetchedAt: s.fetchedAt, requests: s.requests, span: s.span}
 	rest := b.replan(s.lo, s.split, b.density)
 	i := slices.Index(b.plan, s)
 	b.plan = slices.Replace(b.plan, i, i+1, append(rest, done)...)
