@@ -85,14 +85,7 @@ func (m *Mapper) chatgpt(raw []byte, in map[string]any) map[string]any {
 		if a.AgentName != "" {
 			d.user["name"] = a.AgentName
 		}
-		eff := map[string]any{}
-		for k, v := range map[string]string{"id": a.DelegatorID, "email": a.DelegatorEmail} {
-			if v != "" {
-				eff[k] = v
-				d.relUser = append(d.relUser, v)
-			}
-		}
-		if len(eff) > 0 {
+		if eff := d.person(a.DelegatorID, a.DelegatorEmail); eff != nil {
 			d.user["effective"] = eff
 		}
 	}

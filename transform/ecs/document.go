@@ -168,16 +168,25 @@ func (d *doc) addUser(k, v string) {
 
 // target sets user.target, the person the event is about.
 func (d *doc) target(id, email string) {
-	t := map[string]any{}
-	for k, v := range map[string]string{"id": id, "email": email} {
-		if v != "" {
-			t[k] = v
-			d.relUser = append(d.relUser, v)
-		}
-	}
-	if len(t) > 0 {
+	if t := d.person(id, email); t != nil {
 		d.user["target"] = t
 	}
+}
+
+// person is the user object of id and email, which it lists in
+// related.user; nil when both are empty.
+func (d *doc) person(id, email string) map[string]any {
+	p := map[string]any{}
+	for _, kv := range [2][2]string{{"id", id}, {"email", email}} {
+		if kv[1] != "" {
+			p[kv[0]] = kv[1]
+			d.relUser = append(d.relUser, kv[1])
+		}
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return p
 }
 
 // place is where a request came from, as a vendor reports it: the address

@@ -376,7 +376,7 @@ func edgeEvents(t testing.TB) []pipeline.Event {
 	raws := []struct{ schema, raw string }{
 		{openai.SchemaAuditLog, `{"id":"edge-o1","type":"login.failed","effective_at":1751990400,"actor":null}`},
 		{openai.SchemaAuditLog, `{"id":"edge-o2","type":"gizmo.exploded","effective_at":1751990400,"actor":"someone","gizmo.exploded":{"id":7}}`},
-		{openai.SchemaAuditLog, `{"id":"edge-o3","type":"login.succeeded","effective_at":1751990400,"actor":{"type":"session","session":{"ip_address":"198.51.100.7","user_agent":"curl/8","ip_address_details":{"country":"US","region_code":"CA","latitude":"91.5","longitude":"x","asn":"AS15169"}}}}`},
+		{openai.SchemaAuditLog, `{"id":"edge-o3","type":"login.succeeded","effective_at":1751990400,"actor":{"type":"session","session":{"ip_address":"198.51.100.7","user_agent":"curl/8","ip_address_details":{"country":"US","region_code":"CA","latitude":"91.5","longitude":"-122.4","asn":"AS15169"}}}}`},
 		{chatgpt.Schema, `{"event_id":"edge-c1","type":"AUTH_LOG","timestamp":"2026-07-09T10:00:00.123456Z","actor":null,"action_data":{"action":"login_failed"}}`},
 		{chatgpt.Schema, `{"event_id":"edge-c2","type":"FUTURE_LOG","timestamp":"2026-07-09T10:00:00Z","actor":{"type":"ROBOT","id":"r1"},"action":"EXPORTED"}`},
 		{chatgpt.Schema, `{"event_id":"edge-c3","type":"AUDIT_LOG","timestamp":"2026-07-09T10:00:00Z","actor":[],"action":"SOMETHING_NEW","action_result":"BLOCKED","request_metadata":{"client_ip":"not an ip?","client_ip_details":{"latitude":"","asn":""}}}`},

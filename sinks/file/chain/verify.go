@@ -233,8 +233,6 @@ func (v *verifier) part(path string, last bool) error {
 				v.fail(path, n, "head %d belongs to the archive %q, not %q", h.Seq, h.Archive, v.archive)
 			case h.Part != partOfThisFile:
 				v.fail(path, n, "head %d says part %d in a file of part %d", h.Seq, h.Part, partOfThisFile)
-			case v.prevSeq == 0 && h.Part == 1 && h.Seq != 1:
-				v.fail(path, n, "the first head of part 1 is head %d: the heads before it are missing", h.Seq)
 			case v.prevSeq != 0 && h.Seq != v.prevSeq+1:
 				v.fail(path, n, "head %d follows head %d: a committed window's head is missing", h.Seq, v.prevSeq)
 			case h.Lines != n || h.Bytes != size:
