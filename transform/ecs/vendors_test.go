@@ -191,7 +191,7 @@ func TestVendorGolden(t *testing.T) {
 	} {
 		t.Run(tc.vendor, func(t *testing.T) {
 			var lines []byte
-			for _, m := range mapEvents(t, goldenSample(t, tc.vendor, tc.sim(t))) {
+			for _, m := range mapEvents(t, goldenSample(t, tc.vendor, simEvents(t, tc.vendor, tc.sim))) {
 				b, err := json.Marshal(m.doc)
 				if err != nil {
 					t.Fatal(err)

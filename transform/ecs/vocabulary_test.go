@@ -21,6 +21,7 @@ import (
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
+	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
 
 // The controlled vocabularies of ECS's categorization fields (ECS 8.11,
@@ -257,6 +258,21 @@ func numberIn(v any, limit float64) (float64, error) {
 
 var simNow = time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC)
 
+// simSets keeps the simulators' events, which TestVocabulary and
+// TestVendorGolden both map: drawing them is the costly part.
+var simSets = map[string][]pipeline.Event{}
+
+// simEvents returns fresh copies of the events gen draws, drawn once per
+// name.
+func simEvents(t testing.TB, name string, gen func(testing.TB) []pipeline.Event) []pipeline.Event {
+	evs, ok := simSets[name]
+	if !ok {
+		evs = gen(t)
+		simSets[name] = evs
+	}
+	return transformtest.Clone(evs)
+}
+
 // openaiSimEvents are audit events of the OpenAI simulator until every
 // type it emits was seen (null actors, sessions and keys among them), and
 // request logs.
@@ -274,13 +290,16 @@ func openaiSimEvents(t testing.TB) []pipeline.Event {
 			t.Fatalf("types never emitted: %v", want)
 		}
 		raw := sim.Event(i)
-		ev, err := openai.ParseAuditLog(raw, "acme", simNow)
+		f, err := openai.ReadObject(raw, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Every type with every kind of actor (null included), and a
 		// share of the rest.
-		f := openai.Read(raw, "")
+		ev, err := f.AuditLog(raw, "acme", simNow)
+		if err != nil {
+			t.Fatal(err)
+		}
 		a := f.Actor()
 		k := ev.Type + "/" + a.Kind + "/" + a.KeyKind
 		if want[ev.Type] || !kinds[k] || i%8 == 0 {
@@ -353,18 +372,21 @@ func anthropicSimEvents(t testing.TB) []pipeline.Event {
 			t.Fatalf("never written: %v", want)
 		}
 		raw := sim.Activity(i)
-		ev, err := anthropic.Parse(raw, "parent", simNow)
+		f, err := anthropic.ReadObject(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, _ := anthropic.ReadObject(raw)
-		if want[ev.Type] || want[f.Actor().Kind] {
-			delete(want, ev.Type)
-			delete(want, f.Actor().Kind)
-			evs = append(evs, ev)
-		} else if i%8 == 0 {
-			evs = append(evs, ev) // and a share of the rest, repeats of a kind
+		typ, kind := f.Type(), f.Actor().Kind
+		if !want[typ] && !want[kind] && i%8 != 0 { // a share of the repeats
+			continue
 		}
+		delete(want, typ)
+		delete(want, kind)
+		ev, err := f.Event(raw, "parent", simNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
 	}
 	return evs
 }
@@ -462,7 +484,8 @@ func TestVocabulary(t *testing.T) {
 		}
 	}
 	sets := map[string][]pipeline.Event{
-		"openai": openaiSimEvents(t), "chatgpt": chatgptSimEvents(t), "anthropic": anthropicSimEvents(t), "edge": edgeEvents(t),
+		"openai": simEvents(t, "openai", openaiSimEvents), "chatgpt": simEvents(t, "chatgpt", chatgptSimEvents),
+		"anthropic": simEvents(t, "anthropic", anthropicSimEvents), "edge": edgeEvents(t),
 	}
 	for name, evs := range sets {
 		t.Run(name, func(t *testing.T) {
