@@ -368,6 +368,9 @@ func decode(raw map[string]any, path, baseDir string, reg *pipeline.Registry, en
 		}
 		if s := component(reg, pipeline.KindSink, "dead_letter", t.DeadLetter, &p); s != nil {
 			c.Spec.DeadLetter = s
+			if !s.Accept.All() {
+				p.addf("dead_letter.accept: not taken here: the dead-letter sink takes every event it is sent")
+			}
 			for _, o := range c.Spec.Sinks {
 				if o.Name == s.Name {
 					p.addf("dead_letter.name: %q is also the name of a sink", s.Name)
@@ -489,7 +492,7 @@ func component(reg *pipeline.Registry, kind pipeline.Kind, path string, sec map[
 	}
 	rest := map[string]any{}
 	for k, v := range sec {
-		if k != "name" && k != "type" && !(kind == pipeline.KindSink && k == "retry") {
+		if k != "name" && k != "type" && !(kind == pipeline.KindSink && (k == "retry" || k == "accept")) {
 			rest[k] = v
 		}
 	}
@@ -502,11 +505,18 @@ func component(reg *pipeline.Registry, kind pipeline.Kind, path string, sec map[
 				p.add(path+".retry", spec.Retry.Validate())
 			}
 		}
+		if a, has := sec["accept"]; has {
+			n := len(p.list)
+			decodeStrict(a, &spec.Accept, path+".accept", p)
+			if len(p.list) == n {
+				p.add(path+".accept", spec.Accept.Validate())
+			}
+		}
 	}
 	n := len(p.list)
 	common := []string{"name", "type"}
 	if kind == pipeline.KindSink {
-		common = append(common, "retry")
+		common = append(common, "retry", "accept")
 	}
 	decodeStrict(rest, spec.Config, path, p, common...)
 	// Validate even after decode problems, so that every problem of the
@@ -834,6 +844,9 @@ func (c *Config) Effective() map[string]any {
 		}
 		if kind == pipeline.KindSink {
 			m["retry"] = toTree(reflect.ValueOf(s.Retry))
+			if !s.Accept.All() {
+				m["accept"] = toTree(reflect.ValueOf(s.Accept))
+			}
 		}
 		return m
 	}

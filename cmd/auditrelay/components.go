@@ -15,6 +15,7 @@ import (
 	"github.com/auditrelay/auditrelay/source/httpapi"
 	"github.com/auditrelay/auditrelay/source/openai"
 	"github.com/auditrelay/auditrelay/transform/dedup"
+	"github.com/auditrelay/auditrelay/transform/detect"
 	"github.com/auditrelay/auditrelay/transform/ecs"
 	"github.com/auditrelay/auditrelay/transform/enrich"
 	"github.com/auditrelay/auditrelay/transform/filter"
@@ -44,6 +45,7 @@ func components(extra ...pipeline.Factory) (*pipeline.Registry, error) {
 		dedup.NewFactory(),
 		enrich.NewFactory(),
 		redact.NewFactory(),
+		detect.NewFactory(),
 		ocsf.NewFactory(),
 		ecs.NewFactory(),
 		// sinks

@@ -62,8 +62,9 @@ type Reference struct {
 	// checkpoint stores) and type.
 	Pages []Page
 	// Settings are the top-level keys besides the components' sections;
-	// Retry the keys of a sink's retry section.
-	Settings, Retry []Key
+	// Retry the keys of a sink's retry section, Accept those of its
+	// accept section.
+	Settings, Retry, Accept []Key
 	// Undocumented lists the fields of keys that have no doc comment.
 	Undocumented []string
 }
@@ -83,6 +84,9 @@ func Build(reg *pipeline.Registry, settings, retry pipeline.Config, root string)
 		return nil, err
 	}
 	if ref.Retry, err = src.keys(retry, &ref.Undocumented); err != nil {
+		return nil, err
+	}
+	if ref.Accept, err = src.keys(&pipeline.Accept{}, &ref.Undocumented); err != nil {
 		return nil, err
 	}
 	for _, kind := range Kinds {

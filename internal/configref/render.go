@@ -233,6 +233,10 @@ func (r *Reference) index() []byte {
 		"the one retry policy of the engine: a sink that fails is retried alone, with exponential back-off and "+
 		"jitter, a destination's Retry-After taking precedence. Sinks do not retry on their own.") + "\n\n")
 	writeKeys(&b, prefixed("retry.", r.Retry))
+	b.WriteString(wrap("Every sink also takes `accept:`, the one route of the engine: which of the events "+
+		"(alerts of the detect transform included) the sink takes; the others count as delivered for it. "+
+		"Left out, the sink takes every event. Not in the `dead_letter:` section, which takes every event it is sent.") + "\n\n")
+	writeKeys(&b, prefixed("accept.", r.Accept))
 	b.WriteString("## Top level\n\n" + wrap("Besides `sources`, `transforms`, `sinks`, `dead_letter` and "+
 		"`checkpoint`, the file takes these keys.") + "\n\n")
 	writeKeys(&b, r.Settings)

@@ -15,7 +15,14 @@ type FileConfig struct {
 	Dir string `koanf:"dir"`
 }
 
-var _ pipeline.Config = (*FileConfig)(nil)
+var (
+	_ pipeline.Config     = (*FileConfig)(nil)
+	_ pipeline.StateDirer = (*FileConfig)(nil)
+)
+
+// StateDir implements pipeline.StateDirer: state that moves with the
+// cursors lives in the same directory.
+func (c *FileConfig) StateDir() string { return c.Dir }
 
 // Validate implements pipeline.Config.
 func (c *FileConfig) Validate() error {
@@ -29,7 +36,13 @@ func (c *FileConfig) Validate() error {
 // process, for demos and tests; every start begins at start_at again.
 type MemoryConfig struct{}
 
-var _ pipeline.Config = (*MemoryConfig)(nil)
+var (
+	_ pipeline.Config     = (*MemoryConfig)(nil)
+	_ pipeline.StateDirer = (*MemoryConfig)(nil)
+)
+
+// StateDir implements pipeline.StateDirer: "", nothing survives a restart.
+func (*MemoryConfig) StateDir() string { return "" }
 
 // Validate implements pipeline.Config.
 func (*MemoryConfig) Validate() error { return nil }
