@@ -55,12 +55,32 @@ type ServerConfig struct {
 }
 
 // TelemetryConfig is the `telemetry:` section: where auditrelay sends its
-// own metrics besides the /metrics of server.listen.
+// own metrics besides the /metrics of server.listen, and its traces.
 type TelemetryConfig struct {
 	// OTLP pushes the metrics (the names /metrics shows) to an OTLP
 	// receiver, such as an OpenTelemetry Collector; off unless endpoint is
 	// set. Only this section configures it: OTEL_* variables are ignored.
 	OTLP OTLPConfig `koanf:"otlp"`
+	// Traces sends a trace of every window (its requests, transforms,
+	// each sink's delivery and commit, the cursor save) to the receiver
+	// of telemetry.otlp, with its protocol and headers; off by default.
+	Traces TracesConfig `koanf:"traces"`
+}
+
+// TracesConfig is `telemetry.traces`.
+type TracesConfig struct {
+	// Enabled turns tracing on (default false); it needs
+	// telemetry.otlp.endpoint.
+	Enabled bool `koanf:"enabled"`
+	// SamplingRatio is the share of windows traced, from 0 to 1 (default
+	// 1: every window). A window is traced whole or not at all: its
+	// requests, transforms and sinks follow the window's decision.
+	SamplingRatio float64 `koanf:"sampling_ratio"`
+	// MaxQueueSize bounds the spans waiting for export (default 2048).
+	// Spans that do not fit, because the receiver is slow or down, are
+	// dropped and counted in auditrelay_telemetry_spans_dropped_total:
+	// delivery of audit events never waits for its own telemetry.
+	MaxQueueSize int `koanf:"max_queue_size"`
 }
 
 // OTLPConfig is `telemetry.otlp`.
@@ -107,7 +127,8 @@ func DefaultSettings() *Settings {
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Server:          ServerConfig{StuckAfter: 15 * time.Minute, SinkFailingAfter: 2 * time.Minute},
 		ShutdownTimeout: 30 * time.Second,
-		Telemetry:       TelemetryConfig{OTLP: OTLPConfig{Protocol: "grpc", Interval: time.Minute}},
+		Telemetry: TelemetryConfig{OTLP: OTLPConfig{Protocol: "grpc", Interval: time.Minute},
+			Traces: TracesConfig{SamplingRatio: 1, MaxQueueSize: 2048}},
 	}
 }
 
@@ -135,7 +156,23 @@ func (s *Settings) Validate() error {
 		errs = append(errs, pipeline.FieldError("server.sink_failing_after", "must be > 0"))
 	}
 	errs = append(errs, s.Telemetry.OTLP.validate()...)
+	errs = append(errs, s.Telemetry.Traces.validate(s.Telemetry.OTLP)...)
 	return errors.Join(errs...)
+}
+
+// validate checks telemetry.traces, which exports to otlp's receiver.
+func (t *TracesConfig) validate(otlp OTLPConfig) []error {
+	var errs []error
+	if !(t.SamplingRatio >= 0 && t.SamplingRatio <= 1) { // NaN fails too
+		errs = append(errs, pipeline.FieldError("telemetry.traces.sampling_ratio", "must be between 0 and 1, got %v", t.SamplingRatio))
+	}
+	if t.MaxQueueSize <= 0 {
+		errs = append(errs, pipeline.FieldError("telemetry.traces.max_queue_size", "must be > 0"))
+	}
+	if t.Enabled && otlp.Endpoint == "" {
+		errs = append(errs, pipeline.FieldError("telemetry.traces.enabled", "needs telemetry.otlp.endpoint, the receiver the spans are sent to"))
+	}
+	return errs
 }
 
 // validate checks telemetry.otlp. Neither the endpoint (it may carry

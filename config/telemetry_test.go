@@ -72,3 +72,46 @@ func TestConfigTelemetryOTLPInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigTelemetryTraces(t *testing.T) {
+	yml := valid + `
+telemetry:
+  otlp:
+    endpoint: http://collector.example:4317
+  traces:
+    enabled: true
+    sampling_ratio: 0.25
+`
+	c, err := config.Parse([]byte(yml), t.TempDir(), registry(t), append(env, "AUDITRELAY_TELEMETRY__TRACES__MAX_QUEUE_SIZE=100"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := c.Telemetry.Traces; !tr.Enabled || tr.SamplingRatio != 0.25 || tr.MaxQueueSize != 100 {
+		t.Fatalf("telemetry.traces = %+v", tr)
+	}
+	c, err = config.Parse([]byte(valid), t.TempDir(), registry(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := c.Telemetry.Traces; tr.Enabled || tr.SamplingRatio != 1 || tr.MaxQueueSize != 2048 {
+		t.Fatalf("default telemetry.traces = %+v", tr)
+	}
+}
+
+func TestConfigTelemetryTracesInvalid(t *testing.T) {
+	for _, tt := range []struct{ name, section, want string }{
+		{"no endpoint", "traces: {enabled: true}", "telemetry.traces.enabled"},
+		{"ratio above 1", "otlp: {endpoint: 'http://c:4317'}\n  traces: {enabled: true, sampling_ratio: 1.5}", "telemetry.traces.sampling_ratio"},
+		{"negative ratio", "traces: {sampling_ratio: -0.1}", "telemetry.traces.sampling_ratio"},
+		{"queue", "traces: {max_queue_size: 0}", "telemetry.traces.max_queue_size"},
+		{"unknown key", "traces: {sampler: always_on}", "sampler"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			yml := valid + "telemetry:\n  " + tt.section + "\n"
+			_, err := config.Parse([]byte(yml), t.TempDir(), registry(t), env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one about %s", err, tt.want)
+			}
+		})
+	}
+}

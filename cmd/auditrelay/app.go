@@ -19,6 +19,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/config"
 	"github.com/auditrelay/auditrelay/pipeline"
+	"github.com/auditrelay/auditrelay/telemetry"
 )
 
 // Exit codes, documented in the README.
@@ -264,6 +265,8 @@ func (m *Main) runPipeline(ctx context.Context, reg *pipeline.Registry, cfg *con
 		return exitFailure
 	}
 	defer closeTelemetry()
+	// Log lines about a traced window carry its trace_id and span_id.
+	log = slog.New(telemetry.LogHandler(log.Handler()))
 	ln := m.Listener
 	if ln == nil && cfg.Server.Listen != "" {
 		if ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
