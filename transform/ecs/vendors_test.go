@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/auditrelay/auditrelay/schema/anthropic"
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/schema/openai"
+	"github.com/auditrelay/auditrelay/transform/internal/processtest"
 	"github.com/auditrelay/auditrelay/transform/transformtest"
 )
 
@@ -199,6 +201,55 @@ func TestVendorGolden(t *testing.T) {
 				lines = fmt.Appendf(lines, "%s\n", b)
 			}
 			transformtest.Golden(t, filepath.Join("testdata", tc.vendor+".golden.jsonl"), lines)
+		})
+	}
+}
+
+// FuzzECSVendors holds the mapping of ChatGPT records and Anthropic
+// activities to what FuzzECS holds OpenAI's to: any JSON object, read as
+// either vendor's, maps without panic to valid JSON.
+func FuzzECSVendors(f *testing.F) {
+	for _, h := range handWritten {
+		f.Add([]byte(h.raw), h.schema == anthropic.Schema)
+	}
+	for _, e := range edgeEvents(f) {
+		f.Add(e.Raw, e.Schema == anthropic.Schema)
+	}
+	tr := New(DefaultConfig())
+	f.Fuzz(func(t *testing.T, raw []byte, isAnthropic bool) {
+		ev := pipeline.Event{Raw: raw, Schema: chatgpt.Schema}
+		if isAnthropic {
+			ev.Schema = anthropic.Schema
+		}
+		processtest.ValidJSON(t, tr, ev)
+	})
+}
+
+// BenchmarkECSVendors maps each vendor's golden sample once an iteration,
+// from fresh copies decoded outside the timed part, and reports the time
+// per event.
+func BenchmarkECSVendors(b *testing.B) {
+	for _, tc := range []struct {
+		vendor string
+		sim    func(testing.TB) []pipeline.Event
+	}{
+		{"openai", openaiSimEvents}, {"chatgpt", chatgptSimEvents}, {"anthropic", anthropicSimEvents},
+	} {
+		b.Run(tc.vendor, func(b *testing.B) {
+			sample := goldenSample(b, tc.vendor, simEvents(b, tc.vendor, tc.sim))
+			tr := New(DefaultConfig())
+			for b.Loop() {
+				b.StopTimer()
+				evs := transformtest.Clone(sample)
+				for i := range evs {
+					_, _ = evs[i].Object()
+				}
+				b.StartTimer()
+				if _, err := tr.Process(context.Background(), pipeline.Batch{Events: evs}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(sample))/1000, "µs/event")
 		})
 	}
 }
