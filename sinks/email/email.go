@@ -35,6 +35,7 @@ type Sink struct {
 
 	mu      sync.Mutex
 	open    *outMail                     // the mail being filled, nil when none
+	last    *outMail                     // the mail sealed last: the next one leaves after it
 	windows map[string]*window           // per source, since its last commit or abort
 	refused map[string]map[string]string // per source, event id -> why a 5xx refused it
 }
@@ -185,18 +186,25 @@ func (s *Sink) ready(m *outMail) bool {
 	return len(m.items) > 0
 }
 
-// seal sends the open mail in the background. s.mu is held.
+// seal sends the open mail in the background, once the mail sealed before
+// it was answered: mails leave one at a time, in order. s.mu is held.
 func (s *Sink) seal() {
-	m := s.open
-	s.open = nil
+	m, prev := s.open, s.last
+	s.open, s.last = nil, m
 	if m.timer != nil {
 		m.timer.Stop()
 	}
 	s.wg.Go(func() {
+		if prev != nil {
+			<-prev.done
+		}
 		err := s.deliver(m)
 		s.mu.Lock()
 		m.err = err
 		close(m.done)
+		if s.last == m {
+			s.last = nil
+		}
 		s.mu.Unlock()
 	})
 }

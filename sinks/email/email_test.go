@@ -38,8 +38,9 @@ func auditEvent(source, id, typ, actor string, i int) pipeline.Event {
 // alertEvent is an alert of the detect transform over evidence.
 func alertEvent(source, id, rule string, evidence ...string) pipeline.Event {
 	ev, _ := json.Marshal(evidence)
-	raw := fmt.Sprintf(`{"id":%q,"type":"auditrelay.alert","rule":%q,"severity":"high","summary":"%s fired","evidence":%s}`,
-		id, rule, rule, ev)
+	raw := fmt.Sprintf(`{"id":%q,"type":"auditrelay.alert","rule":%q,"severity":"high","summary":"%s fired",`+
+		`"time":"2026-03-04T05:06:07Z","source":%q,"evidence":{"event_ids":%s,"actor_email":"jürgen@example.com","ip":"192.0.2.7"}}`,
+		id, rule, rule, source, ev)
 	return pipeline.Event{ID: id, Type: AlertType, Time: t0, Source: source, Raw: []byte(raw)}
 }
 
@@ -217,7 +218,7 @@ func TestMailParsedBack(t *testing.T) {
 	if m.header.Get("Auto-Submitted") != "auto-generated" || m.header.Get("Mime-Version") != "1.0" {
 		t.Errorf("headers %v", m.header)
 	}
-	for _, want := range []string{"ALERT admin-key-created (severity high)", "admin-key-created fired", "evidence: audit_log-1",
+	for _, want := range []string{"ALERT admin-key-created (severity high)", "admin-key-created fired", "evidence: audit_log-1", "ip:       192.0.2.7",
 		"api_key.created", "jürgen@example.com", "time:     2026-03-04 05:06:07 UTC", "source:   acme"} {
 		if !strings.Contains(m.body, want) {
 			t.Errorf("body lacks %q:\n%s", want, m.body)
@@ -350,6 +351,29 @@ func TestAuthRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := ts.received(); len(got) != 1 || got[0].User != testUser || got[0].TLS {
+			t.Fatalf("received %+v", got)
+		}
+	})
+	t.Run("a login failing for now is retried", func(t *testing.T) {
+		ts := startServer(t, serverOpts{tls: ca.server, auth: true})
+		ts.authFail = func(n int) *smtp.SMTPError {
+			if n == 1 {
+				return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "temporary authentication failure"}
+			}
+			return nil
+		}
+		c := baseConfig(ts)
+		c.Security, c.TLS.CAFile = "starttls", ca.caFile
+		c.Username, c.Password = testUser, testPassword
+		s := newSink(t, c, nil)
+		err := commitWin(s, batch("acme", 0, 2))
+		if err == nil || pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "454") {
+			t.Fatalf("err %v, want retryable 454", err)
+		}
+		if err := commitWin(s, batch("acme", 0, 2)); err != nil {
+			t.Fatal(err)
+		}
+		if got := ts.received(); len(got) != 1 || got[0].User != testUser {
 			t.Fatalf("received %+v", got)
 		}
 	})

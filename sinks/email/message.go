@@ -67,7 +67,7 @@ type Event struct {
 	Raw string
 }
 
-// Alert is what an alert event says.
+// Alert is what an alert event of the detect transform says.
 type Alert struct {
 	// Rule is the name of the rule that fired.
 	Rule string
@@ -77,6 +77,15 @@ type Alert struct {
 	Summary string
 	// Evidence are the ids of the events that made the rule fire.
 	Evidence []string
+	// Actor is who the evidence's events were by (an e-mail address
+	// when known), IP the address they came from, when the rule reads
+	// one.
+	Actor string
+	IP    string
+	// Group is the value the rule groups by, Value the new value of a
+	// first-seen rule; empty when the rule has none.
+	Group string
+	Value string
 	// Link points back to the events, when the rule has a link template.
 	Link string
 }
@@ -89,6 +98,7 @@ const (
 {{if .Alert}}ALERT {{.Alert.Rule}}{{with .Alert.Severity}} (severity {{.}}){{end}}
 {{with .Alert.Summary}}  {{.}}
 {{end}}{{with .Alert.Evidence}}  evidence: {{join . ", "}}
+{{end}}{{with .Alert.IP}}  ip:       {{.}}
 {{end}}{{with .Alert.Link}}  link:     {{.}}
 {{end}}{{else}}{{.Type}}
 {{end}}  id:       {{.ID}}
@@ -143,7 +153,8 @@ func parseTemplates(subject, body string) (*templates, error) {
 func sampleMail() Mail {
 	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	alert := pipeline.Event{ID: "alert-1", Type: AlertType, Time: t, Source: "acme",
-		Raw: []byte(`{"id":"alert-1","type":"auditrelay.alert","rule":"admin-key-created","severity":"high","summary":"an admin key was created","evidence":["audit_log-1"]}`)}
+		Raw: []byte(`{"id":"alert-1","type":"auditrelay.alert","rule":"admin-key-created","severity":"high","summary":"an admin key was created",` +
+			`"evidence":{"event_ids":["audit_log-1"],"actor_email":"ada@example.com","ip":"192.0.2.1","types":["api_key.created"]}}`)}
 	ev := pipeline.Event{ID: "audit_log-1", Type: "api_key.created", Time: t, Source: "acme", Schema: "openai.audit_log",
 		ActorEmail: "ada@example.com", Raw: []byte(`{"id":"audit_log-1","type":"api_key.created"}`)}
 	return mailData([]item{{source: "acme", ev: alert}, {source: "acme", ev: ev}}, true)
@@ -191,56 +202,36 @@ func eventData(ev *pipeline.Event) Event {
 	}
 	if ev.Type == AlertType {
 		e.Alert = alertOf(obj)
+		if e.Actor == "" {
+			e.Actor = e.Alert.Actor
+		}
 	}
 	return e
 }
 
-// alertOf reads an alert's fields from its object. It accepts the shapes
-// an alert's evidence may take: a list of ids, a list of objects with an
-// id, or an object with a list of ids.
+// alertOf reads an alert's fields from its object (transform/detect's
+// Alert); a field it lacks stays empty.
 func alertOf(obj map[string]any) *Alert {
-	a := &Alert{Rule: text(obj["rule"], "name", "id"), Severity: text(obj["severity"], "name"), Summary: text(obj["summary"]),
-		Link: text(obj["link"], "url")}
-	if a.Summary == "" {
-		a.Summary = text(obj["title"])
+	a := &Alert{Rule: text(obj["rule"]), Severity: text(obj["severity"]), Summary: text(obj["summary"]),
+		Group: text(obj["group"]), Value: text(obj["value"]), Link: text(obj["link"])}
+	ev, _ := obj["evidence"].(map[string]any)
+	a.Actor, a.IP = text(ev["actor_email"]), text(ev["ip"])
+	if a.Actor == "" {
+		a.Actor = text(ev["actor"])
 	}
-	var ids []any
-	switch ev := obj["evidence"].(type) {
-	case []any:
-		ids = ev
-	case map[string]any:
-		for _, k := range []string{"ids", "event_ids", "events"} {
-			if l, ok := ev[k].([]any); ok {
-				ids = l
-				break
-			}
-		}
-	}
-	if l, ok := obj["evidence_ids"].([]any); ok && len(ids) == 0 {
-		ids = l
-	}
+	ids, _ := ev["event_ids"].([]any)
 	for _, v := range ids {
-		if id := text(v, "id", "event_id"); id != "" {
+		if id := text(v); id != "" {
 			a.Evidence = append(a.Evidence, id)
 		}
 	}
 	return a
 }
 
-// text returns v when it is a string, or the first of keys in v that is a
-// string when v is an object.
-func text(v any, keys ...string) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case map[string]any:
-		for _, k := range keys {
-			if s, ok := v[k].(string); ok {
-				return s
-			}
-		}
-	}
-	return ""
+// text returns v when it is a string, "" otherwise.
+func text(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // render executes the templates for data. A template that fails on these

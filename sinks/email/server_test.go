@@ -48,6 +48,9 @@ type testServer struct {
 	mails    []received
 	attempts int // DATA commands answered (accepted or not)
 	logins   []string
+	// authFail, when set, answers the n-th login (1-based) with an error,
+	// or nil to check the credentials.
+	authFail func(n int) *smtp.SMTPError
 	// refuse, when set, answers a command (MAIL, RCPT or DATA) of the
 	// attempt-th mail (1-based) with an error, or nil to go on.
 	refuse func(cmd string, attempt int) *smtp.SMTPError
@@ -113,7 +116,13 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	check := func(user, pass string) error {
 		s.ts.mu.Lock()
 		s.ts.logins = append(s.ts.logins, mech+" "+user)
+		n := len(s.ts.logins)
 		s.ts.mu.Unlock()
+		if s.ts.authFail != nil {
+			if e := s.ts.authFail(n); e != nil {
+				return e
+			}
+		}
 		if user != testUser || pass != testPassword {
 			return smtp.ErrAuthFailed
 		}
