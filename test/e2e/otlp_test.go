@@ -53,9 +53,18 @@ type otelCollector struct {
 // startCollector reads back. It returns once both servers listen.
 func startCollector(t testing.TB, grpcPort, httpPort int, out string) *otelCollector {
 	t.Helper()
-	c := &otelCollector{out: out, stderr: &benchkit.Output{}}
-	c.cmd = exec.Command(otelcolBin(t), "--config", "file:"+filepath.Join(repoRoot(), "deploy", "otelcol", "collector-e2e.yaml"))
-	c.cmd.Env = append(os.Environ(), fmt.Sprintf("OTELCOL_GRPC_PORT=%d", grpcPort), fmt.Sprintf("OTELCOL_HTTP_PORT=%d", httpPort), "OTELCOL_OUT="+out)
+	c := startCollectorWith(t, "collector-e2e.yaml", grpcPort, httpPort, "OTELCOL_OUT="+out)
+	c.out = out
+	return c
+}
+
+// startCollectorWith is startCollector with the config of deploy/otelcol
+// named config and the environment it reads besides the ports.
+func startCollectorWith(t testing.TB, config string, grpcPort, httpPort int, env ...string) *otelCollector {
+	t.Helper()
+	c := &otelCollector{stderr: &benchkit.Output{}}
+	c.cmd = exec.Command(otelcolBin(t), "--config", "file:"+filepath.Join(repoRoot(), "deploy", "otelcol", config))
+	c.cmd.Env = append(append(os.Environ(), fmt.Sprintf("OTELCOL_GRPC_PORT=%d", grpcPort), fmt.Sprintf("OTELCOL_HTTP_PORT=%d", httpPort)), env...)
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
