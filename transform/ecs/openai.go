@@ -64,12 +64,20 @@ func (m *Mapper) openai(raw []byte, in map[string]any, schema string) map[string
 		d.out["error"] = map[string]any{"code": code, "message": msg}
 	}
 	a := f.Actor()
-	if h.RequestLog {
+	switch {
+	case h.RequestLog && a.Kind == "organization":
+		// The organization acted (its own automation): it is no user.
+		org := map[string]any{"id": a.RequestID}
+		if a.Name != "" {
+			org["name"] = a.Name
+		}
+		d.out["organization"] = org
+	case h.RequestLog:
 		d.addUser("id", a.RequestID)
 		if a.Name != "" {
 			d.user["name"] = a.Name
 		}
-	} else {
+	default:
 		// A service account's key stands for the account, not a person.
 		id, email := a.UserID, a.Email
 		if a.IsServiceAccount() {

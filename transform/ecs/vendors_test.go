@@ -43,6 +43,10 @@ var handWritten = []struct {
 	{openai.SchemaRequestLog, `{"id":"hw-o4","event":"chat.completions.create","created_at":1751990400,"actor":{"type":"api_key","id":"key_9","name":"ci"},"success":false}`,
 		map[string]any{"event.category": []string{"api"}, "event.type": []string{"access"}, "event.outcome": "failure", "user.id": "key_9"}},
 
+	{openai.SchemaRequestLog, `{"id":"hw-o5","event":"organization.user.deleted","created_at":1751990400,"actor":{"type":"organization","id":"org-Hooli1","name":"Hooli"},"target":{"type":"user","id":"user-cy"}}`,
+		map[string]any{"event.category": []string{"iam"}, "event.type": []string{"user", "deletion"}, "event.outcome": "success",
+			"organization.id": "org-Hooli1", "organization.name": "Hooli", "user.id": absent, "user.target.id": "user-cy"}},
+
 	{chatgpt.Schema, `{"event_id":"hw-c1","type":"AUTH_LOG","timestamp":"2026-07-09T10:11:12.345678Z","principal":{"id":"ws-1","type":"CHATGPT_WORKSPACE"},"actor":{"type":"ACCOUNT_USER","user_id":"user-ana","user_email":"ana@acme.example"},"request_metadata":{"client_ip":"203.0.113.9","client_ip_details":{"country":"BR","city":"São Paulo","region":"São Paulo","region_code":"SP","asn":"AS28573","latitude":"-23.5505","longitude":"-46.6333"},"client_user_agent":"ChatGPT/1.2024 (iOS)","client_ja3":"abc123"},"action_data":{"action":"login_failed","role":"standard-user"}}`,
 		map[string]any{"@timestamp": "2026-07-09T10:11:12.345678Z", "event.action": "AUTH_LOG.login_failed",
 			"event.category": []string{"authentication"}, "event.type": []string{"start"}, "event.outcome": "failure",
