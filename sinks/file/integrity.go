@@ -119,6 +119,22 @@ func (a *archive) recover(f *os.File) error {
 	if err != nil {
 		return err
 	}
+	// A kill leaves at most values without their lines (the values are
+	// written first). More whole lines than values after the head is not
+	// a kill: heads were cut from the sidecar, or lines added to the file,
+	// and cutting the file back would remove lines a cursor moved past.
+	lines, err := countLines(f, a.bytes, st.Size())
+	if err != nil {
+		return err
+	}
+	values, err := countLines(side, a.sideBytes, sst.Size())
+	if err != nil {
+		return err
+	}
+	if lines > values {
+		return fmt.Errorf("the file has %d lines after its last signed head but the sidecar only %d chain values: "+
+			"it was changed after auditrelay wrote it (auditrelay verify shows where); point path at a new file", lines, values)
+	}
 	if cut := st.Size() - a.bytes; cut > 0 || sst.Size() > a.sideBytes {
 		a.log.Warn("removed what followed the last signed head: a window written but not committed, which is written again",
 			"path", a.path, "bytes", cut, "part", a.part, "head", a.seq)
@@ -127,6 +143,21 @@ func (a *archive) recover(f *os.File) error {
 		return err
 	}
 	return syncDir(filepath.Dir(a.path))
+}
+
+// countLines counts the newlines of f in [from, to).
+func countLines(f *os.File, from, to int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var n int64
+	for from < to {
+		k, err := f.ReadAt(buf[:min(int64(len(buf)), to-from)], from)
+		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+		from += int64(k)
+		if err != nil && from < to {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // truncate cuts the data file f and the sidecar back to the chain's state.

@@ -182,6 +182,9 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{"a removed head", func(t *testing.T, path string) {
 			editLines(t, path+chain.SidecarSuffix, func(l [][]byte) [][]byte { return append(l[:81:81], l[82:]...) })
 		}, 120, "head 3 follows head 1"},
+		{"the first head removed", func(t *testing.T, path string) {
+			editLines(t, path+chain.SidecarSuffix, func(l [][]byte) [][]byte { return append(l[:40:40], l[41:]...) })
+		}, 80, "the first head of part 1 is head 2"},
 		{"a missing sidecar", func(t *testing.T, path string) {
 			os.Remove(path + chain.SidecarSuffix)
 		}, 1, "sidecar"},
@@ -300,6 +303,19 @@ func TestStartRefusesAFileItCannotContinue(t *testing.T) {
 			s.Shutdown(context.Background())
 			os.Truncate(path, 100)
 		}, "truncated"},
+		{"a sidecar cut back to an earlier head", func(t *testing.T, path string) {
+			s := chainSink(t, path, key, 0)
+			window(t, s, 0, 10, true)
+			window(t, s, 1, 10, true)
+			s.Shutdown(context.Background())
+			editLines(t, path+chain.SidecarSuffix, func(l [][]byte) [][]byte { return l[:11] })
+		}, "only 0 chain values"},
+		{"a line added after the last head", func(t *testing.T, path string) {
+			s := chainSink(t, path, key, 0)
+			window(t, s, 0, 10, true)
+			s.Shutdown(context.Background())
+			editLines(t, path, func(l [][]byte) [][]byte { return append(l, []byte("{}\n")) })
+		}, "1 lines after its last signed head"},
 		{"a head of another key", func(t *testing.T, path string) {
 			s := chainSink(t, path, other, 0)
 			window(t, s, 0, 10, true)

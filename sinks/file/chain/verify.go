@@ -163,8 +163,9 @@ func (v *verifier) part(path string, last bool) error {
 	if err != nil {
 		return err
 	}
+	var n int64 // data lines read
 	p := Part{File: path, Part: first.Part}
-	defer func() { v.res.Parts = append(v.res.Parts, p) }()
+	defer func() { p.Lines = n; v.res.Parts = append(v.res.Parts, p) }()
 
 	// Where the chain starts: the first head says, and it must be where
 	// the part before ended.
@@ -201,7 +202,7 @@ func (v *verifier) part(path string, last bool) error {
 
 	dr, sr := newLineReader(data), newLineReader(side)
 	var (
-		n, size        int64 // data lines and bytes read
+		size           int64 // data bytes read
 		headLines      int64 // lines the last head of this part covers
 		sideLine       int64
 		unwritten      int64 // values with no line
@@ -233,6 +234,8 @@ func (v *verifier) part(path string, last bool) error {
 				v.fail(path, n, "head %d belongs to the archive %q, not %q", h.Seq, h.Archive, v.archive)
 			case h.Part != partOfThisFile:
 				v.fail(path, n, "head %d says part %d in a file of part %d", h.Seq, h.Part, partOfThisFile)
+			case v.prevSeq == 0 && h.Part == 1 && h.Seq != 1:
+				v.fail(path, n, "the first head of part 1 is head %d: the heads before it are missing", h.Seq)
 			case v.prevSeq != 0 && h.Seq != v.prevSeq+1:
 				v.fail(path, n, "head %d follows head %d: a committed window's head is missing", h.Seq, v.prevSeq)
 			case h.Lines != n || h.Bytes != size:
@@ -293,7 +296,6 @@ func (v *verifier) part(path string, last bool) error {
 	} else if err != io.EOF {
 		return err
 	}
-	p.Lines = n
 	v.prevPart, v.prevChain = partOfThisFile, &c
 	if n > headLines || unwritten > 0 || cutShort {
 		if !last {
