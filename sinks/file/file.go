@@ -133,7 +133,8 @@ func (s *Sink) Consume(ctx context.Context, b pipeline.Batch) error {
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if s.format == "text" {
-			s.buf.Write(appendText(s.line[:0], ev))
+			s.line = appendText(s.line[:0], ev)
+			s.buf.Write(s.line)
 			continue
 		}
 		s.buf.Write(ev.Raw)

@@ -432,3 +432,24 @@ func TestIntegrityOffChangesNothing(t *testing.T) {
 		t.Fatalf("a sidecar without integrity: %v", err)
 	}
 }
+
+// TestTextFormatIsChainedToo: the chain covers the lines as written,
+// whatever the format.
+func TestTextFormatIsChainedToo(t *testing.T) {
+	key, _ := newKey(t)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	s := New(path, "text", true, 0o600)
+	s.integ = newArchive(path, key, 0, 0o600, s.log)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	window(t, s, 0, 6, true)
+	s.Shutdown(context.Background())
+	res := verify(t, key, path)
+	if res.Break != nil || res.Tail != nil || res.Parts[0].Lines != 6 || res.Heads != 1 {
+		t.Fatalf("break %v, tail %+v, parts %+v, %d heads", res.Break, res.Tail, res.Parts, res.Heads)
+	}
+	if lines := readLines(t, path); !strings.Contains(lines[0], "login.failed") || strings.HasPrefix(lines[0], "{") {
+		t.Fatalf("not a text line: %q", lines[0])
+	}
+}
