@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/sinks/datadog"
+	"github.com/auditrelay/auditrelay/sinks/email"
 	"github.com/auditrelay/auditrelay/sinks/file"
 	"github.com/auditrelay/auditrelay/sinks/kafka"
 	"github.com/auditrelay/auditrelay/sinks/otlp"
@@ -51,6 +52,7 @@ func components(extra ...pipeline.Factory) (*pipeline.Registry, error) {
 		// sinks
 		file.NewFactory(),
 		webhook.NewFactory(),
+		email.NewFactory(),
 		otlp.NewFactory(),
 		splunkhec.NewFactory(),
 		datadog.NewFactory(),

@@ -13,8 +13,9 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// Config configures the email sink: the SMTP server, who the mails are
-// from and to, and how they are written and batched.
+// Config configures the email sink: events (in practice the detect
+// transform's alerts) mailed through an SMTP server, several to a mail,
+// each mail counted as delivered at the server's 250 after DATA.
 type Config struct {
 	// Host is the SMTP server's host name or address (required). With TLS
 	// its certificate must name it (or tls.server_name).
@@ -55,9 +56,12 @@ type Config struct {
 	// Cc are more recipients, shown as copied.
 	Cc []string `koanf:"cc"`
 	// Subject is the text/template of the subject line, executed with the
-	// mail (fields: .Events, .Alerts, .Sources, .Count; see the sink's
-	// reference). Line breaks in the result become spaces. Empty means the
-	// built-in subject, which names the first alert's rule and how many
+	// mail: .Events, .Alerts, .Rules, .Sources, .Count, and per event
+	// .Type, .ID, .Time, .Actor, .Source, .Fields and .Alert (.Rule,
+	// .Severity, .Summary, .Evidence, .IP, .Link); every field is listed
+	// in docs/operations.md, "Alerts by e-mail". Line breaks in the
+	// result become spaces. Empty means the built-in subject, which
+	// names the alerts' rules, or the first event's type, and how many
 	// events the mail holds.
 	Subject string `koanf:"subject"`
 	// Body is the text/template of the plain-text body, executed with the
