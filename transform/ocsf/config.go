@@ -6,16 +6,19 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 )
 
-// Config configures the ocsf transform: it maps audit-log and request-log
-// events to OCSF 1.3 (Open Cybersecurity Schema Framework), the schema of
-// Amazon Security Lake, Splunk's OCSF add-on and Datadog Cloud SIEM.
+// Config configures the ocsf transform: it maps the events of every vendor
+// (OpenAI audit and request logs, ChatGPT compliance records, Anthropic
+// compliance activities) to OCSF 1.8.0 (Open Cybersecurity Schema
+// Framework), the schema of Amazon Security Lake, Splunk's OCSF add-on and
+// Datadog Cloud SIEM.
 type Config struct {
 	// Original says where the original event goes: unmapped (default, as
 	// an object), raw_data (as a JSON string) or nowhere (none).
 	// One of: unmapped, raw_data, none.
 	Original string `koanf:"original"`
-	// ProductName is the value of metadata.product.name (default OpenAI API
-	// Platform).
+	// ProductName is the value of metadata.product.name of OpenAI's audit
+	// and request logs (default OpenAI API Platform); ChatGPT records are
+	// ChatGPT Enterprise's, Anthropic activities Claude's.
 	ProductName string `koanf:"product_name"`
 }
 

@@ -1,20 +1,22 @@
-// Package ocsf provides the "ocsf" transform: it maps OpenAI audit-log and
-// request-log events to OCSF 1.3 (Open Cybersecurity Schema Framework), the
-// schema of Amazon Security Lake, Splunk's OCSF add-on and Datadog Cloud
-// SIEM, and sets Event.Schema to "ocsf".
+// Package ocsf provides the "ocsf" transform: it maps the events of every
+// vendor (OpenAI audit logs and request logs, ChatGPT compliance records,
+// Anthropic compliance activities) to OCSF 1.8.0 (Open Cybersecurity
+// Schema Framework), the schema of Amazon Security Lake, Splunk's OCSF
+// add-on and Datadog Cloud SIEM, and sets Event.Schema to "ocsf".
 //
-// Classes (transform/README.md has the full table):
-//   - Authentication (3002): login.*, logout.*
-//   - Account Change (3001): user.*, invite.*, role.assignment.*,
-//     tenant.user.*, organization.user.* (request logs)
-//   - Entity Management (3004): keys, projects, service accounts,
-//     certificates, allowlists, rate limits, roles, groups, and the
-//     fallback for every other or unknown type (activity from the verb,
-//     else 99 Other)
-//   - API Activity (6003): request-log API calls (chat.completions.create)
+// Classes (README.md has the table, per vendor): Authentication (3002)
+// for sign-ins, sign-outs and tokens issued; Account Change (3001) for
+// users, invitations, keys and service accounts; User Access Management
+// (3005) for roles given and taken; Group Management (3006); Entity
+// Management (3004) for projects, settings, allow-lists, certificates,
+// limits, apps and agents; API Activity (6003) for API calls,
+// conversation messages, Codex and agent runs; the base event (0) for a
+// type no mapping knows, its original kept.
 //
-// The original event is kept under "unmapped" (default) or as a string in
-// "raw_data"; enrichment (auditrelay.*) stays inside it and feeds severity_id.
-// It is not a general OCSF validator; the tests check the fields it emits
-// against the class definitions.
+// The vendor packages (schema/openai, schema/chatgpt, schema/anthropic)
+// say who did an event, to whom, to what and how severe it is; the
+// mapping does no schema lookup at run time. The original event is kept
+// under "unmapped" (default) or as a string in "raw_data". The tests check
+// every mapped record against the facts internal/schemagen derives from
+// the published schema release (testdata/ocsfschema).
 package ocsf
