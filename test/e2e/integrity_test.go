@@ -131,11 +131,13 @@ log:
 	if _, stderr, code := runAuditrelay(t, 5*time.Minute, "run", "-c", cfg, "--once"); code != 0 {
 		t.Fatalf("the last run exited %d:\n%s", code, stderr)
 	}
+	verifyStart := time.Now()
 	stdout, stderr, code := runAuditrelay(t, 2*time.Minute, "verify", "-c", cfg)
+	verifyTook := time.Since(verifyStart)
 	if code != 0 || !strings.Contains(stdout, "intact: ") {
 		t.Fatalf("verify of the finished archive exited %d:\n%s%s", code, stdout, stderr)
 	}
-	t.Logf("verify after the kills: %s; at the end:\n%s", strings.Join(verified, ", "), stdout)
+	t.Logf("verify after the kills: %s; at the end (%v):\n%s", strings.Join(verified, ", "), verifyTook.Round(time.Millisecond), stdout)
 
 	// Every event is there, whole.
 	count := map[string]int{}
