@@ -22,7 +22,7 @@
 // *pipeline.RejectedError so that they go to the dead-letter sink. A
 // refused login, a 5xx greeting and a TLS failure are permanent.
 //
-// It does not choose which events to mail (the pipeline's routing does),
-// retry on its own (the engine does), nor deliver mail itself: it needs a
-// relay or submission server.
+// It does not choose which events to mail (a sink's accept section does,
+// as for every sink), retry on its own (the engine does), nor deliver mail
+// itself: it needs a relay or submission server.
 package email
