@@ -121,6 +121,17 @@ log:
 		t.Fatalf("verify of a changed byte on line %d of part 2 exited %d:\n%s", line, code, out)
 	}
 
+	// A signing key that is not one: the key is named, its value is not.
+	bad := strings.Replace(readForVerify(t, cfg), "${file:signing.pem}", "${file:public.pem}", 1)
+	badCfg := writeFile(t, dir, "bad.yaml", bad)
+	pubBody := strings.Split(readForVerify(t, pubPath), "\n")[1]
+	for _, cmd := range []string{"validate", "verify"} {
+		out, stderr, code := runMain(t, env, cmd, "-c", badCfg)
+		if code != exitUsage || !strings.Contains(stderr, "sinks[0].signing_key: must be an Ed25519 private key") || strings.Contains(out+stderr, pubBody) {
+			t.Errorf("%s of a config with a public key as signing_key exited %d:\n%s%s", cmd, code, out, stderr)
+		}
+	}
+
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -140,4 +151,13 @@ log:
 			t.Errorf("%v shows the signing key", tc.args)
 		}
 	}
+}
+
+func readForVerify(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
