@@ -115,6 +115,7 @@ func (t *Telemetry) otlpReader(o *OTLP, version string) (sdkmetric.Reader, error
 		// resource; the pushed one is replaced by this fixed one.
 		res:      serviceResource(version),
 		failures: &t.exportFailures,
+		down:     &t.receiverDown,
 		log:      log,
 	}
 	return sdkmetric.NewPeriodicReader(e,
@@ -150,12 +151,15 @@ type droppingExporter struct {
 	sdkmetric.Exporter
 	res      *resource.Resource
 	failures *atomic.Int64
+	down     *atomic.Bool // the receiver failed the last export
 	log      *slog.Logger
 }
 
 func (e *droppingExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	rm.Resource = e.res
-	if err := e.Exporter.Export(ctx, rm); err != nil {
+	err := e.Exporter.Export(ctx, rm)
+	e.down.Store(err != nil)
+	if err != nil {
 		e.failures.Add(1)
 		// The exporter's errors name the endpoint and status, never the
 		// headers it sent.

@@ -81,6 +81,9 @@ type Telemetry struct {
 	// exportFailures counts failed OTLP pushes.
 	exportFailures atomic.Int64
 	tracing        tracing
+	// receiverDown: the OTLP receiver failed the last export (of metrics
+	// or spans).
+	receiverDown atomic.Bool
 
 	mu      sync.Mutex
 	running bool
@@ -249,15 +252,27 @@ func Open(opts Options) (*Telemetry, error) {
 	return t, nil
 }
 
+// downReceiverGrace is how long Shutdown waits for a receiver that failed
+// the last export.
+const downReceiverGrace = 10 * time.Millisecond
+
 // cardinalityLimit bounds the series of one instrument. Label values are
 // component names, statuses and reasons, far below it.
 const cardinalityLimit = 2000
 
 // Shutdown exports the spans still queued and pushes the last
 // measurements over OTLP (if configured), and stops the exporters; ctx
-// bounds how long that may take. Measurements and spans after it are
-// dropped.
+// bounds how long that may take. When the receiver failed the last export
+// it is not waited for at all: a receiver that is down would only hold the
+// exit up, and the telemetry is allowed to be lost. Measurements and spans
+// after it are dropped.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
+	if t.receiverDown.Load() {
+		// A grace only long enough to stop the exporters' goroutines.
+		c, cancel := context.WithTimeout(ctx, downReceiverGrace)
+		defer cancel()
+		ctx = c
+	}
 	var err error
 	if t.tracing.provider != nil {
 		err = t.tracing.provider.Shutdown(ctx)

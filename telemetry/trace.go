@@ -92,6 +92,7 @@ func (t *Telemetry) openTraces(tr *Traces, o *OTLP, version string) error {
 		// the exported one is replaced by this fixed one.
 		res:     serviceResource(version),
 		tracing: &t.tracing,
+		down:    &t.receiverDown,
 		log:     log,
 	}
 	bsp := sdktrace.NewBatchSpanProcessor(e,
@@ -234,6 +235,7 @@ type countingExporter struct {
 	sdktrace.SpanExporter
 	res *resource.Resource
 	*tracing
+	down    *atomic.Bool // the receiver failed the last export
 	log     *slog.Logger
 	lastLog atomic.Int64
 }
@@ -245,6 +247,7 @@ func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 		out[i] = withResource{ReadOnlySpan: s, res: e.res}
 	}
 	err := e.SpanExporter.ExportSpans(ctx, out)
+	e.down.Store(err != nil)
 	if err != nil {
 		e.exportFailed.Add(int64(len(spans)))
 		now := time.Now().UnixNano()

@@ -387,9 +387,29 @@ func TestDeadExporterNeverBlocks(t *testing.T) {
 		if n := tel.tracing.exportFailed.Load(); n == 0 {
 			t.Errorf("no export counted as failed after the export timeout")
 		}
-		// Past the export timeout of the spans still queued.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*spanExportTimeout)
+		tel.Shutdown(context.Background())
+		time.Sleep(10 * spanExportTimeout) // the abandoned exports give up
+	})
+}
+
+// TestShutdownDoesNotWaitForADeadReceiver: once an export failed, the
+// exit does not wait for the receiver to take what is still queued.
+func TestShutdownDoesNotWaitForADeadReceiver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tel := newTraced(t, 1, 10, deadExporter{})
+		_, w := tel.StartWindow(t.Context())
+		w.End(nil)
+		time.Sleep(spanBatchDelay + spanExportTimeout + time.Second) // the first export fails
+		synctest.Wait()
+		_, w = tel.StartWindow(t.Context())
+		w.End(nil)
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		tel.Shutdown(ctx)
+		if d := time.Since(start); d > downReceiverGrace {
+			t.Errorf("Shutdown waited %v for a receiver that is down", d)
+		}
+		time.Sleep(2 * spanExportTimeout) // the abandoned export gives up
 	})
 }
