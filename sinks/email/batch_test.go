@@ -190,6 +190,23 @@ func TestBatching(t *testing.T) {
 			}
 		})
 	})
+	t.Run("batch_delay 0: the first window to commit sends the mail", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s, o := fakeSink(t, func(c *Config) { c.BatchDelay = 0 })
+			start := time.Now()
+			_ = s.Consume(ctx, batch("acme", 0, 1))
+			_ = s.Consume(ctx, batch("globex", 0, 1))
+			if err := s.CommitWindow(ctx, "acme", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CommitWindow(ctx, "globex", nil); err != nil {
+				t.Fatal(err)
+			}
+			if m := o.mails(); len(m) != 1 || len(m[0].ids) != 2 || time.Since(start) != 0 {
+				t.Fatalf("mails %v after %v, want one of both at once", m, time.Since(start))
+			}
+		})
+	})
 	t.Run("an aborted window leaves the mail being filled", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s, o := fakeSink(t, nil)

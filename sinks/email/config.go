@@ -75,7 +75,7 @@ type Config struct {
 	// BatchDelay is the longest a mail waits for more events after its
 	// first one; a mail leaves sooner when it is full or when every
 	// window with events in it is committing. 0 sends a mail as soon as
-	// its windows commit.
+	// one window with events in it commits.
 	BatchDelay time.Duration `koanf:"batch_delay"`
 	// MaxEventsPerMail is the most events one mail holds; more make more
 	// mails.

@@ -102,6 +102,8 @@ func (s *Sink) Shutdown(ctx context.Context) error {
 			m.timer.Stop()
 		}
 		s.open = nil
+		m.err = fmt.Errorf("email %q: shut down before the mail was sent", s.name)
+		close(m.done)
 	}
 	s.mu.Unlock()
 	idle := make(chan struct{})
@@ -242,7 +244,7 @@ func (s *Sink) CommitWindow(ctx context.Context, source string, _ []byte) error 
 		return nil
 	}
 	w.committing = true
-	if s.open != nil && s.open.sources[source] > 0 && s.ready(s.open) {
+	if m := s.open; m != nil && m.sources[source] > 0 && (s.cfg.BatchDelay == 0 || s.ready(m)) {
 		s.seal()
 	}
 	mails := slices.Clone(w.mails)
