@@ -614,4 +614,53 @@ func TestValidate(t *testing.T) {
 // FuzzOCSF: any JSON object maps without panic to valid JSON.
 func FuzzOCSF(f *testing.F) { processtest.FuzzMapping(f, New(DefaultConfig())) }
 
+// FuzzOCSFVendors: any JSON object maps without panic to valid JSON as a
+// ChatGPT record or an Anthropic activity.
+func FuzzOCSFVendors(f *testing.F) {
+	byType := func(e pipeline.Event) string { return e.Type }
+	for _, e := range onePerKind(chatgptEvents(f, 30), byType) {
+		f.Add(e.Raw, false)
+	}
+	for _, e := range onePerKind(anthropicEvents(f, 10000), byType) {
+		f.Add(e.Raw, true)
+	}
+	tr := New(DefaultConfig())
+	f.Fuzz(func(t *testing.T, raw []byte, anthropic bool) {
+		ev := pipeline.Event{Raw: raw, Schema: chatgptschema.Schema}
+		if anthropic {
+			ev.Schema = anthropicschema.Schema
+		}
+		processtest.ValidJSON(t, tr, ev)
+	})
+}
+
 func BenchmarkOCSF(b *testing.B) { processtest.BenchmarkCorpus(b, New(DefaultConfig())) }
+
+// BenchmarkOCSFVendors maps one event of each shape of each vendor's
+// simulator, from fresh decoded copies, and reports the time per event.
+func BenchmarkOCSFVendors(b *testing.B) {
+	for _, v := range []struct {
+		name string
+		evs  []pipeline.Event
+	}{
+		{"openai", openaiEvents(b, 3000)}, {"chatgpt", chatgptEvents(b, 30)}, {"anthropic", anthropicEvents(b, 10000)},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			evs := onePerKind(v.evs, func(e pipeline.Event) string { return shape(b, v.name, e) })
+			tr := New(DefaultConfig())
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				batch := transformtest.Clone(evs)
+				for i := range batch {
+					_, _ = batch[i].Object()
+				}
+				b.StartTimer()
+				if _, err := tr.Process(context.Background(), pipeline.Batch{Events: batch}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+		})
+	}
+}
