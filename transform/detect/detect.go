@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -185,12 +186,13 @@ func (d *Detect) ProcessWindow(_ context.Context, source string, batches []pipel
 		return nil, err
 	}
 	ov := newOverlay(e.state)
+	matches := d.prepare(batches)
 	out := make([]pipeline.Batch, len(batches))
 	for bi, b := range batches {
 		var evs []pipeline.Event // nil until an alert is inserted
 		for i := range b.Events {
 			ev := &b.Events[i]
-			alerts := d.event(ov, source, ev)
+			alerts := d.event(ov, source, ev, matches[bi][i])
 			if len(alerts) == 0 {
 				if evs != nil {
 					evs = append(evs, *ev)
@@ -226,6 +228,9 @@ func (d *Detect) CommitWindow(_ context.Context, source string) error {
 	}
 	ov := e.pending
 	e.pending = nil
+	if !ov.changed() {
+		return nil
+	}
 	ov.commit(d.rules, d.max)
 	if d.store == nil {
 		return nil
@@ -246,7 +251,7 @@ func (d *Detect) CommitWindow(_ context.Context, source string) error {
 }
 
 // event runs the rules over ev and returns the alerts it raises.
-func (d *Detect) event(ov *overlay, source string, ev *pipeline.Event) []pipeline.Event {
+func (d *Detect) event(ov *overlay, source string, ev *pipeline.Event, ms []match) []pipeline.Event {
 	if ev.Time.After(ov.last) {
 		ov.last = ev.Time
 	}
@@ -257,21 +262,15 @@ func (d *Detect) event(ov *overlay, source string, ev *pipeline.Event) []pipelin
 		var out []pipeline.Event
 		for _, raw := range ov.base.raised[ev.ID] {
 			ov.raised[ev.ID] = append(ov.raised[ev.ID], raw)
-			out = append(out, alertEvent(raw, ev))
+			var a Alert
+			_ = json.Unmarshal(raw, &a) // raw is ours
+			out = append(out, a.event(raw, ev))
 		}
 		return out
 	}
-	rs := d.rulesFor(ev.Schema, ev.Type)
-	if len(rs) == 0 {
-		return nil
-	}
-	rd := &reading{ev: ev}
 	var out []pipeline.Event
-	for _, r := range rs {
-		if !r.holds(rd) {
-			continue
-		}
-		a := d.apply(ov, source, r, rd)
+	for _, m := range ms {
+		a := d.apply(ov, source, m)
 		ov.folded[ev.ID] = true
 		if a == nil {
 			continue
@@ -281,23 +280,77 @@ func (d *Detect) event(ov *overlay, source string, ev *pipeline.Event) []pipelin
 			continue // strings and times: cannot fail
 		}
 		ov.raised[ev.ID] = append(ov.raised[ev.ID], raw)
-		out = append(out, alertEvent(raw, ev))
+		out = append(out, a.event(raw, ev))
+	}
+	return out
+}
+
+// match is a rule whose conditions an event meets, with the values the
+// rule groups and tracks by: what can be read of an event without state.
+type match struct {
+	r            *rule
+	rd           *reading
+	group, value string
+}
+
+// prepare finds the matches of every event of the window, batches in
+// parallel: reading events is most of the work, and needs no state.
+func (d *Detect) prepare(batches []pipeline.Batch) [][][]match {
+	out := make([][][]match, len(batches))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for bi, b := range batches {
+		out[bi] = make([][]match, len(b.Events))
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for i := range b.Events {
+				out[bi][i] = d.matches(&b.Events[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// matches returns the rules whose conditions ev meets and that have the
+// values they need (a group, a first-seen value).
+func (d *Detect) matches(ev *pipeline.Event) []match {
+	rs := d.rulesFor(ev.Schema, ev.Type)
+	if len(rs) == 0 {
+		return nil
+	}
+	rd := &reading{ev: ev}
+	var out []match
+	for _, r := range rs {
+		if !r.holds(rd) {
+			continue
+		}
+		m := match{r: r, rd: rd}
+		if r.GroupBy != "" {
+			if m.group = rd.one(r.groupBy); m.group == "" {
+				continue
+			}
+		}
+		if r.FirstSeen != "" {
+			if m.value = rd.one(r.firstSeen); m.value == "" {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	if out != nil {
+		rd.vendor() // what an alert names: read here, in parallel
 	}
 	return out
 }
 
 // apply counts a match of r and returns the alert it raises, if any.
-func (d *Detect) apply(ov *overlay, source string, r *rule, rd *reading) *Alert {
+func (d *Detect) apply(ov *overlay, source string, m match) *Alert {
+	r, rd, group, value := m.r, m.rd, m.group, m.value
 	ev := rd.ev
-	group := ""
-	if r.GroupBy != "" {
-		if group = rd.one(r.groupBy); group == "" {
-			return nil
-		}
-	}
 	cooling := ev.Time.Before(ov.coolUntil(r.Name, group))
 	evidence := []hit{{ev.ID, ev.Time}}
-	value := ""
 	switch {
 	case r.Threshold != nil:
 		if cooling {
@@ -318,9 +371,6 @@ func (d *Detect) apply(ov *overlay, source string, r *rule, rd *reading) *Alert 
 		ov.setHits(r.Name, group, nil)
 		evidence = hs
 	case r.FirstSeen != "":
-		if value = rd.one(r.firstSeen); value == "" {
-			return nil
-		}
 		vals, known := ov.values(r.Name, group)
 		ov.see(r.Name, group, value)
 		if !known || containsStr(vals, value) || cooling {
@@ -367,8 +417,10 @@ func (d *Detect) alert(source string, r *rule, rd *reading, group, value string,
 			Types: []string{rd.ev.Type}, First: evidence[0].Time.UTC(), Last: rd.ev.Time.UTC(),
 		},
 	}
-	rd.vendor()
-	a.Evidence.ActorEmail = rd.email
+	if a.Evidence.ActorEmail = rd.ev.ActorEmail; a.Evidence.ActorEmail == "" {
+		rd.vendor()
+		a.Evidence.ActorEmail = rd.email
+	}
 	if d.link != "" {
 		a.Link = strings.NewReplacer("{source}", url.QueryEscape(source), "{rule}", url.QueryEscape(r.Name),
 			"{id}", url.QueryEscape(rd.ev.ID), "{ids}", url.QueryEscape(strings.Join(ids, ","))).Replace(d.link)
@@ -376,10 +428,8 @@ func (d *Detect) alert(source string, r *rule, rd *reading, group, value string,
 	return a
 }
 
-// alertEvent is the pipeline event of the alert raw, raised by ev.
-func alertEvent(raw []byte, ev *pipeline.Event) pipeline.Event {
-	var a Alert
-	_ = json.Unmarshal(raw, &a) // raw is ours
+// event is the pipeline event of a, whose JSON is raw, raised by ev.
+func (a *Alert) event(raw []byte, ev *pipeline.Event) pipeline.Event {
 	return pipeline.Event{
 		ID: a.ID, Type: AlertType, Time: a.Time, ObservedAt: ev.ObservedAt, Source: ev.Source,
 		ActorID: a.Evidence.Actor, ActorEmail: a.Evidence.ActorEmail, Schema: AlertSchema, Raw: raw,

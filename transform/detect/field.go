@@ -75,8 +75,9 @@ func (r *reading) vendor() {
 	switch r.ev.Schema {
 	case openai.SchemaAuditLog, openai.SchemaRequestLog:
 		f := openai.Read(r.ev.Raw, "")
-		a, c := f.Actor(), f.Client()
-		r.actor, r.email, r.ip, r.ctry = a.ID(), a.Email, c.IP, c.Country
+		a := f.Actor()
+		r.actor, r.email = a.ID(), a.Email
+		r.ip, r.ctry = f.Address()
 	case chatgpt.Schema:
 		f, err := chatgpt.ReadObject(r.ev.Raw)
 		if err != nil {
@@ -125,9 +126,17 @@ func (r *reading) values(f field) []string {
 	case fSource:
 		return str(r.ev.Source)
 	case fActor:
+		// The source indexed it with the vendor's package already (and
+		// redact keeps it in step with the bytes).
+		if r.ev.ActorID != "" {
+			return str(r.ev.ActorID)
+		}
 		r.vendor()
 		return str(r.actor)
 	case fActorEmail:
+		if r.ev.ActorEmail != "" {
+			return str(r.ev.ActorEmail)
+		}
 		r.vendor()
 		if r.email == "" {
 			return str(r.actor)

@@ -144,6 +144,12 @@ func (o *overlay) see(rule, group, value string) {
 	ro.order = append(ro.order, group)
 }
 
+// changed reports whether o holds anything to commit: a window no rule
+// matched leaves the state as it was, and nothing need be written.
+func (o *overlay) changed() bool {
+	return len(o.folded) > 0
+}
+
 // commit applies o to its base, pruning what can no longer matter:
 // threshold hits older than their rule's span and cool-downs that ended
 // before the latest event, and anything past max entries per rule.

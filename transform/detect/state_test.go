@@ -133,6 +133,7 @@ func TestFirstSeenStateIsBounded(t *testing.T) {
 		raw := []byte(`{"id":"` + ev.ID + `","type":"login.succeeded","effective_at":1,"actor":{"type":"session","session":{"user":{"id":"user-` +
 			string(rune('0'+i)) + `"},"ip_address":"192.0.2.1","ip_address_details":{"country":"` + country + `"}}}}`)
 		ev.SetRaw(raw)
+		ev.ActorID, ev.ActorEmail = "user-"+string(rune('0'+i)), "" // as the source indexes it
 		return ev
 	}
 	var evs []pipeline.Event

@@ -280,6 +280,42 @@ func (b *bench) auditrelay(name, sink string, transforms bool) (result, string, 
 	return r, dir, err
 }
 
+// detectJob is the file job with the detect transform and its default
+// pack after enrich and redact: the archive takes the events, a second
+// file sink the alerts alone (accept), so that its events are the file
+// job's and the two compare.
+func (b *bench) detectJob() (result, error) {
+	dir := filepath.Join(b.work, "file-detect")
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return result{}, err
+	}
+	transforms := fmt.Sprintf(`transforms:
+  - name: enrich
+    type: enrich
+    base_url: %s
+    api_key: sk-admin-bench
+  - name: redact
+    type: redact
+  - name: detect
+    type: detect`, b.simBase)
+	sinks := "    type: file\n    path: audit.jsonl\n    accept:\n      exclude_types: [auditrelay.alert]\n" +
+		"  - name: alerts\n    type: file\n    path: alerts.jsonl\n    accept:\n      types: [auditrelay.alert]"
+	cfg := filepath.Join(dir, "auditrelay.yaml")
+	if err := os.WriteFile(cfg, []byte(benchkit.BackfillConfig(b.simBase, transforms, sinks, "level: warn")), 0o600); err != nil {
+		return result{}, err
+	}
+	r, err := measure(exec.Command(b.bin["auditrelay"], "run", "-c", cfg, "--once"))
+	if err != nil {
+		return r, err
+	}
+	r.events, r.bytes, err = countLines(filepath.Join(dir, "audit.jsonl"))
+	if alerts, _, aerr := countLines(filepath.Join(dir, "alerts.jsonl")); aerr == nil {
+		fmt.Fprintf(os.Stderr, "detect: %d alerts\n", alerts)
+	}
+	return r, err
+}
+
 // job is one line of the main table.
 type job struct {
 	name, ref string // ref: the name of the job it is compared with
@@ -312,6 +348,7 @@ func (b *bench) main() error {
 		}},
 		{name: "auditrelay -> file", ref: "bare pager -> file", note: "enrich + redact", run: fileJob("file", true)},
 		{name: "auditrelay -> file, no transforms", ref: "bare pager -> file", run: fileJob("file-plain", false)},
+		{name: "auditrelay -> file, detect", ref: "auditrelay -> file", note: "enrich + redact + detect (default pack), alerts to a second file", run: b.detectJob},
 		{name: "Benthos v4 http_client -> mapping -> file", note: "polls the first page over and over: no cursor, so less work than a backfill", run: b.benthos},
 		{name: "auditrelay -> file (vs Benthos)", ref: "Benthos v4 http_client -> mapping -> file", note: "same run as auditrelay -> file", run: nil},
 		{name: "kcat -P (JSONL file -> kfake)", note: "produce only: no API, acks=all, idempotent, snappy", run: b.kcat(bareOut, false)},
@@ -321,7 +358,7 @@ func (b *bench) main() error {
 		{name: "auditrelay -> OTLP collector (gRPC)", ref: "auditrelay -> file", note: "enrich + redact, compression none (loopback agent); the collector's CPU is extra, on the same 2 cores", run: b.otlpJob},
 	}
 	keys := map[string]string{
-		"bare pager -> file": "bare", "auditrelay -> file": "file", "auditrelay -> file, no transforms": "file",
+		"bare pager -> file": "bare", "auditrelay -> file": "file", "auditrelay -> file, detect": "detect", "auditrelay -> file, no transforms": "file",
 		"Benthos v4 http_client -> mapping -> file": "benthos", "auditrelay -> file (vs Benthos)": "file",
 		"kcat -P (JSONL file -> kfake)": "kafka", "bare pager piped to kcat -P": "kafka", "auditrelay -> Kafka (kfake)": "kafka",
 		"auditrelay -> Kafka, no transforms": "kafka", "auditrelay -> OTLP collector (gRPC)": "otlp",
