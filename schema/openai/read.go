@@ -18,8 +18,9 @@ import (
 type Fields struct {
 	id, typ, event, effectiveAt, createdAt, projectID, success text
 	project                                                    struct{ id, name text }
-	target                                                     struct{ kind, id text }
+	target                                                     struct{ kind, id, name text }
 	payload                                                    payloadFields
+	request                                                    requestFields
 	actor                                                      actorFields
 	annotated                                                  text // auditrelay.severity, which enrich writes
 }
@@ -30,6 +31,18 @@ type payloadFields struct {
 	id, errorCode, errorMessage text
 	// A role assignment's principal (TargetUser).
 	principalID, principalKind text
+	// What the payload names (Payload): its name, a role's role_name,
+	// a tenant's tenant_id, the resource a role applies to, data's
+	// members, and the first of a list of certificates or allow-list
+	// configurations.
+	name, roleName, tenantID, resourceID, resourceKind text
+	dataName, dataGroupName, dataEmail, dataRole       text
+	firstID, firstName                                 text
+}
+
+// requestFields are a request log's api_request members (APIRequest).
+type requestFields struct {
+	id, model, errorCode, errorMessage text
 }
 
 // actorFields is the actor object; its kind says which of session and key
@@ -141,7 +154,9 @@ func readEvent(d *jsontext.Decoder, in []byte, typ string) (Fields, error) {
 		case "project":
 			err = jsonread.Object(d, in, field{"id", &f.project.id}, field{"name", &f.project.name})
 		case "target":
-			err = jsonread.Object(d, in, field{"type", &f.target.kind}, field{"id", &f.target.id})
+			err = jsonread.Object(d, in, field{"type", &f.target.kind}, field{"id", &f.target.id}, field{"name", &f.target.name})
+		case "api_request":
+			f.request, err = readRequest(d, in)
 		case "actor":
 			f.actor, err = readActor(d, in)
 		case "auditrelay":
@@ -150,13 +165,72 @@ func readEvent(d *jsontext.Decoder, in []byte, typ string) (Fields, error) {
 			if typ == "" || string(name) != typ {
 				return d.SkipValue()
 			}
-			p := &f.payload
-			err = jsonread.Object(d, in, field{"id", &p.id}, field{"error_code", &p.errorCode}, field{"error_message", &p.errorMessage},
-				field{"principal_id", &p.principalID}, field{"principal_type", &p.principalKind})
+			f.payload, err = readPayload(d, in)
 		}
 		return err
 	})
 	return f, err
+}
+
+// readPayload reads an audit log's payload; a payload given twice counts
+// whole, with its last value.
+func readPayload(d *jsontext.Decoder, in []byte) (payloadFields, error) {
+	var p payloadFields
+	_, err := jsonread.Members(d, func(name []byte) error {
+		switch string(name) {
+		case "data":
+			return jsonread.Object(d, in, field{"name", &p.dataName}, field{"group_name", &p.dataGroupName},
+				field{"email", &p.dataEmail}, field{"role", &p.dataRole})
+		case "certificates", "configs":
+			return readFirst(d, in, field{"id", &p.firstID}, field{"name", &p.firstName})
+		}
+		return jsonread.Pick(d, in, name, []field{
+			{"id", &p.id}, {"error_code", &p.errorCode}, {"error_message", &p.errorMessage},
+			{"principal_id", &p.principalID}, {"principal_type", &p.principalKind},
+			{"name", &p.name}, {"role_name", &p.roleName}, {"tenant_id", &p.tenantID},
+			{"resource_id", &p.resourceID}, {"resource_type", &p.resourceKind},
+		})
+	})
+	return p, err
+}
+
+// readFirst reads the array that comes next in d into fields from its
+// first element, when that is an object; fields are set anew. A value
+// that is not an array is skipped.
+func readFirst(d *jsontext.Decoder, in []byte, fields ...field) error {
+	for _, f := range fields {
+		*f.Dst = nil
+	}
+	if d.PeekKind() != '[' {
+		return d.SkipValue()
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	for first := true; d.PeekKind() != ']'; first = false {
+		var err error
+		if first {
+			_, err = jsonread.Members(d, func(name []byte) error { return jsonread.Pick(d, in, name, fields) })
+		} else {
+			err = d.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+func readRequest(d *jsontext.Decoder, in []byte) (requestFields, error) {
+	var r requestFields
+	_, err := jsonread.Members(d, func(name []byte) error {
+		if string(name) == "error" {
+			return jsonread.Object(d, in, field{"code", &r.errorCode}, field{"message", &r.errorMessage})
+		}
+		return jsonread.Pick(d, in, name, []field{{"id", &r.id}, {"model", &r.model}})
+	})
+	return r, err
 }
 
 func readActor(d *jsontext.Decoder, in []byte) (actorFields, error) {
