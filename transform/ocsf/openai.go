@@ -9,10 +9,11 @@ import (
 )
 
 // openai maps an OpenAI audit log or request log (README.md has the
-// table). schema/openai reads the actor, the session's network side, the
-// project, the payload's id and error, the user an event is about and
-// the severity; a payload's own names and lists, which it does not read,
-// come from the decoded object in.
+// table). schema/openai reads everything it uses: the actor, the
+// session's network side, the project, what the payload names and its
+// error, the user an event is about, a request log's target and request,
+// the severity. in is read only for the name enrich gave the actor (its
+// auditrelay member).
 func (m *Mapper) openai(raw []byte, in map[string]any, schema string) record {
 	h := mapping.Read(raw, in, schema)
 	typ, f := h.Type, h.Fields
@@ -20,14 +21,13 @@ func (m *Mapper) openai(raw []byte, in map[string]any, schema string) record {
 	if h.RequestLog {
 		logName = "organization_logs"
 	}
-	r := newRecord(h.Time*1000, decoded.Str(in, "id"), typ, logName, m.product, "OpenAI")
-	a, client := f.Actor(), f.Client()
-	payload := decoded.Obj(in, typ)
+	r := newRecord(h.Time*1000, f.ID(), typ, logName, m.product, "OpenAI")
+	a, client, p := f.Actor(), f.Client(), f.Payload()
 
 	hasActor := true
 	switch {
 	case h.RequestLog:
-		m.openaiRequestLog(r, &f, in, typ, a)
+		m.openaiRequestLog(r, &f, typ, a)
 	case mapping.HasPrefix(typ, "login.", "logout."):
 		act := actLogon
 		if strings.HasPrefix(typ, "logout.") {
@@ -47,36 +47,32 @@ func (m *Mapper) openai(raw []byte, in map[string]any, schema string) record {
 			act = actRevoke
 		}
 		r.class(ClassUserAccess, act, "")
-		u := person(f.TargetUser(false), "", "")
-		if u == nil { // a group or a service account holds the role
-			u = map[string]any{"uid": decoded.Str(payload, "principal_id")}
-		}
-		setStr(u, "type", decoded.Str(payload, "principal_type"))
-		if u["uid"] == "" {
-			u = unknownUser()
-		}
-		r["user"] = u
-		r["privileges"] = []any{orDefault(f.PayloadID(), "role")}
-		if id := decoded.Str(payload, "resource_id"); id != "" {
-			r["resources"] = []any{map[string]any{"uid": id, "type": decoded.Str(payload, "resource_type")}}
+		// The principal: a user (TargetUser), else the group or service
+		// account that holds the role.
+		kind, id := f.Principal()
+		u := person(orDefault(f.TargetUser(false), id), "", kind)
+		r["user"] = userOr(u)
+		r["privileges"] = []any{orDefault(p.ID, "role")}
+		if p.ResourceID != "" {
+			r["resources"] = []any{map[string]any{"uid": p.ResourceID, "type": p.ResourceKind}}
 		}
 	case mapping.HasPrefix(typ, "user.", "invite.", "tenant.user."):
 		r.class(ClassAccountChange, accountActivity(lastWord(typ, '.')), title(lastWord(typ, '.')))
-		r["user"] = openaiTargetUser(typ, &f, payload)
+		r["user"] = openaiTargetUser(typ, &f, p)
 	case mapping.HasPrefix(typ, "api_key.", "tenant.admin_api_key."):
 		r.class(ClassAccountChange, accountActivity(lastWord(typ, '.')), title(lastWord(typ, '.')))
-		id := orDefault(f.PayloadID(), "unknown")
+		id := orDefault(p.ID, "unknown")
 		r["user"] = map[string]any{"uid": id, "type": "API Key", "type_id": 99,
 			"programmatic_credentials": []any{map[string]any{"uid": id, "type": "API Key"}}}
 	case strings.HasPrefix(typ, "service_account."):
 		r.class(ClassAccountChange, accountActivity(lastWord(typ, '.')), title(lastWord(typ, '.')))
-		r["user"] = map[string]any{"uid": orDefault(f.PayloadID(), "unknown"), "type": "Service", "type_id": 4}
+		r["user"] = map[string]any{"uid": orDefault(p.ID, "unknown"), "type": "Service", "type_id": 4}
 	case mapping.HasPrefix(typ, "group.", "tenant.group."):
 		act := map[string]int{"created": actGroupCreate, "deleted": actGroupDelete, "added": actAddUser, "removed": actRemoveUser}[lastWord(typ, '.')]
 		r.class(ClassGroupManagement, act, title(lastWord(typ, '.')))
 		g := map[string]any{}
-		setStr(g, "uid", f.PayloadID())
-		setStr(g, "name", payloadName(payload))
+		setStr(g, "uid", p.ID)
+		setStr(g, "name", p.Name)
 		if len(g) == 0 {
 			g["name"] = "unknown"
 		}
@@ -84,7 +80,7 @@ func (m *Mapper) openai(raw []byte, in map[string]any, schema string) record {
 	case mapping.HasPrefix(typ, "project.", "organization.", "ip_allowlist.", "certificate.", "certificates.", "rate_limit.",
 		"scim.", "checkpoint.", "external_key.", "resource.", "tunnel.", "workload_identity_provider", "role.", "tenant."):
 		r.class(ClassEntityManagement, verbActivity(lastWord(typ, '.'), false), title(lastWord(typ, '.')))
-		r["entity"] = openaiEntity(typ, f.PayloadID(), payload)
+		r["entity"] = openaiEntity(typ, p)
 	default:
 		// A type the mapping does not know: the generic class, the
 		// original under unmapped. The host profile carries the actor.
@@ -124,11 +120,10 @@ func (m *Mapper) openai(raw []byte, in map[string]any, schema string) record {
 // openaiRequestLog maps a request log: organization.user.* to Account
 // Change, other organization.* to Entity Management, API calls to API
 // Activity.
-func (m *Mapper) openaiRequestLog(r record, f *openai.Fields, in map[string]any, typ string, a openai.Actor) {
+func (m *Mapper) openaiRequestLog(r record, f *openai.Fields, typ string, a openai.Actor) {
 	if strings.HasPrefix(typ, "organization.") {
 		kind, id := f.Target()
-		// schema/openai reads no target name: it is the target's own field.
-		name := decoded.Str(decoded.Obj(in, "target"), "name")
+		name := f.TargetName()
 		if strings.HasPrefix(typ, "organization.user.") {
 			r.class(ClassAccountChange, accountActivity(lastWord(typ, '.')), title(lastWord(typ, '.')))
 			u := person(f.TargetUser(true), "", "")
@@ -150,21 +145,20 @@ func (m *Mapper) openaiRequestLog(r record, f *openai.Fields, in map[string]any,
 	}
 	r.class(ClassAPIActivity, verbActivity(lastWord(typ, '.'), true), title(lastWord(typ, '.')))
 	api := map[string]any{"operation": typ, "service": map[string]any{"name": m.product}}
-	if req := decoded.Obj(in, "api_request"); req != nil {
-		if id := decoded.Str(req, "id"); id != "" {
-			api["request"] = map[string]any{"uid": id}
-		}
-		if e := decoded.Obj(req, "error"); e != nil {
-			resp := map[string]any{}
-			setStr(resp, "error", decoded.Str(e, "code"))
-			setStr(resp, "error_message", decoded.Str(e, "message"))
-			api["response"] = resp
-		}
-		if model := decoded.Str(req, "model"); model != "" {
-			r["resources"] = []any{map[string]any{"type": "model", "name": model, "uid": model}}
-			r["ai_model"] = map[string]any{"name": model, "uid": model, "ai_provider": "OpenAI"}
-			r.profile("ai_operation")
-		}
+	req, hasErr := f.APIRequest()
+	if req.ID != "" {
+		api["request"] = map[string]any{"uid": req.ID}
+	}
+	if hasErr {
+		resp := map[string]any{}
+		setStr(resp, "error", req.ErrorCode)
+		setStr(resp, "error_message", req.ErrorMessage)
+		api["response"] = resp
+	}
+	if req.Model != "" {
+		r["resources"] = []any{map[string]any{"type": "model", "name": req.Model, "uid": req.Model}}
+		r["ai_model"] = map[string]any{"name": req.Model, "uid": req.Model, "ai_provider": "OpenAI"}
+		r.profile("ai_operation")
 	}
 	r["api"] = api
 	// Request logs carry no network source: the caller stands in for the
@@ -193,60 +187,33 @@ func accountActivity(verb string) int {
 	return actOther
 }
 
-// payloadName is the name an audit log's payload gives its object.
-func payloadName(p map[string]any) string {
-	for _, n := range []string{decoded.Str(p, "name"), decoded.Str(decoded.Obj(p, "data"), "name"),
-		decoded.Str(decoded.Obj(p, "data"), "group_name"), decoded.Str(p, "role_name")} {
-		if n != "" {
-			return n
-		}
-	}
-	return ""
-}
-
-// openaiEntity is the Managed Entity of an entity-management event whose
-// payload p has the id id.
-func openaiEntity(typ, id string, p map[string]any) map[string]any {
+// openaiEntity is the Managed Entity of an entity-management event: its
+// kind is the type without its verb.
+func openaiEntity(typ string, p openai.Payload) map[string]any {
 	kind := typ[:max(strings.LastIndexByte(typ, '.'), 0)]
-	uid, name := id, payloadName(p)
-	if uid == "" {
-		uid = decoded.Str(p, "tenant_id")
-	}
-	for _, list := range []string{"certificates", "configs"} {
-		if l, ok := p[list].([]any); ok && len(l) > 0 {
-			first, _ := l[0].(map[string]any)
-			uid, name = decoded.Str(first, "id"), decoded.Str(first, "name")
-		}
-	}
-	ent := map[string]any{"type": kind, "name": orDefault(name, kind)}
-	setStr(ent, "uid", uid)
+	ent := map[string]any{"type": kind, "name": orDefault(p.Name, kind)}
+	setStr(ent, "uid", orDefault(p.ID, p.TenantID))
 	return ent
 }
 
-// openaiTargetUser is the user an account-change event is about.
-func openaiTargetUser(typ string, f *openai.Fields, p map[string]any) map[string]any {
+// openaiTargetUser is the user an account-change event is about, with
+// the role it was given.
+func openaiTargetUser(typ string, f *openai.Fields, p openai.Payload) map[string]any {
 	var u map[string]any
 	if strings.HasPrefix(typ, "invite.") {
 		// The invited person has no user id yet: the address names them,
 		// else the invitation's id.
-		if u = person("", decoded.Str(decoded.Obj(p, "data"), "email"), "Invite"); u == nil {
-			u = person(f.PayloadID(), "", "Invite")
+		if u = person("", p.Email, "Invite"); u == nil {
+			u = person(p.ID, "", "Invite")
 		}
 	} else {
-		id := f.TargetUser(false)
-		if id == "" {
-			id = f.PayloadID()
-		}
-		if id == "" {
-			id = decoded.Str(p, "tenant_id")
-		}
-		u = person(id, "", "")
+		u = person(orDefault(orDefault(f.TargetUser(false), p.ID), p.TenantID), "", "")
 	}
 	if u == nil {
 		u = unknownUser()
 	}
-	if role := decoded.Str(decoded.Obj(p, "data"), "role"); role != "" {
-		u["groups"] = []any{map[string]any{"name": role, "type": "role"}}
+	if p.Role != "" {
+		u["groups"] = []any{map[string]any{"name": p.Role, "type": "role"}}
 	}
 	return u
 }
