@@ -69,7 +69,7 @@ func (m *Mapper) anthropic(raw []byte) record {
 		}
 		r["privileges"] = []any{orDefault(role, "role")}
 		if res.Kind == "resource" {
-			setResourcesA(r, res)
+			r.resource(res.Kind, res.ID, res.Name)
 		}
 	case mapping.HasPrefix(typ, "org_user_", "scim_user_"):
 		r.class(ClassAccountChange, anthropicAccountActivity(verb), title(verb))
@@ -133,7 +133,7 @@ func (m *Mapper) anthropic(raw []byte) record {
 	case mapping.HasPrefix(typ, "claude_chat_", "claude_file_", "claude_project_document_", "claude_artifact_", "platform_file_"):
 		r.class(ClassAPIActivity, verbActivity(verb, true), title(verb))
 		r["api"] = map[string]any{"operation": typ, "service": map[string]any{"name": anthropicProduct}}
-		setResourcesA(r, res)
+		r.resource(res.Kind, res.ID, res.Name)
 	case mapping.HasPrefix(typ, "claude_project_", "claude_skill_", "claude_plugin_", "claude_gdrive_", "claude_github_",
 		"claude_code_review_", "claude_organization_", "claude_user_settings_", "mcp_", "integration_", "desktop_extension_",
 		"org_", "platform_", "rbac_role_", "audit_log_export_", "subscription_", "payment_", "extra_usage_", "abuse_"):
@@ -287,15 +287,4 @@ func anthropicActor(a anthropic.Actor) map[string]any {
 		}
 	}
 	return nil
-}
-
-// setResourcesA sets resources to the one resource an activity names.
-func setResourcesA(r record, res anthropic.Resource) {
-	if res.ID == "" && res.Name == "" {
-		return
-	}
-	d := map[string]any{"type": res.Kind}
-	setStr(d, "uid", res.ID)
-	setStr(d, "name", res.Name)
-	r["resources"] = []any{d}
 }

@@ -66,7 +66,7 @@ func (m *Mapper) chatgpt(raw []byte) record {
 		case mapping.HasPrefix(upper, "LIST_", "GET_", "VIEW_", "DOWNLOAD_", "EXPORT_"):
 			r.class(ClassAPIActivity, actRead, "")
 			r["api"] = map[string]any{"operation": sub, "service": map[string]any{"name": chatgptService}}
-			setResources(r, res)
+			r.resource(res.Kind, res.ID, res.Name)
 		default:
 			act := verbActivity(lastWord(upper, '_'), false)
 			if on, ok := f.Enabled(); ok {
@@ -84,11 +84,11 @@ func (m *Mapper) chatgpt(raw []byte) record {
 	case chatgpt.TypeAppLog:
 		r.class(ClassAPIActivity, actOther, "App "+title(sub))
 		r["api"] = map[string]any{"operation": orDefault(res.Name, typ), "service": map[string]any{"name": chatgptService}}
-		setResources(r, res)
+		r.resource(res.Kind, res.ID, res.Name)
 	case chatgpt.TypeConversationMessage:
 		r.class(ClassAPIActivity, actEMCreate, "")
 		r["api"] = map[string]any{"operation": "conversation.message", "service": map[string]any{"name": chatgptService}}
-		setResources(r, res)
+		r.resource(res.Kind, res.ID, res.Name)
 		msgID, model, client := f.Message()
 		mc := map[string]any{"service": map[string]any{"name": chatgptService}}
 		setStr(mc, "uid", msgID)
@@ -114,7 +114,7 @@ func (m *Mapper) chatgpt(raw []byte) record {
 		}
 		r.class(ClassAPIActivity, actOther, title(sub))
 		r["api"] = map[string]any{"operation": orDefault(sub, typ), "service": map[string]any{"name": codexService}}
-		setResources(r, res)
+		r.resource(res.Kind, res.ID, res.Name)
 		if in, out, ok := f.Tokens(); ok {
 			r["message_context"] = map[string]any{"service": map[string]any{"name": codexService},
 				"prompt_tokens": in, "completion_tokens": out, "total_tokens": in + out}
@@ -142,7 +142,7 @@ func (m *Mapper) chatgpt(raw []byte) record {
 			act := map[string]int{"MEMORY_READ": actRead, "MEMORY_WRITE": actUpdate, "MEMORY_DELETE": actEMDelete, "AGENT_RUN_CREATED": actEMCreate}[upper]
 			r.class(ClassAPIActivity, act, title(sub))
 			r["api"] = map[string]any{"operation": orDefault(sub, typ), "service": map[string]any{"name": chatgptService}}
-			setResources(r, res)
+			r.resource(res.Kind, res.ID, res.Name)
 			r["src_endpoint"] = standIn(f.ClientID(), a.ID(), a.Kind)
 		}
 	default:
@@ -260,24 +260,4 @@ func entityOf(res chatgpt.Resource, kind, uid, name string) map[string]any {
 	setStr(e, "uid", res.ID)
 	setStr(e, "name", res.Name)
 	return e
-}
-
-// setResources sets resources to the one resource a record names.
-func setResources(r record, res chatgpt.Resource) {
-	if res.ID == "" && res.Name == "" {
-		return
-	}
-	d := map[string]any{"type": res.Kind}
-	setStr(d, "uid", res.ID)
-	setStr(d, "name", res.Name)
-	r["resources"] = []any{d}
-}
-
-// userOr is u, or a stand-in where the class requires a user the record
-// does not name.
-func userOr(u map[string]any) map[string]any {
-	if u == nil {
-		return unknownUser()
-	}
-	return u
 }

@@ -257,6 +257,27 @@ func person(uid, email, kind string) map[string]any {
 	return u
 }
 
+// resource sets resources to the one resource an event names, when it
+// names one.
+func (r record) resource(kind, id, name string) {
+	if id == "" && name == "" {
+		return
+	}
+	d := map[string]any{"type": kind}
+	setStr(d, "uid", id)
+	setStr(d, "name", name)
+	r["resources"] = []any{d}
+}
+
+// userOr is u, or the stand-in where a class requires a user the event
+// does not name.
+func userOr(u map[string]any) map[string]any {
+	if u == nil {
+		return unknownUser()
+	}
+	return u
+}
+
 // unknownUser stands in where a class requires a user the vendor does not
 // name.
 func unknownUser() map[string]any { return map[string]any{"name": "unknown"} }
