@@ -26,11 +26,12 @@ type statRow struct {
 }
 
 func (m *Main) cmdStats(ctx context.Context, args []string) int {
-	fs := m.flags("stats", "[--api audit|requests|chatgpt|anthropic] --since 24h --by type|actor|project|organization|model|action|day [--top N] [-o table|json|csv]")
+	fs := m.flags("stats", "[--api audit|requests|chatgpt|anthropic] --since 24h --by type|actor|project|organization|model|action|day [--detect] [--top N] [-o table|json|csv]")
 	q := m.addQueryFlags(fs, "24h", "table", "json", "csv")
 	by := fs.String("by", "type", "group by type, actor, project (--api chatgpt: the workspace), organization (--api anthropic, the same as project there), "+
 		"model (--api requests, chatgpt), action (--api chatgpt: the action or event type within a type) or day")
 	top := fs.Int("top", 20, "show the N largest groups (0: all)")
+	detectPack := fs.Bool("detect", false, "run the default detection pack over the range and count the alerts of each rule (groups by rule instead of --by)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -67,6 +68,13 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 	}
 	groups := map[string]*statRow{}
 	total, withSuccess := 0, 0
+	var alerts *alertCounter
+	if *detectPack {
+		if alerts, err = newAlertCounter(); err != nil {
+			fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
+			return exitFailure
+		}
+	}
 	// stats prints nothing until it has read the whole range, which can
 	// take minutes: a terminal sees how far it got.
 	prog := newWalkProgress(m.Stderr, "stats", drawsProgress(m.Stderr), qq.since, qq.until, 0, 0, time.Time{})
@@ -83,6 +91,10 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 		complete = u.done
 		for i := range u.events {
 			ev := &u.events[i]
+			if alerts != nil {
+				alerts.add(ev)
+				continue
+			}
 			key, success := statOf(*by, ev)
 			g := groups[key]
 			if g == nil {
@@ -107,6 +119,18 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
 		return exitFailure
+	}
+	if alerts != nil {
+		perRule, err := alerts.count(ctx)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "auditrelay stats: %v\n", err)
+			return exitFailure
+		}
+		*by = "rule"
+		for rule, n := range perRule {
+			groups[rule] = &statRow{Key: rule, Count: n}
+			total += n
+		}
 	}
 	rows := make([]statRow, 0, len(groups))
 	for _, g := range groups {
@@ -164,7 +188,11 @@ func (m *Main) cmdStats(ctx context.Context, args []string) int {
 			fmt.Fprintln(tw)
 		}
 		tw.Flush()
-		fmt.Fprintf(m.Stdout, "%d events from %s to %s\n", total, qq.since.UTC().Format(time.RFC3339), qq.until.UTC().Format(time.RFC3339))
+		what := "events"
+		if alerts != nil {
+			what = "alerts of the default detection pack"
+		}
+		fmt.Fprintf(m.Stdout, "%d %s from %s to %s\n", total, what, qq.since.UTC().Format(time.RFC3339), qq.until.UTC().Format(time.RFC3339))
 	}
 	return exitOK
 }

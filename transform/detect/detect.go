@@ -112,6 +112,10 @@ func (d *Detect) Rules() []string {
 	return out
 }
 
+// Reads reports whether a rule reads events like ev (its schema and type):
+// a caller that keeps events for the transform keeps only those.
+func (d *Detect) Reads(ev *pipeline.Event) bool { return len(d.rulesFor(ev.Schema, ev.Type)) > 0 }
+
 // Start implements pipeline.Component.
 func (d *Detect) Start(context.Context) error { return nil }
 
