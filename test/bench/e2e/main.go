@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,8 +88,11 @@ type bench struct {
 	sim     *exec.Cmd
 	broker  string
 	col     *collector
-	rawSize int64 // bytes of the JSONL the bare pager wrote
-	out     *strings.Builder
+	// deadCollector is a listener that is never served: the address of
+	// an OpenTelemetry Collector that is down for the whole run.
+	deadCollector net.Listener
+	rawSize       int64 // bytes of the JSONL the bare pager wrote
+	out           *strings.Builder
 }
 
 func run(o options, args string) error {
@@ -243,8 +247,9 @@ func countLines(path string) (int, int64, error) {
 }
 
 // config returns an auditrelay config fetching from the simulator with the
-// default transform chain (or none) into the sink section given.
-func (b *bench) config(dir, sink string, transforms bool) (string, error) {
+// default transform chain (or none) into the sink section given, with the
+// top-level sections of extra.
+func (b *bench) config(dir, sink string, transforms bool, extra string) (string, error) {
 	tr := "transforms: []"
 	if transforms {
 		tr = fmt.Sprintf(`transforms:
@@ -255,7 +260,7 @@ func (b *bench) config(dir, sink string, transforms bool) (string, error) {
   - name: redact
     type: redact`, b.simBase)
 	}
-	yaml := benchkit.BackfillConfig(b.simBase, tr, sink, "level: warn")
+	yaml := benchkit.BackfillConfig(b.simBase, tr, sink, "level: warn") + extra
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -265,9 +270,15 @@ func (b *bench) config(dir, sink string, transforms bool) (string, error) {
 
 // auditrelay runs `run --once` with a fresh state directory.
 func (b *bench) auditrelay(name, sink string, transforms bool) (result, string, error) {
+	return b.auditrelayWith(name, sink, transforms, "")
+}
+
+// auditrelayWith is auditrelay with the top-level sections of extra in
+// the config.
+func (b *bench) auditrelayWith(name, sink string, transforms bool, extra string) (result, string, error) {
 	dir := filepath.Join(b.work, name)
 	os.RemoveAll(dir)
-	cfg, err := b.config(dir, sink, transforms)
+	cfg, err := b.config(dir, sink, transforms, extra)
 	if err != nil {
 		return result{}, "", err
 	}
@@ -278,6 +289,37 @@ func (b *bench) auditrelay(name, sink string, transforms bool) (result, string, 
 	}
 	r, err := measure(exec.Command(b.bin["auditrelay"], args...))
 	return r, dir, err
+}
+
+// fileJob runs auditrelay into the file sink of sink and counts what it
+// wrote.
+func (b *bench) fileJob(name, sink string, transforms bool, extra string) func() (result, error) {
+	return func() (result, error) {
+		r, dir, err := b.auditrelayWith(name, sink, transforms, extra)
+		if err != nil {
+			return r, err
+		}
+		r.events, r.bytes, err = countLines(filepath.Join(dir, "audit.jsonl"))
+		return r, err
+	}
+}
+
+// telemetryDown is the telemetry section of the job whose OpenTelemetry
+// Collector is down: traces of every window and metrics every second,
+// pushed over OTLP/gRPC to addr, where a listener takes connections (the
+// kernel completes the handshake) but nothing ever answers. It is the
+// harder outage: a stopped process would refuse at once, a hung one makes
+// every export wait for its timeout.
+func telemetryDown(addr string) string {
+	return fmt.Sprintf(`telemetry:
+  otlp:
+    endpoint: http://%s
+    protocol: grpc
+    interval: 1s
+  traces:
+    enabled: true
+    sampling_ratio: 1
+`, addr)
 }
 
 // detectJob is the file job with the detect transform and its default
@@ -327,14 +369,7 @@ func (b *bench) main() error {
 	bareOut := filepath.Join(b.work, "bare.jsonl")
 	fileSink := "    type: file\n    path: audit.jsonl"
 	fileJob := func(name string, transforms bool) func() (result, error) {
-		return func() (result, error) {
-			r, dir, err := b.auditrelay(name, fileSink, transforms)
-			if err != nil {
-				return r, err
-			}
-			r.events, r.bytes, err = countLines(filepath.Join(dir, "audit.jsonl"))
-			return r, err
-		}
+		return b.fileJob(name, fileSink, transforms, "")
 	}
 	jobs := []job{
 		{name: "bare pager -> file", note: "the floor: raw pages, no windows, checkpoints or transforms", run: func() (result, error) {
@@ -348,6 +383,13 @@ func (b *bench) main() error {
 		}},
 		{name: "auditrelay -> file", ref: "bare pager -> file", note: "enrich + redact", run: fileJob("file", true)},
 		{name: "auditrelay -> file, no transforms", ref: "bare pager -> file", run: fileJob("file-plain", false)},
+		// No transforms: the telemetry's cost is then the largest share
+		// of the run it can be.
+		{name: "auditrelay -> file, no transforms, telemetry collector down", ref: "auditrelay -> file, no transforms",
+			note: "traces of every window and metrics every 1 s over OTLP/gRPC to a listener never served",
+			run: func() (result, error) {
+				return b.fileJob("file-telemetry-down", fileSink, false, telemetryDown(b.deadCollector.Addr().String()))()
+			}},
 		{name: "auditrelay -> file, detect", ref: "auditrelay -> file", note: "enrich + redact + detect (default pack), alerts to a second file", run: b.detectJob},
 		{name: "Benthos v4 http_client -> mapping -> file", note: "polls the first page over and over: no cursor, so less work than a backfill", run: b.benthos},
 		{name: "auditrelay -> file (vs Benthos)", ref: "Benthos v4 http_client -> mapping -> file", note: "same run as auditrelay -> file", run: nil},
@@ -358,10 +400,11 @@ func (b *bench) main() error {
 		{name: "auditrelay -> OTLP collector (gRPC)", ref: "auditrelay -> file", note: "enrich + redact, compression none (loopback agent); the collector's CPU is extra, on the same 2 cores", run: b.otlpJob},
 	}
 	keys := map[string]string{
-		"bare pager -> file": "bare", "auditrelay -> file": "file", "auditrelay -> file, detect": "detect", "auditrelay -> file, no transforms": "file",
+		"bare pager -> file": "bare", "auditrelay -> file": "file", "auditrelay -> file, detect": "detect", "auditrelay -> file, no transforms": "file|telemetry",
 		"Benthos v4 http_client -> mapping -> file": "benthos", "auditrelay -> file (vs Benthos)": "file",
 		"kcat -P (JSONL file -> kfake)": "kafka", "bare pager piped to kcat -P": "kafka", "auditrelay -> Kafka (kfake)": "kafka",
 		"auditrelay -> Kafka, no transforms": "kafka", "auditrelay -> OTLP collector (gRPC)": "otlp",
+		"auditrelay -> file, no transforms, telemetry collector down": "telemetry",
 	}
 	if b.want("kafka") {
 		addr, stop, err := b.startBroker()
@@ -370,6 +413,15 @@ func (b *bench) main() error {
 		}
 		defer stop()
 		b.broker = addr
+	}
+	if b.want("telemetry") {
+		// Bound for the whole run and never accepted from.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		b.deadCollector = ln
 	}
 	if b.want("otlp") {
 		c, err := b.startCollector()
@@ -383,7 +435,12 @@ func (b *bench) main() error {
 	// The jobs take turns, round after round, rather than each running
 	// -repeat times in a row: a machine whose speed drifts (a shared or
 	// virtual one) then slows every job of a comparison alike.
-	picked := func(name string) bool { k := keys[name]; return k == "bare" || b.want(k) }
+	// A job of several keys (a|b) runs when any is picked: it is the
+	// reference of both.
+	picked := func(name string) bool {
+		k := keys[name]
+		return k == "bare" || slices.ContainsFunc(strings.Split(k, "|"), b.want)
+	}
 	runs := map[string][]result{}
 	for i := 0; i < b.o.repeat; i++ {
 		for _, j := range jobs {
@@ -676,7 +733,7 @@ func (b *bench) tail() error {
 	defer b.stopSim()
 	dir := filepath.Join(b.work, "tail")
 	sink := "    type: file\n    path: audit.jsonl"
-	cfg, err := b.config(dir, sink, true)
+	cfg, err := b.config(dir, sink, true, "")
 	if err != nil {
 		return err
 	}
