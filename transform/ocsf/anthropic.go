@@ -104,7 +104,10 @@ func (m *Mapper) anthropic(raw []byte) record {
 		r.class(ClassGroupManagement, act, title(verb))
 		g := map[string]any{"type": res.Kind}
 		setStr(g, "uid", res.ID)
-		g["name"] = orDefault(res.Name, res.Kind)
+		setStr(g, "name", res.Name)
+		if res.ID == "" && res.Name == "" { // the class requires a group
+			g["name"] = "unknown"
+		}
 		r["group"] = g
 		// A change of several members names the first as the user;
 		// all of them stay in the original.
