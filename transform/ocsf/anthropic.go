@@ -147,9 +147,13 @@ func (m *Mapper) anthropic(raw []byte) record {
 			setStr(e, "uid", res.ID)
 			setStr(e, "name", res.Name)
 		} else {
+			// Nothing named: the entity is the kind of thing the type
+			// names (org_ip_restriction), of the organization.
 			noun := strings.TrimSuffix(typ, "_"+verb)
 			e["type"], e["name"] = noun, noun
-			setStr(e, "uid", f.OrganizationID())
+			if org := f.OrganizationID(); org != "" {
+				e["org"] = map[string]any{"uid": org}
+			}
 		}
 		r["entity"] = e
 	default:

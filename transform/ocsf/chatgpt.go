@@ -248,12 +248,15 @@ func chatgptActor(a chatgpt.Actor) map[string]any {
 	return nil
 }
 
-// entityOf is the Managed Entity of a resource, else one of kind named
-// name with the id uid.
+// entityOf is the Managed Entity of a resource, else one of kind with the
+// id uid, else (no id either) named name.
 func entityOf(res chatgpt.Resource, kind, uid, name string) map[string]any {
 	if res.ID == "" && res.Name == "" {
-		e := map[string]any{"type": kind, "name": name}
+		e := map[string]any{"type": kind}
 		setStr(e, "uid", uid)
+		if uid == "" {
+			e["name"] = name
+		}
 		return e
 	}
 	e := map[string]any{"type": orDefault(res.Kind, kind)}
