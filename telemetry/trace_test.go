@@ -413,3 +413,24 @@ func TestShutdownDoesNotWaitForADeadReceiver(t *testing.T) {
 		time.Sleep(2 * spanExportTimeout) // the abandoned export gives up
 	})
 }
+
+// TestTracingOffCostsNoAllocation: without traces configured, what the
+// engine and the sources call per window, request and batch allocates
+// nothing.
+func TestTracingOffCostsNoAllocation(t *testing.T) {
+	tel := New(Options{})
+	ctx := t.Context()
+	allocs := testing.AllocsPerRun(100, func() {
+		wctx, w := tel.StartWindow(ctx)
+		cctx, c := tel.Start(wctx, "sink.consume")
+		if c.Recording() || w.Recording() {
+			t.Fatal("recording without traces configured")
+		}
+		_ = tel.WithSpan(cctx, w)
+		c.End(nil)
+		w.End(nil)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per window with tracing off", allocs)
+	}
+}
