@@ -49,6 +49,15 @@
 // ErrInterrupted. A source's own failure stops that source only; the others
 // run on.
 //
+// # Tracing
+//
+// A Telemetry that also implements Tracer traces every window: the engine
+// delivers a window inside its span (the one the source started before
+// its requests, handed over in Window.Span, or one of its own) and opens a
+// child for the transforms, each sink's delivery, consume and commit, and
+// the cursor save. Tracer and Span are declared here in the pipeline's
+// terms so that this package needs no tracing library.
+//
 // This package uses the standard library only. It is not the place for
 // protocol code (source/ and sinks/), for what a vendor's events mean
 // (schema/) nor for configuration parsing (package config).
