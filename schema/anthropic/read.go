@@ -87,8 +87,7 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 		case "auditrelay":
 			err = jsonread.Object(d, in, field{"severity", &f.annotated})
 		default:
-			n := string(name)
-			dst, named := f.member(n), namesSomething(n)
+			dst, named := f.member(name), namesSomething(name)
 			if dst == nil && !named {
 				return d.SkipValue()
 			}
@@ -100,7 +99,10 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 				*dst = v
 			}
 			if named {
-				f.refs = append(f.refs, ref{n, v})
+				if f.refs == nil {
+					f.refs = make([]ref, 0, 8)
+				}
+				f.refs = append(f.refs, ref{string(name), v})
 			}
 		}
 		return err
@@ -113,9 +115,9 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 
 // member is where the top-level member name goes, nil for one the package
 // does not keep by name.
-func (f *Fields) member(name string) *text {
+func (f *Fields) member(name []byte) *text {
 	t, a := &f.target, &f.about
-	switch name {
+	switch string(name) {
 	case "id":
 		return &f.id
 	case "type":

@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/auditrelay/auditrelay/schema/internal/jsonread"
@@ -13,14 +14,14 @@ type Resource struct{ Kind, ID, Name string }
 
 // namesSomething reports whether a top-level member names something an
 // activity may be about: an id or a name.
-func namesSomething(member string) bool {
-	switch member {
+func namesSomething(member []byte) bool {
+	switch string(member) {
 	case "id", "organization_uuid":
 		return false
 	case "filename", "title", "domain":
 		return true
 	}
-	return strings.HasSuffix(member, "_id") || strings.HasSuffix(member, "_name")
+	return bytes.HasSuffix(member, []byte("_id")) || bytes.HasSuffix(member, []byte("_name"))
 }
 
 // Resource is what the activity is about. An activity's type is a noun
