@@ -1,5 +1,6 @@
-# auditrelay. `make test` needs only Go; `make e2e` needs kcat and builds an
-# OpenTelemetry Collector and helm (./.ci/run installs kcat).
+# auditrelay. `make test` needs only Go; `make e2e` needs kcat and
+# python3-aiosmtpd and builds an OpenTelemetry Collector and helm
+# (./.ci/run installs kcat and python3-aiosmtpd).
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)

@@ -2,7 +2,8 @@
 
 // Package e2e holds the system tests: the built auditrelay binary against
 // real peers (the simulator over HTTP, a Kafka broker in its own process
-// read back with kcat, a real OpenTelemetry Collector). Run with `make e2e`.
+// read back with kcat, a real OpenTelemetry Collector, an SMTP server,
+// aiosmtpd, storing mails in a Maildir). Run with `make e2e`.
 package e2e
 
 import (
