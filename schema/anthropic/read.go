@@ -91,6 +91,12 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 			if dst == nil && !named {
 				return d.SkipValue()
 			}
+			// name lies in the decoder's buffer, which reading the
+			// value reuses: copy it first.
+			var member string
+			if named {
+				member = string(name)
+			}
 			var v text
 			if v, err = jsonread.Value(d, in); err != nil {
 				return err
@@ -102,7 +108,7 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 				if f.refs == nil {
 					f.refs = make([]ref, 0, 8)
 				}
-				f.refs = append(f.refs, ref{string(name), v})
+				f.refs = append(f.refs, ref{member, v})
 			}
 		}
 		return err

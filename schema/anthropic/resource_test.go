@@ -25,6 +25,11 @@ func TestResource(t *testing.T) {
 		{`{"type":"claude_chat_viewed","claude_chat_id":"a","claude_chat_id":"b"}`, Resource{"claude_chat", "b", ""}},
 		{`{"type":"user_logged_out","organization_id":null}`, Resource{}},
 		{`{"type":"compliance_api_accessed","request_id":"req_1"}`, Resource{}},
+		// Each member's name is kept whole while its value is read (an
+		// activity as the API orders its members, then as encoding/json
+		// writes it, keys sorted).
+		{`{"id":"activity_011whQ479ZykFNYfniWSBpGR","created_at":"2026-07-08T11:03:43Z","organization_id":"org_0192dLTwqkPqPiUKCoUh9rPd","organization_uuid":"b047d196-164a-4400-8969-b6cca5b31692","actor":{"type":"user_actor","email_address":"oliver.smith@acme-t6rb.example","user_id":"user_018cLOO46qMnlTGMWOoZIA7c","ip_address":"203.0.113.78","user_agent":"Claude/1.0.3 (com.anthropic.claudefordesktop; build 87; macOS 14.5.0) Electron/31.1.0"},"type":"claude_organization_settings_updated","current_value":"disabled","previous_value":"enabled","org_id":"org_0192dLTwqkPqPiUKCoUh9rPd","org_name":"Acme Support","metadata":{"setting_name":"managed_agents_enabled"}}`, Resource{"organization", "org_0192dLTwqkPqPiUKCoUh9rPd", ""}},
+		{`{"actor":{"email_address":"oliver.smith@acme-t6rb.example","ip_address":"203.0.113.78","type":"user_actor","user_agent":"Claude/1.0.3 (com.anthropic.claudefordesktop; build 87; macOS 14.5.0) Electron/31.1.0","user_id":"user_018cLOO46qMnlTGMWOoZIA7c"},"created_at":"2026-07-08T11:03:43Z","current_value":"disabled","id":"activity_011whQ479ZykFNYfniWSBpGR","metadata":{"setting_name":"managed_agents_enabled"},"org_id":"org_0192dLTwqkPqPiUKCoUh9rPd","org_name":"Acme Support","organization_id":"org_0192dLTwqkPqPiUKCoUh9rPd","organization_uuid":"b047d196-164a-4400-8969-b6cca5b31692","previous_value":"enabled","type":"claude_organization_settings_updated"}`, Resource{"organization", "org_0192dLTwqkPqPiUKCoUh9rPd", ""}},
 	} {
 		f, err := ReadObject([]byte(tc.raw))
 		if err != nil {
