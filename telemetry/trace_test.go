@@ -32,6 +32,9 @@ func newTraced(t *testing.T, ratio float64, queue int, exp sdktrace.SpanExporter
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A failed test stops the exporter's goroutine too (Shutdown is safe
+	// twice).
+	t.Cleanup(func() { tel.Shutdown(context.Background()) })
 	return tel
 }
 
@@ -433,4 +436,64 @@ func TestTracingOffCostsNoAllocation(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per window with tracing off", allocs)
 	}
+}
+
+// flakySink fails its first Consume, then takes everything.
+type flakySink struct {
+	committingSink
+	failed bool
+}
+
+func (s *flakySink) Consume(ctx context.Context, b pipeline.Batch) error {
+	if !s.failed {
+		s.failed = true
+		return errors.New("503 from the destination")
+	}
+	return s.committingSink.Consume(ctx, b)
+}
+
+// TestSinkRetryOnTheSpans: a sink that fails once shows it in the trace:
+// the failed consume has the error, the sink's delivery counts two attempts
+// and a retry event with its wait, and the window ends well.
+func TestSinkRetryOnTheSpans(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		exp := memExporter{tracetest.NewInMemoryExporter()}
+		tel := newTraced(t, 1, 100, exp)
+		client := httpapi.NewClient(httpapi.Config{BaseURL: "https://api.example", Name: "acme", MaxRetries: 3, Tracer: tel, Transport: api()})
+		sink := &flakySink{}
+		p := pipeline.Assemble(pipeline.Parts{
+			Sources:   map[string]pipeline.Source{"acme": &pageSource{client: client, tracer: tel, windows: 1}},
+			Sinks:     map[string]pipeline.Consumer{"archive": sink},
+			Store:     checkpoint.NewMemory(),
+			Telemetry: tel,
+		})
+		if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
+			t.Fatal(err)
+		}
+		flush(t, tel)
+		var consumes []tracetest.SpanStub
+		var deliver, win tracetest.SpanStub
+		for _, s := range exp.GetSpans() {
+			switch s.Name {
+			case "sink.consume":
+				consumes = append(consumes, s)
+			case "sink.deliver":
+				deliver = s
+			case "window":
+				win = s
+			}
+		}
+		if len(consumes) != 2 || consumes[0].Status.Code != codes.Error || consumes[1].Status.Code == codes.Error {
+			t.Fatalf("consume spans: %+v", consumes)
+		}
+		if v, _ := attrOf(deliver, "auditrelay.attempts"); v.AsInt64() != 2 {
+			t.Errorf("sink.deliver attempts = %v, want 2", v.AsInterface())
+		}
+		if len(deliver.Events) != 1 || deliver.Events[0].Name != "retry" {
+			t.Errorf("sink.deliver events = %+v, want one retry", deliver.Events)
+		}
+		if deliver.Status.Code == codes.Error || win.Status.Code == codes.Error {
+			t.Errorf("the delivery or the window failed after a successful retry")
+		}
+	})
 }
