@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -494,6 +495,41 @@ func TestSinkRetryOnTheSpans(t *testing.T) {
 		}
 		if deliver.Status.Code == codes.Error || win.Status.Code == codes.Error {
 			t.Errorf("the delivery or the window failed after a successful retry")
+		}
+	})
+}
+
+// TestPageSpanLimiterWait: a request held by the key's limiter while
+// another runs records that wait on its span.
+func TestPageSpanLimiterWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		exp := memExporter{tracetest.NewInMemoryExporter()}
+		tel := newTraced(t, 1, 100, exp)
+		slow := roundTripper(func(r *http.Request) (*http.Response, error) {
+			time.Sleep(time.Second)
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}, nil
+		})
+		client := httpapi.NewClient(httpapi.Config{BaseURL: "https://api.example", Name: "acme", Tracer: tel, Transport: slow,
+			Limiter: httpapi.NewLimiter(httpapi.LimiterConfig{MaxConcurrency: 1})})
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				ctx, w := tel.StartWindow(t.Context())
+				w.End(client.Get(ctx, "/x", nil, func([]byte) error { return nil }))
+			})
+		}
+		wg.Wait()
+		flush(t, tel)
+		var waits []float64
+		for _, s := range exp.GetSpans() {
+			if s.Name == "GET" {
+				v, _ := attrOf(s, "auditrelay.limiter.wait")
+				waits = append(waits, v.AsFloat64())
+			}
+		}
+		slices.Sort(waits)
+		if len(waits) != 2 || waits[0] != 0 || waits[1] != 1 {
+			t.Fatalf("limiter waits = %v, want 0 and 1 s", waits)
 		}
 	})
 }
