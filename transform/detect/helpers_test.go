@@ -36,12 +36,14 @@ func openaiCorpus(t testing.TB, n int) []pipeline.Event {
 	return out
 }
 
-// chatgptCorpus is every record of the ChatGPT simulator's files over two
-// days, each file's lines in order, files type by type.
+// chatgptCorpus is every record of the ChatGPT simulator's files of the
+// types the pack reads (and of one it does not, app links) over two days,
+// each file's lines in order, files type by type.
 func chatgptCorpus(t testing.TB) []pipeline.Event {
 	t.Helper()
 	now := simStart.Add(48 * time.Hour)
-	s := chatgptsim.New(chatgptsim.Options{Seed: 7, Start: simStart, Now: func() time.Time { return now }, Lines: 40})
+	s := chatgptsim.New(chatgptsim.Options{Seed: 7, Start: simStart, Now: func() time.Time { return now }, Lines: 40,
+		Types: []string{"AUDIT_LOG", "AUTH_LOG", "APP_AUTH_LOG"}})
 	var out []pipeline.Event
 	for _, f := range s.AllFiles() {
 		var buf bytes.Buffer
