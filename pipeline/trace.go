@@ -21,6 +21,9 @@ type Tracer interface {
 	// outside any window) it returns ctx and a Span that records nothing:
 	// there are no orphan spans.
 	Start(ctx context.Context, name string) (context.Context, Span)
+	// StartClient is Start for a request to another service (an API's
+	// page): tracing backends draw such spans as calls between services.
+	StartClient(ctx context.Context, name string) (context.Context, Span)
 	// WithSpan returns ctx carrying s, a span started elsewhere (the
 	// window span a source hands over with its Window).
 	WithSpan(ctx context.Context, s Span) context.Context
@@ -60,7 +63,10 @@ var _ Tracer = NopTracer{}
 
 func (NopTracer) StartWindow(ctx context.Context) (context.Context, Span)     { return ctx, NopSpan{} }
 func (NopTracer) Start(ctx context.Context, _ string) (context.Context, Span) { return ctx, NopSpan{} }
-func (NopTracer) WithSpan(ctx context.Context, _ Span) context.Context        { return ctx }
+func (NopTracer) StartClient(ctx context.Context, _ string) (context.Context, Span) {
+	return ctx, NopSpan{}
+}
+func (NopTracer) WithSpan(ctx context.Context, _ Span) context.Context { return ctx }
 
 // NopSpan records nothing.
 type NopSpan struct{}

@@ -284,10 +284,19 @@ func (t *Telemetry) StartWindow(ctx context.Context) (context.Context, pipeline.
 
 // Start implements pipeline.Tracer.
 func (t *Telemetry) Start(ctx context.Context, name string) (context.Context, pipeline.Span) {
+	return t.start(ctx, name, trace.SpanKindInternal)
+}
+
+// StartClient implements pipeline.Tracer.
+func (t *Telemetry) StartClient(ctx context.Context, name string) (context.Context, pipeline.Span) {
+	return t.start(ctx, name, trace.SpanKindClient)
+}
+
+func (t *Telemetry) start(ctx context.Context, name string, kind trace.SpanKind) (context.Context, pipeline.Span) {
 	if t.tracing.tracer == nil || !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, pipeline.NopSpan{}
 	}
-	ctx, s := t.tracing.tracer.Start(ctx, name)
+	ctx, s := t.tracing.tracer.Start(ctx, name, trace.WithSpanKind(kind))
 	return ctx, otelSpan{s}
 }
 

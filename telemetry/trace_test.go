@@ -210,6 +210,9 @@ func TestWindowSpanTree(t *testing.T) {
 			}
 		}
 		get := byName["GET"][0]
+		if get.SpanKind != trace.SpanKindClient {
+			t.Errorf("the page request's span is of kind %v, want client", get.SpanKind)
+		}
 		for key, want := range map[string]any{"http.request.method": "GET", "http.response.status_code": int64(200),
 			"url.full": "https://api.example/v1/organization/audit_logs", "http.request.resend_count": int64(1),
 			"auditrelay.retry.wait": 0.25} {

@@ -38,7 +38,7 @@ func traceOf(ctx context.Context) *reqTrace {
 // request runs with and the function that ends the span with the
 // request's outcome.
 func (c *Client) startRequest(ctx context.Context, url func() string) (context.Context, func(error)) {
-	ctx, span := c.tracer.Start(ctx, http.MethodGet)
+	ctx, span := c.tracer.StartClient(ctx, http.MethodGet)
 	if !span.Recording() {
 		return ctx, span.End
 	}

@@ -41,6 +41,10 @@ func (r *recordingTracer) Start(ctx context.Context, _ string) (context.Context,
 	return ctx, pipeline.NopSpan{}
 }
 
+func (r *recordingTracer) StartClient(ctx context.Context, _ string) (context.Context, pipeline.Span) {
+	return ctx, pipeline.NopSpan{}
+}
+
 func (r *recordingTracer) WithSpan(ctx context.Context, _ pipeline.Span) context.Context { return ctx }
 
 func (s *recordedSpan) Recording() bool                   { return true }
