@@ -215,6 +215,7 @@ func TestWindowSpanTree(t *testing.T) {
 		}
 		for key, want := range map[string]any{"http.request.method": "GET", "http.response.status_code": int64(200),
 			"url.full": "https://api.example/v1/organization/audit_logs", "http.request.resend_count": int64(1),
+			"server.address": "api.example", "server.port": int64(443),
 			"auditrelay.retry.wait": 0.25} {
 			if v, ok := attrOf(get, key); !ok || v.AsInterface() != want {
 				t.Errorf("GET %s = %v, want %v", key, v.AsInterface(), want)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"time"
 
@@ -43,8 +44,17 @@ func (c *Client) startRequest(ctx context.Context, url func() string) (context.C
 		return ctx, span.End
 	}
 	rt := &reqTrace{span: span}
+	full := url()
 	span.SetAttributes(pipeline.Attr{Key: "http.request.method", Value: http.MethodGet},
-		pipeline.Attr{Key: "url.full", Value: url()}, pipeline.Attr{Key: "auditrelay.source", Value: c.name})
+		pipeline.Attr{Key: "url.full", Value: full}, pipeline.Attr{Key: "auditrelay.source", Value: c.name})
+	if u, err := neturl.Parse(full); err == nil {
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		n, _ := strconv.Atoi(port)
+		span.SetAttributes(pipeline.Attr{Key: "server.address", Value: u.Hostname()}, pipeline.Attr{Key: "server.port", Value: n})
+	}
 	return context.WithValue(ctx, reqTraceKey{}, rt), func(err error) {
 		attrs := []pipeline.Attr{
 			{Key: "http.request.resend_count", Value: max(rt.attempts-1, 0)},
