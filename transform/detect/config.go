@@ -52,7 +52,8 @@ type Config struct {
 
 // Rule is one detection rule.
 type Rule struct {
-	// Name names the rule in alerts, logs and metrics (required, unique).
+	// Name names the rule in its alerts and in stats --detect (required,
+	// unique).
 	Name string `koanf:"name" yaml:"name"`
 	// Summary is the alert's one line; {actor}, {actor_email}, {ip},
 	// {country}, {type}, {group}, {value}, {count} and {within} are

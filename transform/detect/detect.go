@@ -83,11 +83,14 @@ const maxTypeCache = 4096
 var _ pipeline.WindowTransform = (*Detect)(nil)
 
 // New returns a detect transform for c; dir is the state directory already
-// resolved ("" keeps the state in memory).
+// resolved ("" keeps the state in memory); a nil log discards.
 func New(c *Config, dir string, log *slog.Logger) (*Detect, error) {
 	rs, err := c.rules()
 	if err != nil {
 		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Detect{log: log, max: c.MaxEntries, link: c.LinkTemplate, byType: map[[2]string][]*rule{}, sources: map[string]*sourceEntry{}}
 	for _, r := range rs {
@@ -227,13 +230,18 @@ func (d *Detect) CommitWindow(_ context.Context, source string) error {
 	d.mu.Lock()
 	e := d.sources[source]
 	d.mu.Unlock()
-	if e == nil || e.pending == nil {
+	if e == nil {
 		return nil
 	}
+	d.mu.Lock()
 	ov := e.pending
 	e.pending = nil
-	if !ov.changed() {
+	d.mu.Unlock()
+	if ov == nil || !ov.changed() {
 		return nil
+	}
+	if n := ov.alerts(); n > 0 {
+		d.log.Info("alerts raised", "source", source, "alerts", n)
 	}
 	ov.commit(d.rules, d.max)
 	if d.store == nil {
@@ -297,19 +305,26 @@ type match struct {
 	group, value string
 }
 
-// prepare finds the matches of every event of the window, batches in
-// parallel: reading events is most of the work, and needs no state.
+// prepare finds the matches of every event of the window, in parallel:
+// reading events is most of the work, and needs no state. A window is
+// often a batch or two, so the events are shared out, not the batches.
 func (d *Detect) prepare(batches []pipeline.Batch) [][][]match {
+	type at struct{ b, i int }
+	var all []at
 	out := make([][][]match, len(batches))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
 	for bi, b := range batches {
 		out[bi] = make([][]match, len(b.Events))
-		sem <- struct{}{}
+		for i := range b.Events {
+			all = append(all, at{bi, i})
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(len(all)/64, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		part := all[w*len(all)/workers : (w+1)*len(all)/workers]
 		wg.Go(func() {
-			defer func() { <-sem }()
-			for i := range b.Events {
-				out[bi][i] = d.matches(&b.Events[i])
+			for _, p := range part {
+				out[p.b][p.i] = d.matches(&batches[p.b].Events[p.i])
 			}
 		})
 	}
@@ -426,8 +441,19 @@ func (d *Detect) alert(source string, r *rule, rd *reading, group, value string,
 		a.Evidence.ActorEmail = rd.email
 	}
 	if d.link != "" {
-		a.Link = strings.NewReplacer("{source}", url.QueryEscape(source), "{rule}", url.QueryEscape(r.Name),
-			"{id}", url.QueryEscape(rd.ev.ID), "{ids}", url.QueryEscape(strings.Join(ids, ","))).Replace(d.link)
+		a.Link = expand(d.link, func(name string) (string, bool) {
+			switch name {
+			case "source":
+				return url.QueryEscape(source), true
+			case "rule":
+				return url.QueryEscape(r.Name), true
+			case "id":
+				return url.QueryEscape(rd.ev.ID), true
+			case "ids":
+				return url.QueryEscape(strings.Join(ids, ",")), true
+			}
+			return "", false
+		})
 	}
 	return a
 }

@@ -75,8 +75,10 @@ func (r *reading) vendor() {
 	switch r.ev.Schema {
 	case openai.SchemaAuditLog, openai.SchemaRequestLog:
 		f := openai.Read(r.ev.Raw, "")
-		a := f.Actor()
-		r.actor, r.email = a.ID(), a.Email
+		if r.ev.ActorID == "" { // else the event's index has it (values)
+			a := f.Actor()
+			r.actor, r.email = a.ID(), a.Email
+		}
 		r.ip, r.ctry = f.Address()
 	case chatgpt.Schema:
 		f, err := chatgpt.ReadObject(r.ev.Raw)

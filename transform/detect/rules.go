@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -170,17 +171,55 @@ func (r *rule) summary(ev *reading, group, value string, count int) string {
 	if s == "" {
 		s = r.Name
 	}
+	return expand(s, func(name string) (string, bool) {
+		switch name {
+		case "actor":
+			return ev.one(field{kind: fActor}), true
+		case "actor_email":
+			return ev.one(field{kind: fActorEmail}), true
+		case "ip":
+			return ev.one(field{kind: fIP}), true
+		case "country":
+			return ev.one(field{kind: fCountry}), true
+		case "type":
+			return ev.ev.Type, true
+		case "group":
+			return group, true
+		case "value":
+			return value, true
+		case "count":
+			return strconv.Itoa(count), true
+		case "within":
+			if r.Threshold != nil {
+				return r.Threshold.Within.String(), true
+			}
+			return "", true
+		}
+		return "", false
+	})
+}
+
+// expand replaces each {name} in s for which value knows name; other
+// braces stay as they are.
+func expand(s string, value func(name string) (string, bool)) string {
 	if !strings.Contains(s, "{") {
 		return s
 	}
-	within := ""
-	if r.Threshold != nil {
-		within = r.Threshold.Within.String()
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s[i+1:], '}')
+		if i < 0 || j < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		if v, ok := value(s[i+1 : i+1+j]); ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString(s[i : i+2+j])
+		}
+		s = s[i+2+j:]
 	}
-	return strings.NewReplacer(
-		"{actor}", ev.one(field{kind: fActor}), "{actor_email}", ev.one(field{kind: fActorEmail}),
-		"{ip}", ev.one(field{kind: fIP}), "{country}", ev.one(field{kind: fCountry}),
-		"{type}", ev.ev.Type, "{group}", group, "{value}", value,
-		"{count}", fmt.Sprint(count), "{within}", within,
-	).Replace(s)
+	b.WriteString(s)
+	return b.String()
 }

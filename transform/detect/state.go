@@ -150,6 +150,15 @@ func (o *overlay) changed() bool {
 	return len(o.folded) > 0
 }
 
+// alerts counts the alerts of o's window.
+func (o *overlay) alerts() int {
+	n := 0
+	for _, as := range o.raised {
+		n += len(as)
+	}
+	return n
+}
+
 // commit applies o to its base, pruning what can no longer matter:
 // threshold hits older than their rule's span and cool-downs that ended
 // before the latest event, and anything past max entries per rule.
