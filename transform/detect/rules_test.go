@@ -13,9 +13,9 @@ import (
 
 // corpora are built once: the simulators are deterministic.
 var (
-	corpusOnce                   sync.Once
+	corpusOnce                  sync.Once
 	openaiEvs, chatEvs, anthEvs []pipeline.Event
-	decoded                      = map[string][]map[string]any{} // the corpora's events decoded, by corpus
+	decoded                     = map[string][]map[string]any{} // the corpora's events decoded, by corpus
 )
 
 func corpora(t *testing.T) {
