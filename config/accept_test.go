@@ -68,6 +68,14 @@ func TestAcceptAndDetectState(t *testing.T) {
 	if _, ok := sinks[1].(map[string]any)["accept"]; !ok {
 		t.Errorf("the effective config shows no accept: %v", sinks[1])
 	}
+	two := strings.Replace(withAlerts, "  - type: detect\n", "  - type: detect\n  - name: strict\n    type: detect\n", 1)
+	c2, err := config.Parse([]byte(strings.Replace(two, "%s", "file\n  dir: state", 1)), dir, detectRegistry(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c2.Spec.Transforms[1].Config.(*detect.Config).StateDir; got != filepath.Join("state", "detect-strict") {
+		t.Errorf("a second detect's state_dir %q, want state/detect-strict", got)
+	}
 	m, err := config.Parse([]byte(strings.Replace(withAlerts, "%s", "memory", 1)), dir, detectRegistry(t), env)
 	if err != nil {
 		t.Fatal(err)

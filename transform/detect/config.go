@@ -35,8 +35,8 @@ type Config struct {
 	// is noise in your organization).
 	Disable []string `koanf:"disable"`
 	// StateDir keeps each source's detection state. Default: the
-	// directory `detect` inside the file checkpoint store's dir, beside
-	// the cursors; with the memory checkpoint the state lives in memory;
+	// directory `detect` (`detect-NAME` for a transform named otherwise)
+	// inside the file checkpoint store's dir, beside the cursors; with the memory checkpoint the state lives in memory;
 	// with another store it must be set. A relative path is relative to
 	// the config file's directory.
 	StateDir string `koanf:"state_dir"`
@@ -224,7 +224,7 @@ func (r *Rule) validate() error {
 // goes beside the cursors of a file checkpoint store, or lives in memory
 // with the memory store. Any other store (Kafka) keeps cursors where
 // detect cannot write: state_dir must then be set.
-func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
+func (c *Config) CheckSpec(self string, spec pipeline.Spec) error {
 	if c.StateDir != "" {
 		return nil
 	}
@@ -233,7 +233,13 @@ func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
 		return pipeline.FieldError("state_dir", "must be set: the %s checkpoint store keeps no files beside which detection state could live", spec.Checkpoint.Type)
 	}
 	if dir := sd.StateDir(); dir != "" {
-		c.StateDir = filepath.Join(dir, "detect")
+		// Two detect transforms must not share a directory: the second is
+		// told apart by its name.
+		sub := "detect"
+		if self != "detect" {
+			sub += "-" + url.PathEscape(self)
+		}
+		c.StateDir = filepath.Join(dir, sub)
 	}
 	return nil
 }
