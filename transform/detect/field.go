@@ -154,17 +154,20 @@ func (r *reading) values(f field) []string {
 		r.vendor()
 		return str(r.subtype)
 	case fPayload, fEvent:
+		path := f.path
+		if f.kind == fPayload && r.ev.Schema == openai.SchemaAuditLog {
+			path = append([]string{r.ev.Type}, path...) // the payload is the member named like the type
+		}
+		if r.ev.RawCurrent() {
+			return pathValues(r.ev.Raw, path, nil)
+		}
 		if r.obj == nil && r.objErr == nil {
 			r.obj, r.objErr = r.ev.Object()
 		}
 		if r.objErr != nil {
 			return nil
 		}
-		var root any = r.obj
-		if f.kind == fPayload && r.ev.Schema == openai.SchemaAuditLog {
-			root = r.obj[r.ev.Type] // the payload is the member named like the type
-		}
-		return walk(root, f.path, nil)
+		return walk(r.obj, path, nil)
 	}
 	return nil
 }
