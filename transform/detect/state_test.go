@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,20 @@ func TestFirstSeenStateIsBounded(t *testing.T) {
 	}
 	if !slices.Equal(who, []string{"user-2", "user-3", "user-4"}) {
 		t.Errorf("alerts for %v, want users 2, 3 and 4", who)
+	}
+}
+
+// TestUnreadableStateStopsTheSource: a state file that cannot be read is
+// an error naming it, for good (retrying cannot fix it), not a silent
+// start from nothing.
+func TestUnreadableStateStopsTheSource(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "acme.json"), []byte(`{"version":9}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDetect(t, dir, packRule(t, "openai-user-deleted"))
+	_, err := d.ProcessWindow(t.Context(), "acme", nil)
+	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), filepath.Join(dir, "acme.json")) {
+		t.Errorf("error %v, want a permanent one naming the file", err)
 	}
 }
