@@ -2,9 +2,11 @@ package detect
 
 import (
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestPathValuesAgreesWithDecoding: reading a path from the bytes gives
@@ -48,4 +50,33 @@ func TestPathValuesAgreesWithDecoding(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no events")
 	}
+}
+
+// FuzzPathValues holds the byte reader to the decoded walk on any JSON
+// text encoding/json reads (valid UTF-8: encoding/json replaces invalid
+// bytes, which a condition never names).
+func FuzzPathValues(f *testing.F) {
+	for _, s := range []string{`{"a":{"b":"c"}}`, `{"a":[{"b":1},{"b":[true,null]}],"a":{"b":2}}`, `[{"a":"x"}]`,
+		`{"a\u0062":{"b":"\u00e9"}}`, `{"a":{"b":1e400}}`, `{}`, `"a"`} {
+		f.Add(s, "a.b")
+	}
+	f.Fuzz(func(t *testing.T, raw, path string) {
+		if !utf8.ValidString(raw) || path == "" {
+			return
+		}
+		var v any
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		if dec.Decode(&v) != nil || dec.More() {
+			return
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return
+		}
+		p := strings.Split(path, ".")
+		want := walk(v, p, nil)
+		if got := pathValues([]byte(raw), p, nil); !slices.Equal(got, want) {
+			t.Errorf("%v in %q: %q, decoding gives %q", p, raw, got, want)
+		}
+	})
 }
