@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Accept is what one sink takes of the events every sink is offered: the
@@ -68,8 +69,13 @@ func (a Accept) route(in []Batch) []Batch {
 	}
 	out := make([]Batch, 0, len(in))
 	for _, b := range in {
-		evs := make([]Event, 0, len(b.Events))
-		for _, ev := range b.Events {
+		first := slices.IndexFunc(b.Events, func(ev Event) bool { return !a.Takes(ev.Type) })
+		if first < 0 {
+			out = append(out, b) // all of it: shared, as the batches of a sink without accept are
+			continue
+		}
+		evs := append(make([]Event, 0, len(b.Events)), b.Events[:first]...)
+		for _, ev := range b.Events[first+1:] {
 			if a.Takes(ev.Type) {
 				evs = append(evs, ev)
 			}

@@ -38,6 +38,7 @@ type WindowTransform interface {
 // WindowTransform reads them and at the end.
 func (e *engine) transformStages(ctx context.Context, source string, in []Batch) ([]Batch, error) {
 	out, rest := in, e.transforms
+	cloned := false // whether out's events are copies the transforms may change
 	for len(rest) > 0 {
 		wt, ok := rest[0].t.(WindowTransform)
 		if !ok {
@@ -49,14 +50,20 @@ func (e *engine) transformStages(ctx context.Context, source string, in []Batch)
 			if out, err = e.transformOnce(ctx, rest[:n], out); err != nil {
 				return out, err
 			}
-			rest = rest[n:]
+			rest, cloned = rest[n:], true
 			continue
 		}
 		n := 0
-		batches := make([]Batch, len(out))
-		for i, b := range out {
+		batches := out
+		if !cloned {
 			// The source's events stay as they came: a retry starts there.
-			batches[i] = Batch{Source: b.Source, Events: slices.Clone(b.Events)}
+			batches = make([]Batch, len(out))
+			for i, b := range out {
+				batches[i] = Batch{Source: b.Source, Events: slices.Clone(b.Events)}
+			}
+			cloned = true
+		}
+		for _, b := range batches {
 			n += len(b.Events)
 		}
 		res, err := wt.ProcessWindow(ctx, source, batches)
