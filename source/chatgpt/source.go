@@ -34,6 +34,7 @@ type Source struct {
 	rd     recordReader
 	clock  *httpapi.Clock
 	now    func() time.Time // the machine's clock
+	tracer pipeline.Tracer
 
 	warnedExpired bool // the retention warning was logged
 }
@@ -53,7 +54,7 @@ func NewSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) (*Sour
 // newSourceWith is NewSource with every request carried by rt when it is
 // set.
 func newSourceWith(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, rt http.RoundTripper) (*Source, error) {
-	s := &Source{name: set.Name, log: set.Log(), cfg: cfg, now: time.Now, rd: newRecordReader(set.Name, &cfg)}
+	s := &Source{name: set.Name, log: set.Log(), cfg: cfg, now: time.Now, tracer: set.Trace(), rd: newRecordReader(set.Name, &cfg)}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	host := cfg.BaseURL
 	if u, err := url.Parse(cfg.BaseURL); err == nil {
@@ -98,6 +99,21 @@ type run struct {
 	start, reached time.Time
 	requests       int64 // the client's count at the last window
 	lastEmit       time.Time
+	// span is the span of the window being gathered, started by its first
+	// request so that the listings and downloads are its children; wctx
+	// carries it.
+	span pipeline.Span
+	wctx context.Context
+}
+
+// windowContext returns the context of the window being gathered, its
+// span started now when it has none yet: the requests that fill a window
+// run in it.
+func (s *Source) windowContext(ctx context.Context, r *run) context.Context {
+	if r.span == nil {
+		r.wctx, r.span = s.tracer.StartWindow(ctx)
+	}
+	return r.wctx
 }
 
 // Run implements pipeline.Source: it reads every event type from the
@@ -186,6 +202,10 @@ func (s *Source) round(ctx context.Context, r *run) error {
 				return errors.Join(err, eerr)
 			}
 		}
+		if r.span != nil { // requests that became no window
+			r.span.End(err)
+			r.span = nil
+		}
 		return err
 	}
 	// Every file listed is read: the stream is read up to when the
@@ -206,7 +226,7 @@ func (s *Source) readAll(ctx context.Context, r *run) error {
 	for {
 		for _, l := range lists {
 			for len(l.queue) == 0 && l.more {
-				files, err := l.next(ctx)
+				files, err := l.next(s.windowContext(ctx, r))
 				if err != nil {
 					return err
 				}
@@ -242,7 +262,7 @@ func (s *Source) readFile(ctx context.Context, r *run, f File) error {
 		}
 		skip = p.Line
 	}
-	sp, lines, err := s.client.open(ctx, f, &s.cfg)
+	sp, lines, err := s.client.open(s.windowContext(ctx, r), f, &s.cfg)
 	if errors.Is(err, ErrFileGone) {
 		now, _ := s.clock.Now()
 		if age := now.Sub(f.EndTime); age < retention-expiring {
@@ -344,8 +364,12 @@ func (s *Source) emit(ctx context.Context, r *run, end time.Time) error {
 	goal, _ := s.clock.Now()
 	reqs := s.client.requests.Load()
 	w := pipeline.Window{Events: r.pending, Cursor: raw, Start: r.start, End: end, Goal: goal.UTC(),
-		Fetched: r.fetched, Requests: int(reqs - r.requests)}
+		Fetched: r.fetched, Requests: int(reqs - r.requests), Span: r.span}
+	r.span = nil
 	if err := r.host.Emit(ctx, w); err != nil {
+		if w.Span != nil {
+			w.Span.End(err) // not the engine's: it did not take the window
+		}
 		return err
 	}
 	r.pending, r.fetched, r.requests = nil, 0, reqs
