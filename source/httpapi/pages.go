@@ -32,6 +32,10 @@ type Lister struct {
 	Limit int
 	// Decode reads one page: the vendor's envelope and events.
 	Decode func(body []byte) (Page, error)
+	// PageContext, when set, gives the context each page's request runs in,
+	// derived from the walk's: a source that cuts several windows out of
+	// one walk puts each page's request in the span of the window it fills.
+	PageContext func(ctx context.Context) context.Context
 }
 
 // Walk reads the pages of query, first to last, and hands each to visit
@@ -55,7 +59,11 @@ func (l *Lister) Walk(ctx context.Context, query url.Values, check func(*pipelin
 	used := map[string]bool{}
 	for {
 		var page Page
-		err := l.Client.Get(ctx, l.Path, q, func(body []byte) error {
+		pctx := ctx
+		if l.PageContext != nil {
+			pctx = l.PageContext(ctx)
+		}
+		err := l.Client.Get(pctx, l.Path, q, func(body []byte) error {
 			requests++
 			var err error
 			if page, err = l.Decode(body); err != nil {

@@ -46,7 +46,13 @@ type orgCursor struct {
 // OrgLogsSource is the "openai_organization_logs" source.
 type OrgLogsSource struct {
 	listSource
-	cfg OrgLogsConfig
+	cfg    OrgLogsConfig
+	tracer pipeline.Tracer
+	// span is the span of the window being read, started by its first
+	// page request so that its pages are its children; wctx carries it.
+	// A source runs one poll at a time: no lock.
+	span pipeline.Span
+	wctx context.Context
 }
 
 var (
@@ -58,9 +64,34 @@ var (
 // shares one limiter per API key among sources; nil gives the source its
 // own.
 func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig, lims *httpapi.Limiters) *OrgLogsSource {
-	s := &OrgLogsSource{cfg: cfg}
+	s := &OrgLogsSource{cfg: cfg, tracer: set.Trace()}
 	s.init(set, cfg.APIConfig.newClient(set, cfg.APIConfig.limiter(lims, nil), nil, cfg.PageSize), "/organization_logs", cfg.PageSize, DecodeRequestLogs)
+	// One walk can fill several windows (a window every batch_size
+	// events): each page runs in the span of the window it fills.
+	s.lister.PageContext = s.windowContext
 	return s
+}
+
+// windowContext returns the context of the window being read, its span
+// started now when it has none yet.
+func (s *OrgLogsSource) windowContext(ctx context.Context) context.Context {
+	if s.span == nil {
+		s.wctx, s.span = s.tracer.StartWindow(ctx)
+	}
+	return s.wctx
+}
+
+// endSpan ends the span of requests that became no window: a poll that
+// found nothing new, or one that failed.
+func (s *OrgLogsSource) endSpan(err error) {
+	if s.span == nil {
+		return
+	}
+	if err == nil {
+		s.span.SetName("poll")
+	}
+	s.span.End(err)
+	s.span = nil
 }
 
 // BatchSize implements pipeline.BatchSizer.
@@ -100,6 +131,7 @@ func (s *OrgLogsSource) Run(ctx context.Context, host pipeline.SourceHost) error
 		} else {
 			cur, err = s.pollAsc(ctx, host, cur)
 		}
+		s.endSpan(err)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -122,8 +154,16 @@ func (s *OrgLogsSource) emit(ctx context.Context, host pipeline.SourceHost, even
 	if err != nil {
 		return pipeline.Permanent(err)
 	}
-	return host.Emit(ctx, pipeline.Window{Events: events, Cursor: raw, End: time.Unix(next.Time, 0).UTC(),
-		Goal: s.now().UTC(), Fetched: fetched, Requests: requests})
+	w := pipeline.Window{Events: events, Cursor: raw, End: time.Unix(next.Time, 0).UTC(),
+		Goal: s.now().UTC(), Fetched: fetched, Requests: requests, Span: s.span}
+	s.span = nil
+	if err := host.Emit(ctx, w); err != nil {
+		if w.Span != nil {
+			w.Span.End(err) // not the engine's: it did not take the window
+		}
+		return err
+	}
+	return nil
 }
 
 // pollAsc reads the pages after cur.After to the end, a window every

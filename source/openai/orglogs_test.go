@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditrelay/auditrelay/source/internal/spantest"
+
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
@@ -66,6 +68,10 @@ func (c *orgCollector) AbortWindow(context.Context, string) error {
 }
 
 func orgSource(base, order string, mut func(*OrgLogsConfig)) *OrgLogsSource {
+	return orgSourceWith(pipeline.Settings{Name: "acme"}, base, order, mut)
+}
+
+func orgSourceWith(set pipeline.Settings, base, order string, mut func(*OrgLogsConfig)) *OrgLogsSource {
 	cfg := defaultOrgLogsConfig()
 	cfg.BaseURL, cfg.APIKey, cfg.Order = base, "sk-admin-test", order
 	cfg.PageSize, cfg.BatchSize, cfg.MaxWindowEvents = 61, 150, 500
@@ -74,7 +80,7 @@ func orgSource(base, order string, mut func(*OrgLogsConfig)) *OrgLogsSource {
 	if mut != nil {
 		mut(cfg)
 	}
-	return NewOrgLogsSource(pipeline.Settings{Name: "acme"}, *cfg, nil)
+	return NewOrgLogsSource(set, *cfg, nil)
 }
 
 func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
@@ -226,5 +232,53 @@ func TestOrgLogsImpossibleCheckpoint(t *testing.T) {
 		if !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "checkpoint") || !strings.Contains(err.Error(), "start_at") {
 			t.Fatalf("time %d: %v; want a permanent error about the checkpoint", tm, err)
 		}
+	}
+}
+
+// TestOrgLogsWindowSpans: in both orders, every page request runs in the
+// span of a window (each window carrying its own, none ended before the
+// engine takes it), a page that fills two windows belongs to the first,
+// and a poll that found nothing new ends its span as a poll, once.
+func TestOrgLogsWindowSpans(t *testing.T) {
+	now := time.Now()
+	for _, order := range []string{"asc", "desc"} {
+		t.Run(order, func(t *testing.T) {
+			sim, base := startSim(t, openaisim.Options{Seed: 11, OrgLogEvents: 1200, Span: 24 * time.Hour, Start: now.Add(-24 * time.Hour)})
+			tr := &spantest.Tracer{}
+			src := orgSourceWith(pipeline.Settings{Name: "acme", Tracer: tr}, base, order, func(c *OrgLogsConfig) { c.MaxWindowEvents = 300 })
+			seen := map[*spantest.Span]bool{}
+			events, windows := 0, 0
+			var last []byte
+			host := pipeline.SourceHost{Once: true, Emit: func(_ context.Context, w pipeline.Window) error {
+				events += len(w.Events)
+				windows++
+				last = w.Cursor
+				if msg := tr.Check(w.Span, len(w.Events), true, seen); msg != "" {
+					t.Fatalf("window %d: %s", windows, msg)
+				}
+				return nil
+			}}
+			for range 2 { // the second run finds nothing new
+				if err := src.Run(t.Context(), host); err != nil {
+					t.Fatal(err)
+				}
+				host.Cursor = last
+			}
+			if want := len(sim.VisibleLogIDs(now.Add(time.Hour))); events != want {
+				t.Fatalf("%d events emitted, want %d", events, want)
+			}
+			if len(seen) < 3 || len(seen) != windows {
+				t.Fatalf("%d windows, %d with spans of their own", windows, len(seen))
+			}
+			if n := tr.Orphans(); n != 0 {
+				t.Fatalf("%d page requests outside any window span", n)
+			}
+			for _, s := range tr.Windows() {
+				name, reqs, ends := s.State()
+				if ends != 1 || (name != "window" && name != "poll") || (!seen[s] && name != "poll") {
+					t.Fatalf("span %q with %d requests ended %d times", name, reqs, ends)
+				}
+			}
+		})
 	}
 }
