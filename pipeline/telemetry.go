@@ -40,6 +40,13 @@ type Telemetry interface {
 	TransformDegraded(transform string, err error)
 }
 
+// AlertObserver is an optional interface of a Telemetry: a transform that
+// raises alerts (detect) reports those of each window it commits, by rule
+// and severity. It must not block.
+type AlertObserver interface {
+	AlertsRaised(transform, rule, severity string, n int)
+}
+
 // NopTelemetry discards every measurement.
 type NopTelemetry struct{}
 

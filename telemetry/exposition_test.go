@@ -31,6 +31,7 @@ func driveEveryMethod(tel *Telemetry) {
 	tel.Retried("acme", "429", time.Second)
 	tel.WindowCommitted("acme", 7, time.Second, now.Add(-time.Minute))
 	tel.EventsFiltered("drop-reads", 2)
+	tel.AlertsRaised("detect", "openai-admin-key-created", "high", 1)
 	tel.SinkBatch("archive", 5, 500, 10*time.Millisecond, nil)
 	tel.SinkBatch("archive", 5, 500, 10*time.Millisecond, errors.New("refused"))
 	tel.DeadLettered("archive", 1)

@@ -58,6 +58,7 @@ type Telemetry struct {
 
 	eventsFetched   metric.Int64Counter
 	eventsFiltered  metric.Int64Counter
+	alertsRaised    metric.Int64Counter
 	eventsDelivered metric.Int64Counter
 	deadLettered    metric.Int64Counter
 	invalid         metric.Int64Counter
@@ -111,8 +112,9 @@ type sinkState struct {
 }
 
 var (
-	_ pipeline.Telemetry   = (*Telemetry)(nil)
-	_ pipeline.RunObserver = (*Telemetry)(nil)
+	_ pipeline.Telemetry     = (*Telemetry)(nil)
+	_ pipeline.RunObserver   = (*Telemetry)(nil)
+	_ pipeline.AlertObserver = (*Telemetry)(nil)
 )
 
 // New returns a Telemetry with its own registry and meter provider,
@@ -205,6 +207,7 @@ func Open(opts Options) (*Telemetry, error) {
 	}
 	t.eventsFetched = counter("events_fetched_total", "Events a source received and committed, after de-duplication.", "{event}")
 	t.eventsFiltered = counter("events_filtered_total", "Events a transform dropped (they count as delivered).", "{event}")
+	t.alertsRaised = counter("alerts_raised_total", "Alerts a detect transform raised in the windows it committed, by rule and severity.", "{alert}")
 	t.eventsDelivered = counter("events_delivered_total", "Events a sink acknowledged (durable at the destination).", "{event}")
 	t.invalid = counter("events_invalid_total", "Events a source could not index (no valid time, outside their window), sent to the dead-letter sink.", "{event}")
 	t.deadLettered = counter("events_dead_lettered_total", "Events a sink rejected that the dead-letter sink took.", "{event}")
@@ -452,6 +455,12 @@ func (t *Telemetry) WindowCommitted(source string, events int, d time.Duration, 
 // EventsFiltered implements pipeline.Telemetry.
 func (t *Telemetry) EventsFiltered(transform string, n int) {
 	t.eventsFiltered.Add(bg, int64(n), attrs("transform", transform))
+}
+
+// AlertsRaised implements pipeline.AlertObserver.
+func (t *Telemetry) AlertsRaised(transform, rule, severity string, n int) {
+	t.alertsRaised.Add(bg, int64(n), metric.WithAttributes(attribute.String("transform", transform),
+		attribute.String("rule", rule), attribute.String("severity", severity)))
 }
 
 // SinkBatch implements pipeline.Telemetry.

@@ -61,6 +61,10 @@ type Detect struct {
 	max   int
 	link  string
 	store *stateDir // nil: state in memory only
+	// name and observer report the alerts of each committed window;
+	// observer is nil when the telemetry does not count alerts.
+	name     string
+	observer pipeline.AlertObserver
 
 	typeMu sync.RWMutex
 	byType map[[2]string][]*rule // schema and type -> the rules reading them
@@ -244,12 +248,17 @@ func (d *Detect) CommitWindow(_ context.Context, source string) error {
 		d.log.Info("alerts raised", "source", source, "alerts", n)
 	}
 	ov.commit(d.rules, d.max)
-	if d.store == nil {
-		return nil
+	var err error
+	if d.store != nil {
+		var data []byte
+		if data, err = e.state.marshal(); err == nil {
+			err = d.store.save(source, data)
+		}
 	}
-	data, err := e.state.marshal()
-	if err == nil {
-		err = d.store.save(source, data)
+	if err == nil && d.observer != nil {
+		for k, n := range ov.fresh {
+			d.observer.AlertsRaised(d.name, k[0], k[1], n)
+		}
 	}
 	if err != nil {
 		// The file holds the state of the last committed window, which
@@ -292,6 +301,7 @@ func (d *Detect) event(ov *overlay, source string, ev *pipeline.Event, ms []matc
 			continue // strings and times: cannot fail
 		}
 		ov.raised[ev.ID] = append(ov.raised[ev.ID], raw)
+		ov.fresh[[2]string{a.Rule, a.Severity}]++
 		out = append(out, a.event(raw, ev))
 	}
 	return out

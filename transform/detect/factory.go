@@ -13,6 +13,12 @@ func NewFactory() pipeline.TransformFactory {
 		if dir != "" && !filepath.IsAbs(dir) && set.BaseDir != "" {
 			dir = filepath.Join(set.BaseDir, dir)
 		}
-		return New(c, dir, set.Log())
+		d, err := New(c, dir, set.Log())
+		if err != nil {
+			return nil, err
+		}
+		d.name = set.Name
+		d.observer, _ = set.Tel().(pipeline.AlertObserver)
+		return d, nil
 	})
 }

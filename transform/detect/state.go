@@ -69,6 +69,9 @@ type overlay struct {
 	folded map[string]bool
 	raised map[string][][]byte
 	last   time.Time // the latest event time seen, for pruning
+	// fresh counts the alerts first raised in this attempt (not those of
+	// a committed window replayed), by rule and severity.
+	fresh map[[2]string]int
 }
 
 type ruleOverlay struct {
@@ -79,7 +82,8 @@ type ruleOverlay struct {
 }
 
 func newOverlay(base *sourceState) *overlay {
-	return &overlay{base: base, rules: map[string]*ruleOverlay{}, folded: map[string]bool{}, raised: map[string][][]byte{}}
+	return &overlay{base: base, rules: map[string]*ruleOverlay{}, folded: map[string]bool{}, raised: map[string][][]byte{},
+		fresh: map[[2]string]int{}}
 }
 
 func (o *overlay) rule(name string) *ruleOverlay {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,5 +175,33 @@ func TestUnreadableStateStopsTheSource(t *testing.T) {
 	_, err := d.ProcessWindow(t.Context(), "acme", nil)
 	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), filepath.Join(dir, "acme.json")) {
 		t.Errorf("error %v, want a permanent one naming the file", err)
+	}
+}
+
+// countingObserver records the alerts reported per rule and severity.
+type countingObserver struct{ n map[string]int }
+
+func (c *countingObserver) AlertsRaised(transform, rule, severity string, n int) {
+	c.n[transform+"/"+rule+"/"+severity] += n
+}
+
+// TestAlertsCountedOncePerCommit: the alerts of a window are reported to
+// the telemetry when the window commits, not at an attempt the engine gave
+// up, and a replay of a committed window reports none again.
+func TestAlertsCountedOncePerCommit(t *testing.T) {
+	r := packRule(t, "openai-login-failures-burst")
+	evs := failures(t, 5)
+	obs := &countingObserver{n: map[string]int{}}
+	d := newDetect(t, t.TempDir(), r)
+	d.name, d.observer = "detect", obs
+	window(t, d, "acme", evs, false) // an attempt given up
+	if len(obs.n) != 0 {
+		t.Fatalf("counted before a commit: %v", obs.n)
+	}
+	window(t, d, "acme", evs, true)
+	window(t, d, "acme", evs, true) // the same window replayed
+	want := map[string]int{"detect/openai-login-failures-burst/" + r.Severity: 1}
+	if !maps.Equal(obs.n, want) {
+		t.Fatalf("counted %v, want %v", obs.n, want)
 	}
 }

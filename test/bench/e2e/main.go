@@ -282,13 +282,19 @@ func (b *bench) auditrelayWith(name, sink string, transforms bool, extra string)
 	if err != nil {
 		return result{}, "", err
 	}
+	r, err := measure(b.runCommand(name, cfg))
+	return r, dir, err
+}
+
+// runCommand is `auditrelay run --once` of the config file cfg, profiled
+// under name when -profile-dir is set.
+func (b *bench) runCommand(name, cfg string) *exec.Cmd {
 	args := []string{"run", "-c", cfg, "--once"}
 	if b.o.profileDir != "" {
 		os.MkdirAll(b.o.profileDir, 0o755)
 		args = append(args, "--cpuprofile", filepath.Join(b.o.profileDir, name+".cpu.pprof"), "--memprofile", filepath.Join(b.o.profileDir, name+".allocs.pprof"))
 	}
-	r, err := measure(exec.Command(b.bin["auditrelay"], args...))
-	return r, dir, err
+	return exec.Command(b.bin["auditrelay"], args...)
 }
 
 // fileJob runs auditrelay into the file sink of sink and counts what it
@@ -347,7 +353,7 @@ func (b *bench) detectJob() (result, error) {
 	if err := os.WriteFile(cfg, []byte(benchkit.BackfillConfig(b.simBase, transforms, sinks, "level: warn")), 0o600); err != nil {
 		return result{}, err
 	}
-	r, err := measure(exec.Command(b.bin["auditrelay"], "run", "-c", cfg, "--once"))
+	r, err := measure(b.runCommand("file-detect", cfg))
 	if err != nil {
 		return r, err
 	}
