@@ -2,8 +2,7 @@
 // activity feed is, read once for every component: the routing fields a
 // source puts on a pipeline.Event (id, type, created_at, the actor, the
 // organization), the actor of every kind the API names, what an activity
-// is about (Resource, TargetUser, Role, Request, Members), which members may
-// hold secrets a caller sent (SecretPaths), for redaction, and the
+// is about (Resource, TargetUser, Role, Request, Members), and the
 // severity of an activity type (the one table for this vendor).
 //
 // An activity is one JSON object of a page's data. Its own members sit at

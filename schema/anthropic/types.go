@@ -1,7 +1,5 @@
 package anthropic
 
-import "github.com/auditrelay/auditrelay/schema/internal/jsonread"
-
 // Schema names the shape of an activity in pipeline.Event.
 const Schema = "anthropic.compliance_activity"
 
@@ -31,22 +29,3 @@ var ActorKinds = []string{
 // TypeComplianceAPIAccessed is the activity of a call to the Compliance
 // API itself: its url and request_body are what the caller sent.
 const TypeComplianceAPIAccessed = "compliance_api_accessed"
-
-// Path is where a value lies in an activity: the member names from the
-// top object down. The value may be a string, or an object or array whose
-// every string counts.
-type Path []string
-
-// secretPaths are the members that hold what a caller sent, by type: a
-// key in a query string, a token or a webhook URL in a body. Nothing else
-// in an activity is free text a caller wrote.
-var secretPaths = map[string][]Path{
-	TypeComplianceAPIAccessed: {{"url"}, {"request_body"}},
-}
-
-// SecretPaths returns the paths of the members of an activity of
-// activityType that may hold secrets a caller sent, the values a redaction
-// step must treat as free text that may carry anything (API keys, tokens,
-// webhook URLs). Types without such members (and unknown types) give nil.
-// The result is a copy the caller may keep.
-func SecretPaths(activityType string) []Path { return jsonread.ClonePaths(secretPaths[activityType]) }
