@@ -73,6 +73,10 @@ var ErrNotObject = jsonread.ErrNotObject
 // says what an event needs.
 func ReadObject(raw []byte) (Fields, error) { return jsonread.ReadObject(raw, ReadNext) }
 
+// NewDecoder returns a decoder of in for ReadNext, reading what
+// encoding/json reads (a name given twice counts with its last value).
+func NewDecoder(in []byte) *jsontext.Decoder { return jsonread.NewDecoder(in) }
+
 // ReadNext reads the activity object that comes next in d, whose whole
 // input is in (the values Fields keeps are slices of it). A source that
 // decodes a page with one decoder reads each element of data with it, so

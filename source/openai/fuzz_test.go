@@ -57,7 +57,7 @@ func FuzzDecodeList(f *testing.F) {
 		if !json.Valid(body) {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
-		if env.Object != "list" || env.Events < 0 || env.Events > len(data) || env.HasMore == nil {
+		if env.Object != "list" || env.Elements < 0 || env.Elements > len(data) || env.HasMore == nil {
 			t.Fatalf("accepted an incomplete envelope: %+v", env)
 		}
 		for i, d := range data {
