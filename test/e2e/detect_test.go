@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
-	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // detectConfig reads acme from the simulator at base through the default
@@ -113,15 +111,7 @@ func TestDetectKill9RaisesNoSecondAlert(t *testing.T) {
 		if run > 40 {
 			t.Fatal("the back-fill did not finish within 40 runs")
 		}
-		cmd := exec.Command(auditrelayBin(t), "run", "-c", cfg, "--once")
-		cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
-		logs := &benchkit.Output{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		cmd, logs, exited := startOnce(t, cfg)
 		if kills < 8 {
 			windows := 1 + rng.IntN(3)
 			pollUntil(exited, time.Minute, func() bool {

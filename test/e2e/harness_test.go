@@ -199,3 +199,20 @@ func servingAddr(t testing.TB, out *benchkit.Output) string {
 // scrape is the client of a daemon's server: one that does not answer
 // fails the test instead of hanging it.
 var scrape = &http.Client{Timeout: 10 * time.Second}
+
+// startOnce starts `auditrelay run -c cfg --once` with the test's Admin
+// key, its output gathered in logs; exited receives its end. A kill -9
+// test kills cmd.Process at a moment of its choosing.
+func startOnce(t *testing.T, cfg string) (cmd *exec.Cmd, logs *benchkit.Output, exited chan error) {
+	t.Helper()
+	cmd = exec.Command(auditrelayBin(t), "run", "-c", cfg, "--once")
+	cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
+	logs = &benchkit.Output{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, logs, done
+}

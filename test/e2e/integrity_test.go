@@ -12,7 +12,6 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
-	"github.com/auditrelay/auditrelay/test/internal/benchkit"
 )
 
 // TestArchiveIntegrityAcrossKills back-fills 1,000,000 audit events from
@@ -94,15 +92,7 @@ log:
 
 	var verified []string
 	for k := range kills {
-		cmd := exec.Command(auditrelayBin(t), "run", "-c", cfg, "--once")
-		cmd.Env = append(os.Environ(), "OPENAI_ADMIN_KEY=sk-admin-e2e-test")
-		logs := &benchkit.Output{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		cmd, logs, exited := startOnce(t, cfg)
 		// Spread the kills over what is left, at random: some early in a
 		// run (while it cuts and resumes), most in the middle of a window.
 		at := archiveSize()
