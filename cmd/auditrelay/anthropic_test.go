@@ -56,17 +56,7 @@ func anSim(t *testing.T, o anthropicsim.Options, hook func(*http.Request)) (*ant
 // runAN runs the CLI with the compliance key in its environment; stderr
 // says it is a terminal when term is set, so that progress is drawn.
 func runAN(ctx context.Context, term bool, args ...string) (stdout, stderr string, code int) {
-	var out bytes.Buffer
-	var errb interface {
-		Write([]byte) (int, error)
-		String() string
-	} = &bytes.Buffer{}
-	if term {
-		errb = &termBuffer{}
-	}
-	m := &Main{Stdout: &out, Stderr: errb, Environ: []string{"ANTHROPIC_COMPLIANCE_KEY=" + anKey}}
-	code = m.Run(ctx, args)
-	return out.String(), errb.String(), code
+	return runWith(ctx, "ANTHROPIC_COMPLIANCE_KEY="+anKey, term, args...)
 }
 
 // anRec is one activity of the simulator, as its bytes say.

@@ -62,17 +62,7 @@ func cgSim(t *testing.T, o chatgptsim.Options, hook func(*http.Request)) (*chatg
 // runCG runs the CLI with the compliance key in its environment; stderr
 // says it is a terminal when term is set, so that progress is drawn.
 func runCG(ctx context.Context, term bool, args ...string) (stdout, stderr string, code int) {
-	var out bytes.Buffer
-	var errb interface {
-		Write([]byte) (int, error)
-		String() string
-	} = &bytes.Buffer{}
-	if term {
-		errb = &termBuffer{}
-	}
-	m := &Main{Stdout: &out, Stderr: errb, Environ: []string{"CHATGPT_COMPLIANCE_KEY=" + cgKey}}
-	code = m.Run(ctx, args)
-	return out.String(), errb.String(), code
+	return runWith(ctx, "CHATGPT_COMPLIANCE_KEY="+cgKey, term, args...)
 }
 
 // cgRec is one record of the simulator's files, as the files hold it.

@@ -37,8 +37,22 @@ func querySim(t *testing.T, faults openaisim.Faults, hook func(*http.Request)) (
 }
 
 func runCLI(ctx context.Context, args ...string) (stdout, stderr string, code int) {
-	var out, errb bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &errb, Environ: []string{"OPENAI_ADMIN_KEY=" + queryKey}}
+	return runWith(ctx, "OPENAI_ADMIN_KEY="+queryKey, false, args...)
+}
+
+// runWith runs the CLI with env (a vendor's key) as its environment;
+// stderr says it is a terminal when term is set, so that progress is
+// drawn.
+func runWith(ctx context.Context, env string, term bool, args ...string) (stdout, stderr string, code int) {
+	var out bytes.Buffer
+	var errb interface {
+		Write([]byte) (int, error)
+		String() string
+	} = &bytes.Buffer{}
+	if term {
+		errb = &termBuffer{}
+	}
+	m := &Main{Stdout: &out, Stderr: errb, Environ: []string{env}}
 	code = m.Run(ctx, args)
 	return out.String(), errb.String(), code
 }
