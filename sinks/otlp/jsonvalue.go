@@ -16,7 +16,7 @@ import (
 // numbers doubles, and a number too large for a double keeps its digits as
 // a string. JSON null is OTLP's empty value.
 func parseObject(b []byte, dst pcommon.Map) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	dec := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if dec.PeekKind() != '{' {
 		if _, err := dec.ReadToken(); err != nil {
 			return err

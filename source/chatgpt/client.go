@@ -180,7 +180,7 @@ func (c *client) list(ctx context.Context, eventType string, after time.Time) (f
 // not before after, in order of end_time; has_more with a last_end_time.
 func decodeFiles(body []byte, eventType string, after time.Time, limit int) (filePage, error) {
 	var page filePage
-	d := jsontext.NewDecoder(bytes.NewReader(body))
+	d := jsontext.NewDecoder(bytes.NewBuffer(body))
 	docs := 0
 	for {
 		v, err := d.ReadValue()

@@ -53,7 +53,7 @@ func withoutContent(rec []byte, paths []schema.Path) ([]byte, error) {
 	if len(paths) == 0 {
 		return bytes.Clone(rec), nil
 	}
-	d := jsontext.NewDecoder(bytes.NewReader(rec), contentDecoderOptions...)
+	d := jsontext.NewDecoder(bytes.NewBuffer(rec), contentDecoderOptions...)
 	if d.PeekKind() != '{' {
 		return nil, schema.ErrNotObject
 	}

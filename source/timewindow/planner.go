@@ -66,7 +66,8 @@ var errTooDense = errors.New("one second holds more events than a window may tak
 // stretch and give the density of events; the rest is cut into stretches
 // planned to hold about half a window each and read concurrently, as many
 // at once as the limiter lets run, and their windows are committed in time
-// order. A stretch that fills up anyway is split at the second it reached:
+// order; those that wait for a delivery behind them go as one window (see
+// gatherer). A stretch that fills up anyway is split at the second it reached:
 // the pages read cover [reached + 1, end) completely and become a window,
 // and the rest is planned again with the density just measured. The events
 // read ahead of delivery stay below about twice MaxBuffered: no stretch
@@ -376,8 +377,13 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	var cur Cursor
 	go func() {
 		cur = b.cur
-		for pt := range windows {
-			next, err := p.emit(rctx, b.host, cur, b.goal, []part{pt})
+		g := gatherer{in: windows, max: p.MaxWindowEvents}
+		for {
+			parts := g.next()
+			if parts == nil {
+				break
+			}
+			next, err := p.emit(rctx, b.host, cur, b.goal, parts)
 			if err != nil {
 				emitted <- err
 				cancel()
@@ -386,8 +392,10 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 				return
 			}
 			cur = next
-			b.held.Add(-int64(count(pt.pages)))
-			b.waiting.Add(-1)
+			for _, pt := range parts {
+				b.held.Add(-int64(count(pt.pages)))
+			}
+			b.waiting.Add(-int64(len(parts)))
 			b.signal()
 		}
 		emitted <- nil
@@ -428,6 +436,57 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	}
 	return cur, err
 }
+
+// gatherer takes the parts read, in order, and makes windows of them.
+// When the engine is behind, the parts that wait for it go as one window,
+// up to max events: a window's fixed cost (the sinks' commit, the cursor's
+// save) is paid once for them, and its batches fill the cores. A window
+// the engine keeps up with stays one part, delivered as soon as it is
+// read. A part traced as a window of its own stays one (its page spans
+// are that window's).
+type gatherer struct {
+	in   <-chan part
+	max  int
+	held *part // taken from in, not yet in a window
+}
+
+// next returns the parts of the next window, nil once in is closed and
+// drained.
+func (g *gatherer) next() []part {
+	var parts []part
+	if g.held != nil {
+		parts, g.held = []part{*g.held}, nil
+	} else if pt, ok := <-g.in; ok {
+		parts = []part{pt}
+	} else {
+		return nil
+	}
+	if traced(parts[0]) {
+		return parts
+	}
+	for n := count(parts[0].pages); ; {
+		select {
+		case pt, ok := <-g.in:
+			if !ok {
+				return parts
+			}
+			if traced(pt) || n+count(pt.pages) > g.max {
+				g.held = &pt
+				return parts
+			}
+			parts = append(parts, pt)
+			n += count(pt.pages)
+			if pt.span != nil {
+				pt.span.End(nil) // records nothing: see traced
+			}
+		default:
+			return parts
+		}
+	}
+}
+
+// traced reports whether pt's window span records.
+func traced(pt part) bool { return pt.span != nil && pt.span.Recording() }
 
 // signal wakes the scheduler without blocking.
 func (b *backfill) signal() {

@@ -292,7 +292,7 @@ func (ed *editor) open(object bool, start, first int) {
 		m := &ed.members[len(ed.members)-1]
 		m.valStart, m.rule = start, rule
 		fr.wantKey = true
-		ed.setFlag(fr, false)
+		ed.setFlag(fr, nil)
 		child.request = object && len(ed.frames) == 1 && first == 0 && ed.r.content != ContentNone && string(ed.key) == "api_request"
 	} else {
 		fr.n++
@@ -389,15 +389,16 @@ func truthy(v jsontext.Value) bool {
 	return false
 }
 
-// setFlag records the value of a content flag of the request, when the
+// setFlag records the value v of a content flag of the request, when the
 // member being read is one: only true counts, and the last member of a
-// name, as a decoder keeps it.
-func (ed *editor) setFlag(fr *frame, isTrue bool) {
+// name, as a decoder keeps it. v is nil for a container, which is not
+// true.
+func (ed *editor) setFlag(fr *frame, v jsontext.Value) {
 	switch ed.keyFlag {
 	case 0:
-		fr.promptTruncated = isTrue
+		fr.promptTruncated = v != nil && truthy(v)
 	case 1:
-		fr.responseTruncated = isTrue
+		fr.responseTruncated = v != nil && truthy(v)
 	}
 }
 
@@ -409,7 +410,7 @@ func (ed *editor) scalar(raw []byte, v jsontext.Value, start, end int) error {
 		m := &ed.members[len(ed.members)-1]
 		m.valStart, m.valEnd, m.rule = start, end, rule
 		fr.wantKey = true
-		ed.setFlag(fr, truthy(v))
+		ed.setFlag(fr, v)
 	} else {
 		fr.n++
 		if rule >= 0 {

@@ -74,8 +74,11 @@ var decoderOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), json
 
 // NewDecoder returns a decoder of in that reads what encoding/json reads,
 // for ReadObject and for a source that reads a page of records in one pass.
+// jsontext reads a bytes.Buffer in place; any other reader is copied into
+// a buffer of its own first, which costs an allocation and a copy per
+// event.
 func NewDecoder(in []byte) *jsontext.Decoder {
-	return jsontext.NewDecoder(bytes.NewReader(in), decoderOptions...)
+	return jsontext.NewDecoder(bytes.NewBuffer(in), decoderOptions...)
 }
 
 // ReadObject checks that raw is one JSON object (white space around it
