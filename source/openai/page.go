@@ -10,8 +10,9 @@ import (
 	"github.com/auditrelay/auditrelay/source/httpapi"
 )
 
-// visitFunc takes one element of data: what it says and its bytes, a slice
-// of the page (a page is read once; its events are not copied).
+// visitFunc takes one element of data: what it says, valid during the call
+// only, and its bytes, a slice of the page (a page is read once; its events
+// are not copied).
 type visitFunc func(f *schema.Fields, raw []byte) error
 
 // DecodeList parses and checks an Admin API list page in one pass (see
@@ -19,8 +20,13 @@ type visitFunc func(f *schema.Fields, raw []byte) error
 // visit, in order; an element that is not an object fails the page.
 func DecodeList(body []byte, visit visitFunc) (*httpapi.ListEnvelope, error) {
 	d := schema.NewDecoder(body)
+	// One Fields for the page: visit gets a pointer, and a Fields (well
+	// over a kilobyte) per event would be a heap allocation each.
+	var f schema.Fields
 	env, err := httpapi.ReadList(d, func(i int) error {
-		f, raw, err := schema.ReadNext(d, body, "")
+		var raw []byte
+		var err error
+		f, raw, err = schema.ReadNext(d, body, "")
 		if errors.Is(err, schema.ErrNotObject) {
 			return fmt.Errorf("data[%d] is %w", i, err)
 		}

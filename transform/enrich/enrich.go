@@ -175,9 +175,10 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 	}
 	now := e.now()
 	missed := false
+	var buf bytes.Buffer // each event's auditrelay object, copied into the event
 	for i := range b.Events {
 		ev := &b.Events[i]
-		enriched, err := e.event(ev, d, now)
+		enriched, err := e.event(ev, d, now, &buf)
 		if err != nil {
 			return b, pipeline.Permanent(fmt.Errorf("enrich: event %s: %w", ev.ID, err))
 		}
@@ -197,7 +198,7 @@ func (e *Enricher) Process(_ context.Context, b pipeline.Batch) (pipeline.Batch,
 // knew every id the event names. An auditrelay member the event holds
 // already (relayed events read again) goes first, every copy of it,
 // through the decoded object.
-func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) (enriched bool, err error) {
+func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time, buf *bytes.Buffer) (enriched bool, err error) {
 	if err := ev.Finalize(); err != nil {
 		return false, err
 	}
@@ -226,8 +227,8 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time) (enric
 		a = e.annotate(ev, &f, d, now)
 		enriched = a.Enriched
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(a); err != nil {
 		return false, err
