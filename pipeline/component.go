@@ -47,7 +47,11 @@ type Committer interface {
 	// last CommitWindow or AbortWindow of source is durable, or ctx is
 	// done. cursor is the cursor the engine saves next (opaque; a sink may
 	// record it, must not change it). Safe for concurrent use with other
-	// sources.
+	// sources. Events the destination refused for good at commit come
+	// back in a *RejectedError, as from Consume: the engine hands them to
+	// the dead-letter sink and, when the error holds nothing else, takes
+	// the rest of the window as committed; otherwise it sends the window
+	// again without them.
 	CommitWindow(ctx context.Context, source string, cursor []byte) error
 	// AbortWindow forgets what was consumed for source since the last
 	// CommitWindow (a transaction is aborted; a sink that writes in place

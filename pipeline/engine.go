@@ -517,32 +517,13 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 		if err == nil {
 			continue
 		}
-		rej, alone := rejection(err)
-		if rej == nil {
+		if err := e.setAside(st, err, func(id string) (int, int) {
+			if i := slices.IndexFunc(b.Events, func(ev Event) bool { return ev.ID == id }); i >= 0 {
+				return st.next, idx[i]
+			}
+			return -1, -1
+		}); err != nil {
 			return err
-		}
-		if st.dl == nil || e.deadLetter == nil {
-			return Permanent(fmt.Errorf("no dead_letter sink configured: %w", err))
-		}
-		if st.skip == nil {
-			st.skip = map[[2]int]bool{}
-		}
-		for _, r := range rej.Rejected {
-			i := slices.IndexFunc(b.Events, func(ev Event) bool { return ev.ID == r.Event.ID })
-			if i < 0 || st.skip[[2]int{st.next, idx[i]}] {
-				continue
-			}
-			st.skip[[2]int{st.next, idx[i]}] = true
-			if derr := st.dl.add(deadLetterEntry{Sink: st.s.name, Reason: r.Reason}, r.Event); derr != nil {
-				return derr
-			}
-		}
-		if !alone {
-			// The rejected events are dealt with; what else failed
-			// decides whether the sink is retried.
-			if other := besides(err); other != nil {
-				return other
-			}
 		}
 	}
 	if st.s.commit == nil {
@@ -554,7 +535,52 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 	}
 	err := st.s.commit.CommitWindow(cctx, st.source, st.cursor)
 	cspan.End(err)
-	return err
+	if err == nil {
+		return nil
+	}
+	return e.setAside(st, err, func(id string) (int, int) {
+		for bi, b := range st.batches {
+			for i := range b.Events {
+				if b.Events[i].ID == id && !st.skip[[2]int{bi, i}] {
+					return bi, i
+				}
+			}
+		}
+		return -1, -1
+	})
+}
+
+// setAside deals with the events a sink rejected, in a *RejectedError in
+// err's chain: each goes to st.dl, and is left out when the window is sent
+// to the sink again. find places an event id in the window (batch and
+// index, -1 when it is not there). It returns what err says besides the
+// rejection, which decides whether the sink is retried: nil when the
+// rejection is all.
+func (e *engine) setAside(st *sinkWindow, err error, find func(id string) (int, int)) error {
+	rej, alone := rejection(err)
+	if rej == nil {
+		return err
+	}
+	if st.dl == nil || e.deadLetter == nil {
+		return Permanent(fmt.Errorf("no dead_letter sink configured: %w", err))
+	}
+	if st.skip == nil {
+		st.skip = map[[2]int]bool{}
+	}
+	for _, r := range rej.Rejected {
+		bi, i := find(r.Event.ID)
+		if bi < 0 || st.skip[[2]int{bi, i}] {
+			continue
+		}
+		st.skip[[2]int{bi, i}] = true
+		if derr := st.dl.add(deadLetterEntry{Sink: st.s.name, Reason: r.Reason}, r.Event); derr != nil {
+			return derr
+		}
+	}
+	if alone {
+		return nil
+	}
+	return besides(err)
 }
 
 // rejection returns the *RejectedError in err's chain, and whether it is

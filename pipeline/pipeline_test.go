@@ -586,6 +586,72 @@ func TestRejectedThenAbortedIsNotSentAgain(t *testing.T) {
 	}
 }
 
+// TestRejectedAtCommit: a committer that learns only at commit that its
+// destination refused an event for good (a mail server's 5xx after DATA)
+// returns it in a *RejectedError. Alone, the rest of the window is
+// committed: the event goes to the dead letter once, the cursor moves and
+// nothing is sent again. Joined with a retryable failure, the window is
+// sent again without the event.
+func TestRejectedAtCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		alsoFailed   bool
+		commits      int
+		aborts       int
+		batchesTaken int
+	}{
+		{"alone", false, 1, 0, 1},
+		{"with a retryable failure", true, 2, 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			win := events(`{"msg":"a"}`, `{"msg":"bad"}`, `{"msg":"c"}`)
+			w := newWorld(win)
+			tx := &committer{}
+			tx.failCommit = func() error {
+				i := slices.Index(tx.pending, `{"msg":"bad"}`)
+				if i < 0 {
+					return nil
+				}
+				rej := &pipeline.RejectedError{Sink: "tx", Rejected: []pipeline.Rejection{{Event: win.Events[1], Reason: "554 refused"}}}
+				if tc.alsoFailed {
+					return errors.Join(rej, errors.New("421 connection lost"))
+				}
+				// The others are durable: only the refused one is not.
+				tx.durable = append(tx.durable, slices.Delete(slices.Clone(tx.pending), i, i+1)...)
+				tx.pending = nil
+				return rej
+			}
+			w.sinks["tx"] = tx
+			sp := spec([]string{"tx"})
+			sp.DeadLetter = &pipeline.ComponentSpec{Name: "dlq", Type: "mem", Config: cfg{}, Retry: pipeline.DefaultRetryPolicy()}
+			if err := run(t, w, sp, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := tx.durable; !slices.Equal(got, []string{`{"msg":"a"}`, `{"msg":"c"}`}) {
+				t.Fatalf("durable %v", got)
+			}
+			if dl := w.sink("dlq").received(); len(dl) != 1 || !strings.Contains(dl[0], "554 refused") || !strings.Contains(dl[0], `"sink":"tx"`) {
+				t.Fatalf("dead letters %v", dl)
+			}
+			if tx.commits != tc.commits || tx.aborts != tc.aborts || tx.batches != tc.batchesTaken {
+				t.Fatalf("%d commits, %d aborts, %d batches; want %d, %d, %d", tx.commits, tx.aborts, tx.batches, tc.commits, tc.aborts, tc.batchesTaken)
+			}
+			if w.store.cursor() != "w0" {
+				t.Fatalf("cursor %q", w.store.cursor())
+			}
+		})
+	}
+
+	// Without a dead-letter sink the pipeline stops instead of dropping.
+	w := newWorld(events(`{"msg":"bad"}`))
+	w.sinks["tx"] = &committer{failCommit: func() error {
+		return &pipeline.RejectedError{Sink: "tx", Rejected: []pipeline.Rejection{{Event: pipeline.Event{ID: "0"}, Reason: "554"}}}
+	}}
+	if err := run(t, w, spec([]string{"tx"}), nil); err == nil || !pipeline.IsPermanent(err) || w.store.cursor() != "" {
+		t.Fatalf("err = %v, cursor %q", err, w.store.cursor())
+	}
+}
+
 // TestTransformsRunOncePerWindow: a sink's retry does not run the
 // transforms again, and the source's events are never changed.
 func TestTransformsRunOncePerWindow(t *testing.T) {

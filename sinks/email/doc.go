@@ -17,10 +17,10 @@
 // first event, or as soon as every window with events in it is committing
 // (no more events can join it then). A 4xx answer or a broken connection is
 // retryable: CommitWindow fails, the engine sends the window again. A 5xx
-// answer to MAIL, RCPT or DATA refuses the mail's events for good: when the
-// engine sends the window again, Consume returns them in a
-// *pipeline.RejectedError so that they go to the dead-letter sink. A
-// refused login, a 5xx greeting and a TLS failure are permanent.
+// answer to MAIL, RCPT or DATA refuses the mail's events for good:
+// CommitWindow returns them in a *pipeline.RejectedError, and the engine
+// hands them to the dead-letter sink. A refused login, a 5xx greeting and
+// a TLS failure are permanent.
 //
 // It does not choose which events to mail (a sink's accept section does,
 // as for every sink), retry on its own (the engine does), nor deliver mail

@@ -36,8 +36,7 @@ type Sink struct {
 	mu      sync.Mutex
 	open    *outMail                     // the mail being filled, nil when none
 	last    *outMail                     // the mail sealed last: the next one leaves after it
-	windows map[string]*window           // per source, since its last commit or abort
-	refused map[string]map[string]string // per source, event id -> why a 5xx refused it
+	windows map[string]*window // per source, since its last commit or abort
 }
 
 // window is where one source's window is with the sink.
@@ -68,7 +67,7 @@ func New(set pipeline.Settings, cfg Config) (*Sink, error) {
 		return nil, fmt.Errorf("email %q: %w", set.Name, err)
 	}
 	s := &Sink{name: set.Name, cfg: cfg, log: set.Log(), tmpl: tmpl, now: time.Now,
-		windows: map[string]*window{}, refused: map[string]map[string]string{}}
+		windows: map[string]*window{}}
 	if cfg.Security != "none" {
 		tc, err := cfg.TLS.Load(s.log)
 		if err != nil {
@@ -119,26 +118,12 @@ func (s *Sink) Shutdown(ctx context.Context) error {
 
 // Consume copies b's events into the mail being filled and returns; a
 // mail that fills up leaves at once. It does not block on the server:
-// CommitWindow waits for the answers. Events of b that a 5xx refused when
-// the window was sent before come back in a *pipeline.RejectedError
-// instead (the others are taken), so that the engine hands them to the
-// dead-letter sink. It does not modify b.
+// CommitWindow waits for the answers. It does not modify b.
 func (s *Sink) Consume(_ context.Context, b pipeline.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var rejected []pipeline.Rejection
-	refused := s.refused[b.Source]
 	for i := range b.Events {
-		ev := &b.Events[i]
-		if why, ok := refused[ev.ID]; ok {
-			rejected = append(rejected, pipeline.Rejection{Event: *ev, Reason: why})
-			delete(refused, ev.ID)
-			continue
-		}
-		s.add(b.Source, ev)
-	}
-	if len(rejected) > 0 {
-		return &pipeline.RejectedError{Sink: s.name, Rejected: rejected}
+		s.add(b.Source, &b.Events[i])
 	}
 	return nil
 }
@@ -231,15 +216,14 @@ func (s *Sink) deliver(m *outMail) error {
 // mail holding an event of source's window was answered 250 after DATA.
 // The mail being filled leaves as soon as every window in it is
 // committing, or after batch_delay. A mail answered 4xx, or whose
-// connection broke, fails the window with a retryable error; one refused
-// with 5xx fails it too, and its events of this source are rejected when
-// the engine sends the window again (see Consume). It blocks until then or
-// until ctx is done.
+// connection broke, fails the window with a retryable error. The events of
+// the window in a mail refused with 5xx come back in a
+// *pipeline.RejectedError, for the dead-letter sink: the server will never
+// take them. It blocks until then or until ctx is done.
 func (s *Sink) CommitWindow(ctx context.Context, source string, _ []byte) error {
 	s.mu.Lock()
 	w := s.windows[source]
 	if w == nil {
-		delete(s.refused, source)
 		s.mu.Unlock()
 		return nil
 	}
@@ -261,35 +245,28 @@ func (s *Sink) CommitWindow(ctx context.Context, source string, _ []byte) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
+	var rejected []pipeline.Rejection
 	for _, m := range mails {
-		if m.err == nil {
-			continue
-		}
 		var ref *refusal
-		if errors.As(m.err, &ref) {
-			n := 0
+		switch {
+		case m.err == nil:
+		case errors.As(m.err, &ref):
 			for _, it := range m.items {
 				if it.source == source {
-					if s.refused[source] == nil {
-						s.refused[source] = map[string]string{}
-					}
-					s.refused[source][it.ev.ID] = ref.Error()
-					n++
+					rejected = append(rejected, pipeline.Rejection{Event: it.ev, Reason: ref.Error()})
 				}
 			}
-			errs = append(errs, fmt.Errorf("%w; its %d event(s) of this window go to the dead letter when the window is sent again", m.err, n))
-			continue
+		default:
+			errs = append(errs, fmt.Errorf("email %q: %w", s.name, m.err))
 		}
-		errs = append(errs, m.err)
 	}
 	if s.windows[source] == w {
 		delete(s.windows, source)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("email %q: %w", s.name, errors.Join(errs...))
+	if len(rejected) > 0 {
+		errs = append(errs, &pipeline.RejectedError{Sink: s.name, Rejected: rejected})
 	}
-	delete(s.refused, source)
-	return nil
+	return errors.Join(errs...)
 }
 
 // AbortWindow implements pipeline.Committer: the source's events leave the
