@@ -34,8 +34,8 @@ type Sink struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	open    *outMail                     // the mail being filled, nil when none
-	last    *outMail                     // the mail sealed last: the next one leaves after it
+	open    *outMail           // the mail being filled, nil when none
+	last    *outMail           // the mail sealed last: the next one leaves after it
 	windows map[string]*window // per source, since its last commit or abort
 }
 
