@@ -30,6 +30,7 @@ type Redactor struct {
 	// isSecretKey).
 	secretNames    map[string]bool
 	secretSuffixes []string
+	minSecretLen   int // of the names and suffixes: a shorter key is none
 }
 
 // segment is one reference token of a field path.
@@ -77,6 +78,9 @@ func New(c *Config) (*Redactor, error) {
 		} else {
 			r.secretNames[string(normalizeKey(nil, []byte(k)))] = true
 		}
+		if n := len(strings.TrimPrefix(k, "*")); r.minSecretLen == 0 || n < r.minSecretLen {
+			r.minSecretLen = n
+		}
 	}
 	return r, nil
 }
@@ -84,7 +88,7 @@ func New(c *Config) (*Redactor, error) {
 // isSecretKey reports whether key names a credential (SecretKeys). buf
 // is scratch space.
 func (r *Redactor) isSecretKey(buf *[]byte, key []byte) bool {
-	if len(key) > 64 || len(r.secretNames) == 0 && len(r.secretSuffixes) == 0 {
+	if len(key) > 64 || len(key) < r.minSecretLen || len(r.secretNames) == 0 && len(r.secretSuffixes) == 0 {
 		return false
 	}
 	*buf = normalizeKey((*buf)[:0], key)
