@@ -572,6 +572,16 @@ func TestRejectedThenAbortedIsNotSentAgain(t *testing.T) {
 		}
 		return nil
 	}
+	if dl := runIntoTx(t, w, tx); len(dl) != 1 || !strings.Contains(dl[0], "bad") {
+		t.Fatalf("dead letters %v", dl)
+	}
+}
+
+// runIntoTx runs w into the committer tx, named "tx", with a dead-letter
+// sink, checks that tx made the events a and c of the window durable, and
+// returns the dead letters.
+func runIntoTx(t *testing.T, w *world, tx *committer) []string {
+	t.Helper()
 	w.sinks["tx"] = tx
 	sp := spec([]string{"tx"})
 	sp.DeadLetter = &pipeline.ComponentSpec{Name: "dlq", Type: "mem", Config: cfg{}, Retry: pipeline.DefaultRetryPolicy()}
@@ -581,9 +591,7 @@ func TestRejectedThenAbortedIsNotSentAgain(t *testing.T) {
 	if got := tx.durable; !slices.Equal(got, []string{`{"msg":"a"}`, `{"msg":"c"}`}) {
 		t.Fatalf("durable %v", got)
 	}
-	if dl := w.sink("dlq").received(); len(dl) != 1 || !strings.Contains(dl[0], "bad") {
-		t.Fatalf("dead letters %v", dl)
-	}
+	return w.sink("dlq").received()
 }
 
 // TestRejectedAtCommit: a committer that learns only at commit that its
@@ -621,16 +629,7 @@ func TestRejectedAtCommit(t *testing.T) {
 				tx.pending = nil
 				return rej
 			}
-			w.sinks["tx"] = tx
-			sp := spec([]string{"tx"})
-			sp.DeadLetter = &pipeline.ComponentSpec{Name: "dlq", Type: "mem", Config: cfg{}, Retry: pipeline.DefaultRetryPolicy()}
-			if err := run(t, w, sp, nil); err != nil {
-				t.Fatal(err)
-			}
-			if got := tx.durable; !slices.Equal(got, []string{`{"msg":"a"}`, `{"msg":"c"}`}) {
-				t.Fatalf("durable %v", got)
-			}
-			if dl := w.sink("dlq").received(); len(dl) != 1 || !strings.Contains(dl[0], "554 refused") || !strings.Contains(dl[0], `"sink":"tx"`) {
+			if dl := runIntoTx(t, w, tx); len(dl) != 1 || !strings.Contains(dl[0], "554 refused") || !strings.Contains(dl[0], `"sink":"tx"`) {
 				t.Fatalf("dead letters %v", dl)
 			}
 			if tx.commits != tc.commits || tx.aborts != tc.aborts || tx.batches != tc.batchesTaken {
