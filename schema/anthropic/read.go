@@ -16,6 +16,7 @@ type Fields struct {
 	statusCode         text // compliance_api_accessed's status_code
 	actor              actorFields
 	annotated          text // auditrelay.severity, which enrich writes
+	relayed            bool // the object holds an auditrelay member
 	target             targetFields
 	about              aboutFields
 	// refs are the top-level members that name something by id or by
@@ -89,6 +90,7 @@ func ReadNext(d *jsontext.Decoder, in []byte) (Fields, error) {
 		case "actor":
 			f.actor, err = readActor(d, in)
 		case "auditrelay":
+			f.relayed = true
 			err = jsonread.Object(d, in, field{"severity", &f.annotated})
 		default:
 			dst, named := f.member(name), namesSomething(name)

@@ -19,6 +19,7 @@ type Fields struct {
 	workspaceID                                    text // CODEX_LOG's workspace_id
 	result                                         text // AUDIT_LOG's action_result
 	annotated                                      text // auditrelay.severity, which enrich writes
+	relayed                                        bool // the object holds an auditrelay member
 	actor                                          actorFields
 	client                                         clientFields
 	// The person an AUDIT_LOG's action is about (TargetUser):
@@ -112,6 +113,7 @@ func readRecord(d *jsontext.Decoder, in []byte) (Fields, error) {
 		case "request_metadata":
 			f.client, err = readClient(d, in)
 		case "auditrelay":
+			f.relayed = true
 			err = jsonread.Object(d, in, field{"severity", &f.annotated})
 		default:
 			err = jsonread.Pick(d, in, name, []field{

@@ -130,3 +130,7 @@ func (f *Fields) ActionResult() string { return f.result.Str() }
 // auditrelay member), which honours the user's rules; "" when there is
 // none or it is not a level.
 func (f *Fields) AnnotatedSeverity() Level { return severity.Named(f.annotated.Str()) }
+
+// Relayed reports whether the event holds an auditrelay member: enrich's,
+// written by a relay before this one.
+func (f *Fields) Relayed() bool { return f.relayed }

@@ -23,6 +23,7 @@ type Fields struct {
 	request                                                    requestFields
 	actor                                                      actorFields
 	annotated                                                  text // auditrelay.severity, which enrich writes
+	relayed                                                    bool // the object holds an auditrelay member
 }
 
 // payloadFields are the members of an audit log's payload (the member
@@ -160,6 +161,7 @@ func readEvent(d *jsontext.Decoder, in []byte, typ string) (Fields, error) {
 		case "actor":
 			f.actor, err = readActor(d, in)
 		case "auditrelay":
+			f.relayed = true
 			err = jsonread.Object(d, in, field{"severity", &f.annotated})
 		default:
 			if typ == "" || string(name) != typ {

@@ -74,3 +74,7 @@ func Severity(rules []Rule, typ string, failed bool) Level {
 // auditrelay member), which honours the user's rules; "" when there is
 // none or it is not a level.
 func (f *Fields) AnnotatedSeverity() Level { return severity.Named(f.annotated.Str()) }
+
+// Relayed reports whether the event holds an auditrelay member: enrich's,
+// written by a relay before this one.
+func (f *Fields) Relayed() bool { return f.relayed }

@@ -206,25 +206,26 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time, buf *b
 	// OpenAI's: it names nothing of another vendor's event, and misses
 	// nothing either.
 	var a *annotation
+	var relayed bool
 	switch ev.Schema {
 	case anthropic.Schema:
 		f, err := anthropic.ReadObject(ev.Raw)
 		if err != nil {
 			return false, err
 		}
-		a, enriched = e.annotateActivity(ev, &f, now), true
+		a, enriched, relayed = e.annotateActivity(ev, &f, now), true, f.Relayed()
 	case chatgpt.Schema:
 		f, err := chatgpt.ReadObject(ev.Raw)
 		if err != nil {
 			return false, err
 		}
-		a, enriched = e.annotateComplianceRecord(ev, &f, now), true
+		a, enriched, relayed = e.annotateComplianceRecord(ev, &f, now), true, f.Relayed()
 	default:
 		f, err := openai.ReadObject(ev.Raw, ev.Type)
 		if err != nil {
 			return false, err
 		}
-		a = e.annotate(ev, &f, d, now)
+		a, relayed = e.annotate(ev, &f, d, now), f.Relayed()
 		enriched = a.Enriched
 	}
 	buf.Reset()
@@ -233,18 +234,15 @@ func (e *Enricher) event(ev *pipeline.Event, d *directory, now time.Time, buf *b
 	if err := enc.Encode(a); err != nil {
 		return false, err
 	}
-	// A substring test spares most events the decode.
-	if bytes.Contains(ev.Raw, []byte(`"auditrelay"`)) {
+	if relayed {
 		obj, err := ev.Object()
 		if err != nil {
 			return false, err
 		}
-		if _, ok := obj["auditrelay"]; ok {
-			delete(obj, "auditrelay")
-			ev.SetObject(obj)
-			if err := ev.Finalize(); err != nil {
-				return false, err
-			}
+		delete(obj, "auditrelay")
+		ev.SetObject(obj)
+		if err := ev.Finalize(); err != nil {
+			return false, err
 		}
 	}
 	// SetRaw also drops the decoded object, which no longer matches.

@@ -338,6 +338,8 @@ func TestReplacesAnnotation(t *testing.T) {
 		fresh + `}`,
 		fresh + `,"auditrelay":{"severity":"info","severity_id":1,"actor":{"name":"Old Name"}}}`,
 		`{"auditrelay":1,` + fresh[1:] + `,"auditrelay":{"severity_id":1,"actor":{"name":"Old Name"}}}`,
+		// The key written with an escape is the same key to a decoder.
+		fresh + `,"auditrel\u0061y":{"severity":"info","actor":{"name":"Old Name"}}}`,
 	} {
 		for _, mp := range mappings {
 			ev := pipeline.Event{ID: "a", Type: "user.deleted", Schema: openai.SchemaAuditLog, Raw: []byte(raw)}
@@ -345,8 +347,8 @@ func TestReplacesAnnotation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := bytes.Count(b.Events[0].Raw, []byte(`"auditrelay"`)); n != 1 {
-				t.Fatalf("%s: %d auditrelay members after enrich: %s", raw, n, b.Events[0].Raw)
+			if n := bytes.Count(b.Events[0].Raw, []byte(`"auditrelay"`)); n != 1 || bytes.Contains(b.Events[0].Raw, []byte("Old Name")) {
+				t.Fatalf("%s: %d auditrelay members after enrich, or the old one kept: %s", raw, n, b.Events[0].Raw)
 			}
 			if b, err = mp.tr.Process(t.Context(), b); err != nil {
 				t.Fatal(err)
