@@ -135,7 +135,7 @@ func runTraced(t *testing.T, tel *Telemetry, windows int, log *slog.Logger) int 
 	t.Helper()
 	client := httpapi.NewClient(httpapi.Config{
 		BaseURL: "https://acme:s3cr3t@api.example/v1", Header: http.Header{"Authorization": {"Bearer s3cr3t"}},
-		MaxRetries: 3, Name: "acme", Telemetry: tel, Tracer: tel, Transport: api(),
+		Retry: httpapi.Retry{MaxRetries: 3}, Name: "acme", Telemetry: tel, Tracer: tel, Transport: api(),
 	})
 	sink := &committingSink{}
 	p := pipeline.Assemble(pipeline.Parts{
@@ -464,7 +464,7 @@ func TestSinkRetryOnTheSpans(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		exp := memExporter{tracetest.NewInMemoryExporter()}
 		tel := newTraced(t, 1, 100, exp)
-		client := httpapi.NewClient(httpapi.Config{BaseURL: "https://api.example", Name: "acme", MaxRetries: 3, Tracer: tel, Transport: api()})
+		client := httpapi.NewClient(httpapi.Config{BaseURL: "https://api.example", Name: "acme", Retry: httpapi.Retry{MaxRetries: 3}, Tracer: tel, Transport: api()})
 		sink := &flakySink{}
 		p := pipeline.Assemble(pipeline.Parts{
 			Sources:   map[string]pipeline.Source{"acme": &pageSource{client: client, tracer: tel, windows: 1}},

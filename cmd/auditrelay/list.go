@@ -196,9 +196,9 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 		return nil, exitUsage, false
 	}
 	return &logAPI{kind: kind, base: base, client: openai.NewClient(openai.ClientConfig{
-		BaseURL: base, APIKey: key, Timeout: 60 * time.Second, MaxRetries: 10,
-		RetryWaitMin: 200 * time.Millisecond, RetryWaitMax: 10 * time.Second, MaxServerWait: time.Minute,
-		Name: "cli", UserAgent: "auditrelay/" + version,
+		BaseURL: base, APIKey: key, Name: "cli",
+		Retry: httpapi.Retry{Timeout: 60 * time.Second, MaxRetries: 10, RetryWaitMin: 200 * time.Millisecond,
+			RetryWaitMax: 10 * time.Second, MaxServerWait: time.Minute}, UserAgent: "auditrelay/" + version,
 	})}, 0, true
 }
 

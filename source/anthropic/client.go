@@ -3,7 +3,6 @@ package anthropic
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/httpapi"
@@ -22,13 +21,8 @@ type ClientConfig struct {
 	BaseURL string
 	// APIKey is sent as x-api-key.
 	APIKey pipeline.Secret
-	// Timeout bounds one HTTP request, body included.
-	Timeout time.Duration
-	// MaxRetries is how many times one request is retried.
-	MaxRetries int
-	// RetryWaitMin and RetryWaitMax bound the exponential backoff. A
-	// server's retry-after is honoured up to MaxServerWait.
-	RetryWaitMin, RetryWaitMax, MaxServerWait time.Duration
+	// Retry bounds one request and its retries (see httpapi.Config).
+	httpapi.Retry
 	// PageSize, when set, bounds a page's body to what that many
 	// activities may take (pageBodyPerActivity each).
 	PageSize int
@@ -49,9 +43,7 @@ type ClientConfig struct {
 // API's time on clock (transport: nil for the default).
 func (c *Config) clientConfig(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, transport http.RoundTripper) ClientConfig {
 	return ClientConfig{
-		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
-		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
-		PageSize: c.PageSize, Limiter: lim, Clock: clock,
+		BaseURL: c.BaseURL, APIKey: c.APIKey, Retry: c.Retry, PageSize: c.PageSize, Limiter: lim, Clock: clock,
 		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(), Transport: transport,
 	}
 }
@@ -72,8 +64,7 @@ func NewClient(cfg ClientConfig) *httpapi.Client {
 	return httpapi.NewClient(httpapi.Config{
 		BaseURL: cfg.BaseURL,
 		Header:  http.Header{"X-Api-Key": {cfg.APIKey.Value()}, "Anthropic-Version": {APIVersion}},
-		Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
-		MaxServerWait: cfg.MaxServerWait, MaxBody: maxBody, ReadError: readError,
+		Retry:   cfg.Retry, MaxBody: maxBody, ReadError: readError,
 		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
 		Transport: cfg.Transport, UserAgent: "auditrelay",
 	})

@@ -33,7 +33,9 @@ const MaxPageSize = 5000
 // once every sink has them. Requests are paced by the API's own
 // rate-limit headers, shared by every source of the process that reads
 // the same base_url, since the API counts 600 requests a minute per
-// parent organization, whichever key sends them.
+// parent organization, whichever key sends them. Of the answers
+// max_retries counts, 529 (overloaded) is one; a 5xx the API marks
+// x-should-retry: false is final.
 type Config struct {
 	// BaseURL is the API root, which /v1/compliance/activities is under
 	// (default https://api.anthropic.com); another value is for a proxy or
@@ -44,23 +46,9 @@ type Config struct {
 	// (required; keep it out of the file with ${env:ANTHROPIC_COMPLIANCE_KEY}).
 	// It is sent as x-api-key; an ordinary Claude API key is refused.
 	APIKey pipeline.Secret `koanf:"api_key"`
-	// Timeout bounds one HTTP request, body included (default 60s).
-	Timeout time.Duration `koanf:"timeout"`
-	// MaxRetries is the number of retries of one request (default 10) after
-	// a transport error, 408, 409, 429, 502, 503, 504, 529, another 5xx the
-	// API does not mark x-should-retry: false, or a garbled page; past them
-	// the source fails and, in a daemon, starts again from its checkpoint
-	// after a back-off. A refused key (401, 403) is not retried.
-	MaxRetries int `koanf:"max_retries"`
-	// RetryWaitMin is the wait before the first retry of a request
-	// (default 500ms); it doubles after each failure, with jitter.
-	RetryWaitMin time.Duration `koanf:"retry_wait_min"`
-	// RetryWaitMax caps the wait between retries of a request (default
-	// 30s); a wait the API asks for is capped by max_retry_after instead.
-	RetryWaitMax time.Duration `koanf:"retry_wait_max"`
-	// MaxServerWait caps a wait the API asks for with retry-after (default
-	// 5m).
-	MaxServerWait time.Duration `koanf:"max_retry_after"`
+	// Retry holds timeout, max_retries, retry_wait_min, retry_wait_max and
+	// max_retry_after.
+	httpapi.Retry `koanf:",squash"`
 	// StartAt is where a source without a checkpoint begins: an RFC 3339
 	// time (2026-01-01T00:00:00Z) or a duration back from now (default 720h,
 	// 30 days). Once a cursor is saved it is ignored. Activities before the
@@ -138,11 +126,7 @@ var (
 func defaultConfig() *Config {
 	return &Config{
 		BaseURL:         DefaultBaseURL,
-		Timeout:         60 * time.Second,
-		MaxRetries:      10,
-		RetryWaitMin:    500 * time.Millisecond,
-		RetryWaitMax:    30 * time.Second,
-		MaxServerWait:   5 * time.Minute,
+		Retry:           httpapi.DefaultRetry(),
 		StartAt:         openai.StartAt{Ago: 720 * time.Hour},
 		PollInterval:    30 * time.Second,
 		PageSize:        1000,
@@ -192,21 +176,7 @@ func (c *Config) Validate() error {
 	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
 		add("api_key", "contains white space")
 	}
-	if c.Timeout <= 0 {
-		add("timeout", "must be > 0")
-	}
-	if c.MaxRetries < 0 {
-		add("max_retries", "must be >= 0")
-	}
-	if c.RetryWaitMin <= 0 {
-		add("retry_wait_min", "must be > 0")
-	}
-	if c.RetryWaitMax < c.RetryWaitMin {
-		add("retry_wait_max", "must be >= retry_wait_min")
-	}
-	if c.MaxServerWait <= 0 {
-		add("max_retry_after", "must be > 0")
-	}
+	errs = append(errs, c.Retry.Validate())
 	if c.PollInterval <= 0 {
 		add("poll_interval", "must be > 0")
 	}

@@ -80,14 +80,12 @@ func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *
 	}
 	c := &client{path: cfg.principalPath(), pageSize: cfg.PageSize, log: set.Log()}
 	common := httpapi.Config{
-		MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
-		MaxServerWait: cfg.MaxServerWait, Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(),
+		Retry: cfg.Retry, Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(),
 		Transport: countingTransport{next: apiRT, n: &c.requests}, UserAgent: "auditrelay",
 	}
 	api := common
 	api.BaseURL = cfg.BaseURL
 	api.Header = http.Header{"Authorization": {"Bearer " + cfg.APIKey.Value()}}
-	api.Timeout = cfg.Timeout
 	// A file's entry is about 250 bytes; 2 KiB each leaves room for ids
 	// and names to grow, and bounds what a broken answer can make us hold.
 	api.MaxBody = int64(cfg.PageSize)*2<<10 + 64<<10

@@ -12,6 +12,7 @@ import (
 	"github.com/auditrelay/auditrelay/config/tlsconfig"
 	"github.com/auditrelay/auditrelay/pipeline"
 	schema "github.com/auditrelay/auditrelay/schema/chatgpt"
+	"github.com/auditrelay/auditrelay/source/httpapi"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
@@ -43,6 +44,9 @@ const expiring = 24 * time.Hour
 // 404 is passed over, with a warning, only within a day of the end of its
 // 30 days; a younger one makes the source fail and retry, its checkpoint
 // kept before the file, so that an error of the API loses nothing.
+// timeout bounds a listing or a download's redirect, download_timeout a
+// download; a download cut short, or whose SHA-256 does not match, is
+// retried as a garbled listing is, up to max_retries.
 type Config struct {
 	// BaseURL is the root of the Compliance API, which the paths
 	// /workspaces/{id}/logs and /organizations/{id}/logs are under
@@ -132,27 +136,12 @@ type Config struct {
 	// 16777216); a longer line stops the source, naming the file and line,
 	// rather than filling the memory.
 	MaxLineBytes int `koanf:"max_line_bytes"`
-	// Timeout bounds one request to the API (a listing, a download's
-	// redirect), body included (default 60s).
-	Timeout time.Duration `koanf:"timeout"`
+	// Retry holds timeout, max_retries, retry_wait_min, retry_wait_max and
+	// max_retry_after.
+	httpapi.Retry `koanf:",squash"`
 	// DownloadTimeout bounds the download of one file, body included
 	// (default 1h).
 	DownloadTimeout time.Duration `koanf:"download_timeout"`
-	// MaxRetries is the number of retries of one request (default 10) after
-	// a transport error, 408, 409, 429, 5xx, a garbled listing, or a
-	// download cut short or whose SHA-256 does not match; past them the
-	// source fails and, in a daemon, starts again from its checkpoint after
-	// a back-off. Other 4xx answers (a refused key) are not retried.
-	MaxRetries int `koanf:"max_retries"`
-	// RetryWaitMin is the wait before the first retry of a request
-	// (default 500ms); it doubles after each failure, with jitter.
-	RetryWaitMin time.Duration `koanf:"retry_wait_min"`
-	// RetryWaitMax caps the wait between retries of a request (default
-	// 30s); a wait the API asks for is capped by max_retry_after instead.
-	RetryWaitMax time.Duration `koanf:"retry_wait_max"`
-	// MaxServerWait caps a wait the API asks for with Retry-After (default
-	// 5m).
-	MaxServerWait time.Duration `koanf:"max_retry_after"`
 	// TLS configures the client's TLS, for both the API and the download
 	// host (a proxy that inspects TLS needs its CA for both); server_name
 	// applies to the API only.
@@ -184,12 +173,8 @@ func DefaultConfig() *Config {
 		OnInvalidEvent:  InvalidStall,
 		MaxFileBytes:    16 << 30,
 		MaxLineBytes:    16 << 20,
-		Timeout:         60 * time.Second,
+		Retry:           httpapi.DefaultRetry(),
 		DownloadTimeout: time.Hour,
-		MaxRetries:      10,
-		RetryWaitMin:    500 * time.Millisecond,
-		RetryWaitMax:    30 * time.Second,
-		MaxServerWait:   5 * time.Minute,
 	}
 }
 
@@ -262,23 +247,9 @@ func (c *Config) Validate() error {
 	if c.MaxLineBytes < 1<<10 {
 		add("max_line_bytes", "must be >= 1024")
 	}
-	if c.Timeout <= 0 {
-		add("timeout", "must be > 0")
-	}
+	errs = append(errs, c.Retry.Validate())
 	if c.DownloadTimeout <= 0 {
 		add("download_timeout", "must be > 0")
-	}
-	if c.MaxRetries < 0 {
-		add("max_retries", "must be >= 0")
-	}
-	if c.RetryWaitMin <= 0 {
-		add("retry_wait_min", "must be > 0")
-	}
-	if c.RetryWaitMax < c.RetryWaitMin {
-		add("retry_wait_max", "must be >= retry_wait_min")
-	}
-	if c.MaxServerWait <= 0 {
-		add("max_retry_after", "must be > 0")
 	}
 	errs = append(errs, pipeline.SectionErrors("tls", c.TLS.Validate())...)
 	if err := c.TLS.CheckURL(c.BaseURL); err != nil {

@@ -30,13 +30,9 @@ type Config struct {
 	// appear in a log or an error: the client never prints headers) and
 	// versions.
 	Header http.Header
-	// Timeout bounds one HTTP request, body included.
-	Timeout time.Duration
-	// MaxRetries is how many times one request is retried.
-	MaxRetries int
-	// RetryWaitMin and RetryWaitMax bound the exponential backoff. A
-	// server's Retry-After is honoured up to MaxServerWait.
-	RetryWaitMin, RetryWaitMax, MaxServerWait time.Duration
+	// Retry bounds one request and its retries; a key left at zero takes
+	// its default (DefaultRetry), but MaxRetries, where zero is no retry.
+	Retry
 	// MaxBody bounds one response body (default 64 MiB): a larger body is
 	// refused before it is read whole, so a hostile or broken server
 	// cannot make the process hold more.

@@ -28,7 +28,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	api := httptest.NewServer(http.RedirectHandler(other.URL+"/v1/list", http.StatusTemporaryRedirect))
 	defer api.Close()
 	c := NewClient(Config{BaseURL: api.URL, Header: http.Header{"Authorization": {"Bearer sk-admin-canary"}},
-		MaxRetries: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, Timeout: 5 * time.Second})
+		Retry: Retry{MaxRetries: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, Timeout: 5 * time.Second}})
 	err := c.Get(t.Context(), "/list", nil, func([]byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "307") || !strings.Contains(err.Error(), other.URL) {
 		t.Fatalf("err = %v; want the 307 and where it pointed", err)
@@ -61,7 +61,7 @@ func TestStream(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c := NewClient(Config{MaxRetries: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, Timeout: 5 * time.Second})
+	c := NewClient(Config{Retry: Retry{MaxRetries: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, Timeout: 5 * time.Second}})
 
 	reads := 0
 	err := c.Stream(t.Context(), srv.URL+"/file?sig=s3cr3t", func(resp *http.Response) error {

@@ -96,8 +96,8 @@ func TestWalkGuards(t *testing.T) {
 				w.Write(b)
 			}))
 			defer srv.Close()
-			c := NewClient(Config{BaseURL: srv.URL, MaxRetries: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond,
-				Timeout: 5 * time.Second, MaxBody: 4096})
+			c := NewClient(Config{BaseURL: srv.URL, MaxBody: 4096,
+				Retry: Retry{MaxRetries: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond, Timeout: 5 * time.Second}})
 			l := Lister{Client: c, Path: "/list", CursorParam: "after", LimitParam: "limit", Limit: 3, Decode: decodeTestPage}
 			var got []string
 			_, err := l.Walk(context.Background(), url.Values{}, tt.check, func(p Page) bool {

@@ -3,7 +3,6 @@ package openai
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/httpapi"
@@ -15,13 +14,8 @@ type ClientConfig struct {
 	BaseURL string
 	// APIKey is the Admin API key, sent as a bearer token.
 	APIKey pipeline.Secret
-	// Timeout bounds one HTTP request, body included.
-	Timeout time.Duration
-	// MaxRetries is how many times one request is retried.
-	MaxRetries int
-	// RetryWaitMin and RetryWaitMax bound the exponential backoff. A
-	// server's Retry-After is honoured up to MaxServerWait.
-	RetryWaitMin, RetryWaitMax, MaxServerWait time.Duration
+	// Retry bounds one request and its retries (see httpapi.Config).
+	httpapi.Retry
 	// PageSize, when set, bounds a page's body to what that many events
 	// may take (pageBodyPerEvent each); otherwise httpapi's default bound.
 	PageSize int
@@ -65,8 +59,7 @@ func NewClient(cfg ClientConfig) *Client {
 	}
 	return &Client{httpapi.NewClient(httpapi.Config{
 		BaseURL: cfg.BaseURL, Header: http.Header{"Authorization": {"Bearer " + cfg.APIKey.Value()}},
-		Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
-		MaxServerWait: cfg.MaxServerWait, MaxBody: maxBody, ReadError: readError,
+		Retry: cfg.Retry, MaxBody: maxBody, ReadError: readError,
 		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
 		Transport: cfg.Transport, UserAgent: cfg.UserAgent,
 	})}

@@ -157,22 +157,9 @@ type APIConfig struct {
 	// keep it out of the file with ${env:OPENAI_ADMIN_KEY}). Organization
 	// owners create admin keys in the platform settings.
 	APIKey pipeline.Secret `koanf:"api_key"`
-	// Timeout bounds one HTTP request, body included (default 60s).
-	Timeout time.Duration `koanf:"timeout"`
-	// MaxRetries is the number of retries of one request (default 10) after
-	// a transport error, 408, 409, 429, 5xx or a garbled page; past them the
-	// source fails and, in a daemon, starts again from its checkpoint after
-	// a back-off. Other 4xx answers (a refused key) are not retried.
-	MaxRetries int `koanf:"max_retries"`
-	// RetryWaitMin is the wait before the first retry of a request
-	// (default 500ms); it doubles after each failure, with jitter.
-	RetryWaitMin time.Duration `koanf:"retry_wait_min"`
-	// RetryWaitMax caps the wait between retries of a request (default
-	// 30s); a wait the API asks for is capped by max_retry_after instead.
-	RetryWaitMax time.Duration `koanf:"retry_wait_max"`
-	// MaxServerWait caps a wait the API asks for with Retry-After or
-	// Retry-After-Ms (default 5m).
-	MaxServerWait time.Duration `koanf:"max_retry_after"`
+	// Retry holds timeout, max_retries, retry_wait_min, retry_wait_max and
+	// max_retry_after.
+	httpapi.Retry `koanf:",squash"`
 }
 
 // APIKeyOf implements pipeline.Keyed for both sources: enrich may read the
@@ -192,12 +179,8 @@ func (c *APIConfig) Warnings() []error {
 
 func defaultAPIConfig() APIConfig {
 	return APIConfig{
-		BaseURL:       DefaultBaseURL,
-		Timeout:       60 * time.Second,
-		MaxRetries:    10,
-		RetryWaitMin:  500 * time.Millisecond,
-		RetryWaitMax:  30 * time.Second,
-		MaxServerWait: 5 * time.Minute,
+		BaseURL: DefaultBaseURL,
+		Retry:   httpapi.DefaultRetry(),
 	}
 }
 
@@ -213,22 +196,7 @@ func (c *APIConfig) validate() []error {
 	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
 		add("api_key", "contains white space")
 	}
-	if c.Timeout <= 0 {
-		add("timeout", "must be > 0")
-	}
-	if c.MaxRetries < 0 {
-		add("max_retries", "must be >= 0")
-	}
-	if c.RetryWaitMin <= 0 {
-		add("retry_wait_min", "must be > 0")
-	}
-	if c.RetryWaitMax < c.RetryWaitMin {
-		add("retry_wait_max", "must be >= retry_wait_min")
-	}
-	if c.MaxServerWait <= 0 {
-		add("max_retry_after", "must be > 0")
-	}
-	return errs
+	return append(errs, c.Retry.Validate())
 }
 
 // pollConfig holds the keys both sources read the API by, which they
@@ -271,9 +239,7 @@ func (c pollConfig) validate() []error {
 // newClient returns the client of a source named by set.
 func (c *APIConfig) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, pageSize int) *Client {
 	return NewClient(ClientConfig{
-		BaseURL: c.BaseURL, APIKey: c.APIKey, Timeout: c.Timeout, MaxRetries: c.MaxRetries,
-		RetryWaitMin: c.RetryWaitMin, RetryWaitMax: c.RetryWaitMax, MaxServerWait: c.MaxServerWait,
-		PageSize: pageSize, Limiter: lim, Clock: clock,
+		BaseURL: c.BaseURL, APIKey: c.APIKey, Retry: c.Retry, PageSize: pageSize, Limiter: lim, Clock: clock,
 		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(), UserAgent: "auditrelay",
 	})
 }
