@@ -91,30 +91,46 @@ log:
 		t.Fatalf("verify --public-key exited %d:\n%s%s", code, out, stderr)
 	}
 
-	// The last head taken away: its lines are an uncommitted tail.
-	active := filepath.Join(dir, "out", "audit.jsonl") + chain.SidecarSuffix
-	side, err := os.ReadFile(active)
+	// A line written after the last head, with its chain value, as a crash
+	// before the window's commit leaves it: an uncommitted tail. The last
+	// head is the active part's, or, when the last commit rotated the
+	// archive (the active part is empty then), the last rotated part's.
+	activeData := filepath.Join(dir, "out", "audit.jsonl")
+	active := activeData + chain.SidecarSuffix
+	pub, err := chain.ParsePublicKey([]byte(readForVerify(t, pubPath)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := bytes.SplitAfter(bytes.TrimSuffix(side, []byte("\n")), []byte("\n"))
-	if !bytes.HasPrefix(lines[len(lines)-1], []byte("{")) {
-		t.Fatalf("the active sidecar does not end with a head: %.80s", lines[len(lines)-1])
+	last, _, ok, err := chain.LastHead(active, pub)
+	if err == nil && !ok {
+		_, rotated, _ := chain.RotatedParts(activeData)
+		last, _, ok, err = chain.LastHead(rotated[len(rotated)-1]+chain.SidecarSuffix, pub)
 	}
-	os.WriteFile(active, bytes.Join(lines[:len(lines)-1], nil), 0o600)
+	if err != nil || !ok {
+		t.Fatalf("no last head (%v)", err)
+	}
+	prev, err := chain.ParseValue([]byte(last.Chain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, side := readForVerify(t, activeData), readForVerify(t, active)
+	tail := []byte(`{"id":"written, never committed"}`)
+	os.WriteFile(activeData, append([]byte(data), append(tail, '\n')...), 0o600)
+	os.WriteFile(active, []byte(side+chain.Next(prev, tail).String()+"\n"), 0o600)
 	out, _, code = runMain(t, nil, "verify", "-c", cfg)
 	if code != exitTail || !strings.Contains(out, "UNCOMMITTED TAIL: ") {
 		t.Fatalf("verify of an archive with an unsigned tail exited %d, want %d:\n%s", code, exitTail, out)
 	}
-	os.WriteFile(active, side, 0o600)
+	os.WriteFile(activeData, []byte(data), 0o600)
+	os.WriteFile(active, []byte(side), 0o600)
 
 	// A changed byte in the second part.
 	p2 := chain.PartPath(filepath.Join(dir, "out", "audit.jsonl"), 2)
-	data, _ := os.ReadFile(p2)
-	at := bytes.IndexByte(data[len(data)/2:], '\n') + len(data)/2 + 5 // inside a line
-	line := int64(bytes.Count(data[:at], []byte("\n")) + 1)
-	data[at] ^= 0x01
-	os.WriteFile(p2, data, 0o600)
+	raw, _ := os.ReadFile(p2)
+	at := bytes.IndexByte(raw[len(raw)/2:], '\n') + len(raw)/2 + 5 // inside a line
+	line := int64(bytes.Count(raw[:at], []byte("\n")) + 1)
+	raw[at] ^= 0x01
+	os.WriteFile(p2, raw, 0o600)
 	out, _, code = runMain(t, nil, "verify", "-c", cfg)
 	if want := regexp.MustCompile(`BROKEN: .*audit\.000002\.jsonl line (\d+): the line does not match`); code != exitFailure || !want.MatchString(out) ||
 		want.FindStringSubmatch(out)[1] != strconv.FormatInt(line, 10) {
