@@ -13,6 +13,7 @@ import (
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
 	"github.com/auditrelay/auditrelay/source/httpapi"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
@@ -91,7 +92,7 @@ func TestSharedBudgetBackfill(t *testing.T) {
 			t.Fatalf("the simulator shows %d activities, want %d", len(want), activities)
 		}
 		for name := range srcs {
-			checkExactlyOnce(t, sink.ids[name], want)
+			sourcetest.CheckExactlyOnce(t, sink.ids[name], want)
 		}
 		st := sim.Stats()
 		least := sources * int(math.Ceil(activities/float64(pageSize)))

@@ -1,11 +1,8 @@
 package anthropic
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,38 +12,6 @@ import (
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim/anthropicsimtest"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
-
-// clock is a settable time source shared by the simulator and the source.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-
-// collector is a consumer that records what was delivered and can fail.
-type collector struct {
-	mu      sync.Mutex
-	ids     []string
-	times   []time.Time
-	batches int
-	fail    func(b pipeline.Batch) error
-}
-
-func (c *collector) Consume(_ context.Context, b pipeline.Batch) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fail != nil {
-		if err := c.fail(b); err != nil {
-			return err
-		}
-	}
-	c.batches++
-	for _, e := range b.Events {
-		c.ids = append(c.ids, e.ID)
-		c.times = append(c.times, e.Time)
-	}
-	return nil
-}
 
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
@@ -93,22 +58,6 @@ func startSim(t *testing.T, o anthropicsim.Options) (*anthropicsim.Server, strin
 	return anthropicsimtest.Start(t, o)
 }
 
-func runOnce(t *testing.T, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	return runSource(ctx, s, next, store, true, time.Second)
-}
-
-// runSource runs s as the source "acme" through the engine into next.
-func runSource(ctx context.Context, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore, once bool, drain time.Duration) error {
-	p := pipeline.Assemble(pipeline.Parts{
-		Sources: map[string]pipeline.Source{"acme": s}, Sinks: map[string]pipeline.Consumer{"sink": next}, Store: store,
-		Retry: pipeline.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2}, DrainTimeout: drain,
-	})
-	return p.Run(ctx, pipeline.RunOptions{Once: once})
-}
-
 // visibleBefore returns the ids of the activities of sim visible now whose
 // created_at is before t, oldest first: what a complete reader that caught
 // up to t delivers.
@@ -129,32 +78,6 @@ func visibleBefore(t *testing.T, sim *anthropicsim.Server, now, before time.Time
 	}
 	return ids
 }
-
-// checkExactlyOnce fails unless got holds every id of want exactly once.
-func checkExactlyOnce(t *testing.T, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, id := range got {
-		seen[id]++
-	}
-	var missing, dups []string
-	for _, id := range want {
-		if seen[id] == 0 {
-			missing = append(missing, id)
-		}
-	}
-	for id, n := range seen {
-		if n > 1 {
-			dups = append(dups, id)
-		}
-	}
-	if len(missing) > 0 || len(dups) > 0 || len(got) != len(want) {
-		t.Fatalf("delivered %d, want %d: %d missing (e.g. %v), %d duplicated (e.g. %v)",
-			len(got), len(want), len(missing), head(missing), len(dups), head(dups))
-	}
-}
-
-func head(s []string) []string { return s[:min(len(s), 3)] }
 
 // handlerTransport serves requests with a handler in the caller's
 // goroutine, without a network: inside a synctest bubble every wait of the

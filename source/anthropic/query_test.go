@@ -8,6 +8,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/httpapi"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // TestFeedWalksNewestFirstOnce: a Feed reads the feed newest first in
@@ -15,7 +16,7 @@ import (
 // after a cursor repeats the cursor's activity, from After on; Before asks
 // for the newer neighbours.
 func TestFeedWalksNewestFirstOnce(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 9, Activities: 700, Span: 24 * time.Hour, Start: t0, Now: clk.Now,
 		RequestsPerMinute: -1, Keys: []anthropicsim.Key{{Secret: testKey}},
 		Faults: anthropicsim.Faults{Rate: 1, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultRepeat}}})

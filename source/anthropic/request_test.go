@@ -11,6 +11,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // recording serves sim and keeps every request it answered.
@@ -36,7 +37,7 @@ func (rec *recording) serve(t *testing.T, sim *anthropicsim.Server) string {
 // after_id paging, and the filters of the config; what the filters keep is
 // what is delivered.
 func TestRequestsAndFilters(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim := anthropicsim.New(anthropicsim.Options{Seed: 4, Activities: 3000, Span: 24 * time.Hour, Start: t0, Now: clk.Now,
 		RequestsPerMinute: -1, Keys: []anthropicsim.Key{{Secret: testKey}}})
 	org := sim.Organizations()[1]
@@ -61,15 +62,15 @@ func TestRequestsAndFilters(t *testing.T) {
 			cfg := testConfig(rec.serve(t, sim))
 			cfg.PageSize = 10
 			tc.set(&cfg)
-			var c collector
-			if err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
+			var c sourcetest.Collector
+			if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
 				t.Fatal(err)
 			}
 			if tc.want != nil {
-				checkExactlyOnce(t, c.ids, tc.want)
+				sourcetest.CheckExactlyOnce(t, c.IDs, tc.want)
 			}
-			if len(c.ids) == 0 || len(c.ids) == len(truth.IDs) {
-				t.Fatalf("%d of %d activities delivered: the filter did nothing", len(c.ids), len(truth.IDs))
+			if len(c.IDs) == 0 || len(c.IDs) == len(truth.IDs) {
+				t.Fatalf("%d of %d activities delivered: the filter did nothing", len(c.IDs), len(truth.IDs))
 			}
 			paged := false
 			for _, r := range rec.reqs {

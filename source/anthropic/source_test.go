@@ -23,6 +23,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
@@ -31,22 +32,22 @@ import (
 // simulator: the same crash points, fault kinds and late activities.
 
 func TestBackfillDeliversEveryActivityOnceOldestFirst(t *testing.T) {
-	clk := newClock(t0.Add(48 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(48 * time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 7, Activities: 3000, Span: 48 * time.Hour, Start: t0, Now: clk.Now})
 	cfg := testConfig(base)
 	cfg.PageSize = 37 // pages end inside seconds, windows, batches
 	s := newTestSource(t, cfg, clk.Now)
-	var c collector
+	var c sourcetest.Collector
 	store := checkpoint.NewMemory()
-	if err := runOnce(t, s, &c, store); err != nil {
+	if err := sourcetest.RunOnce(t, s, &c, store); err != nil {
 		t.Fatal(err)
 	}
 	want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle))
 	if len(want) < 2500 {
 		t.Fatalf("simulator shows only %d activities", len(want))
 	}
-	checkExactlyOnce(t, c.ids, want)
-	if !slices.IsSortedFunc(c.times, func(a, b time.Time) int { return a.Compare(b) }) {
+	sourcetest.CheckExactlyOnce(t, c.IDs, want)
+	if !slices.IsSortedFunc(c.Times, func(a, b time.Time) int { return a.Compare(b) }) {
 		t.Fatal("activities not delivered oldest first")
 	}
 	raw, _ := store.Load(context.Background(), "acme")
@@ -54,12 +55,12 @@ func TestBackfillDeliversEveryActivityOnceOldestFirst(t *testing.T) {
 		t.Fatalf("cursor %s does not end at now-settle", raw)
 	}
 	// A second run without new activities delivers nothing.
-	var again collector
-	if err := runOnce(t, newTestSource(t, cfg, clk.Now), &again, store); err != nil {
+	var again sourcetest.Collector
+	if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &again, store); err != nil {
 		t.Fatal(err)
 	}
-	if len(again.ids) != 0 {
-		t.Fatalf("second run re-delivered %d activities", len(again.ids))
+	if len(again.IDs) != 0 {
+		t.Fatalf("second run re-delivered %d activities", len(again.IDs))
 	}
 }
 
@@ -67,16 +68,16 @@ func TestSameSecondActivitiesAndSplitWindows(t *testing.T) {
 	// 3000 activities in 20 seconds: 150 per second, so windows must be
 	// split down to single seconds and the overlap re-reads crowded
 	// seconds.
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 3, Activities: 3000, Span: 20 * time.Second, Start: t0, Now: clk.Now})
 	cfg := testConfig(base)
 	cfg.MaxWindowEvents = 200
 	cfg.Overlap = 3 * time.Second
-	var c collector
-	if err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
+	var c sourcetest.Collector
+	if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids, sim.Truth().IDs)
+	sourcetest.CheckExactlyOnce(t, c.IDs, sim.Truth().IDs)
 }
 
 func TestLiveTailWithLateActivities(t *testing.T) {
@@ -89,7 +90,7 @@ func TestLiveTailWithLateActivities(t *testing.T) {
 		{"no overlap loses late activities", 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newClock(t0)
+			clk := sourcetest.NewClock(t0)
 			sim, base := startSim(t, anthropicsim.Options{Seed: 11, Activities: 200, Span: time.Hour, Start: t0.Add(-time.Hour),
 				Rate: 2, LateFraction: 0.3, MaxLate: 90 * time.Second, Now: clk.Now})
 			cfg := testConfig(base)
@@ -97,10 +98,10 @@ func TestLiveTailWithLateActivities(t *testing.T) {
 			cfg.Overlap = tc.overlap
 			cfg.Settle = 5 * time.Second
 			store := checkpoint.NewMemory()
-			var c collector
+			var c sourcetest.Collector
 			// Poll every 20 simulated seconds for 15 minutes.
 			for range 45 {
-				if err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
+				if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
 					t.Fatal(err)
 				}
 				clk.Add(20 * time.Second)
@@ -112,7 +113,7 @@ func TestLiveTailWithLateActivities(t *testing.T) {
 				t.Fatal("no late activities: the test does not exercise lateness")
 			}
 			got := map[string]int{}
-			for _, id := range c.ids {
+			for _, id := range c.IDs {
 				got[id]++
 				if got[id] > 1 {
 					t.Fatalf("%s delivered twice", id)
@@ -135,15 +136,15 @@ func TestLiveTailWithLateActivities(t *testing.T) {
 }
 
 func TestEmptyOrganizationCommitsCursor(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	_, base := startSim(t, anthropicsim.Options{Seed: 1, Now: clk.Now})
 	store := checkpoint.NewMemory()
-	var c collector
-	if err := runOnce(t, newTestSource(t, testConfig(base), clk.Now), &c, store); err != nil {
+	var c sourcetest.Collector
+	if err := sourcetest.RunOnce(t, newTestSource(t, testConfig(base), clk.Now), &c, store); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("delivered %d activities; want none", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("delivered %d activities; want none", len(c.IDs))
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw == nil {
 		t.Fatal("no cursor saved for an empty window")
@@ -155,7 +156,7 @@ func TestEmptyOrganizationCommitsCursor(t *testing.T) {
 // a permanent error that carries the API's message and what to do, never
 // the key, and save nothing.
 func TestRefusedKeysStopTheSourceWithWhatToDo(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	const noScope = "sk-ant-admin01-no-scope"
 	_, base := startSim(t, anthropicsim.Options{Seed: 1, Activities: 10, Span: time.Minute, Start: t0, Now: clk.Now,
 		Keys: []anthropicsim.Key{{Secret: testKey}, {Secret: noScope, Scopes: []string{"read:compliance_user_data"}}}})
@@ -174,7 +175,7 @@ func TestRefusedKeysStopTheSourceWithWhatToDo(t *testing.T) {
 			s := NewSource(pipeline.Settings{Name: "acme"}, cfg, nil) // a /v1 base URL does not validate
 			s.now = clk.Now
 			store := checkpoint.NewMemory()
-			err := runOnce(t, s, &collector{}, store)
+			err := sourcetest.RunOnce(t, s, &sourcetest.Collector{}, store)
 			if err == nil || !pipeline.IsPermanent(err) {
 				t.Fatalf("err = %v; want a permanent error", err)
 			}
@@ -211,7 +212,7 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 			if kind == anthropicsim.FaultRepeat {
 				rate = 0.3
 			}
-			clk := newClock(t0.Add(24 * time.Hour))
+			clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 			sim, base := startSim(t, anthropicsim.Options{Seed: 5, Activities: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now,
 				Faults: anthropicsim.Faults{Rate: rate, Kinds: []anthropicsim.FaultKind{kind}, SlowDelay: 300 * time.Millisecond}})
 			cfg := testConfig(base)
@@ -222,10 +223,10 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 				cfg.Timeout = 200 * time.Millisecond // slow answers time out and are retried
 			}
 			store := checkpoint.NewMemory()
-			var c collector
+			var c sourcetest.Collector
 			stops := 0
 			for {
-				err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+				err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
 				if err == nil {
 					break
 				}
@@ -236,7 +237,7 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 					t.Fatalf("no progress after %d stops: %v", stops, err)
 				}
 			}
-			checkExactlyOnce(t, c.ids, visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle)))
+			sourcetest.CheckExactlyOnce(t, c.IDs, visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle)))
 			st := sim.Stats()
 			if st.Faults[kind] == 0 {
 				t.Fatalf("no %s fault was injected (%d requests)", kind, st.Requests)
@@ -251,10 +252,10 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 // TestServerErrorNotToRetryIsNotRetried: a 500 with x-should-retry: false
 // costs one request and stops the source with a permanent error.
 func TestServerErrorNotToRetryIsNotRetried(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 1, Activities: 100, Span: time.Hour, Start: t0, Now: clk.Now,
 		Faults: anthropicsim.Faults{Rate: 1, Kinds: []anthropicsim.FaultKind{anthropicsim.Fault500}}})
-	err := runOnce(t, newTestSource(t, testConfig(base), clk.Now), &collector{}, checkpoint.NewMemory())
+	err := sourcetest.RunOnce(t, newTestSource(t, testConfig(base), clk.Now), &sourcetest.Collector{}, checkpoint.NewMemory())
 	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "Internal server error") {
 		t.Fatalf("err = %v; want a permanent error with the API's message", err)
 	}
@@ -264,24 +265,24 @@ func TestServerErrorNotToRetryIsNotRetried(t *testing.T) {
 }
 
 func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 1, Activities: 100, Span: time.Hour, Start: t0, Now: clk.Now,
 		Faults: anthropicsim.Faults{Rate: 1, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultTruncated}}})
 	cfg := testConfig(base)
 	cfg.MaxRetries = 2
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	// Every answer is broken: each request is retried, then the source
 	// reports the broken page and stops, having moved nothing.
-	err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
 	if err == nil || !strings.Contains(err.Error(), "not a valid page") || pipeline.IsPermanent(err) {
 		t.Fatalf("err = %v; want a retryable error naming the broken page", err)
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
 		t.Fatalf("cursor moved despite garbled pages: %s", raw)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("%d activities delivered from garbled pages", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("%d activities delivered from garbled pages", len(c.IDs))
 	}
 	if st, want := sim.Stats(), int64(1+cfg.MaxRetries); st.Requests != want || st.Faults[anthropicsim.FaultTruncated] != want {
 		t.Fatalf("%d requests, %d truncated; want %d: the first attempt and %d retries", st.Requests, st.Faults[anthropicsim.FaultTruncated], want, cfg.MaxRetries)
@@ -291,53 +292,37 @@ func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
 	}
 }
 
-// windowed is a collector that sees where windows end: it counts the
-// batches since the last CommitWindow.
-type windowed struct {
-	*collector
-	sinceCommit int
-}
-
-func (w *windowed) CommitWindow(context.Context, string, []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.sinceCommit = 0
-	return nil
-}
-
-func (w *windowed) AbortWindow(context.Context, string) error { return nil }
-
 func TestSinkFailureKeepsCursorAndReplaysOnlyTheWindow(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 9, Activities: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
 	cfg := testConfig(base)
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	// The sink fails for good in the middle of a window (the second batch
 	// after a commit, from the ninth batch on), so that part of the window
 	// was taken before the failure.
-	w := &windowed{collector: &c}
+	w := &sourcetest.Windowed{Collector: &c}
 	n := 0
-	c.fail = func(b pipeline.Batch) error {
+	c.Fail = func(b pipeline.Batch) error {
 		n++
-		if n >= 9 && w.sinceCommit == 1 {
+		if n >= 9 && w.SinceCommit == 1 {
 			return pipeline.Permanent(errors.New("disk on fire"))
 		}
-		w.sinceCommit++
+		w.SinceCommit++
 		return nil
 	}
-	err := runOnce(t, newTestSource(t, cfg, clk.Now), w, store)
+	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), w, store)
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("err = %v", err)
 	}
-	firstRun := len(c.ids)
-	c.fail = nil
-	if err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
+	firstRun := len(c.IDs)
+	c.Fail = nil
+	if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int{}
 	dups := 0
-	for _, id := range c.ids {
+	for _, id := range c.IDs {
 		got[id]++
 		if got[id] == 2 {
 			dups++
@@ -360,14 +345,14 @@ func TestSinkFailureKeepsCursorAndReplaysOnlyTheWindow(t *testing.T) {
 func TestCrashAtRandomPoints(t *testing.T) {
 	for _, graceful := range []bool{false, true} {
 		t.Run(map[bool]string{false: "kill", true: "graceful"}[graceful], func(t *testing.T) {
-			clk := newClock(t0.Add(72 * time.Hour))
+			clk := sourcetest.NewClock(t0.Add(72 * time.Hour))
 			sim, base := startSim(t, anthropicsim.Options{Seed: 21, Activities: 6000, Span: 72 * time.Hour, Start: t0, Now: clk.Now,
 				Faults: anthropicsim.Faults{Rate: 0.05, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultRepeat}}})
 			cfg := testConfig(base)
 			cfg.MaxWindowEvents = 400
 			cfg.BatchSize = 20
 			store := checkpoint.NewMemory()
-			var c collector
+			var c sourcetest.Collector
 			rng := rand.New(rand.NewPCG(1, 2))
 			kills := 0
 			for run := 0; ; run++ {
@@ -376,7 +361,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 				}
 				ctx, cancel := context.WithCancel(context.Background())
 				budget := rng.IntN(25) + 1 // batches until the crash
-				c.fail = func(b pipeline.Batch) error {
+				c.Fail = func(b pipeline.Batch) error {
 					budget--
 					if budget == 0 {
 						cancel() // the crash
@@ -390,7 +375,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 				if graceful {
 					drain = 10 * time.Second
 				}
-				err := runSource(ctx, newTestSource(t, cfg, clk.Now), &c, store, true, drain)
+				err := sourcetest.Run(ctx, newTestSource(t, cfg, clk.Now), &c, store, true, drain)
 				crashed := ctx.Err() != nil
 				cancel()
 				// A kill interrupts the window in delivery, which is
@@ -409,7 +394,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 			want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle))
 			got := map[string]int{}
 			dups := 0
-			for _, id := range c.ids {
+			for _, id := range c.IDs {
 				got[id]++
 				if got[id] > 1 {
 					dups++
@@ -447,7 +432,7 @@ func serveFake(t *testing.T, handler http.HandlerFunc) string {
 // bounded number of requests, with nothing delivered and the cursor
 // unmoved.
 func TestEndlessPageStopsTheSource(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim := anthropicsim.New(anthropicsim.Options{Seed: 5, Activities: 10, Span: time.Hour, Start: t0, Now: clk.Now})
 	var mu sync.Mutex
 	requests := 0
@@ -472,13 +457,13 @@ func TestEndlessPageStopsTheSource(t *testing.T) {
 	cfg.StartAt = openai.StartAt{Time: t0}
 	cfg.MaxRetries = 3
 	store := checkpoint.NewMemory()
-	var c collector
-	err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+	var c sourcetest.Collector
+	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
 	if err == nil || !strings.Contains(err.Error(), "the API repeated a page") {
 		t.Fatalf("err = %v; want the repeated page named", err)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("%d activities delivered from a looping API", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("%d activities delivered from a looping API", len(c.IDs))
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
 		t.Fatalf("cursor moved: %s", raw)
@@ -497,7 +482,7 @@ func TestEndlessPageStopsTheSource(t *testing.T) {
 // asked for are refused before they are read whole, retried, then
 // reported.
 func TestOversizePagesAreRefused(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	sim := anthropicsim.New(anthropicsim.Options{Seed: 5, Activities: 10, Span: time.Minute, Start: t0, Now: clk.Now})
 	one := sim.Activity(0)
 	var page bytes.Buffer
@@ -517,10 +502,10 @@ func TestOversizePagesAreRefused(t *testing.T) {
 	cfg := testConfig(base)
 	cfg.MaxRetries = 2
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
+	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
 	if err == nil || !strings.Contains(err.Error(), "larger than the") {
 		t.Fatalf("err = %v; want the oversized page named", err)
 	}
@@ -532,8 +517,8 @@ func TestOversizePagesAreRefused(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 100<<20 {
 		t.Fatalf("%d MiB allocated to refuse oversized pages", grew>>20)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("%d activities delivered", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("%d activities delivered", len(c.IDs))
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
 		t.Fatalf("cursor moved: %s", raw)
@@ -544,7 +529,7 @@ func TestOversizePagesAreRefused(t *testing.T) {
 // ahead of the API plans its windows on the API's clock (its Date header),
 // so its cursor never passes activities the API does not show yet.
 func TestLocalClockAheadLosesNothing(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, anthropicsim.Options{Seed: 13, Activities: 300, Span: time.Hour, Start: t0.Add(-time.Hour),
 		Rate: 2, Now: clk.Now})
 	cfg := testConfig(base)
@@ -553,14 +538,14 @@ func TestLocalClockAheadLosesNothing(t *testing.T) {
 	cfg.Settle = 5 * time.Second
 	ahead := func() time.Time { return clk.Now().Add(10 * time.Minute) }
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	for range 30 { // a poll every 20 simulated seconds for 10 minutes
-		if err := runOnce(t, newTestSource(t, cfg, ahead), &c, store); err != nil {
+		if err := sourcetest.RunOnce(t, newTestSource(t, cfg, ahead), &c, store); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(20 * time.Second)
 	}
-	checkExactlyOnce(t, c.ids, visibleBefore(t, sim, clk.Now(), clk.Now().Add(-20*time.Second-cfg.Settle)))
+	sourcetest.CheckExactlyOnce(t, c.IDs, visibleBefore(t, sim, clk.Now(), clk.Now().Add(-20*time.Second-cfg.Settle)))
 }
 
 // poisoning serves the simulator at base with the created_at of the
@@ -602,7 +587,7 @@ func poisoning(t *testing.T, sim *anthropicsim.Server, base string, spoil map[in
 // on_invalid_event: dead_letter go to the dead-letter sink while every
 // other activity is delivered and the source goes on.
 func TestPoisonActivity(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 9, Activities: 600, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
 	poisoned := poisoning(t, sim, base, map[int]string{300: `"yesterday"`, 150: `"2000-01-01T00:00:00Z"`})
 	var want []string
@@ -615,19 +600,19 @@ func TestPoisonActivity(t *testing.T) {
 	t.Run("stall", func(t *testing.T) {
 		cfg := testConfig(poisoned)
 		cfg.MaxRetries = 1
-		var c collector
-		err := runOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory())
+		var c sourcetest.Collector
+		err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory())
 		if err == nil || !strings.Contains(err.Error(), "outside the requested window") && !strings.Contains(err.Error(), "not an RFC 3339 time") {
 			t.Fatalf("err = %v; want the activity named", err)
 		}
-		if len(c.ids) >= len(want) {
-			t.Fatalf("%d activities delivered past the poison", len(c.ids))
+		if len(c.IDs) >= len(want) {
+			t.Fatalf("%d activities delivered past the poison", len(c.IDs))
 		}
 	})
 	t.Run("dead_letter", func(t *testing.T) {
 		cfg := testConfig(poisoned)
 		cfg.OnInvalidEvent = InvalidDeadLetter
-		var c, dead collector
+		var c, dead sourcetest.Collector
 		p := pipeline.Assemble(pipeline.Parts{
 			Sources: map[string]pipeline.Source{"acme": newTestSource(t, cfg, clk.Now)}, Sinks: map[string]pipeline.Consumer{"sink": &c},
 			DeadLetter: &dead, Store: checkpoint.NewMemory(), DrainTimeout: time.Second,
@@ -635,7 +620,7 @@ func TestPoisonActivity(t *testing.T) {
 		if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
 			t.Fatal(err)
 		}
-		checkExactlyOnce(t, c.ids, want)
-		checkExactlyOnce(t, dead.ids, []string{sim.ActivityID(150), sim.ActivityID(300)})
+		sourcetest.CheckExactlyOnce(t, c.IDs, want)
+		sourcetest.CheckExactlyOnce(t, dead.IDs, []string{sim.ActivityID(150), sim.ActivityID(300)})
 	})
 }

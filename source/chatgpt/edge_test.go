@@ -19,6 +19,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // spoilingProxy serves the simulator's download host at a URL of its own,
@@ -50,7 +51,7 @@ func spoilingProxy(t *testing.T, sim *chatgptsim.Server, id string, spoil map[in
 // on_invalid_event: dead_letter they go to the dead-letter sink, without
 // their content, and everything else is delivered.
 func TestInvalidLines(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 11, Types: []string{"CONVERSATION_MESSAGE"}, OmitFileDetails: true})
 	files := sim.Files("CONVERSATION_MESSAGE")
 	bad := files[3]
@@ -82,7 +83,7 @@ func TestInvalidLines(t *testing.T) {
 		store := checkpoint.NewMemory()
 		var c collector
 		for range 2 {
-			err := runOnce(t, newSource(t, cfg, clk), &c, store)
+			err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, store)
 			if err == nil || !strings.Contains(err.Error(), "file "+bad.ID+" (CONVERSATION_MESSAGE) line 4") || !strings.Contains(err.Error(), "on_invalid_event") {
 				t.Fatalf("err = %v; want the file and line named", err)
 			}
@@ -137,7 +138,7 @@ func TestInvalidLines(t *testing.T) {
 // TestSignedURLRefused: a signed URL the download host refuses (expired)
 // is asked for again, and nothing is lost.
 func TestSignedURLRefused(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 12, Types: []string{"AUTH_LOG"}})
 	var mu sync.Mutex
 	refused := map[string]bool{}
@@ -158,7 +159,7 @@ func TestSignedURLRefused(t *testing.T) {
 	cfg := testConfig(sim, base, "AUTH_LOG")
 	cfg.MaxRetries = 1
 	var c collector
-	if err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
@@ -170,7 +171,7 @@ func TestSignedURLRefused(t *testing.T) {
 
 // goneProxy serves sim, except that the download of file id answers 404
 // while gone is true, dated by the simulator's clock as the API would.
-func goneProxy(t *testing.T, sim *chatgptsim.Server, clk *clock, id string, gone *atomic.Bool) *httptest.Server {
+func goneProxy(t *testing.T, sim *chatgptsim.Server, clk *sourcetest.Clock, id string, gone *atomic.Bool) *httptest.Server {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if gone.Load() && strings.HasSuffix(r.URL.Path, "/"+id) {
 			w.Header().Set("Date", clk.Now().Format(http.TimeFormat))
@@ -206,7 +207,7 @@ func withoutFirstFile(t *testing.T, sim *chatgptsim.Server, typ string) []string
 // download, at the end of its 30 days, expired in between: it is reported
 // and passed, and the source goes on.
 func TestGoneFileAtRetentionEndIsSkipped(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	// Files of 6 days from 40 days back: the first ends about 34 days ago.
 	start := t0.Add(-40 * 24 * time.Hour)
 	sim, _ := startSim(t, clk, chatgptsim.Options{Seed: 13, Types: []string{"AUDIT_LOG"},
@@ -227,7 +228,7 @@ func TestGoneFileAtRetentionEndIsSkipped(t *testing.T) {
 	s := newSource(t, cfg, clk)
 	s.log = slog.New(slog.NewTextHandler(&logs, nil))
 	var c collector
-	if err := runOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
+	if err := sourcetest.RunOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, c.ids(), withoutFirstFile(t, sim, "AUDIT_LOG"))
@@ -241,7 +242,7 @@ func TestGoneFileAtRetentionEndIsSkipped(t *testing.T) {
 // source fails without moving its checkpoint past the file, and reads it
 // once the API serves it again. Nothing is lost.
 func TestGoneYoungFileIsNotSkipped(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, _ := startSim(t, clk, chatgptsim.Options{Seed: 13, Types: []string{"AUDIT_LOG"}})
 	gone := sim.Files("AUDIT_LOG")[0]
 	var on atomic.Bool
@@ -250,7 +251,7 @@ func TestGoneYoungFileIsNotSkipped(t *testing.T) {
 	cfg := testConfig(sim, api.URL+"/v1/compliance", "AUDIT_LOG")
 	store := checkpoint.NewMemory()
 	var c collector
-	err := runOnce(t, newSource(t, cfg, clk), &c, store)
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, store)
 	if err == nil || !strings.Contains(err.Error(), gone.ID) || !strings.Contains(err.Error(), "not skipped") {
 		t.Fatalf("err = %v; want the young file's 404 reported", err)
 	}
@@ -258,7 +259,7 @@ func TestGoneYoungFileIsNotSkipped(t *testing.T) {
 		t.Fatalf("%d events delivered past the unread first file", len(ids))
 	}
 	on.Store(false)
-	if err := runOnce(t, newSource(t, cfg, clk), &c, store); err != nil {
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, store); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
@@ -268,12 +269,12 @@ func TestGoneYoungFileIsNotSkipped(t *testing.T) {
 // again, so a page of one file cannot move; the source says to raise
 // page_size instead of asking forever.
 func TestPageTooSmallToPassABoundary(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 14, Types: []string{"AUDIT_LOG"}})
 	cfg := testConfig(sim, base, "AUDIT_LOG")
 	cfg.PageSize = 1
 	var c collector
-	err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory())
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory())
 	if err == nil || !strings.Contains(err.Error(), "raise it") || !strings.Contains(err.Error(), "page_size (1)") {
 		t.Fatalf("err = %v; want page_size named", err)
 	}
@@ -285,7 +286,7 @@ func TestPageTooSmallToPassABoundary(t *testing.T) {
 // TestOldStartAtWarnsOnce: a start_at older than the API keeps files is
 // accepted, and said once, not at every restart.
 func TestOldStartAtWarnsOnce(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 15, Types: []string{"AUTH_LOG"}})
 	cfg := testConfig(sim, base, "AUTH_LOG")
 	cfg.StartAt.Time = t0.Add(-45 * 24 * time.Hour)
@@ -294,7 +295,7 @@ func TestOldStartAtWarnsOnce(t *testing.T) {
 	s.log = slog.New(slog.NewTextHandler(&logs, nil))
 	for range 2 {
 		var c collector
-		if err := runOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
+		if err := sourcetest.RunOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
 			t.Fatal(err)
 		}
 		checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
@@ -307,14 +308,14 @@ func TestOldStartAtWarnsOnce(t *testing.T) {
 // TestNoDetailsTruncatedDownloads: without file_size and file_sha256 in
 // the listing, a download cut short is still noticed and done again.
 func TestNoDetailsTruncatedDownloads(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 16, Types: []string{"APP_LOG", "AUTH_LOG"}, OmitFileDetails: true,
 		Faults: chatgptsim.Faults{Rate: 0.3, Kinds: []chatgptsim.FaultKind{chatgptsim.FaultTruncate}}})
 	cfg := testConfig(sim, base, "APP_LOG", "AUTH_LOG")
 	var c collector
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	if err := runSource(ctx, newSource(t, cfg, clk), &c, checkpoint.NewMemory(), true, time.Second); err != nil {
+	if err := sourcetest.Run(ctx, newSource(t, cfg, clk), &c, checkpoint.NewMemory(), true, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
@@ -326,7 +327,7 @@ func TestNoDetailsTruncatedDownloads(t *testing.T) {
 // TestHTTPS: both hosts over TLS, trusted through tls.ca_file, with a
 // server_name set for the API.
 func TestHTTPS(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, _ := startSim(t, clk, chatgptsim.Options{Seed: 17, Types: []string{"AUTH_LOG"}})
 	api := httptest.NewTLSServer(sim.Handler())
 	t.Cleanup(api.Close)
@@ -343,7 +344,7 @@ func TestHTTPS(t *testing.T) {
 	cfg.TLS.CAFile = ca
 	cfg.TLS.ServerName = "example.com"
 	var c collector
-	if err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,23 +13,17 @@ import (
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim/chatgptsimtest"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 const testKey = "sk-compliance-canary-7f3a"
 
 var t0 = time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable time source shared by the simulator and the source.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-
 // startSim serves a simulator of o over real HTTP on two loopback
 // listeners, with the test key, the export beginning 6 hours before t0 and
 // clk as its clock.
-func startSim(t *testing.T, clk *clock, o chatgptsim.Options) (*chatgptsim.Server, string) {
+func startSim(t *testing.T, clk *sourcetest.Clock, o chatgptsim.Options) (*chatgptsim.Server, string) {
 	t.Helper()
 	if o.APIKey == "" {
 		o.APIKey = testKey
@@ -65,7 +58,7 @@ func testConfig(sim *chatgptsim.Server, base string, types ...string) Config {
 }
 
 // newSource builds the source of cfg, validated, on clk.
-func newSource(t *testing.T, cfg Config, clk *clock) *Source {
+func newSource(t *testing.T, cfg Config, clk *sourcetest.Clock) *Source {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -130,22 +123,6 @@ func (s *savingStore) Save(ctx context.Context, source string, cursor []byte) er
 	s.saved = append(s.saved, bytes.Clone(cursor))
 	s.mu.Unlock()
 	return s.Memory.Save(ctx, source, cursor)
-}
-
-// runSource runs s as the source "acme" through the engine into next.
-func runSource(ctx context.Context, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore, once bool, drain time.Duration) error {
-	p := pipeline.Assemble(pipeline.Parts{
-		Sources: map[string]pipeline.Source{"acme": s}, Sinks: map[string]pipeline.Consumer{"sink": next}, Store: store,
-		Retry: pipeline.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2}, DrainTimeout: drain,
-	})
-	return p.Run(ctx, pipeline.RunOptions{Once: once})
-}
-
-func runOnce(t *testing.T, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	return runSource(ctx, s, next, store, true, time.Second)
 }
 
 // fileLines returns the lines of every visible file of the types, as the

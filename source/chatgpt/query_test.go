@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // readAll lists the files of typ from after with c and reads every record
@@ -51,7 +52,7 @@ func readAll(t *testing.T, c *Client, typ string, after time.Time) (files []File
 // conversation text replaced unless keep_content; the key never reaches
 // the download host and no spool file stays behind.
 func TestClientListsAndReadsWhatTheFilesHold(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	types := []string{"CONVERSATION_MESSAGE", "AUDIT_LOG"}
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 7, Types: types, SharedEnd: 0.4, DuplicateFraction: 0.3,
 		Faults: chatgptsim.Faults{Rate: 0.2, Kinds: []chatgptsim.FaultKind{chatgptsim.Fault500, chatgptsim.FaultMultiDoc,
@@ -128,7 +129,7 @@ func TestClientListsAndReadsWhatTheFilesHold(t *testing.T) {
 // files at that end_time (after is inclusive), and a caller that stops
 // ranging costs no further page.
 func TestClientListFilesStopsEarly(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 8, Types: []string{"AUTH_LOG"}})
 	cfg := testConfig(sim, base, "AUTH_LOG")
 	cfg.PageSize = 3
@@ -159,7 +160,7 @@ func TestClientListFilesStopsEarly(t *testing.T) {
 // is built, naming its key; a file gone since it was listed is ErrFileGone;
 // a refused key is an error that never shows the key.
 func TestClientRefusals(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 9, Types: []string{"AUDIT_LOG"}})
 	cfg := testConfig(sim, base, "AUDIT_LOG")
 	bad := cfg

@@ -18,6 +18,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // allTypes are the simulator's known types and one it has no shape for.
@@ -28,12 +29,12 @@ var allTypes = append(slices.Clone(chatgptsim.KnownTypes), "FUTURE_LOG")
 // file repeats from the one before, and the files that share an end_time,
 // change nothing. Records without content pass byte for byte.
 func TestEveryRecordOnceInFileOrder(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 1, Types: allTypes, SharedEnd: 0.3, DuplicateFraction: 0.5})
 	cfg := testConfig(sim, base, allTypes...)
 	cfg.PageSize = 7 // several pages per type
 	var c collector
-	if err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
 	truth := sim.Truth()
@@ -79,14 +80,14 @@ func TestEveryRecordOnceInFileOrder(t *testing.T) {
 // cut or short), every record arrives exactly once and the key never
 // reaches the download host.
 func TestEveryFaultKindAtTenPercent(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	types := chatgptsim.KnownTypes[:5]
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 2, Types: types, Interval: 5 * time.Minute, SharedEnd: 0.2, DuplicateFraction: 0.3,
 		Faults: chatgptsim.Faults{Rate: 0.1, RetryAfter: time.Second, SlowDelay: 20 * time.Millisecond}})
 	cfg := testConfig(sim, base, types...)
 	cfg.PageSize = 10
 	var c collector
-	if err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
@@ -106,11 +107,11 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 // key, although the download host is another port of the API's host
 // (where Go's redirect handling would forward it).
 func TestKeyNeverReachesDownloadHost(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 3, Types: []string{"AUDIT_LOG"}})
 	cfg := testConfig(sim, base, "AUDIT_LOG")
 	var c collector
-	if err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
 	st := sim.Stats()
@@ -126,13 +127,13 @@ func TestKeyNeverReachesDownloadHost(t *testing.T) {
 // TestDownloadURLMustBeHTTPS: a signed URL in plain http on a host that
 // is not this machine is refused before any request goes there.
 func TestDownloadURLMustBeHTTPS(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 3, Types: []string{"AUDIT_LOG"}})
 	sim.SetDownloadBase("http://downloads.example")
 	cfg := testConfig(sim, base, "AUDIT_LOG")
 	store := checkpoint.NewMemory()
 	var c collector
-	err := runOnce(t, newSource(t, cfg, clk), &c, store)
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, store)
 	if err == nil || !strings.Contains(err.Error(), "not https: refused") || !pipeline.IsPermanent(err) {
 		t.Fatalf("err = %v; want the plain-http URL refused for good", err)
 	}
@@ -172,7 +173,7 @@ func corruptingProxy(t *testing.T, sim *chatgptsim.Server, id string) {
 // delivered and no cursor saved passes it or stands inside it, while the
 // files before it are delivered.
 func TestDigestMismatchCommitsNothingOfTheFile(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 4, Types: []string{"AUTH_LOG"}})
 	files := sim.Files("AUTH_LOG")
 	bad := files[len(files)/2]
@@ -182,7 +183,7 @@ func TestDigestMismatchCommitsNothingOfTheFile(t *testing.T) {
 	cfg.MaxRetries = 2
 	store := newSavingStore()
 	var c collector
-	err := runOnce(t, newSource(t, cfg, clk), &c, store)
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, store)
 	if err == nil || !strings.Contains(err.Error(), bad.ID) || !strings.Contains(err.Error(), "SHA-256") {
 		t.Fatalf("err = %v; want the file's digest named", err)
 	}
@@ -231,7 +232,7 @@ func TestDigestMismatchCommitsNothingOfTheFile(t *testing.T) {
 func TestResumeInsideALargeFile(t *testing.T) {
 	for _, graceful := range []bool{false, true} {
 		t.Run(map[bool]string{false: "kill", true: "graceful"}[graceful], func(t *testing.T) {
-			clk := newClock(t0)
+			clk := sourcetest.NewClock(t0)
 			sim, base := startSim(t, clk, chatgptsim.Options{Seed: 5, Types: []string{"APP_AUTH_LOG"}, Interval: time.Hour,
 				BigFiles: []chatgptsim.BigFile{{Type: "APP_AUTH_LOG", Index: 1, Lines: 20000}}, DuplicateFraction: 0.5})
 			cfg := testConfig(sim, base, "APP_AUTH_LOG")
@@ -264,7 +265,7 @@ func TestResumeInsideALargeFile(t *testing.T) {
 				if raw != nil && bytes.Contains(raw, []byte(`"file":`)) {
 					inBig++ // this run resumes inside a file
 				}
-				err := runSource(ctx, newSource(t, cfg, clk), &c, store, true, drain)
+				err := sourcetest.Run(ctx, newSource(t, cfg, clk), &c, store, true, drain)
 				stopped := ctx.Err() != nil
 				cancel()
 				if err != nil && !(stopped && !graceful && errors.Is(err, pipeline.ErrInterrupted)) {
@@ -310,7 +311,7 @@ func TestResumeInsideALargeFile(t *testing.T) {
 // byte.
 func TestContent(t *testing.T) {
 	types := []string{"CONVERSATION_MESSAGE", "APP_LOG", "CUSTOM_AGENTS_LOG"}
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 6, Types: types, Lines: 12})
 	truth := sim.Truth()
 	if len(truth.Messages) < 50 || len(truth.Secrets) < 10 {
@@ -320,7 +321,7 @@ func TestContent(t *testing.T) {
 
 	t.Run("removed", func(t *testing.T) {
 		var c collector
-		if err := runOnce(t, newSource(t, testConfig(sim, base, types...), clk), &c, checkpoint.NewMemory()); err != nil {
+		if err := sourcetest.RunOnce(t, newSource(t, testConfig(sim, base, types...), clk), &c, checkpoint.NewMemory()); err != nil {
 			t.Fatal(err)
 		}
 		checkExactlyOnce(t, c.ids(), truth.EventIDs)
@@ -372,7 +373,7 @@ func TestContent(t *testing.T) {
 		cfg := testConfig(sim, base, types...)
 		cfg.KeepContent = true
 		var c collector
-		if err := runOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
+		if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 			t.Fatal(err)
 		}
 		checkExactlyOnce(t, c.ids(), truth.EventIDs)
@@ -418,7 +419,7 @@ func strs(v any, out map[string]bool) {
 // TestTail: once caught up, the source polls and delivers the files that
 // appear as the API's clock passes their end_time, each record once.
 func TestTail(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	types := []string{"AUTH_LOG", "CODEX_LOG"}
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 8, Types: types, Interval: time.Minute, Start: t0.Add(-10 * time.Minute)})
 	cfg := testConfig(sim, base, types...)
@@ -432,7 +433,9 @@ func TestTail(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- runSource(ctx, newSource(t, cfg, clk), &c, checkpoint.NewMemory(), false, time.Second) }()
+	go func() {
+		done <- sourcetest.Run(ctx, newSource(t, cfg, clk), &c, checkpoint.NewMemory(), false, time.Second)
+	}()
 	waitFor := func(want int) {
 		t.Helper()
 		timeout := time.After(time.Minute)
@@ -467,7 +470,7 @@ func TestTail(t *testing.T) {
 // size the API refuses each stop the source for good, with the API's
 // message and what to do, and without the key in the error.
 func TestRefusedKeys(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 9, Types: []string{"AUDIT_LOG"}, UnscopedKeys: []string{"sk-unscoped-canary"}})
 	tests := []struct {
 		name string
@@ -489,7 +492,7 @@ func TestRefusedKeys(t *testing.T) {
 			}
 			s.now = clk.Now
 			var c collector
-			err = runOnce(t, s, &c, checkpoint.NewMemory())
+			err = sourcetest.RunOnce(t, s, &c, checkpoint.NewMemory())
 			if err == nil || !pipeline.IsPermanent(err) {
 				t.Fatalf("err = %v; want a permanent error", err)
 			}
@@ -509,7 +512,7 @@ func TestRefusedKeys(t *testing.T) {
 // stops the source with an error naming the checkpoint; nothing is read or
 // delivered, and the checkpoint stays as it was.
 func TestCorruptCursor(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 10, Types: []string{"AUDIT_LOG"}})
 	bad := map[string]string{
 		"not JSON":         `{"v":1,"types":`,
@@ -532,7 +535,7 @@ func TestCorruptCursor(t *testing.T) {
 			store := checkpoint.NewMemory()
 			store.Save(t.Context(), "acme", []byte(raw))
 			var c collector
-			err := runOnce(t, newSource(t, testConfig(sim, base, "AUDIT_LOG"), clk), &c, store)
+			err := sourcetest.RunOnce(t, newSource(t, testConfig(sim, base, "AUDIT_LOG"), clk), &c, store)
 			if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "checkpoint") {
 				t.Fatalf("err = %v; want the checkpoint refused", err)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // TestSpoolLeavesNothingBehind checks that a spool file has no name in
@@ -59,7 +60,7 @@ func TestSpoolLeavesNothingBehind(t *testing.T) {
 // reads every record through it and leaves it empty. A spool_dir that
 // cannot be created fails the start, naming the key.
 func TestSpoolDirCreated(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 4, Types: []string{"AUDIT_LOG", "CONVERSATION_MESSAGE"}})
 	cfg := testConfig(sim, base, "AUDIT_LOG", "CONVERSATION_MESSAGE")
 	cfg.SpoolDir = filepath.Join(t.TempDir(), "state", "spool")
@@ -72,7 +73,7 @@ func TestSpoolDirCreated(t *testing.T) {
 		t.Fatalf("spool_dir after start: %v, %v; want a directory of mode 0700", fi, err)
 	}
 	var c collector
-	if err := runOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
+	if err := sourcetest.RunOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)

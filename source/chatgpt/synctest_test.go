@@ -13,6 +13,7 @@ import (
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // handlers carries requests to the handler of their host, in memory: a
@@ -59,7 +60,7 @@ func TestPollAndBackoffOnTheClock(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		began := time.Now()
-		go func() { done <- runSource(ctx, s, &c, checkpoint.NewMemory(), false, time.Second) }()
+		go func() { done <- sourcetest.Run(ctx, s, &c, checkpoint.NewMemory(), false, time.Second) }()
 
 		// settle lets the clock run, a second at a time, until every id of
 		// want is delivered.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 	"github.com/auditrelay/auditrelay/source/internal/spantest"
 )
 
@@ -15,7 +16,7 @@ import (
 // downloaded for an earlier one made no request: it has no span of the
 // source's, and the engine starts one.
 func TestWindowSpans(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, clk, chatgptsim.Options{Seed: 21, Types: []string{"AUDIT_LOG", "AUTH_LOG"}})
 	cfg := testConfig(sim, base, "AUDIT_LOG", "AUTH_LOG")
 	cfg.MaxWindowEvents = 100

@@ -16,48 +16,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/checkpoint"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 	"github.com/auditrelay/auditrelay/source/openai/openaisim/openaisimtest"
 )
-
-// clock is a settable time source shared by the simulator and the source.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-
-// collector is a consumer that records what was delivered and can fail.
-type collector struct {
-	mu      sync.Mutex
-	ids     []string
-	times   []time.Time
-	batches int
-	fail    func(b pipeline.Batch) error
-}
-
-func (c *collector) Consume(_ context.Context, b pipeline.Batch) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fail != nil {
-		if err := c.fail(b); err != nil {
-			return err
-		}
-	}
-	c.batches++
-	for _, e := range b.Events {
-		c.ids = append(c.ids, e.ID)
-		c.times = append(c.times, e.Time)
-	}
-	return nil
-}
 
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
@@ -96,65 +63,23 @@ func startSim(t *testing.T, o openaisim.Options) (*openaisim.Server, string) {
 	return openaisimtest.Start(t, o)
 }
 
-func runOnce(t *testing.T, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	return runSource(ctx, s, next, store, true, time.Second)
-}
-
-// runSource runs s as the source "acme" through the engine into next.
-func runSource(ctx context.Context, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore, once bool, drain time.Duration) error {
-	p := pipeline.Assemble(pipeline.Parts{
-		Sources: map[string]pipeline.Source{"acme": s}, Sinks: map[string]pipeline.Consumer{"sink": next}, Store: store,
-		Retry: pipeline.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2}, DrainTimeout: drain,
-	})
-	return p.Run(ctx, pipeline.RunOptions{Once: once})
-}
-
-// checkExactlyOnce fails unless got holds every id of want exactly once.
-func checkExactlyOnce(t *testing.T, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, id := range got {
-		seen[id]++
-	}
-	var missing, dups []string
-	for _, id := range want {
-		if seen[id] == 0 {
-			missing = append(missing, id)
-		}
-	}
-	for id, n := range seen {
-		if n > 1 {
-			dups = append(dups, id)
-		}
-	}
-	if len(missing) > 0 || len(dups) > 0 || len(got) != len(want) {
-		t.Fatalf("delivered %d, want %d: %d missing (e.g. %v), %d duplicated (e.g. %v)",
-			len(got), len(want), len(missing), head(missing), len(dups), head(dups))
-	}
-}
-
-func head(s []string) []string { return s[:min(len(s), 3)] }
-
 func TestBackfillDeliversEveryEventOnceOldestFirst(t *testing.T) {
-	clk := newClock(t0.Add(48 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(48 * time.Hour))
 	sim, base := startSim(t, openaisim.Options{Seed: 7, Events: 3000, Span: 48 * time.Hour, Start: t0, Now: clk.Now})
 	cfg := testConfig(base)
 	cfg.PageSize = 37 // pages end inside seconds, windows, batches
 	s := newSource(t, cfg, clk.Now)
-	var c collector
+	var c sourcetest.Collector
 	store := checkpoint.NewMemory()
-	if err := runOnce(t, s, &c, store); err != nil {
+	if err := sourcetest.RunOnce(t, s, &c, store); err != nil {
 		t.Fatal(err)
 	}
 	want := sim.VisibleIDs(clk.Now().Add(-cfg.Settle))
 	if len(want) < 2500 {
 		t.Fatalf("simulator shows only %d events", len(want))
 	}
-	checkExactlyOnce(t, c.ids, want)
-	if !slices.IsSortedFunc(c.times, func(a, b time.Time) int { return a.Compare(b) }) {
+	sourcetest.CheckExactlyOnce(t, c.IDs, want)
+	if !slices.IsSortedFunc(c.Times, func(a, b time.Time) int { return a.Compare(b) }) {
 		t.Fatal("events not delivered oldest first")
 	}
 	raw, _ := store.Load(context.Background(), "acme")
@@ -162,28 +87,28 @@ func TestBackfillDeliversEveryEventOnceOldestFirst(t *testing.T) {
 		t.Fatalf("cursor %s does not end at now-settle", raw)
 	}
 	// A second run without new events delivers nothing.
-	var again collector
-	if err := runOnce(t, newSource(t, cfg, clk.Now), &again, store); err != nil {
+	var again sourcetest.Collector
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &again, store); err != nil {
 		t.Fatal(err)
 	}
-	if len(again.ids) != 0 {
-		t.Fatalf("second run re-delivered %d events", len(again.ids))
+	if len(again.IDs) != 0 {
+		t.Fatalf("second run re-delivered %d events", len(again.IDs))
 	}
 }
 
 func TestSameSecondEventsAndSplitWindows(t *testing.T) {
 	// 3000 events in 20 seconds: 150 per second, so windows must be split
 	// down to single seconds and the overlap re-reads crowded seconds.
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	sim, base := startSim(t, openaisim.Options{Seed: 3, Events: 3000, Span: 20 * time.Second, Start: t0, Now: clk.Now})
 	cfg := testConfig(base)
 	cfg.MaxWindowEvents = 200
 	cfg.Overlap = 3 * time.Second
-	var c collector
-	if err := runOnce(t, newSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
+	var c sourcetest.Collector
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids, sim.VisibleIDs(clk.Now()))
+	sourcetest.CheckExactlyOnce(t, c.IDs, sim.VisibleIDs(clk.Now()))
 }
 
 func TestLiveTailWithLateEvents(t *testing.T) {
@@ -196,7 +121,7 @@ func TestLiveTailWithLateEvents(t *testing.T) {
 		{"no overlap loses late events", 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newClock(t0)
+			clk := sourcetest.NewClock(t0)
 			sim, base := startSim(t, openaisim.Options{Seed: 11, Events: 200, Span: time.Hour, Start: t0.Add(-time.Hour),
 				Rate: 2, LateFraction: 0.3, LateDelay: 90 * time.Second, Now: clk.Now})
 			cfg := testConfig(base)
@@ -204,10 +129,10 @@ func TestLiveTailWithLateEvents(t *testing.T) {
 			cfg.Overlap = tc.overlap
 			cfg.Settle = 5 * time.Second
 			store := checkpoint.NewMemory()
-			var c collector
+			var c sourcetest.Collector
 			// Poll every 20 simulated seconds for 15 minutes.
 			for range 45 {
-				if err := runOnce(t, newSource(t, cfg, clk.Now), &c, store); err != nil {
+				if err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, store); err != nil {
 					t.Fatal(err)
 				}
 				clk.Add(20 * time.Second)
@@ -216,7 +141,7 @@ func TestLiveTailWithLateEvents(t *testing.T) {
 			// every run could have seen them.
 			want := sim.VisibleIDs(clk.Now().Add(-5 * time.Minute))
 			got := map[string]int{}
-			for _, id := range c.ids {
+			for _, id := range c.IDs {
 				got[id]++
 				if got[id] > 1 {
 					t.Fatalf("%s delivered twice", id)
@@ -239,15 +164,15 @@ func TestLiveTailWithLateEvents(t *testing.T) {
 }
 
 func TestEmptyOrganizationCommitsCursor(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	_, base := startSim(t, openaisim.Options{Seed: 1, Now: clk.Now})
 	store := checkpoint.NewMemory()
-	var c collector
-	if err := runOnce(t, newSource(t, testConfig(base), clk.Now), &c, store); err != nil {
+	var c sourcetest.Collector
+	if err := sourcetest.RunOnce(t, newSource(t, testConfig(base), clk.Now), &c, store); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("delivered %d events; want none", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("delivered %d events; want none", len(c.IDs))
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw == nil {
 		t.Fatal("no cursor saved for an empty window")
@@ -255,7 +180,7 @@ func TestEmptyOrganizationCommitsCursor(t *testing.T) {
 }
 
 func TestPermanentErrorsAreClearAndSaveNothing(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	_, base := startSim(t, openaisim.Options{Seed: 1, Events: 10, Span: time.Minute, Start: t0, Now: clk.Now})
 	for _, tc := range []struct {
 		name, key, path, want string
@@ -267,7 +192,7 @@ func TestPermanentErrorsAreClearAndSaveNothing(t *testing.T) {
 			cfg := testConfig(base + tc.path)
 			cfg.APIKey = pipeline.Secret(tc.key)
 			store := checkpoint.NewMemory()
-			err := runOnce(t, newSource(t, cfg, clk.Now), &collector{}, store)
+			err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &sourcetest.Collector{}, store)
 			if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v; want a permanent error containing %q", err, tc.want)
 			}
@@ -285,16 +210,16 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 	for _, kind := range openaisim.AllFaultKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			clk := newClock(t0.Add(24 * time.Hour))
+			clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 			sim, base := startSim(t, openaisim.Options{Seed: 5, Events: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now,
 				Faults: openaisim.Faults{Rate: 0.1, Kinds: []openaisim.FaultKind{kind}, RetryAfter: 10 * time.Millisecond, SlowDelay: 300 * time.Millisecond}})
 			cfg := testConfig(base)
 			cfg.Timeout = 200 * time.Millisecond // "slow" answers time out and are retried
-			var c collector
-			if err := runOnce(t, newSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
+			var c sourcetest.Collector
+			if err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
 				t.Fatal(err)
 			}
-			checkExactlyOnce(t, c.ids, sim.VisibleIDs(clk.Now().Add(-cfg.Settle)))
+			sourcetest.CheckExactlyOnce(t, c.IDs, sim.VisibleIDs(clk.Now().Add(-cfg.Settle)))
 			if st := sim.Stats(); st.Faults[kind] == 0 {
 				t.Fatalf("no %s fault was injected (%d requests)", kind, st.Requests)
 			}
@@ -303,24 +228,24 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 }
 
 func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	sim, base := startSim(t, openaisim.Options{Seed: 1, Events: 100, Span: time.Hour, Start: t0, Now: clk.Now,
 		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.FaultGarbled, openaisim.FaultEnvelope, openaisim.FaultTruncated}}})
 	cfg := testConfig(base)
 	cfg.MaxRetries = 2
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	// Every answer is broken: each request is retried, then the source
 	// reports the broken page and stops, having moved nothing.
-	err := runOnce(t, newSource(t, cfg, clk.Now), &c, store)
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, store)
 	if err == nil || !strings.Contains(err.Error(), "not a valid page") || pipeline.IsPermanent(err) {
 		t.Fatalf("err = %v; want a retryable error naming the broken page", err)
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
 		t.Fatalf("cursor moved despite garbled pages: %s", raw)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("%d events delivered from garbled pages", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("%d events delivered from garbled pages", len(c.IDs))
 	}
 	// The first request and its MaxRetries retries, then no more: a broken
 	// answer taken for a page would have ended the retries early (or moved
@@ -340,54 +265,38 @@ func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
 	}
 }
 
-// windowed is a collector that sees where windows end: it counts the
-// batches since the last CommitWindow.
-type windowed struct {
-	*collector
-	sinceCommit int
-}
-
-func (w *windowed) CommitWindow(context.Context, string, []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.sinceCommit = 0
-	return nil
-}
-
-func (w *windowed) AbortWindow(context.Context, string) error { return nil }
-
 func TestSinkFailureKeepsCursorAndReplaysOnlyTheWindow(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, openaisim.Options{Seed: 9, Events: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
 	cfg := testConfig(base)
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	// The sink fails for good in the middle of a window (the second batch
 	// after a commit, from the ninth batch on), so that part of the window
 	// was taken before the failure.
-	w := &windowed{collector: &c}
+	w := &sourcetest.Windowed{Collector: &c}
 	n := 0
-	c.fail = func(b pipeline.Batch) error {
+	c.Fail = func(b pipeline.Batch) error {
 		n++
-		if n >= 9 && w.sinceCommit == 1 {
+		if n >= 9 && w.SinceCommit == 1 {
 			return pipeline.Permanent(errors.New("disk on fire"))
 		}
-		w.sinceCommit++
+		w.SinceCommit++
 		return nil
 	}
-	err := runOnce(t, newSource(t, cfg, clk.Now), w, store)
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), w, store)
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("err = %v", err)
 	}
-	firstRun := len(c.ids)
-	c.fail = nil
-	if err := runOnce(t, newSource(t, cfg, clk.Now), &c, store); err != nil {
+	firstRun := len(c.IDs)
+	c.Fail = nil
+	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, store); err != nil {
 		t.Fatal(err)
 	}
 	want := sim.VisibleIDs(clk.Now().Add(-cfg.Settle))
 	got := map[string]int{}
 	dups := 0
-	for _, id := range c.ids {
+	for _, id := range c.IDs {
 		got[id]++
 		if got[id] == 2 {
 			dups++
@@ -410,13 +319,13 @@ func TestSinkFailureKeepsCursorAndReplaysOnlyTheWindow(t *testing.T) {
 func TestCrashAtRandomPoints(t *testing.T) {
 	for _, graceful := range []bool{false, true} {
 		t.Run(map[bool]string{false: "kill", true: "graceful"}[graceful], func(t *testing.T) {
-			clk := newClock(t0.Add(72 * time.Hour))
+			clk := sourcetest.NewClock(t0.Add(72 * time.Hour))
 			sim, base := startSim(t, openaisim.Options{Seed: 21, Events: 6000, Span: 72 * time.Hour, Start: t0, Now: clk.Now})
 			cfg := testConfig(base)
 			cfg.MaxWindowEvents = 400
 			cfg.BatchSize = 20
 			store := checkpoint.NewMemory()
-			var c collector
+			var c sourcetest.Collector
 			rng := rand.New(rand.NewPCG(1, 2))
 			kills := 0
 			for run := 0; ; run++ {
@@ -425,7 +334,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 				}
 				ctx, cancel := context.WithCancel(context.Background())
 				budget := rng.IntN(25) + 1 // batches until the crash
-				c.fail = func(b pipeline.Batch) error {
+				c.Fail = func(b pipeline.Batch) error {
 					budget--
 					if budget == 0 {
 						cancel() // the crash
@@ -440,7 +349,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 					drain = 10 * time.Second
 				}
 				s := newSource(t, cfg, clk.Now)
-				err := runSource(ctx, s, &c, store, true, drain)
+				err := sourcetest.Run(ctx, s, &c, store, true, drain)
 				crashed := ctx.Err() != nil
 				cancel()
 				// A kill interrupts the window in delivery, which is
@@ -459,7 +368,7 @@ func TestCrashAtRandomPoints(t *testing.T) {
 			want := sim.VisibleIDs(clk.Now().Add(-cfg.Settle))
 			got := map[string]int{}
 			dups := 0
-			for _, id := range c.ids {
+			for _, id := range c.IDs {
 				got[id]++
 				if got[id] > 1 {
 					dups++
@@ -489,19 +398,19 @@ func TestCrashAtRandomPoints(t *testing.T) {
 // bounded number of requests, with nothing delivered and the cursor
 // unmoved.
 func TestEndlessPageStopsTheSource(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, openaisim.Options{Seed: 5, Events: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now,
 		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.FaultLoop}}})
 	cfg := testConfig(base)
 	cfg.MaxRetries = 3
 	store := checkpoint.NewMemory()
-	var c collector
-	err := runOnce(t, newSource(t, cfg, clk.Now), &c, store)
+	var c sourcetest.Collector
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, store)
 	if err == nil || !strings.Contains(err.Error(), "the API repeated a page") {
 		t.Fatalf("err = %v; want the repeated page named", err)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("%d events delivered from a looping API", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("%d events delivered from a looping API", len(c.IDs))
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
 		t.Fatalf("cursor moved: %s", raw)
@@ -517,16 +426,16 @@ func TestEndlessPageStopsTheSource(t *testing.T) {
 // TestOversizePagesAreRefused: pages of 300,000 events when 100 were asked
 // for are refused before they are read whole, retried, then reported.
 func TestOversizePagesAreRefused(t *testing.T) {
-	clk := newClock(t0.Add(time.Hour))
+	clk := sourcetest.NewClock(t0.Add(time.Hour))
 	_, base := startSim(t, openaisim.Options{Seed: 5, Events: 500, Span: time.Hour, Start: t0, Now: clk.Now,
 		Faults: openaisim.Faults{Rate: 1, Kinds: []openaisim.FaultKind{openaisim.FaultOversize}}})
 	cfg := testConfig(base)
 	cfg.MaxRetries = 2
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	err := runOnce(t, newSource(t, cfg, clk.Now), &c, store)
+	err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, store)
 	if err == nil || !strings.Contains(err.Error(), "larger than the") {
 		t.Fatalf("err = %v; want the oversized page named", err)
 	}
@@ -538,8 +447,8 @@ func TestOversizePagesAreRefused(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 200<<20 {
 		t.Fatalf("%d MiB allocated to refuse oversized pages", grew>>20)
 	}
-	if len(c.ids) != 0 {
-		t.Fatalf("%d events delivered", len(c.ids))
+	if len(c.IDs) != 0 {
+		t.Fatalf("%d events delivered", len(c.IDs))
 	}
 	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
 		t.Fatalf("cursor moved: %s", raw)
@@ -550,7 +459,7 @@ func TestOversizePagesAreRefused(t *testing.T) {
 // ahead of the API plans its windows on the API's clock (its Date header),
 // so its cursor never passes events the API does not show yet.
 func TestLocalClockAheadLosesNothing(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, base := startSim(t, openaisim.Options{Seed: 13, Events: 300, Span: time.Hour, Start: t0.Add(-time.Hour),
 		Rate: 2, Now: clk.Now})
 	cfg := testConfig(base)
@@ -559,14 +468,14 @@ func TestLocalClockAheadLosesNothing(t *testing.T) {
 	cfg.Settle = 5 * time.Second
 	ahead := func() time.Time { return clk.Now().Add(10 * time.Minute) }
 	store := checkpoint.NewMemory()
-	var c collector
+	var c sourcetest.Collector
 	for range 30 { // a poll every 20 simulated seconds for 10 minutes
-		if err := runOnce(t, newSource(t, cfg, ahead), &c, store); err != nil {
+		if err := sourcetest.RunOnce(t, newSource(t, cfg, ahead), &c, store); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(20 * time.Second)
 	}
-	checkExactlyOnce(t, c.ids, sim.VisibleIDs(clk.Now().Add(-20*time.Second-cfg.Settle)))
+	sourcetest.CheckExactlyOnce(t, c.IDs, sim.VisibleIDs(clk.Now().Add(-20*time.Second-cfg.Settle)))
 }
 
 // poisoning serves the simulator at base with the effective_at of the
@@ -608,7 +517,7 @@ func poisoning(t *testing.T, sim *openaisim.Server, base string, spoil map[int]s
 // on_invalid_event: dead_letter go to the dead-letter sink while every
 // other event is delivered and the source goes on.
 func TestPoisonEvent(t *testing.T) {
-	clk := newClock(t0.Add(24 * time.Hour))
+	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, openaisim.Options{Seed: 9, Events: 600, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
 	poisoned := poisoning(t, sim, base, map[int]string{300: `"yesterday"`, 150: "946684800"})
 	var want []string
@@ -621,19 +530,19 @@ func TestPoisonEvent(t *testing.T) {
 	t.Run("stall", func(t *testing.T) {
 		cfg := testConfig(poisoned)
 		cfg.MaxRetries = 1
-		var c collector
-		err := runOnce(t, newSource(t, cfg, clk.Now), &c, checkpoint.NewMemory())
+		var c sourcetest.Collector
+		err := sourcetest.RunOnce(t, newSource(t, cfg, clk.Now), &c, checkpoint.NewMemory())
 		if err == nil || !strings.Contains(err.Error(), "outside the requested window") && !strings.Contains(err.Error(), "without a valid effective_at") {
 			t.Fatalf("err = %v; want the event named", err)
 		}
-		if len(c.ids) >= len(want) {
-			t.Fatalf("%d events delivered past the poison", len(c.ids))
+		if len(c.IDs) >= len(want) {
+			t.Fatalf("%d events delivered past the poison", len(c.IDs))
 		}
 	})
 	t.Run("dead_letter", func(t *testing.T) {
 		cfg := testConfig(poisoned)
 		cfg.OnInvalidEvent = InvalidDeadLetter
-		var c, dead collector
+		var c, dead sourcetest.Collector
 		p := pipeline.Assemble(pipeline.Parts{
 			Sources: map[string]pipeline.Source{"acme": newSource(t, cfg, clk.Now)}, Sinks: map[string]pipeline.Consumer{"sink": &c},
 			DeadLetter: &dead, Store: checkpoint.NewMemory(), DrainTimeout: time.Second,
@@ -641,7 +550,7 @@ func TestPoisonEvent(t *testing.T) {
 		if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
 			t.Fatal(err)
 		}
-		checkExactlyOnce(t, c.ids, want)
-		checkExactlyOnce(t, dead.ids, []string{sim.EventID(150), sim.EventID(300)})
+		sourcetest.CheckExactlyOnce(t, c.IDs, want)
+		sourcetest.CheckExactlyOnce(t, dead.IDs, []string{sim.EventID(150), sim.EventID(300)})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 	"github.com/auditrelay/auditrelay/source/internal/spantest"
 
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -103,7 +104,7 @@ func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
 			store := checkpoint.NewMemory()
 			col := &orgCollector{}
 			src := orgSource(base, tc.order, func(c *OrgLogsConfig) { c.MaxWindowEvents = tc.max })
-			if err := runSource(context.Background(), src, col, store, true, time.Second); err != nil {
+			if err := sourcetest.Run(context.Background(), src, col, store, true, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			checkSameIDs(t, col.ids, want)
@@ -115,7 +116,7 @@ func TestOrgLogsDeliversEveryRecordOnceInOrder(t *testing.T) {
 			}
 			// A second run delivers nothing new.
 			col2 := &orgCollector{}
-			if err := runSource(context.Background(), src, col2, store, true, time.Second); err != nil {
+			if err := sourcetest.Run(context.Background(), src, col2, store, true, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			if len(col2.ids) != 0 {
@@ -150,12 +151,12 @@ func TestOrgLogsResumesAfterInterruptionAndFailures(t *testing.T) {
 			defer cancel()
 			first := &orgCollector{stopAfter: 300, cancel: cancel}
 			src := orgSource(base, order, func(c *OrgLogsConfig) { c.MaxWindowEvents = 300 })
-			if err := runSource(ctx, src, first, store, false, time.Second); err != nil {
+			if err := sourcetest.Run(ctx, src, first, store, false, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			// Second run with a sink failing twice.
 			second := &orgCollector{failAt: map[int]bool{2: true, 4: true}}
-			if err := runSource(context.Background(), src, second, store, true, time.Second); err != nil {
+			if err := sourcetest.Run(context.Background(), src, second, store, true, time.Second); err != nil {
 				t.Fatal(err)
 			}
 			got := append(append([]string(nil), first.ids...), second.ids...)
@@ -167,7 +168,7 @@ func TestOrgLogsResumesAfterInterruptionAndFailures(t *testing.T) {
 func TestOrgLogsRefusedKeyIsPermanent(t *testing.T) {
 	_, base := startSim(t, openaisim.Options{Seed: 1, OrgLogEvents: 10, Span: time.Hour, APIKey: "sk-admin-other"})
 	src := orgSource(base, "asc", nil)
-	err := runSource(context.Background(), src, &orgCollector{}, checkpoint.NewMemory(), true, time.Second)
+	err := sourcetest.Run(context.Background(), src, &orgCollector{}, checkpoint.NewMemory(), true, time.Second)
 	if err == nil || !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "admin key was refused") {
 		t.Fatalf("got %v, want a permanent refused-key error", err)
 	}
@@ -205,7 +206,7 @@ func TestOrgLogsDescReadsABacklogAboutTwice(t *testing.T) {
 		want := sim.VisibleLogIDs(now.Add(time.Hour))
 		col := &orgCollector{}
 		src := orgSource(base, order, func(c *OrgLogsConfig) { c.PageSize, c.MaxWindowEvents, c.BatchSize = 100, 1000, 1000 })
-		if err := runSource(context.Background(), src, col, checkpoint.NewMemory(), true, time.Second); err != nil {
+		if err := sourcetest.Run(context.Background(), src, col, checkpoint.NewMemory(), true, time.Second); err != nil {
 			t.Fatal(err)
 		}
 		checkSameIDs(t, col.ids, want)
@@ -228,7 +229,7 @@ func TestOrgLogsImpossibleCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		var c orgCollector
-		err := runSource(t.Context(), orgSource(base, "desc", nil), &c, store, true, time.Second)
+		err := sourcetest.Run(t.Context(), orgSource(base, "desc", nil), &c, store, true, time.Second)
 		if !pipeline.IsPermanent(err) || !strings.Contains(err.Error(), "checkpoint") || !strings.Contains(err.Error(), "start_at") {
 			t.Fatalf("time %d: %v; want a permanent error about the checkpoint", tm, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 var typeName = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)+$`)
@@ -39,7 +40,7 @@ func TestCatalog(t *testing.T) {
 	}
 
 	const n = 30000
-	sim := anthropicsim.New(anthropicsim.Options{Seed: 18, Activities: n, Span: 24 * time.Hour, Now: newClock(t0).Now})
+	sim := anthropicsim.New(anthropicsim.Options{Seed: 18, Activities: n, Span: 24 * time.Hour, Now: sourcetest.NewClock(t0).Now})
 	types, actors := map[string]int{}, map[string]int{}
 	var urls, bodies strings.Builder
 	orgless := map[string]bool{}

@@ -9,25 +9,18 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim/anthropicsimtest"
 	"github.com/auditrelay/auditrelay/source/internal/pipenet"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 const key = "sk-ant-api01-test-compliance-key"
 
 var t0 = time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC)
-
-// clock is an injectable, concurrency-safe clock.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // start serves a simulator of o over loopback TCP, with the test key and
 // a fixed clock unless o names its own, and no budget unless o sets one
@@ -39,7 +32,7 @@ func start(t testing.TB, o anthropicsim.Options) (*anthropicsim.Server, string) 
 		o.Keys = []anthropicsim.Key{{Secret: key}}
 	}
 	if o.Now == nil {
-		o.Now = newClock(t0).Now
+		o.Now = sourcetest.NewClock(t0).Now
 	}
 	if o.RequestsPerMinute == 0 {
 		o.RequestsPerMinute = -1

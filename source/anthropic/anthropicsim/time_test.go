@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // TestLateActivitiesAndTheSteadyTail moves the clock by hand: late
@@ -16,7 +17,7 @@ import (
 // reader has already read, never more than a minute late; new ones keep
 // coming at the rate.
 func TestLateActivitiesAndTheSteadyTail(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	sim, u := start(t, anthropicsim.Options{Seed: 9, Activities: 3000, Span: time.Hour, Start: t0.Add(-time.Hour), Rate: 2,
 		LateFraction: 0.2, Now: clk.Now})
 	// What exists and what is visible, by index, agree with VisibleAt.
@@ -139,8 +140,8 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal("another seed served the same bytes")
 	}
 	// A late fraction changes when activities show, not what they are.
-	x := anthropicsim.New(anthropicsim.Options{Seed: 10, Activities: 400, Span: time.Hour, Now: newClock(t0).Now})
-	y := anthropicsim.New(anthropicsim.Options{Seed: 10, Activities: 400, Span: time.Hour, Now: newClock(t0).Now, LateFraction: 0.5})
+	x := anthropicsim.New(anthropicsim.Options{Seed: 10, Activities: 400, Span: time.Hour, Now: sourcetest.NewClock(t0).Now})
+	y := anthropicsim.New(anthropicsim.Options{Seed: 10, Activities: 400, Span: time.Hour, Now: sourcetest.NewClock(t0).Now, LateFraction: 0.5})
 	for i := range 400 {
 		if !bytes.Equal(x.Activity(i), y.Activity(i)) {
 			t.Fatalf("activity %d differs with a late fraction", i)

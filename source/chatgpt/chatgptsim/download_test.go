@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // firstFile lists the first file of typ.
@@ -71,7 +72,7 @@ func TestDownloadRedirectsToASignedURL(t *testing.T) {
 	}
 
 	// A file not listed yet, or of no export, is not found.
-	c := newClock(t0)
+	c := sourcetest.NewClock(t0)
 	later, _, laterLogs := start(t, chatgptsim.Options{Seed: 10, Now: c.Now})
 	c.Add(time.Hour)
 	future := later.Files("CONVERSATION_MESSAGE")
@@ -119,7 +120,7 @@ func TestDownloadHostRefusesTheKey(t *testing.T) {
 // TestSignedURLExpires on the simulated clock, and a forged signature is
 // refused.
 func TestSignedURLExpires(t *testing.T) {
-	c := newClock(t0)
+	c := sourcetest.NewClock(t0)
 	_, _, logs := start(t, chatgptsim.Options{Seed: 12, Now: c.Now, URLTTL: time.Minute})
 	f := firstFile(t, logs, "AUTH_LOG")
 	_, h, _ := get(t, noRedirect, logs+"/"+f.ID, nil)

@@ -7,24 +7,17 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim/chatgptsimtest"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 const key = "sk-compliance-test-key"
 
 var t0 = time.Date(2026, 7, 9, 12, 0, 0, 0, time.UTC)
-
-// clock is an injectable, concurrency-safe clock.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // start serves a simulator of o (with the test key and a fixed clock unless
 // o names its own) and returns it, its base URL and its workspace's logs
@@ -35,7 +28,7 @@ func start(t testing.TB, o chatgptsim.Options) (*chatgptsim.Server, string, stri
 		o.APIKey = key
 	}
 	if o.Now == nil {
-		o.Now = newClock(t0).Now
+		o.Now = sourcetest.NewClock(t0).Now
 	}
 	sim, base := chatgptsimtest.Start(t, o)
 	return sim, base, base + "/workspaces/" + sim.WorkspaceID() + "/logs"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim/chatgptsimtest"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 // TestListAfterIsInclusive: the file whose end_time equals after is listed
@@ -215,7 +216,7 @@ func TestAuthorization(t *testing.T) {
 // sees the boundary file again, then new files once the clock passes their
 // end_time.
 func TestFilesAppearAsTheClockAdvances(t *testing.T) {
-	c := newClock(t0)
+	c := sourcetest.NewClock(t0)
 	sim, _, logs := start(t, chatgptsim.Options{Seed: 6, Now: c.Now, Interval: 5 * time.Minute})
 	files := sim.Files("APP_LOG")
 	last := files[len(files)-1]

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -51,7 +52,7 @@ func TestOptionsValidate(t *testing.T) {
 // TestDefaults: the zero Options give every known type a file every 10
 // minutes over the day before New, with a UUID workspace and an org- id.
 func TestDefaults(t *testing.T) {
-	c := newClock(t0)
+	c := sourcetest.NewClock(t0)
 	sim := chatgptsim.New(chatgptsim.Options{Now: c.Now})
 	if !uuidRE.MatchString(sim.WorkspaceID()) || !strings.HasPrefix(sim.OrgID(), "org-") {
 		t.Fatalf("workspace %q org %q", sim.WorkspaceID(), sim.OrgID())

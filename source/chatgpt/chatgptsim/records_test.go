@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -23,7 +24,7 @@ var allTypes = append(slices.Clone(chatgptsim.KnownTypes), "FUTURE_LOG")
 // schema/chatgpt: the envelope is complete, timestamps rise inside the
 // file's span, and each type carries its sub-type and its kinds of actor.
 func TestRecordsReadLikeTheSchema(t *testing.T) {
-	sim := chatgptsim.New(chatgptsim.Options{Seed: 20, Now: newClock(t0).Now, Types: allTypes, Interval: time.Hour, Lines: 40})
+	sim := chatgptsim.New(chatgptsim.Options{Seed: 20, Now: sourcetest.NewClock(t0).Now, Types: allTypes, Interval: time.Hour, Lines: 40})
 	ids := map[string]bool{}
 	for _, typ := range allTypes {
 		actors, subs := map[string]int{}, map[string]int{}
@@ -102,7 +103,7 @@ func TestRecordsReadLikeTheSchema(t *testing.T) {
 // and only inside the members schema/chatgpt names as content: with those
 // removed, no record carries any secret.
 func TestSecretsLieInContentPaths(t *testing.T) {
-	sim := chatgptsim.New(chatgptsim.Options{Seed: 21, Now: newClock(t0).Now, Interval: 3 * time.Hour, Lines: 30})
+	sim := chatgptsim.New(chatgptsim.Options{Seed: 21, Now: sourcetest.NewClock(t0).Now, Interval: 3 * time.Hour, Lines: 30})
 	tr := sim.Truth()
 	var all, stripped bytes.Buffer
 	for _, f := range sim.AllFiles() {
@@ -147,7 +148,7 @@ func remove(m map[string]any, p chatgpt.Path) {
 // TestTruth: the texts and secrets a redaction test greps for are what the
 // brief of the simulator promises.
 func TestTruth(t *testing.T) {
-	sim := chatgptsim.New(chatgptsim.Options{Seed: 22, Now: newClock(t0).Now, Interval: time.Hour, Lines: 30})
+	sim := chatgptsim.New(chatgptsim.Options{Seed: 22, Now: sourcetest.NewClock(t0).Now, Interval: time.Hour, Lines: 30})
 	tr := sim.Truth()
 	if tr.Files != 8*len(sim.Files("AUDIT_LOG")) || len(tr.EventIDs) != tr.Lines || tr.Duplicates != 0 {
 		t.Fatalf("files %d lines %d ids %d duplicates %d", tr.Files, tr.Lines, len(tr.EventIDs), tr.Duplicates)
@@ -212,7 +213,7 @@ func luhn(s string) bool {
 // TestDuplicatesAcrossFiles: with DuplicateFraction 1, every file after a
 // type's first begins with copies of the previous file's last lines.
 func TestDuplicatesAcrossFiles(t *testing.T) {
-	sim := chatgptsim.New(chatgptsim.Options{Seed: 23, Now: newClock(t0).Now, Interval: time.Hour, DuplicateFraction: 1, SharedEnd: 0.2})
+	sim := chatgptsim.New(chatgptsim.Options{Seed: 23, Now: sourcetest.NewClock(t0).Now, Interval: time.Hour, DuplicateFraction: 1, SharedEnd: 0.2})
 	dups := 0
 	for _, typ := range chatgptsim.KnownTypes {
 		var prev [][]byte
@@ -275,8 +276,8 @@ func TestDeterminism(t *testing.T) {
 	if l1 == l3 || f1 == f3 {
 		t.Fatal("another seed gave the same bytes")
 	}
-	a := chatgptsim.New(chatgptsim.Options{Seed: 7, Now: newClock(t0).Now}).Truth()
-	b := chatgptsim.New(chatgptsim.Options{Seed: 7, Now: newClock(t0).Now}).Truth()
+	a := chatgptsim.New(chatgptsim.Options{Seed: 7, Now: sourcetest.NewClock(t0).Now}).Truth()
+	b := chatgptsim.New(chatgptsim.Options{Seed: 7, Now: sourcetest.NewClock(t0).Now}).Truth()
 	if !slices.Equal(a.EventIDs, b.EventIDs) || !slices.Equal(a.Secrets, b.Secrets) || !slices.Equal(a.Messages, b.Messages) {
 		t.Fatal("Truth differs for the same seed")
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay/source/internal/simkit"
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 func TestLatencySampling(t *testing.T) {
@@ -374,7 +375,7 @@ func TestLoopFaultServesTheFirstPageAgain(t *testing.T) {
 		{"request logs asc", "/organization_logs", url.Values{"limit": {"7"}, "order": {"asc"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock(t0)
+			clk := sourcetest.NewClock(t0)
 			opts := Options{Seed: 37, Events: 300, OrgLogEvents: 300, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now}
 			_, clean := start(t, opts)
 			first := getPage(t, clean, tt.path, tt.q)
@@ -402,7 +403,7 @@ func TestLoopFaultServesTheFirstPageAgain(t *testing.T) {
 		})
 	}
 	t.Run("empty first page", func(t *testing.T) {
-		clk := newClock(t0)
+		clk := sourcetest.NewClock(t0)
 		s, base := start(t, Options{Seed: 38, Events: 100, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
 			Faults: Faults{Rate: 1, Kinds: []FaultKind{FaultLoop}}})
 		for _, path := range []string{"/organization/audit_logs?effective_at[gt]=" + strconv.FormatInt(t0.Unix()+3600, 10), "/organization_logs"} {
@@ -586,7 +587,7 @@ func TestOversizeFaultStreams300kRecords(t *testing.T) {
 		{"request logs", "/organization_logs?limit=5"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock(t0)
+			clk := sourcetest.NewClock(t0)
 			opts := Options{Seed: 39, Events: 400, OrgLogEvents: 400, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now}
 			_, clean := start(t, opts)
 			code, _, b := get(t, clean, tt.path, nil)
@@ -696,7 +697,7 @@ func TestOversizeFaultStreams300kRecords(t *testing.T) {
 }
 
 func TestOversizeStopsWhenTheClientHangsUp(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	_, base, done := startWatched(t, Options{Seed: 40, Events: 400, OrgLogEvents: 10, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
 		Faults: Faults{Rate: 1, Kinds: []FaultKind{FaultOversize}}}, 1)
 	for _, path := range []string{"/organization/audit_logs?limit=100", "/organization_logs"} {
@@ -732,7 +733,7 @@ func TestOversizeStopsWhenTheClientHangsUp(t *testing.T) {
 func TestEveryFaultKindIsInjectedOnTheLogLists(t *testing.T) {
 	for _, kind := range AllFaultKinds {
 		t.Run(string(kind), func(t *testing.T) {
-			clk := newClock(t0)
+			clk := sourcetest.NewClock(t0)
 			s, base := start(t, Options{Seed: 42, Events: 100, OrgLogEvents: 100, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
 				Faults: Faults{Rate: 1, Kinds: []FaultKind{kind}, SlowDelay: time.Millisecond, RetryAfter: time.Millisecond}})
 			for _, path := range []string{"/organization/audit_logs", "/organization_logs"} {
@@ -754,7 +755,7 @@ func TestEveryFaultKindIsInjectedOnTheLogLists(t *testing.T) {
 
 func TestDateHeaderIsTheSimulatedClock(t *testing.T) {
 	far := time.Date(2041, 7, 9, 3, 4, 5, 0, time.UTC)
-	clk := newClock(far)
+	clk := sourcetest.NewClock(far)
 	const key = "sk-admin-date-test"
 	_, base := start(t, Options{Seed: 43, Events: 50, OrgLogEvents: 50, Span: time.Hour, Start: far.Add(-time.Hour), Now: clk.Now, APIKey: key,
 		Latency: Latency{Median: time.Millisecond}})
@@ -797,7 +798,7 @@ func TestDateHeaderIsTheSimulatedClock(t *testing.T) {
 }
 
 func TestStatsEndpoint(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	const key = "sk-admin-stats-test"
 	s, base := start(t, Options{Seed: 46, Events: 60, OrgLogEvents: 30, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now, APIKey: key,
 		RateLimit: 1000, Faults: Faults{Rate: 0.3, Kinds: []FaultKind{Fault500}}})

@@ -14,16 +14,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is an injectable, concurrency-safe clock.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 func start(t testing.TB, o Options) (*Server, string) {
 	t.Helper()
@@ -235,7 +230,7 @@ func TestPagingCoversEveryVisibleEventOnceNewestFirst(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock(t0)
+			clk := sourcetest.NewClock(t0)
 			tt.opts.Start, tt.opts.Now = t0.Add(-tt.opts.Span), clk.Now
 			if tt.opts.Rate > 0 {
 				clk.Add(30 * time.Second)
@@ -302,7 +297,7 @@ func oracle(t testing.TB, s *Server) []event {
 }
 
 func TestFilters(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	s, base := start(t, Options{Seed: 7, Events: 4000, Span: 6 * time.Hour, Start: t0.Add(-6 * time.Hour), Now: clk.Now, LateFraction: 0.05, LateDelay: time.Hour})
 	all := oracle(t, s)
 	// Pick real values from the data so every filter has hits.
@@ -399,7 +394,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestTenantOnly(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	s, base := start(t, Options{Seed: 8, Events: 3000, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now})
 	var tenant, org []string
 	for _, e := range oracle(t, s) {
@@ -458,7 +453,7 @@ func errorOf(t testing.TB, b []byte) apiError {
 }
 
 func TestLimitValidation(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	_, base := start(t, Options{Seed: 9, Events: 300, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now, OrgLogEvents: 300})
 	for _, path := range []string{"/organization/audit_logs", "/organization/users", "/organization/projects", "/organization_logs"} {
 		for _, tt := range []struct {
@@ -496,7 +491,7 @@ func TestLimitValidation(t *testing.T) {
 }
 
 func TestAfterAndBefore(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	o := Options{Seed: 10, Events: 400, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now}
 	s, base := start(t, o)
 	all := reversed(s.VisibleIDs(t0)) // newest first
@@ -548,7 +543,7 @@ func TestAfterAndBefore(t *testing.T) {
 }
 
 func TestEffectiveAtBounds(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	// 2000 events in 100 seconds: every second holds several.
 	s, base := start(t, Options{Seed: 12, Events: 2000, Span: 100 * time.Second, Start: t0.Add(-100 * time.Second), Now: clk.Now})
 	all := oracle(t, s)
@@ -599,7 +594,7 @@ func TestEffectiveAtBounds(t *testing.T) {
 }
 
 func TestLateVisibilityAndSteadyRate(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	s, base := start(t, Options{Seed: 13, Events: 1000, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
 		LateFraction: 0.2, LateDelay: 10 * time.Minute, Rate: 5})
 	first := ids(walk(t, base, url.Values{"limit": {"100"}}))
@@ -706,7 +701,7 @@ func TestFaultKindsAreObservable(t *testing.T) {
 	for _, tt := range tests {
 		for _, path := range []string{"/organization/audit_logs", "/organization/users", "/organization_logs"} {
 			t.Run(string(tt.kind)+path, func(t *testing.T) {
-				clk := newClock(t0)
+				clk := sourcetest.NewClock(t0)
 				s, base := start(t, Options{Seed: 14, Events: 200, OrgLogEvents: 50, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
 					Faults: Faults{Rate: 1, Kinds: []FaultKind{tt.kind}, SlowDelay: 50 * time.Millisecond}})
 				for range 3 { // several draws, to meet every variant
@@ -732,7 +727,7 @@ func TestFaultKindsAreObservable(t *testing.T) {
 }
 
 func TestRetryAfterForms(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	_, base := start(t, Options{Seed: 15, Now: clk.Now, Faults: Faults{Rate: 1, Kinds: []FaultKind{Fault429}, RetryAfter: 2500 * time.Millisecond}})
 	forms := map[string]bool{}
 	for range 30 {
@@ -761,7 +756,7 @@ func TestRetryAfterForms(t *testing.T) {
 
 func TestFaultSequenceIsDeterministicAndSettable(t *testing.T) {
 	statuses := func() []int {
-		clk := newClock(t0)
+		clk := sourcetest.NewClock(t0)
 		_, base := start(t, Options{Seed: 16, Events: 50, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now,
 			Faults: Faults{Rate: 0.5, Kinds: []FaultKind{Fault500, Fault503, Fault429}}})
 		var out []int
@@ -778,7 +773,7 @@ func TestFaultSequenceIsDeterministicAndSettable(t *testing.T) {
 	if !slices.Contains(a, 200) || !slices.Contains(a, 500) {
 		t.Fatalf("rate 0.5 gave %v", a)
 	}
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	s, base := start(t, Options{Seed: 16, Now: clk.Now, Faults: Faults{Rate: 1, Kinds: []FaultKind{Fault500}}})
 	if code, _, _ := get(t, base, "/organization/users", nil); code != 500 {
 		t.Fatalf("status %d, want 500", code)
@@ -807,7 +802,7 @@ func TestFaultSequenceIsDeterministicAndSettable(t *testing.T) {
 
 func TestDeterminism(t *testing.T) {
 	render := func(seed int64) []byte {
-		clk := newClock(t0)
+		clk := sourcetest.NewClock(t0)
 		_, base := start(t, Options{Seed: seed, Events: 1000, OrgLogEvents: 100, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now, LateFraction: 0.1, LateDelay: time.Minute})
 		var all []byte
 		for _, p := range []string{"/organization/audit_logs?limit=100", "/organization/users?limit=100", "/organization/projects?include_archived=true", "/organization_logs?limit=50&order=asc"} {
@@ -829,7 +824,7 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestAuthorization(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	s, base := start(t, Options{Seed: 17, Events: 10, Span: time.Minute, Now: clk.Now, APIKey: "sk-admin-test-1234567890"})
 	tests := []struct {
 		name string
@@ -870,7 +865,7 @@ func TestAuthorization(t *testing.T) {
 }
 
 func TestDirectoryResolvesEveryActor(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	s, base := start(t, Options{Seed: 18, Events: 3000, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now, Users: 30, Projects: 10})
 	listAll := func(path string, q url.Values) []map[string]any {
 		var out []map[string]any
@@ -1049,7 +1044,7 @@ func TestEventCorpus(t *testing.T) {
 }
 
 func TestOrganizationLogs(t *testing.T) {
-	clk := newClock(t0)
+	clk := sourcetest.NewClock(t0)
 	s, base := start(t, Options{Seed: 20, OrgLogEvents: 700, Span: time.Hour, Start: t0.Add(-time.Hour), Now: clk.Now, LateFraction: 0.1, LateDelay: 2 * time.Hour})
 	walkLogs := func(order string) []map[string]any {
 		var out []map[string]any

@@ -1,0 +1,117 @@
+// Package sourcetest holds what the tests of the time-window sources
+// (OpenAI's audit log, Anthropic's activity feed) share: a settable clock,
+// a sink that records what it took, a run through the real engine, and the
+// exactly-once check.
+package sourcetest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay/pipeline"
+)
+
+// Clock is a settable time source that a simulator and a source share.
+type Clock struct{ ns atomic.Int64 }
+
+// NewClock returns a clock at t.
+func NewClock(t time.Time) *Clock { c := &Clock{}; c.ns.Store(t.UnixNano()); return c }
+
+// Now returns the clock's time, in UTC.
+func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// Collector is a sink that records what it took and can refuse a batch.
+type Collector struct {
+	mu      sync.Mutex
+	IDs     []string
+	Times   []time.Time
+	Batches int
+	// Fail, when set, sees each batch first; an error refuses it.
+	Fail func(b pipeline.Batch) error
+}
+
+// Consume implements pipeline.Consumer.
+func (c *Collector) Consume(_ context.Context, b pipeline.Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Fail != nil {
+		if err := c.Fail(b); err != nil {
+			return err
+		}
+	}
+	c.Batches++
+	for _, e := range b.Events {
+		c.IDs = append(c.IDs, e.ID)
+		c.Times = append(c.Times, e.Time)
+	}
+	return nil
+}
+
+// Windowed is a Collector that sees where windows end: SinceCommit counts
+// the batches since the last CommitWindow (its Fail keeps the count).
+type Windowed struct {
+	*Collector
+	SinceCommit int
+}
+
+// CommitWindow implements pipeline.Committer.
+func (w *Windowed) CommitWindow(context.Context, string, []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.SinceCommit = 0
+	return nil
+}
+
+// AbortWindow implements pipeline.Committer; it does nothing.
+func (w *Windowed) AbortWindow(context.Context, string) error { return nil }
+
+// Run runs s as the source "acme" through the engine into next, with a
+// sink retry of milliseconds.
+func Run(ctx context.Context, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore, once bool, drain time.Duration) error {
+	p := pipeline.Assemble(pipeline.Parts{
+		Sources: map[string]pipeline.Source{"acme": s}, Sinks: map[string]pipeline.Consumer{"sink": next}, Store: store,
+		Retry: pipeline.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, Multiplier: 2}, DrainTimeout: drain,
+	})
+	return p.Run(ctx, pipeline.RunOptions{Once: once})
+}
+
+// RunOnce is Run with --once, bounded by two minutes.
+func RunOnce(t *testing.T, s pipeline.Source, next pipeline.Consumer, store pipeline.CursorStore) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	return Run(ctx, s, next, store, true, time.Second)
+}
+
+// CheckExactlyOnce fails t unless got holds every id of want exactly once,
+// and nothing else.
+func CheckExactlyOnce(t *testing.T, got, want []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+	}
+	var missing, dups []string
+	for _, id := range want {
+		if seen[id] == 0 {
+			missing = append(missing, id)
+		}
+	}
+	for id, n := range seen {
+		if n > 1 {
+			dups = append(dups, id)
+		}
+	}
+	if len(missing) > 0 || len(dups) > 0 || len(got) != len(want) {
+		t.Fatalf("delivered %d, want %d: %d missing (e.g. %v), %d duplicated (e.g. %v)",
+			len(got), len(want), len(missing), head(missing), len(dups), head(dups))
+	}
+}
+
+func head(s []string) []string { return s[:min(len(s), 3)] }
