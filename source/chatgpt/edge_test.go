@@ -90,7 +90,7 @@ func TestInvalidLines(t *testing.T) {
 			if strings.Contains(err.Error(), "secret") {
 				t.Fatalf("the line's content is in the error: %v", err)
 			}
-			checkExactlyOnce(t, c.ids(), before)
+			sourcetest.CheckExactlyOnce(t, c.ids(), before)
 		}
 		raw, _ := store.Load(t.Context(), "acme")
 		cur, err := decodeCursor(raw, clk.Now())
@@ -112,7 +112,7 @@ func TestInvalidLines(t *testing.T) {
 		if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
 			t.Fatal(err)
 		}
-		checkExactlyOnce(t, c.ids(), want)
+		sourcetest.CheckExactlyOnce(t, c.ids(), want)
 		if len(dead.events) != 2 {
 			t.Fatalf("%d dead letters, want 2", len(dead.events))
 		}
@@ -162,7 +162,7 @@ func TestSignedURLRefused(t *testing.T) {
 	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 	files := len(sim.Files("AUTH_LOG"))
 	if n := sim.Stats().Requests[chatgptsim.EndpointFile][http.StatusTemporaryRedirect]; n != int64(2*files) || len(refused) != files {
 		t.Fatalf("%d signed URLs asked for %d files (%d refused)", n, files, len(refused))
@@ -231,7 +231,7 @@ func TestGoneFileAtRetentionEndIsSkipped(t *testing.T) {
 	if err := sourcetest.RunOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), withoutFirstFile(t, sim, "AUDIT_LOG"))
+	sourcetest.CheckExactlyOnce(t, c.ids(), withoutFirstFile(t, sim, "AUDIT_LOG"))
 	if !strings.Contains(logs.String(), gone.ID) || !strings.Contains(logs.String(), "level=WARN") {
 		t.Fatalf("the gone file is not reported:\n%s", logs.String())
 	}
@@ -262,7 +262,7 @@ func TestGoneYoungFileIsNotSkipped(t *testing.T) {
 	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, store); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 }
 
 // TestPageTooSmallToPassABoundary: the API lists the file at `after`
@@ -298,7 +298,7 @@ func TestOldStartAtWarnsOnce(t *testing.T) {
 		if err := sourcetest.RunOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
 			t.Fatal(err)
 		}
-		checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+		sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 	}
 	if n := strings.Count(logs.String(), "further back than the API keeps files"); n != 1 {
 		t.Fatalf("%d retention warnings:\n%s", n, logs.String())
@@ -318,7 +318,7 @@ func TestNoDetailsTruncatedDownloads(t *testing.T) {
 	if err := sourcetest.Run(ctx, newSource(t, cfg, clk), &c, checkpoint.NewMemory(), true, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 	if sim.Stats().Faults[chatgptsim.FaultTruncate] == 0 {
 		t.Fatal("no download was cut")
 	}
@@ -347,5 +347,5 @@ func TestHTTPS(t *testing.T) {
 	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 }

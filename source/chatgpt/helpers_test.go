@@ -158,28 +158,4 @@ func eventID(t *testing.T, line []byte) string {
 	return v.EventID
 }
 
-// checkExactlyOnce fails unless got holds every id of want exactly once.
-func checkExactlyOnce(t *testing.T, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, id := range got {
-		seen[id]++
-	}
-	var missing, dups []string
-	for _, id := range want {
-		if seen[id] == 0 {
-			missing = append(missing, id)
-		}
-	}
-	for id, n := range seen {
-		if n > 1 {
-			dups = append(dups, id)
-		}
-	}
-	if len(missing) > 0 || len(dups) > 0 || len(got) != len(want) {
-		t.Fatalf("delivered %d, want %d: %d missing (e.g. %v), %d duplicated (e.g. %v)",
-			len(got), len(want), len(missing), head(missing), len(dups), head(dups))
-	}
-}
-
 func head(s []string) []string { return s[:min(len(s), 3)] }

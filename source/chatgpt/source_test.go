@@ -41,7 +41,7 @@ func TestEveryRecordOnceInFileOrder(t *testing.T) {
 	if truth.Duplicates == 0 {
 		t.Fatal("the simulator repeats no line: the test proves nothing")
 	}
-	checkExactlyOnce(t, c.ids(), truth.EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), truth.EventIDs)
 
 	lines := fileLines(t, sim, allTypes...)
 	got := map[string][]pipeline.Event{}
@@ -90,7 +90,7 @@ func TestEveryFaultKindAtTenPercent(t *testing.T) {
 	if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 	st := sim.Stats()
 	for _, k := range chatgptsim.AllFaultKinds {
 		if st.Faults[k] == 0 {
@@ -121,7 +121,7 @@ func TestKeyNeverReachesDownloadHost(t *testing.T) {
 	if st.AuthOnDownload != 0 {
 		t.Fatalf("the key reached the download host %d times", st.AuthOnDownload)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 }
 
 // TestDownloadURLMustBeHTTPS: a signed URL in plain http on a host that
@@ -208,7 +208,7 @@ func TestDigestMismatchCommitsNothingOfTheFile(t *testing.T) {
 			t.Fatalf("event %s of the corrupt file was delivered", id)
 		}
 	}
-	checkExactlyOnce(t, got, beforeIDs)
+	sourcetest.CheckExactlyOnce(t, got, beforeIDs)
 	if len(store.saved) == 0 {
 		t.Fatal("no cursor saved for the files before the bad one")
 	}
@@ -324,7 +324,7 @@ func TestContent(t *testing.T) {
 		if err := sourcetest.RunOnce(t, newSource(t, testConfig(sim, base, types...), clk), &c, checkpoint.NewMemory()); err != nil {
 			t.Fatal(err)
 		}
-		checkExactlyOnce(t, c.ids(), truth.EventIDs)
+		sourcetest.CheckExactlyOnce(t, c.ids(), truth.EventIDs)
 		var all bytes.Buffer
 		texts := map[string]bool{}
 		digests := map[string]bool{}
@@ -376,7 +376,7 @@ func TestContent(t *testing.T) {
 		if err := sourcetest.RunOnce(t, newSource(t, cfg, clk), &c, checkpoint.NewMemory()); err != nil {
 			t.Fatal(err)
 		}
-		checkExactlyOnce(t, c.ids(), truth.EventIDs)
+		sourcetest.CheckExactlyOnce(t, c.ids(), truth.EventIDs)
 		byID := map[string][]byte{}
 		for _, typ := range types {
 			for _, l := range lines[typ] {
@@ -463,7 +463,7 @@ func TestTail(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 }
 
 // TestRefusedKeys: a wrong key, a key without the export scope, and a page

@@ -76,7 +76,7 @@ func TestSpoolDirCreated(t *testing.T) {
 	if err := sourcetest.RunOnce(t, s, &c, checkpoint.NewMemory()); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
+	sourcetest.CheckExactlyOnce(t, c.ids(), sim.Truth().EventIDs)
 	if left, err := os.ReadDir(cfg.SpoolDir); err != nil || len(left) != 0 {
 		t.Fatalf("%d files left in the spool directory (%v)", len(left), err)
 	}

@@ -41,7 +41,7 @@ type fakeAPI struct {
 	requests int
 	limited  int
 	pages    int
-	walks    int // one per stretch read, and the catch-up's first page
+	walks    int             // one per stretch read, and the catch-up's first page
 	okAt     []time.Duration // when each accepted request was answered, since the first
 }
 
