@@ -496,7 +496,38 @@ func (b *bench) main() error {
 			rate(r), float64(b.rawSize)/float64(max(bare.events, 1))*rate(r)/1e6, cpuPerM, r.rssMiB, ratio, j.note)
 	}
 	fmt.Fprintf(b.out, "\nMB/s counts the events' raw JSON bytes as the API served them. Ratios are events/s of the job over events/s of the reference named.\n\n")
+	b.guard(jobs, med)
 	return nil
+}
+
+// guard says, for the jobs of this run, whether the simpler event path's
+// guard holds: enrich + redact into a file at least 1.5x Benthos's
+// events/s and at most 25 CPU s per 1M events, every job at most 64 MiB.
+func (b *bench) guard(jobs []job, med map[string]result) {
+	verdict := func(ok bool, format string, args ...any) {
+		v := "met"
+		if !ok {
+			v = "NOT MET"
+		}
+		fmt.Fprintf(b.out, "- "+format+": %s\n", append(args, v)...)
+	}
+	file, ok := med["auditrelay -> file"]
+	if !ok {
+		return
+	}
+	fmt.Fprintf(b.out, "Guard of the simpler event path:\n\n")
+	if bth, ok := med["Benthos v4 http_client -> mapping -> file"]; ok {
+		f := rate(file) / rate(bth)
+		verdict(f >= 1.5, "enrich + redact into a file at %.2fx Benthos's events/s (guard >= 1.5x)", f)
+	}
+	cpu := file.cpu.Seconds() * 1e6 / float64(max(file.events, 1))
+	verdict(cpu <= 25, "enrich + redact into a file at %.1f CPU s per 1M events (guard <= 25)", cpu)
+	for _, j := range jobs {
+		if r, ok := med[j.name]; ok && j.run != nil {
+			verdict(r.rssMiB <= 64, "%s: peak RSS %.1f MiB (guard <= 64)", j.name, r.rssMiB)
+		}
+	}
+	fmt.Fprintln(b.out)
 }
 
 func rate(r result) float64 { return float64(r.events) / r.wall.Seconds() }
