@@ -538,13 +538,22 @@ func (e *engine) take(ctx context.Context, st *sinkWindow) error {
 	if err == nil {
 		return nil
 	}
+	// The events of the whole window, by id, made once: a commit may
+	// reject many.
+	var at map[string][2]int
 	return e.setAside(st, err, func(id string) (int, int) {
-		for bi, b := range st.batches {
-			for i := range b.Events {
-				if b.Events[i].ID == id && !st.skip[[2]int{bi, i}] {
-					return bi, i
+		if at == nil {
+			at = map[string][2]int{}
+			for bi, b := range st.batches {
+				for i := range b.Events {
+					if _, dup := at[b.Events[i].ID]; !dup && !st.skip[[2]int{bi, i}] {
+						at[b.Events[i].ID] = [2]int{bi, i}
+					}
 				}
 			}
+		}
+		if p, ok := at[id]; ok {
+			return p[0], p[1]
 		}
 		return -1, -1
 	})
