@@ -78,3 +78,44 @@ func (NopSpan) SetAttributes(...Attr)    {}
 func (NopSpan) AddEvent(string, ...Attr) {}
 func (NopSpan) SetName(string)           {}
 func (NopSpan) End(error)                {}
+
+// WindowSpan is the span of a window a source is still reading: started
+// with the window's first request (Context), so that the requests are its
+// children, then handed to the window it became (Take), or ended when the
+// requests became none (End). Not safe for concurrent use.
+type WindowSpan struct {
+	Tracer Tracer
+	span   Span
+	ctx    context.Context
+}
+
+// Context returns the context the window's requests run in, starting the
+// span from ctx when none is started yet.
+func (w *WindowSpan) Context(ctx context.Context) context.Context {
+	if w.span == nil {
+		w.ctx, w.span = w.Tracer.StartWindow(ctx)
+	}
+	return w.ctx
+}
+
+// Take returns the span for the window being emitted (nil when no request
+// started one); the next request starts a new one.
+func (w *WindowSpan) Take() Span {
+	s := w.span
+	w.span, w.ctx = nil, nil
+	return s
+}
+
+// End ends the span of requests that became no window, named name when
+// they did not fail (a poll that found nothing); it does nothing without
+// one.
+func (w *WindowSpan) End(name string, err error) {
+	s := w.Take()
+	if s == nil {
+		return
+	}
+	if err == nil && name != "" {
+		s.SetName(name)
+	}
+	s.End(err)
+}

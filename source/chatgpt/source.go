@@ -99,21 +99,9 @@ type run struct {
 	start, reached time.Time
 	requests       int64 // the client's count at the last window
 	lastEmit       time.Time
-	// span is the span of the window being gathered, started by its first
-	// request so that the listings and downloads are its children; wctx
-	// carries it.
-	span pipeline.Span
-	wctx context.Context
-}
-
-// windowContext returns the context of the window being gathered, its
-// span started now when it has none yet: the requests that fill a window
-// run in it.
-func (s *Source) windowContext(ctx context.Context, r *run) context.Context {
-	if r.span == nil {
-		r.wctx, r.span = s.tracer.StartWindow(ctx)
-	}
-	return r.wctx
+	// span is the span of the window being gathered: the listings and
+	// downloads that fill it run in it.
+	span pipeline.WindowSpan
 }
 
 // Run implements pipeline.Source: it reads every event type from the
@@ -140,7 +128,8 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 // load reads the checkpoint, or starts every type at start_at.
 func (s *Source) load(host pipeline.SourceHost) (*run, error) {
 	now, _ := s.clock.Now()
-	r := &run{host: host, recent: map[string]*recent{}, lastEmit: s.now(), requests: s.client.requests.Load()}
+	r := &run{host: host, recent: map[string]*recent{}, lastEmit: s.now(), requests: s.client.requests.Load(),
+		span: pipeline.WindowSpan{Tracer: s.tracer}}
 	if host.Cursor == nil {
 		r.cur = cursor{V: cursorVersion, Types: map[string]*typeCursor{}}
 	} else {
@@ -202,10 +191,7 @@ func (s *Source) round(ctx context.Context, r *run) error {
 				return errors.Join(err, eerr)
 			}
 		}
-		if r.span != nil { // requests that became no window
-			r.span.End(err)
-			r.span = nil
-		}
+		r.span.End("", err) // requests that became no window
 		return err
 	}
 	// Every file listed is read: the stream is read up to when the
@@ -226,7 +212,7 @@ func (s *Source) readAll(ctx context.Context, r *run) error {
 	for {
 		for _, l := range lists {
 			for len(l.queue) == 0 && l.more {
-				files, err := l.next(s.windowContext(ctx, r))
+				files, err := l.next(r.span.Context(ctx))
 				if err != nil {
 					return err
 				}
@@ -262,7 +248,7 @@ func (s *Source) readFile(ctx context.Context, r *run, f File) error {
 		}
 		skip = p.Line
 	}
-	sp, lines, err := s.client.open(s.windowContext(ctx, r), f, &s.cfg)
+	sp, lines, err := s.client.open(r.span.Context(ctx), f, &s.cfg)
 	if errors.Is(err, ErrFileGone) {
 		now, _ := s.clock.Now()
 		if age := now.Sub(f.EndTime); age < retention-expiring {
@@ -364,8 +350,7 @@ func (s *Source) emit(ctx context.Context, r *run, end time.Time) error {
 	goal, _ := s.clock.Now()
 	reqs := s.client.requests.Load()
 	w := pipeline.Window{Events: r.pending, Cursor: raw, Start: r.start, End: end, Goal: goal.UTC(),
-		Fetched: r.fetched, Requests: int(reqs - r.requests), Span: r.span}
-	r.span = nil
+		Fetched: r.fetched, Requests: int(reqs - r.requests), Span: r.span.Take()}
 	if err := r.host.Emit(ctx, w); err != nil {
 		if w.Span != nil {
 			w.Span.End(err) // not the engine's: it did not take the window

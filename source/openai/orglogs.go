@@ -46,13 +46,10 @@ type orgCursor struct {
 // OrgLogsSource is the "openai_organization_logs" source.
 type OrgLogsSource struct {
 	listSource
-	cfg    OrgLogsConfig
-	tracer pipeline.Tracer
-	// span is the span of the window being read, started by its first
-	// page request so that its pages are its children; wctx carries it.
-	// A source runs one poll at a time: no lock.
-	span pipeline.Span
-	wctx context.Context
+	cfg OrgLogsConfig
+	// span is the span of the window being read: a source runs one poll
+	// at a time.
+	span pipeline.WindowSpan
 }
 
 var (
@@ -64,34 +61,12 @@ var (
 // shares one limiter per API key among sources; nil gives the source its
 // own.
 func NewOrgLogsSource(set pipeline.Settings, cfg OrgLogsConfig, lims *httpapi.Limiters) *OrgLogsSource {
-	s := &OrgLogsSource{cfg: cfg, tracer: set.Trace()}
+	s := &OrgLogsSource{cfg: cfg, span: pipeline.WindowSpan{Tracer: set.Trace()}}
 	s.init(set, cfg.APIConfig.newClient(set, cfg.APIConfig.limiter(lims, nil), nil, cfg.PageSize), "/organization_logs", cfg.PageSize, DecodeRequestLogs)
 	// One walk can fill several windows (a window every batch_size
 	// events): each page runs in the span of the window it fills.
-	s.lister.PageContext = s.windowContext
+	s.lister.PageContext = s.span.Context
 	return s
-}
-
-// windowContext returns the context of the window being read, its span
-// started now when it has none yet.
-func (s *OrgLogsSource) windowContext(ctx context.Context) context.Context {
-	if s.span == nil {
-		s.wctx, s.span = s.tracer.StartWindow(ctx)
-	}
-	return s.wctx
-}
-
-// endSpan ends the span of requests that became no window: a poll that
-// found nothing new, or one that failed.
-func (s *OrgLogsSource) endSpan(err error) {
-	if s.span == nil {
-		return
-	}
-	if err == nil {
-		s.span.SetName("poll")
-	}
-	s.span.End(err)
-	s.span = nil
 }
 
 // BatchSize implements pipeline.BatchSizer.
@@ -131,7 +106,7 @@ func (s *OrgLogsSource) Run(ctx context.Context, host pipeline.SourceHost) error
 		} else {
 			cur, err = s.pollAsc(ctx, host, cur)
 		}
-		s.endSpan(err)
+		s.span.End("poll", err) // requests that became no window
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -155,8 +130,7 @@ func (s *OrgLogsSource) emit(ctx context.Context, host pipeline.SourceHost, even
 		return pipeline.Permanent(err)
 	}
 	w := pipeline.Window{Events: events, Cursor: raw, End: time.Unix(next.Time, 0).UTC(),
-		Goal: s.now().UTC(), Fetched: fetched, Requests: requests, Span: s.span}
-	s.span = nil
+		Goal: s.now().UTC(), Fetched: fetched, Requests: requests, Span: s.span.Take()}
 	if err := host.Emit(ctx, w); err != nil {
 		if w.Span != nil {
 			w.Span.End(err) // not the engine's: it did not take the window
