@@ -1,6 +1,7 @@
 package timewindow
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -74,5 +75,26 @@ func TestGatherWaitingParts(t *testing.T) {
 	}
 	if merged.ends != 1 || traced.ends != 0 {
 		t.Errorf("span ends: merged %d (want 1), traced %d (want 0: the engine ends it)", merged.ends, traced.ends)
+	}
+}
+
+// TestGatherDrainEndsSpans: after a failed emit, the parts left (one held
+// back, the others still in the channel) end their spans with the error.
+func TestGatherDrainEndsSpans(t *testing.T) {
+	in := make(chan part, 4)
+	spans := []*testSpan{{recording: true}, {recording: true}, {}}
+	for i, s := range spans {
+		in <- partOf(int64(i), 10, s)
+	}
+	close(in)
+	g := gatherer{in: in, max: 5000}
+	if first := g.next(); len(first) != 1 { // a traced part goes alone, the next one is held
+		t.Fatalf("first window: %d parts, want 1", len(first))
+	}
+	g.drain(errors.New("engine gone"))
+	for i, s := range spans[1:] {
+		if s.ends != 1 {
+			t.Errorf("span %d ended %d times, want once", i+1, s.ends)
+		}
 	}
 }

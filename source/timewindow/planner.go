@@ -387,8 +387,7 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 			if err != nil {
 				emitted <- err
 				cancel()
-				for range windows {
-				}
+				g.drain(err)
 				return
 			}
 			cur = next
@@ -481,6 +480,18 @@ func (g *gatherer) next() []part {
 			}
 		default:
 			return parts
+		}
+	}
+}
+
+// drain takes every part left until in is closed: they become no window,
+// and their spans end with err.
+func (g *gatherer) drain(err error) {
+	for parts := g.next(); parts != nil; parts = g.next() {
+		for _, pt := range parts {
+			if pt.span != nil {
+				pt.span.End(err)
+			}
 		}
 	}
 }
