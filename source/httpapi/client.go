@@ -30,8 +30,9 @@ type Config struct {
 	// appear in a log or an error: the client never prints headers) and
 	// versions.
 	Header http.Header
-	// Retry bounds one request and its retries; a key left at zero takes
-	// its default (DefaultRetry), but MaxRetries, where zero is no retry.
+	// Retry bounds one request and its retries. The waits left at zero
+	// take DefaultRetry's; a zero Timeout bounds nothing, a zero MaxRetries
+	// retries nothing.
 	Retry
 	// MaxBody bounds one response body (default 64 MiB): a larger body is
 	// refused before it is read whole, so a hostile or broken server
@@ -137,6 +138,7 @@ func NewClient(cfg Config) *Client {
 	if tel == nil {
 		tel = pipeline.NopTelemetry{}
 	}
+	def := DefaultRetry()
 	transport := cfg.Transport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -151,7 +153,7 @@ func NewClient(cfg Config) *Client {
 		log:     log,
 		tel:     tel,
 		tracer:  cfg.Tracer,
-		maxW:    positiveOr(cfg.MaxServerWait, 5*time.Minute),
+		maxW:    positiveOr(cfg.MaxServerWait, def.MaxServerWait),
 		maxBody: positiveOr(cfg.MaxBody, 64<<20),
 		readErr: cfg.ReadError,
 		clock:   cfg.Clock,
@@ -175,8 +177,8 @@ func NewClient(cfg Config) *Client {
 	c.http = &retryablehttp.Client{
 		HTTPClient:   &http.Client{Transport: rt, CheckRedirect: tlsconfig.NoRedirect},
 		Logger:       nil, // we log retries ourselves, without URLs' query noise
-		RetryWaitMin: positiveOr(cfg.RetryWaitMin, 500*time.Millisecond),
-		RetryWaitMax: positiveOr(cfg.RetryWaitMax, 30*time.Second),
+		RetryWaitMin: positiveOr(cfg.RetryWaitMin, def.RetryWaitMin),
+		RetryWaitMax: positiveOr(cfg.RetryWaitMax, def.RetryWaitMax),
 		RetryMax:     cfg.MaxRetries,
 		CheckRetry:   c.checkRetry,
 		Backoff:      c.backoff,
