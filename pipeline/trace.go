@@ -82,7 +82,8 @@ func (NopSpan) End(error)                {}
 // WindowSpan is the span of a window a source is still reading: started
 // with the window's first request (Context), so that the requests are its
 // children, then handed to the window it became (Take), or ended when the
-// requests became none (End). Not safe for concurrent use.
+// requests became none (End). Tracer must be set. Not safe for
+// concurrent use.
 type WindowSpan struct {
 	Tracer Tracer
 	span   Span
