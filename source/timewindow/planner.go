@@ -72,7 +72,9 @@ var errTooDense = errors.New("one second holds more events than a window may tak
 // and the rest is planned again with the density just measured. The events
 // read ahead of delivery stay below about twice MaxBuffered: no stretch
 // starts while MaxBuffered are held, except the oldest unread, and those
-// running then read on to their end.
+// running then read on to their end. Once a whole window waits for the
+// engine, delivery is what holds the back-fill back: no reader makes a
+// request until the engine takes a window.
 type Planner struct {
 	Config
 	Walk WalkFunc
@@ -359,6 +361,9 @@ type backfill struct {
 	running  int
 	held     atomic.Int64 // events read and not yet taken by the engine
 	waiting  atomic.Int64 // windows read and not yet taken by the engine
+	ready    atomic.Int64 // events of those windows (sent, in order, to the emitter)
+	roomMu   sync.Mutex
+	room     chan struct{} // closed, and replaced, when the engine takes a window
 	wake     chan struct{}
 	done     chan *stretch
 }
@@ -368,6 +373,7 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	b.frontier = b.from
 	b.wake = make(chan struct{}, 1)
 	b.done = make(chan *stretch)
+	b.room = make(chan struct{})
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -391,10 +397,14 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 				return
 			}
 			cur = next
+			n := 0
 			for _, pt := range parts {
-				b.held.Add(-int64(count(pt.pages)))
+				n += count(pt.pages)
 			}
+			b.held.Add(-int64(n))
+			b.ready.Add(-int64(n))
 			b.waiting.Add(-int64(len(parts)))
+			b.wakePaused()
 			b.signal()
 		}
 		emitted <- nil
@@ -419,6 +429,7 @@ func (b *backfill) run(ctx context.Context) (Cursor, error) {
 	}
 	if err == nil && b.tail != nil {
 		b.waiting.Add(1)
+		b.ready.Add(int64(count(b.tail.pages)))
 		windows <- *b.tail
 	} else if b.tail != nil && b.tail.span != nil {
 		b.tail.span.End(err)
@@ -515,6 +526,7 @@ func (b *backfill) flush(windows chan<- part) {
 		b.plan[0] = nil // the plan's array must not keep the events alive
 		b.plan = b.plan[1:]
 		b.waiting.Add(1)
+		b.ready.Add(int64(count(s.pages)))
 		windows <- part{lo: s.lo, hi: s.hi, pages: s.pages, fetchedAt: s.fetchedAt, requests: s.requests, span: s.span}
 		s.pages = nil
 	}
@@ -551,7 +563,7 @@ func (b *backfill) startReaders(ctx context.Context, wg *sync.WaitGroup) {
 	b.resize()
 	for {
 		limit := max(p.Limit(), 1)
-		if b.running >= limit {
+		if b.running >= limit || b.behind() {
 			return
 		}
 		// Memory is spent on stretches read ahead of older ones still
@@ -579,7 +591,7 @@ func (b *backfill) startReaders(ctx context.Context, wg *sync.WaitGroup) {
 		s.reached = s.hi
 		b.running++
 		p.Log.Debug("reading a stretch", "from", fmtUnix(s.lo), "to", fmtUnix(s.hi), "running", b.running,
-			"limit", limit, "held", b.held.Load(), "waiting", b.waiting.Load())
+			"limit", limit, "held", b.held.Load(), "waiting", b.waiting.Load(), "ready", b.ready.Load())
 		wg.Go(func() { b.read(ctx, s) })
 	}
 }
@@ -776,13 +788,20 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 		}
 		return true
 	}
+	var paused error
 	requests, err := p.Walk(ctx, lo, hi, func(page []pipeline.Event, more bool) bool {
 		on := take(page, more)
 		b.signal()
-		return on
+		if on {
+			paused = b.waitForDelivery(ctx)
+		}
+		return on && paused == nil
 	})
 	s.mu.Lock()
 	s.requests = requests
+	if err == nil {
+		err = paused
+	}
 	if err != nil && s.err == nil {
 		s.err = err
 	}
@@ -791,6 +810,41 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 	}
 	s.mu.Unlock()
 	b.done <- s // the scheduler collects every reader, after a failure too
+}
+
+// behind reports whether a whole window waits for the engine: delivery, not
+// the API, is what holds the back-fill back, and reading further ahead
+// would only hold more in memory.
+func (b *backfill) behind() bool {
+	return b.ready.Load() >= int64(b.p.MaxWindowEvents)
+}
+
+// waitForDelivery blocks a reader before its next request while the
+// back-fill is behind, until the engine takes a window or ctx is done:
+// the API is not what holds the back-fill back then, and reading on would
+// only hold more in memory.
+func (b *backfill) waitForDelivery(ctx context.Context) error {
+	for {
+		b.roomMu.Lock()
+		room := b.room
+		b.roomMu.Unlock()
+		if !b.behind() {
+			return nil
+		}
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wakePaused has the paused readers look again.
+func (b *backfill) wakePaused() {
+	b.roomMu.Lock()
+	close(b.room)
+	b.room = make(chan struct{})
+	b.roomMu.Unlock()
 }
 
 // settle takes a stretch whose reader returned.

@@ -363,3 +363,66 @@ func TestImpossibleCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestBackfillWaitsForDelivery: while the engine cannot take a window (a
+// sink is down), a back-fill stops reading once a whole window waits for
+// the engine, and what it holds stays within its memory bound (twice
+// MaxBuffered, and the page each reader was reading). Before readers
+// waited for delivery, stretches cut for idle readers kept reading, and a
+// stuck sink held four times MaxBuffered. When delivery moves again, every
+// event is delivered once.
+func TestBackfillWaitsForDelivery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 60000
+		now := time.Now().Unix()
+		api := newFakeAPI(n, 720*3600, now, 4)
+		api.median, api.sigma = 5*time.Millisecond, 0
+		api.rate = func(time.Duration) float64 { return 0 }
+		api.limiter = httpapi.NewLimiter(httpapi.LimiterConfig{MaxConcurrency: 16})
+		cfg := Config{Overlap: 5 * time.Minute, PollInterval: time.Second, MaxWindowEvents: 2000,
+			MaxWindow: 168 * time.Hour, PageSize: 100, MaxBuffered: 4000, Prefetch: -1}
+		var read atomic.Int64
+		p := &Planner{Config: cfg, Limit: api.limiter.Limit, Log: slog.New(tlogHandler{t}),
+			Now: func() (time.Time, bool) { return time.Now(), true },
+			Walk: func(ctx context.Context, lo, hi int64, visit func([]pipeline.Event, bool) bool) (int, error) {
+				return api.walk(ctx, lo, hi, func(page []pipeline.Event, more bool) bool {
+					read.Add(int64(len(page)))
+					return visit(page, more)
+				})
+			}}
+		stuck, release := make(chan int), make(chan struct{})
+		seen := map[string]bool{}
+		windows := 0
+		host := pipeline.SourceHost{Once: true, Emit: func(_ context.Context, w pipeline.Window) error {
+			windows++
+			if windows == 10 {
+				stuck <- len(w.Events)
+				<-release // the sink is down
+			}
+			for _, ev := range w.Events {
+				if seen[ev.ID] {
+					t.Errorf("%s emitted twice", ev.ID)
+				}
+				seen[ev.ID] = true
+			}
+			return nil
+		}}
+		done := make(chan error)
+		go func() { done <- p.Run(t.Context(), host, time.Unix(now-800*3600, 0)) }()
+		inDelivery := <-stuck
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		ahead := read.Load() - int64(len(seen)) - int64(inDelivery)
+		t.Logf("delivery stuck for a minute: %d events read ahead of it, %d requests", ahead, api.requests)
+		if bound := 2*int64(cfg.MaxBuffered) + int64(api.limiter.Limit()*cfg.PageSize); ahead > bound {
+			t.Errorf("%d events read ahead of a stuck delivery, want at most %d", ahead, bound)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != n {
+			t.Fatalf("%d events delivered, want %d", len(seen), n)
+		}
+	})
+}
