@@ -3,17 +3,14 @@ package anthropic
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,128 +24,43 @@ import (
 	"github.com/auditrelay/auditrelay/source/openai"
 )
 
-// The tests of this file are those of the OpenAI audit-log source
-// (source/openai/audit_test.go), run against the Compliance API's
-// simulator: the same crash points, fault kinds and late activities.
-
-func TestBackfillDeliversEveryActivityOnceOldestFirst(t *testing.T) {
-	clk := sourcetest.NewClock(t0.Add(48 * time.Hour))
-	sim, base := startSim(t, anthropicsim.Options{Seed: 7, Activities: 3000, Span: 48 * time.Hour, Start: t0, Now: clk.Now})
-	cfg := testConfig(base)
-	cfg.PageSize = 37 // pages end inside seconds, windows, batches
-	s := newTestSource(t, cfg, clk.Now)
-	var c sourcetest.Collector
-	store := checkpoint.NewMemory()
-	if err := sourcetest.RunOnce(t, s, &c, store); err != nil {
-		t.Fatal(err)
-	}
-	want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle))
-	if len(want) < 2500 {
-		t.Fatalf("simulator shows only %d activities", len(want))
-	}
-	sourcetest.CheckExactlyOnce(t, c.IDs, want)
-	if !slices.IsSortedFunc(c.Times, func(a, b time.Time) int { return a.Compare(b) }) {
-		t.Fatal("activities not delivered oldest first")
-	}
-	raw, _ := store.Load(context.Background(), "acme")
-	if !strings.Contains(string(raw), fmt.Sprintf(`"time":%d`, clk.Now().Add(-cfg.Settle).Unix())) {
-		t.Fatalf("cursor %s does not end at now-settle", raw)
-	}
-	// A second run without new activities delivers nothing.
-	var again sourcetest.Collector
-	if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &again, store); err != nil {
-		t.Fatal(err)
-	}
-	if len(again.IDs) != 0 {
-		t.Fatalf("second run re-delivered %d activities", len(again.IDs))
-	}
-}
-
-func TestSameSecondActivitiesAndSplitWindows(t *testing.T) {
-	// 3000 activities in 20 seconds: 150 per second, so windows must be
-	// split down to single seconds and the overlap re-reads crowded
-	// seconds.
-	clk := sourcetest.NewClock(t0.Add(time.Hour))
-	sim, base := startSim(t, anthropicsim.Options{Seed: 3, Activities: 3000, Span: 20 * time.Second, Start: t0, Now: clk.Now})
-	cfg := testConfig(base)
-	cfg.MaxWindowEvents = 200
-	cfg.Overlap = 3 * time.Second
-	var c sourcetest.Collector
-	if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory()); err != nil {
-		t.Fatal(err)
-	}
-	sourcetest.CheckExactlyOnce(t, c.IDs, sim.Truth().IDs)
-}
-
-func TestLiveTailWithLateActivities(t *testing.T) {
-	for _, tc := range []struct {
-		name        string
-		overlap     time.Duration
-		wantMissing bool
-	}{
-		{"overlap covers the delay", 3 * time.Minute, false},
-		{"no overlap loses late activities", 0, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			clk := sourcetest.NewClock(t0)
-			sim, base := startSim(t, anthropicsim.Options{Seed: 11, Activities: 200, Span: time.Hour, Start: t0.Add(-time.Hour),
-				Rate: 2, LateFraction: 0.3, MaxLate: 90 * time.Second, Now: clk.Now})
+// TestTimeWindowContract runs the contract of every time-window source
+// against the activity-feed source and the Compliance API's simulator,
+// whose pages may come twice.
+func TestTimeWindowContract(t *testing.T) {
+	sourcetest.Contract(t, sourcetest.Vendor{
+		Noun: "activities",
+		Serve: func(t *testing.T, h sourcetest.History) sourcetest.Simulator {
+			o := anthropicsim.Options{Seed: h.Seed, Activities: h.Records, Span: h.Span, Start: h.Start,
+				Rate: h.Rate, LateFraction: h.LateFraction, MaxLate: h.LateDelay, Now: h.Now}
+			if h.Repeats > 0 {
+				o.Faults = anthropicsim.Faults{Rate: h.Repeats, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultRepeat}}
+			}
+			sim, base := startSim(t, o)
+			return contractSim{t, sim, base, h.Now}
+		},
+		Source: func(t *testing.T, base string, k sourcetest.Settings, now func() time.Time) pipeline.Source {
 			cfg := testConfig(base)
-			cfg.StartAt = openai.StartAt{Time: t0.Add(-2 * time.Hour)}
-			cfg.Overlap = tc.overlap
-			cfg.Settle = 5 * time.Second
-			store := checkpoint.NewMemory()
-			var c sourcetest.Collector
-			// Poll every 20 simulated seconds for 15 minutes.
-			for range 45 {
-				if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
-					t.Fatal(err)
-				}
-				clk.Add(20 * time.Second)
-			}
-			// Activities visible by the end whose created_at is old enough
-			// that every run could have seen them.
-			want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-5*time.Minute))
-			if sim.Truth().Late == 0 {
-				t.Fatal("no late activities: the test does not exercise lateness")
-			}
-			got := map[string]int{}
-			for _, id := range c.IDs {
-				got[id]++
-				if got[id] > 1 {
-					t.Fatalf("%s delivered twice", id)
-				}
-			}
-			missing := 0
-			for _, id := range want {
-				if got[id] == 0 {
-					missing++
-				}
-			}
-			if tc.wantMissing && missing == 0 {
-				t.Fatal("expected late activities to be missed without overlap; the late-activity test is not exercising lateness")
-			}
-			if !tc.wantMissing && missing > 0 {
-				t.Fatalf("%d of %d activities missed", missing, len(want))
-			}
-		})
-	}
+			cfg.StartAt = openai.StartAt{Time: k.StartAt}
+			cfg.PageSize, cfg.MaxWindowEvents, cfg.BatchSize = k.PageSize, k.MaxWindowEvents, k.BatchSize
+			cfg.Overlap, cfg.Settle = k.Overlap, k.Settle
+			return newTestSource(t, cfg, now)
+		},
+		Repeats: 0.05,
+	})
 }
 
-func TestEmptyOrganizationCommitsCursor(t *testing.T) {
-	clk := sourcetest.NewClock(t0.Add(time.Hour))
-	_, base := startSim(t, anthropicsim.Options{Seed: 1, Now: clk.Now})
-	store := checkpoint.NewMemory()
-	var c sourcetest.Collector
-	if err := sourcetest.RunOnce(t, newTestSource(t, testConfig(base), clk.Now), &c, store); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.IDs) != 0 {
-		t.Fatalf("delivered %d activities; want none", len(c.IDs))
-	}
-	if raw, _ := store.Load(context.Background(), "acme"); raw == nil {
-		t.Fatal("no cursor saved for an empty window")
-	}
+// contractSim is the Compliance API's simulator as the contract sees it.
+type contractSim struct {
+	t    *testing.T
+	sim  *anthropicsim.Server
+	base string
+	now  func() time.Time
+}
+
+func (s contractSim) Base() string { return s.base }
+func (s contractSim) Visible(before time.Time) []string {
+	return visibleBefore(s.t, s.sim, s.now(), before)
 }
 
 // TestRefusedKeysStopTheSourceWithWhatToDo: a key the API refuses (401),
@@ -292,133 +204,6 @@ func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
 	}
 }
 
-func TestSinkFailureKeepsCursorAndReplaysOnlyTheWindow(t *testing.T) {
-	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
-	sim, base := startSim(t, anthropicsim.Options{Seed: 9, Activities: 2000, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
-	cfg := testConfig(base)
-	store := checkpoint.NewMemory()
-	var c sourcetest.Collector
-	// The sink fails for good in the middle of a window (the second batch
-	// after a commit, from the ninth batch on), so that part of the window
-	// was taken before the failure.
-	w := &sourcetest.Windowed{Collector: &c}
-	n := 0
-	c.Fail = func(b pipeline.Batch) error {
-		n++
-		if n >= 9 && w.SinceCommit == 1 {
-			return pipeline.Permanent(errors.New("disk on fire"))
-		}
-		w.SinceCommit++
-		return nil
-	}
-	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), w, store)
-	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
-		t.Fatalf("err = %v", err)
-	}
-	firstRun := len(c.IDs)
-	c.Fail = nil
-	if err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	dups := 0
-	for _, id := range c.IDs {
-		got[id]++
-		if got[id] == 2 {
-			dups++
-		}
-	}
-	for _, id := range visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle)) {
-		if got[id] == 0 {
-			t.Fatalf("%s missing after the restart", id)
-		}
-	}
-	if dups == 0 || dups > cfg.MaxWindowEvents {
-		t.Fatalf("%d duplicates after a failed window (first run delivered %d); want 1..%d (the uncommitted window)", dups, firstRun, cfg.MaxWindowEvents)
-	}
-}
-
-// TestCrashAtRandomPoints kills the source at random points of a
-// multi-window backfill, restarts it from the saved cursor, and checks the
-// result. A hard kill (no drain) may replay the uncommitted window; a
-// graceful stop (drain) must deliver everything exactly once.
-func TestCrashAtRandomPoints(t *testing.T) {
-	for _, graceful := range []bool{false, true} {
-		t.Run(map[bool]string{false: "kill", true: "graceful"}[graceful], func(t *testing.T) {
-			clk := sourcetest.NewClock(t0.Add(72 * time.Hour))
-			sim, base := startSim(t, anthropicsim.Options{Seed: 21, Activities: 6000, Span: 72 * time.Hour, Start: t0, Now: clk.Now,
-				Faults: anthropicsim.Faults{Rate: 0.05, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultRepeat}}})
-			cfg := testConfig(base)
-			cfg.MaxWindowEvents = 400
-			cfg.BatchSize = 20
-			store := checkpoint.NewMemory()
-			var c sourcetest.Collector
-			rng := rand.New(rand.NewPCG(1, 2))
-			kills := 0
-			for run := 0; ; run++ {
-				if run > 200 {
-					t.Fatal("no progress after 200 restarts")
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				budget := rng.IntN(25) + 1 // batches until the crash
-				c.Fail = func(b pipeline.Batch) error {
-					budget--
-					if budget == 0 {
-						cancel() // the crash
-						if !graceful {
-							return errors.New("killed")
-						}
-					}
-					return nil
-				}
-				drain := time.Nanosecond
-				if graceful {
-					drain = 10 * time.Second
-				}
-				err := sourcetest.Run(ctx, newTestSource(t, cfg, clk.Now), &c, store, true, drain)
-				crashed := ctx.Err() != nil
-				cancel()
-				// A kill interrupts the window in delivery, which is
-				// reported as such; anything else is a failure.
-				if err != nil && !(crashed && !graceful && errors.Is(err, pipeline.ErrInterrupted)) {
-					t.Fatal(err)
-				}
-				if !crashed {
-					break
-				}
-				kills++
-			}
-			if kills < 10 {
-				t.Fatalf("only %d crashes happened", kills)
-			}
-			want := visibleBefore(t, sim, clk.Now(), clk.Now().Add(-cfg.Settle))
-			got := map[string]int{}
-			dups := 0
-			for _, id := range c.IDs {
-				got[id]++
-				if got[id] > 1 {
-					dups++
-				}
-			}
-			for _, id := range want {
-				if got[id] == 0 {
-					t.Fatalf("%s lost after %d crashes", id, kills)
-				}
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%d distinct ids delivered, simulator has %d", len(got), len(want))
-			}
-			if graceful && dups > 0 {
-				t.Fatalf("%d duplicates after %d graceful stops; want none", dups, kills)
-			}
-			if dups > kills*cfg.MaxWindowEvents {
-				t.Fatalf("%d duplicates after %d kills: more than one window (%d) per kill", dups, kills, cfg.MaxWindowEvents)
-			}
-			t.Logf("%d activities, %d stops, %d duplicates", len(want), kills, dups)
-		})
-	}
-}
-
 // serveFake serves handler for a test and returns its base URL.
 func serveFake(t *testing.T, handler http.HandlerFunc) string {
 	t.Helper()
@@ -523,29 +308,6 @@ func TestOversizePagesAreRefused(t *testing.T) {
 	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
 		t.Fatalf("cursor moved: %s", raw)
 	}
-}
-
-// TestLocalClockAheadLosesNothing: a machine whose clock runs 10 minutes
-// ahead of the API plans its windows on the API's clock (its Date header),
-// so its cursor never passes activities the API does not show yet.
-func TestLocalClockAheadLosesNothing(t *testing.T) {
-	clk := sourcetest.NewClock(t0)
-	sim, base := startSim(t, anthropicsim.Options{Seed: 13, Activities: 300, Span: time.Hour, Start: t0.Add(-time.Hour),
-		Rate: 2, Now: clk.Now})
-	cfg := testConfig(base)
-	cfg.StartAt = openai.StartAt{Time: t0.Add(-2 * time.Hour)}
-	cfg.Overlap = time.Minute
-	cfg.Settle = 5 * time.Second
-	ahead := func() time.Time { return clk.Now().Add(10 * time.Minute) }
-	store := checkpoint.NewMemory()
-	var c sourcetest.Collector
-	for range 30 { // a poll every 20 simulated seconds for 10 minutes
-		if err := sourcetest.RunOnce(t, newTestSource(t, cfg, ahead), &c, store); err != nil {
-			t.Fatal(err)
-		}
-		clk.Add(20 * time.Second)
-	}
-	sourcetest.CheckExactlyOnce(t, c.IDs, visibleBefore(t, sim, clk.Now(), clk.Now().Add(-20*time.Second-cfg.Settle)))
 }
 
 // poisoning serves the simulator at base with the created_at of the

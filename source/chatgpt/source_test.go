@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -240,42 +239,14 @@ func TestResumeInsideALargeFile(t *testing.T) {
 			cfg.BatchSize = 250
 			store := checkpoint.NewMemory()
 			var c collector
-			rng := rand.New(rand.NewPCG(7, 8))
-			stops, inBig := 0, 0
-			for run := 0; ; run++ {
-				if run > 100 {
-					t.Fatal("no progress after 100 restarts")
-				}
-				ctx, cancel := context.WithCancel(t.Context())
-				budget := rng.IntN(8) + 1 // batches until the stop
-				c.fail = func(pipeline.Batch) error {
-					if budget--; budget == 0 {
-						cancel()
-						if !graceful {
-							return errors.New("killed")
-						}
+			inBig := 0
+			stops := sourcetest.Crashes(t, graceful, rand.New(rand.NewPCG(7, 8)), 8, func(f func(pipeline.Batch) error) { c.fail = f },
+				func(ctx context.Context, drain time.Duration) error {
+					if raw, _ := store.Load(t.Context(), "acme"); bytes.Contains(raw, []byte(`"file":`)) {
+						inBig++ // this run resumes inside a file
 					}
-					return nil
-				}
-				drain := time.Nanosecond
-				if graceful {
-					drain = 10 * time.Second
-				}
-				raw, _ := store.Load(t.Context(), "acme")
-				if raw != nil && bytes.Contains(raw, []byte(`"file":`)) {
-					inBig++ // this run resumes inside a file
-				}
-				err := sourcetest.Run(ctx, newSource(t, cfg, clk), &c, store, true, drain)
-				stopped := ctx.Err() != nil
-				cancel()
-				if err != nil && !(stopped && !graceful && errors.Is(err, pipeline.ErrInterrupted)) {
-					t.Fatal(err)
-				}
-				if !stopped {
-					break
-				}
-				stops++
-			}
+					return sourcetest.Run(ctx, newSource(t, cfg, clk), &c, store, true, drain)
+				})
 			if stops < 10 || inBig < 5 {
 				t.Fatalf("only %d stops, %d resumed inside the large file", stops, inBig)
 			}

@@ -1,7 +1,8 @@
 // Package sourcetest holds what the tests of the time-window sources
 // (OpenAI's audit log, Anthropic's activity feed) share: a settable clock,
-// a sink that records what it took, a run through the real engine, and the
-// exactly-once check.
+// a sink that records what it took, a run through the real engine, the
+// exactly-once check, and the contract every such source passes against
+// its vendor's simulator (Contract).
 package sourcetest
 
 import (
