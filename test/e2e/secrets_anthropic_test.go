@@ -3,11 +3,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,34 +77,16 @@ log:
 	daemonCfg := config("daemon", base, "${env:ANTHROPIC_COMPLIANCE_KEY}", "")
 	appendFile(t, daemonCfg, "server:\n  listen: 127.0.0.1:0\n", "  level: debug\n")
 
-	var outputs []string
-	runCmd := func(wantExit int, args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, auditrelayBin(t), args...)
-		cmd.Env, cmd.Dir = env, dir
-		out, err := cmd.CombinedOutput()
-		exit := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			exit = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		if wantExit >= 0 && exit != wantExit {
-			t.Errorf("auditrelay %v exited %d, want %d:\n%.2000s", args, exit, wantExit, out)
-		}
-		outputs = append(outputs, fmt.Sprintf("auditrelay %v:\n%s", args, out))
-	}
-	runCmd(0, "validate", "-c", good)
-	runCmd(0, "run", "-c", good, "--once")
-	runCmd(0, "run", "-c", fromFile, "--once", "--log-format", "json")
-	runCmd(1, "run", "-c", refused, "--once")
-	runCmd(1, "run", "-c", scopeless, "--once")
-	runCmd(2, "validate", "-c", invalid)
+	h := &leakHunt{t: t, dir: dir, env: env}
+	h.run(0, "validate", "-c", good)
+	h.run(0, "run", "-c", good, "--once")
+	h.run(0, "run", "-c", fromFile, "--once", "--log-format", "json")
+	h.run(1, "run", "-c", refused, "--once")
+	h.run(1, "run", "-c", scopeless, "--once")
+	h.run(2, "validate", "-c", invalid)
 	for i, want := range map[int]string{3: "compliance key was refused (401)", 4: "read:compliance_activities", 5: "exclude_activity_types"} {
-		if !strings.Contains(outputs[i], want) {
-			t.Errorf("%.200s... does not say %q", outputs[i], want)
+		if !strings.Contains(h.outputs[i], want) {
+			t.Errorf("%.200s... does not say %q", h.outputs[i], want)
 		}
 	}
 
@@ -116,38 +95,10 @@ log:
 	if _, err := d.logs.Await(committed, 30*time.Second); err != nil {
 		t.Errorf("the daemon committed no window: %v", err)
 	}
-	for _, p := range []string{"/metrics", "/readyz"} {
-		resp, err := scrape.Get("http://" + addr + p)
-		if err != nil {
-			t.Errorf("the daemon's server did not answer %s: %v", p, err)
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		outputs = append(outputs, p+":\n"+string(b))
-	}
+	h.scrape(addr, "/metrics", "/readyz")
 	if err := d.stop(t); err != nil {
 		t.Errorf("the daemon's exit after SIGTERM: %v", err)
 	}
-	outputs = append(outputs, "daemon:\n"+d.logs.String())
-
-	for _, o := range outputs {
-		if strings.Contains(o, anthropicCanary) || strings.Contains(o, "CANARY") {
-			t.Errorf("the key appears in:\n%.3000s", o)
-		}
-	}
-	files := 0
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || p == filepath.Join(dir, "key.txt") || strings.HasSuffix(p, ".yaml") {
-			return err
-		}
-		files++
-		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "CANARY") {
-			t.Errorf("the key appears in the file %s", p)
-		}
-		return nil
-	})
-	if files < 3 {
-		t.Errorf("only %d files written: the commands did not run as expected", files)
-	}
+	h.outputs = append(h.outputs, "daemon:\n"+d.logs.String())
+	h.check(3, []string{anthropicCanary, "CANARY"}, "key.txt")
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -94,25 +95,7 @@ log:
 	misplaced := config("misplaced", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: ${env:OPENAI_ADMIN_KEY}\n")
 	daemonCfg := config("daemon", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: 127.0.0.1:0\n")
 
-	var outputs []string
-	runCmd := func(wantExit int, args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, auditrelayBin(t), args...)
-		cmd.Env, cmd.Dir = env, dir
-		out, err := cmd.CombinedOutput()
-		exit := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			exit = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		if wantExit >= 0 && exit != wantExit {
-			t.Errorf("auditrelay %v exited %d, want %d:\n%.2000s", args, exit, wantExit, out)
-		}
-		outputs = append(outputs, fmt.Sprintf("auditrelay %v:\n%s", args, out))
-	}
+	h := &leakHunt{t: t, dir: dir, env: env}
 	for _, tc := range []struct {
 		exit int
 		args []string
@@ -132,15 +115,15 @@ log:
 		{0, []string{"validate", "-c", everySink}},
 		{2, []string{"validate", "-c", inList}},
 	} {
-		runCmd(tc.exit, tc.args...)
+		h.run(tc.exit, tc.args...)
 	}
 	// The admin key as an environment override, and a secret file read into
 	// log.level the same way.
-	env = append(env, "AUDITRELAY_SOURCES__0__API_KEY=${file:key.txt}")
-	runCmd(0, "run", "-c", inPlainField, "--once")
-	env = append(env, "AUDITRELAY_LOG__LEVEL=${file:key.txt}")
-	runCmd(2, "validate", "-c", inPlainField)
-	env = env[:len(env)-2]
+	h.env = append(env, "AUDITRELAY_SOURCES__0__API_KEY=${file:key.txt}")
+	h.run(0, "run", "-c", inPlainField, "--once")
+	h.env = append(h.env, "AUDITRELAY_LOG__LEVEL=${file:key.txt}")
+	h.run(2, "validate", "-c", inPlainField)
+	h.env = env
 
 	// The daemon: debug logs, /metrics, /readyz, then SIGTERM.
 	d := startDaemon(t, daemonCfg, env, dir)
@@ -165,17 +148,7 @@ log:
 	if err := os.WriteFile(daemonCfg, before, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var scraped []string
-	for _, p := range []string{"/metrics", "/readyz", "/healthz"} {
-		resp, err := scrape.Get("http://" + addr + p)
-		if err != nil {
-			t.Errorf("the daemon's server did not answer %s: %v", p, err)
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		scraped = append(scraped, p+":\n"+string(b))
-	}
+	scraped := h.scrape(addr, "/metrics", "/readyz", "/healthz")
 	if err := d.stop(t); err != nil {
 		t.Errorf("the daemon's exit after SIGTERM: %v", err)
 	}
@@ -185,26 +158,85 @@ log:
 	if !strings.Contains(scraped[0], "auditrelay_") {
 		t.Errorf("/metrics has no auditrelay metrics:\n%.1000s", scraped[0])
 	}
-	outputs = append(outputs, "daemon:\n"+logs.String())
-	outputs = append(outputs, scraped...)
+	h.outputs = append(h.outputs, "daemon:\n"+logs.String())
+	h.check(4, []string{canary}, "key.txt", "types.txt")
+}
 
-	for _, o := range outputs {
-		if strings.Contains(o, canary) {
+// leakHunt runs commands of the binary in dir and keeps everything they
+// wrote, to search it for a secret at the end.
+type leakHunt struct {
+	t       *testing.T
+	dir     string
+	env     []string
+	outputs []string
+}
+
+// run runs auditrelay with args and keeps its output; wantExit < 0 takes
+// any exit status.
+func (h *leakHunt) run(wantExit int, args ...string) {
+	t := h.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, auditrelayBin(t), args...)
+	cmd.Env, cmd.Dir = h.env, h.dir
+	out, err := cmd.CombinedOutput()
+	exit := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		exit = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	if wantExit >= 0 && exit != wantExit {
+		t.Errorf("auditrelay %v exited %d, want %d:\n%.2000s", args, exit, wantExit, out)
+	}
+	h.outputs = append(h.outputs, fmt.Sprintf("auditrelay %v:\n%s", args, out))
+}
+
+// scrape gets the paths of a daemon's server at addr, keeps the answers
+// and returns them.
+func (h *leakHunt) scrape(addr string, paths ...string) []string {
+	var got []string
+	for _, p := range paths {
+		resp, err := scrape.Get("http://" + addr + p)
+		if err != nil {
+			h.t.Errorf("the daemon's server did not answer %s: %v", p, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got = append(got, p+":\n"+string(b))
+	}
+	h.outputs = append(h.outputs, got...)
+	return got
+}
+
+// check fails the test where one of secrets appears in what the commands
+// wrote, to their output or to a file of dir other than the configs and
+// the inputs named; at least minFiles files must have been written.
+func (h *leakHunt) check(minFiles int, secrets []string, inputs ...string) {
+	t := h.t
+	t.Helper()
+	leaks := func(s string) bool {
+		return slices.ContainsFunc(secrets, func(k string) bool { return strings.Contains(s, k) })
+	}
+	for _, o := range h.outputs {
+		if leaks(o) {
 			t.Errorf("the key appears in:\n%.3000s", o)
 		}
 	}
 	files := 0
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || p == filepath.Join(dir, "key.txt") || p == filepath.Join(dir, "types.txt") || strings.HasSuffix(p, ".yaml") {
+	filepath.WalkDir(h.dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, ".yaml") || slices.Contains(inputs, filepath.Base(p)) {
 			return err
 		}
 		files++
-		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), canary) {
+		if b, err := os.ReadFile(p); err == nil && leaks(string(b)) {
 			t.Errorf("the key appears in the file %s", p)
 		}
 		return nil
 	})
-	if files < 4 {
+	if files < minFiles {
 		t.Errorf("only %d files written: the commands did not run as expected", files)
 	}
 }
