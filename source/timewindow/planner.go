@@ -72,7 +72,7 @@ var errTooDense = errors.New("one second holds more events than a window may tak
 // and the rest is planned again with the density just measured. The events
 // read ahead of delivery stay below about twice MaxBuffered: no stretch
 // starts while MaxBuffered are held, except the oldest unread, and those
-// running then read on to their end. Once a whole window waits for the
+// running then read on to their end. Once two whole windows wait for the
 // engine, delivery is what holds the back-fill back: no reader makes a
 // request until the engine takes a window.
 type Planner struct {
@@ -812,11 +812,14 @@ func (b *backfill) read(ctx context.Context, s *stretch) {
 	b.done <- s // the scheduler collects every reader, after a failure too
 }
 
-// behind reports whether a whole window waits for the engine: delivery, not
-// the API, is what holds the back-fill back, and reading further ahead
-// would only hold more in memory.
+// behind reports whether two whole windows wait for the engine (one to
+// hand over when it has delivered the one it has, one gathering behind
+// it): delivery, not the API, is what holds the back-fill back, and
+// reading further ahead would only hold more in memory. One window would
+// leave the engine short: the next would gather only what is read while it
+// delivers, and go smaller.
 func (b *backfill) behind() bool {
-	return b.ready.Load() >= int64(b.p.MaxWindowEvents)
+	return b.ready.Load() >= 2*int64(b.p.MaxWindowEvents)
 }
 
 // waitForDelivery blocks a reader before its next request while the

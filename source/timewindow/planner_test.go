@@ -365,7 +365,7 @@ func TestImpossibleCheckpoint(t *testing.T) {
 }
 
 // TestBackfillWaitsForDelivery: while the engine cannot take a window (a
-// sink is down), a back-fill stops reading once a whole window waits for
+// sink is down), a back-fill stops reading once two whole windows wait for
 // the engine, and what it holds stays within its memory bound (twice
 // MaxBuffered, and the page each reader was reading). Before readers
 // waited for delivery, stretches cut for idle readers kept reading, and a
