@@ -823,9 +823,7 @@ func (b *backfill) behind() bool {
 }
 
 // waitForDelivery blocks a reader before its next request while the
-// back-fill is behind, until the engine takes a window or ctx is done:
-// the API is not what holds the back-fill back then, and reading on would
-// only hold more in memory.
+// back-fill is behind, until the engine takes a window or ctx is done.
 func (b *backfill) waitForDelivery(ctx context.Context) error {
 	for {
 		b.roomMu.Lock()

@@ -40,8 +40,8 @@ type History struct {
 	Span  time.Duration
 	// Rate is how many records per second of Now come after Start+Span.
 	Rate float64
-	// LateFraction of the records become visible LateDelay after their
-	// time.
+	// LateFraction of the records become visible late: LateDelay after
+	// their time, or up to it for a simulator that spreads the delay.
 	LateFraction float64
 	LateDelay    time.Duration
 	// Repeats is the share of requests answered with a page sent again.
