@@ -4,14 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -254,23 +248,7 @@ func poisoning(t *testing.T, sim *openaisim.Server, base string, spoil map[int]s
 		}
 		pairs = append(pairs, [2][]byte{good, bad})
 	}
-	target, _ := url.Parse(base)
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
-	proxy.ModifyResponse = func(r *http.Response) error {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return err
-		}
-		for _, p := range pairs {
-			body = bytes.ReplaceAll(body, p[0], p[1])
-		}
-		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
-		return nil
-	}
-	front := httptest.NewServer(proxy)
-	t.Cleanup(front.Close)
-	return front.URL + target.Path
+	return sourcetest.Rewriting(t, base, pairs)
 }
 
 // TestPoisonEvent: events that can never be indexed (effective_at a

@@ -6,7 +6,14 @@
 package sourcetest
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,3 +123,30 @@ func CheckExactlyOnce(t *testing.T, got, want []string) {
 }
 
 func head(s []string) []string { return s[:min(len(s), 3)] }
+
+// Rewriting serves base through a proxy that replaces, in every answer's
+// body, each pair's first bytes with its second, as a broken API might send
+// them, and returns the proxy's URL (with base's path).
+func Rewriting(t *testing.T, base string, pairs [][2][]byte) string {
+	t.Helper()
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	proxy.ModifyResponse = func(r *http.Response) error {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			body = bytes.ReplaceAll(body, p[0], p[1])
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	return front.URL + target.Path
+}
