@@ -105,16 +105,8 @@ func TestParseValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _ := time.Parse(time.RFC3339Nano, tc.time)
-			if ev.ID != tc.id || ev.Type != tc.typ || !ev.Time.Equal(want) || ev.Time.Location() != time.UTC {
-				t.Errorf("id %q type %q time %s; want %q %q %s", ev.ID, ev.Type, ev.Time, tc.id, tc.typ, want)
-			}
-			if ev.ActorID != tc.actorID || ev.ActorEmail != tc.email || ev.ProjectID != tc.org {
-				t.Errorf("actor %q email %q organization %q; want %q %q %q", ev.ActorID, ev.ActorEmail, ev.ProjectID, tc.actorID, tc.email, tc.org)
-			}
-			if ev.Schema != anthropic.Schema || ev.Source != "acme" || !ev.ObservedAt.Equal(observed) || !bytes.Equal(ev.Raw, raw) {
-				t.Errorf("schema %q source %q observed %s: the event must keep its source, schema and bytes", ev.Schema, ev.Source, ev.ObservedAt)
-			}
+			schematest.CheckEvent(t, ev, raw, anthropic.Schema, observed,
+				schematest.Want{ID: tc.id, Type: tc.typ, Time: tc.time, ActorID: tc.actorID, Email: tc.email, Project: tc.org})
 			f, err := anthropic.ReadObject(raw)
 			if err != nil {
 				t.Fatal(err)
@@ -132,20 +124,24 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// invalidCases are the records of testdata/invalid and the error each
+// gives.
+var invalidCases = []struct{ file, want string }{
+	{"array.json", "compliance activity: not a JSON object"},
+	{"string.json", "compliance activity: not a JSON object"},
+	{"null.json", "compliance activity: not a JSON object"},
+	{"unterminated.json", "compliance activity: not valid JSON"},
+	{"two_objects.json", "compliance activity: not valid JSON: more after the object"},
+	{"no_id.json", "compliance activity: no id"},
+	{"numeric_id.json", "compliance activity: no id"},
+	{"no_created_at.json", "compliance activity activity_01A: no created_at"},
+	{"created_at_date_only.json", `compliance activity activity_01A: created_at "2026-05-26" is not an RFC 3339 time`},
+	{"created_at_number.json", "compliance activity activity_01A: created_at 1779786000 is not an RFC 3339 time"},
+	{"created_at_null.json", "compliance activity activity_01A: created_at null is not an RFC 3339 time"},
+}
+
 func TestParseInvalid(t *testing.T) {
-	for _, tc := range []struct{ file, want string }{
-		{"array.json", "compliance activity: not a JSON object"},
-		{"string.json", "compliance activity: not a JSON object"},
-		{"null.json", "compliance activity: not a JSON object"},
-		{"unterminated.json", "compliance activity: not valid JSON"},
-		{"two_objects.json", "compliance activity: not valid JSON: more after the object"},
-		{"no_id.json", "compliance activity: no id"},
-		{"numeric_id.json", "compliance activity: no id"},
-		{"no_created_at.json", "compliance activity activity_01A: no created_at"},
-		{"created_at_date_only.json", `compliance activity activity_01A: created_at "2026-05-26" is not an RFC 3339 time`},
-		{"created_at_number.json", "compliance activity activity_01A: created_at 1779786000 is not an RFC 3339 time"},
-		{"created_at_null.json", "compliance activity activity_01A: created_at null is not an RFC 3339 time"},
-	} {
+	for _, tc := range invalidCases {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
 			_, err := anthropic.Parse(schematest.Fixture(t, "invalid", tc.file), "acme", time.Time{})
 			if err == nil || err.Error() != tc.want {
@@ -158,25 +154,14 @@ func TestParseInvalid(t *testing.T) {
 // TestEveryFixtureIsRead keeps testdata and the tables in step: a fixture
 // no table names tests nothing.
 func TestEveryFixtureIsRead(t *testing.T) {
-	named := map[string]bool{}
+	var valid, invalid []string
 	for _, tc := range validCases {
-		named["valid/"+tc.file] = true
+		valid = append(valid, tc.file)
 	}
-	for _, n := range []string{"array", "string", "null", "unterminated", "two_objects", "no_id", "numeric_id", "no_created_at",
-		"created_at_date_only", "created_at_number", "created_at_null"} {
-		named["invalid/"+n+".json"] = true
+	for _, tc := range invalidCases {
+		invalid = append(invalid, tc.file)
 	}
-	for _, dir := range []string{"valid", "invalid"} {
-		ents, err := os.ReadDir(filepath.Join("testdata", dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range ents {
-			if !named[dir+"/"+e.Name()] {
-				t.Errorf("testdata/%s/%s is in no table", dir, e.Name())
-			}
-		}
-	}
+	schematest.EveryFixtureNamed(t, valid, invalid)
 }
 
 // TestActorKinds: every kind the package knows is one the simulator

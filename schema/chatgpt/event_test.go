@@ -96,16 +96,8 @@ func TestParseValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _ := time.Parse(time.RFC3339Nano, tc.time)
-			if ev.ID != tc.id || ev.Type != tc.typ || !ev.Time.Equal(want) || ev.Time.Location() != time.UTC {
-				t.Errorf("id %q type %q time %s; want %q %q %s", ev.ID, ev.Type, ev.Time, tc.id, tc.typ, want)
-			}
-			if ev.ActorID != tc.actorID || ev.ActorEmail != tc.email || ev.ProjectID != tc.workspace {
-				t.Errorf("actor %q email %q workspace %q; want %q %q %q", ev.ActorID, ev.ActorEmail, ev.ProjectID, tc.actorID, tc.email, tc.workspace)
-			}
-			if ev.Schema != chatgpt.Schema || ev.Source != "acme" || !ev.ObservedAt.Equal(observed) || !bytes.Equal(ev.Raw, raw) {
-				t.Errorf("schema %q source %q observed %s: the event must keep its source, schema and bytes", ev.Schema, ev.Source, ev.ObservedAt)
-			}
+			schematest.CheckEvent(t, ev, raw, chatgpt.Schema, observed,
+				schematest.Want{ID: tc.id, Type: tc.typ, Time: tc.time, ActorID: tc.actorID, Email: tc.email, Project: tc.workspace})
 			f, err := chatgpt.ReadObject(raw)
 			if err != nil {
 				t.Fatal(err)
@@ -143,19 +135,23 @@ func TestClientDetails(t *testing.T) {
 	}
 }
 
+// invalidCases are the records of testdata/invalid and the error each
+// gives.
+var invalidCases = []struct{ file, want string }{
+	{"array.json", "not a JSON object"},
+	{"string.json", "not a JSON object"},
+	{"null.json", "not a JSON object"},
+	{"unterminated.json", "not valid JSON"},
+	{"two_objects.json", "more after the object"},
+	{"no_event_id.json", "no event_id"},
+	{"numeric_event_id.json", "no event_id"},
+	{"no_timestamp.json", "record e1: no timestamp"},
+	{"timestamp_without_zone.json", `record e1: timestamp "2026-07-09 10:00:00" is not an RFC 3339 time`},
+	{"timestamp_number.json", "record e1: timestamp 1783591200 is not an RFC 3339 time"},
+}
+
 func TestParseInvalid(t *testing.T) {
-	for _, tc := range []struct{ file, want string }{
-		{"array.json", "not a JSON object"},
-		{"string.json", "not a JSON object"},
-		{"null.json", "not a JSON object"},
-		{"unterminated.json", "not valid JSON"},
-		{"two_objects.json", "more after the object"},
-		{"no_event_id.json", "no event_id"},
-		{"numeric_event_id.json", "no event_id"},
-		{"no_timestamp.json", "record e1: no timestamp"},
-		{"timestamp_without_zone.json", `record e1: timestamp "2026-07-09 10:00:00" is not an RFC 3339 time`},
-		{"timestamp_number.json", "record e1: timestamp 1783591200 is not an RFC 3339 time"},
-	} {
+	for _, tc := range invalidCases {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
 			_, err := chatgpt.Parse(schematest.Fixture(t, "invalid", tc.file), "acme", time.Time{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -168,25 +164,14 @@ func TestParseInvalid(t *testing.T) {
 // TestEveryFixtureIsRead keeps testdata and the tables in step: a fixture
 // no table names tests nothing.
 func TestEveryFixtureIsRead(t *testing.T) {
-	named := map[string]bool{}
+	var valid, invalid []string
 	for _, tc := range validCases {
-		named["valid/"+tc.file] = true
+		valid = append(valid, tc.file)
 	}
-	for _, n := range []string{"array", "string", "null", "unterminated", "two_objects", "no_event_id", "numeric_event_id",
-		"no_timestamp", "timestamp_without_zone", "timestamp_number"} {
-		named["invalid/"+n+".json"] = true
+	for _, tc := range invalidCases {
+		invalid = append(invalid, tc.file)
 	}
-	for _, dir := range []string{"valid", "invalid"} {
-		ents, err := os.ReadDir(filepath.Join("testdata", dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range ents {
-			if !named[dir+"/"+e.Name()] {
-				t.Errorf("testdata/%s/%s is in no table", dir, e.Name())
-			}
-		}
-	}
+	schematest.EveryFixtureNamed(t, valid, invalid)
 }
 
 func TestEventTypes(t *testing.T) {
