@@ -367,10 +367,9 @@ func TestImpossibleCheckpoint(t *testing.T) {
 // TestBackfillWaitsForDelivery: while the engine cannot take a window (a
 // sink is down), a back-fill stops reading once two whole windows wait for
 // the engine, and what it holds stays within its memory bound (twice
-// MaxBuffered, and the page each reader was reading). Before readers
-// waited for delivery, stretches cut for idle readers kept reading, and a
-// stuck sink held four times MaxBuffered. When delivery moves again, every
-// event is delivered once.
+// MaxBuffered, and the page each reader was reading; readers that did not
+// wait would go on reading the stretches cut for them, to about four times
+// MaxBuffered). When delivery moves again, every event is delivered once.
 func TestBackfillWaitsForDelivery(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 60000
