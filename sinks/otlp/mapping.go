@@ -81,6 +81,33 @@ func (m *mapper) record(lr plog.LogRecord, ev *pipeline.Event) {
 	}
 }
 
+// body sets lr's body to the event object, or to its text with body:
+// string or for bytes that are not a JSON object.
+func (m *mapper) body(lr plog.LogRecord, ev *pipeline.Event) {
+	if !m.structured || parseObject(ev.Raw, lr.Body().SetEmptyMap()) != nil {
+		lr.Body().SetStr(string(ev.Raw))
+	}
+}
+
+// head fills what every vendor's record has alike: its times, its level
+// lvl, its type and vendor, and the event's id under idKey. It returns the
+// attributes, with room for size.
+func head(lr plog.LogRecord, ev *pipeline.Event, lvl openai.Level, idKey string, size int) pcommon.Map {
+	if !ev.Time.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
+	}
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
+	lr.SetSeverityNumber(severityNumbers[lvl])
+	lr.SetSeverityText(string(lvl))
+	lr.SetEventName(ev.Type)
+	a := lr.Attributes()
+	a.EnsureCapacity(size)
+	putStr(a, "event.name", ev.Type)
+	putStr(a, "auditrelay.vendor", ev.Vendor())
+	putStr(a, idKey, ev.ID)
+	return a
+}
+
 // openAIEvent fills lr from an OpenAI audit log or request log, or an
 // event a transform mapped to a schema no vendor owns.
 func (m *mapper) openAIEvent(lr plog.LogRecord, ev *pipeline.Event) {
@@ -92,20 +119,7 @@ func (m *mapper) openAIEvent(lr plog.LogRecord, ev *pipeline.Event) {
 		lr.Body().SetStr(string(ev.Raw))
 		f, notObject = openai.ReadObject(ev.Raw, ev.Type)
 	}
-	if !ev.Time.IsZero() {
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
-	}
-	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
-	lvl := severity(ev, &f)
-	lr.SetSeverityNumber(severityNumbers[lvl])
-	lr.SetSeverityText(string(lvl))
-	lr.SetEventName(ev.Type)
-
-	a := lr.Attributes()
-	a.EnsureCapacity(21) // a session event with full geo details has 20
-	putStr(a, "event.name", ev.Type)
-	putStr(a, "auditrelay.vendor", ev.Vendor())
-	putStr(a, "openai.event.id", ev.ID)
+	a := head(lr, ev, severity(ev, &f), "openai.event.id", 21) // a session event with full geo details has 20
 	if ev.Schema != "" && ev.Schema != openai.SchemaAuditLog {
 		putStr(a, "openai.event.schema", ev.Schema)
 	}
@@ -173,27 +187,13 @@ func actor(a pcommon.Map, f *openai.Fields, ev *pipeline.Event) {
 // attributes where they exist (user.id, user.email, client.address,
 // user_agent.original) and anthropic.* otherwise.
 func (m *mapper) activity(lr plog.LogRecord, ev *pipeline.Event) {
-	if !m.structured || parseObject(ev.Raw, lr.Body().SetEmptyMap()) != nil {
-		lr.Body().SetStr(string(ev.Raw))
-	}
+	m.body(lr, ev)
 	f, notObject := anthropic.ReadObject(ev.Raw)
-	if !ev.Time.IsZero() {
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
-	}
-	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
 	lvl := f.AnnotatedSeverity()
 	if lvl == "" {
 		lvl = anthropic.Severity(nil, ev.Type, f.Failed())
 	}
-	lr.SetSeverityNumber(severityNumbers[lvl])
-	lr.SetSeverityText(string(lvl))
-	lr.SetEventName(ev.Type)
-
-	a := lr.Attributes()
-	a.EnsureCapacity(10)
-	putStr(a, "event.name", ev.Type)
-	putStr(a, "auditrelay.vendor", ev.Vendor())
-	putStr(a, "anthropic.event.id", ev.ID)
+	a := head(lr, ev, lvl, "anthropic.event.id", 10)
 	if notObject != nil {
 		putStr(a, "anthropic.organization.id", ev.ProjectID)
 		putStr(a, "user.id", ev.ActorID)
@@ -218,27 +218,13 @@ func (m *mapper) activity(lr plog.LogRecord, ev *pipeline.Event) {
 // the person an agent acted for; gen_ai.agent.* for the agent) and
 // chatgpt.* otherwise, and where the request came from.
 func (m *mapper) complianceRecord(lr plog.LogRecord, ev *pipeline.Event) {
-	if !m.structured || parseObject(ev.Raw, lr.Body().SetEmptyMap()) != nil {
-		lr.Body().SetStr(string(ev.Raw))
-	}
+	m.body(lr, ev)
 	f, notObject := chatgpt.ReadObject(ev.Raw)
-	if !ev.Time.IsZero() {
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
-	}
-	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.ObservedAt))
 	lvl := f.AnnotatedSeverity()
 	if lvl == "" {
 		lvl = chatgpt.Severity(nil, ev.Type, f.SubType(), f.ActionResult())
 	}
-	lr.SetSeverityNumber(severityNumbers[lvl])
-	lr.SetSeverityText(string(lvl))
-	lr.SetEventName(ev.Type)
-
-	a := lr.Attributes()
-	a.EnsureCapacity(24) // an agent's record, or a record with full client details
-	putStr(a, "event.name", ev.Type)
-	putStr(a, "auditrelay.vendor", ev.Vendor())
-	putStr(a, "chatgpt.event.id", ev.ID)
+	a := head(lr, ev, lvl, "chatgpt.event.id", 24) // an agent's record, or a record with full client details
 	if notObject != nil {
 		putStr(a, "chatgpt.workspace.id", ev.ProjectID)
 		putStr(a, "chatgpt.actor.id", ev.ActorID)
