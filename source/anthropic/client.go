@@ -57,14 +57,10 @@ const pageBodyPerActivity = 16 << 10
 // NewClient returns the retrying client of package httpapi set up for the
 // Compliance API: its headers, its error answers, the bound of a page.
 func NewClient(cfg ClientConfig) *httpapi.Client {
-	var maxBody int64
-	if cfg.PageSize > 0 {
-		maxBody = int64(cfg.PageSize)*pageBodyPerActivity + 64<<10
-	}
 	return httpapi.NewClient(httpapi.Config{
 		BaseURL: cfg.BaseURL,
 		Header:  http.Header{"X-Api-Key": {cfg.APIKey.Value()}, "Anthropic-Version": {APIVersion}},
-		Retry:   cfg.Retry, MaxBody: maxBody, ReadError: readError,
+		Retry:   cfg.Retry, MaxBody: httpapi.PageMaxBody(cfg.PageSize, pageBodyPerActivity), ReadError: readError,
 		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
 		Transport: cfg.Transport, UserAgent: "auditrelay",
 	})

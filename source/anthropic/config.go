@@ -3,7 +3,6 @@ package anthropic
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -113,8 +112,8 @@ type Config struct {
 
 // The values of on_invalid_event.
 const (
-	InvalidStall      = "stall"
-	InvalidDeadLetter = "dead_letter"
+	InvalidStall      = httpapi.InvalidStall
+	InvalidDeadLetter = httpapi.InvalidDeadLetter
 )
 
 var (
@@ -142,10 +141,7 @@ func defaultConfig() *Config {
 // CheckSpec implements pipeline.SpecChecker: on_invalid_event: dead_letter
 // needs a dead-letter sink.
 func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
-	if c.OnInvalidEvent == InvalidDeadLetter && spec.DeadLetter == nil {
-		return pipeline.FieldError("on_invalid_event", "dead_letter needs a dead_letter section (the sink that takes such events)")
-	}
-	return nil
+	return httpapi.CheckDeadLetter(c.OnInvalidEvent, spec)
 }
 
 // Warnings implements pipeline.Warner: the key sent over plain http, and
@@ -166,17 +162,13 @@ func (c *Config) Warnings() []error {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("base_url", "must be an http(s) URL such as %s", DefaultBaseURL)
+	if u, err := httpapi.CheckBaseURL(c.BaseURL, DefaultBaseURL); err != nil {
+		errs = append(errs, err)
 	} else if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/v1") {
 		add("base_url", "is the API root without /v1 (such as %s): the source appends %s", DefaultBaseURL, activitiesPath)
 	}
-	if c.APIKey == "" {
-		add("api_key", "must be set (a Compliance Access Key or an Admin API key; use ${env:ANTHROPIC_COMPLIANCE_KEY})")
-	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
-		add("api_key", "contains white space")
-	}
-	errs = append(errs, c.Retry.Validate())
+	errs = append(errs, httpapi.CheckAPIKey(c.APIKey, "a Compliance Access Key or an Admin API key; use ${env:ANTHROPIC_COMPLIANCE_KEY}"),
+		c.Retry.Validate())
 	if c.PollInterval <= 0 {
 		add("poll_interval", "must be > 0")
 	}
@@ -198,9 +190,7 @@ func (c *Config) Validate() error {
 	if c.MaxWindow < time.Second {
 		add("max_window", "must be >= 1s")
 	}
-	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
-		add("start_at", "is in the future")
-	}
+	errs = append(errs, c.StartAt.Validate())
 	if c.Prefetch != nil && (*c.Prefetch < 0 || *c.Prefetch > 16) {
 		add("prefetch", "must be between 0 and 16")
 	}
@@ -221,9 +211,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if c.OnInvalidEvent != InvalidStall && c.OnInvalidEvent != InvalidDeadLetter {
-		add("on_invalid_event", "must be stall or dead_letter, got %q", c.OnInvalidEvent)
-	}
+	errs = append(errs, httpapi.CheckOnInvalidEvent(c.OnInvalidEvent))
 	return errors.Join(errs...)
 }
 
@@ -242,10 +230,6 @@ func (c *Config) plannerConfig() timewindow.Config {
 	return pc
 }
 
-// maxConcurrency is the most requests the limiter lets run at once without
-// a fetch_concurrency cap.
-const maxConcurrency = 16
-
 // budgetKey names the request budget the sources of one base_url share.
 // The API counts requests per parent organization, whichever of its keys
 // sends them, and a key does not say which organization it belongs to: so
@@ -257,13 +241,5 @@ const budgetKey = "anthropic compliance: one budget per parent organization"
 
 // limiter returns the request limiter the source shares (see budgetKey).
 func (c *Config) limiter(lims *httpapi.Limiters) *httpapi.Limiter {
-	cfg := httpapi.LimiterConfig{MaxConcurrency: maxConcurrency}
-	if c.FetchConcurrency != nil {
-		cfg.MaxConcurrency = *c.FetchConcurrency
-	}
-	host := c.BaseURL
-	if u, err := url.Parse(c.BaseURL); err == nil {
-		host = u.Host
-	}
-	return lims.For(host, budgetKey, cfg)
+	return lims.ForBaseURL(c.BaseURL, budgetKey, c.FetchConcurrency)
 }

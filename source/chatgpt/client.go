@@ -88,7 +88,7 @@ func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *
 	api.Header = http.Header{"Authorization": {"Bearer " + cfg.APIKey.Value()}}
 	// A file's entry is about 250 bytes; 2 KiB each leaves room for ids
 	// and names to grow, and bounds what a broken answer can make us hold.
-	api.MaxBody = int64(cfg.PageSize)*2<<10 + 64<<10
+	api.MaxBody = httpapi.PageMaxBody(cfg.PageSize, 2<<10)
 	api.ReadError = readAPIError(cfg.PageSize)
 	api.Limiter, api.Clock = lim, clock
 	c.api = httpapi.NewClient(api)

@@ -150,8 +150,8 @@ type Config struct {
 
 // The values of on_invalid_event.
 const (
-	InvalidStall      = "stall"
-	InvalidDeadLetter = "dead_letter"
+	InvalidStall      = httpapi.InvalidStall
+	InvalidDeadLetter = httpapi.InvalidDeadLetter
 )
 
 var (
@@ -184,16 +184,9 @@ var typeName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
 // Validate implements pipeline.Config.
 func (c *Config) Validate() error {
-	var errs []error
+	_, urlErr := httpapi.CheckBaseURL(c.BaseURL, DefaultBaseURL)
+	errs := []error{urlErr, httpapi.CheckAPIKey(c.APIKey, "a Compliance API key; use ${env:CHATGPT_COMPLIANCE_KEY}")}
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("base_url", "must be an http(s) URL such as %s", DefaultBaseURL)
-	}
-	if c.APIKey == "" {
-		add("api_key", "must be set (a Compliance API key; use ${env:CHATGPT_COMPLIANCE_KEY})")
-	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
-		add("api_key", "contains white space")
-	}
 	switch {
 	case c.WorkspaceID == "" && c.OrganizationID == "":
 		add("workspace_id", "set workspace_id (a UUID) or organization_id (org-...)")
@@ -220,9 +213,7 @@ func (c *Config) Validate() error {
 			add(fmt.Sprintf("event_types[%d]", i), "%s is listed twice", t)
 		}
 	}
-	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
-		add("start_at", "is in the future")
-	}
+	errs = append(errs, c.StartAt.Validate())
 	if c.PollInterval <= 0 {
 		add("poll_interval", "must be > 0")
 	}
@@ -238,9 +229,7 @@ func (c *Config) Validate() error {
 	if c.DedupIDs < 0 {
 		add("dedup_ids", "must be >= 0")
 	}
-	if c.OnInvalidEvent != InvalidStall && c.OnInvalidEvent != InvalidDeadLetter {
-		add("on_invalid_event", "must be stall or dead_letter, got %q", c.OnInvalidEvent)
-	}
+	errs = append(errs, httpapi.CheckOnInvalidEvent(c.OnInvalidEvent))
 	if c.MaxFileBytes < 1 {
 		add("max_file_bytes", "must be >= 1")
 	}
@@ -261,10 +250,7 @@ func (c *Config) Validate() error {
 // CheckSpec implements pipeline.SpecChecker: on_invalid_event: dead_letter
 // needs a dead-letter sink.
 func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
-	if c.OnInvalidEvent == InvalidDeadLetter && spec.DeadLetter == nil {
-		return pipeline.FieldError("on_invalid_event", "dead_letter needs a dead_letter section (the sink that takes such events)")
-	}
-	return nil
+	return httpapi.CheckDeadLetter(c.OnInvalidEvent, spec)
 }
 
 // Warnings implements pipeline.Warner: the key sent over plain http, and

@@ -3,7 +3,6 @@ package chatgpt
 import (
 	"context"
 	"iter"
-	"net/url"
 	"time"
 
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -31,11 +30,7 @@ func NewClient(set pipeline.Settings, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	clock := httpapi.NewClock(time.Now)
-	host := cfg.BaseURL
-	if u, err := url.Parse(cfg.BaseURL); err == nil {
-		host = u.Host
-	}
-	lim := (*httpapi.Limiters)(nil).For(host, cfg.APIKey.Value(), httpapi.LimiterConfig{})
+	lim := (*httpapi.Limiters)(nil).ForBaseURL(cfg.BaseURL, cfg.APIKey.Value(), nil)
 	c := &Client{cfg: cfg, name: set.Name}
 	var err error
 	if c.c, err = newClient(set, &c.cfg, lim, clock, nil); err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"time"
 
@@ -56,11 +55,7 @@ func NewSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters) (*Sour
 func newSourceWith(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, rt http.RoundTripper) (*Source, error) {
 	s := &Source{name: set.Name, log: set.Log(), cfg: cfg, now: time.Now, tracer: set.Trace(), rd: newRecordReader(set.Name, &cfg)}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
-	host := cfg.BaseURL
-	if u, err := url.Parse(cfg.BaseURL); err == nil {
-		host = u.Host
-	}
-	lim := lims.For(host, cfg.APIKey.Value(), httpapi.LimiterConfig{})
+	lim := lims.ForBaseURL(cfg.BaseURL, cfg.APIKey.Value(), nil)
 	var err error
 	if s.client, err = newClient(set, &s.cfg, lim, s.clock, rt); err != nil {
 		return nil, err

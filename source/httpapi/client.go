@@ -61,6 +61,16 @@ type Config struct {
 	UserAgent string
 }
 
+// PageMaxBody is the MaxBody of a client that reads pages of pageSize items
+// of at most perItem bytes each, with 64 KiB for what surrounds them; 0
+// (the default bound) when pageSize is not set.
+func PageMaxBody(pageSize int, perItem int64) int64 {
+	if pageSize <= 0 {
+		return 0
+	}
+	return int64(pageSize)*perItem + 64<<10
+}
+
 // Client is the one retrying HTTP client of the API sources: one retry layer
 // (go-retryablehttp) that retries transport errors, 408, 409, 429, 5xx and
 // answers that are not a valid page, honours Retry-After-Ms, Retry-After

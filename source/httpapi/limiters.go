@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/sha256"
+	"net/url"
 	"sync"
 )
 
@@ -32,4 +33,19 @@ func (l *Limiters) For(host, key string, cfg LimiterConfig) *Limiter {
 	lim := NewLimiter(cfg)
 	l.m[id] = lim
 	return lim
+}
+
+// ForBaseURL is For at the host of baseURL (the whole string when it does
+// not parse), its concurrency capped by fetchConcurrency, the source's
+// optional fetch_concurrency (nil: the default).
+func (l *Limiters) ForBaseURL(baseURL, key string, fetchConcurrency *int) *Limiter {
+	host := baseURL
+	if u, err := url.Parse(baseURL); err == nil {
+		host = u.Host
+	}
+	var cfg LimiterConfig
+	if fetchConcurrency != nil {
+		cfg.MaxConcurrency = *fetchConcurrency
+	}
+	return l.For(host, key, cfg)
 }

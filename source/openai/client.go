@@ -53,13 +53,9 @@ type GarbledError = httpapi.GarbledError
 
 // NewClient returns a client for cfg.
 func NewClient(cfg ClientConfig) *Client {
-	var maxBody int64
-	if cfg.PageSize > 0 {
-		maxBody = int64(cfg.PageSize)*pageBodyPerEvent + 64<<10
-	}
 	return &Client{httpapi.NewClient(httpapi.Config{
 		BaseURL: cfg.BaseURL, Header: http.Header{"Authorization": {"Bearer " + cfg.APIKey.Value()}},
-		Retry: cfg.Retry, MaxBody: maxBody, ReadError: readError,
+		Retry: cfg.Retry, MaxBody: httpapi.PageMaxBody(cfg.PageSize, pageBodyPerEvent), ReadError: readError,
 		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
 		Transport: cfg.Transport, UserAgent: cfg.UserAgent,
 	})}

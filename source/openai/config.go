@@ -3,7 +3,6 @@ package openai
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -46,6 +45,15 @@ func (s StartAt) MarshalText() ([]byte, error) {
 		return []byte(s.Time.Format(time.RFC3339)), nil
 	}
 	return []byte(s.Ago.String()), nil
+}
+
+// Validate reports start_at when it is a time in the future (more than a
+// minute ahead: clocks differ that much).
+func (s StartAt) Validate() error {
+	if !s.Time.IsZero() && s.Time.After(time.Now().Add(time.Minute)) {
+		return pipeline.FieldError("start_at", "is in the future")
+	}
+	return nil
 }
 
 // Resolve returns the start time relative to now.
@@ -128,8 +136,8 @@ type Config struct {
 
 // The values of on_invalid_event.
 const (
-	InvalidStall      = "stall"
-	InvalidDeadLetter = "dead_letter"
+	InvalidStall      = httpapi.InvalidStall
+	InvalidDeadLetter = httpapi.InvalidDeadLetter
 )
 
 var (
@@ -140,10 +148,7 @@ var (
 // CheckSpec implements pipeline.SpecChecker: on_invalid_event: dead_letter
 // needs a dead-letter sink.
 func (c *Config) CheckSpec(_ string, spec pipeline.Spec) error {
-	if c.OnInvalidEvent == InvalidDeadLetter && spec.DeadLetter == nil {
-		return pipeline.FieldError("on_invalid_event", "dead_letter needs a dead_letter section (the sink that takes such events)")
-	}
-	return nil
+	return httpapi.CheckDeadLetter(c.OnInvalidEvent, spec)
 }
 
 // APIConfig is what both sources need to talk to the Admin API: where it
@@ -184,19 +189,11 @@ func defaultAPIConfig() APIConfig {
 	}
 }
 
-// validate reports the problems of the API keys.
+// validate reports the problems of the API keys, for errors.Join (nil for
+// a key that is fine).
 func (c *APIConfig) validate() []error {
-	var errs []error
-	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("base_url", "must be an http(s) URL such as %s", DefaultBaseURL)
-	}
-	if c.APIKey == "" {
-		add("api_key", "must be set (an Admin API key; use ${env:OPENAI_ADMIN_KEY})")
-	} else if strings.ContainsAny(c.APIKey.Value(), " \r\n\t") {
-		add("api_key", "contains white space")
-	}
-	return append(errs, c.Retry.Validate())
+	_, urlErr := httpapi.CheckBaseURL(c.BaseURL, DefaultBaseURL)
+	return []error{urlErr, httpapi.CheckAPIKey(c.APIKey, "an Admin API key; use ${env:OPENAI_ADMIN_KEY}"), c.Retry.Validate()}
 }
 
 // pollConfig holds the keys both sources read the API by, which they
@@ -230,10 +227,7 @@ func (c pollConfig) validate() []error {
 	if c.MaxWindowEvents < c.PageSize {
 		add("max_window_events", "must be >= page_size (%d)", c.PageSize)
 	}
-	if !c.StartAt.Time.IsZero() && c.StartAt.Time.After(time.Now().Add(time.Minute)) {
-		add("start_at", "is in the future")
-	}
-	return errs
+	return append(errs, c.StartAt.Validate())
 }
 
 // newClient returns the client of a source named by set.
@@ -244,21 +238,10 @@ func (c *APIConfig) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock
 	})
 }
 
-// maxConcurrency is the most requests of a key the limiter lets run at
-// once without a fetch_concurrency cap.
-const maxConcurrency = 16
-
-// limiter returns the limiter of the source's API key.
+// limiter returns the limiter of the source's API key, capped by the
+// source's fetch_concurrency when it has one.
 func (c *APIConfig) limiter(lims *httpapi.Limiters, capped *int) *httpapi.Limiter {
-	cfg := httpapi.LimiterConfig{MaxConcurrency: maxConcurrency}
-	if capped != nil {
-		cfg.MaxConcurrency = *capped
-	}
-	host := c.BaseURL
-	if u, err := url.Parse(c.BaseURL); err == nil {
-		host = u.Host
-	}
-	return lims.For(host, c.APIKey.Value(), cfg)
+	return lims.ForBaseURL(c.BaseURL, c.APIKey.Value(), capped)
 }
 
 func defaultConfig() *Config {
@@ -296,9 +279,7 @@ func (c *Config) Validate() error {
 	errs := c.APIConfig.validate()
 	errs = append(errs, pollConfig{StartAt: c.StartAt, PollInterval: c.PollInterval, PageSize: c.PageSize,
 		BatchSize: c.BatchSize, Overlap: c.Overlap, MaxWindowEvents: c.MaxWindowEvents}.validate()...)
-	if c.OnInvalidEvent != InvalidStall && c.OnInvalidEvent != InvalidDeadLetter {
-		errs = append(errs, pipeline.FieldError("on_invalid_event", "must be stall or dead_letter, got %q", c.OnInvalidEvent))
-	}
+	errs = append(errs, httpapi.CheckOnInvalidEvent(c.OnInvalidEvent))
 	add := func(key, format string, args ...any) { errs = append(errs, pipeline.FieldError(key, format, args...)) }
 	if c.Settle < 0 {
 		add("settle", "must be >= 0")
