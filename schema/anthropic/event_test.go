@@ -3,8 +3,6 @@ package anthropic_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +16,9 @@ import (
 )
 
 const org = "org_01Wv6QeBcDfGhJkLmNpQrSt8"
+
+var reader = schematest.Reader[anthropic.Fields]{Schema: anthropic.Schema, Parse: anthropic.Parse, Read: anthropic.ReadObject,
+	ID: "id", Time: "created_at"}
 
 // validCases are the activities of testdata/valid and what the package
 // reads from each.
@@ -97,20 +98,9 @@ var validCases = []struct {
 }
 
 func TestParseValid(t *testing.T) {
-	observed := time.Date(2026, 7, 9, 11, 0, 0, 0, time.UTC)
 	for _, tc := range validCases {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			raw := schematest.Fixture(t, "valid", tc.file)
-			ev, err := anthropic.Parse(raw, "acme", observed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			schematest.CheckEvent(t, ev, raw, anthropic.Schema, observed,
-				schematest.Want{ID: tc.id, Type: tc.typ, Time: tc.time, ActorID: tc.actorID, Email: tc.email, Project: tc.org})
-			f, err := anthropic.ReadObject(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := reader.Valid(t, tc.file, schematest.Want{ID: tc.id, Type: tc.typ, Time: tc.time, ActorID: tc.actorID, Email: tc.email, Project: tc.org})
 			if got := f.Actor(); got != tc.actor {
 				t.Errorf("Actor =\n%+v, want\n%+v", got, tc.actor)
 			}
@@ -126,42 +116,30 @@ func TestParseValid(t *testing.T) {
 
 // invalidCases are the records of testdata/invalid and the error each
 // gives.
-var invalidCases = []struct{ file, want string }{
-	{"array.json", "compliance activity: not a JSON object"},
-	{"string.json", "compliance activity: not a JSON object"},
-	{"null.json", "compliance activity: not a JSON object"},
-	{"unterminated.json", "compliance activity: not valid JSON"},
-	{"two_objects.json", "compliance activity: not valid JSON: more after the object"},
-	{"no_id.json", "compliance activity: no id"},
-	{"numeric_id.json", "compliance activity: no id"},
-	{"no_created_at.json", "compliance activity activity_01A: no created_at"},
-	{"created_at_date_only.json", `compliance activity activity_01A: created_at "2026-05-26" is not an RFC 3339 time`},
-	{"created_at_number.json", "compliance activity activity_01A: created_at 1779786000 is not an RFC 3339 time"},
-	{"created_at_null.json", "compliance activity activity_01A: created_at null is not an RFC 3339 time"},
+var invalidCases = []schematest.Invalid{
+	{File: "array.json", Want: "compliance activity: not a JSON object"},
+	{File: "string.json", Want: "compliance activity: not a JSON object"},
+	{File: "null.json", Want: "compliance activity: not a JSON object"},
+	{File: "unterminated.json", Want: "compliance activity: not valid JSON"},
+	{File: "two_objects.json", Want: "compliance activity: not valid JSON: more after the object"},
+	{File: "no_id.json", Want: "compliance activity: no id"},
+	{File: "numeric_id.json", Want: "compliance activity: no id"},
+	{File: "no_created_at.json", Want: "compliance activity activity_01A: no created_at"},
+	{File: "created_at_date_only.json", Want: `compliance activity activity_01A: created_at "2026-05-26" is not an RFC 3339 time`},
+	{File: "created_at_number.json", Want: "compliance activity activity_01A: created_at 1779786000 is not an RFC 3339 time"},
+	{File: "created_at_null.json", Want: "compliance activity activity_01A: created_at null is not an RFC 3339 time"},
 }
 
-func TestParseInvalid(t *testing.T) {
-	for _, tc := range invalidCases {
-		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			_, err := anthropic.Parse(schematest.Fixture(t, "invalid", tc.file), "acme", time.Time{})
-			if err == nil || err.Error() != tc.want {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
-		})
-	}
-}
+func TestParseInvalid(t *testing.T) { reader.CheckInvalid(t, invalidCases) }
 
 // TestEveryFixtureIsRead keeps testdata and the tables in step: a fixture
 // no table names tests nothing.
 func TestEveryFixtureIsRead(t *testing.T) {
-	var valid, invalid []string
+	var valid []string
 	for _, tc := range validCases {
 		valid = append(valid, tc.file)
 	}
-	for _, tc := range invalidCases {
-		invalid = append(invalid, tc.file)
-	}
-	schematest.EveryFixtureNamed(t, valid, invalid)
+	schematest.EveryFixtureNamed(t, valid, invalidCases)
 }
 
 // TestActorKinds: every kind the package knows is one the simulator
@@ -224,12 +202,7 @@ func FuzzReadObject(f *testing.F) {
 			f.Add(raw)
 		}
 	}
-	for _, dir := range []string{"valid", "invalid"} {
-		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
-		for _, e := range ents {
-			f.Add(schematest.Fixture(f, dir, e.Name()))
-		}
-	}
+	schematest.AddFixtures(f)
 	for _, s := range []string{
 		`{}`, ` {"id":"a"} `, `{"i\u0064":"a","created_at":"2026-01-01T00:00:00Z"}`, `{"id":"a\"b","type":"t\u00e9"}`,
 		`{"actor":null}`, `{"actor":{"type":"federated_actor","provider":{"type":"gcp"},"provider":"x"}}`,
@@ -240,38 +213,17 @@ func FuzzReadObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		fields, err := anthropic.ReadObject(raw)
-		isObject := json.Valid(raw) && bytes.TrimLeft(raw, " \t\r\n")[0] == '{'
-		if (err == nil) != isObject {
-			t.Fatalf("%q: ReadObject err %v, encoding/json finds an object: %v", raw, err, isObject)
-		}
-		ev, perr := anthropic.Parse(raw, "acme", time.Time{})
-		if perr == nil && (ev.ID == "" || !bytes.Equal(ev.Raw, raw)) {
-			t.Fatalf("%q: accepted without id, or changed the bytes", raw)
-		}
-		if err != nil || !jsontext.Value(raw).IsValid(jsontext.AllowDuplicateNames(true)) {
-			return // not an object, or invalid UTF-8 encoding/json would replace
-		}
-		var m map[string]any
-		if json.Unmarshal(raw, &m) != nil {
-			return // a number too large for float64
-		}
-		a := fields.Actor()
-		if fields.ID() != schematest.Str(m, "id") || fields.Type() != schematest.Str(m, "type") || fields.OrganizationID() != schematest.Str(m, "organization_id") ||
-			a.Kind != schematest.Str(m, "actor", "type") {
-			t.Fatalf("%q: read id %q type %q organization %q actor %q; encoding/json %q %q %q %q", raw, fields.ID(), fields.Type(),
-				fields.OrganizationID(), a.Kind, schematest.Str(m, "id"), schematest.Str(m, "type"), schematest.Str(m, "organization_id"), schematest.Str(m, "actor", "type"))
-		}
-		if a.Kind == anthropic.ActorUser && (a.UserID != schematest.Str(m, "actor", "user_id") || a.Email != schematest.Str(m, "actor", "email_address")) ||
-			a.Kind == anthropic.ActorFederated && a.Provider != schematest.Str(m, "actor", "provider", "type") {
-			t.Fatalf("%q: actor %+v differs from encoding/json's reading", raw, a)
-		}
-		ts, terr := time.Parse(time.RFC3339Nano, schematest.Str(m, "created_at"))
-		if wantOK := schematest.Str(m, "id") != "" && schematest.Str(m, "created_at") != "" && terr == nil; (perr == nil) != wantOK {
-			t.Fatalf("%q: Parse err %v, encoding/json's reading accepts: %v", raw, perr, wantOK)
-		}
-		if perr == nil && !ev.Time.Equal(ts) {
-			t.Fatalf("%q: time %s, want %s", raw, ev.Time, ts)
-		}
+		reader.Fuzz(t, raw, func(fields anthropic.Fields, m map[string]any) {
+			a := fields.Actor()
+			if fields.ID() != schematest.Str(m, "id") || fields.Type() != schematest.Str(m, "type") || fields.OrganizationID() != schematest.Str(m, "organization_id") ||
+				a.Kind != schematest.Str(m, "actor", "type") {
+				t.Fatalf("%q: read id %q type %q organization %q actor %q; encoding/json %q %q %q %q", raw, fields.ID(), fields.Type(),
+					fields.OrganizationID(), a.Kind, schematest.Str(m, "id"), schematest.Str(m, "type"), schematest.Str(m, "organization_id"), schematest.Str(m, "actor", "type"))
+			}
+			if a.Kind == anthropic.ActorUser && (a.UserID != schematest.Str(m, "actor", "user_id") || a.Email != schematest.Str(m, "actor", "email_address")) ||
+				a.Kind == anthropic.ActorFederated && a.Provider != schematest.Str(m, "actor", "provider", "type") {
+				t.Fatalf("%q: actor %+v differs from encoding/json's reading", raw, a)
+			}
+		})
 	})
 }

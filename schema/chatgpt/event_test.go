@@ -3,14 +3,10 @@ package chatgpt_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/auditrelay/auditrelay/schema/chatgpt"
 	"github.com/auditrelay/auditrelay/schema/internal/schematest"
@@ -19,6 +15,9 @@ import (
 )
 
 const workspace = "4c1d9e3a-6f2b-4a8e-9d3c-2b7f1e5a9c40"
+
+var reader = schematest.Reader[chatgpt.Fields]{Schema: chatgpt.Schema, Parse: chatgpt.Parse, Read: chatgpt.ReadObject,
+	ID: "event_id", Time: "timestamp"}
 
 // validCases are the records of testdata/valid and what the package reads
 // from each.
@@ -88,20 +87,9 @@ var validCases = []struct {
 }
 
 func TestParseValid(t *testing.T) {
-	observed := time.Date(2026, 7, 9, 11, 0, 0, 0, time.UTC)
 	for _, tc := range validCases {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			raw := schematest.Fixture(t, "valid", tc.file)
-			ev, err := chatgpt.Parse(raw, "acme", observed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			schematest.CheckEvent(t, ev, raw, chatgpt.Schema, observed,
-				schematest.Want{ID: tc.id, Type: tc.typ, Time: tc.time, ActorID: tc.actorID, Email: tc.email, Project: tc.workspace})
-			f, err := chatgpt.ReadObject(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := reader.Valid(t, tc.file, schematest.Want{ID: tc.id, Type: tc.typ, Time: tc.time, ActorID: tc.actorID, Email: tc.email, Project: tc.workspace})
 			if got := f.SubType(); got != tc.sub {
 				t.Errorf("SubType = %q, want %q", got, tc.sub)
 			}
@@ -137,41 +125,29 @@ func TestClientDetails(t *testing.T) {
 
 // invalidCases are the records of testdata/invalid and the error each
 // gives.
-var invalidCases = []struct{ file, want string }{
-	{"array.json", "not a JSON object"},
-	{"string.json", "not a JSON object"},
-	{"null.json", "not a JSON object"},
-	{"unterminated.json", "not valid JSON"},
-	{"two_objects.json", "more after the object"},
-	{"no_event_id.json", "no event_id"},
-	{"numeric_event_id.json", "no event_id"},
-	{"no_timestamp.json", "record e1: no timestamp"},
-	{"timestamp_without_zone.json", `record e1: timestamp "2026-07-09 10:00:00" is not an RFC 3339 time`},
-	{"timestamp_number.json", "record e1: timestamp 1783591200 is not an RFC 3339 time"},
+var invalidCases = []schematest.Invalid{
+	{File: "array.json", Want: "compliance log record: not a JSON object"},
+	{File: "string.json", Want: "compliance log record: not a JSON object"},
+	{File: "null.json", Want: "compliance log record: not a JSON object"},
+	{File: "unterminated.json", Want: "compliance log record: not valid JSON"},
+	{File: "two_objects.json", Want: "compliance log record: not valid JSON: more after the object"},
+	{File: "no_event_id.json", Want: "compliance log record: no event_id"},
+	{File: "numeric_event_id.json", Want: "compliance log record: no event_id"},
+	{File: "no_timestamp.json", Want: "compliance log record e1: no timestamp"},
+	{File: "timestamp_without_zone.json", Want: `compliance log record e1: timestamp "2026-07-09 10:00:00" is not an RFC 3339 time`},
+	{File: "timestamp_number.json", Want: "compliance log record e1: timestamp 1783591200 is not an RFC 3339 time"},
 }
 
-func TestParseInvalid(t *testing.T) {
-	for _, tc := range invalidCases {
-		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			_, err := chatgpt.Parse(schematest.Fixture(t, "invalid", tc.file), "acme", time.Time{})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want one containing %q", err, tc.want)
-			}
-		})
-	}
-}
+func TestParseInvalid(t *testing.T) { reader.CheckInvalid(t, invalidCases) }
 
 // TestEveryFixtureIsRead keeps testdata and the tables in step: a fixture
 // no table names tests nothing.
 func TestEveryFixtureIsRead(t *testing.T) {
-	var valid, invalid []string
+	var valid []string
 	for _, tc := range validCases {
 		valid = append(valid, tc.file)
 	}
-	for _, tc := range invalidCases {
-		invalid = append(invalid, tc.file)
-	}
-	schematest.EveryFixtureNamed(t, valid, invalid)
+	schematest.EveryFixtureNamed(t, valid, invalidCases)
 }
 
 func TestEventTypes(t *testing.T) {
@@ -269,12 +245,7 @@ func FuzzReadObject(f *testing.F) {
 			f.Add(l)
 		}
 	}
-	for _, dir := range []string{"valid", "invalid"} {
-		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
-		for _, e := range ents {
-			f.Add(schematest.Fixture(f, dir, e.Name()))
-		}
-	}
+	schematest.AddFixtures(f)
 	for _, s := range []string{
 		`{}`, ` {"event_id":"a"} `, `{"event_id":"a\u0062","type":"t\"q"}`, `{"actor":{"type":"AGENT","agent_runtime":null}}`,
 		`{"actor":{"type":"AGENT","id":"g","agent_runtime":{"delegator":{"user_email":"a@b"}},"agent_runtime":{"id":"r"}}}`,
@@ -285,45 +256,24 @@ func FuzzReadObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		fields, err := chatgpt.ReadObject(raw)
-		isObject := json.Valid(raw) && bytes.TrimLeft(raw, " \t\r\n")[0] == '{'
-		if (err == nil) != isObject {
-			t.Fatalf("%q: ReadObject err %v, encoding/json finds an object: %v", raw, err, isObject)
-		}
-		ev, perr := chatgpt.Parse(raw, "acme", time.Time{})
-		if perr == nil && (ev.ID == "" || !bytes.Equal(ev.Raw, raw)) {
-			t.Fatalf("%q: accepted without event_id, or changed the bytes", raw)
-		}
-		if err != nil || !jsontext.Value(raw).IsValid(jsontext.AllowDuplicateNames(true)) {
-			return // not an object, or invalid UTF-8 encoding/json would replace
-		}
-		var m map[string]any
-		if json.Unmarshal(raw, &m) != nil {
-			return // a number too large for float64
-		}
-		str := func(p ...string) string { return schematest.Str(m, p...) }
-		a := fields.Actor()
-		if sub := subType(str); fields.SubType() != sub {
-			t.Fatalf("%q: sub-type %q; encoding/json %q", raw, fields.SubType(), sub)
-		}
-		if fields.ID() != str("event_id") || fields.Type() != str("type") || a.Kind != str("actor", "type") {
-			t.Fatalf("%q: read id %q type %q actor %q; encoding/json %q %q %q", raw, fields.ID(), fields.Type(), a.Kind,
-				str("event_id"), str("type"), str("actor", "type"))
-		}
-		if fields.ActionResult() != str("action_result") || string(fields.AnnotatedSeverity()) != string(severity.Named(str("auditrelay", "severity"))) {
-			t.Fatalf("%q: action_result %q, annotated %q; encoding/json %q %q", raw, fields.ActionResult(), fields.AnnotatedSeverity(),
-				str("action_result"), str("auditrelay", "severity"))
-		}
-		if a.Kind == chatgpt.ActorAgent && (a.AgentID != str("actor", "id") || a.DelegatorEmail != str("actor", "agent_runtime", "delegator", "user_email") ||
-			a.RuntimeID != str("actor", "agent_runtime", "id")) {
-			t.Fatalf("%q: agent %+v differs from encoding/json's reading", raw, a)
-		}
-		ts, terr := time.Parse(time.RFC3339Nano, str("timestamp"))
-		if wantOK := str("event_id") != "" && str("timestamp") != "" && terr == nil; (perr == nil) != wantOK {
-			t.Fatalf("%q: Parse err %v, encoding/json reading accepts: %v", raw, perr, wantOK)
-		}
-		if perr == nil && !ev.Time.Equal(ts) {
-			t.Fatalf("%q: time %s, want %s", raw, ev.Time, ts)
-		}
+		reader.Fuzz(t, raw, func(fields chatgpt.Fields, m map[string]any) {
+			str := func(p ...string) string { return schematest.Str(m, p...) }
+			a := fields.Actor()
+			if sub := subType(str); fields.SubType() != sub {
+				t.Fatalf("%q: sub-type %q; encoding/json %q", raw, fields.SubType(), sub)
+			}
+			if fields.ID() != str("event_id") || fields.Type() != str("type") || a.Kind != str("actor", "type") {
+				t.Fatalf("%q: read id %q type %q actor %q; encoding/json %q %q %q", raw, fields.ID(), fields.Type(), a.Kind,
+					str("event_id"), str("type"), str("actor", "type"))
+			}
+			if fields.ActionResult() != str("action_result") || string(fields.AnnotatedSeverity()) != string(severity.Named(str("auditrelay", "severity"))) {
+				t.Fatalf("%q: action_result %q, annotated %q; encoding/json %q %q", raw, fields.ActionResult(), fields.AnnotatedSeverity(),
+					str("action_result"), str("auditrelay", "severity"))
+			}
+			if a.Kind == chatgpt.ActorAgent && (a.AgentID != str("actor", "id") || a.DelegatorEmail != str("actor", "agent_runtime", "delegator", "user_email") ||
+				a.RuntimeID != str("actor", "agent_runtime", "id")) {
+				t.Fatalf("%q: agent %+v differs from encoding/json's reading", raw, a)
+			}
+		})
 	})
 }

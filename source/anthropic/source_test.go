@@ -2,12 +2,10 @@ package anthropic
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -82,22 +80,7 @@ func TestRefusedKeysStopTheSourceWithWhatToDo(t *testing.T) {
 			cfg.APIKey = pipeline.Secret(tc.key)
 			s := NewSource(pipeline.Settings{Name: "acme"}, cfg, nil) // a /v1 base URL does not validate
 			s.now = clk.Now
-			store := checkpoint.NewMemory()
-			err := sourcetest.RunOnce(t, s, &sourcetest.Collector{}, store)
-			if err == nil || !pipeline.IsPermanent(err) {
-				t.Fatalf("err = %v; want a permanent error", err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("err = %v; want it to contain %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), tc.key) {
-				t.Fatal("the key appears in the error")
-			}
-			if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
-				t.Fatalf("cursor saved after a failure: %s", raw)
-			}
+			sourcetest.Refused(t, "activities", s, tc.key, tc.want...)
 		})
 	}
 }
@@ -178,25 +161,9 @@ func TestGarbledPagesNeverMoveTheCursor(t *testing.T) {
 		Faults: anthropicsim.Faults{Rate: 1, Kinds: []anthropicsim.FaultKind{anthropicsim.FaultTruncated}}})
 	cfg := testConfig(base)
 	cfg.MaxRetries = 2
-	store := checkpoint.NewMemory()
-	var c sourcetest.Collector
-	// Every answer is broken: each request is retried, then the source
-	// reports the broken page and stops, having moved nothing.
-	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
-	if err == nil || !strings.Contains(err.Error(), "not a valid page") || pipeline.IsPermanent(err) {
-		t.Fatalf("err = %v; want a retryable error naming the broken page", err)
-	}
-	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
-		t.Fatalf("cursor moved despite garbled pages: %s", raw)
-	}
-	if len(c.IDs) != 0 {
-		t.Fatalf("%d activities delivered from garbled pages", len(c.IDs))
-	}
-	if st, want := sim.Stats(), int64(1+cfg.MaxRetries); st.Requests != want || st.Faults[anthropicsim.FaultTruncated] != want {
-		t.Fatalf("%d requests, %d truncated; want %d: the first attempt and %d retries", st.Requests, st.Faults[anthropicsim.FaultTruncated], want, cfg.MaxRetries)
-	}
-	if !strings.Contains(err.Error(), fmt.Sprintf("giving up after %d attempt(s)", 1+cfg.MaxRetries)) {
-		t.Errorf("err = %v; want it to say the request gave up after %d attempts", err, 1+cfg.MaxRetries)
+	sourcetest.Garbled(t, "activities", newTestSource(t, cfg, clk.Now), cfg.MaxRetries, func() int64 { return sim.Stats().Requests })
+	if st, want := sim.Stats(), int64(1+cfg.MaxRetries); st.Faults[anthropicsim.FaultTruncated] != want {
+		t.Fatalf("%d answers truncated, want %d (of %d requests)", st.Faults[anthropicsim.FaultTruncated], want, st.Requests)
 	}
 }
 
@@ -237,26 +204,11 @@ func TestEndlessPageStopsTheSource(t *testing.T) {
 	cfg := testConfig(base)
 	cfg.StartAt = openai.StartAt{Time: t0}
 	cfg.MaxRetries = 3
-	store := checkpoint.NewMemory()
-	var c sourcetest.Collector
-	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
-	if err == nil || !strings.Contains(err.Error(), "the API repeated a page") {
-		t.Fatalf("err = %v; want the repeated page named", err)
-	}
-	if len(c.IDs) != 0 {
-		t.Fatalf("%d activities delivered from a looping API", len(c.IDs))
-	}
-	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
-		t.Fatalf("cursor moved: %s", raw)
-	}
-	// Every walk stops at its second page, retried MaxRetries times; the
-	// walks are the first page of the range and the stretches the
-	// limiter let run (at most 16).
-	mu.Lock()
-	defer mu.Unlock()
-	if requests > 1+16*(2+cfg.MaxRetries) {
-		t.Fatalf("%d requests to a looping API", requests)
-	}
+	sourcetest.Endless(t, "activities", newTestSource(t, cfg, clk.Now), cfg.MaxRetries, func() int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return int64(requests)
+	})
 }
 
 // TestOversizePagesAreRefused: pages of 200,000 activities when 100 were
@@ -282,87 +234,33 @@ func TestOversizePagesAreRefused(t *testing.T) {
 	})
 	cfg := testConfig(base)
 	cfg.MaxRetries = 2
-	store := checkpoint.NewMemory()
-	var c sourcetest.Collector
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, store)
-	if err == nil || !strings.Contains(err.Error(), "larger than the") {
-		t.Fatalf("err = %v; want the oversized page named", err)
-	}
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
 	// Each of the 3 attempts reads at most the bound of a page of 100
 	// activities (1.6 MiB, in a buffer that doubles as it grows, more under
 	// -race); a body read whole would be about 150 MiB each time.
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 100<<20 {
-		t.Fatalf("%d MiB allocated to refuse oversized pages", grew>>20)
-	}
-	if len(c.IDs) != 0 {
-		t.Fatalf("%d activities delivered", len(c.IDs))
-	}
-	if raw, _ := store.Load(context.Background(), "acme"); raw != nil {
-		t.Fatalf("cursor moved: %s", raw)
-	}
+	sourcetest.Oversize(t, "activities", newTestSource(t, cfg, clk.Now), 100<<20)
 }
 
-// poisoning serves the simulator at base with the created_at of the
-// activities of sim given in spoil (by index) replaced, as a broken API
-// might send them.
-func poisoning(t *testing.T, sim *anthropicsim.Server, base string, spoil map[int]string) string {
-	t.Helper()
-	var pairs [][2][]byte
-	for k, at := range spoil {
-		good := sim.Activity(k)
-		bad := regexp.MustCompile(`"created_at":"[^"]*"`).ReplaceAll(good, []byte(`"created_at":`+at))
-		if bytes.Equal(good, bad) {
-			t.Fatal("the activity has no created_at to spoil")
-		}
-		pairs = append(pairs, [2][]byte{good, bad})
-	}
-	return sourcetest.Rewriting(t, base, pairs)
-}
-
-// TestPoisonActivity: activities that can never be indexed (created_at a
-// word) or that the API returns outside the window asked for stall the
-// source by default (retried, reported, the cursor short of them), and with
-// on_invalid_event: dead_letter go to the dead-letter sink while every
-// other activity is delivered and the source goes on.
+// TestPoisonActivity: activities whose created_at is a word, or a time
+// outside the window asked for, stall the source or go to the dead-letter
+// sink (sourcetest.Poison).
 func TestPoisonActivity(t *testing.T) {
 	clk := sourcetest.NewClock(t0.Add(24 * time.Hour))
 	sim, base := startSim(t, anthropicsim.Options{Seed: 9, Activities: 600, Span: 24 * time.Hour, Start: t0, Now: clk.Now})
-	poisoned := poisoning(t, sim, base, map[int]string{300: `"yesterday"`, 150: `"2000-01-01T00:00:00Z"`})
-	var want []string
-	for _, id := range visibleBefore(t, sim, clk.Now(), clk.Now().Add(-testConfig(base).Settle)) {
-		if id != sim.ActivityID(300) && id != sim.ActivityID(150) {
-			want = append(want, id)
-		}
-	}
-
-	t.Run("stall", func(t *testing.T) {
-		cfg := testConfig(poisoned)
-		cfg.MaxRetries = 1
-		var c sourcetest.Collector
-		err := sourcetest.RunOnce(t, newTestSource(t, cfg, clk.Now), &c, checkpoint.NewMemory())
-		if err == nil || !strings.Contains(err.Error(), "outside the requested window") && !strings.Contains(err.Error(), "not an RFC 3339 time") {
-			t.Fatalf("err = %v; want the activity named", err)
-		}
-		if len(c.IDs) >= len(want) {
-			t.Fatalf("%d activities delivered past the poison", len(c.IDs))
-		}
-	})
-	t.Run("dead_letter", func(t *testing.T) {
-		cfg := testConfig(poisoned)
-		cfg.OnInvalidEvent = InvalidDeadLetter
-		var c, dead sourcetest.Collector
-		p := pipeline.Assemble(pipeline.Parts{
-			Sources: map[string]pipeline.Source{"acme": newTestSource(t, cfg, clk.Now)}, Sinks: map[string]pipeline.Consumer{"sink": &c},
-			DeadLetter: &dead, Store: checkpoint.NewMemory(), DrainTimeout: time.Second,
-		})
-		if err := p.Run(t.Context(), pipeline.RunOptions{Once: true}); err != nil {
-			t.Fatal(err)
-		}
-		sourcetest.CheckExactlyOnce(t, c.IDs, want)
-		sourcetest.CheckExactlyOnce(t, dead.IDs, []string{sim.ActivityID(150), sim.ActivityID(300)})
+	poisoned := sourcetest.Spoiled(t, base, regexp.MustCompile(`"created_at":"[^"]*"`), map[string]string{
+		string(sim.Activity(300)): `"created_at":"yesterday"`, string(sim.Activity(150)): `"created_at":"2000-01-01T00:00:00Z"`})
+	sourcetest.Poison(t, sourcetest.Poisoned{
+		Noun: "activities",
+		Source: func(t *testing.T, deadLetter bool) pipeline.Source {
+			cfg := testConfig(poisoned)
+			if deadLetter {
+				cfg.OnInvalidEvent = InvalidDeadLetter
+			} else {
+				cfg.MaxRetries = 1
+			}
+			return newTestSource(t, cfg, clk.Now)
+		},
+		Visible: visibleBefore(t, sim, clk.Now(), clk.Now().Add(-testConfig(base).Settle)),
+		Bad:     []string{sim.ActivityID(150), sim.ActivityID(300)},
+		Errors:  []string{"outside the requested window", "not an RFC 3339 time"},
 	})
 }

@@ -26,23 +26,13 @@ import (
 // replacing lines of file id (by number, from 1) with the texts given.
 func spoilingProxy(t *testing.T, sim *chatgptsim.Server, id string, spoil map[int]string) {
 	t.Helper()
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		sim.DownloadHandler().ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		if rec.Code == http.StatusOK && strings.Contains(r.URL.Path, id) {
-			lines := bytes.SplitAfter(body, []byte("\n"))
-			for n, text := range spoil {
-				lines[n-1] = []byte(text + "\n")
-			}
-			body = bytes.Join(lines, nil)
+	rewritingDownloads(t, sim, id, func(body []byte) []byte {
+		lines := bytes.SplitAfter(body, []byte("\n"))
+		for n, text := range spoil {
+			lines[n-1] = []byte(text + "\n")
 		}
-		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
-		w.WriteHeader(rec.Code)
-		w.Write(body)
-	}))
-	t.Cleanup(front.Close)
-	sim.SetDownloadBase(front.URL)
+		return bytes.Join(lines, nil)
+	})
 }
 
 // TestInvalidLines: lines that are not records stop the source at them by

@@ -5,6 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +60,31 @@ func testConfig(sim *chatgptsim.Server, base string, types ...string) Config {
 	c.MaxWindowEvents = 300
 	c.BatchSize = 70
 	return c
+}
+
+// rewritingDownloads serves the simulator's download host at a URL of its
+// own, passing the body of every successful download of file id through
+// change, as a broken host might send it.
+func rewritingDownloads(t *testing.T, sim *chatgptsim.Server, id string, change func(body []byte) []byte) {
+	t.Helper()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, id) {
+			sim.DownloadHandler().ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		sim.DownloadHandler().ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusOK {
+			body = change(body)
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	}))
+	t.Cleanup(front.Close)
+	sim.SetDownloadBase(front.URL)
 }
 
 // newSource builds the source of cfg, validated, on clk.

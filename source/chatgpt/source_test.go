@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -145,26 +144,11 @@ func TestDownloadURLMustBeHTTPS(t *testing.T) {
 // own, changing one byte of every download of file id.
 func corruptingProxy(t *testing.T, sim *chatgptsim.Server, id string) {
 	t.Helper()
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.Contains(r.URL.Path, id) {
-			sim.DownloadHandler().ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		sim.DownloadHandler().ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		if rec.Code == http.StatusOK {
-			i := bytes.Index(body, []byte(`"timestamp":"2`)) + len(`"timestamp":"`)
-			body[i] = '1' // the year 1026: valid JSON, same length
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(body)
-	}))
-	t.Cleanup(front.Close)
-	sim.SetDownloadBase(front.URL)
+	rewritingDownloads(t, sim, id, func(body []byte) []byte {
+		i := bytes.Index(body, []byte(`"timestamp":"2`)) + len(`"timestamp":"`)
+		body[i] = '1' // the year 1026: valid JSON, same length
+		return body
+	})
 }
 
 // TestDigestMismatchCommitsNothingOfTheFile: a file whose download never

@@ -1,8 +1,9 @@
 // Package sourcetest holds what the tests of the time-window sources
 // (OpenAI's audit log, Anthropic's activity feed) share: a settable clock,
 // a sink that records what it took, a run through the real engine, the
-// exactly-once check, and the contract every such source passes against
-// its vendor's simulator (Contract).
+// exactly-once check, the contract every such source passes against its
+// vendor's simulator (Contract), and what it does against a broken API
+// (Stopped, and the scenarios built on it).
 package sourcetest
 
 import (
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -149,4 +151,20 @@ func Rewriting(t *testing.T, base string, pairs [][2][]byte) string {
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
 	return front.URL + target.Path
+}
+
+// Spoiled serves base through Rewriting with each record of spoil changed,
+// as a broken API might send it: what field matches in it replaced by the
+// text spoil gives it. A record field does not match fails t.
+func Spoiled(t *testing.T, base string, field *regexp.Regexp, spoil map[string]string) string {
+	t.Helper()
+	var pairs [][2][]byte
+	for good, with := range spoil {
+		bad := field.ReplaceAllLiteral([]byte(good), []byte(with))
+		if string(bad) == good {
+			t.Fatalf("%s: nothing matches %s to spoil", good, field)
+		}
+		pairs = append(pairs, [2][]byte{[]byte(good), bad})
+	}
+	return Rewriting(t, base, pairs)
 }
