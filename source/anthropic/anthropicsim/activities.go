@@ -396,9 +396,5 @@ func (s *Server) serveActivities(w http.ResponseWriter, r *http.Request, kind Fa
 			st.Activities += int64(len(idx))
 		})
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(body) //nolint:errcheck // the client went away
+	simkit.WriteBody(w, http.StatusOK, "application/json", body)
 }

@@ -326,32 +326,17 @@ var (
 		}
 		return m
 	}()
-	// cumWeights[i] is the sum of the weights of types 0..i.
-	cumWeights = func() []uint64 {
-		out := make([]uint64, len(catalog))
-		var sum uint64
-		for i, t := range catalog {
-			sum += uint64(t.weight)
-			out[i] = sum
+	// typeWeights picks a type index by the types' weights.
+	typeWeights = func() (ws simkit.Weights) {
+		for _, t := range catalog {
+			ws.Add(t.weight)
 		}
-		return out
+		return ws
 	}()
 )
 
 // pickType turns a draw into a type index, weighted.
-func pickType(x uint64) int {
-	v := x % cumWeights[len(cumWeights)-1]
-	lo, hi := 0, len(cumWeights)-1
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if cumWeights[mid] > v {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo
-}
+func pickType(x uint64) int { return typeWeights.Pick(x) }
 
 // KnownTypes lists the activity types the simulator writes whose names
 // Anthropic publishes (a sample of the hundreds there are), in table

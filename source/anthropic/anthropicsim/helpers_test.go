@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim/anthropicsimtest"
 	"github.com/auditrelay/auditrelay/source/internal/pipenet"
+	"github.com/auditrelay/auditrelay/source/internal/simkit/simkittest"
 	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
@@ -62,16 +62,7 @@ func get(t testing.TB, c *http.Client, u string, q url.Values, hdr ...string) (i
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", u, err)
-	}
-	return resp.StatusCode, resp.Header, b
+	return simkittest.Do(t, c, req)
 }
 
 type activity struct {

@@ -157,10 +157,7 @@ const (
 var AllFaultKinds = []FaultKind{Fault500, Fault502, Fault503, Fault504, Fault529, FaultSlow, FaultReset, FaultTruncated, FaultRepeat}
 
 func (f Faults) withDefaults() Faults {
-	if len(f.Kinds) == 0 {
-		f.Kinds = AllFaultKinds
-	}
-	f.Kinds = slices.Clone(f.Kinds)
+	f.Kinds = simkit.KindsOrAll(f.Kinds, AllFaultKinds)
 	if f.SlowDelay <= 0 {
 		f.SlowDelay = 2 * time.Second
 	}

@@ -3,6 +3,7 @@ package anthropicsim
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -41,8 +42,7 @@ type Server struct {
 	stats   Stats
 
 	handler http.Handler
-	serveMu sync.Mutex
-	srv     *http.Server
+	servers simkit.Servers
 }
 
 // New builds a simulated parent organization. It panics on invalid
@@ -106,38 +106,22 @@ func (s *Server) SetFaults(f Faults) error {
 // returns the base URL, e.g. "http://127.0.0.1:41234", to which a client
 // appends /v1/compliance/activities as it does to https://api.anthropic.com.
 func (s *Server) Serve(ln net.Listener) (baseURL string, err error) {
-	s.serveMu.Lock()
-	defer s.serveMu.Unlock()
-	if s.srv != nil {
+	if !s.servers.Start(simkit.Listener{Listener: ln, Handler: s.handler}) {
 		return "", errors.New("anthropicsim: already serving")
 	}
-	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	go s.srv.Serve(ln) //nolint:errcheck // Serve returns ErrServerClosed after Close
 	return "http://" + ln.Addr().String(), nil
 }
 
 // Close stops the server and closes its listener and connections. It is
 // safe without Serve and safe twice.
-func (s *Server) Close() error {
-	s.serveMu.Lock()
-	defer s.serveMu.Unlock()
-	if s.srv == nil {
-		return nil
-	}
-	err := s.srv.Close()
-	s.srv = nil
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
+func (s *Server) Close() error { return s.servers.Close() }
 
 // Handler serves the API, for a caller that runs its own http.Server.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // StatusClientGone is the status Stats counts for a request whose client
 // went away before it was answered (nginx's 499).
-const StatusClientGone = 499
+const StatusClientGone = simkit.StatusClientGone
 
 // Stats are the simulator's counters.
 type Stats struct {
@@ -168,14 +152,8 @@ func (s *Server) Stats() Stats {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
 	out := s.stats
-	out.Statuses = map[int]int64{}
-	for c, n := range s.stats.Statuses {
-		out.Statuses[c] = n
-	}
-	out.Faults = map[FaultKind]int64{}
-	for k, n := range s.stats.Faults {
-		out.Faults[k] = n
-	}
+	out.Statuses = maps.Clone(s.stats.Statuses)
+	out.Faults = maps.Clone(s.stats.Faults)
 	return out
 }
 
@@ -185,31 +163,11 @@ func (s *Server) count(fn func(st *Stats)) {
 	s.statsMu.Unlock()
 }
 
-// recorder counts the status a handler writes, for Stats, when it writes
-// it: before the client can read the answer, so that a client that looks
-// at Stats next finds its answer counted.
+// recorder counts the status a handler writes in Stats.Statuses, when it
+// writes it (see simkit.StatusWriter). A reset connection has no status.
 type recorder struct {
-	http.ResponseWriter
-	s      *Server
-	status int
-	reset  bool
-}
-
-func (r *recorder) note(code int) {
-	if r.status == 0 {
-		r.status = code
-		r.s.count(func(st *Stats) { st.Statuses[code]++ })
-	}
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.note(code)
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(p []byte) (int, error) {
-	r.note(http.StatusOK)
-	return r.ResponseWriter.Write(p)
+	*simkit.StatusWriter
+	reset bool
 }
 
 // activitiesPath is the one endpoint the simulator serves. Every other
@@ -225,15 +183,13 @@ const activitiesPath = "/v1/compliance/activities"
 // injected fault, and the listing.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	n := s.reqSeq.Add(1)
-	rec := &recorder{ResponseWriter: w, s: s}
+	rec := &recorder{StatusWriter: simkit.NewStatusWriter(w, func(code int) {
+		s.count(func(st *Stats) { st.Statuses[code]++ })
+	})}
 	s.count(func(st *Stats) { st.Requests++ })
 	defer func() {
-		switch {
-		case rec.reset || rec.status != 0:
-		case r.Context().Err() != nil:
-			rec.note(StatusClientGone)
-		default:
-			rec.note(http.StatusOK)
+		if !rec.reset {
+			rec.Done(r)
 		}
 	}()
 	h := w.Header()
@@ -322,10 +278,7 @@ func pyList(xs []string) string {
 // faulted and how; draw is a further number for the fault's variant.
 func (s *Server) drawFault() (f *Faults, kind FaultKind, draw uint64) {
 	f = s.faults.Load()
-	if f.Rate <= 0 {
-		return f, "", 0
-	}
-	kind, draw, _ = simkit.DrawFault(simkit.NewRNG(simkit.Hash(s.key, 0xfa, s.faultSeq.Add(1))), f.Rate, f.Kinds)
+	kind, draw = simkit.NextFault(&s.faultSeq, s.key, f.Rate, f.Kinds)
 	return f, kind, draw
 }
 
@@ -340,7 +293,7 @@ func (s *Server) fault(w *recorder, r *http.Request, f *Faults, kind FaultKind) 
 		writeError(w, http.StatusInternalServerError, "api_error", "Internal server error")
 	case Fault502:
 		h.Set("x-should-retry", "true")
-		writeHTML(w, http.StatusBadGateway, "502 Bad Gateway")
+		simkit.WriteGatewayPage(w, http.StatusBadGateway, "502 Bad Gateway")
 	case Fault503:
 		h.Set("x-should-retry", "true")
 		writeError(w, http.StatusServiceUnavailable, "api_error", "Service unavailable")
@@ -350,7 +303,7 @@ func (s *Server) fault(w *recorder, r *http.Request, f *Faults, kind FaultKind) 
 			return true
 		}
 		h.Set("x-should-retry", "true")
-		writeHTML(w, http.StatusGatewayTimeout, "504 Gateway Time-out")
+		simkit.WriteGatewayPage(w, http.StatusGatewayTimeout, "504 Gateway Time-out")
 	case Fault529:
 		h.Set("x-should-retry", "true")
 		writeError(w, 529, "overloaded_error", "Overloaded")
@@ -360,7 +313,7 @@ func (s *Server) fault(w *recorder, r *http.Request, f *Faults, kind FaultKind) 
 	case FaultReset:
 		s.count(func(c *Stats) { c.Faults[kind]++ })
 		w.reset = true
-		simkit.ResetConn(w.ResponseWriter)
+		simkit.ResetConn(w.StatusWriter.ResponseWriter)
 		return true
 	default:
 		return false
@@ -382,19 +335,7 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 	b.Close()
 	b.Close()
 	b.B = append(b.B, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b.B)))
-	w.WriteHeader(status)
-	w.Write(b.B) //nolint:errcheck // the client went away
-}
-
-// writeHTML writes the page an edge proxy sends for a gateway error.
-func writeHTML(w http.ResponseWriter, status int, title string) {
-	body := "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n"
-	w.Header().Set("Content-Type", "text/html")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write([]byte(body)) //nolint:errcheck // the client went away
+	simkit.WriteBody(w, status, "application/json", b.B)
 }
 
 // budget is the parent organization's request budget: a token bucket

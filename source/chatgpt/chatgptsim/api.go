@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // scope is what a Compliance API key must hold.
@@ -65,6 +67,20 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// admit checks the key and the path's principal, then draws the request's
+// fault and carries out the common ones; false when it answered. kind is
+// the fault drawn, for the route to carry out its own.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (kind FaultKind, ok bool) {
+	if !s.authorized(w, r) || !s.principal(w, r) {
+		return "", false
+	}
+	f, kind, _ := s.drawFault()
+	if s.commonFault(w, r, f, kind) {
+		return kind, false
+	}
+	return kind, true
+}
+
 // serveList lists files of one event type, oldest end_time first.
 //
 // after is inclusive: the API documents it as strictly later, but
@@ -74,11 +90,8 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) bool {
 // limit=1 cannot move past a boundary: that is the API as observed. before
 // (optional, exclusive) bounds end_time from above.
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) || !s.principal(w, r) {
-		return
-	}
-	f, kind, _ := s.drawFault()
-	if s.commonFault(w, r, f, kind) {
+	kind, ok := s.admit(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -132,9 +145,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 		s.appendPage(&b, page, more, s.lastEnd(page, page))
 	}
 	b.B = append(b.B, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b.B)))
-	w.Write(b.B) //nolint:errcheck // the client went away
+	simkit.WriteBody(w, http.StatusOK, "application/json", b.B)
 }
 
 // lastEnd is the end_time of part's last file, or of whole's when part is
@@ -196,11 +207,7 @@ func appendHexBytes(b, x []byte) []byte {
 // serveFile answers a download request with 307 to a signed URL on the
 // download host, valid for URLTTL on the simulated clock.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) || !s.principal(w, r) {
-		return
-	}
-	f, kind, _ := s.drawFault()
-	if s.commonFault(w, r, f, kind) {
+	if _, ok := s.admit(w, r); !ok {
 		return
 	}
 	id := r.PathValue("file_id")
@@ -215,9 +222,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		ttl = 5 * time.Minute
 	}
 	exp := now.Add(ttl).Unix()
-	s.serveMu.Lock()
+	s.baseMu.Lock()
 	base := s.downloadBase
-	s.serveMu.Unlock()
+	s.baseMu.Unlock()
 	w.Header().Set("Location", base+"/exports/"+id+".jsonl?se="+strconv.FormatInt(exp, 10)+"&sig="+s.sign(id, exp))
 	w.WriteHeader(http.StatusTemporaryRedirect)
 }

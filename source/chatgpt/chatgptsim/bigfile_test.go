@@ -24,19 +24,27 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 // nothing.
 func download(t testing.TB, logs string, f file) (sum string, size int64, lines int) {
 	t.Helper()
+	resp := openFile(t, logs, f)
+	defer resp.Body.Close()
+	h, c := sha256.New(), &lineCounter{}
+	size, err := io.Copy(io.MultiWriter(h, c), resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, c.n
+}
+
+// openFile asks the API for file f with the test key and follows the
+// redirect to the download host without it; the caller reads the body.
+func openFile(t testing.TB, logs string, f file) *http.Response {
+	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, logs+"/"+f.ID, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := keyless.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	h, c := sha256.New(), &lineCounter{}
-	size, err = io.Copy(io.MultiWriter(h, c), resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("status %d, %v", resp.StatusCode, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), size, c.n
+	return resp
 }
 
 // allocated returns the bytes allocated while fn ran.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/auditrelay/auditrelay/source/internal/simkit"
 )
 
 // The download host: it serves what a signed URL names, to whoever holds
@@ -34,11 +36,7 @@ func (s *Server) downloadRoutes() http.Handler {
 // plainError writes a storage service's error: a code and a message, as
 // text.
 func plainError(w http.ResponseWriter, status int, code, msg string) {
-	body := code + ": " + msg + "\n"
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write([]byte(body)) //nolint:errcheck // the client went away
+	simkit.WriteBody(w, status, "text/plain; charset=utf-8", []byte(code+": "+msg+"\n"))
 }
 
 func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {

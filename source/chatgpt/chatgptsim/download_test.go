@@ -160,12 +160,7 @@ func downloadFaulted(t *testing.T, seed int64, kind chatgptsim.FaultKind) (*chat
 	if err := sim.SetFaults(chatgptsim.Faults{Rate: 1, Kinds: []chatgptsim.FaultKind{kind}}); err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, logs+"/"+f.ID, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := keyless.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := openFile(t, logs, f)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return sim, f, resp.StatusCode, b, err

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim/chatgptsimtest"
+	"github.com/auditrelay/auditrelay/source/internal/simkit/simkittest"
 	"github.com/auditrelay/auditrelay/source/internal/sourcetest"
 )
 
@@ -62,16 +62,7 @@ func get(t testing.TB, c *http.Client, u string, q url.Values, auth ...string) (
 	if a != "" {
 		req.Header.Set("Authorization", a)
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", u, err)
-	}
-	return resp.StatusCode, resp.Header, b
+	return simkittest.Do(t, c, req)
 }
 
 type file struct {

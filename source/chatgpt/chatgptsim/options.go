@@ -160,10 +160,7 @@ var AllFaultKinds = []FaultKind{Fault429, Fault429Bare, Fault500, Fault502, Faul
 	FaultMultiDoc, FaultDigest, FaultTruncate, FaultShortLength}
 
 func (f Faults) withDefaults() Faults {
-	if len(f.Kinds) == 0 {
-		f.Kinds = AllFaultKinds
-	}
-	f.Kinds = slices.Clone(f.Kinds)
+	f.Kinds = simkit.KindsOrAll(f.Kinds, AllFaultKinds)
 	if f.RetryAfter <= 0 {
 		f.RetryAfter = time.Second
 	}

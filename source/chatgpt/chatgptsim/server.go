@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -47,9 +48,9 @@ type Server struct {
 	stats   Stats
 
 	api, download http.Handler
+	servers       simkit.Servers
 
-	serveMu      sync.Mutex
-	servers      []*http.Server
+	baseMu       sync.Mutex
 	downloadBase string // scheme and host of the signed URLs
 }
 
@@ -146,37 +147,19 @@ func (s *Server) SetFaults(f Faults) error {
 // "http://127.0.0.1:41234/v1/compliance". The download host's address is
 // download.Addr(), which signed URLs name.
 func (s *Server) Serve(api, download net.Listener) (baseURL string, err error) {
-	s.serveMu.Lock()
-	defer s.serveMu.Unlock()
-	if s.servers != nil {
+	// The base is named before the first request can ask for it.
+	s.baseMu.Lock()
+	defer s.baseMu.Unlock()
+	if !s.servers.Start(simkit.Listener{Listener: api, Handler: s.api}, simkit.Listener{Listener: download, Handler: s.download}) {
 		return "", errors.New("chatgptsim: already serving")
 	}
 	s.downloadBase = "http://" + download.Addr().String()
-	for _, p := range []struct {
-		ln net.Listener
-		h  http.Handler
-	}{{api, s.api}, {download, s.download}} {
-		srv := &http.Server{Handler: p.h, ReadHeaderTimeout: 10 * time.Second}
-		s.servers = append(s.servers, srv)
-		go srv.Serve(p.ln) //nolint:errcheck // Serve returns ErrServerClosed after Close
-	}
 	return "http://" + api.Addr().String() + "/v1/compliance", nil
 }
 
 // Close stops both servers and closes their listeners and connections. It
 // is safe without Serve and safe twice.
-func (s *Server) Close() error {
-	s.serveMu.Lock()
-	defer s.serveMu.Unlock()
-	var errs []error
-	for _, srv := range s.servers {
-		if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, err)
-		}
-	}
-	s.servers = nil
-	return errors.Join(errs...)
-}
+func (s *Server) Close() error { return s.servers.Close() }
 
 // Handler serves the API (GET /v1/compliance/...), for a caller that runs
 // its own http.Server; DownloadHandler serves the signed URLs, whose
@@ -189,9 +172,9 @@ func (s *Server) DownloadHandler() http.Handler { return s.download }
 // SetDownloadBase names the scheme and host of the signed URLs
 // ("http://host:port"), for a caller serving DownloadHandler itself.
 func (s *Server) SetDownloadBase(base string) {
-	s.serveMu.Lock()
+	s.baseMu.Lock()
 	s.downloadBase = base
-	s.serveMu.Unlock()
+	s.baseMu.Unlock()
 }
 
 // Endpoint names a route in Stats.
@@ -207,7 +190,7 @@ const (
 
 // StatusClientGone is the status Stats counts for a request whose client
 // went away before it was answered (nginx's 499).
-const StatusClientGone = 499
+const StatusClientGone = simkit.StatusClientGone
 
 // Stats are the simulator's counters.
 type Stats struct {
@@ -236,15 +219,9 @@ func (s *Server) Stats() Stats {
 	out := s.stats
 	out.Requests = map[Endpoint]map[int]int64{}
 	for e, m := range s.stats.Requests {
-		out.Requests[e] = map[int]int64{}
-		for c, n := range m {
-			out.Requests[e][c] = n
-		}
+		out.Requests[e] = maps.Clone(m)
 	}
-	out.Faults = map[FaultKind]int64{}
-	for k, n := range s.stats.Faults {
-		out.Faults[k] = n
-	}
+	out.Faults = maps.Clone(s.stats.Faults)
 	return out
 }
 
@@ -254,43 +231,6 @@ func (s *Server) count(fn func(st *Stats)) {
 	s.statsMu.Unlock()
 }
 
-// recorder counts a request's status in Stats as the handler writes its
-// header, before the client can read the answer: a client that got its
-// answer and then reads Stats finds it counted.
-type recorder struct {
-	http.ResponseWriter
-	s      *Server
-	ep     Endpoint
-	status int
-}
-
-func (r *recorder) note(code int) {
-	if r.status != 0 {
-		return
-	}
-	r.status = code
-	r.s.count(func(c *Stats) {
-		if c.Requests[r.ep] == nil {
-			c.Requests[r.ep] = map[int]int64{}
-		}
-		c.Requests[r.ep][code]++
-	})
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.note(code)
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(p []byte) (int, error) {
-	r.note(http.StatusOK)
-	return r.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection (to flush a
-// truncated download before dropping it).
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 // serve wraps a host's routes: it counts every request by route and
 // status (also one that panics to drop its connection), stamps the Date
 // from the simulated clock (clients read the API's clock from it) and
@@ -299,13 +239,18 @@ func (s *Server) serve(mux *http.ServeMux, route func(pattern string) Endpoint) 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := mux.Handler(r)
 		ep := route(pattern)
-		rec := &recorder{ResponseWriter: w, s: s, ep: ep}
-		defer func() {
-			if r.Context().Err() != nil {
-				rec.note(StatusClientGone)
-			}
-			rec.note(http.StatusOK)
-		}()
+		// The status is counted as the handler writes its header, before
+		// the client can read the answer: a client that got its answer and
+		// then reads Stats finds it counted.
+		rec := simkit.NewStatusWriter(w, func(code int) {
+			s.count(func(c *Stats) {
+				if c.Requests[ep] == nil {
+					c.Requests[ep] = map[int]int64{}
+				}
+				c.Requests[ep][code]++
+			})
+		})
+		defer rec.Done(r)
 		if !s.delays.Wait(r) {
 			return
 		}
@@ -318,10 +263,7 @@ func (s *Server) serve(mux *http.ServeMux, route func(pattern string) Endpoint) 
 // faulted and how; draw is a further number for the fault's variant.
 func (s *Server) drawFault() (f *Faults, kind FaultKind, draw uint64) {
 	f = s.faults.Load()
-	if f.Rate <= 0 {
-		return f, "", 0
-	}
-	kind, draw, _ = simkit.DrawFault(simkit.NewRNG(simkit.Hash(s.key, 0xfa, s.faultSeq.Add(1))), f.Rate, f.Kinds)
+	kind, draw = simkit.NextFault(&s.faultSeq, s.key, f.Rate, f.Kinds)
 	return f, kind, draw
 }
 
@@ -339,9 +281,7 @@ func (s *Server) commonFault(w http.ResponseWriter, r *http.Request, f *Faults, 
 	case Fault500:
 		writeError(w, http.StatusInternalServerError, "internal_error", "An internal error occurred.")
 	case Fault502:
-		h.Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusBadGateway)
-		w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")) //nolint:errcheck // the client went away
+		simkit.WriteGatewayPage(w, http.StatusBadGateway, "502 Bad Gateway")
 	case Fault503:
 		h.Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "The service is temporarily unavailable.")
@@ -367,10 +307,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	b.Close()
 	b.Close()
 	b.B = append(b.B, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b.B)))
-	w.WriteHeader(status)
-	w.Write(b.B) //nolint:errcheck // the client went away
+	simkit.WriteBody(w, status, "application/json", b.B)
 }
 
 // sign is the signature of a download URL for file id expiring at exp

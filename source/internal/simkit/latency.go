@@ -5,7 +5,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -105,6 +107,28 @@ func DrawFault[K any](r RNG, rate float64, kinds []K) (kind K, draw uint64, ok b
 		return kind, 0, false
 	}
 	return kinds[r.Intn(len(kinds))], r.Next(), true
+}
+
+// NextFault draws the fault of a simulator's next request that may be
+// faulted: the n-th such request, counted by seq in arrival order, draws
+// from the stream Hash(key, 0xfa, n), so that one client sees a
+// deterministic sequence. At rate 0 it neither draws nor counts.
+func NextFault[K any](seq *atomic.Uint64, key uint64, rate float64, kinds []K) (kind K, draw uint64) {
+	if rate <= 0 {
+		return kind, 0
+	}
+	kind, draw, _ = DrawFault(NewRNG(Hash(key, 0xfa, seq.Add(1))), rate, kinds)
+	return kind, draw
+}
+
+// KindsOrAll is a copy of the fault kinds a simulator draws from: kinds,
+// or all when kinds is empty. The copy keeps a caller that changes its
+// slice afterwards from changing the faults being drawn.
+func KindsOrAll[K any](kinds, all []K) []K {
+	if len(kinds) == 0 {
+		kinds = all
+	}
+	return slices.Clone(kinds)
 }
 
 // ResetConn drops the connection under w without an answer, with a TCP

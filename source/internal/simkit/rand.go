@@ -2,10 +2,14 @@
 // chatgptsim, anthropicsim) share: seeded randomness that renders any
 // record on its own and always to the same bytes, the log-normal latency
 // of an answer, the seeded draw of a fault, the waits and the dropped
-// connection those call for, a JSON writer without reflection, and the
-// timeline that spreads records over a period. Each simulator keeps what
-// is its vendor's: the shapes, the routes, the fault kinds, the errors.
+// connection those call for, a JSON writer without reflection, the
+// timeline that spreads records over a period, and the HTTP plumbing
+// around the answers (serving, counting statuses). Each simulator keeps
+// what is its vendor's: the shapes, the routes, the fault kinds, the
+// errors.
 package simkit
+
+import "sort"
 
 // Mix is the splitmix64 finalizer: a cheap, well distributed 64-bit hash.
 // A simulator derives everything it writes from Mix of its seed and the
@@ -60,6 +64,25 @@ func (r *RNG) Chance(p float64) bool { return r.Float() < p }
 
 // Pick returns one of xs, which must not be empty.
 func Pick[T any](r *RNG, xs []T) T { return xs[r.Intn(len(xs))] }
+
+// Weights picks an index with probability proportional to its weight,
+// from one draw. The zero value holds no index; Add appends one.
+type Weights struct{ cum []uint64 } // cum[i] is the sum of the weights of 0..i
+
+// Add appends an index of weight w (>= 0; at least one must be > 0).
+func (ws *Weights) Add(w int) {
+	var sum uint64
+	if n := len(ws.cum); n > 0 {
+		sum = ws.cum[n-1]
+	}
+	ws.cum = append(ws.cum, sum+uint64(w))
+}
+
+// Pick turns the draw x into an index.
+func (ws Weights) Pick(x uint64) int {
+	v := x % ws.cum[len(ws.cum)-1]
+	return sort.Search(len(ws.cum), func(i int) bool { return ws.cum[i] > v })
+}
 
 // AppendFrom appends n characters of set drawn from r.
 func (r *RNG) AppendFrom(b []byte, set string, n int) []byte {

@@ -312,9 +312,8 @@ var catalog = []evType{
 }
 
 var (
-	catalogIndex = map[string]int{}
-	catalogCum   []uint64 // cumulative weights
-	catalogTotal uint64
+	catalogIndex   = map[string]int{}
+	catalogWeights simkit.Weights
 )
 
 func init() {
@@ -323,8 +322,7 @@ func init() {
 		t.tenant = strings.HasPrefix(t.name, "tenant.")
 		t.known = !strings.HasPrefix(t.name, "widget.") && !strings.HasPrefix(t.name, "vector_store.")
 		catalogIndex[t.name] = i
-		catalogTotal += uint64(t.weight)
-		catalogCum = append(catalogCum, catalogTotal)
+		catalogWeights.Add(t.weight)
 	}
 }
 
@@ -338,19 +336,7 @@ func EventTypes() []string {
 	return out
 }
 
-func pickType(x uint64) int {
-	x %= catalogTotal
-	lo, hi := 0, len(catalogCum)-1
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if catalogCum[mid] > x {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo
-}
+func pickType(x uint64) int { return catalogWeights.Pick(x) }
 
 var groupNames = []string{"Platform Engineering", "Data Science", "Security", "Support", "Contractors", "Finance"}
 

@@ -382,10 +382,6 @@ func (f Faults) withDefaults() Faults {
 	if f.SlowDelay == 0 {
 		f.SlowDelay = time.Second
 	}
-	if len(f.Kinds) == 0 {
-		f.Kinds = AllFaultKinds
-	} else {
-		f.Kinds = append([]FaultKind(nil), f.Kinds...)
-	}
+	f.Kinds = simkit.KindsOrAll(f.Kinds, AllFaultKinds)
 	return f
 }

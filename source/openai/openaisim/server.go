@@ -2,7 +2,6 @@ package openaisim
 
 import (
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -52,9 +51,9 @@ type Server struct {
 		paths                                                              []atomic.Int64 // by index in routeName
 	}
 
-	mu  sync.Mutex
-	srv *http.Server
-	ln  net.Listener
+	mu      sync.Mutex // Start and Close
+	servers simkit.Servers
+	ln      net.Listener // the last one Start bound
 }
 
 // Stats are counters since New. Events and Logs count records served in
@@ -182,7 +181,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Start() (baseURL string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv != nil {
+	if s.servers.Serving() {
 		return "http://" + s.ln.Addr().String() + "/v1", nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -193,8 +192,7 @@ func (s *Server) Start() (baseURL string, err error) {
 		s.limit.epoch.Store(time.Now().UnixNano())
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	go s.srv.Serve(ln) //nolint:errcheck // Serve returns ErrServerClosed after Close
+	s.servers.Start(simkit.Listener{Listener: ln, Handler: s.handler})
 	return "http://" + ln.Addr().String() + "/v1", nil
 }
 
@@ -203,15 +201,7 @@ func (s *Server) Start() (baseURL string, err error) {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.srv == nil {
-		return nil
-	}
-	err := s.srv.Close()
-	s.srv = nil
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
+	return s.servers.Close()
 }
 
 // statsPath serves Stats. It is outside /v1 so that no client of the API
@@ -270,12 +260,8 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error(), "server_error", "", "")
 		return
 	}
-	b = append(b, '\n')
-	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(b) //nolint:errcheck // the client went away
+	simkit.WriteBody(w, http.StatusOK, "application/json", append(b, '\n'))
 }
 
 // stampDate sets the Date header from the simulated clock: clients read

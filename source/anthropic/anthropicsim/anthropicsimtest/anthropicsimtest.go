@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
+	"github.com/auditrelay/auditrelay/source/internal/simkit/simkittest"
 )
 
 // Start builds a simulator with opts and serves it on a free loopback port
@@ -16,15 +17,6 @@ import (
 func Start(t testing.TB, opts anthropicsim.Options) (*anthropicsim.Server, string) {
 	t.Helper()
 	sim := anthropicsim.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := sim.Serve(ln)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim, base
+	serve := func(lns ...net.Listener) (string, error) { return sim.Serve(lns[0]) }
+	return sim, simkittest.Serve(t, 1, serve, sim.Close)
 }

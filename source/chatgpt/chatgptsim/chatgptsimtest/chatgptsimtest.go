@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
+	"github.com/auditrelay/auditrelay/source/internal/simkit/simkittest"
 )
 
 // Start builds a simulator with opts and serves its API and its download
@@ -16,23 +17,6 @@ import (
 func Start(t testing.TB, opts chatgptsim.Options) (*chatgptsim.Server, string) {
 	t.Helper()
 	sim := chatgptsim.New(opts)
-	var lns [2]net.Listener
-	for i := range lns {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			if i > 0 {
-				lns[0].Close()
-			}
-			t.Fatal(err)
-		}
-		lns[i] = ln
-	}
-	base, err := sim.Serve(lns[0], lns[1])
-	if err != nil {
-		lns[0].Close()
-		lns[1].Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim, base
+	serve := func(lns ...net.Listener) (string, error) { return sim.Serve(lns[0], lns[1]) }
+	return sim, simkittest.Serve(t, 2, serve, sim.Close)
 }
