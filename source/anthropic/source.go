@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -81,25 +80,9 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 // stretch; a walk that fills a window stops at a second below which
 // nothing was read).
 func (s *Source) walk(ctx context.Context, lo, hi int64, visit func([]pipeline.Event, bool) bool) (int, error) {
-	check := func(ev *pipeline.Event) error {
-		t := ev.Time.Unix()
-		if ev.Invalid == "" && t >= lo && t < hi {
-			return nil
-		}
-		if s.cfg.OnInvalidEvent != InvalidDeadLetter {
-			if ev.Invalid != "" {
-				return fmt.Errorf("activity %s: %s", ev.ID, ev.Invalid)
-			}
-			return fmt.Errorf("activity %s created_at %s outside the requested window [%s, %s)", ev.ID,
-				ev.Time.Format(time.RFC3339), fmtUnix(lo), fmtUnix(hi))
-		}
-		if ev.Invalid == "" {
-			ev.Invalid = fmt.Sprintf("created_at %s outside the requested window [%s, %s)", ev.Time.Format(time.RFC3339), fmtUnix(lo), fmtUnix(hi))
-		}
-		// The window it came in takes it (to the dead-letter sink).
-		ev.Time = time.Unix(lo, 0).UTC()
-		return nil
-	}
+	check := timewindow.InWindow(lo, hi, s.cfg.OnInvalidEvent == InvalidDeadLetter, "activity", func(ev *pipeline.Event) string {
+		return "created_at " + ev.Time.Format(time.RFC3339)
+	})
 	return s.lister.Walk(ctx, s.query(lo, hi), check, func(p httpapi.Page) bool { return visit(p.Events, p.HasMore) })
 }
 

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -59,21 +58,9 @@ func (s *AuditSource) Run(ctx context.Context, host pipeline.SourceHost) error {
 
 // walk reads [lo, hi) newest first.
 func (s *AuditSource) walk(ctx context.Context, lo, hi int64, visit func([]pipeline.Event, bool) bool) (int, error) {
-	check := func(ev *pipeline.Event) error {
-		t := ev.Time.Unix()
-		if ev.Invalid == "" && t >= lo && t < hi {
-			return nil
-		}
-		if s.cfg.OnInvalidEvent != InvalidDeadLetter {
-			return fmt.Errorf("event %s effective_at %d outside the requested window [%d, %d)", ev.ID, t, lo, hi)
-		}
-		if ev.Invalid == "" {
-			ev.Invalid = fmt.Sprintf("effective_at %d outside the requested window [%d, %d)", t, lo, hi)
-		}
-		// The window it came in takes it (to the dead-letter sink).
-		ev.Time = time.Unix(lo, 0).UTC()
-		return nil
-	}
+	check := timewindow.InWindow(lo, hi, s.cfg.OnInvalidEvent == InvalidDeadLetter, "event", func(ev *pipeline.Event) string {
+		return "effective_at " + strconv.FormatInt(ev.Time.Unix(), 10)
+	})
 	return s.lister.Walk(ctx, s.query(lo, hi), check, func(p httpapi.Page) bool { return visit(p.Events, p.HasMore) })
 }
 
