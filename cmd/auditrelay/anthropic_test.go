@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -245,12 +243,8 @@ func TestListAnthropicTableAndCSV(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if !regexpMatch(`^TIME\s+TYPE\s+ACTOR\s+ORGANIZATION\s+ID$`, lines[0]) || len(lines) != len(recs)+1 {
-		t.Fatalf("%d lines for %d activities, header %q", len(lines), len(recs), lines[0])
-	}
 	kinds := map[string]bool{}
-	for _, l := range lines[1:] {
+	for _, l := range listTableRows(t, out, `^TIME\s+TYPE\s+ACTOR\s+ORGANIZATION\s+ID$`, len(recs)) {
 		f := strings.Fields(l)
 		r, ok := byID[f[len(f)-1]]
 		if !ok {
@@ -284,13 +278,7 @@ func TestListAnthropicTableAndCSV(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(rows[0], eventcsv.ActivityColumns) {
-		t.Fatalf("header %v", rows[0])
-	}
+	rows := csvRows(t, out, eventcsv.ActivityColumns)
 	n := 0
 	for _, r := range recs {
 		if strings.HasPrefix(r.typ, "compliance_api_") {
@@ -367,44 +355,18 @@ func TestExportAnthropicInterruptedAndResumed(t *testing.T) {
 			want := anIDs(anWithin(anRecords(t, sim), time.Now().Add(-72*time.Hour), time.Now().Add(time.Hour), nil))
 			out := filepath.Join(t.TempDir(), "export."+format)
 			args := slices.Concat([]string{"export", "--since", "72h", "-o", format, "--out", out}, flags)
-			ctx, stop := context.WithCancel(t.Context())
-			defer stop()
-			cancel.Store(&stop)
-			if _, errs, code := runAN(ctx, false, args...); code != exitFailure || !strings.Contains(errs, "--resume") || strings.Contains(errs, "after 0 events") {
-				t.Fatalf("interrupted export: exit %d, %s", code, errs)
-			}
-			cancel.Store(nil)
-			_, errs, code := runAN(t.Context(), true, append(args, "--resume")...)
-			if code != 0 || !strings.Contains(errs, "resuming") {
-				t.Fatalf("resume: exit %d, %s", code, errs)
+			interrupted, errs, exported := exportResumed(t, runAN, &cancel, args, out)
+			if strings.Contains(interrupted, "after 0 events") {
+				t.Fatalf("interrupted before a page was written: %s", interrupted)
 			}
 			if !strings.Contains(errs, " pages") || !strings.Contains(errs, "[####################] 100%") {
 				t.Errorf("no progress over pages: %q", errs)
 			}
-			b, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			if format == "jsonl" {
-				got = jsonlIDs(t, string(b))
-			} else {
-				rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, r := range rows[1:] {
-					got = append(got, r[0])
-				}
-			}
-			if !slices.Equal(got, want) {
+			if got := exportIDs(t, exported, format, "id"); !slices.Equal(got, want) {
 				t.Fatalf("exported %d activities, want %d newest first: a gap, a duplicate or another order", len(got), len(want))
 			}
 			if sim.Stats().Faults[anthropicsim.FaultRepeat] == 0 {
 				t.Fatal("no page repeated its cursor's activity: the test proves nothing")
-			}
-			if _, err := os.Stat(statePath(out)); !os.IsNotExist(err) {
-				t.Fatal("state file left behind")
 			}
 		})
 	}
@@ -451,13 +413,7 @@ func TestStatsAnthropic(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("--by %s: exit %d: %s", tc.by, code, errs)
 		}
-		var res struct {
-			Total  int
-			Groups []statRow
-		}
-		if err := json.Unmarshal([]byte(out), &res); err != nil {
-			t.Fatal(err)
-		}
+		res := readStats(t, out)
 		if res.Total != len(in) {
 			t.Fatalf("--by %s: total %d, want %d", tc.by, res.Total, len(in))
 		}
@@ -504,29 +460,14 @@ func TestQueryAnthropicConfig(t *testing.T) {
     retry_wait_min: 1ms
     retry_wait_max: 5ms
 `
-	second := writeFile(t, dir, "second.yaml", "sources:\n  - name: org\n    type: openai_audit_logs\n    api_key: ${env:ACME_OPENAI_KEY}\n"+claude)
-	first := writeFile(t, dir, "first.yaml", "sources:"+claude)
 	since, until, rng := anRange(20*time.Hour, 0)
 	want := anIDs(anWithin(anRecords(t, sim), since, until, nil))
 	env := []string{"ACME_AN_KEY=" + anKey, "ACME_OPENAI_KEY=sk-admin-x"}
-	for _, tc := range []struct {
-		name string
-		args []string
-	}{
-		{"--api anthropic, its source second", []string{"-c", second, "--api", "anthropic"}},
-		{"its source first", []string{"-c", first}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			m := &Main{Stdout: &out, Stderr: &errb, Environ: env}
-			if code := m.Run(t.Context(), slices.Concat([]string{"list", "--limit", "0", "-o", "jsonl"}, rng, tc.args)); code != 0 {
-				t.Fatalf("exit %d: %s", code, errb.String())
-			}
-			if got := jsonlIDs(t, out.String()); !slices.Equal(got, want) {
-				t.Fatalf("got %d activities, want %d (every type: the source's filter is not the query's)", len(got), len(want))
-			}
-		})
-	}
+	first := configPicksSource(t, dir, "anthropic", claude, env, rng, func(t *testing.T, out string) {
+		if got := jsonlIDs(t, out); !slices.Equal(got, want) {
+			t.Fatalf("got %d activities, want %d (every type: the source's filter is not the query's)", len(got), len(want))
+		}
+	})
 	flags := []string{"--api", "anthropic", "--base-url", base}
 	for _, tc := range []struct {
 		name    string

@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -135,17 +132,7 @@ func recIDs(recs []cgRec) []string {
 // eventIDs reads the event_id of each JSON line.
 func eventIDs(t *testing.T, s string) []string {
 	t.Helper()
-	var ids []string
-	for line := range strings.Lines(s) {
-		var v struct {
-			EventID string `json:"event_id"`
-		}
-		if err := json.Unmarshal([]byte(line), &v); err != nil || v.EventID == "" {
-			t.Fatalf("line %q: %v", line, err)
-		}
-		ids = append(ids, v.EventID)
-	}
-	return ids
+	return jsonlField(t, s, "event_id")
 }
 
 // noContent fails when out holds the text of a conversation message.
@@ -224,12 +211,8 @@ func TestListChatGPTTableAndCSV(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if !regexpMatch(`^TIME\s+TYPE\s+ACTION\s+ACTOR\s+ID$`, lines[0]) || len(lines) != len(recs)+1 {
-		t.Fatalf("%d lines for %d records, header %q", len(lines), len(recs), lines[0])
-	}
 	kinds := map[string]bool{}
-	for _, l := range lines[1:] {
+	for _, l := range listTableRows(t, out, `^TIME\s+TYPE\s+ACTION\s+ACTOR\s+ID$`, len(recs)) {
 		f := strings.Fields(l)
 		id, actor := f[len(f)-1], actors[f[len(f)-1]]
 		if actor == "" || !strings.Contains(l, "  "+actor+"  ") {
@@ -254,13 +237,7 @@ func TestListChatGPTTableAndCSV(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(rows[0], eventcsv.ComplianceLogColumns) {
-		t.Fatalf("header %v", rows[0])
-	}
+	rows := csvRows(t, out, eventcsv.ComplianceLogColumns)
 	codex := 0
 	for _, r := range recs {
 		if strings.HasPrefix(r.typ, "CODEX_") {
@@ -275,10 +252,6 @@ func TestListChatGPTTableAndCSV(t *testing.T) {
 			t.Fatalf("row %v", row[:10])
 		}
 	}
-}
-
-func regexpMatch(re, s string) bool {
-	return regexp.MustCompile(re).MatchString(s)
 }
 
 // TestGetChatGPT: get finds a record by event_id in the files, shows how
@@ -346,43 +319,14 @@ func TestExportChatGPTInterruptedAndResumed(t *testing.T) {
 			want := recIDs(cgRecords(t, sim))
 			out := filepath.Join(t.TempDir(), "export."+format)
 			args := append([]string{"export", "--since", "72h", "-o", format, "--out", out}, flags...)
-			ctx, stop := context.WithCancel(t.Context())
-			defer stop()
-			cancel.Store(&stop)
-			if _, errs, code := runCG(ctx, false, args...); code != exitFailure || !strings.Contains(errs, "--resume") {
-				t.Fatalf("interrupted export: exit %d, %s", code, errs)
-			}
-			cancel.Store(nil)
-			_, errs, code := runCG(t.Context(), true, append(args, "--resume")...)
-			if code != 0 || !strings.Contains(errs, "resuming") {
-				t.Fatalf("resume: exit %d, %s", code, errs)
-			}
+			_, errs, exported := exportResumed(t, runCG, &cancel, args, out)
 			if !strings.Contains(errs, " files") || !strings.Contains(errs, "up to ") || !strings.Contains(errs, "[####################] 100%") {
 				t.Errorf("the progress does not read files oldest first: %q", errs)
 			}
-			var got []string
-			b, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if format == "jsonl" {
-				got = eventIDs(t, string(b))
-			} else {
-				rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, r := range rows[1:] {
-					got = append(got, r[0])
-				}
-			}
-			if !slices.Equal(got, want) {
+			if got := exportIDs(t, exported, format, "event_id"); !slices.Equal(got, want) {
 				t.Fatalf("exported %d records, want %d in file order: a gap, a duplicate or another order", len(got), len(want))
 			}
-			noContent(t, sim, string(b))
-			if _, err := os.Stat(statePath(out)); !os.IsNotExist(err) {
-				t.Fatal("state file left behind")
-			}
+			noContent(t, sim, exported)
 		})
 	}
 }
@@ -403,13 +347,7 @@ func TestStatsChatGPT(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var res struct {
-		Total  int
-		Groups []statRow
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatal(err)
-	}
+	res := readStats(t, out)
 	if res.Total != len(in) || len(res.Groups) != len(byType) {
 		t.Fatalf("total %d in %d groups, want %d in %d", res.Total, len(res.Groups), len(in), len(byType))
 	}
@@ -461,29 +399,14 @@ func TestQueryChatGPTConfig(t *testing.T) {
     retry_wait_min: 1ms
     retry_wait_max: 5ms
 `
-	second := writeFile(t, dir, "second.yaml", "sources:\n  - name: org\n    type: openai_audit_logs\n    api_key: ${env:ACME_OPENAI_KEY}\n"+chat)
-	first := writeFile(t, dir, "first.yaml", "sources:"+chat)
 	want := recIDs(within(cgRecords(t, sim), time.Now().Add(-7*time.Hour), time.Now()))
 	env := []string{"ACME_CG_KEY=" + cgKey, "ACME_OPENAI_KEY=sk-admin-x"}
-	for _, tc := range []struct {
-		name string
-		args []string
-	}{
-		{"--api chatgpt, its source second", []string{"-c", second, "--api", "chatgpt"}},
-		{"its source first", []string{"-c", first}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			m := &Main{Stdout: &out, Stderr: &errb, Environ: env}
-			if code := m.Run(t.Context(), append([]string{"list", "--since", "7h", "--limit", "0", "-o", "jsonl"}, tc.args...)); code != 0 {
-				t.Fatalf("exit %d: %s", code, errb.String())
-			}
-			if got := eventIDs(t, out.String()); !slices.Equal(got, want) {
-				t.Fatalf("got %d records, want %d", len(got), len(want))
-			}
-			noContent(t, sim, out.String())
-		})
-	}
+	configPicksSource(t, dir, "chatgpt", chat, env, []string{"--since", "7h"}, func(t *testing.T, out string) {
+		if got := eventIDs(t, out); !slices.Equal(got, want) {
+			t.Fatalf("got %d records, want %d", len(got), len(want))
+		}
+		noContent(t, sim, out)
+	})
 	for _, tc := range []struct {
 		name    string
 		environ []string

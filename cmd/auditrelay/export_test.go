@@ -87,22 +87,58 @@ func exportedIDs(t *testing.T, path, format string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exportIDs(t, string(b), format, "id")
+}
+
+// exportIDs reads the ids of the events an export wrote in format: the
+// field idField of each JSON line, or the first column of the CSV, which
+// idField heads.
+func exportIDs(t *testing.T, content, format, idField string) []string {
+	t.Helper()
 	if format == "jsonl" {
-		return jsonlIDs(t, string(b))
+		return jsonlField(t, content, idField)
 	}
-	r := csv.NewReader(strings.NewReader(string(b)))
-	recs, err := r.ReadAll()
+	recs, err := csv.NewReader(strings.NewReader(content)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs[0][0] != "id" {
-		t.Fatalf("header %v", recs[0])
+	if len(recs) == 0 || recs[0][0] != idField {
+		t.Fatalf("header %v, want %s first", recs[:min(1, len(recs))], idField)
 	}
 	var ids []string
 	for _, rec := range recs[1:] {
 		ids = append(ids, rec[0])
 	}
 	return ids
+}
+
+// exportResumed runs export args, which write to out, until the
+// simulator's hook calls the stop that cancel holds: the export must
+// fail and say to --resume. It runs them again with --resume, stderr a
+// terminal: the export must finish saying it resumes, and leave no state
+// file. It returns what each run wrote to stderr and what out holds.
+func exportResumed(t *testing.T, run cliRunner, cancel *atomic.Pointer[context.CancelFunc], args []string, out string) (interrupted, resumed, exported string) {
+	t.Helper()
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	cancel.Store(&stop)
+	_, interrupted, code := run(ctx, false, args...)
+	if code != exitFailure || !strings.Contains(interrupted, "--resume") {
+		t.Fatalf("interrupted export: exit %d, %s", code, interrupted)
+	}
+	cancel.Store(nil)
+	_, resumed, code = run(t.Context(), true, append(args, "--resume")...)
+	if code != 0 || !strings.Contains(resumed, "resuming") {
+		t.Fatalf("resume: exit %d, %s", code, resumed)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(statePath(out)); !os.IsNotExist(err) {
+		t.Fatal("state file left behind")
+	}
+	return interrupted, resumed, string(b)
 }
 
 // TestExportToStdout: --out - (and -o -, as curl spells it) writes the
@@ -127,9 +163,7 @@ func TestExportToStdout(t *testing.T) {
 			if code := m.Run(context.Background(), append([]string{"export", "--base-url", base, "--since", "3d"}, tc.args...)); code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
-			path := filepath.Join(t.TempDir(), "out")
-			os.WriteFile(path, out.Bytes(), 0o600)
-			if got := exportedIDs(t, path, tc.format); !slices.Equal(got, want) {
+			if got := exportIDs(t, out.String(), tc.format, "id"); !slices.Equal(got, want) {
 				t.Fatalf("stdout holds %d events, want %d", len(got), len(want))
 			}
 			errs := errb.String()

@@ -109,6 +109,18 @@ type logAPI struct {
 	an     *anthropicAPI
 }
 
+// firstSource returns the config of the first of sources whose config is
+// a C, or the zero C.
+func firstSource[C any](sources []pipeline.ComponentSpec) C {
+	for _, s := range sources {
+		if c, ok := s.Config.(C); ok {
+			return c
+		}
+	}
+	var none C
+	return none
+}
+
 // open resolves the key, base URL and API from the environment, the
 // flags and the config; it reports problems on stderr.
 func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
@@ -141,23 +153,13 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 		}
 		// --api chatgpt reads the file's first compliance-log source,
 		// whichever source comes first.
-		for _, s := range sources {
-			if c, ok := s.Config.(*chatgpt.Config); ok {
-				cg = c
-				break
-			}
-		}
+		cg = firstSource[*chatgpt.Config](sources)
 		if q.api == apiChatGPT && cg == nil {
 			fmt.Fprintf(m.Stderr, "auditrelay: --api chatgpt: %s has no %s source\n", q.config, chatgpt.Type)
 			return nil, exitUsage, false
 		}
 		// So does --api anthropic its first activity-feed source.
-		for _, s := range sources {
-			if c, ok := s.Config.(*anthropic.Config); ok {
-				an = c
-				break
-			}
-		}
+		an = firstSource[*anthropic.Config](sources)
 		if q.api == apiAnthropic && an == nil {
 			fmt.Fprintf(m.Stderr, "auditrelay: --api anthropic: %s has no %s source\n", q.config, anthropic.Type)
 			return nil, exitUsage, false

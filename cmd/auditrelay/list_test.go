@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,19 +58,92 @@ func runWith(ctx context.Context, env string, term bool, args ...string) (stdout
 	return out.String(), errb.String(), code
 }
 
+// cliRunner runs the CLI with a vendor's key in its environment; stderr
+// says it is a terminal when term is set, so that progress is drawn.
+type cliRunner func(ctx context.Context, term bool, args ...string) (stdout, stderr string, code int)
+
+// jsonlIDs reads the id of each JSON line.
 func jsonlIDs(t *testing.T, s string) []string {
+	t.Helper()
+	return jsonlField(t, s, "id")
+}
+
+// jsonlField reads the string field of each JSON line of s, which every
+// line must have: the id of an event, as its vendor names it.
+func jsonlField(t *testing.T, s, field string) []string {
 	t.Helper()
 	var ids []string
 	for line := range strings.Lines(s) {
-		var obj struct {
-			ID string `json:"id"`
+		var obj map[string]json.RawMessage
+		var id string
+		err := json.Unmarshal([]byte(line), &obj)
+		if err == nil {
+			err = json.Unmarshal(obj[field], &id)
 		}
-		if err := json.Unmarshal([]byte(line), &obj); err != nil || obj.ID == "" {
+		if err != nil || id == "" {
 			t.Fatalf("line %q: %v", line, err)
 		}
-		ids = append(ids, obj.ID)
+		ids = append(ids, id)
 	}
 	return ids
+}
+
+// csvRows reads the CSV that list wrote, which columns must
+// head, and returns its rows, the header first.
+func csvRows(t *testing.T, out string, columns []string) [][]string {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || !slices.Equal(rows[0], columns) {
+		t.Fatalf("header %v, want %v", rows[:min(1, len(rows))], columns)
+	}
+	return rows
+}
+
+// listTableRows reads the table list wrote, which header (a regular
+// expression) must head, and returns its rows: one an event, n of them.
+func listTableRows(t *testing.T, out, header string, n int) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !regexpMatch(header, lines[0]) || len(lines) != n+1 {
+		t.Fatalf("%d lines for %d events, header %q", len(lines), n, lines[0])
+	}
+	return lines[1:]
+}
+
+func regexpMatch(re, s string) bool {
+	return regexp.MustCompile(re).MatchString(s)
+}
+
+// configPicksSource checks that list -c reads source, a sources item of
+// the type --api api reads, from a file in dir that holds it alone, and,
+// with --api, from one where an OpenAI audit-log source comes first.
+// env holds the keys both files name, the OpenAI source's in
+// $ACME_OPENAI_KEY; args bound the range; check sees what list printed.
+// It returns the path of the file that holds source alone.
+func configPicksSource(t *testing.T, dir, api, source string, env, args []string, check func(t *testing.T, out string)) (alone string) {
+	t.Helper()
+	second := writeFile(t, dir, "second.yaml", "sources:\n  - name: org\n    type: openai_audit_logs\n    api_key: ${env:ACME_OPENAI_KEY}\n"+source)
+	alone = writeFile(t, dir, "first.yaml", "sources:"+source)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"--api " + api + ", its source second", []string{"-c", second, "--api", api}},
+		{"its source first", []string{"-c", alone}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			m := &Main{Stdout: &out, Stderr: &errb, Environ: env}
+			if code := m.Run(t.Context(), slices.Concat([]string{"list", "--limit", "0", "-o", "jsonl"}, args, tc.args)); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			check(t, out.String())
+		})
+	}
+	return alone
 }
 
 // newestFirst returns the ids visible in the last window, newest first.
@@ -205,13 +279,7 @@ func TestStats(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			var res struct {
-				Total  int
-				Groups []statRow
-			}
-			if err := json.Unmarshal([]byte(out), &res); err != nil {
-				t.Fatal(err)
-			}
+			res := readStats(t, out)
 			sum := 0
 			for _, g := range res.Groups {
 				sum += g.Count
@@ -228,6 +296,23 @@ func TestStats(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errs, "needs the request-log API") {
 		t.Fatalf("audit --by model: exit %d %s", code, errs)
 	}
+}
+
+// statsResult is what stats -o json writes, as far as the tests read it.
+type statsResult struct {
+	By     string
+	Total  int
+	Groups []statRow
+}
+
+// readStats reads what stats -o json wrote.
+func readStats(t *testing.T, out string) statsResult {
+	t.Helper()
+	var res statsResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // TestQueryHelpShowsDefaults: each command's -h gives the -o it really

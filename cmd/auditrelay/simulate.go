@@ -56,16 +56,12 @@ func (m *Main) cmdSimulate(ctx context.Context, args []string) int {
 	fs.DurationVar(&sf.span, "span", 720*time.Hour, "period the historical events cover, ending now")
 	fs.Float64Var(&sf.rate, "rate", 0.2, "new events per second after start")
 	fs.Float64Var(&sf.faultRate, "faults", 0, "fraction of requests that fail (0..1)")
-	kinds := make([]string, len(openaisim.AllFaultKinds))
-	for i, k := range openaisim.AllFaultKinds {
-		kinds[i] = string(k)
-	}
-	fs.StringVar(&sf.faultKinds, "fault-kinds", "", "comma-separated kinds: "+strings.Join(kinds, ",")+" (default all; loop and oversize hit the two log lists only)")
+	fs.StringVar(&sf.faultKinds, "fault-kinds", "", "comma-separated kinds: "+faultKindNames(openaisim.AllFaultKinds)+" (default all; loop and oversize hit the two log lists only)")
 	fs.DurationVar(&sf.retryAfter, "retry-after", time.Second, "Retry-After announced by 429s")
 	fs.Float64Var(&sf.lateFraction, "late-fraction", 0, "fraction of events that become visible late")
 	fs.DurationVar(&sf.lateDelay, "late-delay", time.Minute, "how late late events are")
 	fs.StringVar(&sf.apiKey, "api-key", "", "require this bearer key (default: accept any)")
-	fs.Func("latency", "answer every request after a log-normal `delay`: MEDIAN or MEDIAN,p99=P99 (e.g. 250ms,p99=2s; p99 defaults to 4x the median)", func(v string) error {
+	fs.Func("latency", latencyUsage, func(v string) error {
 		l, err := openaisim.ParseLatency(v)
 		sf.latency = l
 		return err
@@ -132,4 +128,29 @@ func (sf *simFlags) server() (*openaisim.Server, error) {
 		return nil, err
 	}
 	return openaisim.New(opts), nil
+}
+
+// faultKindNames lists a simulator's fault kinds for the help of
+// --fault-kinds.
+func faultKindNames[K ~string](kinds []K) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ",")
+}
+
+// latencyUsage is the help of every simulator's --latency: they all read
+// it as the OpenAI simulator does.
+const latencyUsage = "answer every request after a log-normal `delay`: MEDIAN or MEDIAN,p99=P99 (e.g. 250ms,p99=2s; p99 defaults to 4x the median)"
+
+// parseSimLatency reads the --latency of the ChatGPT or the Anthropic
+// simulator; its error does not name the OpenAI simulator's package,
+// which their users need not know of.
+func parseSimLatency(v string) (openaisim.Latency, error) {
+	l, err := openaisim.ParseLatency(v)
+	if err != nil {
+		return l, errors.New(strings.TrimPrefix(err.Error(), "openaisim: "))
+	}
+	return l, nil
 }

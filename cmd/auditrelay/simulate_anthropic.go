@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/anthropic"
 	"github.com/auditrelay/auditrelay/source/anthropic/anthropicsim"
-	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
 
 // `simulate --anthropic`: the simulator of the activity feed of Anthropic's
@@ -31,20 +29,13 @@ func (m *Main) cmdSimulateAnthropic(ctx context.Context, args []string) int {
 	fs.IntVar(&o.RequestsPerMinute, "requests-per-minute", anthropicsim.DefaultRequestsPerMinute,
 		"the parent organization's budget, shared by every key (a token bucket of a minute's worth); -1: no limit")
 	fs.Float64Var(&o.Faults.Rate, "faults", 0, "fraction of requests that fail (0..1)")
-	kinds := make([]string, len(anthropicsim.AllFaultKinds))
-	for i, k := range anthropicsim.AllFaultKinds {
-		kinds[i] = string(k)
-	}
-	faultKinds := fs.String("fault-kinds", "", "comma-separated kinds: "+strings.Join(kinds, ",")+" (default all)")
+	faultKinds := fs.String("fault-kinds", "", "comma-separated kinds: "+faultKindNames(anthropicsim.AllFaultKinds)+" (default all)")
 	fs.DurationVar(&o.Faults.SlowDelay, "slow-delay", 2*time.Second, "how late a slow answer (and a 504) is")
 	apiKey := fs.String("api-key", "", "require this x-api-key (default: accept any); it is never printed")
-	fs.Func("latency", "answer every request after a log-normal `delay`: MEDIAN or MEDIAN,p99=P99 (e.g. 250ms,p99=2s; p99 defaults to 4x the median)", func(v string) error {
-		l, err := openaisim.ParseLatency(v)
-		if err != nil {
-			return errors.New(strings.TrimPrefix(err.Error(), "openaisim: "))
-		}
+	fs.Func("latency", latencyUsage, func(v string) error {
+		l, err := parseSimLatency(v)
 		o.Latency = anthropicsim.Latency{Median: l.Median, P99: l.P99}
-		return nil
+		return err
 	})
 	if code, ok := parse(fs, args); !ok {
 		return code

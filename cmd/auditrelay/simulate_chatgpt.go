@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/auditrelay/auditrelay/source/chatgpt"
 	"github.com/auditrelay/auditrelay/source/chatgpt/chatgptsim"
-	"github.com/auditrelay/auditrelay/source/openai/openaisim"
 )
 
 // `simulate --chatgpt`: the simulator of ChatGPT Enterprise's Compliance
@@ -104,21 +102,14 @@ func (m *Main) cmdSimulateChatGPT(ctx context.Context, args []string) int {
 	fs.BoolVar(&cf.omitDetails, "omit-file-details", false, "leave file_size and file_sha256 out of the listing")
 	fs.DurationVar(&cf.urlTTL, "url-ttl", 5*time.Minute, "how long a signed download URL stays valid")
 	fs.Float64Var(&cf.faultRate, "faults", 0, "fraction of requests that fail (0..1)")
-	kinds := make([]string, len(chatgptsim.AllFaultKinds))
-	for i, k := range chatgptsim.AllFaultKinds {
-		kinds[i] = string(k)
-	}
-	fs.StringVar(&cf.faultKinds, "fault-kinds", "", "comma-separated kinds: "+strings.Join(kinds, ",")+" (default all; multidoc hits listings, digest, truncate and short-length downloads)")
+	fs.StringVar(&cf.faultKinds, "fault-kinds", "", "comma-separated kinds: "+faultKindNames(chatgptsim.AllFaultKinds)+" (default all; multidoc hits listings, digest, truncate and short-length downloads)")
 	fs.DurationVar(&cf.retryAfter, "retry-after", time.Second, "Retry-After announced by 429s")
 	fs.DurationVar(&cf.slow, "slow-delay", 2*time.Second, "how late a slow answer is")
 	fs.StringVar(&cf.apiKey, "api-key", "", "require this bearer key (default: accept any); it is never printed")
-	fs.Func("latency", "answer every request after a log-normal `delay`: MEDIAN or MEDIAN,p99=P99 (e.g. 250ms,p99=2s; p99 defaults to 4x the median)", func(v string) error {
-		l, err := openaisim.ParseLatency(v)
-		if err != nil {
-			return errors.New(strings.TrimPrefix(err.Error(), "openaisim: "))
-		}
+	fs.Func("latency", latencyUsage, func(v string) error {
+		l, err := parseSimLatency(v)
 		cf.latency = chatgptsim.Latency{Median: l.Median, P99: l.P99}
-		return nil
+		return err
 	})
 	if code, ok := parse(fs, args); !ok {
 		return code

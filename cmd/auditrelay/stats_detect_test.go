@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -33,14 +32,7 @@ func TestStatsDetect(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var res struct {
-		By     string
-		Total  int
-		Groups []statRow
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatal(err)
-	}
+	res := readStats(t, out)
 	got := map[string]int{}
 	total := 0
 	for _, g := range res.Groups {

@@ -77,6 +77,42 @@ func kcatConsume(t *testing.T, addr, topic string) []kcatRecord {
 	return recs
 }
 
+// kafkaEvent is the event a record's value holds, as far as the checks
+// of its key and headers need it.
+type kafkaEvent struct{ ID, Type string }
+
+// deliveredOnce checks that recs hold the events of want (by id, as the
+// simulators served them) each exactly once, as its record's value, the
+// record keyed by the event's id; what says what recs should be. It
+// returns the event of each record.
+func deliveredOnce(t *testing.T, recs []kcatRecord, want map[string]string, what string) []kafkaEvent {
+	t.Helper()
+	if len(recs) != len(want) {
+		t.Errorf("kcat read %d records, want %d (%s)", len(recs), len(want), what)
+	}
+	seen := map[string]bool{}
+	evs := make([]kafkaEvent, len(recs))
+	for i, r := range recs {
+		ev := &evs[i]
+		if err := json.Unmarshal([]byte(r.value), ev); err != nil {
+			t.Fatalf("value is not JSON: %v: %q", err, r.value)
+		}
+		if seen[ev.ID] {
+			t.Errorf("event %s delivered twice", ev.ID)
+		}
+		seen[ev.ID] = true
+		if w, ok := want[ev.ID]; !ok {
+			t.Errorf("record for unknown event %s", ev.ID)
+		} else if r.value != w {
+			t.Errorf("value of %s differs from the simulator's event:\n got %s\nwant %s", ev.ID, r.value, w)
+		}
+		if r.key != ev.ID {
+			t.Errorf("key of %s = %q", ev.ID, r.key)
+		}
+	}
+	return evs
+}
+
 // TestKafkaSinkWithKcat runs `auditrelay run --once` from the simulator
 // into a kfake broker in its own process, at-least-once with a file
 // checkpoint and exactly-once with the Kafka checkpoint store, and reads the
@@ -118,27 +154,8 @@ func TestKafkaSinkWithKcat(t *testing.T) {
 				}
 			}
 			recs := kcatConsume(t, addr, tc.topic)
-			if len(recs) != len(want) {
-				t.Errorf("kcat read %d records, want %d (one per visible event, none twice)", len(recs), len(want))
-			}
-			seen := map[string]bool{}
-			for _, r := range recs {
-				var ev struct{ ID, Type string }
-				if err := json.Unmarshal([]byte(r.value), &ev); err != nil {
-					t.Fatalf("value is not JSON: %v: %q", err, r.value)
-				}
-				if seen[ev.ID] {
-					t.Errorf("event %s delivered twice", ev.ID)
-				}
-				seen[ev.ID] = true
-				if w, ok := want[ev.ID]; !ok {
-					t.Errorf("record for unknown event %s", ev.ID)
-				} else if r.value != w {
-					t.Errorf("value of %s differs from the simulator's event:\n got %s\nwant %s", ev.ID, r.value, w)
-				}
-				if r.key != ev.ID {
-					t.Errorf("key of %s = %q", ev.ID, r.key)
-				}
+			for i, ev := range deliveredOnce(t, recs, want, "one per visible event, none twice") {
+				r := recs[i]
 				for k, v := range map[string]string{"event.id": ev.ID, "event.type": ev.Type, "event.source": "acme", "event.schema": "openai.audit_log", "env": "e2e"} {
 					if r.headers[k] != v {
 						t.Errorf("header %s of %s = %q, want %q", k, ev.ID, r.headers[k], v)

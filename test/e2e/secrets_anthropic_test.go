@@ -5,7 +5,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +29,11 @@ func TestSecretsNeverLeakAnthropic(t *testing.T) {
 		Keys: []anthropicsim.Key{{Secret: "sk-ant-api01-other"}}})
 	_, noScope := anthropicsimtest.Start(t, anthropicsim.Options{Seed: 21, Activities: 10, Span: time.Hour,
 		Keys: []anthropicsim.Key{{Secret: anthropicCanary, Scopes: []string{"read:compliance_user_data"}}}})
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte(anthropicCanary+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	env := append(os.Environ(), "ANTHROPIC_COMPLIANCE_KEY="+anthropicCanary)
+	h := newLeakHunt(t, anthropicCanary, env)
+	// extra goes into the source.
 	config := func(name, base, key, extra string) string {
-		p := filepath.Join(dir, name+".yaml")
-		y := fmt.Sprintf(`sources:
+		return h.config(name, fmt.Sprintf(`sources:
   - name: claude
     type: anthropic_compliance_activities
     base_url: %s
@@ -50,22 +47,8 @@ transforms:
     type: enrich
   - name: redact
     type: redact
-sinks:
-  - name: archive
-    type: file
-    path: %s.jsonl
-checkpoint:
-  type: file
-  dir: state-%s
-log:
-  level: debug
-`, base, key, extra, name, name)
-		if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
+`, base, key, extra), "")
 	}
-	env := append(os.Environ(), "ANTHROPIC_COMPLIANCE_KEY="+anthropicCanary)
 	good := config("good", base, "${env:ANTHROPIC_COMPLIANCE_KEY}", "")
 	fromFile := config("file", base, "${file:key.txt}", "")
 	refused := config("refused", refusing, "${env:ANTHROPIC_COMPLIANCE_KEY}", "")
@@ -77,7 +60,6 @@ log:
 	daemonCfg := config("daemon", base, "${env:ANTHROPIC_COMPLIANCE_KEY}", "")
 	appendFile(t, daemonCfg, "server:\n  listen: 127.0.0.1:0\n", "  level: debug\n")
 
-	h := &leakHunt{t: t, dir: dir, env: env}
 	h.run(0, "validate", "-c", good)
 	h.run(0, "run", "-c", good, "--once")
 	h.run(0, "run", "-c", fromFile, "--once", "--log-format", "json")
@@ -90,7 +72,7 @@ log:
 		}
 	}
 
-	d := startDaemon(t, daemonCfg, env, dir)
+	d := startDaemon(t, daemonCfg, env, h.dir)
 	addr := servingAddr(t, d.logs)
 	if _, err := d.logs.Await(committed, 30*time.Second); err != nil {
 		t.Errorf("the daemon committed no window: %v", err)

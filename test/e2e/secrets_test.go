@@ -31,13 +31,11 @@ const canary = "sk-admin-CANARY-7f3a9e2b51d4c608"
 func TestSecretsNeverLeak(t *testing.T) {
 	_, base := openaisimtest.Start(t, openaisim.Options{Seed: 21, Events: 500, OrgLogEvents: 200, Span: 24 * time.Hour, Rate: 5, APIKey: canary})
 	_, refusing := openaisimtest.Start(t, openaisim.Options{Seed: 21, Events: 10, Span: time.Hour, APIKey: "sk-admin-other"})
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "key.txt"), []byte(canary+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	env := append(os.Environ(), "OPENAI_ADMIN_KEY="+canary, "OPENAI_BASE_URL="+base)
+	h := newLeakHunt(t, canary, env)
+	dir := h.dir
 	config := func(name, base, key, extra string) string {
-		p := filepath.Join(dir, name+".yaml")
-		y := fmt.Sprintf(`sources:
+		return h.config(name, fmt.Sprintf(`sources:
   - name: acme
     type: openai_audit_logs
     base_url: %s
@@ -52,22 +50,8 @@ transforms:
     api_key: %s
   - name: redact
     type: redact
-sinks:
-  - name: archive
-    type: file
-    path: %s.jsonl
-checkpoint:
-  type: file
-  dir: state-%s
-log:
-  level: debug
-%s`, base, key, base, key, name, name, extra)
-		if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
+`, base, key, base, key), extra)
 	}
-	env := append(os.Environ(), "OPENAI_ADMIN_KEY="+canary, "OPENAI_BASE_URL="+base)
 	// Every other secret field holds the canary too, through ${file:} and
 	// ${env:}: validate prints the effective config of all of them.
 	everySink := config("every-secret", base, "${env:OPENAI_ADMIN_KEY}", `dead_letter:
@@ -95,7 +79,6 @@ log:
 	misplaced := config("misplaced", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: ${env:OPENAI_ADMIN_KEY}\n")
 	daemonCfg := config("daemon", base, "${env:OPENAI_ADMIN_KEY}", "server:\n  listen: 127.0.0.1:0\n")
 
-	h := &leakHunt{t: t, dir: dir, env: env}
 	for _, tc := range []struct {
 		exit int
 		args []string
@@ -169,6 +152,40 @@ type leakHunt struct {
 	dir     string
 	env     []string
 	outputs []string
+}
+
+// newLeakHunt starts a hunt for secret, which configs of its directory
+// may read as ${file:key.txt}; env is the commands' environment.
+func newLeakHunt(t *testing.T, secret string, env []string) *leakHunt {
+	t.Helper()
+	h := &leakHunt{t: t, dir: t.TempDir(), env: env}
+	if err := os.WriteFile(filepath.Join(h.dir, "key.txt"), []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// config writes the config name.yaml to the hunt's directory: head (its
+// sources and transforms), then a file sink that writes name.jsonl, a
+// file checkpoint in state-name and debug logs, all searched at the end,
+// then extra. It returns its path.
+func (h *leakHunt) config(name, head, extra string) string {
+	h.t.Helper()
+	p := filepath.Join(h.dir, name+".yaml")
+	y := head + fmt.Sprintf(`sinks:
+  - name: archive
+    type: file
+    path: %s.jsonl
+checkpoint:
+  type: file
+  dir: state-%s
+log:
+  level: debug
+`, name, name) + extra
+	if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
 }
 
 // run runs auditrelay with args and keeps its output; wantExit < 0 takes
