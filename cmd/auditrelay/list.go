@@ -197,8 +197,8 @@ func (m *Main) open(q *queryFlags) (*logAPI, int, bool) {
 		fmt.Fprintf(m.Stderr, "auditrelay: --api must be audit, requests, chatgpt or anthropic, got %q\n", kind)
 		return nil, exitUsage, false
 	}
-	return &logAPI{kind: kind, base: base, client: openai.NewClient(openai.ClientConfig{
-		BaseURL: base, APIKey: key, Name: "cli",
+	return &logAPI{kind: kind, base: base, client: openai.NewClient(key, 0, httpapi.Config{
+		BaseURL: base, Name: "cli",
 		Retry: httpapi.Retry{Timeout: 60 * time.Second, MaxRetries: 10, RetryWaitMin: 200 * time.Millisecond,
 			RetryWaitMax: 10 * time.Second, MaxServerWait: time.Minute}, UserAgent: "auditrelay/" + version,
 	})}, 0, true

@@ -34,7 +34,7 @@ func TestSimulateAnthropic(t *testing.T) {
 	if strings.Contains(out, key) {
 		t.Fatal("the key is printed")
 	}
-	c := anthropic.NewClient(anthropic.ClientConfig{BaseURL: base[1], APIKey: pipeline.Secret(key),
+	c := anthropic.NewClient(pipeline.Secret(key), 0, httpapi.Config{BaseURL: base[1],
 		Retry: httpapi.Retry{MaxRetries: 10, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
 	l := httpapi.Lister{Client: c, Path: "/v1/compliance/activities", CursorParam: "after_id", LimitParam: "limit", Limit: 50,
 		Decode: func(body []byte) (httpapi.Page, error) { return anthropic.DecodePage(body, "sim", time.Now()) }}

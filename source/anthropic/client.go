@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/auditrelay/auditrelay/pipeline"
@@ -15,37 +14,14 @@ const APIVersion = "2023-06-01"
 // ScopeActivities is the scope a key needs to read the activity feed.
 const ScopeActivities = "read:compliance_activities"
 
-// ClientConfig configures a client of the Compliance API.
-type ClientConfig struct {
-	// BaseURL is the API root, e.g. https://api.anthropic.com.
-	BaseURL string
-	// APIKey is sent as x-api-key.
-	APIKey pipeline.Secret
-	// Retry bounds one request and its retries (see httpapi.Config).
-	httpapi.Retry
-	// PageSize, when set, bounds a page's body to what that many
-	// activities may take (pageBodyPerActivity each).
-	PageSize int
-	// Limiter paces the requests; Clock learns the API's clock.
-	Limiter *httpapi.Limiter
-	Clock   *httpapi.Clock
-	// Name labels telemetry and logs (the source name).
-	Name      string
-	Logger    *slog.Logger
-	Telemetry pipeline.Telemetry
-	// Tracer traces each request under the window span of its context.
-	Tracer pipeline.Tracer
-	// Transport replaces the HTTP transport (tests).
-	Transport http.RoundTripper
-}
-
-// clientConfig is the client of cfg's keys, paced by lim, learning the
-// API's time on clock (transport: nil for the default).
-func (c *Config) clientConfig(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, transport http.RoundTripper) ClientConfig {
-	return ClientConfig{
-		BaseURL: c.BaseURL, APIKey: c.APIKey, Retry: c.Retry, PageSize: c.PageSize, Limiter: lim, Clock: clock,
+// newClient is the client of c's keys for the source or feed set names,
+// paced by lim, learning the API's time on clock (transport: nil for the
+// default).
+func (c *Config) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, transport http.RoundTripper) *httpapi.Client {
+	return NewClient(c.APIKey, c.PageSize, httpapi.Config{
+		BaseURL: c.BaseURL, Retry: c.Retry, Limiter: lim, Clock: clock,
 		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(), Transport: transport,
-	}
+	})
 }
 
 // pageBodyPerActivity is the body a page may take per activity it holds:
@@ -55,15 +31,18 @@ func (c *Config) clientConfig(set pipeline.Settings, lim *httpapi.Limiter, clock
 const pageBodyPerActivity = 16 << 10
 
 // NewClient returns the retrying client of package httpapi set up for the
-// Compliance API: its headers, its error answers, the bound of a page.
-func NewClient(cfg ClientConfig) *httpapi.Client {
-	return httpapi.NewClient(httpapi.Config{
-		BaseURL: cfg.BaseURL,
-		Header:  http.Header{"X-Api-Key": {cfg.APIKey.Value()}, "Anthropic-Version": {APIVersion}},
-		Retry:   cfg.Retry, MaxBody: httpapi.PageMaxBody(cfg.PageSize, pageBodyPerActivity), ReadError: readError,
-		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
-		Transport: cfg.Transport, UserAgent: "auditrelay",
-	})
+// Compliance API with key: its headers, its error answers, the bound of a
+// page of pageSize activities (0: httpapi's default bound). cfg gives the
+// rest (base URL, retries, pacing, telemetry); the API's own Header,
+// MaxBody and ReadError replace cfg's.
+func NewClient(key pipeline.Secret, pageSize int, cfg httpapi.Config) *httpapi.Client {
+	cfg.Header = http.Header{"X-Api-Key": {key.Value()}, "Anthropic-Version": {APIVersion}}
+	cfg.MaxBody = httpapi.PageMaxBody(pageSize, pageBodyPerActivity)
+	cfg.ReadError = readError
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "auditrelay"
+	}
+	return httpapi.NewClient(cfg)
 }
 
 // readError reads the API's error answer ({"type":"error","error":{"type",

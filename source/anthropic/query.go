@@ -35,7 +35,7 @@ func NewFeed(set pipeline.Settings, cfg Config) (*Feed, error) {
 		return nil, err
 	}
 	lim := cfg.limiter(nil)
-	return &Feed{client: NewClient(cfg.clientConfig(set, lim, httpapi.NewClock(time.Now), nil)), name: set.Name, pageSize: cfg.PageSize}, nil
+	return &Feed{client: cfg.newClient(set, lim, httpapi.NewClock(time.Now), nil), name: set.Name, pageSize: cfg.PageSize}, nil
 }
 
 // Query is what a Feed is asked for: the activities created in [Since,

@@ -44,7 +44,7 @@ func newSource(set pipeline.Settings, cfg Config, lims *httpapi.Limiters, transp
 	s := &Source{cfg: cfg, name: set.Name, log: set.Log(), tracer: set.Trace(), now: time.Now}
 	s.clock = httpapi.NewClock(func() time.Time { return s.now() })
 	s.limiter = cfg.limiter(lims)
-	client := NewClient(cfg.clientConfig(set, s.limiter, s.clock, transport))
+	client := cfg.newClient(set, s.limiter, s.clock, transport)
 	keepInvalid := cfg.OnInvalidEvent == InvalidDeadLetter
 	s.lister = httpapi.Lister{Client: client, Path: activitiesPath, CursorParam: "after_id", LimitParam: "limit",
 		Limit: cfg.PageSize, Decode: func(body []byte) (httpapi.Page, error) {

@@ -1,38 +1,11 @@
 package openai
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/auditrelay/auditrelay/pipeline"
 	"github.com/auditrelay/auditrelay/source/httpapi"
 )
-
-// ClientConfig configures a Client.
-type ClientConfig struct {
-	// BaseURL is the API root, e.g. https://api.openai.com/v1.
-	BaseURL string
-	// APIKey is the Admin API key, sent as a bearer token.
-	APIKey pipeline.Secret
-	// Retry bounds one request and its retries (see httpapi.Config).
-	httpapi.Retry
-	// PageSize, when set, bounds a page's body to what that many events
-	// may take (pageBodyPerEvent each); otherwise httpapi's default bound.
-	PageSize int
-	// Limiter paces the requests of the key; Clock learns the API's clock.
-	Limiter *httpapi.Limiter
-	Clock   *httpapi.Clock
-	// Name labels telemetry and logs (the source name).
-	Name      string
-	Logger    *slog.Logger
-	Telemetry pipeline.Telemetry
-	// Tracer traces each request under the window span of its context.
-	Tracer pipeline.Tracer
-	// Transport replaces the HTTP transport (tests).
-	Transport http.RoundTripper
-	// UserAgent is sent with every request.
-	UserAgent string
-}
 
 // pageBodyPerEvent is the body a page may take per event it holds: audit
 // events are a few KiB (a certificate's PEM the largest); a page larger
@@ -51,14 +24,15 @@ type APIError = httpapi.APIError
 // GarbledError reports a 2xx answer that is not a valid page.
 type GarbledError = httpapi.GarbledError
 
-// NewClient returns a client for cfg.
-func NewClient(cfg ClientConfig) *Client {
-	return &Client{httpapi.NewClient(httpapi.Config{
-		BaseURL: cfg.BaseURL, Header: http.Header{"Authorization": {"Bearer " + cfg.APIKey.Value()}},
-		Retry: cfg.Retry, MaxBody: httpapi.PageMaxBody(cfg.PageSize, pageBodyPerEvent), ReadError: readError,
-		Limiter: cfg.Limiter, Clock: cfg.Clock, Name: cfg.Name, Logger: cfg.Logger, Telemetry: cfg.Telemetry, Tracer: cfg.Tracer,
-		Transport: cfg.Transport, UserAgent: cfg.UserAgent,
-	})}
+// NewClient returns a client of the Admin API with key, bounding a page
+// of pageSize events (0: httpapi's default bound). cfg gives the rest
+// (base URL, retries, pacing, telemetry); the API's own Header, MaxBody
+// and ReadError replace cfg's.
+func NewClient(key pipeline.Secret, pageSize int, cfg httpapi.Config) *Client {
+	cfg.Header = http.Header{"Authorization": {"Bearer " + key.Value()}}
+	cfg.MaxBody = httpapi.PageMaxBody(pageSize, pageBodyPerEvent)
+	cfg.ReadError = readError
+	return &Client{httpapi.NewClient(cfg)}
 }
 
 // readError reads OpenAI's error answer and says what a person should do

@@ -232,8 +232,8 @@ func (c pollConfig) validate() []error {
 
 // newClient returns the client of a source named by set.
 func (c *APIConfig) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, pageSize int) *Client {
-	return NewClient(ClientConfig{
-		BaseURL: c.BaseURL, APIKey: c.APIKey, Retry: c.Retry, PageSize: pageSize, Limiter: lim, Clock: clock,
+	return NewClient(c.APIKey, pageSize, httpapi.Config{
+		BaseURL: c.BaseURL, Retry: c.Retry, Limiter: lim, Clock: clock,
 		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(), UserAgent: "auditrelay",
 	})
 }
