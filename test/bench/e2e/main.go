@@ -274,15 +274,19 @@ func (b *bench) auditrelay(name, sink string, transforms bool) (result, string, 
 }
 
 // auditrelayWith is auditrelay with the top-level sections of extra in
-// the config.
-func (b *bench) auditrelayWith(name, sink string, transforms bool, extra string) (result, string, error) {
+// the config, its environment added to by env ("GOMEMLIMIT=40MiB").
+func (b *bench) auditrelayWith(name, sink string, transforms bool, extra string, env ...string) (result, string, error) {
 	dir := filepath.Join(b.work, name)
 	os.RemoveAll(dir)
 	cfg, err := b.config(dir, sink, transforms, extra)
 	if err != nil {
 		return result{}, "", err
 	}
-	r, err := measure(b.runCommand(name, cfg))
+	cmd := b.runCommand(name, cfg)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	r, err := measure(cmd)
 	return r, dir, err
 }
 
@@ -299,9 +303,9 @@ func (b *bench) runCommand(name, cfg string) *exec.Cmd {
 
 // fileJob runs auditrelay into the file sink of sink and counts what it
 // wrote.
-func (b *bench) fileJob(name, sink string, transforms bool, extra string) func() (result, error) {
+func (b *bench) fileJob(name, sink string, transforms bool, extra string, env ...string) func() (result, error) {
 	return func() (result, error) {
-		r, dir, err := b.auditrelayWith(name, sink, transforms, extra)
+		r, dir, err := b.auditrelayWith(name, sink, transforms, extra, env...)
 		if err != nil {
 			return r, err
 		}
@@ -396,6 +400,8 @@ func (b *bench) main() error {
 			run: func() (result, error) {
 				return b.fileJob("file-telemetry-down", fileSink, false, telemetryDown(b.deadCollector.Addr().String()))()
 			}},
+		{name: "auditrelay -> file, GOMEMLIMIT=40MiB", ref: "auditrelay -> file",
+			note: "enrich + redact under Go's soft memory limit, the knob docs/operations.md gives", run: b.fileJob("file-memlimit", fileSink, true, "", "GOMEMLIMIT=40MiB")},
 		{name: "auditrelay -> file, detect", ref: "auditrelay -> file", note: "enrich + redact + detect (default pack), alerts to a second file", run: b.detectJob},
 		{name: "Benthos v4 http_client -> mapping -> file", note: "polls the first page over and over: no cursor, so less work than a backfill", run: b.benthos},
 		{name: "auditrelay -> file (vs Benthos)", ref: "Benthos v4 http_client -> mapping -> file", note: "same run as auditrelay -> file", run: nil},
@@ -406,7 +412,7 @@ func (b *bench) main() error {
 		{name: "auditrelay -> OTLP collector (gRPC)", ref: "auditrelay -> file", note: "enrich + redact, compression none (loopback agent); the collector's CPU is extra, on the same 2 cores", run: b.otlpJob},
 	}
 	keys := map[string]string{
-		"bare pager -> file": "bare", "auditrelay -> file": "file", "auditrelay -> file, detect": "detect", "auditrelay -> file, no transforms": "file|telemetry",
+		"bare pager -> file": "bare", "auditrelay -> file": "file", "auditrelay -> file, detect": "detect", "auditrelay -> file, GOMEMLIMIT=40MiB": "memlimit", "auditrelay -> file, no transforms": "file|telemetry",
 		"Benthos v4 http_client -> mapping -> file": "benthos", "auditrelay -> file (vs Benthos)": "file",
 		"kcat -P (JSONL file -> kfake)": "kafka", "bare pager piped to kcat -P": "kafka", "auditrelay -> Kafka (kfake)": "kafka",
 		"auditrelay -> Kafka, no transforms": "kafka", "auditrelay -> OTLP collector (gRPC)": "otlp",
