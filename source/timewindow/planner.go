@@ -70,11 +70,13 @@ var errTooDense = errors.New("one second holds more events than a window may tak
 // gatherer). A stretch that fills up anyway is split at the second it reached:
 // the pages read cover [reached + 1, end) completely and become a window,
 // and the rest is planned again with the density just measured. The events
-// read ahead of delivery stay below about twice MaxBuffered: no stretch
-// starts while MaxBuffered are held, except the oldest unread, and those
-// running then read on to their end. Once two whole windows wait for the
-// engine, delivery is what holds the back-fill back: no reader makes a
-// request until the engine takes a window.
+// read ahead of delivery stay below about two and a half times MaxBuffered:
+// no stretch starts while MaxBuffered are held, except the oldest unread,
+// and those running then read on to their end (planned at about
+// MaxBuffered together, one that shows more than 1.5 times its plan is cut
+// by resize). Once two whole windows wait for the engine, delivery is what
+// holds the back-fill back: no reader makes a request until the engine
+// takes a window.
 type Planner struct {
 	Config
 	Walk WalkFunc
