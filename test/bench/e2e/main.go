@@ -9,8 +9,9 @@
 //	go run ./test/bench/e2e -events 1000000 -repeat 3 -write BENCHMARKS.md
 //
 // Jobs: the bare pager (the floor), auditrelay --once with the default
-// transform chain (enrich, redact) into a file, a Kafka broker (kfake in its
-// own process) and an OpenTelemetry Collector, kcat -P of the same JSONL to
+// transform chain (enrich, redact) into a file (also under GOMEMLIMIT=40MiB,
+// the memory knob the docs give), a Kafka broker (kfake in its own process)
+// and an OpenTelemetry Collector, kcat -P of the same JSONL to
 // the same broker, the bare pager piped into kcat -P, and Redpanda Benthos
 // v4 (http_client -> mapping -> file). Then the scaling series and the
 // steady-tail latency.
