@@ -39,9 +39,6 @@ func NewClient(key pipeline.Secret, pageSize int, cfg httpapi.Config) *httpapi.C
 	cfg.Header = http.Header{"X-Api-Key": {key.Value()}, "Anthropic-Version": {APIVersion}}
 	cfg.MaxBody = httpapi.PageMaxBody(pageSize, pageBodyPerActivity)
 	cfg.ReadError = readError
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "auditrelay"
-	}
 	return httpapi.NewClient(cfg)
 }
 

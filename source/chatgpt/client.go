@@ -81,7 +81,7 @@ func newClient(set pipeline.Settings, cfg *Config, lim *httpapi.Limiter, clock *
 	c := &client{path: cfg.principalPath(), pageSize: cfg.PageSize, log: set.Log()}
 	common := httpapi.Config{
 		Retry: cfg.Retry, Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(),
-		Transport: countingTransport{next: apiRT, n: &c.requests}, UserAgent: "auditrelay",
+		Transport: countingTransport{next: apiRT, n: &c.requests},
 	}
 	api := common
 	api.BaseURL = cfg.BaseURL

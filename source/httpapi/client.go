@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,7 +58,7 @@ type Config struct {
 	Tracer pipeline.Tracer
 	// Transport replaces the HTTP transport (tests).
 	Transport http.RoundTripper
-	// UserAgent is sent with every request.
+	// UserAgent is sent with every request (default "auditrelay").
 	UserAgent string
 }
 
@@ -158,7 +159,7 @@ func NewClient(cfg Config) *Client {
 	c := &Client{
 		base:    strings.TrimRight(cfg.BaseURL, "/"),
 		header:  cfg.Header.Clone(),
-		ua:      cfg.UserAgent,
+		ua:      cmp.Or(cfg.UserAgent, "auditrelay"),
 		name:    cfg.Name,
 		log:     log,
 		tel:     tel,
@@ -476,9 +477,7 @@ func (c *Client) newRequest(ctx context.Context, u string) (*retryablehttp.Reque
 	for k, vs := range c.header {
 		req.Header[k] = vs
 	}
-	if c.ua != "" {
-		req.Header.Set("User-Agent", c.ua)
-	}
+	req.Header.Set("User-Agent", c.ua)
 	return req, nil
 }
 

@@ -100,3 +100,22 @@ func TestStream(t *testing.T) {
 		}
 	}
 }
+
+// TestUserAgent: every request names auditrelay, or the agent its caller
+// gives (the CLI adds its version).
+func TestUserAgent(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.UserAgent()
+	}))
+	defer srv.Close()
+	for _, tc := range []struct{ set, want string }{{"", "auditrelay"}, {"auditrelay/v1.2.3", "auditrelay/v1.2.3"}} {
+		c := NewClient(Config{UserAgent: tc.set, Retry: Retry{Timeout: 5 * time.Second}})
+		if err := c.Stream(t.Context(), srv.URL+"/f", func(*http.Response) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if ua := <-got; ua != tc.want {
+			t.Errorf("UserAgent %q: sent %q, want %q", tc.set, ua, tc.want)
+		}
+	}
+}

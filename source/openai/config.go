@@ -234,7 +234,7 @@ func (c pollConfig) validate() []error {
 func (c *APIConfig) newClient(set pipeline.Settings, lim *httpapi.Limiter, clock *httpapi.Clock, pageSize int) *Client {
 	return NewClient(c.APIKey, pageSize, httpapi.Config{
 		BaseURL: c.BaseURL, Retry: c.Retry, Limiter: lim, Clock: clock,
-		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(), UserAgent: "auditrelay",
+		Name: set.Name, Logger: set.Log(), Telemetry: set.Tel(), Tracer: set.Trace(),
 	})
 }
 
